@@ -1,0 +1,63 @@
+"""The ``ci-tasks`` command."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ci_tasks import __version__
+from ci_tasks.config import load_config
+from ci_tasks.errors import EXIT_OK, CITasksError, UsageError, exit_code_for
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    config = load_config(args.project)
+    print(json.dumps(_plain(config), indent=2, default=str))  # noqa: T201
+    return EXIT_OK
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = _Parser(prog="ci-tasks", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"ci-tasks {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    config = commands.add_parser("config", help="validate [tool.ci-tasks] and print it")
+    config.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
+    config.set_defaults(func=_cmd_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: every error becomes one line on stderr and a documented exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args))
+    except CITasksError as exc:
+        print(f"ci-tasks: error: {exc}", file=sys.stderr)  # noqa: T201
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        return exit_code_for(KeyboardInterrupt())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
