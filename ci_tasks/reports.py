@@ -1,0 +1,125 @@
+"""Report files: atomic writes, one envelope for every stage's JSON report, safe reading.
+
+Every stage writes its evidence as ``.ci-tasks/<kind>-report.json`` with the same
+envelope, so ``readiness`` can tell a fresh report from a stale one:
+``{"schema": "ci-tasks/<kind>-report", "version": N, "commit": sha|null,
+"generated_at": ISO-8601 UTC, "verdict": "passed"|"failed"|"unverified", ...}``.
+Files are written atomically (temporary file, fsync, rename), so a crash never leaves
+a half-written report, cache or checklist; an unreadable file is set aside, not trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ci_tasks import masking
+from ci_tasks.actions import Output, default_output
+
+REPORT_DIR = ".ci-tasks"
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Replace *path* with *data* so readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write *payload* as stable, masked JSON (sorted keys, trailing newline), atomically."""
+    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic_write(path, masking.mask(text))
+
+
+def set_aside(path: Path, why: str, output: Output | None = None) -> Path:
+    """Rename an unreadable *path* to ``<name>.corrupt-<timestamp>`` and warn; returns it."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    os.replace(path, target)
+    (output or default_output()).annotate(
+        "warning", f"{path} was unreadable ({why}); set aside as {target.name}, starting afresh"
+    )
+    return target
+
+
+def read_json(path: Path, output: Output | None = None) -> Any | None:
+    """The JSON in *path*; ``None`` when it does not exist or was unreadable (then set aside)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        set_aside(path, str(exc), output)
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        set_aside(path, f"invalid JSON: {exc}", output)
+        return None
+
+
+def current_commit(root: Path) -> str | None:
+    """The commit checked out in *root*, or ``None`` outside a git repository."""
+    sha = os.environ.get("GITHUB_SHA")
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return sha
+    return done.stdout.strip() if done.returncode == 0 else sha
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO-8601, to the second."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def report_path(root: Path, kind: str) -> Path:
+    """Where the ``<kind>`` report of the project in *root* lives."""
+    return root / REPORT_DIR / f"{kind}-report.json"
+
+
+def write_report(
+    root: Path,
+    kind: str,
+    *,
+    verdict: str,
+    body: dict[str, Any],
+    version: int = 1,
+    path: Path | None = None,
+) -> Path:
+    """Write the ``<kind>`` report in the shared envelope; returns its path."""
+    payload = {
+        "schema": f"ci-tasks/{kind}-report",
+        "version": version,
+        "commit": current_commit(root),
+        "generated_at": now_iso(),
+        "verdict": verdict,
+        **body,
+    }
+    target = path or report_path(root, kind)
+    write_json(target, payload)
+    return target
