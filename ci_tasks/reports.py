@@ -35,10 +35,10 @@ def atomic_write(path: Path, data: str | bytes) -> None:
             fh.write(raw)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            Path(tmp).unlink()
         raise
 
 
@@ -52,7 +52,7 @@ def set_aside(path: Path, why: str, output: Output | None = None) -> Path:
     """Rename an unreadable *path* to ``<name>.corrupt-<timestamp>`` and warn; returns it."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    os.replace(path, target)
+    path.replace(target)
     (output or default_output()).annotate(
         "warning", f"{path} was unreadable ({why}); set aside as {target.name}, starting afresh"
     )
