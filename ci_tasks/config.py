@@ -140,11 +140,10 @@ class _Loader:
                 self.fail(key, "true or false", value)
             return value
         if hint in (int, float):
+            expected = _type_name(hint) + (f" >= {meta['min']:g}" if "min" in meta else "")
             ok = isinstance(value, int) if hint is int else isinstance(value, int | float)
-            if isinstance(value, bool) or not ok:
-                self.fail(key, _type_name(hint), value)
-            if "min" in meta and value < meta["min"]:
-                self.fail(key, f"{_type_name(hint)} >= {meta['min']:g}", value)
+            if isinstance(value, bool) or not ok or ("min" in meta and value < meta["min"]):
+                self.fail(key, expected, value)
             return hint(value)
         if hint is str or hint is Path:
             if not isinstance(value, str):
@@ -197,6 +196,13 @@ class _Loader:
                 msg = f"{self.source}: unknown key '{key}'{hint} (known keys: {known})"
                 raise ConfigError(msg)
             values[name] = self.convert(hints[name], value, key, fields[name].metadata)
+        for name, spec in fields.items():
+            required = (
+                spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
+            )
+            if required and name not in values:
+                msg = f"{self.source}: [{prefix}]: missing required key '{name}'"
+                raise ConfigError(msg)
         try:
             return cls(**values)
         except (ValueError, TypeError) as exc:

@@ -162,6 +162,15 @@ class _Reader(threading.Thread):
             self._pipe.close()
 
 
+def session_venv(session: nox.Session) -> Path | None:
+    """The nox session's virtual environment, or ``None`` for ``venv_backend="none"``."""
+    try:
+        location = getattr(session.virtualenv, "location", None)
+    except ValueError:  # nox: "A virtualenv has not been created for this session"
+        return None
+    return Path(location) if location and session.bin_paths else None
+
+
 def build_env(
     base: Mapping[str, str] | None, overrides: Mapping[str, str | None] | None
 ) -> dict[str, str]:
@@ -211,16 +220,10 @@ class Runner:
     def for_session(cls, session: nox.Session, **kwargs: Any) -> Runner:
         """A runner whose commands see the nox session's environment and venv first on PATH."""
         env = build_env(None, session.env)
-        bin_paths: list[str] | None
-        try:
-            bin_paths = session.bin_paths
-            location = session.virtualenv.location
-        except ValueError:  # no virtualenv (venv_backend="none")
-            bin_paths, location = None, None
-        if bin_paths:
-            env["PATH"] = os.pathsep.join([*bin_paths, env.get("PATH", "")])
-            if location:
-                env["VIRTUAL_ENV"] = str(location)
+        venv = session_venv(session)
+        if venv is not None:
+            env["PATH"] = os.pathsep.join([*(session.bin_paths or []), env.get("PATH", "")])
+            env["VIRTUAL_ENV"] = str(venv)
         return cls(env=env, **kwargs)
 
     def with_options(self, **changes: Any) -> Runner:

@@ -18,7 +18,7 @@ from ci_tasks import masking
 from ci_tasks.actions import Output, default_output
 from ci_tasks.errors import EXIT_ERROR, EXIT_OK, CITasksError, exit_code_for
 from ci_tasks.retry import NETWORK_ERRORS
-from ci_tasks.runner import Runner
+from ci_tasks.runner import Runner, session_venv
 
 if TYPE_CHECKING:
     import nox
@@ -86,18 +86,13 @@ def context_for_session(name: str, session: nox.Session, config: Config) -> Stag
     runner = Runner.for_session(
         session, deadline=deadline, retry=config.retry.policy(), cwd=config.root
     )
-    venv: Path | None
-    try:
-        venv = Path(session.virtualenv.location)
-    except ValueError:
-        venv = None
     return StageContext(
         name=name,
         config=config,
         runner=runner,
         posargs=list(session.posargs),
         session=session,
-        venv=venv,
+        venv=session_venv(session),
     )
 
 
