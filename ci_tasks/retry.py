@@ -105,6 +105,9 @@ NETWORK_ERROR_PATTERNS: tuple[str, ...] = (
     r"[Tt]oo [Mm]any [Rr]equests",
     r"[Ff]ailed to (?:download|fetch)",
     r"error sending request",
+    r"[Cc]ould not resolve host",
+    r"[Tt]he remote end hung up unexpectedly",
+    r"RPC failed",
 )
 
 

@@ -1,0 +1,63 @@
+"""Commit generated files (checklist, cache, badge) and nothing else, only when they changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ci_tasks.retry import NETWORK_ERRORS
+from ci_tasks.runner import Runner
+
+AUTHOR_NAME = "ci-tasks[bot]"
+AUTHOR_EMAIL = "ci-tasks@users.noreply.github.com"
+
+
+def _identity() -> dict[str, str | None]:
+    return {
+        "GIT_AUTHOR_NAME": AUTHOR_NAME,
+        "GIT_AUTHOR_EMAIL": AUTHOR_EMAIL,
+        "GIT_COMMITTER_NAME": AUTHOR_NAME,
+        "GIT_COMMITTER_EMAIL": AUTHOR_EMAIL,
+    }
+
+
+def changed(runner: Runner, root: Path, paths: Sequence[Path]) -> list[Path]:
+    """Those of *paths* that differ from HEAD (modified, new or deleted)."""
+    relative = [str(p.relative_to(root)) if p.is_absolute() else str(p) for p in paths]
+    done = runner.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "--", *relative],
+        cwd=root,
+        capture_stdout=True,
+        stream=False,
+    )
+    dirty = {line[3:].strip('"') for line in (done.stdout or "").splitlines() if line}
+    return [root / r for r in relative if r in dirty]
+
+
+def commit(
+    runner: Runner,
+    root: Path,
+    paths: Sequence[Path],
+    message: str,
+    *,
+    push: bool = False,
+) -> bool:
+    """Commit exactly those of *paths* that changed, with a fixed identity; returns whether.
+
+    ``git commit -- <paths>`` commits only the named paths: other changes in the work tree,
+    staged or not, stay as they were. With *push*, the commit is pushed, retrying network
+    failures only.
+    """
+    todo = changed(runner, root, paths)
+    if not todo:
+        return False
+    names = [str(p.relative_to(root)) for p in todo]
+    runner.run(["git", "add", "--", *names], cwd=root, stream=False)
+    runner.run(
+        ["git", "commit", "--quiet", "--no-verify", "-m", message, "--", *names],
+        cwd=root,
+        env=_identity(),
+    )
+    if push:
+        runner.run(["git", "push", "--quiet"], cwd=root, retry_on=NETWORK_ERRORS)
+    return True
