@@ -58,12 +58,12 @@ class RetryConfig:
 class TimeoutsConfig:
     """``[tool.ci-tasks.timeouts]``: each session's whole budget, in seconds."""
 
-    lint: float = dataclasses.field(default=900.0, metadata=_min(0))
-    tests: float = dataclasses.field(default=1800.0, metadata=_min(0))
-    security: float = dataclasses.field(default=900.0, metadata=_min(0))
-    build: float = dataclasses.field(default=900.0, metadata=_min(0))
-    readiness: float = dataclasses.field(default=600.0, metadata=_min(0))
-    smoke: float = dataclasses.field(default=600.0, metadata=_min(0))
+    lint: float = dataclasses.field(default=900.0, metadata=_min(1))
+    tests: float = dataclasses.field(default=1800.0, metadata=_min(1))
+    security: float = dataclasses.field(default=900.0, metadata=_min(1))
+    build: float = dataclasses.field(default=900.0, metadata=_min(1))
+    readiness: float = dataclasses.field(default=600.0, metadata=_min(1))
+    smoke: float = dataclasses.field(default=600.0, metadata=_min(1))
 
     def for_session(self, name: str) -> float:
         """The timeout of session *name* (the tests' budget for an unknown name)."""

@@ -89,7 +89,7 @@ def test_folder_is_accepted(tmp_path):
         ),
         (
             "[tool.ci-tasks.timeouts]\ntests = -5\n",
-            "tool.ci-tasks.timeouts.tests: expected a number >= 0, got -5",
+            "tool.ci-tasks.timeouts.tests: expected a number >= 1, got -5",
         ),
         ("[tool.ci-tasks.retry]\nattempts = 0\n", "expected an integer >= 1, got 0"),
         (

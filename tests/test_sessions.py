@@ -116,7 +116,7 @@ def test_cli_config_error_is_exit_2(tmp_path):
     done = bad.ci_tasks("config")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
-    assert "tool.ci-tasks.timeouts.tests: expected a number >= 0, got -1" in done.stderr
+    assert "tool.ci-tasks.timeouts.tests: expected a number >= 1, got -1" in done.stderr
 
 
 def test_cli_usage_error_is_exit_2(project):
