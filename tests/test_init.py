@@ -241,7 +241,10 @@ def test_end_to_end_init_then_lint_and_tests_pass_and_catch_planted_defects(tmp_
 
     listed = sample.nox("-l", "--json", "-t", "ci")
     sessions = json.loads(next(x for x in listed.stdout.splitlines() if x.startswith("[")))
-    assert [s["session"] for s in sessions] == ["lint", "tests-3.11"]
+    names = {s["session"] for s in sessions}
+    assert {"lint", "tests-3.11"} <= names
+    # The gate runs readiness itself, and smoke needs a deployment: neither joins the matrix.
+    assert not names & {"readiness", "smoke"}
 
     for session in ("lint", "tests"):
         run = sample.nox("-s", session)
