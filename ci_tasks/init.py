@@ -171,8 +171,9 @@ def plan(root: Path, *, requirement: str | None = None, force: bool = False) -> 
     generated = {"noxfile.py": NOXFILE, "tasks.py": TASKS, **workflows.render_all(spec_wf)}
     changes += [_generated(root, rel, body, force=force) for rel, body in generated.items()]
     gitignore = _read(root / ".gitignore")
+    ignores = "ignores " + " and ".join(project.GITIGNORE_ENTRIES)
     changes.append(
-        _edited(".gitignore", gitignore, project.edit_gitignore(gitignore or ""), "ignore entries")
+        _edited(".gitignore", gitignore, project.edit_gitignore(gitignore or ""), ignores)
     )
     return Plan(root, layout, tuple(changes))
 

@@ -170,7 +170,9 @@ def test_this_repository_github_dir_is_what_init_generates():
     """The repository's own .github/ is byte for byte what `ci-tasks init` writes for it."""
     expected = workflows.render_all(workflows.WorkflowSpec.from_config(load_config(REPO)))
     for relative, text in expected.items():
-        assert (REPO / relative).read_text() == text, f"{relative} differs; rerun ci-tasks init"
+        assert (REPO / relative).read_text() == text, (
+            f"{relative} differs: regenerate it with `ci-tasks init --force`"
+        )
     present = {p.relative_to(REPO).as_posix() for p in (REPO / ".github/workflows").iterdir()}
     assert present == {p for p in expected if p.startswith(workflows.WORKFLOWS_DIR)}
     plan = init.plan(REPO)
