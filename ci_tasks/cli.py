@@ -31,6 +31,19 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from ci_tasks import init  # noqa: PLC0415 - only this subcommand needs tomlkit and packaging
+
+    init.run(
+        args.project.resolve(),
+        requirement=args.requirement,
+        force=args.force,
+        dry_run=args.dry_run,
+        update_lock=args.lock,
+    )
+    return EXIT_OK
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
@@ -44,6 +57,35 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="validate [tool.ci-tasks] and print it")
     config.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
     config.set_defaults(func=_cmd_config)
+    init = commands.add_parser(
+        "init",
+        help="adopt ci_tasks: noxfile, tasks.py, workflows, [tool.ci-tasks], dev group",
+        description="Write what a project needs to run ci_tasks locally and in GitHub Actions. "
+        "Existing files are kept (reported as skipped) unless --force is given.",
+    )
+    init.add_argument(
+        "--project", type=Path, default=Path(), help="the project folder (default: here)"
+    )
+    init.add_argument(
+        "--requirement",
+        metavar="SPEC",
+        default=None,
+        help="the ci-tasks requirement added to the dev group "
+        "(default: ci-tasks==<this version>; e.g. 'ci-tasks @ file:///path/to/ci_tasks')",
+    )
+    init.add_argument(
+        "--force", action="store_true", help="overwrite differing files, keeping a .bak copy"
+    )
+    init.add_argument(
+        "--dry-run", action="store_true", help="print what would be written; write nothing"
+    )
+    init.add_argument(
+        "--no-lock",
+        dest="lock",
+        action="store_false",
+        help="do not run `uv lock` after editing pyproject.toml",
+    )
+    init.set_defaults(func=_cmd_init)
     return parser
 
 

@@ -25,12 +25,28 @@ from ci_tasks.actions import Output, default_output
 REPORT_DIR = ".ci-tasks"
 
 
+def _new_file_mode() -> int:
+    # The mode open() would give a new file; os.umask can only be read by setting it.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: Path, data: str | bytes) -> None:
-    """Replace *path* with *data* so readers see the old file or the new one, never half."""
+    """Replace *path* with *data* so readers see the old file or the new one, never half.
+
+    The file keeps its permissions (a new one gets the usual ones, not mkstemp's 0600):
+    ``ci-tasks init`` rewrites files such as ``pyproject.toml`` with it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode() if isinstance(data, str) else data
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = _new_file_mode()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()
