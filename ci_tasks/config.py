@@ -77,6 +77,8 @@ class LintConfig:
 
     mypy: bool = False
     """Run ``mypy`` (with the project's own mypy configuration) as part of lint."""
+    mypy_targets: tuple[str, ...] = ()
+    """What mypy checks (default: its own ``files`` setting if the project has one, else ``.``)."""
     lock_check: bool = True
     """``uv lock --check``: a stale ``uv.lock`` is a lint failure."""
     pinning: bool = True

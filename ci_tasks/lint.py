@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -135,8 +136,24 @@ def _ruff(ctx: StageContext) -> list[Finding]:
     return findings
 
 
+def mypy_command(root: Path, targets: tuple[str, ...]) -> list[str]:
+    """``mypy`` with *targets*, else with the project's ``files`` setting, else over ``.``."""
+    if targets:
+        return ["mypy", *targets]
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        data = {}
+    if data.get("tool", {}).get("mypy", {}).get("files"):
+        return ["mypy"]
+    if any((root / name).is_file() for name in ("mypy.ini", ".mypy.ini")):
+        return ["mypy"]  # its own configuration says what to check, or mypy says what's missing
+    return ["mypy", "."]
+
+
 def _mypy(ctx: StageContext) -> list[Finding]:
-    done = ctx.runner.run(["mypy"], cwd=ctx.root, check=False, capture_stdout=True)
+    command = mypy_command(ctx.root, ctx.config.lint.mypy_targets)
+    done = ctx.runner.run(command, cwd=ctx.root, check=False, capture_stdout=True)
     if done.returncode > 1:
         raise _could_not_run("mypy", done.returncode, done.tail)
     findings = parse_mypy(done.stdout or "", ctx.root)

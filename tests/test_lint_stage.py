@@ -13,7 +13,7 @@ from ci_tasks import lint
 pytestmark = pytest.mark.slow
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
-DEV = ["ruff==0.17.6"]
+DEV = ["mypy==2.4.1", "ruff==0.17.6"]
 GOOD_WORKFLOW = f"""\
 name: ci
 on: push
@@ -108,6 +108,33 @@ def test_posargs_go_to_ruff(project):
     result = project.nox("-r", "-s", "lint", "--", "--fix")
     assert result.returncode == 0, result.stdout
     assert "import os" not in (project.path / "sample" / "bad.py").read_text()
+
+
+def test_mypy_runs_when_configured(project):
+    """With `mypy = true`, a type error is a mypy finding with its file and line."""
+    mypy_on = '[tool.ci-tasks.lint]\nmypy = true\nmypy-targets = ["sample"]\n'
+    project.write("pyproject.toml", pyproject(dev=DEV, ci_tasks=mypy_on))
+    project.write(".github/workflows/ci.yml", GOOD_WORKFLOW)
+    project.write("sample/bad.py", 'def f() -> int:\n    return "text"\n')
+    result = project.nox("-r", "-s", "lint")
+    assert result.returncode == 1, result.stdout
+    [finding] = lint_report(project)["findings"]
+    assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 2)
+    assert "Incompatible return value type" in finding["message"]
+
+
+@pytest.mark.parametrize(
+    ("targets", "pyproject_text", "expected"),
+    [
+        (("src",), "", ["mypy", "src"]),
+        ((), '[tool.mypy]\nfiles = ["pkg"]\n', ["mypy"]),
+        ((), '[project]\nname = "x"\n', ["mypy", "."]),
+    ],
+)
+def test_mypy_command(tmp_path, targets, pyproject_text, expected):
+    """Configured targets win; then mypy's own `files`; then the whole project."""
+    (tmp_path / "pyproject.toml").write_text(pyproject_text)
+    assert lint.mypy_command(tmp_path, targets) == expected
 
 
 @pytest.mark.parametrize(

@@ -63,23 +63,30 @@ def test_integration():
 """
 
 
-def run(project, *posargs, config=""):
+def run(project, *posargs, config="", env=None):
     """Configure the project, reset the counters, and run `nox -s tests -- posargs`."""
     if "workers" not in config:
         config = "workers = 0\n" + config
     project.write("pyproject.toml", pyproject(dev=DEV, ci_tasks=BASE + config, extra=PYTEST_INI))
     for counter in project.path.glob("tests/*.count"):
         counter.unlink()
-    return project.nox("-r", "-s", "tests", "--", *posargs)
+    return project.nox("-r", "-s", "tests", "--", *posargs, env=env)
 
 
 def flaky_report(project):
     return json.loads((project.path / ".ci-tasks" / "flaky-report.json").read_text())
 
 
-def test_flaky_test_is_reported_and_the_session_passes(project):
+def test_flaky_test_is_reported_and_the_session_passes(project, tmp_path):
     """Fails once, passes on rerun: reported as flaky (under xdist too); the session passes."""
-    result = run(project, "tests/test_flaky.py", "tests/test_sample.py", config="workers = 2\n")
+    summary = tmp_path / "summary.md"
+    result = run(
+        project,
+        "tests/test_flaky.py",
+        "tests/test_sample.py",
+        config="workers = 2\n",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert result.returncode == 0, result.stdout
     report = flaky_report(project)
     assert report["schema"] == "ci-tasks/flaky-report"
@@ -97,6 +104,9 @@ def test_flaky_test_is_reported_and_the_session_passes(project):
     assert (project.path / "junit.xml").is_file()
     assert (project.path / "coverage.xml").is_file()
     assert "coverage: " in result.stdout
+    text = summary.read_text()
+    assert f"`{FLAKY_ID}`: 2 attempts; first failure: AssertionError: first attempt 0" in text
+    assert "Coverage: **" in text
 
 
 def test_fail_on_flaky_turns_the_flaky_pass_into_a_failure(project):
