@@ -141,9 +141,9 @@ class TestsConfig:
     junit_xml: str = "junit.xml"
     coverage: bool = True
     """Measure coverage with pytest-cov and write ``coverage_xml``."""
-    cov_source: tuple[str, ...] = (".",)
-    """What ``--cov`` measures (default: the project directory; empty: coverage's own
-    ``source`` setting)."""
+    cov_source: tuple[str, ...] = ()
+    """What ``--cov`` measures (default: coverage's own ``source`` setting if the project
+    has one, else the project directory)."""
     coverage_xml: str = "coverage.xml"
     fail_under: float | None = dataclasses.field(default=None, metadata=_min(0))
     """Fail below this total coverage percentage (unset: never)."""

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,8 +49,25 @@ def parse_posargs(posargs: Sequence[str], config: TestsConfig) -> Options:
     return Options(config.fail_on_flaky or len(rest) != len(posargs), rest)
 
 
-def pytest_command(config: TestsConfig, pytest_args: Sequence[str]) -> list[str]:
-    """The pytest command line the configuration asks for (posargs last, so they win)."""
+def has_coverage_source(root: Path) -> bool:
+    """Whether the project tells coverage what to measure (``.coveragerc`` or pyproject)."""
+    if (root / ".coveragerc").is_file():
+        return True
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return bool(data.get("tool", {}).get("coverage", {}).get("run", {}).get("source"))
+
+
+def pytest_command(
+    config: TestsConfig, pytest_args: Sequence[str], *, coverage_source_set: bool = False
+) -> list[str]:
+    """The pytest command line the configuration asks for (posargs last, so they win).
+
+    Coverage measures ``cov_source``; else what the project's coverage configuration says
+    (*coverage_source_set*); else the project directory, never the whole interpreter.
+    """
     command = ["pytest", "-p", PLUGIN, f"--junitxml={config.junit_xml}"]
     if config.reruns:
         command += ["--reruns", str(config.reruns), "--reruns-delay", f"{config.reruns_delay:g}"]
@@ -60,7 +78,8 @@ def pytest_command(config: TestsConfig, pytest_args: Sequence[str]) -> list[str]
     if config.strict:
         command += ["--strict-markers", "--strict-config"]
     if config.coverage:
-        command += [f"--cov={source}" for source in config.cov_source] or ["--cov"]
+        default = ["--cov"] if coverage_source_set else ["--cov=."]
+        command += [f"--cov={source}" for source in config.cov_source] or default
         command += ["--cov-report=term", f"--cov-report=xml:{config.coverage_xml}"]
     return [*command, *pytest_args]
 
@@ -163,7 +182,10 @@ def tests(ctx: StageContext) -> None:
         install_locked(ctx)
     coverage_xml = ctx.root / config.coverage_xml
     coverage_xml.unlink(missing_ok=True)  # a stale file must not pass for this run's total
-    code, recorded = _run_pytest(ctx, pytest_command(config, options.pytest_args))
+    command = pytest_command(
+        config, options.pytest_args, coverage_source_set=has_coverage_source(ctx.root)
+    )
+    code, recorded = _run_pytest(ctx, command)
     run = _checked(code, recorded)
     quarantine = flaky.apply_quarantine(run, config.quarantine, dt.datetime.now(dt.UTC).date())
     problems = []

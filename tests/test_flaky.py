@@ -144,3 +144,21 @@ def test_posargs_fail_on_flaky_is_ours():
     assert command[-2:] == ["-k", "x"]
     for expected in ("--reruns", "--maxfail=5", "-n", "--strict-markers", "--cov=."):
         assert expected in command
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({}, "--cov=."),
+        ({"pyproject.toml": '[tool.coverage.run]\nsource = ["pkg"]\n'}, "--cov"),
+        ({".coveragerc": "[run]\nsource = pkg\n"}, "--cov"),
+    ],
+)
+def test_coverage_respects_the_projects_own_source(tmp_path, files, expected):
+    """Coverage's own `source` setting is respected; without one, the project is measured."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    source_set = testsuite.has_coverage_source(tmp_path)
+    command = testsuite.pytest_command(Config().tests, [], coverage_source_set=source_set)
+    assert expected in command
+    assert [c for c in command if c.startswith("--cov=") or c == "--cov"] == [expected]
