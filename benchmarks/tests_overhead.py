@@ -71,15 +71,20 @@ def main() -> None:
             testsuite.RECORD_ENV: str(Path(tmp) / "record.json"),
         }
         raw = [str(venv / "bin" / "pytest"), *testsuite.pytest_command(config.tests, [])[1:]]
-        nox_times, raw_times = [], []
+        nox_times, raw_times, serial_times = [], [], []
         for _ in range(args.repeat):  # interleaved, so drift hits both sides alike
             nox_times.append(timed([*nox[:2], "nox", "-R", "-s", "tests"], project.path, env))
             raw_times.append(timed(raw, project.path, pytest_env))
+            # For reference: pytest-rerunfailures under xdist makes two blocking socket
+            # round trips per test to its status server; without xdist it makes none.
+            serial_times.append(timed([*raw, "-n", "0"], project.path, pytest_env))
     nox_median, raw_median = statistics.median(nox_times), statistics.median(raw_times)
     print(f"tests: {args.tests}, runs each: {args.repeat}, cpus: {os.cpu_count()}")
     print(f"{'':24}{'median s':>10}{'min s':>10}")
     print(f"{'nox -R -s tests (warm)':24}{nox_median:10.2f}{min(nox_times):10.2f}")
     print(f"{'raw pytest, same venv':24}{raw_median:10.2f}{min(raw_times):10.2f}")
+    serial = statistics.median(serial_times)
+    print(f"{'raw pytest, -n 0':24}{serial:10.2f}{min(serial_times):10.2f}  (reference)")
     print(f"ratio (median): {nox_median / raw_median:.2f}  (target <= 1.10)")
 
 

@@ -15,11 +15,12 @@ import re
 import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from ci_tasks.errors import ConfigError
+
+if TYPE_CHECKING:
+    import yaml
 
 WORKFLOWS = Path(".github") / "workflows"
 
@@ -106,6 +107,8 @@ def _uses_problem(value: str) -> str | None:
 
 def _walk(node: yaml.Node) -> Iterator[tuple[str, yaml.ScalarNode]]:
     """Every ``key: scalar`` pair of a composed YAML document, with the value's node."""
+    import yaml  # noqa: PLC0415 - imported when a workflow is read, not with every noxfile
+
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode):
@@ -136,6 +139,8 @@ def _commands(node: yaml.ScalarNode) -> Iterator[tuple[int, str]]:
 
 def check_workflow(text: str, file: str) -> list[Finding]:
     """Findings for one workflow: unpinned ``uses:`` and unhashed ``pip install``."""
+    import yaml  # noqa: PLC0415 - imported when a workflow is read, not with every noxfile
+
     try:
         document = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
