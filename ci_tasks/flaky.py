@@ -55,6 +55,8 @@ class RunResult:
     results: tuple[TestResult, ...]
     collect_errors: tuple[TestResult, ...] = ()
     exitstatus: int | None = None
+    stopped: str | None = None
+    """Why pytest stopped before running every test (``--maxfail``), if it did."""
 
     @property
     def tests(self) -> int:
@@ -101,7 +103,13 @@ def parse_record(data: Any) -> RunResult:
         for e in data.get("collect_errors", [])
     )
     status = data.get("exitstatus")
-    return RunResult(results, errors, status if isinstance(status, int) else None)
+    stopped = data.get("stopped")
+    return RunResult(
+        results,
+        errors,
+        status if isinstance(status, int) else None,
+        str(stopped) if stopped else None,
+    )
 
 
 def quarantine_matches(nodeid: str, pattern: str) -> bool:

@@ -174,6 +174,36 @@ def _tell(ctx: StageContext, run: flaky.RunResult, quarantine: flaky.Quarantine)
             out.line(f"  quarantined failure: {nodeid}", "warning")
 
 
+def verdict_problems(
+    code: int, run: flaky.RunResult, quarantine: flaky.Quarantine, *, fail_on_flaky: bool
+) -> list[str]:
+    """Why the run fails, given pytest's exit code and what the recorder saw (pure)."""
+    problems = []
+    failed = [r.nodeid for r in run.failed if r.nodeid not in quarantine.excused]
+    if failed:
+        problems.append(f"{len(failed)} test(s) failed: {', '.join(failed[:5])}")
+    elif code not in (0, 1) or (code == 1 and not run.failed):
+        problems.append(f"pytest exited with code {code}")
+    elif run.stopped:
+        # Quarantined failures count toward --maxfail: excused, they still cut the run short.
+        problems.append(f"pytest stopped early ({run.stopped}); not every test ran")
+    problems += [f"quarantine of {e.test!r} expired on {e.until}" for e in quarantine.expired]
+    if fail_on_flaky and run.flaky:
+        problems.append(f"{len(run.flaky)} flaky test(s) and --fail-on-flaky is set")
+    return problems
+
+
+def coverage_problems(config: TestsConfig, total: float | None) -> list[str]:
+    """A total under ``fail_under`` (or none at all when one is required) is a failure."""
+    if not config.coverage or config.fail_under is None:
+        return []
+    if total is None:
+        return [f"no coverage total in {config.coverage_xml}"]
+    if total < config.fail_under:
+        return [f"coverage {total:.1f} % is under fail_under {config.fail_under:g} %"]
+    return []
+
+
 def tests(ctx: StageContext) -> None:
     """Pytest from the locked environment, with reruns, a flaky report and quarantine."""
     config = ctx.config.tests
@@ -188,23 +218,11 @@ def tests(ctx: StageContext) -> None:
     code, recorded = _run_pytest(ctx, command)
     run = _checked(code, recorded)
     quarantine = flaky.apply_quarantine(run, config.quarantine, dt.datetime.now(dt.UTC).date())
-    problems = []
-    failed = [r.nodeid for r in run.failed if r.nodeid not in quarantine.excused]
-    if failed:
-        problems.append(f"{len(failed)} test(s) failed: {', '.join(failed[:5])}")
-    elif code not in (0, 1) or (code == 1 and not run.failed):
-        problems.append(f"pytest exited with code {code}")
-    problems += [f"quarantine of {e.test!r} expired on {e.until}" for e in quarantine.expired]
-    if options.fail_on_flaky and run.flaky:
-        problems.append(f"{len(run.flaky)} flaky test(s) and --fail-on-flaky is set")
     total = coverage_total(coverage_xml) if config.coverage else None
     if total is not None:
         ctx.output.line(f"coverage: {total:.1f} %")
-    if config.coverage and config.fail_under is not None:
-        if total is None:
-            problems.append(f"no coverage total in {config.coverage_xml}")
-        elif total < config.fail_under:
-            problems.append(f"coverage {total:.1f} % is under fail_under {config.fail_under:g} %")
+    problems = verdict_problems(code, run, quarantine, fail_on_flaky=options.fail_on_flaky)
+    problems += coverage_problems(config, total)
 
     reports.write_report(
         ctx.root,

@@ -46,9 +46,11 @@ def test_parse_record_counts_tests_and_collection_errors():
             "tests": [{"nodeid": "a::x", "reports": PASS}, {"nodeid": "a::y", "reports": FAIL}],
             "collect_errors": [{"nodeid": "b.py", "message": "ImportError"}],
             "exitstatus": 1,
+            "stopped": "stopping after 2 failures",
         }
     )
     assert run.tests == 2
+    assert run.stopped == "stopping after 2 failures"
     assert [r.nodeid for r in run.failed] == ["b.py", "a::y"]
     with pytest.raises(ValueError, match="not a ci_tasks pytest record"):
         flaky.parse_record({"something": "else"})
@@ -162,3 +164,30 @@ def test_coverage_respects_the_projects_own_source(tmp_path, files, expected):
     command = testsuite.pytest_command(Config().tests, [], coverage_source_set=source_set)
     assert expected in command
     assert [c for c in command if c.startswith("--cov=") or c == "--cov"] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("section", "total", "expected"),
+    [
+        ("", 10.0, []),
+        ("fail-under = 80", 85.0, []),
+        ("fail-under = 80", 79.5, ["coverage 79.5 % is under fail_under 80 %"]),
+        ("fail-under = 80", None, ["no coverage total in coverage.xml"]),
+        ("fail-under = 80\ncoverage = false", None, []),
+    ],
+)
+def test_fail_under(tmp_path, section, total, expected):
+    """Coverage fails the run only under a configured `fail_under`, or when it is missing."""
+    data = tomllib.loads(f"[tests]\n{section}\n")
+    config = parse_config(data, tmp_path / "pyproject.toml").tests
+    assert testsuite.coverage_problems(config, total) == expected
+
+
+def test_exit_code_without_failures_is_not_a_pass():
+    """An exit code of 1 with no recorded failure, or of 2, fails closed."""
+    run = flaky.parse_record({"tests": [{"nodeid": "t::a", "reports": PASS}]})
+    none = flaky.apply_quarantine(run, [], dt.date(2026, 1, 1))
+    assert testsuite.verdict_problems(0, run, none, fail_on_flaky=False) == []
+    for code in (1, 2):
+        problems = testsuite.verdict_problems(code, run, none, fail_on_flaky=False)
+        assert problems == [f"pytest exited with code {code}"]

@@ -145,6 +145,17 @@ def test_quarantined_broken_test_is_listed_but_does_not_fail(project):
     }
 
 
+def test_quarantined_failures_that_stop_the_run_fail_it(project):
+    """Quarantined failures still count toward --maxfail; a run cut short cannot pass."""
+    quarantine = (
+        "maxfail = 1\n"
+        f'quarantine = [{{ test = "{BROKEN_ID}", reason = "bug 12", until = 2099-01-01 }}]\n'
+    )
+    result = run(project, "tests/test_broken.py", "tests/test_sample.py", config=quarantine)
+    assert result.returncode == 1, result.stdout
+    assert "pytest stopped early (stopping after 1 failures); not every test ran" in result.stdout
+
+
 def test_expired_quarantine_fails(project):
     """A quarantine past its `until` date fails the session even when the test passes."""
     quarantine = (

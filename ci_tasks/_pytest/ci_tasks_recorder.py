@@ -59,11 +59,14 @@ class Recorder:
         if report.failed:
             self.collect_errors[report.nodeid or "<collection>"] = _message(report)
 
-    def pytest_sessionfinish(self, exitstatus: int) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Write the record (through a temporary file, so it is whole or absent)."""
+        # --maxfail / -x stop the run early: the record must say not every test ran.
+        stopped = session.shouldfail or session.shouldstop
         payload = {
             "version": 1,
             "exitstatus": int(exitstatus),
+            "stopped": str(stopped) if stopped else None,
             "tests": [{"nodeid": k, "reports": v} for k, v in self.reports.items()],
             "collect_errors": [{"nodeid": k, "message": v} for k, v in self.collect_errors.items()],
         }
