@@ -72,6 +72,89 @@ class TimeoutsConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class LintConfig:
+    """``[tool.ci-tasks.lint]``: what the lint stage checks besides ruff."""
+
+    mypy: bool = False
+    """Run ``mypy`` (with the project's own mypy configuration) as part of lint."""
+    mypy_targets: tuple[str, ...] = ()
+    """What mypy checks (default: its own ``files`` setting if the project has one, else ``.``)."""
+    lock_check: bool = True
+    """``uv lock --check``: a stale ``uv.lock`` is a lint failure."""
+    pinning: bool = True
+    """Check the pinning policy (dependency groups, workflow actions, ``pip install``)."""
+    exact_groups: tuple[str, ...] = ("dev",)
+    """Dependency groups whose every entry must be pinned with ``==`` (``"*"``: all)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RerunRule:
+    """``[[tool.ci-tasks.tests.rerun]]``: a rerun policy for tests with a marker or path."""
+
+    marker: str | None = None
+    path: str | None = None
+    """A glob over the test file path (e.g. ``tests/integration/*``)."""
+    reruns: int = dataclasses.field(default=2, metadata=_min(0))
+    delay: float = dataclasses.field(default=1.0, metadata=_min(0))
+
+    def __post_init__(self) -> None:
+        if (self.marker is None) == (self.path is None):
+            msg = "a rerun rule needs exactly one of 'marker' or 'path'"
+            raise ValueError(msg)
+
+
+@dataclasses.dataclass(frozen=True)
+class QuarantineEntry:
+    """One quarantined test: it still runs, but its failure cannot fail the session."""
+
+    test: str = ""
+    """A test node id or a glob over node ids."""
+    reason: str = ""
+    until: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if not self.test.strip():
+            msg = "a quarantine entry needs 'test' (a node id or glob)"
+            raise ValueError(msg)
+        if not self.reason.strip():
+            msg = f"quarantine entry {self.test!r} needs a 'reason'"
+            raise ValueError(msg)
+        if self.until is None:
+            msg = f"quarantine entry {self.test!r} needs 'until' (YYYY-MM-DD)"
+            raise ValueError(msg)
+
+
+@dataclasses.dataclass(frozen=True)
+class TestsConfig:
+    """``[tool.ci-tasks.tests]``: how pytest runs, reruns and reports."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    reruns: int = dataclasses.field(default=2, metadata=_min(0))
+    reruns_delay: float = dataclasses.field(default=1.0, metadata=_min(0))
+    maxfail: int = dataclasses.field(default=5, metadata=_min(0))
+    """Stop after this many failures (0: never stop early)."""
+    workers: int | Literal["auto"] = "auto"
+    """pytest-xdist ``-n`` (0: no xdist)."""
+    strict: bool = True
+    """``--strict-markers --strict-config``."""
+    junit_xml: str = "junit.xml"
+    coverage: bool = True
+    """Measure coverage with pytest-cov and write ``coverage_xml``."""
+    cov_source: tuple[str, ...] = ()
+    """What ``--cov`` measures (default: coverage's own ``source`` setting if the project
+    has one, else the project directory)."""
+    coverage_xml: str = "coverage.xml"
+    fail_under: float | None = dataclasses.field(default=None, metadata=_min(0))
+    """Fail below this total coverage percentage (unset: never)."""
+    fail_on_flaky: bool = False
+    history_size: int = dataclasses.field(default=200, metadata=_min(1))
+    """How many runs the flaky history keeps."""
+    rerun: tuple[RerunRule, ...] = ()
+    quarantine: tuple[QuarantineEntry, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     """The whole ``[tool.ci-tasks]`` table."""
 
@@ -83,6 +166,8 @@ class Config:
     """Extra environment variables whose values are masked in all output."""
     retry: RetryConfig = RetryConfig()
     timeouts: TimeoutsConfig = TimeoutsConfig()
+    lint: LintConfig = LintConfig()
+    tests: TestsConfig = TestsConfig()
 
     root: Path = dataclasses.field(default=Path(), metadata={"internal": True})
     """The project directory (where ``pyproject.toml`` is); not a key."""

@@ -1,0 +1,106 @@
+"""A pytest plugin that records every test report, reruns included, for ci_tasks.
+
+It runs inside the project's own test environment, where ci_tasks is usually not
+installed: the tests stage puts this folder on ``PYTHONPATH`` and loads the module with
+``-p ci_tasks_recorder``. So it imports nothing but the standard library and pytest.
+
+* ``CI_TASKS_PYTEST_RECORD``: where to write the record (JSON) when the session ends.
+  pytest-rerunfailures marks a failed attempt ``report.outcome == "rerun"``; under
+  pytest-xdist the workers' reports reach the controller's ``pytest_runtest_logreport``,
+  so only the controller writes.
+* ``CI_TASKS_PYTEST_RERUN_RULES``: a JSON list of ``{"marker"|"path", "reruns", "delay"}``;
+  a matching test without its own ``flaky`` marker gets one (first rule wins).
+"""
+
+# This folder is a sys.path entry of the test environment, not a package: no __init__.py.
+# ruff: noqa: INP001
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+RECORD_ENV = "CI_TASKS_PYTEST_RECORD"
+RULES_ENV = "CI_TASKS_PYTEST_RERUN_RULES"
+_MESSAGE_LIMIT = 500
+
+
+def _message(report: Any) -> str | None:
+    if not getattr(report, "failed", False) and report.outcome != "rerun":
+        return None
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = getattr(crash, "message", None)
+    if not text:
+        lines = [line for line in str(report.longreprtext).splitlines() if line.strip()]
+        text = lines[-1] if lines else report.outcome
+    return str(text)[:_MESSAGE_LIMIT]
+
+
+class Recorder:
+    """Collects ``(when, outcome, message)`` per node id; writes them at session end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.reports: dict[str, list[list[str | None]]] = {}
+        self.collect_errors: dict[str, str | None] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Every phase of every attempt, workers' reports included under xdist."""
+        entry = [report.when, report.outcome, _message(report)]
+        self.reports.setdefault(report.nodeid, []).append(entry)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A module that cannot be collected is a failure no rerun can rescue."""
+        if report.failed:
+            self.collect_errors[report.nodeid or "<collection>"] = _message(report)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the record (through a temporary file, so it is whole or absent)."""
+        # --maxfail / -x stop the run early: the record must say not every test ran.
+        stopped = session.shouldfail or session.shouldstop
+        payload = {
+            "version": 1,
+            "exitstatus": int(exitstatus),
+            "stopped": str(stopped) if stopped else None,
+            "tests": [{"nodeid": k, "reports": v} for k, v in self.reports.items()],
+            "collect_errors": [{"nodeid": k, "message": v} for k, v in self.collect_errors.items()],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(payload), encoding="utf-8")
+        tmp.replace(self.path)
+
+
+def _rule_matches(rule: dict[str, Any], item: pytest.Item) -> bool:
+    if rule.get("marker"):
+        return item.get_closest_marker(str(rule["marker"])) is not None
+    path = item.nodeid.split("::", 1)[0]
+    return fnmatch.fnmatchcase(path, str(rule.get("path")))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give tests matched by a configured rerun rule their reruns and delay."""
+    rules = json.loads(os.environ.get(RULES_ENV) or "[]")
+    if not rules:
+        return
+    for item in items:
+        if item.get_closest_marker("flaky") is not None:
+            continue  # the test's own marker says more than a project-wide rule
+        for rule in rules:
+            if _rule_matches(rule, item):
+                item.add_marker(
+                    pytest.mark.flaky(reruns=int(rule["reruns"]), reruns_delay=rule["delay"])
+                )
+                break
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the recorder on the controller (or the only process), never on a worker."""
+    target = os.environ.get(RECORD_ENV)
+    if target and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Recorder(Path(target)), "ci_tasks_recorder_instance")
