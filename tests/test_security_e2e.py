@@ -324,3 +324,44 @@ def test_nox_session_in_ci_with_service_unreachable(project):
     report = json.loads((project.path / ".ci-tasks" / "security-report.json").read_text())
     assert report["verdict"] == "unverified"
     assert report["scanners"]["zizmor"]["version"] == "1.32.0"
+
+
+def _faulty(kind):
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        if kind == "500":
+            return Response(500, "internal error")
+        if kind == "reset":
+            return Response(reset=True)
+        if kind == "malformed":
+            return Response(200, "{not json", {"Content-Type": "application/json"})
+        if kind == "503-once" and len(calls) == 1:
+            return Response(503, "busy")
+        return osv(request)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("fault", "verdict"),
+    [
+        ("500", "unverified"),
+        ("reset", "unverified"),
+        ("malformed", "failed"),
+        ("503-once", "failed"),
+    ],
+)
+def test_service_faults_never_pass(project, fault, verdict):
+    """A 5xx or reset is unverified, malformed JSON a failure; a passing 503 is retried."""
+    with serve(_faulty(fault)) as faulty:
+        _, out, report = run_security(
+            project, osv_url=f"{faulty.url}/v1/query", ignore=(ignore("B602"),)
+        )
+    assert report["verdict"] == verdict, out
+    if fault == "503-once":
+        # The retry got a real answer: the advisory is found.
+        assert any(f["id"] == "CVE-2018-18074" for f in report["findings"])
+    if fault == "malformed":
+        assert "pip-audit exited 1 without a report" in out
