@@ -67,9 +67,12 @@ def judge(
     """
     judged: list[Judged] = []
     notes: list[str] = []
+    by_id: dict[str, list[SecurityIgnore]] = {}
+    for entry in ignores:
+        by_id.setdefault(entry.id, []).append(entry)
     for result in results:
         for finding in result.findings:
-            matching = [i for i in ignores if i.id in finding.ids]
+            matching = [i for fid in finding.ids for i in by_id.get(fid, [])]
             live = next((i for i in matching if i.until is None or i.until >= today), None)
             if live is None:
                 notes.extend(
