@@ -168,6 +168,9 @@ def test_vulnerable_lock_fails_naming_cve_and_fix(project, server):
     assert code == 1
     assert "CVE-2018-18074" in out
     assert "upgrade requests to 2.20.0" in out
+    cve = next(f for f in report["findings"] if f["id"] == "CVE-2018-18074")
+    lock_line = (project.path / "uv.lock").read_text().splitlines()[cve["line"] - 1]
+    assert lock_line == 'name = "requests"'
     assert report["verdict"] == "failed"
     assert report["audited"] == 5
     assert report["skipped"] == 0

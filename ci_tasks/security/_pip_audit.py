@@ -21,13 +21,28 @@ _UNREACHABLE = re.compile(
 )
 
 
-def parse(report: Mapping[str, Any]) -> ScanResult:
+def lock_lines(lock_text: str) -> dict[str, int]:
+    """The line of each package's ``name = "..."`` in ``uv.lock`` (pure), for annotations."""
+    found: dict[str, int] = {}
+    for number, line in enumerate(lock_text.splitlines(), start=1):
+        match = re.fullmatch(r'name = "([^"]+)"', line.strip())
+        if match:
+            found.setdefault(_canonical(match.group(1)), number)
+    return found
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse(report: Mapping[str, Any], lock_text: str = "") -> ScanResult:
     """A :class:`ScanResult` from pip-audit's ``-f json`` report (pure).
 
     A dependency with a ``skip_reason`` was not audited: it becomes a finding
     ``skipped:<name>`` (accept it only through an ignore with a reason and a date), and
     when *no* dependency was audited the result is unverified, never a pass.
     """
+    lines = lock_lines(lock_text)
     findings: list[Finding] = []
     audited = skipped = 0
     reasons: list[str] = []
@@ -43,6 +58,7 @@ def parse(report: Mapping[str, Any]) -> ScanResult:
                     severity="unknown",
                     message=f"{name} could not be audited: {dep['skip_reason']}",
                     file="uv.lock",
+                    line=lines.get(_canonical(name)),
                 )
             )
             continue
@@ -59,6 +75,7 @@ def parse(report: Mapping[str, Any]) -> ScanResult:
                     severity="unknown",
                     message=f"{name} {version}: {description}".rstrip(": "),
                     file="uv.lock",
+                    line=lines.get(_canonical(name)),
                     fix=fix,
                     aliases=tuple(str(a) for a in vuln.get("aliases", [])),
                 )
@@ -122,5 +139,5 @@ class PipAudit:
             ctx.output.line(f"pip-audit exited {done.returncode}: {last_line(done.tail)}")
             result = classify_crash(done.returncode, done.tail)
         else:
-            result = parse(report)
+            result = parse(report, (ctx.root / "uv.lock").read_text(encoding="utf-8"))
         return dataclasses.replace(result, version=version)
