@@ -45,7 +45,9 @@ class StageContext:
         return self.config.root
 
 
-Stage = Callable[[StageContext], None]
+Stage = Callable[[StageContext], str | None]
+"""A stage raises on failure; it may return a word replacing "passed" in its verdict line
+(``security`` says ``UNVERIFIED`` when it could not look but must not block)."""
 
 
 def install_locked(ctx: StageContext, groups: Sequence[str] | None = None) -> None:
@@ -68,14 +70,15 @@ def run_stage(stage: Stage, ctx: StageContext) -> int:
     start = time.monotonic()
     try:
         with out.group(ctx.name):
-            stage(ctx)
+            said = stage(ctx)
     except CITasksError as exc:
         code = exit_code_for(exc)
         verdict = "failed" if code != EXIT_ERROR else "could not run"
         out.annotate("error", str(exc), title=f"{ctx.name} {verdict}")
         out.line(f"{ctx.name}: {verdict} in {time.monotonic() - start:.1f} s", "error")
         return code
-    out.line(f"{ctx.name}: passed in {time.monotonic() - start:.1f} s", "ok")
+    word, style = (said, "warning") if said else ("passed", "ok")
+    out.line(f"{ctx.name}: {word} in {time.monotonic() - start:.1f} s", style)
     return EXIT_OK
 
 
