@@ -156,7 +156,9 @@ def fetch_runs(ctx: StageContext, api_cache: dict[str, Any]) -> tuple[CIRuns, di
 def compute(ctx: StageContext, options: Options, cached: cache_mod.Cache) -> tuple[Result, Any]:
     """Gather the evidence and score it; returns the result and the API data to cache."""
     cfg = ctx.config.readiness
-    ci, api = (None, {}) if options.offline else fetch_runs(ctx, cached.api)
+    # Nothing needs the API when both of its checks are turned off.
+    needs_api = cfg.checks.ci_pass_rate.enabled or cfg.checks.ci_duration.enabled
+    ci, api = fetch_runs(ctx, cached.api) if needs_api and not options.offline else (None, {})
     head = reports.current_commit(ctx.root)
     staging = (
         bool(ctx.runner.env.get("STAGING_URL")) or reports.report_path(ctx.root, "smoke").exists()
