@@ -6,9 +6,13 @@ import time
 
 import pytest
 
-from ci_tasks import http
 from ci_tasks.errors import ConfigError, ServiceUnavailable
-from ci_tasks.readiness.github import GitHubClient, parse_remote, resolve_repository
+from ci_tasks.readiness.github import (
+    GitHubClient,
+    api_session,
+    parse_remote,
+    resolve_repository,
+)
 from ci_tasks.retry import RetryPolicy, set_testing
 from tests.github_fake import REPO, FakeGitHub, make_runs
 from tests.localserver import Response, serve
@@ -27,7 +31,7 @@ def client(server, fake, **kwargs):
     fake.base = server.url
     options = {
         "repository": REPO,
-        "http": http.session(POLICY),
+        "http": api_session(POLICY),
         "base_url": server.url,
         "timeout": 5.0,
         "deadline": time.monotonic() + 60,
@@ -90,6 +94,16 @@ def test_429_with_retry_after_is_honoured():
     with serve(fake) as server:
         assert len(client(server, fake).workflow_runs("ci.yml", "main", 1).runs) == 1
         assert len(server.requests) == 2
+
+
+def test_retry_after_past_the_deadline_fails_at_once():
+    """A Retry-After longer than the session has left is a one-line error, not a long sleep."""
+    fake = FakeGitHub(faults=[Response(429, "slow down", {"Retry-After": "3600"})])
+    with serve(fake) as server:
+        with pytest.raises(ServiceUnavailable, match="asked to retry after 3600 s") as info:
+            client(server, fake, deadline=time.monotonic() + 30).workflow_runs("ci.yml", "main", 1)
+        assert "the session has" in str(info.value)
+        assert len(server.requests) == 1
 
 
 def test_403_secondary_limit_with_retry_after_is_waited_out():
@@ -182,7 +196,10 @@ def test_connection_refused_is_service_unavailable():
         url = server.url
     with pytest.raises(ServiceUnavailable, match="cannot connect"):
         GitHubClient(
-            repository=REPO, http=http.session(POLICY), base_url=url, timeout=2
+            repository=REPO,
+            http=api_session(POLICY),
+            base_url=url,
+            timeout=2,
         ).default_branch()
 
 

@@ -17,19 +17,38 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
+from ci_tasks import http
 from ci_tasks.errors import ConfigError, ServiceUnavailable
 from ci_tasks.readiness.evidence import IGNORED_CONCLUSIONS, CIRuns, Run, parse_time
-from ci_tasks.retry import Clock, SystemClock
+from ci_tasks.retry import Clock, RetryPolicy, SystemClock
 
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 PER_PAGE = 100
 RUN_FIELDS = ("id", "conclusion", "run_attempt", "run_started_at", "updated_at", "head_sha")
-# A 403 with Retry-After (a secondary rate limit) is waited out at most this often.
+# A rate-limited answer (403/429) is waited out at most this often.
 MAX_RATE_LIMIT_WAITS = 3
+# GitHub's advice for a 429 that carries no Retry-After: wait at least a minute.
+DEFAULT_RATE_LIMIT_WAIT = 60.0
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _REMOTE = re.compile(r"[:/]([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
+
+
+def api_session(policy: RetryPolicy) -> requests.Session:
+    """An HTTP session for the API: 5xx and connection errors retried by urllib3.
+
+    Rate limits (403/429, ``Retry-After``) are left to :class:`GitHubClient`: urllib3
+    would sleep any ``Retry-After``, however long, where the client waits only when
+    the wait fits the session's deadline.
+    """
+    session = http.session(policy, statuses=RETRY_STATUSES)
+    for adapter in session.adapters.values():
+        if isinstance(adapter, HTTPAdapter):
+            adapter.max_retries = adapter.max_retries.new(respect_retry_after_header=False)
+    return session
 
 
 def parse_remote(url: str) -> str | None:
@@ -150,6 +169,9 @@ class GitHubClient:
         elif headers.get("retry-after", "").strip().isdigit():
             wait = float(headers["retry-after"])
             why = f"asked to retry after {wait:.0f} s ({response.status_code})"
+        elif response.status_code == 429:  # noqa: PLR2004 - HTTP status
+            wait = DEFAULT_RATE_LIMIT_WAIT
+            why = "rate limited (429) without Retry-After"
         else:
             return -1.0
         remaining = self._remaining()

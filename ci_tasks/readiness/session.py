@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from ci_tasks import http, reports
+from ci_tasks import reports
 from ci_tasks.errors import CheckFailed, ToolMissingError, UsageError
 from ci_tasks.readiness import cache as cache_mod
 from ci_tasks.readiness import checklist
@@ -22,6 +22,7 @@ from ci_tasks.readiness.evidence import CIRuns, Evidence, load_evidence, parse_t
 from ci_tasks.readiness.github import (
     DEFAULT_API_URL,
     GitHubClient,
+    api_session,
     resolve_repository,
     token_from,
 )
@@ -137,7 +138,7 @@ def fetch_runs(ctx: StageContext, api_cache: dict[str, Any]) -> tuple[CIRuns, di
         deadline = time.monotonic() + ctx.config.timeouts.readiness
     client = GitHubClient(
         repository=repository,
-        http=http.session(ctx.config.retry.policy()),
+        http=api_session(ctx.config.retry.policy()),
         base_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL,
         token=token,
         cached=api_cache,
