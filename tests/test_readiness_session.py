@@ -161,7 +161,7 @@ def test_offline_marks_api_checks_not_applicable_visibly(tmp_path):
     assert code == 0, out
     assert out.count("not checked: --offline") == 2
     text = (root / "RELEASE_CHECKLIST.md").read_text()
-    assert "**CI duration** (not-applicable, weight 1): not checked: --offline" in text
+    assert "- [ ] ~~**CI duration**~~ (not-applicable, weight 1): not checked: --offline" in text
 
 
 def test_dry_run_shows_a_diff_and_writes_nothing(tmp_path):
@@ -232,6 +232,11 @@ def test_unreadable_cache_is_set_aside_and_rebuilt(tmp_path):
         ([Response(404, {"message": "Not Found"})], 2, "404 not found: repository octo/app"),
         ([Response(200, "{oops")], 2, "not the JSON expected"),
         ([Response(500, "boom")] * 2, 2, "answered HTTP 500 (after retries)"),
+        (
+            [Response(403, "limit", {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1e12"})],
+            2,
+            "rate limit exhausted",
+        ),
     ],
 )
 def test_api_faults_through_the_stage(tmp_path, faults, code, message):
@@ -248,6 +253,17 @@ def test_api_faults_through_the_stage(tmp_path, faults, code, message):
         assert len(errors) == 1
         assert message in errors[0]
         assert "readiness: could not run" in out
+
+
+def test_api_hang_past_the_timeout_exits_2(tmp_path):
+    """An API that does not answer within request-timeout is retried, then exit 2."""
+    root = project(tmp_path, "request-timeout = 0.3").path
+    fake = FakeGitHub(faults=[Response(200, "{}", delay=3)] * 2)
+    with serve(fake) as server:
+        code, out = stage(root, env=api_env(server))
+        assert len(server.requests) == 2
+    assert code == 2, out
+    assert "no answer within 0.3 s" in out
 
 
 def cli(root, *args, env=None):

@@ -11,17 +11,13 @@ import difflib
 
 from ci_tasks.readiness.model import Check, Result, Status, format_score
 
-_MARK = {
-    Status.PASS: "[x]",
-    Status.FAIL: "[ ]",
-    Status.UNKNOWN: "[ ]",
-    Status.NOT_APPLICABLE: "[x]",
-    Status.EXEMPT: "[x]",
-}
-
 
 def _line(check: Check) -> list[str]:
-    head = f"- {_MARK[check.status]} **{check.title}** ({check.status.value}, "
+    # Only a pass is ticked: a check that was not looked at must never look green.
+    # Checks left out of the score are struck through rather than left as a to-do.
+    mark = "[x]" if check.status is Status.PASS else "[ ]"
+    title = f"**{check.title}**" if check.status.applicable else f"~~**{check.title}**~~"
+    head = f"- {mark} {title} ({check.status.value}, "
     lines = [f"{head}weight {check.weight:g}): {check.summary}"]
     lines += [f"  - {item}" for item in check.evidence]
     if check.source:
@@ -39,7 +35,7 @@ def render(result: Result) -> str:
         "",
         f"**Score: {format_score(result.score)}** (threshold {result.threshold:g} %): {verdict}",
         "",
-        f"Commit `{result.commit or 'unknown'}`, evidence as of {result.as_of}.",
+        f"Commit `{result.commit or 'unknown'}`; newest evidence: {result.as_of}.",
         "",
     ]
     for check in result.checks:

@@ -225,4 +225,5 @@ def register(config: Any) -> None:
     """Register the ``readiness`` nox session (no virtualenv: it runs no tools)."""
     from ci_tasks.stage import nox_session  # noqa: PLC0415
 
-    nox_session(readiness, name="readiness", config=config, venv_backend="none")
+    # Tagged "release", not "ci": it reads the other stages' reports rather than being one.
+    nox_session(readiness, name="readiness", config=config, venv_backend="none", tags=("release",))
