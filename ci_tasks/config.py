@@ -127,7 +127,7 @@ class ReadinessConfig:
     repository: str = ""
     """``owner/name``; empty: ``GITHUB_REPOSITORY``, else the ``origin`` remote."""
     checklist: str = dataclasses.field(default="RELEASE_CHECKLIST.md", metadata={"nonempty": True})
-    max_evidence_age: float = dataclasses.field(default=24.0, metadata=_min(0))
+    max_evidence_age_hours: float = dataclasses.field(default=24.0, metadata=_min(0))
     """Hours after which a report is stale; 0 turns the age limit off."""
     request_timeout: float = dataclasses.field(default=30.0, metadata=_min(0.001))
     checks: ReadinessChecksConfig = ReadinessChecksConfig()

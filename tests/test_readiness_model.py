@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from pathlib import Path
 
 import pytest
 
+from ci_tasks.actions import Output
 from ci_tasks.config import ReadinessConfig, parse_config
 from ci_tasks.errors import ConfigError
-from ci_tasks.readiness import checklist, checks
+from ci_tasks.readiness import cache, checklist, checks
 from ci_tasks.readiness.evidence import (
     CIRuns,
     Evidence,
@@ -356,3 +358,26 @@ def test_checklist_is_byte_stable_and_diffable():
     assert checklist.diff(text, text, "C.md") == ""
     other = Result(result.checks[:1], 90.0, HEAD, "2026-11-26T11:00:00Z")
     assert "-- [ ] **Smoke**" in checklist.diff(text, checklist.render(other), "C.md")
+
+
+def test_cache_history_is_bounded_and_skips_repeats():
+    """History keeps the newest HISTORY_LIMIT changes; a repeated result replaces the last."""
+    state = cache.Cache()
+    for i in range(cache.HISTORY_LIMIT + 5):
+        result = Result((check(Status.PASS, weight=i + 1), check(Status.FAIL)), 90, HEAD, f"t{i}")
+        state = cache.updated(state, result, {}, f"g{i}")
+    assert len(state.history) == cache.HISTORY_LIMIT
+    assert state.history[-1]["as_of"] == f"t{cache.HISTORY_LIMIT + 4}"
+    again = cache.updated(state, result, {}, "later")
+    assert len(again.history) == cache.HISTORY_LIMIT
+    assert again.history[-1]["generated_at"] == "later"
+
+
+def test_cache_of_another_schema_is_set_aside(tmp_path):
+    """A cache file of another version is not trusted: set aside, an empty cache returned."""
+    (tmp_path / cache.CACHE_FILE).write_text(
+        '{"schema": "ci-tasks/readiness-cache", "version": 99}'
+    )
+    assert cache.load(tmp_path, Output(stream=io.StringIO(), env={})) == cache.Cache()
+    assert not (tmp_path / cache.CACHE_FILE).exists()
+    assert list(tmp_path.glob(f"{cache.CACHE_FILE}.corrupt-*"))

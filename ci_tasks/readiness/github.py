@@ -14,7 +14,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -202,7 +202,7 @@ class GitHubClient:
             msg = f"{self._what(url)}: {why} (after retries)"
             raise ServiceUnavailable(msg) from None
 
-    def _fail(self, response: requests.Response, url: str) -> None:
+    def _fail(self, response: requests.Response, url: str) -> NoReturn:
         status, what = response.status_code, self._what(url)
         token = (
             "no token is set (GITHUB_TOKEN or GH_TOKEN)"

@@ -168,7 +168,7 @@ def compute(ctx: StageContext, options: Options, cached: cache_mod.Cache) -> tup
         ctx.root,
         head=head,
         now=dt.datetime.now(dt.UTC),
-        max_age_hours=cfg.max_evidence_age,
+        max_age_hours=cfg.max_evidence_age_hours,
         ci=ci,
         staging_configured=staging,
         output=ctx.output,
