@@ -165,10 +165,10 @@ def security(report: Report) -> Check:
 
 
 def _rule_findings(report: Report, rules: frozenset[str]) -> list[Mapping[str, Any]]:
-    assert report.data is not None  # noqa: S101 - callers checked
+    data = report.data or {}
     return [
         f
-        for f in report.data.get("findings") or ()
+        for f in data.get("findings") or ()
         if isinstance(f, dict) and f.get("rule") in rules
     ]
 

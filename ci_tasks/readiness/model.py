@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 class Status(enum.StrEnum):
     """What a check found."""
 
-    PASS = "pass"  # noqa: S105 - a status, not a password
+    PASS = "pass"  # noqa: S105  # nosec B105 - a status, not a password
     FAIL = "fail"
     UNKNOWN = "unknown"
     NOT_APPLICABLE = "not-applicable"
