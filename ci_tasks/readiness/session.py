@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from ci_tasks import reports
+from ci_tasks import masking, reports
 from ci_tasks.errors import CheckFailed, ToolMissingError, UsageError
 from ci_tasks.readiness import cache as cache_mod
 from ci_tasks.readiness import checklist
@@ -198,7 +198,7 @@ def run(ctx: StageContext, options: Options) -> Result:
     out.set_output("score", f"{result.score:.1f}")
     name = ctx.config.readiness.checklist
     target = ctx.root / name
-    text = checklist.render(result)
+    text = masking.mask(checklist.render(result))  # evidence quotes other tools' output
     if options.dry_run and not options.check_only:
         old = target.read_text(encoding="utf-8") if target.exists() else None
         change = checklist.diff(old, text, name)
