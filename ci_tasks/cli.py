@@ -44,6 +44,21 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_readiness(args: argparse.Namespace) -> int:
+    from ci_tasks.readiness import session as readiness  # noqa: PLC0415 - only this command
+    from ci_tasks.runner import Runner  # noqa: PLC0415
+    from ci_tasks.stage import StageContext, run_stage  # noqa: PLC0415
+
+    config = load_config(args.project)
+    options = readiness.options_from(args)
+    ctx = StageContext(name="readiness", config=config, runner=Runner(cwd=config.root))
+
+    def stage(ctx: StageContext) -> None:
+        readiness.run(ctx, options)
+
+    return run_stage(stage, ctx)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
@@ -86,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not run `uv lock` after editing pyproject.toml",
     )
     init.set_defaults(func=_cmd_init)
+
+    ready = commands.add_parser("readiness", help="release-readiness score, checklist and gate")
+    ready.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
+    from ci_tasks.readiness.session import add_arguments  # noqa: PLC0415
+
+    add_arguments(ready)
+    ready.set_defaults(func=_cmd_readiness)
     return parser
 
 

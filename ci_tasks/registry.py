@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ci_tasks import lint, security, testsuite
+from ci_tasks import lint, readiness, security, testsuite
 from ci_tasks.config import Config, load_config
 from ci_tasks.errors import EXIT_ERROR, CITasksError
 
@@ -15,6 +15,7 @@ SESSIONS: dict[str, Callable[[Config], None]] = {
     "lint": lint.register,
     "tests": testsuite.register,
     "security": security.register,
+    "readiness": readiness.register,
 }
 
 
