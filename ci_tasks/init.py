@@ -32,7 +32,12 @@ Action = Literal["create", "update", "overwrite", "skip", "unchanged"]
 # ci_tasks is tested with (a test keeps them equal to this repository's own pins).
 SESSION_TOOLS: dict[str, tuple[str, ...]] = {
     "lint": ("ruff==0.17.6",),
-    "tests": ("pytest==9.2.0", "pytest-rerunfailures==16.7", "pytest-xdist==3.8.0"),
+    "tests": (
+        "pytest==9.2.0",
+        "pytest-cov==7.1.0",
+        "pytest-rerunfailures==16.7",
+        "pytest-xdist==3.8.0",
+    ),
     "security": ("bandit[toml]==1.9.4", "pip-audit==2.10.1", "zizmor==1.32.0"),
     "build": ("twine==7.0.0", "check-wheel-contents==0.6.3"),
 }

@@ -52,6 +52,23 @@ def _line_of(text: str, needle: str, start: int = 0) -> int | None:
     return None if at < 0 else text.count("\n", 0, at) + 1
 
 
+def _pinned_reference(spec: str) -> bool:
+    """Whether a direct reference (``name @ url``) names one exact thing.
+
+    A local path (``file:``) is pinned by the tree it lives in and by ``uv.lock``; a VCS URL
+    must name a full commit SHA; an archive URL must carry a ``sha256`` hash.
+    """
+    if not spec.startswith("@"):
+        return False
+    url = spec[1:].strip()
+    if url.startswith("file:"):
+        return True
+    if url.startswith(("git+", "hg+", "svn+", "bzr+")):
+        ref = url.split("#", 1)[0].rsplit("@", 1)
+        return len(ref) == 2 and bool(_SHA.match(ref[1]))  # noqa: PLR2004 - url@ref
+    return "#sha256=" in url
+
+
 def check_dependency_groups(
     text: str, file: str = "pyproject.toml", groups: Sequence[str] = ("dev",)
 ) -> list[Finding]:
@@ -74,7 +91,7 @@ def check_dependency_groups(
                 continue
             match = _REQUIREMENT.match(entry)
             spec = match.group("spec") if match else entry
-            if match and _EXACT.match(spec):
+            if match and (_EXACT.match(spec) or _pinned_reference(spec)):
                 continue
             line = _line_of(text, f'"{entry}"', max(section, 0)) or _line_of(
                 text, f"'{entry}'", max(section, 0)

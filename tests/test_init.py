@@ -179,7 +179,8 @@ def test_an_empty_table_is_filled_where_it_stands():
     """An empty [tool.ci-tasks] (nothing of the user's in it) gets the defaults in place."""
     text = PYPROJECT + "\n[tool.ci-tasks]\n\n[tool.other]\nkeep = 1  # mine\n"
     edit = project.edit_pyproject(text, ["nox==1"], project.render_config_table())
-    assert edit.text.endswith("smoke = 600.0\n\n[tool.other]\nkeep = 1  # mine\n")
+    assert edit.text.endswith("\n\n[tool.other]\nkeep = 1  # mine\n")
+    assert edit.text.index("smoke = 600.0") < edit.text.index("[tool.other]")
     assert tomllib.loads(edit.text)["tool"]["ci-tasks"]["retry"]["attempts"] == 3
 
 

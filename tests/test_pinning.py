@@ -120,3 +120,20 @@ def test_project_without_workflows_or_groups_is_clean(tmp_path):
     """Nothing to check is no finding (and no error)."""
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
     assert pinning.check(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "pinned"),
+    [
+        ("ci-tasks @ file:///work/ci_tasks", True),
+        ("tool @ git+https://github.com/o/tool@" + "a" * 40, True),
+        ("tool @ git+https://github.com/o/tool@main", False),
+        ("tool @ git+https://github.com/o/tool", False),
+        ("tool @ https://example.org/tool-1.0.tar.gz#sha256=" + "b" * 64, True),
+        ("tool @ https://example.org/tool-1.0.tar.gz", False),
+    ],
+)
+def test_direct_references_pinned_only_when_exact(entry, pinned):
+    """A path, a VCS URL at a full SHA or a hashed archive is pinned; a branch or bare URL not."""
+    text = f'[dependency-groups]\ndev = ["{entry}"]\n'
+    assert (pinning.check_dependency_groups(text) == []) is pinned
