@@ -54,7 +54,16 @@ nox_session(slow, name="slow", config=config, venv_backend="none", timeout_key="
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    return make_project(tmp_path_factory.mktemp("sessions"))
+    return make_project(
+        tmp_path_factory.mktemp("sessions"),
+        dev=[
+            "pytest==9.2.0",
+            "pytest-cov==7.1.0",
+            "pytest-rerunfailures==16.7",
+            "pytest-xdist==3.8.0",
+        ],
+        ci_tasks="tests = { workers = 0 }",
+    )
 
 
 @pytest.fixture(scope="module")
