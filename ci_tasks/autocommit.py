@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ci_tasks import masking
 from ci_tasks.retry import NETWORK_ERRORS
 from ci_tasks.runner import Runner
 
@@ -59,5 +61,23 @@ def commit(
         env=_identity(),
     )
     if push:
-        runner.run(["git", "push", "--quiet"], cwd=root, retry_on=NETWORK_ERRORS)
+        command = ["git", *_push_auth(runner.env), "push", "--quiet"]
+        runner.run(command, cwd=root, retry_on=NETWORK_ERRORS)
     return True
+
+
+def _push_auth(env: Mapping[str, str]) -> list[str]:
+    """Git options that authenticate a push with ``GITHUB_TOKEN`` inside GitHub Actions.
+
+    The workflows check out with ``persist-credentials: false`` (so no other step can
+    read the token from ``.git/config``); the push passes it as a header for this one
+    command instead, as actions/checkout itself does. The token is masked in all output.
+    """
+    token = env.get("GITHUB_TOKEN")
+    if not token or env.get("GITHUB_ACTIONS") != "true":
+        return []
+    masking.default_masker().add(token)
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    masking.default_masker().add(basic)
+    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    return ["-c", f"http.{server}/.extraheader=AUTHORIZATION: basic {basic}"]

@@ -272,6 +272,8 @@ class ReadinessConfig:
     request_timeout: float = dataclasses.field(default=30.0, metadata=_min(0.001))
     checks: ReadinessChecksConfig = ReadinessChecksConfig()
     exemptions: tuple[ReadinessExemption, ...] = ()
+    notify_on_recovery: bool = True
+    """With ``--notify``, also tell Slack when readiness is back above the threshold."""
 
     def __post_init__(self) -> None:
         if self.threshold > 100:  # noqa: PLR2004 - a percentage

@@ -9,6 +9,7 @@ and make :func:`ci_tasks.retry.set_testing` turn its sleeps off too.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -22,8 +23,16 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 USER_AGENT = f"ci-tasks/{__version__}"
 
 
+# A server may ask for any Retry-After; nothing here waits longer than this for one.
+RETRY_AFTER_CAP = 60.0
+
+
 class _Retry(Retry):
-    """urllib3's Retry, except that the testing switch turns every sleep off."""
+    """urllib3's Retry with a cap on ``Retry-After``; the testing switch turns sleeps off."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        wait = super().get_retry_after(response)
+        return None if wait is None else min(wait, RETRY_AFTER_CAP)
 
     def sleep(self, response: object = None) -> None:
         if is_testing():

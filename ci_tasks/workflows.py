@@ -231,11 +231,11 @@ jobs:
     timeout-minutes: <<readiness_timeout>>
     steps:
 <<setup>>\
-      - name: nox -s readiness -- --commit --notify
+      - name: nox -s readiness -- --commit --push --notify
         env:
           GITHUB_TOKEN: ${{ github.token }}
           SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}
-        run: uv run --locked nox -s readiness -- --commit --notify
+        run: uv run --locked nox -s readiness -- --commit --push --notify
 """
 )
 

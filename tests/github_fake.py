@@ -53,6 +53,12 @@ class FakeGitHub:
     """Served, in order, before any real answer."""
     base: str = ""
     not_modified: int = 0
+    comments: dict[int, list[dict[str, object]]] = field(default_factory=dict)
+    """Pull request number -> its issue comments, oldest first."""
+    write_status: int | None = None
+    """When set, every POST/PATCH is answered with this status (e.g. 403 for a fork)."""
+    writes: list[tuple[str, str]] = field(default_factory=list)
+    next_id: int = 9000
 
     def __call__(self, request: Request) -> Response:
         if self.faults:
@@ -66,6 +72,8 @@ class FakeGitHub:
             "/runs"
         ):
             body, headers = self._runs_page(url.path, query)
+        elif url.path.startswith(f"/repos/{REPO}/issues/"):
+            return self._comments(request, url.path, query)
         else:
             return Response(404, {"message": "Not Found"})
         data = json.dumps(body).encode()
@@ -96,3 +104,41 @@ class FakeGitHub:
             q = urllib.parse.urlencode({**query, "page": number})
             links.append(f'<{self.base}{path}?{q}>; rel="{rel}"')
         return body, ({"Link": ", ".join(links)} if links else {})
+
+    def _comments(self, request: Request, path: str, query: dict[str, str]) -> Response:
+        """Issue comments: list (paginated by Link), create (POST), update (PATCH)."""
+        parts = path.split("/")  # ['', 'repos', o, r, 'issues', N|'comments', ...]
+        if request.method != "GET":
+            self.writes.append((request.method, path))
+            if self.write_status is not None:
+                return Response(self.write_status, {"message": "Resource not accessible"})
+        if request.method == "GET" and parts[-1] == "comments":
+            items = self.comments.get(int(parts[5]), [])
+            per_page = min(int(query.get("per_page", "30")), 100)
+            page = int(query.get("page", "1"))
+            last = max((len(items) + per_page - 1) // per_page, 1)
+            headers = {"Content-Type": "application/json"}
+            if page < last:
+                q = urllib.parse.urlencode({**query, "page": page + 1})
+                headers["Link"] = f'<{self.base}{path}?{q}>; rel="next"'
+            return Response(200, items[(page - 1) * per_page : page * per_page], headers)
+        if request.method == "POST" and parts[-1] == "comments":
+            comment = {"id": self.next_id, "body": request.json()["body"], "user": {"login": "bot"}}
+            self.next_id += 1
+            self.comments.setdefault(int(parts[5]), []).append(comment)
+            return Response(201, comment)
+        if request.method == "PATCH" and parts[5] == "comments":
+            for items in self.comments.values():
+                for comment in items:
+                    if comment["id"] == int(parts[6]):
+                        comment["body"] = request.json()["body"]
+                        return Response(200, comment)
+        return Response(404, {"message": "Not Found"})
+
+
+def other_comments(count: int, start: int = 1) -> list[dict[str, object]]:
+    """People's comments on a pull request."""
+    return [
+        {"id": start + i, "body": f"comment {i}", "user": {"login": "someone"}}
+        for i in range(count)
+    ]

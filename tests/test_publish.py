@@ -122,3 +122,13 @@ def test_commit_and_push_to_a_bare_remote(repo, tmp_path_factory, out):
         Runner(output=out), repo, [repo / "RELEASE_CHECKLIST.md"], "readiness", push=True
     )
     assert git(remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")
+
+
+def test_push_authenticates_with_the_token_only_in_actions(masker):
+    """Inside Actions the push carries GITHUB_TOKEN as a header, masked; elsewhere nothing."""
+    assert autocommit._push_auth({"GITHUB_TOKEN": "ghs_tok12345"}) == []
+    options = autocommit._push_auth({"GITHUB_TOKEN": "ghs_tok12345", "GITHUB_ACTIONS": "true"})
+    assert options[0] == "-c"
+    assert options[1].startswith("http.https://github.com/.extraheader=AUTHORIZATION: basic ")
+    assert "ghs_tok12345" not in masker.mask(options[1])
+    assert masker.mask(options[1]).endswith("basic ***")

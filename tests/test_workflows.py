@@ -110,7 +110,9 @@ def test_update_readiness_and_smoke_triggers_and_secrets():
     assert "workflow_dispatch" in readiness["on"]
     job = readiness["jobs"]["readiness"]
     assert job["permissions"] == {"actions": "read", "contents": "write"}
-    assert job["steps"][-1]["run"] == "uv run --locked nox -s readiness -- --commit --notify"
+    assert job["steps"][-1]["run"] == (
+        "uv run --locked nox -s readiness -- --commit --push --notify"
+    )
     assert set(job["steps"][-1]["env"]) == {"GITHUB_TOKEN", "SLACK_WEBHOOK_URL"}
 
     smoke = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/staging-smoke-test.yml"])

@@ -112,8 +112,13 @@ def assess_report(  # noqa: PLR0911 - one return per reason to distrust
     head: str | None,
     now: dt.datetime,
     max_age_hours: float,
+    same_as_head: frozenset[str] = frozenset(),
 ) -> Report:
-    """Whether the ``<kind>`` report *data* read from *path* may pass a check (pure)."""
+    """Whether the ``<kind>`` report *data* read from *path* may pass a check (pure).
+
+    *same_as_head* names older commits whose tree differs from HEAD only in readiness's
+    own files (its checklist, cache and badge): their evidence is still current.
+    """
     if data is None:
         return Report(kind, path, None, f"no evidence: {path} does not exist")
     if not isinstance(data, dict) or data.get("schema") != f"ci-tasks/{kind}-report":
@@ -121,7 +126,7 @@ def assess_report(  # noqa: PLR0911 - one return per reason to distrust
     if data.get("verdict") not in {"passed", "failed", "unverified"}:
         return Report(kind, path, data, f"{path} has no valid verdict")
     commit = data.get("commit")
-    if head and commit != head:
+    if head and commit != head and commit not in same_as_head:
         shown = str(commit)[:12] if commit else "an unknown commit"
         return Report(kind, path, data, f"stale: {path} is from {shown}, HEAD is {head[:12]}")
     made = parse_time(data.get("generated_at"))
@@ -177,6 +182,7 @@ def load_evidence(
     ci: CIRuns | None,
     staging_configured: bool,
     output: Output | None = None,
+    same_as_head: frozenset[str] = frozenset(),
 ) -> Evidence:
     """Read the reports, the flaky history and the workflows of the project in *root*."""
     found = {}
@@ -185,7 +191,13 @@ def load_evidence(
         rel = path.relative_to(root).as_posix()
         data = reports.read_json(path, output)
         found[kind] = assess_report(
-            kind, rel, data, head=head, now=now, max_age_hours=max_age_hours
+            kind,
+            rel,
+            data,
+            head=head,
+            now=now,
+            max_age_hours=max_age_hours,
+            same_as_head=same_as_head,
         )
     history = assess_history(FLAKY_HISTORY, reports.read_json(root / FLAKY_HISTORY, output))
     return Evidence(

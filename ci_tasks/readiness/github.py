@@ -95,6 +95,21 @@ def _trim_runs(body: Any) -> dict[str, Any]:
     return {"total_count": body.get("total_count"), "workflow_runs": kept}
 
 
+def _trim_comments(body: Any) -> list[Any]:
+    if not isinstance(body, list):
+        msg = "the answer is not a list of comments"
+        raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
+    return [
+        {
+            "id": c.get("id"),
+            "body": c.get("body") or "",
+            "user": (c.get("user") or {}).get("login"),
+        }
+        for c in body
+        if isinstance(c, dict)
+    ]
+
+
 def _trim_repo(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get("default_branch"), str):
         msg = "the answer has no default_branch"
@@ -187,12 +202,15 @@ class GitHubClient:
         self.log(f"{what}: {why}; waiting")
         return wait
 
-    def _send(self, url: str) -> requests.Response:
+    def _send(
+        self, url: str, method: str = "GET", payload: Mapping[str, Any] | None = None
+    ) -> requests.Response:
         remaining = self._remaining()
         timeout = self.timeout if remaining is None else max(min(self.timeout, remaining), 0.001)
         self.requests += 1
+        headers = self._headers(url) if method == "GET" else self._headers("")
         try:
-            return self.http.get(url, headers=self._headers(url), timeout=timeout)
+            return self.http.request(method, url, headers=headers, json=payload, timeout=timeout)
         except requests.RequestException as exc:
             text = str(exc)
             if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
@@ -224,8 +242,14 @@ class GitHubClient:
         msg = f"{what}: answered HTTP {status} (after retries)"
         raise ServiceUnavailable(msg)
 
-    def get(self, url: str, trim: Callable[[Any], dict[str, Any]]) -> tuple[Any, str | None]:
-        """The trimmed JSON body at *url* and the ``Link: rel="next"`` URL, if any."""
+    def get(
+        self, url: str, trim: Callable[[Any], dict[str, Any]], *, remember: bool = True
+    ) -> tuple[Any, str | None]:
+        """The trimmed JSON body at *url* and the ``Link: rel="next"`` URL, if any.
+
+        With *remember* the answer and its ETag are kept for the cache (and a 304 is
+        answered from it); without, the page is fetched plainly.
+        """
         waits = 0
         while True:
             response = self._send(url)
@@ -248,8 +272,43 @@ class GitHubClient:
                 msg = f"{self._what(url)}: the answer is not the JSON expected ({exc})"
                 raise ServiceUnavailable(msg) from None
             next_url = response.links.get("next", {}).get("url")
-            self.fresh[url] = {"etag": response.headers.get("ETag"), "body": body, "next": next_url}
+            if remember:
+                entry = {"etag": response.headers.get("ETag"), "body": body, "next": next_url}
+                self.fresh[url] = entry
             return body, next_url
+
+    def pages(self, url: str, trim: Callable[[Any], list[Any]]) -> list[Any]:
+        """Every item of a paginated list, following ``Link: rel="next"`` (not cached)."""
+        items: list[Any] = []
+        seen: set[str] = set()
+        next_url: str | None = url
+        while next_url and next_url not in seen:
+            seen.add(next_url)
+            body, next_url = self.get(next_url, lambda raw: {"items": trim(raw)}, remember=False)
+            items += body["items"]
+        return items
+
+    def write(self, method: str, url: str, payload: Mapping[str, Any]) -> tuple[int, Any]:
+        """Send a POST or PATCH; returns the status and the JSON answer (``None`` if none).
+
+        Writes are not retried: POST is not idempotent, and the next run repairs a PATCH.
+        401/404 raise like reads; the caller decides what a 403 means.
+        """
+        response = self._send(url, method, payload)
+        if response.status_code in {401, 404}:
+            self._fail(response, url)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return response.status_code, body
+
+    def issue_comments(self, number: int) -> list[dict[str, Any]]:
+        """The comments of issue or pull request *number*: id, body and author login."""
+        url = (
+            f"{self.base_url}/repos/{self.repository}/issues/{number}/comments?per_page={PER_PAGE}"
+        )
+        return self.pages(url, _trim_comments)
 
     def default_branch(self) -> str:
         """The repository's default branch."""

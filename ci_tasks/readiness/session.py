@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
-from ci_tasks import masking, reports
+from ci_tasks import autocommit, badge, masking, reports, trend
 from ci_tasks.errors import CheckFailed, ToolMissingError, UsageError
 from ci_tasks.readiness import cache as cache_mod
-from ci_tasks.readiness import checklist
+from ci_tasks.readiness import checklist, notify, publish
 from ci_tasks.readiness.checks import all_checks
 from ci_tasks.readiness.evidence import CIRuns, Evidence, load_evidence, parse_time
 from ci_tasks.readiness.github import (
@@ -29,6 +31,8 @@ from ci_tasks.readiness.github import (
 from ci_tasks.readiness.model import Result, apply_exemptions, format_score
 from ci_tasks.stage import StageContext
 
+BADGE_FILE = "readiness-badge.svg"
+
 
 @dataclasses.dataclass(frozen=True)
 class Options:
@@ -39,6 +43,22 @@ class Options:
     verbose: bool = False
     offline: bool = False
     threshold: float | None = None
+    pr_comment: bool = False
+    pr: int | None = None
+    notify: bool = False
+    commit: bool = False
+    push: bool = False
+
+    def __post_init__(self) -> None:
+        if self.commit and (self.check_only or self.dry_run):
+            msg = "readiness: --commit writes files; it cannot go with --check-only or --dry-run"
+            raise UsageError(msg)
+        if self.push and not self.commit:
+            msg = "readiness: --push pushes the --commit; give both"
+            raise UsageError(msg)
+        if self.pr_comment and self.offline:
+            msg = "readiness: --pr-comment needs the GitHub API; it cannot go with --offline"
+            raise UsageError(msg)
 
 
 def _threshold(text: str) -> float:
@@ -67,6 +87,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--offline", action="store_true", help="skip the API checks (shown as not applicable)"
     )
+    parser.add_argument(
+        "--pr-comment", action="store_true", help="post or update the sticky PR comment"
+    )
+    parser.add_argument(
+        "--pr", type=int, default=None, help="the PR number (default: from GITHUB_EVENT_PATH)"
+    )
+    parser.add_argument(
+        "--notify", action="store_true", help="Slack (SLACK_WEBHOOK_URL) when below threshold"
+    )
+    parser.add_argument(
+        "--commit", action="store_true", help="commit the checklist, cache and badge if changed"
+    )
+    parser.add_argument("--push", action="store_true", help="push the --commit (with retries)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,6 +122,11 @@ def options_from(args: argparse.Namespace) -> Options:
         verbose=args.verbose,
         offline=args.offline,
         threshold=args.threshold,
+        pr_comment=args.pr_comment,
+        pr=args.pr,
+        notify=args.notify,
+        commit=args.commit,
+        push=args.push,
     )
 
 
@@ -121,8 +159,8 @@ def _remote(ctx: StageContext) -> str | None:
     return (done.stdout or "").strip() if done.ok else None
 
 
-def fetch_runs(ctx: StageContext, api_cache: dict[str, Any]) -> tuple[CIRuns, dict[str, Any]]:
-    """The CI workflow's runs from the GitHub API; returns the API data to cache too."""
+def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> GitHubClient:
+    """A GitHub client for the project's repository, within the session's deadline."""
     cfg = ctx.config.readiness
     env = ctx.runner.env
     repository = resolve_repository(
@@ -136,7 +174,7 @@ def fetch_runs(ctx: StageContext, api_cache: dict[str, Any]) -> tuple[CIRuns, di
     deadline = ctx.runner.deadline
     if deadline is None:
         deadline = time.monotonic() + ctx.config.timeouts.readiness
-    client = GitHubClient(
+    return GitHubClient(
         repository=repository,
         http=api_session(ctx.config.retry.policy()),
         base_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL,
@@ -146,6 +184,11 @@ def fetch_runs(ctx: StageContext, api_cache: dict[str, Any]) -> tuple[CIRuns, di
         deadline=deadline,
         log=lambda msg: ctx.output.line(msg, "warning"),
     )
+
+
+def fetch_runs(client: GitHubClient, ctx: StageContext) -> tuple[CIRuns, dict[str, Any]]:
+    """The CI workflow's runs from the GitHub API; returns the API data to cache too."""
+    cfg = ctx.config.readiness
     branch = cfg.branch or client.default_branch()
     runs = client.workflow_runs(cfg.workflow, branch, cfg.runs)
     ctx.output.line(
@@ -154,13 +197,53 @@ def fetch_runs(ctx: StageContext, api_cache: dict[str, Any]) -> tuple[CIRuns, di
     return runs, client.fresh
 
 
-def compute(ctx: StageContext, options: Options, cached: cache_mod.Cache) -> tuple[Result, Any]:
+def _own_files(ctx: StageContext) -> set[str]:
+    checklist_path = Path(ctx.config.readiness.checklist)
+    return {
+        checklist_path.as_posix(),
+        (checklist_path.parent / BADGE_FILE).as_posix(),
+        cache_mod.CACHE_FILE,
+    }
+
+
+def _code_commit(
+    ctx: StageContext, head: str | None, own: set[str]
+) -> tuple[str | None, frozenset[str]]:
+    """The commit whose code the evidence is about, and the commits equivalent to it.
+
+    Walking back from HEAD over commits that touched only *own* files (what ``--commit``
+    adds), the first other commit is the code's commit: the checklist names it, and
+    reports from it or from any commit on the walk are current. Without this, committing
+    the checklist would make every report stale and the checklist change on every run.
+    """
+    if not head:
+        return head, frozenset()
+    done = ctx.runner.run(
+        ["git", "log", "--first-parent", "-n", "50", "--format=%x00%H", "--name-only", head],
+        cwd=ctx.root,
+        check=False,
+        capture_stdout=True,
+        stream=False,
+    )
+    if not done.ok:
+        return head, frozenset()
+    walk = [head]
+    entries = [e.split("\n", 1) for e in (done.stdout or "").split("\0") if e.strip()]
+    for (_sha, names), (parent, _rest) in itertools.pairwise(entries):
+        changed = {n for n in names.split("\n") if n.strip()}
+        if not changed or not changed <= own:
+            break
+        walk.append(parent.strip())
+    return walk[-1], frozenset(walk)
+
+
+def compute(ctx: StageContext, options: Options, client: GitHubClient | None) -> tuple[Result, Any]:
     """Gather the evidence and score it; returns the result and the API data to cache."""
     cfg = ctx.config.readiness
     # Nothing needs the API when both of its checks are turned off.
     needs_api = cfg.checks.ci_pass_rate.enabled or cfg.checks.ci_duration.enabled
-    ci, api = fetch_runs(ctx, cached.api) if needs_api and not options.offline else (None, {})
-    head = reports.current_commit(ctx.root)
+    ci, api = fetch_runs(client, ctx) if needs_api and client is not None else (None, {})
+    head, same_as_head = _code_commit(ctx, reports.current_commit(ctx.root), _own_files(ctx))
     staging = (
         bool(ctx.runner.env.get("STAGING_URL")) or reports.report_path(ctx.root, "smoke").exists()
     )
@@ -172,6 +255,7 @@ def compute(ctx: StageContext, options: Options, cached: cache_mod.Cache) -> tup
         ci=ci,
         staging_configured=staging,
         output=ctx.output,
+        same_as_head=same_as_head,
     )
     reasons = {e.check.replace("_", "-"): e.reason.strip() for e in cfg.exemptions}
     checks = apply_exemptions(all_checks(evidence, cfg), reasons)
@@ -191,34 +275,94 @@ def readiness(ctx: StageContext) -> None:
 def run(ctx: StageContext, options: Options) -> Result:
     """The stage with parsed *options*; raises :class:`CheckFailed` when the gate fails."""
     out = ctx.output
+    cfg = ctx.config.readiness
     cached = cache_mod.load(ctx.root, out)
-    result, api = compute(ctx, options, cached)
+    needs_api = (
+        options.pr_comment or cfg.checks.ci_pass_rate.enabled or cfg.checks.ci_duration.enabled
+    )
+    client = make_client(ctx, cached.api) if needs_api and not options.offline else None
+    result, api = compute(ctx, options, client)
+    fresh = cache_mod.updated(cached, result, api, reports.now_iso())
     for line in checklist.breakdown(result, verbose=options.verbose):
         out.line(line)
+    scores = [float(h["score"]) for h in fresh.history if isinstance(h.get("score"), int | float)]
+    out.line(f"trend ({len(scores)} runs): {trend.sparkline(scores)}")
     out.set_output("score", f"{result.score:.1f}")
-    name = ctx.config.readiness.checklist
-    target = ctx.root / name
-    text = masking.mask(checklist.render(result))  # evidence quotes other tools' output
+    files = _files(ctx, result, fresh)
     if options.dry_run and not options.check_only:
-        old = target.read_text(encoding="utf-8") if target.exists() else None
-        change = checklist.diff(old, text, name)
-        out.line(f"dry run: {name} would change:" if change else f"dry run: {name} unchanged")
-        if change:
-            out.write(change)
-        out.line(f"dry run: {cache_mod.CACHE_FILE} not written")
+        _show_dry_run(ctx, files)
     elif not options.check_only:
-        old = target.read_text(encoding="utf-8") if target.exists() else None
-        if old != text:
-            reports.atomic_write(target, text)
-        cache_mod.save(ctx.root, cache_mod.updated(cached, result, api, reports.now_iso()))
-        out.line(f"wrote {name} and {cache_mod.CACHE_FILE}")
-    out.summary(text)
+        _write(ctx, files, fresh)
+        if options.commit:
+            paths = [*files, ctx.root / cache_mod.CACHE_FILE]
+            message = f"readiness: {format_score(result.score)} (threshold {result.threshold:g} %)"
+            if autocommit.commit(ctx.runner, ctx.root, paths, message, push=options.push):
+                out.line(f"committed {', '.join(p.name for p in paths)}")
+            else:
+                out.line("nothing to commit: the checklist, cache and badge are unchanged")
+    out.summary(files[ctx.root / cfg.checklist])
+    if options.pr_comment and client is not None:
+        _comment(ctx, options, client, result, fresh)
+    if options.notify:
+        notify.send(ctx, result, cached.last)
     if options.check_only and not result.passed:
         msg = (
             f"readiness {format_score(result.score)} is below the {result.threshold:g} % threshold"
         )
         raise CheckFailed(msg)
     return result
+
+
+def _files(ctx: StageContext, result: Result, fresh: cache_mod.Cache) -> dict[Path, str]:
+    """The checklist and the badge beside it, rendered."""
+    target = ctx.root / ctx.config.readiness.checklist
+    chart = trend.mermaid(publish.trend_points(fresh.history), threshold=result.threshold)
+    # Evidence quotes other tools' output, so the checklist is masked before it is written.
+    text = masking.mask(checklist.render(result, chart))
+    return {
+        target: text,
+        target.parent / BADGE_FILE: badge.render(result.score, result.threshold),
+    }
+
+
+def _show_dry_run(ctx: StageContext, files: dict[Path, str]) -> None:
+    out = ctx.output
+    for path, text in files.items():
+        name = str(path.relative_to(ctx.root))
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        change = checklist.diff(old, text, name)
+        out.line(f"dry run: {name} would change:" if change else f"dry run: {name} unchanged")
+        if change and path.suffix == ".md":
+            out.write(change)
+    out.line(f"dry run: {cache_mod.CACHE_FILE} not written")
+
+
+def _write(ctx: StageContext, files: dict[Path, str], fresh: cache_mod.Cache) -> None:
+    for path, text in files.items():
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        if old != text:
+            reports.atomic_write(path, text)
+    cache_mod.save(ctx.root, fresh)
+    names = ", ".join(str(p.relative_to(ctx.root)) for p in files)
+    ctx.output.line(f"wrote {names} and {cache_mod.CACHE_FILE}")
+
+
+def _comment(
+    ctx: StageContext,
+    options: Options,
+    client: GitHubClient,
+    result: Result,
+    fresh: cache_mod.Cache,
+) -> None:
+    number = publish.pull_request_number(options.pr, ctx.runner.env)
+
+    def render(previous: Mapping[str, Any] | None) -> str:
+        return publish.comment_body(result, publish.baseline_for(result, previous), fresh.history)
+
+    done = publish.upsert_comment(
+        client, number, render, lambda msg: ctx.output.annotate("warning", msg)
+    )
+    ctx.output.line(f"readiness comment on #{number}: {done}")
 
 
 def register(config: Any) -> None:
