@@ -6,14 +6,22 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ci_tasks import lint, testsuite
+from ci_tasks import lint, preflight, testsuite
 from ci_tasks.config import Config, load_config
 from ci_tasks.errors import EXIT_ERROR, CITasksError
+from ci_tasks.stage import Stage
 
 # Adding a stage is one line here.
 SESSIONS: dict[str, Callable[[Config], None]] = {
     "lint": lint.register,
     "tests": testsuite.register,
+    "preflight": preflight.register,
+}
+
+# The stages preflight can run, by name; adding one to preflight is one line here.
+STAGES: dict[str, Stage] = {
+    "lint": lint.lint,
+    "tests": testsuite.tests,
 }
 
 
