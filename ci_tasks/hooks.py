@@ -254,8 +254,10 @@ def run_pre_push(
     if env.get(SKIP_VARIABLE, "").lower() in {"1", "true", "yes"}:
         out.line(f"ci-tasks: {SKIP_VARIABLE} is set: pre-push checks skipped", "warning")
         return EXIT_OK
-    if not pushes_anything(updates.decode(errors="replace")):
-        out.line("ci-tasks: this push only deletes refs: nothing to check")
+    text = updates.decode(errors="replace")
+    if not pushes_anything(text):
+        what = "only deletes refs" if text.strip() else "sends nothing"
+        out.line(f"ci-tasks: this push {what}: nothing to check")
         return EXIT_OK
     config = load_config(project)
     command = _command(shlex.split(config.hooks.command), project, env)
