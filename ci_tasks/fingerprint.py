@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ EXCLUDED_DIRS: tuple[str, ...] = (
     ".ruff_cache",
     ".mypy_cache",
 )
+# Files tools write at the top of a project (pytest-cov's data file and its parallel parts).
+EXCLUDED_FILE_PREFIXES: tuple[str, ...] = (".coverage",)
 _GIT_TIMEOUT = 60.0
 
 
@@ -62,10 +64,16 @@ def blob_hash(data: bytes) -> str:
     return h.hexdigest()
 
 
-def excluded(path: str) -> bool:
-    """Whether *path* (relative, ``/``-separated) lies in a directory that is never an input."""
+def excluded(path: str, outputs: Collection[str] = ()) -> bool:
+    """Whether *path* (relative, ``/``-separated) is never an input.
+
+    It lies in one of :data:`EXCLUDED_DIRS`, is compiled bytecode, a coverage data file,
+    or one of *outputs* (the files the configured stages write, e.g. ``junit.xml``).
+    """
     parts = path.split("/")
-    return any(part in EXCLUDED_DIRS for part in parts[:-1]) or parts[-1].endswith(".pyc")
+    if any(part in EXCLUDED_DIRS for part in parts[:-1]) or parts[-1].endswith(".pyc"):
+        return True
+    return path in outputs or path.startswith(EXCLUDED_FILE_PREFIXES)
 
 
 def _git(root: Path, *args: str) -> bytes:
@@ -109,8 +117,10 @@ def _records(raw: bytes) -> Iterable[str]:
             yield item.decode(errors="surrogateescape")
 
 
-def tree_state(root: Path) -> TreeState:
+def tree_state(root: Path, outputs: Collection[str] = ()) -> TreeState:
     """The state of the work tree containing *root*, limited to *root* and below.
+
+    *outputs* are paths relative to *root* that stages write and that are not inputs.
 
     Raises :class:`ToolMissingError` when git is missing or *root* is not in a repository.
     """
@@ -119,13 +129,13 @@ def tree_state(root: Path) -> TreeState:
     for record in _records(_git(root, "ls-files", "-s", "-z", "--", ".")):
         meta, _, path = record.partition("\t")
         mode, sha, stage = meta.split()
-        if excluded(path):
+        if excluded(path, outputs):
             continue
         # An unmerged path has several entries; any of them makes the tree unlike a clean one.
         files[path] = sha if stage == "0" else f"unmerged:{mode}:{sha}"
     # Entries whose file differs from the index by stat; git checks racy ones by content.
     for record in _records(_git(root, "diff-files", "--name-only", "-z", "--relative", "--", ".")):
-        if excluded(record):
+        if excluded(record, outputs):
             continue
         target = root / record
         if target.is_dir() and not target.is_symlink():
@@ -136,7 +146,7 @@ def tree_state(root: Path) -> TreeState:
             files[record] = _hash_file(target)
     others = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
     for record in _records(others):
-        if not excluded(record):
+        if not excluded(record, outputs):
             files[record] = "untracked:" + _hash_file(root / record)
     return TreeState(files)
 

@@ -232,6 +232,14 @@ def stage_settings(config: Config, name: str) -> Any:
     }
 
 
+def stage_outputs(config: Config) -> frozenset[str]:
+    """Files the stages write into the project (by their configuration), never inputs."""
+    tests = getattr(config, "tests", None)  # the tests stage's section, when it has one
+    names = {getattr(tests, key, None) for key in ("junit_xml", "coverage_xml")}
+    names.update({"junit.xml", "coverage.xml"})
+    return frozenset(Path(n).as_posix() for n in names if isinstance(n, str) and n)
+
+
 class _Fingerprinter:
     """Fingerprints of stages over the current tree; the tree is read once per change."""
 
@@ -240,13 +248,14 @@ class _Fingerprinter:
         self.python = python_version(ctx.venv)
         lock = ctx.root / "uv.lock"
         self.lock = lock.read_bytes() if lock.is_file() else None
-        self.tree = fingerprint.tree_state(ctx.root).digest()
+        self.outputs = stage_outputs(ctx.config)
+        self.tree = fingerprint.tree_state(ctx.root, self.outputs).digest()
 
     def refresh(self) -> bool:
         """Re-read the tree; whether it changed since the last reading."""
         lock = self.ctx.root / "uv.lock"
         new_lock = lock.read_bytes() if lock.is_file() else None
-        new = fingerprint.tree_state(self.ctx.root).digest()
+        new = fingerprint.tree_state(self.ctx.root, self.outputs).digest()
         changed = new != self.tree or new_lock != self.lock
         self.tree, self.lock = new, new_lock
         return changed

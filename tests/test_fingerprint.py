@@ -11,7 +11,7 @@ from gitsupport import git
 from ci_tasks import fingerprint
 from ci_tasks.config import parse_config
 from ci_tasks.errors import ToolMissingError
-from ci_tasks.preflight import stage_settings
+from ci_tasks.preflight import stage_outputs, stage_settings
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def key(root: Path, **settings: object) -> str:
     config = parse_config(settings, root / "pyproject.toml")
     lock = root / "uv.lock"
     return fingerprint.stage_fingerprint(
-        fingerprint.tree_state(root),
+        fingerprint.tree_state(root, stage_outputs(config)),
         stage="lint",
         settings=stage_settings(config, "lint"),
         posargs=(),
@@ -116,6 +116,9 @@ def test_touch_does_not_invalidate(repo: Path) -> None:
         ".nox/x/bin/python",
         "pkg/__pycache__/m1.cpython-311.pyc",
         ".pytest_cache/v/cache/lastfailed",
+        "junit.xml",
+        "coverage.xml",
+        ".coverage",
     ],
 )
 def test_ignored_and_output_files_do_not_invalidate(repo: Path, relative: str) -> None:
