@@ -287,3 +287,39 @@ def test_end_to_end_through_nox_preflight(tmp_path: Path) -> None:
     assert "lint: passed (cached" in again.stdout
     assert "tests: passed (cached" in again.stdout
     assert remote_ref(remote, "refs/heads/release") == remote_ref(remote)
+
+
+def test_invoke_preflight_passes_flags_and_exit_code(tmp_path: Path) -> None:
+    """`inv preflight --fail-fast --no-cache` runs `nox -s preflight -- ...` and keeps its code."""
+    record = tmp_path / "posargs.txt"
+    root = init_repo(
+        tmp_path / "proj",
+        {
+            "pyproject.toml": "[project]\nname = 'x'\n",
+            "noxfile.py": (
+                "import pathlib\nimport nox\n\n\n@nox.session(venv_backend='none')\n"
+                "def preflight(session):\n"
+                f"    pathlib.Path({str(record)!r}).write_text(' '.join(session.posargs))\n"
+                "    if pathlib.Path('FAIL').exists():\n        session.error('red')\n"
+            ),
+        },
+    )
+    assert invoke(root, "preflight", "--fail-fast", "--no-cache").returncode == 0
+    assert record.read_text() == "--fail-fast --no-cache"
+    (root / "FAIL").write_text("")
+    assert invoke(root, "preflight").returncode == 1
+    assert record.read_text() == ""
+
+
+def test_bad_hook_config_refuses_with_one_line(project) -> None:
+    """An invalid [tool.ci-tasks.hooks] refuses the push with a one-line error, no traceback."""
+    root, remote, _ = project
+    hooks.install(root, output=quiet())
+    (root / "pyproject.toml").write_text(
+        "[project]\nname = 'x'\n[tool.ci-tasks.hooks]\ncommand = ''\n"
+    )
+    done = push(root, "origin", "main")
+    assert done.returncode != 0
+    assert "tool.ci-tasks.hooks.command: expected a non-empty string" in done.stdout
+    assert "Traceback" not in done.stdout
+    assert remote_ref(remote) is None
