@@ -293,6 +293,46 @@ class ReadinessConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class PreflightConfig:
+    """``[tool.ci-tasks.preflight]``: the local gate and its result cache."""
+
+    stages: tuple[str, ...] | None = None
+    """Stages run in order; default: lint, tests and security (those this version has)."""
+    fail_fast: bool = False
+    """Stop at the first stage that does not pass (default: run all, show everything)."""
+    cache: bool = True
+    """Answer a stage from the cache when its inputs match its last green run."""
+    cache_in_ci: bool = False
+    """Use the cache under ``CI=true`` too (off by default: CI starts from nothing)."""
+
+    def __post_init__(self) -> None:
+        if self.stages is not None:
+            if not self.stages:
+                msg = "stages must name at least one stage"
+                raise ValueError(msg)
+            repeated = sorted({s for s in self.stages if self.stages.count(s) > 1})
+            if repeated:
+                msg = f"stages lists {repeated[0]!r} twice"
+                raise ValueError(msg)
+
+
+@dataclasses.dataclass(frozen=True)
+class HooksConfig:
+    """``[tool.ci-tasks.hooks]``: what the pre-push hook runs."""
+
+    command: str = dataclasses.field(default="nox -s preflight", metadata={"nonempty": True})
+
+    def __post_init__(self) -> None:
+        import shlex  # noqa: PLC0415 - only this check needs it
+
+        try:
+            shlex.split(self.command)
+        except ValueError as exc:
+            msg = f"command {self.command!r} cannot be split into words ({exc})"
+            raise ValueError(msg) from None
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     """The whole ``[tool.ci-tasks]`` table."""
 
@@ -307,8 +347,9 @@ class Config:
     lint: LintConfig = LintConfig()
     tests: TestsConfig = TestsConfig()
     security: SecurityConfig = SecurityConfig()
-
     readiness: ReadinessConfig = ReadinessConfig()
+    preflight: PreflightConfig = PreflightConfig()
+    hooks: HooksConfig = HooksConfig()
 
     root: Path = dataclasses.field(default=Path(), metadata={"internal": True})
     """The project directory (where ``pyproject.toml`` is); not a key."""

@@ -6,9 +6,10 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ci_tasks import lint, readiness, security, testsuite
+from ci_tasks import lint, preflight, readiness, security, testsuite
 from ci_tasks.config import Config, load_config
 from ci_tasks.errors import EXIT_ERROR, CITasksError
+from ci_tasks.stage import Stage
 
 # Adding a stage is one line here.
 SESSIONS: dict[str, Callable[[Config], None]] = {
@@ -16,6 +17,14 @@ SESSIONS: dict[str, Callable[[Config], None]] = {
     "tests": testsuite.register,
     "security": security.register,
     "readiness": readiness.register,
+    "preflight": preflight.register,
+}
+
+# The stages preflight can run, by name; adding one to preflight is one line here.
+STAGES: dict[str, Stage] = {
+    "lint": lint.lint,
+    "tests": testsuite.tests,
+    "security": security.security,
 }
 
 
