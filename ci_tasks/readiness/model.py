@@ -16,7 +16,8 @@ from collections.abc import Iterable, Mapping
 class Status(enum.StrEnum):
     """What a check found."""
 
-    PASS = "pass"  # noqa: S105  # nosec B105 - a status, not a password
+    # A status, not a password.
+    PASS = "pass"  # noqa: S105  # nosec B105
     FAIL = "fail"
     UNKNOWN = "unknown"
     NOT_APPLICABLE = "not-applicable"
