@@ -60,40 +60,37 @@ class CheckFailed(CITasksError):
     exit_code = EXIT_FINDINGS
 
 
-class CommandFailed(CITasksError):
+class _CommandError(CITasksError):
+    """A command went wrong; the last lines of its output follow the message."""
+
+    exit_code = EXIT_FINDINGS
+
+    def __init__(self, command: str, message: str, tail: str) -> None:
+        self.command = masking.mask(command)
+        self.tail = masking.mask(tail)
+        super().__init__(message.replace(command, self.command))
+
+    def __str__(self) -> str:
+        if not self.tail:
+            return self.message
+        return f"{self.message}; last output:\n{self.tail}"
+
+
+class CommandFailed(_CommandError):
     """A command exited with a code that is not a success."""
 
-    exit_code = EXIT_FINDINGS
-
     def __init__(self, command: str, returncode: int, tail: str) -> None:
-        self.command = masking.mask(command)
         self.returncode = returncode
-        self.tail = masking.mask(tail)
-        super().__init__(f"`{self.command}` failed with exit code {returncode}")
-
-    def __str__(self) -> str:
-        if not self.tail:
-            return self.message
-        return f"{self.message}; last output:\n{self.tail}"
+        super().__init__(command, f"`{command}` failed with exit code {returncode}", tail)
 
 
-class CommandTimedOut(CITasksError):
+class CommandTimedOut(_CommandError):
     """A command ran past its timeout; its whole process tree was killed."""
 
-    exit_code = EXIT_FINDINGS
-
     def __init__(self, command: str, timeout: float, tail: str) -> None:
-        self.command = masking.mask(command)
         self.timeout = timeout
-        self.tail = masking.mask(tail)
-        super().__init__(
-            f"`{self.command}` timed out after {timeout:g} s; its process tree was killed"
-        )
-
-    def __str__(self) -> str:
-        if not self.tail:
-            return self.message
-        return f"{self.message}; last output:\n{self.tail}"
+        message = f"`{command}` timed out after {timeout:g} s; its process tree was killed"
+        super().__init__(command, message, tail)
 
 
 def exit_code_for(exc: BaseException) -> int:

@@ -228,50 +228,30 @@ def test_notify_without_webhook_warns(good):
     assert "SLACK_WEBHOOK_URL is not set" in out
 
 
+def git_out(root, *args):
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+
+
 def test_commit_commits_exactly_the_three_files(good):
     """--commit makes one commit with the checklist, cache and badge; unrelated changes stay."""
     (good / "README.md").write_text("# edited, not to be committed\n")
-    before = int(
-        subprocess.run(
-            ["git", "rev-list", "--count", "HEAD"],
-            cwd=good,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    before = int(git_out(good, "rev-list", "--count", "HEAD"))
     code, out = stage(good, "--offline", "--commit")
     assert code == 0, out
-    show = subprocess.run(
-        ["git", "show", "--name-only", "--format=%s", "HEAD"],
-        cwd=good,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    show = git_out(good, "show", "--name-only", "--format=%s", "HEAD").split()
     assert show[0] == "readiness:"
     assert sorted(show[-3:]) == [
         ".release-readiness-cache.json",
         "RELEASE_CHECKLIST.md",
         BADGE_FILE,
     ]
-    status = subprocess.run(
-        ["git", "status", "--porcelain"], cwd=good, capture_output=True, text=True, check=True
-    ).stdout
-    assert " M README.md" in status
+    assert " M README.md" in git_out(good, "status", "--porcelain")
     code, out = stage(good, "--offline", "--commit")
     assert code == 0, out
     assert "nothing to commit" in out
-    after = int(
-        subprocess.run(
-            ["git", "rev-list", "--count", "HEAD"],
-            cwd=good,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
-    assert after == before + 1
+    assert int(git_out(good, "rev-list", "--count", "HEAD")) == before + 1
 
 
 def test_commit_with_check_only_is_refused(good):
