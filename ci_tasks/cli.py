@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from ci_tasks import __version__
 from ci_tasks.config import load_config
 from ci_tasks.errors import EXIT_OK, CITasksError, UsageError, exit_code_for
+from ci_tasks.smoke import add_arguments as _smoke_arguments
 
 
 def _plain(value: Any) -> Any:
@@ -31,6 +32,12 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_smoke(args: argparse.Namespace) -> int:
+    from ci_tasks import smoke  # noqa: PLC0415
+
+    return smoke.run_cli(args, load_config(args.project))
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
@@ -44,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="validate [tool.ci-tasks] and print it")
     config.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
     config.set_defaults(func=_cmd_config)
+    smoke = commands.add_parser("smoke", help="wait until a deployment is ready, then check it")
+    smoke.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
+    _smoke_arguments(smoke)
+    smoke.set_defaults(func=_cmd_smoke)
     return parser
 
 
