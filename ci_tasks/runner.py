@@ -215,7 +215,7 @@ class Runner:
         try:
             bin_paths = session.bin_paths
             location = session.virtualenv.location
-        except ValueError:  # no virtualenv (venv_backend="none")
+        except (ValueError, AttributeError):  # no virtualenv (venv_backend="none")
             bin_paths, location = None, None
         if bin_paths:
             env["PATH"] = os.pathsep.join([*bin_paths, env.get("PATH", "")])

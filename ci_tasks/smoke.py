@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import requests
+import urllib3
 
 from ci_tasks import http, reports, slack
 from ci_tasks.conditions import Condition, Observation, Outcome, evaluate, parse
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 URL_VARIABLE = "STAGING_URL"
 TRANSPORT_STATUSES = frozenset({429, 502, 503, 504})
 """Statuses that mean "the proxy or server could not answer now"; a 500 is an answer."""
+ABSENT_STATUSES = frozenset({404, 405, 410})
+"""A health path answering these does not exist; the next one is tried."""
 MAX_WORKERS = 32
 DEFAULT_ROOT_CONDITIONS = ("status < 500",)
 DEFAULT_HEALTH_CONDITIONS = ("status == 200",)
@@ -233,16 +236,23 @@ def plan(config: SmokeConfig) -> tuple[tuple[Condition, ...], tuple[Check, ...]]
 
 
 def _error_text(exc: requests.RequestException, timeout: float) -> str:
-    text = str(exc)
-    if isinstance(exc, requests.ConnectTimeout):
+    # requests wraps urllib3's last error in MaxRetryError inside a ConnectionError even
+    # for a read timeout, so the reason is looked at, not only the exception's type.
+    reason: object = exc
+    if exc.args and isinstance(exc.args[0], urllib3.exceptions.MaxRetryError):
+        reason = exc.args[0].reason
+    text = str(reason).lower()
+    if isinstance(reason, urllib3.exceptions.NewConnectionError) or "refused" in text:
+        return "connection refused" if "refused" in text else "could not connect"
+    if isinstance(exc, requests.ConnectTimeout) or isinstance(
+        reason, urllib3.exceptions.ConnectTimeoutError
+    ):
         return f"could not connect within {timeout:g} s"
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError):
         return f"no answer within {timeout:g} s"
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS error"
-    if "refused" in text.lower():
-        return "connection refused"
-    if "reset" in text.lower() or "aborted" in text.lower():
+    if "reset" in text or "aborted" in text or "disconnected" in text:
         return "connection reset"
     return f"request failed ({type(exc).__name__})"
 
@@ -347,22 +357,27 @@ def wait_until_ready(
 ) -> Readiness:
     """Poll *paths* until one meets *ready* ``consecutive_successes`` times in a row.
 
-    An attempt tries the paths in order and stops at the first that passes (so an
-    absent ``/health`` is fine when ``/healthz`` answers). No attempt starts after the
+    An attempt tries the paths in order: one that is absent (404, 405, 410) passes the
+    turn to the next, so an absent ``/health`` is fine when ``/healthz`` answers; the
+    first that answers otherwise decides the attempt. No attempt starts after the
     deadline; the last one may start at it.
     """
     start = clock.monotonic()
     attempts = streak = 0
     streak_path: str | None = None
-    last: dict[str, Result] = {}
     while True:
         attempts += 1
         passed: str | None = None
+        last: dict[str, Result] = {}
         for path in paths:
             result = _check(Check("GET", path, tuple(ready)), probe, options.attempt_timeout)
             last[path] = result
             if result.passed:
                 passed = path
+                break
+            if result.seen.status not in ABSENT_STATUSES:
+                # This path exists and is not ready (or the server is unreachable, where
+                # the other paths would only spend the deadline on the same error).
                 break
         waited = clock.monotonic() - start
         if passed is not None:

@@ -89,7 +89,7 @@ def context_for_session(name: str, session: nox.Session, config: Config) -> Stag
     venv: Path | None
     try:
         venv = Path(session.virtualenv.location)
-    except ValueError:
+    except (ValueError, AttributeError):  # venv_backend="none": nox's PassthroughEnv
         venv = None
     return StageContext(
         name=name,
