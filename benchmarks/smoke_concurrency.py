@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ci_tasks.actions import Output
 from ci_tasks.config import parse_config
+from ci_tasks.probe import HttpProbe
 from ci_tasks.runner import Runner
-from ci_tasks.smoke import HttpProbe, PollClock, assert_all, plan, smoke
+from ci_tasks.smoke import PollClock, assert_all, plan, smoke
 from ci_tasks.stage import StageContext, run_stage
 
 ENDPOINTS = 20
