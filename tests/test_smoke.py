@@ -406,3 +406,109 @@ def test_nox_session_runs_smoke_without_a_virtualenv(tmp_path):
     assert json.loads((tmp_path / ".ci-tasks" / "smoke-report.json").read_text())["verdict"] == (
         "passed"
     )
+
+
+@pytest.fixture
+def https_server(tmp_path, monkeypatch) -> Iterator[str]:
+    """An HTTPS server on 127.0.0.1 whose self-signed certificate expires in 30 days."""
+    import datetime as dt  # noqa: PLC0415
+    import http.server  # noqa: PLC0415
+    import ipaddress  # noqa: PLC0415
+    import ssl  # noqa: PLC0415
+
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert_file))
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_certificate_expiry_condition_reads_the_real_certificate(tmp_path, https_server):
+    """certificate_expires_in sees the server's certificate: 30 days passes 14d, fails 60d."""
+    endpoints = [
+        {"path": "/", "conditions": ["status == 200", "certificate_expires_in > 14d"]},
+        {"path": "/docs", "conditions": ["certificate_expires_in > 60d"]},
+    ]
+    run = Run(tmp_path, {"endpoint": endpoints}, "--url", https_server)
+    assert run.code == 1, run.text
+    by_path = {e["path"]: e for e in run.report["endpoints"]}
+    assert by_path["/"]["passed"]
+    [failed] = by_path["/docs"]["failed"]
+    assert re.fullmatch(r"certificate_expires_in \((29\.9|30\.0)d\) > 60d", failed), failed
+
+
+def test_actions_get_a_step_summary_and_annotations(tmp_path):
+    """Under Actions: a markdown table in the step summary and one ::error per failure."""
+    summary = tmp_path / "summary.md"
+    endpoint = {"path": "/broken", "conditions": ["status == 200"]}
+    with serve(site(Response(200), broken=Response(500))) as server:
+        config = parse_config(
+            {"smoke": {**FAST, "endpoint": [endpoint]}}, tmp_path / "pyproject.toml"
+        )
+        stream = io.StringIO()
+        output = Output(
+            stream=stream, env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+        )
+        ctx = StageContext(
+            name="smoke",
+            config=config,
+            runner=Runner(env={}, cwd=tmp_path, output=output),
+            posargs=["--url", server.url],
+            output=output,
+        )
+        assert run_stage(smoke, ctx) == 1
+    assert "::error title=smoke::GET /broken: status (500) == 200" in stream.getvalue()
+    table = summary.read_text()
+    assert "| `GET /broken` | 500 |" in table
+    assert "❌ status (500) == 200" in table
