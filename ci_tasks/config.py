@@ -109,6 +109,8 @@ class SmokeConfig:
     docs_path: str = "/docs"
     """The API documentation; an empty string leaves it out."""
     endpoint: tuple[SmokeEndpoint, ...] = ()
+    notify: bool = False
+    """Send a Slack message (``SLACK_WEBHOOK_URL``) when the run fails, as ``--notify`` does."""
 
     def __post_init__(self) -> None:
         for path in (*self.health_paths, *([self.docs_path] if self.docs_path else [])):

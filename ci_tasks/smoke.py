@@ -174,11 +174,16 @@ def options_from(args: argparse.Namespace, config: SmokeConfig, env: Mapping[str
             flag = "--" + name.replace("_", "-")
             msg = f"{flag} must be a positive number of seconds, got {value:g}"
             raise UsageError(msg)
-    consecutive = args.consecutive_successes or config.consecutive_successes
+    consecutive = (
+        config.consecutive_successes
+        if args.consecutive_successes is None
+        else args.consecutive_successes
+    )
     if consecutive < 1:
         msg = f"--consecutive-successes must be at least 1, got {consecutive}"
         raise UsageError(msg)
-    return Options(url=url, consecutive_successes=consecutive, notify=args.notify, **values)
+    notify = bool(args.notify) or config.notify
+    return Options(url=url, consecutive_successes=consecutive, notify=notify, **values)
 
 
 def display_url(url: str) -> str:

@@ -254,14 +254,13 @@ def test_notify_posts_the_failure_to_slack_without_printing_the_webhook(tmp_path
 
 
 def test_notify_without_a_webhook_is_a_warning(tmp_path):
-    """--notify with no SLACK_WEBHOOK_URL warns and still reports the failure (exit 1)."""
+    """notify = true (as --notify) with no SLACK_WEBHOOK_URL warns; the failure stays exit 1."""
     with serve(site(Response(500))) as target:
         run = Run(
             tmp_path,
-            {"health_paths": ["/health"], "ready_conditions": ["status < 600"]},
+            {"health_paths": ["/health"], "ready_conditions": ["status < 600"], "notify": True},
             "--url",
             target.url,
-            "--notify",
         )
     assert run.code == 1
     assert "warning: --notify: SLACK_WEBHOOK_URL is not set" in run.text
@@ -377,7 +376,12 @@ def test_invalid_condition_is_exit_2_before_any_request(tmp_path):
 
 @pytest.mark.parametrize(
     ("args", "says"),
-    [(["--deadline", "-1"], "--deadline must be"), (["--interval", "soon"], "invalid float")],
+    [
+        (["--deadline", "-1"], "--deadline must be"),
+        (["--interval", "soon"], "invalid float"),
+        (["--consecutive-successes", "0"], "at least 1"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
 )
 def test_bad_flags_are_exit_2(tmp_path, args, says):
     """Bad flag values are usage errors (exit 2), one line."""
