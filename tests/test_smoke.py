@@ -254,7 +254,7 @@ def test_notify_posts_the_failure_to_slack_without_printing_the_webhook(tmp_path
 
 
 def test_notify_without_a_webhook_is_a_warning(tmp_path):
-    """notify = true (as --notify) with no SLACK_WEBHOOK_URL warns; the failure stays exit 1."""
+    """With `notify = true` (as --notify) and no SLACK_WEBHOOK_URL: a warning, still exit 1."""
     with serve(site(Response(500))) as target:
         run = Run(
             tmp_path,
