@@ -175,9 +175,8 @@ def _value(text: str, kind: str, raw: str) -> Value | Duration:
     if kind == "number":
         return float(raw) if "." in raw else int(raw)
     if kind == "duration":
-        unit = re.search(r"[a-z]+$", raw)
-        assert unit is not None  # noqa: S101 - the token pattern guarantees a unit
-        return Duration(float(raw[: unit.start()]) * _UNITS_S[unit.group()], raw)
+        number = raw.rstrip("mshd")  # the token pattern guarantees one known unit
+        return Duration(float(number) * _UNITS_S[raw[len(number) :]], raw)
     if kind == "word" and raw in ("true", "false", "null"):
         return {"true": True, "false": False, "null": None}[raw]
     hint = f'; strings are quoted: "{raw}"' if kind == "word" else ""
