@@ -516,3 +516,27 @@ def test_actions_get_a_step_summary_and_annotations(tmp_path):
     table = summary.read_text()
     assert "| `GET /broken` | 500 |" in table
     assert "❌ status (500) == 200" in table
+
+
+def test_transport_statuses_are_retried_but_a_500_is_an_answer(tmp_path):
+    """In the assert phase a 502 is retried (transport), a 500 is reported (no retry)."""
+    counts = {"/flaky": 0, "/error": 0}
+
+    def handler(request: Request) -> Response:
+        if request.path in counts:
+            counts[request.path] += 1
+            if counts[request.path] == 1:
+                return Response(502 if request.path == "/flaky" else 500, "first")
+        return Response(200, "ok")
+
+    endpoints = [
+        {"path": "/flaky", "conditions": ["status == 200"]},
+        {"path": "/error", "conditions": ["status == 200"]},
+    ]
+    with serve(handler) as server:
+        run = Run(tmp_path, {"endpoint": endpoints}, "--url", server.url)
+    assert run.code == 1
+    by_path = {e["path"]: e for e in run.report["endpoints"]}
+    assert by_path["/flaky"]["passed"]
+    assert by_path["/error"]["failed"] == ["status (500) == 200"]
+    assert counts == {"/flaky": 2, "/error": 1}
