@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from ci_tasks import __version__
 from ci_tasks.config import load_config
 from ci_tasks.errors import EXIT_OK, CITasksError, UsageError, exit_code_for
+from ci_tasks.smoke import add_arguments as _smoke_arguments
 
 
 def _plain(value: Any) -> Any:
@@ -57,6 +58,12 @@ def _cmd_readiness(args: argparse.Namespace) -> int:
         readiness.run(ctx, options)
 
     return run_stage(stage, ctx)
+
+
+def _cmd_smoke(args: argparse.Namespace) -> int:
+    from ci_tasks import smoke  # noqa: PLC0415
+
+    return smoke.run_cli(args, load_config(args.project))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(ready)
     ready.set_defaults(func=_cmd_readiness)
+
+    smoke = commands.add_parser("smoke", help="wait until a deployment is ready, then check it")
+    smoke.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
+    _smoke_arguments(smoke)
+    smoke.set_defaults(func=_cmd_smoke)
     return parser
 
 

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ci_tasks import lint, preflight, readiness, security, testsuite
+from ci_tasks import lint, preflight, readiness, security, smoke, testsuite
 from ci_tasks.config import Config, load_config
 from ci_tasks.errors import EXIT_ERROR, CITasksError
 from ci_tasks.stage import Stage
@@ -17,6 +17,7 @@ SESSIONS: dict[str, Callable[[Config], None]] = {
     "tests": testsuite.register,
     "security": security.register,
     "readiness": readiness.register,
+    "smoke": smoke.register,
     "preflight": preflight.register,
 }
 

@@ -1,89 +1,104 @@
-"""Slack incoming webhooks: Block Kit messages with a text fallback, errors in one line.
+"""Slack incoming-webhook notifications (used by ``smoke`` and ``readiness``).
 
-Used by ``readiness --notify`` and ``smoke --notify``. The webhook URL is a secret: it is
-registered with the masker before anything is sent and never appears in output or errors.
+A message is Block Kit ``blocks`` plus a plain ``text`` fallback (what notifications
+and screen readers show). Slack answers ``ok`` on success and a plain-text error code
+otherwise (``invalid_payload``, ``no_text``, ``channel_is_archived``, ``no_service``, ...);
+any other answer becomes one line in a :class:`~ci_tasks.errors.ServiceUnavailable`
+(exit code 2). The webhook URL is a secret: it is registered for masking before the
+first request and never appears in a message of ours.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
 
-from ci_tasks import http, masking
+from ci_tasks import http
+from ci_tasks.actions import Output, default_output
 from ci_tasks.errors import ServiceUnavailable
 from ci_tasks.retry import RetryPolicy
 
 WEBHOOK_VARIABLE = "SLACK_WEBHOOK_URL"
-# Slack caps a section's text at 3,000 characters and a message at 50 blocks.
-_SECTION_LIMIT = 3000
-_BLOCK_LIMIT = 50
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_POLICY = RetryPolicy(attempts=3, initial_delay=2.0, max_delay=30.0, jitter=0.5)
+SECTION_LIMIT = 3000  # Slack rejects a section whose text is longer
+BLOCK_LIMIT = 50  # ... and a message with more blocks
+
+Block = dict[str, Any]
 
 
-class SlackError(ServiceUnavailable):
-    """Slack refused or could not take the message."""
+def webhook_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """The webhook URL from ``SLACK_WEBHOOK_URL``, or ``None`` when it is unset or empty."""
+    value = (os.environ if env is None else env).get(WEBHOOK_VARIABLE, "").strip()
+    return value or None
 
 
-def section(markdown: str) -> dict[str, Any]:
-    """A Block Kit section of mrkdwn text (cut to Slack's limit)."""
-    if len(markdown) > _SECTION_LIMIT:
-        markdown = markdown[: _SECTION_LIMIT - 1] + "…"
+def header(text: str) -> Block:
+    """A Block Kit header block (plain text)."""
+    return {"type": "header", "text": {"type": "plain_text", "text": text[:150]}}
+
+
+def section(markdown: str) -> Block:
+    """A Block Kit section of Slack ``mrkdwn``, cut to Slack's length limit."""
+    if len(markdown) > SECTION_LIMIT:
+        markdown = markdown[: SECTION_LIMIT - 1] + "…"
     return {"type": "section", "text": {"type": "mrkdwn", "text": markdown}}
 
 
-def context(markdown: str) -> dict[str, Any]:
-    """A Block Kit context line."""
+def context(markdown: str) -> Block:
+    """A Block Kit context line (small print: commit, links)."""
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": markdown}]}
 
 
-def message(text: str, blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """A webhook payload: *blocks* for Slack clients, *text* for notifications and fallbacks."""
-    return {"text": text, "blocks": [dict(b) for b in blocks[:_BLOCK_LIMIT]]}
+def payload(text: str, blocks: Sequence[Block] = ()) -> dict[str, Any]:
+    """The JSON body Slack expects: ``text`` always (the fallback), ``blocks`` when given."""
+    body: dict[str, Any] = {"text": text}
+    if blocks:
+        body["blocks"] = list(blocks)[:BLOCK_LIMIT]
+    return body
 
 
-def _session(policy: RetryPolicy) -> requests.Session:
-    # Slack webhooks accept a resend after a 429 or 5xx (the message was not taken), so
-    # POST is retried on those statuses; a connection that dropped after the request
-    # was sent might have delivered it, so read errors are not retried (no duplicates).
-    session = http.session(policy, methods={"POST"})
-    for adapter in session.adapters.values():
+def _client(policy: RetryPolicy) -> requests.Session:
+    # POST is not idempotent in general, but a Slack webhook that answered 429 or 5xx did
+    # not post the message, so retrying those statuses cannot post it twice. A connection
+    # reset *after* the request was sent is different: Slack may have posted already, so
+    # read errors are not retried (read=0). Connect errors (nothing was sent) still are.
+    client = http.session(policy, statuses=RETRY_STATUSES, methods={"POST"})
+    for adapter in client.adapters.values():
         if isinstance(adapter, requests.adapters.HTTPAdapter):
             adapter.max_retries = adapter.max_retries.new(read=0)
-    return session
+    return client
 
 
-def post(
+def notify(
     webhook_url: str,
-    payload: Mapping[str, Any],
+    text: str,
+    blocks: Sequence[Block] = (),
     *,
-    policy: RetryPolicy,
+    policy: RetryPolicy = DEFAULT_POLICY,
     timeout: float = 10.0,
+    output: Output | None = None,
 ) -> None:
-    """Send *payload* to the webhook; raises :class:`SlackError` with Slack's error code.
+    """Post a message to a Slack incoming webhook.
 
-    Slack answers ``ok`` on success and a plain-text code otherwise (``invalid_payload``,
-    ``no_text``, ``channel_is_archived``, ...). 429 (honouring ``Retry-After``) and 5xx
-    are retried under *policy*.
+    Retries 429 (honouring ``Retry-After``) and 5xx per *policy*. Raises
+    :class:`ServiceUnavailable` with Slack's error code, or the reason it could not be
+    reached, in one line; the URL itself is never in it.
     """
-    masking.default_masker().add(webhook_url)
+    (output or default_output()).add_mask(webhook_url)
     try:
-        response = _session(policy).post(webhook_url, json=dict(payload), timeout=timeout)
+        with _client(policy) as client:
+            response = client.post(webhook_url, json=payload(text, blocks), timeout=timeout)
     except requests.RequestException as exc:
-        why = "no answer in time" if isinstance(exc, requests.Timeout) else "cannot connect"
-        msg = f"Slack webhook: {why} ({type(exc).__name__})"
-        raise SlackError(msg) from None
+        # The exception text names the URL's path, which holds the webhook's token.
+        msg = f"Slack webhook could not be reached ({type(exc).__name__})"
+        raise ServiceUnavailable(msg) from None
     answer = response.text.strip()
-    if response.status_code == 200 and answer == "ok":  # noqa: PLR2004 - HTTP status
+    if response.status_code == 200 and answer == "ok":  # noqa: PLR2004
         return
-    code = answer.splitlines()[0][:200] if answer else "no answer"
-    msg = f"Slack webhook refused the message: HTTP {response.status_code} {code}"
-    raise SlackError(msg)
-
-
-def webhook_from(env: Mapping[str, str]) -> str | None:
-    """The webhook URL from ``SLACK_WEBHOOK_URL``, registered as a secret."""
-    url = env.get(WEBHOOK_VARIABLE, "").strip()
-    if url:
-        masking.default_masker().add(url)
-    return url or None
+    detail = " ".join(answer.split())[:200] or "(empty answer)"
+    msg = f"Slack webhook refused the message: HTTP {response.status_code} {detail}"
+    raise ServiceUnavailable(msg)

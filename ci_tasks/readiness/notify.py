@@ -29,23 +29,24 @@ def link(env: Mapping[str, str], checklist: str) -> str:
     return f"`{checklist}`"
 
 
-def payload(result: Result, why: str, where: str) -> dict[str, Any]:
-    """The Slack message: a headline, the checks that do not pass, and where to look."""
+def message(result: Result, why: str, where: str) -> tuple[str, list[slack.Block]]:
+    """The Slack message: a headline, the checks that do not pass, and where to look.
+
+    Returns the plain-text fallback and the Block Kit blocks.
+    """
     score = format_score(result.score)
     if why == "recovered":
         headline = f"Release readiness recovered: {score} (threshold {result.threshold:g} %)"
     else:
         headline = f"Release readiness below threshold: {score} (threshold {result.threshold:g} %)"
     failing = [c for c in result.checks if c.status in {Status.FAIL, Status.UNKNOWN}]
-    lines = [f"• *{c.title}* ({c.status.value}): {c.summary}" for c in failing]
     blocks = [slack.section(f"*{headline}*")]
-    if lines:
+    if failing:
+        lines = [f"• *{c.title}* ({c.status.value}): {c.summary}" for c in failing]
         blocks.append(slack.section("\n".join(lines)))
-    commit = (result.commit or "unknown")[:12]
-    blocks.append(slack.context(f"commit `{commit}` · {where}"))
-    failing_titles = ", ".join(c.title for c in failing) or "none"
-    text = f"{headline}. Not passing: {failing_titles}."
-    return slack.message(text, blocks)
+    blocks.append(slack.context(f"commit `{(result.commit or 'unknown')[:12]}` · {where}"))
+    text = f"{headline}. Not passing: {', '.join(c.title for c in failing) or 'none'}."
+    return text, blocks
 
 
 def send(ctx: StageContext, result: Result, previous: Mapping[str, Any] | None) -> None:
@@ -55,12 +56,19 @@ def send(ctx: StageContext, result: Result, previous: Mapping[str, Any] | None) 
     if why is None:
         ctx.output.line("notify: readiness passes; no Slack message")
         return
-    webhook = slack.webhook_from(ctx.runner.env)
+    webhook = slack.webhook_from_env(ctx.runner.env)
     if webhook is None:
         ctx.output.annotate(
             "warning", f"--notify: {slack.WEBHOOK_VARIABLE} is not set; no Slack message sent"
         )
         return
-    body = payload(result, why, link(ctx.runner.env, cfg.checklist))
-    slack.post(webhook, body, policy=ctx.config.retry.policy(), timeout=cfg.request_timeout)
+    text, blocks = message(result, why, link(ctx.runner.env, cfg.checklist))
+    slack.notify(
+        webhook,
+        text,
+        blocks,
+        policy=ctx.config.retry.policy(),
+        timeout=cfg.request_timeout,
+        output=ctx.output,
+    )
     ctx.output.line(f"notify: Slack told readiness is {why}")
