@@ -269,3 +269,11 @@ def test_badge_and_trend_written_beside_the_checklist(good):
     ET.fromstring(svg)  # noqa: S314 - our own output
     assert "trend (1 runs): " in out
     assert "## Trend" in (good / "RELEASE_CHECKLIST.md").read_text()
+
+
+def test_smoke_applies_when_the_smoke_section_names_a_url(tmp_path):
+    """A [tool.ci-tasks.smoke] url makes the smoke check applicable (unknown without a report)."""
+    root = project(tmp_path / "p", "[tool.ci-tasks.smoke]\nurl = 'https://staging.example'").path
+    _, out = stage(root, "--offline", "--check-only", "--verbose")
+    smoke_line = next(line for line in out.splitlines() if "Smoke" in line)
+    assert "unknown" in smoke_line

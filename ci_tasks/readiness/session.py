@@ -245,7 +245,9 @@ def compute(ctx: StageContext, options: Options, client: GitHubClient | None) ->
     ci, api = fetch_runs(client, ctx) if needs_api and client is not None else (None, {})
     head, same_as_head = _code_commit(ctx, reports.current_commit(ctx.root), _own_files(ctx))
     staging = (
-        bool(ctx.runner.env.get("STAGING_URL")) or reports.report_path(ctx.root, "smoke").exists()
+        bool(ctx.runner.env.get("STAGING_URL"))
+        or bool(ctx.config.smoke.url)
+        or reports.report_path(ctx.root, "smoke").exists()
     )
     evidence = load_evidence(
         ctx.root,
