@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ci_tasks import lint, testsuite
+from ci_tasks import build, lint, testsuite
 from ci_tasks.config import Config, load_config
 from ci_tasks.errors import EXIT_ERROR, CITasksError
 
@@ -14,6 +14,7 @@ from ci_tasks.errors import EXIT_ERROR, CITasksError
 SESSIONS: dict[str, Callable[[Config], None]] = {
     "lint": lint.register,
     "tests": testsuite.register,
+    "build": build.register,
 }
 
 
