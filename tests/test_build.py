@@ -100,7 +100,7 @@ def bad(tmp_path_factory):
 
 
 def test_good_project_passes_every_check(good):
-    """A well-made project passes build, twine, wheel and sdist contents, reproducibility, install, command and SBOM."""
+    """A well-made project passes every check: build, verify, reproduce, install, command, SBOM."""
     project, result = good
     assert result.returncode == 0, result.stdout
     report = _report(project)
