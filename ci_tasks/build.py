@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Literal
 
 from ci_tasks import __version__, reports
 from ci_tasks.archives import differences, read_archive, sha256_file
-from ci_tasks.errors import CheckFailed, CommandFailed, ServiceUnavailable, UsageError
+from ci_tasks.errors import (
+    CheckFailed,
+    CommandFailed,
+    ServiceUnavailable,
+    ToolMissingError,
+    UsageError,
+)
 from ci_tasks.retry import NETWORK_ERRORS
 from ci_tasks.sbom import LockError, make_sbom
 from ci_tasks.stage import StageContext
@@ -134,9 +140,12 @@ def source_date_epoch(ctx: StageContext) -> tuple[int, str]:
     given = ctx.runner.env.get("SOURCE_DATE_EPOCH", "")
     if given.isdigit():
         return int(given), "SOURCE_DATE_EPOCH from the environment"
-    done = ctx.runner.run(
-        ["git", "log", "-1", "--format=%ct %h"], cwd=ctx.root, check=False, capture_stdout=True
-    )
+    try:
+        done = ctx.runner.run(
+            ["git", "log", "-1", "--format=%ct %h"], cwd=ctx.root, check=False, capture_stdout=True
+        )
+    except ToolMissingError:
+        return FIXED_EPOCH, "git is not installed: fixed epoch 1980-01-01"
     fields = (done.stdout or "").split()
     if done.ok and len(fields) == 2 and fields[0].isdigit():  # noqa: PLR2004 - "time hash"
         return int(fields[0]), f"last commit {fields[1]}"

@@ -96,7 +96,9 @@ def bad(tmp_path_factory):
             "sample/_impl.py": "def add(a, b):\n    return a + b\n",
         },
     )
-    return project, project.nox("-s", "build")
+    summary = path / "step-summary.md"
+    summary.touch()
+    return project, project.nox("-s", "build", env={"GITHUB_STEP_SUMMARY": str(summary)})
 
 
 def test_good_project_passes_every_check(good):
@@ -198,3 +200,12 @@ def test_without_git_a_fixed_epoch_is_used_and_said(bad):
     epoch = _report(project)["source_date_epoch"]
     assert epoch == {"source": "no git commit: fixed epoch 1980-01-01", "value": 315532800}
     assert "SOURCE_DATE_EPOCH=315532800" in result.stdout
+
+
+def test_step_summary_has_a_row_per_check(bad):
+    """Under Actions the job summary gets the verdict and one table row per check."""
+    project, _ = bad
+    text = (project.path / "step-summary.md").read_text()
+    assert "### build: failed" in text
+    assert "| twine | ❌ failed |" in text
+    assert "| wheel-contents | ✅ passed |" in text
