@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
-from sample import clean_env, make_project, pyproject
+from sample import Project, clean_env, make_project, pyproject
 
 pytestmark = pytest.mark.slow
 
@@ -209,3 +211,27 @@ def test_step_summary_has_a_row_per_check(bad):
     assert "### build: failed" in text
     assert "| twine | ❌ failed |" in text
     assert "| wheel-contents | ✅ passed |" in text
+
+
+def test_this_repository_builds_reproducibly(tmp_path):
+    """ci_tasks' own ``nox -s build`` passes, twice-built artifacts identical (on a copy)."""
+    repo = Path(__file__).resolve().parent.parent
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+    for name in filter(None, listed.split("\0")):
+        if (repo / name).is_file():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo / name, tmp_path / name)
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "copy")
+    result = Project(tmp_path).nox("-s", "build")
+    assert result.returncode == 0, result.stdout
+    report = _report(Project(tmp_path))
+    assert report["checks"]["reproducible"]["status"] == "passed"
+    assert report["checks"]["install"]["message"] == "imported ci_tasks"
+    assert {a["name"] for a in report["artifacts"]} == {
+        "ci_tasks-0.1.0.tar.gz",
+        "ci_tasks-0.1.0-py3-none-any.whl",
+    }
