@@ -28,11 +28,14 @@ from typing import TYPE_CHECKING, Literal
 from ci_tasks import __version__, reports
 from ci_tasks.archives import differences, read_archive, sha256_file
 from ci_tasks.errors import (
+    EXIT_ERROR,
     CheckFailed,
+    CITasksError,
     CommandFailed,
     ServiceUnavailable,
     ToolMissingError,
     UsageError,
+    exit_code_for,
 )
 from ci_tasks.retry import NETWORK_ERRORS
 from ci_tasks.sbom import LockError, make_sbom
@@ -369,12 +372,22 @@ def summary_markdown(checks: Sequence[Check], files: Sequence[Path], verdict: st
 def build(ctx: StageContext) -> None:
     """Build sdist and wheel; twine/wheel/sdist checks; reproducibility; install test; SBOM."""
     reproduce = parse_posargs(ctx.posargs) and ctx.config.build.reproducible
-    install_tools(ctx)
-    epoch, epoch_source = source_date_epoch(ctx)
-    ctx.output.line(f"SOURCE_DATE_EPOCH={epoch} ({epoch_source})")
     workdir = Path(tempfile.mkdtemp(prefix="ci-tasks-build-"))
     try:
+        install_tools(ctx)
+        epoch, epoch_source = source_date_epoch(ctx)
+        ctx.output.line(f"SOURCE_DATE_EPOCH={epoch} ({epoch_source})")
         checks, files = run_checks(ctx, workdir, epoch, reproduce=reproduce)
+    except CITasksError as exc:
+        # An earlier green report must not outlive a run that could not finish.
+        could_not_run = exit_code_for(exc) == EXIT_ERROR
+        reports.write_report(
+            ctx.root,
+            "build",
+            verdict="unverified" if could_not_run else "failed",
+            body={"artifacts": [], "checks": {}, "error": str(exc)},
+        )
+        raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     failed = [c for c in checks if c.status == "failed"]

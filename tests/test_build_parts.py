@@ -6,17 +6,30 @@ import gzip
 import io
 import json
 import re
+import shutil
+import sys
 import tarfile
 import textwrap
 import zipfile
 
 import pytest
-from sample import make_project
+from sample import clean_env, make_project
 
+from ci_tasks.actions import Output
 from ci_tasks.archives import differences, read_archive
-from ci_tasks.build import Artifacts, compare_builds, parse_posargs, stray_members, top_level_names
+from ci_tasks.build import (
+    Artifacts,
+    build,
+    compare_builds,
+    parse_posargs,
+    stray_members,
+    top_level_names,
+)
+from ci_tasks.config import load_config
 from ci_tasks.errors import UsageError
+from ci_tasks.runner import Runner
 from ci_tasks.sbom import LockError, make_sbom
+from ci_tasks.stage import StageContext, run_stage
 
 
 def _zip(path, members, date=(2020, 1, 1, 0, 0, 0)):
@@ -229,3 +242,28 @@ def test_build_config_errors_are_one_line(tmp_path):
     assert result.returncode == 2
     assert "tool.ci-tasks.build.reproducable" in result.stderr
     assert "did you mean 'reproducible'" in result.stderr
+
+
+def test_a_run_that_could_not_finish_replaces_a_green_report(tmp_path):
+    """A missing tool ends the build with exit 2 and marks the report unverified, not passed."""
+    project = make_project(tmp_path / "p", lock=False)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("uv", "git"):  # but no twine
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    (bin_dir / "python3").symlink_to(sys.executable)
+    report = project.path / ".ci-tasks" / "build-report.json"
+    report.parent.mkdir()
+    report.write_text('{"verdict": "passed"}')
+    env = {**clean_env(), "PATH": str(bin_dir)}
+    out = io.StringIO()
+    ctx = StageContext(
+        name="build",
+        config=load_config(project.path),
+        runner=Runner(env=env, output=Output(stream=out, env=env)),
+        output=Output(stream=out, env=env),
+    )
+    assert run_stage(build, ctx) == 2
+    written = json.loads(report.read_text())
+    assert written["verdict"] == "unverified"
+    assert "`twine` was not found" in written["error"]
