@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ci_tasks import lint, preflight, readiness, security, smoke, testsuite
+from ci_tasks import build, lint, preflight, readiness, security, smoke, testsuite
 from ci_tasks.config import Config, load_config
 from ci_tasks.errors import EXIT_ERROR, CITasksError
 from ci_tasks.stage import Stage
@@ -16,6 +16,7 @@ SESSIONS: dict[str, Callable[[Config], None]] = {
     "lint": lint.register,
     "tests": testsuite.register,
     "security": security.register,
+    "build": build.register,
     "readiness": readiness.register,
     "smoke": smoke.register,
     "preflight": preflight.register,
@@ -26,6 +27,7 @@ STAGES: dict[str, Stage] = {
     "lint": lint.lint,
     "tests": testsuite.tests,
     "security": security.security,
+    "build": build.build,
 }
 
 
