@@ -34,7 +34,7 @@ from ci_tasks.errors import ConfigError
 # CPython minor versions a project may declare support for; requires-python picks among them.
 KNOWN_PYTHONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 _NOT_PACKAGES = {"tests", "test", "docs", "doc", "benchmarks", "examples", "scripts", "build"}
-GITIGNORE_ENTRIES = (".ci-tasks/", ".nox/")
+GITIGNORE_ENTRIES = (".ci-tasks/", ".nox/", "dist/")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -323,4 +323,9 @@ def edit_gitignore(text: str, entries: Iterable[str] = GITIGNORE_ENTRIES) -> str
     head = text if not text or text.endswith("\n") else text + "\n"
     if head:
         head += "\n"
-    return head + "# ci_tasks: reports and session environments\n" + "\n".join(missing) + "\n"
+    return (
+        head
+        + "# ci_tasks: reports, session environments, build output\n"
+        + "\n".join(missing)
+        + "\n"
+    )

@@ -83,7 +83,8 @@ def test_init_writes_every_file_and_keeps_pyproject_comments(tmp_path):
     assert table["python"] == ["3.11"]  # from requires-python
     assert table["timeouts"]["tests"] == 1800
     assert "# Extra environment variables whose values are masked" in text
-    assert (sample.path / ".gitignore").read_text().splitlines()[-2:] == [".ci-tasks/", ".nox/"]
+    ignored = (sample.path / ".gitignore").read_text().splitlines()[-3:]
+    assert ignored == [".ci-tasks/", ".nox/", "dist/"]
 
 
 def test_running_init_twice_changes_nothing(tmp_path):
@@ -185,11 +186,11 @@ def test_an_empty_table_is_filled_where_it_stands():
 
 
 def test_gitignore_entries_already_present_are_not_repeated():
-    """.nox (any spelling) already ignored: only .ci-tasks/ is added."""
+    """.nox (any spelling) already ignored: only the missing entries are added."""
     assert project.edit_gitignore("/.nox\n") == (
-        "/.nox\n\n# ci_tasks: reports and session environments\n.ci-tasks/\n"
+        "/.nox\n\n# ci_tasks: reports, session environments, build output\n.ci-tasks/\ndist/\n"
     )
-    assert project.edit_gitignore(".nox/\n.ci-tasks/\n") == ".nox/\n.ci-tasks/\n"
+    assert project.edit_gitignore(".nox/\n.ci-tasks/\ndist\n") == ".nox/\n.ci-tasks/\ndist\n"
 
 
 @pytest.mark.parametrize(
