@@ -8,12 +8,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from ci_tasks import __version__
 from ci_tasks.config import load_config
-from ci_tasks.errors import EXIT_OK, CITasksError, UsageError, exit_code_for
+from ci_tasks.errors import EXIT_OK, CITasksError, exit_code_for
 from ci_tasks.smoke import add_arguments as _smoke_arguments
+from ci_tasks.stage import ArgumentParser
 
 
 def _plain(value: Any) -> Any:
@@ -66,16 +67,11 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
     return smoke.run_cli(args, load_config(args.project))
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    parser = _Parser(prog="ci-tasks", description=__doc__)
+    parser = ArgumentParser(prog="ci-tasks", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ci-tasks {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     config = commands.add_parser("config", help="validate [tool.ci-tasks] and print it")
     config.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
     config.set_defaults(func=_cmd_config)

@@ -25,14 +25,14 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from ci_tasks import reports, slack
 from ci_tasks.conditions import Condition, Observation, Outcome, evaluate, parse
 from ci_tasks.errors import CheckFailed, ConfigError, ServiceUnavailable, UsageError
 from ci_tasks.probe import HttpProbe, Probe
 from ci_tasks.retry import NO_RETRY, Clock
-from ci_tasks.stage import StageContext
+from ci_tasks.stage import ArgumentParser, StageContext
 
 if TYPE_CHECKING:
     from ci_tasks.actions import Output
@@ -126,10 +126,6 @@ class Readiness:
     """The last attempt's result on every health path that was tried."""
 
 
-def _parser_error(message: str) -> NoReturn:
-    raise UsageError(message)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The smoke flags (shared by the nox session's posargs and ``ci-tasks smoke``)."""
     parser.add_argument("--url", help=f"the deployment to check (default: ${URL_VARIABLE})")
@@ -143,8 +139,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _parse_posargs(posargs: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="nox -s smoke --", add_help=False)
-    parser.error = _parser_error  # type: ignore[method-assign]
+    parser = ArgumentParser(prog="nox -s smoke --", add_help=False)
     add_arguments(parser)
     return parser.parse_args(list(posargs))
 

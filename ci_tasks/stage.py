@@ -8,15 +8,16 @@ become a verdict and an exit code.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from ci_tasks import masking
 from ci_tasks.actions import Output, default_output
-from ci_tasks.errors import EXIT_ERROR, EXIT_OK, CITasksError, exit_code_for
+from ci_tasks.errors import EXIT_ERROR, EXIT_OK, CITasksError, UsageError, exit_code_for
 from ci_tasks.retry import NETWORK_ERRORS
 from ci_tasks.runner import Runner, session_venv
 
@@ -48,6 +49,18 @@ class StageContext:
 Stage = Callable[[StageContext], str | None]
 """A stage raises on failure; it may return a word replacing "passed" in its verdict line
 (``security`` says ``UNVERIFIED`` when it could not look but must not block)."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argument parser for posargs and subcommands whose mistakes are one-line errors.
+
+    argparse would print usage and exit 2 itself; raising :class:`UsageError` instead
+    lets the one place that maps errors to exit codes say it, in one line.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Raise the mistake as a :class:`UsageError` naming the command."""
+        raise UsageError(f"{self.prog}: {message}")
 
 
 def install_locked(ctx: StageContext, groups: Sequence[str] | None = None) -> None:

@@ -13,7 +13,7 @@ import itertools
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from ci_tasks import autocommit, badge, masking, reports, trend
 from ci_tasks.errors import CheckFailed, ToolMissingError, UsageError
@@ -29,7 +29,7 @@ from ci_tasks.readiness.github import (
     token_from,
 )
 from ci_tasks.readiness.model import Result, apply_exemptions, format_score
-from ci_tasks.stage import StageContext
+from ci_tasks.stage import ArgumentParser, StageContext
 
 BADGE_FILE = "readiness-badge.svg"
 
@@ -102,14 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--push", action="store_true", help="push the --commit (with retries)")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"readiness: {message}")
-
-
 def parse_options(argv: Sequence[str]) -> Options:
     """Options from the session's posargs; a bad flag is a one-line :class:`UsageError`."""
-    parser = _Parser(prog="nox -s readiness --", add_help=False)
+    parser = ArgumentParser(prog="nox -s readiness --", add_help=False)
     add_arguments(parser)
     return options_from(parser.parse_args(list(argv)))
 
