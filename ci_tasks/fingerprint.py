@@ -18,12 +18,11 @@ import dataclasses
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ci_tasks.errors import ToolMissingError
+from ci_tasks import git
 
 # Written by ci_tasks, nox and the tools stages run; never an input.
 EXCLUDED_DIRS: tuple[str, ...] = (
@@ -36,7 +35,6 @@ EXCLUDED_DIRS: tuple[str, ...] = (
 )
 # Files tools write at the top of a project (pytest-cov's data file and its parallel parts).
 EXCLUDED_FILE_PREFIXES: tuple[str, ...] = (".coverage",)
-_GIT_TIMEOUT = 60.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,27 +74,6 @@ def excluded(path: str, outputs: Collection[str] = ()) -> bool:
     return path in outputs or path.startswith(EXCLUDED_FILE_PREFIXES)
 
 
-def _git(root: Path, *args: str) -> bytes:
-    env = {k: v for k, v in os.environ.items() if k not in {"GIT_DIR", "GIT_INDEX_FILE"}}
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=root,
-            capture_output=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-            env=env,
-        )
-    except FileNotFoundError:
-        msg = "`git` was not found; the preflight cache needs git"
-        raise ToolMissingError(msg) from None
-    if done.returncode != 0:
-        error = done.stderr.decode(errors="replace").strip().splitlines()
-        msg = f"`git {' '.join(args)}` failed in {root}: {error[-1] if error else 'no output'}"
-        raise ToolMissingError(msg)
-    return done.stdout
-
-
 def _hash_file(path: Path) -> str:
     try:
         if path.is_symlink():
@@ -126,7 +103,7 @@ def tree_state(root: Path, outputs: Collection[str] = ()) -> TreeState:
     """
     files: dict[str, str] = {}
     # Paths relative to root ("--full-name" is not given); submodules show as gitlinks.
-    for record in _records(_git(root, "ls-files", "-s", "-z", "--", ".")):
+    for record in _records(git.run(root, "ls-files", "-s", "-z", "--", ".")):
         meta, _, path = record.partition("\t")
         mode, sha, stage = meta.split()
         if excluded(path, outputs):
@@ -134,17 +111,19 @@ def tree_state(root: Path, outputs: Collection[str] = ()) -> TreeState:
         # An unmerged path has several entries; any of them makes the tree unlike a clean one.
         files[path] = sha if stage == "0" else f"unmerged:{mode}:{sha}"
     # Entries whose file differs from the index by stat; git checks racy ones by content.
-    for record in _records(_git(root, "diff-files", "--name-only", "-z", "--relative", "--", ".")):
+    for record in _records(
+        git.run(root, "diff-files", "--name-only", "-z", "--relative", "--", ".")
+    ):
         if excluded(record, outputs):
             continue
         target = root / record
         if target.is_dir() and not target.is_symlink():
             # A submodule: its checked-out commit stands for its content.
-            head = _git(target, "rev-parse", "HEAD").decode().strip()
+            head = git.text(target, "rev-parse", "HEAD")
             files[record] = f"submodule:{head}"
         else:
             files[record] = _hash_file(target)
-    others = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
+    others = git.run(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
     for record in _records(others):
         if not excluded(record, outputs):
             files[record] = "untracked:" + _hash_file(root / record)

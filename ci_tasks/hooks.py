@@ -23,9 +23,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from ci_tasks import git
 from ci_tasks.actions import Output, default_output
 from ci_tasks.config import load_config
-from ci_tasks.errors import EXIT_ERROR, EXIT_OK, CITasksError, ToolMissingError, UsageError
+from ci_tasks.errors import EXIT_ERROR, EXIT_OK, CITasksError, UsageError
 from ci_tasks.runner import Runner
 
 HOOK = "pre-push"
@@ -97,26 +98,13 @@ def pushes_anything(updates: str) -> bool:
     return False
 
 
-def _git(cwd: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
-        )
-    except FileNotFoundError:
-        raise ToolMissingError("`git` was not found; hooks need git") from None
-    if done.returncode != 0:
-        msg = f"{cwd} is not inside a git work tree ({done.stderr.strip() or 'git failed'})"
-        raise UsageError(msg)
-    return done.stdout.strip()
-
-
 def locate(project: Path) -> tuple[Path, Path, str | None]:
     """The work tree's top, the hooks directory git uses, and ``core.hooksPath`` if set."""
-    top = Path(_git(project, "rev-parse", "--show-toplevel"))
-    hooks = Path(_git(top, "rev-parse", "--path-format=absolute", "--git-path", "hooks"))
+    top = Path(git.text(project, "rev-parse", "--show-toplevel"))
+    hooks = Path(git.text(top, "rev-parse", "--path-format=absolute", "--git-path", "hooks"))
     try:
-        configured: str | None = _git(top, "config", "--get", "core.hooksPath") or None
-    except UsageError:  # git config exits 1 when the key is unset
+        configured: str | None = git.text(top, "config", "--get", "core.hooksPath") or None
+    except git.GitError:  # git config exits 1 when the key is unset
         configured = None
     return top, hooks, configured
 

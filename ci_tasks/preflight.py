@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks import __version__, fingerprint, reports
+from ci_tasks import __version__, fingerprint, git, reports
 from ci_tasks.errors import (
     EXIT_ERROR,
     EXIT_OK,
@@ -296,7 +296,7 @@ class _Cache:
             try:
                 self.prints = _Fingerprinter(ctx)
                 self.results = ResultCache(ctx.root, ctx)
-            except ToolMissingError as exc:
+            except (ToolMissingError, git.GitError) as exc:
                 ctx.output.line(f"preflight: cache off: {exc.message}", "warning")
         if options.why_no_cache:
             ctx.output.line(f"preflight: cache {options.why_no_cache}")

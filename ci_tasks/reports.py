@@ -14,12 +14,11 @@ import contextlib
 import datetime as dt
 import json
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from ci_tasks import masking
+from ci_tasks import git, masking
 from ci_tasks.actions import Output, default_output
 
 REPORT_DIR = ".ci-tasks"
@@ -92,20 +91,8 @@ def read_json(path: Path, output: Output | None = None) -> Any | None:
 
 
 def current_commit(root: Path) -> str | None:
-    """The commit checked out in *root*, or ``None`` outside a git repository."""
-    sha = os.environ.get("GITHUB_SHA")
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return sha
-    return done.stdout.strip() if done.returncode == 0 else sha
+    """The commit checked out in *root* (``GITHUB_SHA`` outside a repository), or ``None``."""
+    return git.head(root) or os.environ.get("GITHUB_SHA")
 
 
 def now_iso() -> str:

@@ -10,7 +10,7 @@ from gitsupport import git
 
 from ci_tasks import fingerprint
 from ci_tasks.config import parse_config
-from ci_tasks.errors import ToolMissingError
+from ci_tasks.git import GitError
 from ci_tasks.preflight import stage_outputs, stage_settings
 
 
@@ -140,7 +140,7 @@ def test_subdirectory_project_sees_only_its_files(repo: Path) -> None:
     assert fingerprint.tree_state(sub).digest() != before
 
 
-def test_outside_git_is_a_tool_error(tmp_path: Path) -> None:
-    """No repository: a ToolMissingError naming the folder, which preflight reports."""
-    with pytest.raises(ToolMissingError, match=str(tmp_path)):
+def test_outside_git_is_a_git_error(tmp_path: Path) -> None:
+    """No repository: a GitError naming the folder, which preflight reports."""
+    with pytest.raises(GitError, match=str(tmp_path)):
         fingerprint.tree_state(tmp_path)
