@@ -11,9 +11,11 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime as dt
+import functools
 import inspect
 import itertools
 import re
+import sys
 import textwrap
 import tomllib
 import typing
@@ -117,24 +119,36 @@ def detect_layout(root: Path, pyproject: Mapping[str, Any]) -> Layout:
     )
 
 
+@functools.cache
+def _module_field_docs(module_name: str) -> dict[str, dict[str, str]]:
+    """Per class of *module_name*: each field's docstring (the string literal after it).
+
+    The module is parsed once: every config section lives in the same few modules.
+    """
+    try:
+        source = inspect.getsource(sys.modules[module_name])
+    except (OSError, TypeError, KeyError):  # no source shipped: tables get no comments
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    for cls in ast.walk(ast.parse(source)):
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        docs = found.setdefault(cls.name, {})
+        for node, after in itertools.pairwise(cls.body):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[node.target.id] = " ".join(after.value.value.split())
+    return found
+
+
 def _field_docs(cls: type) -> dict[str, str]:
     """Each field's docstring (the string literal after it), as plain text."""
-    try:
-        source = textwrap.dedent(inspect.getsource(cls))
-    except (OSError, TypeError):  # no source shipped: the table is written without comments
-        return {}
-    body = typing.cast("ast.ClassDef", ast.parse(source).body[0]).body
-    docs = {}
-    for node, after in itertools.pairwise(body):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(after, ast.Expr)
-            and isinstance(after.value, ast.Constant)
-            and isinstance(after.value.value, str)
-        ):
-            docs[node.target.id] = " ".join(after.value.value.split())
-    return docs
+    return _module_field_docs(cls.__module__).get(cls.__name__, {})
 
 
 def _comment(text: str) -> list[str]:
