@@ -56,8 +56,8 @@ def _cmd_readiness(args: argparse.Namespace) -> int:
     options = readiness.options_from(args)
     ctx = StageContext(name="readiness", config=config, runner=Runner(cwd=config.root))
 
-    def stage(ctx: StageContext) -> None:
-        readiness.run(ctx, options)
+    def stage(ctx: StageContext) -> str | None:
+        return readiness.verdict_word(readiness.run(ctx, options))
 
     return run_stage(stage, ctx)
 

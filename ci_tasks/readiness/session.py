@@ -263,10 +263,21 @@ def compute(ctx: StageContext, options: Options, client: GitHubClient | None) ->
     return result, api
 
 
-def readiness(ctx: StageContext) -> None:
+def readiness(ctx: StageContext) -> str | None:
     """Release readiness: score, checklist and cache (--check-only gates at the threshold)."""
     options = parse_options(ctx.posargs)
-    run(ctx, options)
+    return verdict_word(run(ctx, options))
+
+
+def verdict_word(result: Result) -> str | None:
+    """What the stage's last line says instead of "passed" when readiness is below par.
+
+    Without ``--check-only`` a low score does not fail the stage, but the line must not
+    read as a green "passed".
+    """
+    if result.passed:
+        return None
+    return f"{format_score(result.score)}, below the {result.threshold:g} % threshold (not gated)"
 
 
 def run(ctx: StageContext, options: Options) -> Result:
