@@ -62,8 +62,17 @@ def main() -> None:
         files["tests/test_slow.py"] = SLOW_TEST.format(seconds=args.test_seconds)
         project = make_project(
             Path(tmp) / "proj",
-            dev=("pytest==9.2.0", "ruff==0.17.6"),
+            dev=(
+                "pytest==9.2.0",
+                "pytest-cov==7.1.0",
+                "pytest-rerunfailures==16.7",
+                "pytest-xdist==3.8.0",
+                "ruff==0.17.6",
+            ),
             files=files,
+            # Security is left out: with no vulnerability service reachable here it is
+            # UNVERIFIED, and only passes are cached, so it would rerun every time.
+            ci_tasks='preflight = { stages = ["lint", "tests"] }\ntests = { workers = 0 }',
             extra='[tool.ruff.lint]\nselect = ["E", "F"]\n',
         )
         root = init_repo(project.path)
