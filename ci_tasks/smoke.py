@@ -27,16 +27,16 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks import reports, slack
+from ci_tasks import reports
 from ci_tasks.conditions import Condition, Observation, Outcome, evaluate, parse
 from ci_tasks.errors import CheckFailed, ConfigError, ServiceUnavailable, UsageError
-from ci_tasks.probe import HttpProbe, Probe
 from ci_tasks.retry import NO_RETRY, Clock
 from ci_tasks.stage import ArgumentParser, StageContext
 
 if TYPE_CHECKING:
     from ci_tasks.actions import Output
     from ci_tasks.config import Config, SmokeConfig
+    from ci_tasks.probe import Probe
 
 URL_VARIABLE = "STAGING_URL"
 ABSENT_STATUSES = frozenset({404, 405, 410})
@@ -332,6 +332,8 @@ def _report_entry(result: Result) -> dict[str, Any]:
 
 
 def _notify(ctx: StageContext, url: str, problems: Sequence[str], env: Mapping[str, str]) -> None:
+    from ci_tasks import slack  # noqa: PLC0415 - requests costs 0.2 s at start-up; only a run needs it
+
     webhook = slack.webhook_from_env(env)
     if webhook is None:
         ctx.output.annotate(
@@ -377,6 +379,8 @@ def smoke(
     assert_probe: Probe
     closers = []
     if probe is None:
+        from ci_tasks.probe import HttpProbe  # noqa: PLC0415 - requests costs 0.2 s at start-up; only a run needs it
+
         # Waiting is itself the retry loop, so its requests are not retried underneath.
         waiting = HttpProbe(options.url, policy=NO_RETRY, clock=clock)
         asserting = HttpProbe(

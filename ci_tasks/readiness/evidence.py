@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ci_tasks import reports
 from ci_tasks.actions import Output
 
@@ -153,6 +151,8 @@ def assess_history(path: str, data: Any) -> Report:
 
 def load_workflows(root: Path) -> tuple[WorkflowFile, ...]:
     """Every ``.github/workflows/*.yml``/``*.yaml`` file, parsed with ``yaml.safe_load``."""
+    import yaml  # noqa: PLC0415 - PyYAML is only needed when workflows are read
+
     folder = root / WORKFLOW_DIR
     if not folder.is_dir():
         return ()

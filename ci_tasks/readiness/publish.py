@@ -12,12 +12,14 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_tasks import trend
 from ci_tasks.errors import UsageError
-from ci_tasks.readiness.github import GitHubClient
 from ci_tasks.readiness.model import Result, Status, format_score
+
+if TYPE_CHECKING:
+    from ci_tasks.readiness.github import GitHubClient
 
 MARKER = "<!-- ci-tasks:readiness -->"
 _STATE = re.compile(r"<!-- ci-tasks:readiness-state (\{.*?\}) -->")

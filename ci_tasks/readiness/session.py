@@ -13,23 +13,19 @@ import itertools
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_tasks import autocommit, badge, masking, reports, trend
 from ci_tasks.errors import CheckFailed, ToolMissingError, UsageError
 from ci_tasks.readiness import cache as cache_mod
-from ci_tasks.readiness import checklist, notify, publish
+from ci_tasks.readiness import checklist, publish
 from ci_tasks.readiness.checks import all_checks
 from ci_tasks.readiness.evidence import CIRuns, Evidence, load_evidence, parse_time
-from ci_tasks.readiness.github import (
-    DEFAULT_API_URL,
-    GitHubClient,
-    api_session,
-    resolve_repository,
-    token_from,
-)
 from ci_tasks.readiness.model import Result, apply_exemptions, format_score
 from ci_tasks.stage import ArgumentParser, StageContext
+
+if TYPE_CHECKING:
+    from ci_tasks.readiness.github import GitHubClient
 
 BADGE_FILE = "readiness-badge.svg"
 
@@ -156,6 +152,14 @@ def _remote(ctx: StageContext) -> str | None:
 
 def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> GitHubClient:
     """A GitHub client for the project's repository, within the session's deadline."""
+    from ci_tasks.readiness.github import (  # noqa: PLC0415 - requests costs 0.2 s at start-up; only a run needs it
+        DEFAULT_API_URL,
+        GitHubClient,
+        api_session,
+        resolve_repository,
+        token_from,
+    )
+
     cfg = ctx.config.readiness
     env = ctx.runner.env
     repository = resolve_repository(
@@ -312,6 +316,8 @@ def run(ctx: StageContext, options: Options) -> Result:
     if options.pr_comment and client is not None:
         _comment(ctx, options, client, result, fresh)
     if options.notify:
+        from ci_tasks.readiness import notify  # noqa: PLC0415 - requests costs 0.2 s at start-up; only a run needs it
+
         notify.send(ctx, result, cached.last)
     if options.check_only and not result.passed:
         msg = (
