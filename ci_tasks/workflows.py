@@ -47,6 +47,12 @@ UPLOAD_ARTIFACT = Pin(
 DOWNLOAD_ARTIFACT = Pin(
     "actions/download-artifact", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"
 )
+# Step conditions cannot read secrets: this one shell line tells the next step whether a
+# Codecov token is set, without printing it.
+CODECOV_PROBE = (
+    'echo "set=$([ -n "$CODECOV_TOKEN" ] && echo true || echo false)" >> "$GITHUB_OUTPUT"'
+)
+CODECOV = Pin("codecov/codecov-action", "671740ac38dd9b0130fbe1cec585b89eea48d3de", "v5.5.2")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,6 +181,28 @@ jobs:
           include-hidden-files: true
           if-no-files-found: ignore
           retention-days: 7
+      - name: Keep the coverage report
+        if: ${{ !cancelled() && startsWith(matrix.session, 'tests') }}
+        uses: <<upload_artifact>>
+        with:
+          name: coverage-${{ matrix.session }}
+          path: coverage.xml
+          if-no-files-found: ignore
+          retention-days: 7
+      - name: Is a Codecov token set?
+        id: codecov
+        if: ${{ !cancelled() && startsWith(matrix.session, 'tests') }}
+        env:
+          CODECOV_TOKEN: ${{ secrets.CODECOV_TOKEN }}
+        run: <<codecov_probe>>
+      - name: Upload coverage to Codecov
+        # Only with a token: without one the upload would fail or go out anonymously.
+        if: ${{ !cancelled() && steps.codecov.outputs.set == 'true' }}
+        uses: <<codecov>>
+        with:
+          files: coverage.xml
+          token: ${{ secrets.CODECOV_TOKEN }}
+          fail_ci_if_error: true
 
   readiness:
     name: Readiness gate
@@ -308,6 +336,8 @@ def _values(spec: WorkflowSpec) -> dict[str, str | int]:
         "setup": setup,
         "ci_name": CI_NAME,
         "upload_artifact": UPLOAD_ARTIFACT.uses,
+        "codecov": CODECOV.uses,
+        "codecov_probe": CODECOV_PROBE,
         "download_artifact": DOWNLOAD_ARTIFACT.uses,
         "list_timeout": spec.list_timeout,
         "minutes": json.dumps(dict(spec.timeouts), separators=(",", ":")),

@@ -67,7 +67,8 @@ def test_least_privilege_and_no_untrusted_expansion(path):
         assert runs
         for run in runs:
             assert "${{" not in run
-            assert "uv run --locked nox " in run
+            # Thin: every shell step is a nox session, but for the Codecov token probe.
+            assert "uv run --locked nox " in run or run == workflows.CODECOV_PROBE
 
 
 def test_ci_fans_out_the_listed_sessions_and_gates_on_readiness():
@@ -189,3 +190,17 @@ def test_tool_pins_match_the_ones_this_repository_tests_with():
     for tools in init.SESSION_TOOLS.values():
         for tool in tools:
             assert tool in own
+
+
+def test_coverage_uploaded_and_sent_to_codecov_only_with_a_token():
+    """Tests jobs keep coverage.xml as an artifact; Codecov runs only when its token is set."""
+    steps = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"])["jobs"]["session"]["steps"]
+    by_name = {s["name"]: s for s in steps}
+    keep = by_name["Keep the coverage report"]
+    assert keep["with"]["path"] == "coverage.xml"
+    assert "startsWith(matrix.session, 'tests')" in keep["if"]
+    probe = by_name["Is a Codecov token set?"]
+    assert probe["env"] == {"CODECOV_TOKEN": "${{ secrets.CODECOV_TOKEN }}"}
+    upload = by_name["Upload coverage to Codecov"]
+    assert upload["uses"].startswith("codecov/codecov-action@")
+    assert "steps.codecov.outputs.set == 'true'" in upload["if"]
