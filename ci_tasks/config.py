@@ -1,7 +1,8 @@
 """``[tool.ci-tasks]``: typed, frozen configuration with the seed's defaults.
 
-Every section is a frozen dataclass; the loader walks the dataclass fields, so adding a
-section is writing its dataclass and naming it as a field of :class:`Config`. Keys may
+Every section is a frozen dataclass (the stages' own live in :mod:`ci_tasks.sections`);
+the loader walks the dataclass fields, so adding a section is writing its dataclass and
+naming it as a field of :class:`Config`. Keys may
 be spelt with ``-`` or ``_``. Validation errors name the file, the key and what is
 expected, in one line (exit code 2).
 """
