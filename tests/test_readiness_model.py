@@ -361,7 +361,7 @@ def test_checklist_is_byte_stable_and_diffable():
 
 
 def test_cache_history_is_bounded_and_skips_repeats():
-    """History keeps the newest HISTORY_LIMIT changes; a repeated result replaces the last."""
+    """History keeps the newest HISTORY_LIMIT changes; a repeated result leaves it as it was."""
     state = cache.Cache()
     for i in range(cache.HISTORY_LIMIT + 5):
         result = Result((check(Status.PASS, weight=i + 1), check(Status.FAIL)), 90, HEAD, f"t{i}")
@@ -370,7 +370,8 @@ def test_cache_history_is_bounded_and_skips_repeats():
     assert state.history[-1]["as_of"] == f"t{cache.HISTORY_LIMIT + 4}"
     again = cache.updated(state, result, {}, "later")
     assert len(again.history) == cache.HISTORY_LIMIT
-    assert again.history[-1]["generated_at"] == "later"
+    assert again.history == state.history
+    assert again.history[-1]["generated_at"] == f"g{cache.HISTORY_LIMIT + 4}"
 
 
 def test_cache_of_another_schema_is_set_aside(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -287,3 +288,14 @@ def test_default_run_below_threshold_does_not_say_passed(tmp_path):
     last = out.strip().splitlines()[-1]
     assert "passed" not in last
     assert "below the 90 % threshold (not gated)" in last
+
+
+def test_unchanged_rerun_rewrites_the_cache_byte_for_byte(good):
+    """A second run with the same evidence, seconds later, leaves the cache file identical."""
+    code, out = stage(good, "--offline")
+    assert code == 0, out
+    first = (good / ".release-readiness-cache.json").read_bytes()
+    time.sleep(1.1)  # the history's timestamps are to the second
+    code, out = stage(good, "--offline")
+    assert code == 0, out
+    assert (good / ".release-readiness-cache.json").read_bytes() == first

@@ -76,8 +76,9 @@ def result_record(result: Result) -> dict[str, Any]:
 def updated(cache: Cache, result: Result, api: dict[str, Any], generated_at: str) -> Cache:
     """*cache* after *result*: history grows by one entry (bounded), API data replaced.
 
-    A rerun with the same commit and evidence replaces the newest entry instead of
-    adding one, so the history tracks changes rather than invocations.
+    A rerun with the same commit and evidence keeps the newest entry as it was (its
+    time included) instead of adding one, so the history tracks changes rather than
+    invocations and an unchanged run rewrites the cache byte for byte.
     """
     entry = {
         "score": round(result.score, 2),
@@ -86,9 +87,7 @@ def updated(cache: Cache, result: Result, api: dict[str, Any], generated_at: str
         "generated_at": generated_at,
     }
     history = list(cache.history)
-    if history and all(history[-1].get(k) == entry[k] for k in ("score", "commit", "as_of")):
-        history[-1] = entry
-    else:
+    if not history or any(history[-1].get(k) != entry[k] for k in ("score", "commit", "as_of")):
         history.append(entry)
     return Cache(
         last=result_record(result), history=tuple(history[-HISTORY_LIMIT:]), api=api or cache.api
