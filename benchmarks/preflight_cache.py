@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from gitsupport import git, init_repo
-from sample import clean_env, make_project
+from sample import LINT_TOOLS, TEST_TOOLS, clean_env, make_project
 
 from ci_tasks import fingerprint
 
@@ -62,13 +62,7 @@ def main() -> None:
         files["tests/test_slow.py"] = SLOW_TEST.format(seconds=args.test_seconds)
         project = make_project(
             Path(tmp) / "proj",
-            dev=(
-                "pytest==9.2.0",
-                "pytest-cov==7.1.0",
-                "pytest-rerunfailures==16.7",
-                "pytest-xdist==3.8.0",
-                "ruff==0.17.6",
-            ),
+            dev=(*TEST_TOOLS, *LINT_TOOLS),
             files=files,
             # Security is left out: with no vulnerability service reachable here it is
             # UNVERIFIED, and only passes are cached, so it would rerun every time.

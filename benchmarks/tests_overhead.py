@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from sample import clean_env, make_project
+from sample import TEST_TOOLS, clean_env, make_project
 
 from ci_tasks import testsuite
 from ci_tasks.config import load_config
 
-DEV = ["pytest==9.2.0", "pytest-rerunfailures==16.7", "pytest-xdist==3.8.0", "pytest-cov==7.1.0"]
+DEV = list(TEST_TOOLS)
 # Each test does a little real work, as a unit test does: parse, compute, compare.
 MODULE = """\
 import json

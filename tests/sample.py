@@ -15,6 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ci_tasks.init import SESSION_TOOLS
+
+# The pinned tools `ci-tasks init` adds for each session: sample projects lock the same.
+TEST_TOOLS: tuple[str, ...] = SESSION_TOOLS["tests"]
+LINT_TOOLS: tuple[str, ...] = SESSION_TOOLS["lint"]
+
 NOXFILE = """\
 import nox
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from gitsupport import bare_remote, git, git_env, init_repo, push, remote_ref
-from sample import make_project
+from sample import LINT_TOOLS, TEST_TOOLS, make_project
 
 from ci_tasks import hooks
 from ci_tasks.actions import Output
@@ -259,13 +259,7 @@ def test_end_to_end_through_nox_preflight(tmp_path: Path) -> None:
     failing = "from sample import add\n\n\ndef test_add():\n    assert add(1, 2) == 4\n"
     proj = make_project(
         tmp_path / "proj",
-        dev=(
-            "pytest==9.2.0",
-            "pytest-cov==7.1.0",
-            "pytest-rerunfailures==16.7",
-            "pytest-xdist==3.8.0",
-            "ruff==0.17.6",
-        ),
+        dev=(*TEST_TOOLS, *LINT_TOOLS),
         files={".gitignore": ".venv/\n", "tests/test_sample.py": failing},
         # Security has end-to-end tests of its own; here two stages show the cache at work.
         ci_tasks='preflight = { stages = ["lint", "tests"] }\ntests = { workers = 0 }',

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.sample import Project, clean_env, make_project
+from tests.sample import TEST_TOOLS, Project, clean_env, make_project
 
 STAGES_NOXFILE = """\
 import nox
@@ -56,12 +56,7 @@ nox_session(slow, name="slow", config=config, venv_backend="none", timeout_key="
 def project(tmp_path_factory):
     return make_project(
         tmp_path_factory.mktemp("sessions"),
-        dev=[
-            "pytest==9.2.0",
-            "pytest-cov==7.1.0",
-            "pytest-rerunfailures==16.7",
-            "pytest-xdist==3.8.0",
-        ],
+        dev=TEST_TOOLS,
         ci_tasks="tests = { workers = 0 }",
     )
 

@@ -5,16 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from sample import make_project, pyproject
+from sample import TEST_TOOLS, make_project, pyproject
 
 pytestmark = pytest.mark.slow
 
-DEV = [
-    "pytest==9.2.0",
-    "pytest-rerunfailures==16.7",
-    "pytest-xdist==3.8.0",
-    "pytest-cov==7.1.0",
-]
+DEV = list(TEST_TOOLS)
 # Fast and serial by default; one test turns xdist on to show reruns are seen there too.
 BASE = "[tool.ci-tasks.tests]\nreruns-delay = 0\n"
 PYTEST_INI = """
