@@ -1,5 +1,5 @@
 """Developer tasks (invoke): `uv run inv --list` shows them."""
 
-from ci_tasks.invoke_tasks import namespace
+from ci_tasks.adopt.invoke_tasks import namespace
 
 __all__ = ["namespace"]

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ci_tasks import init, workflows
-from ci_tasks.actions import Output
-from ci_tasks.config import Config
+from ci_tasks.adopt import init, workflows
+from ci_tasks.core.actions import Output
+from ci_tasks.core.config import Config
 
 PYPROJECT = """\
 [project]

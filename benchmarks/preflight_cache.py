@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from gitsupport import git, init_repo
 from sample import LINT_TOOLS, TEST_TOOLS, clean_env, make_project
 
-from ci_tasks import fingerprint
+from ci_tasks.stages.preflight import fingerprint
 
 SLOW_TEST = "import time\n\n\ndef test_slow():\n    time.sleep({seconds})\n"
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import invoke
 
 from ci_tasks import CommandTimedOut, Runner
-from ci_tasks.actions import Output
+from ci_tasks.core.actions import Output
 
 REPEAT = 40
 TIMEOUT = 1.0

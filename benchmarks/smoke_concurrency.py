@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ci_tasks.actions import Output
-from ci_tasks.config import parse_config
-from ci_tasks.probe import HttpProbe
-from ci_tasks.runner import Runner
-from ci_tasks.smoke import PollClock, assert_all, plan, smoke
-from ci_tasks.stage import StageContext, run_stage
+from ci_tasks.core.actions import Output
+from ci_tasks.core.config import parse_config
+from ci_tasks.core.runner import Runner
+from ci_tasks.core.stage import StageContext, run_stage
+from ci_tasks.stages.smoke.probe import HttpProbe
+from ci_tasks.stages.smoke.session import PollClock, assert_all, plan, smoke
 
 ENDPOINTS = 20
 DELAY = 0.2

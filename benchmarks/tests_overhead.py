@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from sample import TEST_TOOLS, clean_env, make_project
 
-from ci_tasks import testsuite
-from ci_tasks.config import load_config
+from ci_tasks.core.config import load_config
+from ci_tasks.stages.tests import session as testsuite
 
 DEV = list(TEST_TOOLS)
 # Each test does a little real work, as a unit test does: parse, compute, compare.

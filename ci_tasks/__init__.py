@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("ci-tasks")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
-
-from ci_tasks.actions import Output
-from ci_tasks.config import Config, load_config
-from ci_tasks.errors import (
+from ci_tasks.core import __version__
+from ci_tasks.core.actions import Output
+from ci_tasks.core.config import Config, load_config
+from ci_tasks.core.errors import (
     CheckFailed,
     CITasksError,
     CommandFailed,
@@ -21,10 +15,10 @@ from ci_tasks.errors import (
     ToolMissingError,
     UsageError,
 )
+from ci_tasks.core.retry import NETWORK_ERRORS, RetryOn, RetryPolicy, set_testing
+from ci_tasks.core.runner import Completed, Runner, run
+from ci_tasks.core.stage import StageContext, run_stage
 from ci_tasks.registry import register
-from ci_tasks.retry import NETWORK_ERRORS, RetryOn, RetryPolicy, set_testing
-from ci_tasks.runner import Completed, Runner, run
-from ci_tasks.stage import StageContext, run_stage
 
 __all__ = [
     "NETWORK_ERRORS",

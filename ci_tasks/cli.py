@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ci_tasks import __version__
-from ci_tasks.config import load_config
-from ci_tasks.errors import EXIT_OK, CITasksError, exit_code_for
-from ci_tasks.smoke import add_arguments as _smoke_arguments
-from ci_tasks.stage import ArgumentParser
+from ci_tasks.core.config import load_config
+from ci_tasks.core.errors import EXIT_OK, CITasksError, exit_code_for
+from ci_tasks.core.stage import ArgumentParser
+from ci_tasks.stages.smoke.session import add_arguments as _smoke_arguments
 
 
 def _plain(value: Any) -> Any:
@@ -35,7 +35,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from ci_tasks import init  # noqa: PLC0415 - only this subcommand needs tomlkit and packaging
+    from ci_tasks.adopt import init  # noqa: PLC0415 - only this subcommand needs tomlkit and packaging
 
     init.run(
         args.project.resolve(),
@@ -48,9 +48,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_readiness(args: argparse.Namespace) -> int:
-    from ci_tasks.readiness import session as readiness  # noqa: PLC0415 - only this command
-    from ci_tasks.runner import Runner  # noqa: PLC0415
-    from ci_tasks.stage import StageContext, run_stage  # noqa: PLC0415
+    from ci_tasks.core.runner import Runner  # noqa: PLC0415
+    from ci_tasks.core.stage import StageContext, run_stage  # noqa: PLC0415
+    from ci_tasks.stages.readiness import session as readiness  # noqa: PLC0415 - only this command
 
     config = load_config(args.project)
     options = readiness.options_from(args)
@@ -63,7 +63,7 @@ def _cmd_readiness(args: argparse.Namespace) -> int:
 
 
 def _cmd_smoke(args: argparse.Namespace) -> int:
-    from ci_tasks import smoke  # noqa: PLC0415
+    from ci_tasks.stages.smoke import session as smoke  # noqa: PLC0415
 
     return smoke.run_cli(args, load_config(args.project))
 
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ready = commands.add_parser("readiness", help="release-readiness score, checklist and gate")
     ready.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
-    from ci_tasks.readiness.session import add_arguments  # noqa: PLC0415
+    from ci_tasks.stages.readiness.session import add_arguments  # noqa: PLC0415
 
     add_arguments(ready)
     ready.set_defaults(func=_cmd_readiness)

@@ -1,34 +1,39 @@
-"""``ci_tasks.register()``: put the CI stages into the noxfile that calls it."""
+"""The one list of stages, and ``ci_tasks.register()``, which puts them into a noxfile.
+
+Adding a stage is one folder under :mod:`ci_tasks.stages` and one line in :data:`STAGES`.
+Importing this module hands every stage's configuration section to the loader and every
+in-process stage to the others (``preflight``), so neither needs to import a stage.
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
-from ci_tasks import build, lint, preflight, readiness, security, smoke, testsuite
-from ci_tasks.config import Config, load_config
-from ci_tasks.errors import EXIT_ERROR, CITasksError
-from ci_tasks.stage import Stage
+from ci_tasks.core import config as config_mod
+from ci_tasks.core import stage as stage_mod
+from ci_tasks.core.config import Config, load_config
+from ci_tasks.core.errors import EXIT_ERROR, CITasksError
+from ci_tasks.core.stage import StageSpec
+from ci_tasks.stages import build, lint, preflight, readiness, security, smoke, tests
 
-# Adding a stage is one line here.
-SESSIONS: dict[str, Callable[[Config], None]] = {
-    "lint": lint.register,
-    "tests": testsuite.register,
-    "security": security.register,
-    "build": build.register,
-    "readiness": readiness.register,
-    "smoke": smoke.register,
-    "preflight": preflight.register,
-}
+STAGES: tuple[StageSpec, ...] = (
+    lint.STAGE,
+    tests.STAGE,
+    security.STAGE,
+    build.STAGE,
+    readiness.STAGE,
+    smoke.STAGE,
+    preflight.STAGE,
+)
 
-# The stages preflight can run, by name; adding one to preflight is one line here.
-STAGES: dict[str, Stage] = {
-    "lint": lint.lint,
-    "tests": testsuite.tests,
-    "security": security.security,
-    "build": build.build,
-}
+SESSIONS: dict[str, StageSpec] = {spec.name: spec for spec in STAGES}
+
+for _spec in STAGES:
+    config_mod.register_section(_spec.name, _spec.section)
+    if _spec.run is not None:
+        stage_mod.add_runnable(_spec.name, _spec.run)
 
 
 def register(
@@ -56,5 +61,5 @@ def register(
         print(f"ci-tasks: error: {exc}", file=sys.stderr)  # noqa: T201
         raise SystemExit(EXIT_ERROR) from None
     for name in names:
-        SESSIONS[name](cfg)
+        SESSIONS[name].register(cfg)
     return cfg

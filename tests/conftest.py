@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from ci_tasks import masking, retry
-from ci_tasks.actions import Output
+from ci_tasks.core import masking, retry
+from ci_tasks.core.actions import Output
 
 
 @pytest.fixture(autouse=True)

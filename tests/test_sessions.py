@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from tests.sample import TEST_TOOLS, Project, clean_env, make_project
+from tests.support.sample import TEST_TOOLS, Project, clean_env, make_project
 
 STAGES_NOXFILE = """\
 import nox
 
 from ci_tasks import CheckFailed, ConfigError, Runner
-from ci_tasks.stage import nox_session
-from ci_tasks.config import load_config
+from ci_tasks.core.stage import nox_session
+from ci_tasks.core.config import load_config
 
 config = load_config()
 

@@ -1,0 +1,1 @@
+"""Adoption: ``ci-tasks init``, the generated workflows, the pre-push hook and the invoke tasks."""

@@ -1,0 +1,83 @@
+"""ci_tasks' invoke collection: ``preflight`` and ``hooks.install|uninstall|status``.
+
+A project's ``tasks.py`` exposes it with ``from ci_tasks.adopt.invoke_tasks import namespace``;
+``inv --list`` then shows the tasks. Each task works on the project around the working
+directory (the nearest ``pyproject.toml``) and ends with ci_tasks' exit codes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
+
+from ci_tasks.adopt import hooks as hooks_mod
+from ci_tasks.core.actions import default_output
+from ci_tasks.core.config import find_pyproject
+from ci_tasks.core.errors import CITasksError
+from ci_tasks.core.runner import Runner
+
+
+def _project() -> Path:
+    found = find_pyproject()
+    return found.parent if found is not None else Path.cwd()
+
+
+def _fail(exc: CITasksError) -> Exit:
+    return Exit(f"ci-tasks: error: {exc}", code=exc.exit_code)
+
+
+@task(
+    help={
+        "fail_fast": "stop at the first stage that does not pass",
+        "no_cache": "run every stage even when its inputs are unchanged",
+    }
+)
+def preflight(c: Context, fail_fast: bool = False, no_cache: bool = False) -> None:  # noqa: ARG001, FBT001, FBT002 - invoke passes flags as booleans
+    """Run `nox -s preflight`: lint, tests and security, answered from the cache when unchanged."""
+    extra = [flag for flag, on in (("--fail-fast", fail_fast), ("--no-cache", no_cache)) if on]
+    command = [sys.executable, "-m", "nox", "-s", "preflight"]
+    if extra:
+        command += ["--", *extra]
+    done = Runner(cwd=_project()).run(command, check=False)
+    if done.returncode != 0:
+        raise Exit(code=done.returncode)
+
+
+@task
+def install(c: Context) -> None:  # noqa: ARG001 - invoke hands every task a context
+    """Install the pre-push hook (an existing hook is kept and chained, never overwritten)."""
+    try:
+        hooks_mod.install(_project())
+    except CITasksError as exc:
+        raise _fail(exc) from None
+
+
+@task
+def uninstall(c: Context) -> None:  # noqa: ARG001 - invoke hands every task a context
+    """Remove the pre-push hook and restore the hook it replaced."""
+    try:
+        hooks_mod.uninstall(_project())
+    except CITasksError as exc:
+        raise _fail(exc) from None
+
+
+@task
+def status(c: Context) -> None:  # noqa: ARG001 - invoke hands every task a context
+    """Say what pre-push hook is installed, where, and whether a legacy hook is chained."""
+    try:
+        lines = hooks_mod.describe(hooks_mod.status(_project()))
+    except CITasksError as exc:
+        raise _fail(exc) from None
+    for line in lines:
+        default_output().line(line)
+
+
+hooks = Collection("hooks", install, uninstall, status)
+namespace = Collection(preflight, hooks)
+
+__all__ = ["hooks", "namespace", "preflight"]

@@ -1,0 +1,380 @@
+"""``[tool.ci-tasks]``: typed, frozen configuration with the seed's defaults.
+
+Every section is a frozen dataclass. The shared ones (``retry``, ``timeouts``, ``hooks``)
+are fields of :class:`Config`; each stage's own section lives in its stage's folder and
+reaches the loader through :func:`register_section`, which :mod:`ci_tasks.registry`
+calls for every stage, so this module knows no stage. Keys may be spelt with ``-`` or
+``_``. Validation errors name the file, the key and what is expected, in one line
+(exit code 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin
+
+from ci_tasks.core.errors import ConfigError
+from ci_tasks.core.retry import RetryPolicy
+
+__all__ = [
+    "PYPROJECT",
+    "TABLE",
+    "Config",
+    "FieldSpec",
+    "HooksConfig",
+    "RetryConfig",
+    "TimeoutsConfig",
+    "at_least",
+    "fields_of",
+    "find_pyproject",
+    "load_config",
+    "parse_config",
+    "register_section",
+    "section_names",
+    "type_name",
+]
+PYPROJECT = "pyproject.toml"
+TABLE = ("tool", "ci-tasks")
+
+T = TypeVar("T")
+
+
+def at_least(value: float) -> dict[str, Any]:
+    """Field metadata: the loader refuses values below *value*."""
+    return {"min": value}
+
+
+@dataclasses.dataclass(frozen=True)
+class HooksConfig:
+    """``[tool.ci-tasks.hooks]``: what the pre-push hook runs."""
+
+    command: str = dataclasses.field(default="nox -s preflight", metadata={"nonempty": True})
+
+    def __post_init__(self) -> None:
+        import shlex  # noqa: PLC0415 - only this check needs it
+
+        try:
+            shlex.split(self.command)
+        except ValueError as exc:
+            msg = f"command {self.command!r} cannot be split into words ({exc})"
+            raise ValueError(msg) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryConfig:
+    """``[tool.ci-tasks.retry]``: what is worth retrying is retried this way."""
+
+    attempts: int = dataclasses.field(default=3, metadata=at_least(1))
+    initial_delay: float = dataclasses.field(default=5.0, metadata=at_least(0))
+    backoff: float = dataclasses.field(default=2.0, metadata=at_least(1))
+    max_delay: float = dataclasses.field(default=60.0, metadata=at_least(0))
+    jitter: float = dataclasses.field(default=1.0, metadata=at_least(0))
+    deadline: float | None = dataclasses.field(default=None, metadata=at_least(0))
+
+    def policy(self) -> RetryPolicy:
+        """The :class:`RetryPolicy` this section describes."""
+        return RetryPolicy(
+            attempts=self.attempts,
+            initial_delay=self.initial_delay,
+            backoff=self.backoff,
+            max_delay=self.max_delay,
+            jitter=self.jitter,
+            deadline=self.deadline,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeoutsConfig:
+    """``[tool.ci-tasks.timeouts]``: each session's whole budget, in seconds."""
+
+    lint: float = dataclasses.field(default=900.0, metadata=at_least(1))
+    tests: float = dataclasses.field(default=1800.0, metadata=at_least(1))
+    security: float = dataclasses.field(default=900.0, metadata=at_least(1))
+    build: float = dataclasses.field(default=900.0, metadata=at_least(1))
+    readiness: float = dataclasses.field(default=600.0, metadata=at_least(1))
+    smoke: float = dataclasses.field(default=600.0, metadata=at_least(1))
+
+    def for_session(self, name: str) -> float:
+        """The timeout of session *name* (the tests' budget for an unknown name)."""
+        value = getattr(self, name, self.tests)
+        return float(value)
+
+
+# Each stage's section, by key, in the registry's order; filled by register_section().
+_SECTIONS: dict[str, type[Any]] = {}
+
+
+def register_section(name: str, section: type[Any]) -> None:
+    """Make ``[tool.ci-tasks.<name>]`` a section of :class:`Config`, parsed as *section*.
+
+    *section* is a frozen dataclass whose fields all have defaults. :mod:`ci_tasks.registry`
+    calls this once per stage; registering the same pair again changes nothing.
+    """
+    known = _SECTIONS.get(name)
+    if known is not None and known is not section:
+        msg = f"section {name!r} is already {known.__qualname__}"  # a bug of ours
+        raise ValueError(msg)
+    _SECTIONS[name] = section
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The whole ``[tool.ci-tasks]`` table.
+
+    A stage's section is an attribute named after it (``config.tests``), or, typed,
+    ``config.section("tests", TestsConfig)``; a section the table leaves out has its
+    defaults.
+    """
+
+    python: tuple[str, ...] = ("3.11",)
+    """Python versions the test session runs on (one nox session each)."""
+    dependency_groups: tuple[str, ...] = ("dev",)
+    """Dependency groups installed from ``uv.lock`` into session environments."""
+    secrets: tuple[str, ...] = ()
+    """Extra environment variables whose values are masked in all output."""
+    retry: RetryConfig = RetryConfig()
+    timeouts: TimeoutsConfig = TimeoutsConfig()
+    hooks: HooksConfig = dataclasses.field(default_factory=HooksConfig)
+
+    sections: Mapping[str, Any] = dataclasses.field(
+        default_factory=dict, metadata={"internal": True}
+    )
+    """The stages' sections as parsed, by key; not a key itself."""
+    root: Path = dataclasses.field(default=Path(), metadata={"internal": True})
+    """The project directory (where ``pyproject.toml`` is); not a key."""
+
+    def section(self, name: str, cls: type[T]) -> T:
+        """The stage section *name*, checked to be a *cls* (its defaults when unset)."""
+        value = self.sections.get(name)
+        if value is None:
+            value = _SECTIONS[name]() if name in _SECTIONS else None
+        if not isinstance(value, cls):
+            msg = f"no configuration section {name!r} of type {cls.__qualname__}"
+            raise TypeError(msg)  # a bug of ours: the registry names every section
+        return value
+
+    def with_section(self, name: str, value: object) -> Config:
+        """A copy with the stage section *name* replaced by *value*."""
+        if name not in _SECTIONS:
+            msg = f"no configuration section {name!r}"
+            raise KeyError(msg)
+        return dataclasses.replace(self, sections={**self.sections, name: value})
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: a stage's section by its key.
+        if name.startswith("__") or name not in _SECTIONS:
+            raise AttributeError(name)
+        value = self.sections.get(name)
+        return _SECTIONS[name]() if value is None else value
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldSpec:
+    """One key of a configuration table: its name, type hint, metadata and docstring owner."""
+
+    name: str
+    hint: Any
+    metadata: Mapping[str, Any]
+    required: bool = False
+
+
+def fields_of(cls: type[Any]) -> list[FieldSpec]:
+    """The keys of the table *cls* describes; for :class:`Config`, the stages' sections too."""
+    hints = typing.get_type_hints(cls)
+    specs = [
+        FieldSpec(
+            f.name,
+            hints[f.name],
+            f.metadata,
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(cls)
+        if not f.metadata.get("internal")
+    ]
+    if cls is Config:
+        specs += [FieldSpec(name, section, {}) for name, section in _SECTIONS.items()]
+    return specs
+
+
+def type_name(hint: Any) -> str:  # noqa: C901, PLR0911
+    """What a value of type *hint* is, in words ("an integer"), for error messages."""
+    origin = get_origin(hint)
+    if hint is int:
+        return "an integer"
+    if hint is float:
+        return "a number"
+    if hint is str or hint is Path:
+        return "a string"
+    if hint is bool:
+        return "true or false"
+    if hint is dt.date:
+        return "a date (YYYY-MM-DD)"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(hint))
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(type_name(a) for a in get_args(hint) if a is not type(None))
+    if origin is tuple:
+        inner = get_args(hint)[0]
+        if dataclasses.is_dataclass(inner):
+            return "an array of tables"
+        return f"an array of {type_name(inner).removeprefix('an ').removeprefix('a ')}s"
+    if dataclasses.is_dataclass(hint):
+        return "a table"
+    return str(hint)
+
+
+class _Loader:
+    def __init__(self, source: Path) -> None:
+        self.source = source
+
+    def fail(self, key: str, expected: str, value: Any) -> typing.NoReturn:
+        shown = repr(value) if not isinstance(value, dict) else "a table"
+        msg = f"{self.source}: {key}: expected {expected}, got {shown}"
+        raise ConfigError(msg)
+
+    def convert(self, hint: Any, value: Any, key: str, meta: Mapping[str, Any]) -> Any:  # noqa: C901, PLR0911, PLR0912
+        origin = get_origin(hint)
+        if origin in (types.UnionType, typing.Union):
+            args = get_args(hint)
+            if value is None and type(None) in args:
+                return None
+            for arg in (a for a in args if a is not type(None)):
+                try:
+                    return self.convert(arg, value, key, meta)
+                except ConfigError:
+                    continue
+            self.fail(key, type_name(hint), value)
+        if hint is bool:
+            if not isinstance(value, bool):
+                self.fail(key, "true or false", value)
+            return value
+        if hint in (int, float):
+            expected = type_name(hint) + (f" >= {meta['min']:g}" if "min" in meta else "")
+            ok = isinstance(value, int) if hint is int else isinstance(value, int | float)
+            if isinstance(value, bool) or not ok or ("min" in meta and value < meta["min"]):
+                self.fail(key, expected, value)
+            return hint(value)
+        if hint is str or hint is Path:
+            if not isinstance(value, str):
+                self.fail(key, "a string", value)
+            if meta.get("nonempty") and not value.strip():
+                self.fail(key, "a non-empty string", value)
+            return value
+        if hint is dt.date:
+            if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                return value
+            if isinstance(value, str):
+                try:
+                    return dt.date.fromisoformat(value)
+                except ValueError:
+                    pass
+            self.fail(key, "a date (YYYY-MM-DD)", value)
+        if origin is Literal:
+            if value not in get_args(hint):
+                self.fail(key, type_name(hint), value)
+            return value
+        if origin is tuple:
+            if not isinstance(value, list):
+                self.fail(key, type_name(hint), value)
+            inner = get_args(hint)[0]
+            return tuple(
+                self.convert(inner, item, f"{key}[{i}]", meta) for i, item in enumerate(value)
+            )
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                self.fail(key, "a table", value)
+            return self.build(typing.cast("type[Any]", hint), value, key)
+        msg = f"unsupported configuration type {hint!r} for {key}"  # a bug of ours
+        raise TypeError(msg)
+
+    def build(self, cls: type[T], data: Mapping[str, Any], prefix: str) -> T:
+        fields = {spec.name: spec for spec in fields_of(cls)}
+        values: dict[str, Any] = {}
+        for raw_key, value in data.items():
+            name = raw_key.replace("-", "_")
+            key = f"{prefix}.{raw_key}"
+            if name not in fields:
+                close = difflib.get_close_matches(name, list(fields), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                known = ", ".join(sorted(fields))
+                msg = f"{self.source}: unknown key '{key}'{hint} (known keys: {known})"
+                raise ConfigError(msg)
+            spec = fields[name]
+            values[name] = self.convert(spec.hint, value, key, spec.metadata)
+        for name, spec in fields.items():
+            if spec.required and name not in values:
+                msg = f"{self.source}: [{prefix}]: missing required key '{name}'"
+                raise ConfigError(msg)
+        if cls is Config:
+            values["sections"] = {n: values.pop(n) for n in list(values) if n in _SECTIONS}
+        try:
+            return cls(**values)
+        except (ValueError, TypeError) as exc:
+            # A section's own cross-field check (__post_init__) speaks through ConfigError.
+            msg = f"{self.source}: [{prefix}]: {exc}"
+            raise ConfigError(msg) from None
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above *start* (default: the working directory)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / PYPROJECT
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def parse_config(data: Mapping[str, Any], source: Path) -> Config:
+    """Build a :class:`Config` from a parsed ``[tool.ci-tasks]`` table (pure)."""
+    config = _Loader(source).build(Config, data, ".".join(TABLE))
+    return dataclasses.replace(config, root=source.parent)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load ``[tool.ci-tasks]`` from *path* (a ``pyproject.toml`` or its folder).
+
+    Without *path*, the nearest ``pyproject.toml`` at or above the working directory;
+    without any, the defaults. Raises :class:`ConfigError` on anything invalid.
+    """
+    if path is None:
+        found = find_pyproject()
+        if found is None:
+            return Config(root=Path.cwd())
+        source = found
+    else:
+        source = Path(path)
+        if source.is_dir():
+            source = source / PYPROJECT
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"{source}: no such file; ci_tasks reads its configuration from {PYPROJECT}"
+        raise ConfigError(msg) from None
+    except OSError as exc:
+        msg = f"{source}: cannot be read ({exc.strerror})"
+        raise ConfigError(msg) from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{source}: not valid TOML ({exc})"
+        raise ConfigError(msg) from None
+    table: Any = document
+    for part in TABLE:
+        table = table.get(part, {}) if isinstance(table, dict) else {}
+    if not isinstance(table, dict):
+        msg = f"{source}: [tool.ci-tasks] must be a table"
+        raise ConfigError(msg)
+    return parse_config(table, source.resolve())
+
+
+def section_names() -> list[str]:
+    """The keys :class:`Config` accepts (for documentation and did-you-mean)."""
+    return [spec.name for spec in fields_of(Config)]

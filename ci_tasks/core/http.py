@@ -1,0 +1,87 @@
+"""HTTP sessions with retries, for every client ci_tasks has (GitHub, Slack, smoke checks).
+
+Retries come from urllib3's ``Retry`` rather than a hand-written loop: it already knows
+how to back off exponentially with jitter, honour ``Retry-After`` on 429/503, and retry
+only idempotent methods on connection errors. We configure it from a :class:`RetryPolicy`
+and make :func:`ci_tasks.retry.set_testing` turn its sleeps off too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ci_tasks.core import __version__
+from ci_tasks.core.retry import RetryPolicy, is_testing
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+USER_AGENT = f"ci-tasks/{__version__}"
+
+
+# A server may ask for any Retry-After; nothing here waits longer than this for one.
+RETRY_AFTER_CAP = 60.0
+
+
+class _Retry(Retry):
+    """urllib3's Retry with a cap on ``Retry-After``; the testing switch turns sleeps off."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        wait = super().get_retry_after(response)
+        return None if wait is None else min(wait, RETRY_AFTER_CAP)
+
+    def sleep(self, response: object = None) -> None:
+        if is_testing():
+            return
+        super().sleep(response)  # type: ignore[arg-type]
+
+
+def retry_for(
+    policy: RetryPolicy,
+    *,
+    statuses: Collection[int] = RETRY_STATUSES,
+    methods: Collection[str] = IDEMPOTENT_METHODS,
+) -> Retry:
+    """A urllib3 ``Retry`` with *policy*'s attempts, cap and jitter.
+
+    urllib3 retries the first failure at once and then backs off with base 2; we set its
+    factor so the second retry waits ``initial_delay``. A ``Retry-After`` header wins.
+    """
+    retries = policy.attempts - 1
+    return _Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        backoff_factor=policy.initial_delay / 2,
+        backoff_max=policy.max_delay,
+        backoff_jitter=policy.jitter,
+        status_forcelist=frozenset(statuses),
+        allowed_methods=frozenset(m.upper() for m in methods),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+def session(
+    policy: RetryPolicy,
+    *,
+    statuses: Collection[int] = RETRY_STATUSES,
+    methods: Collection[str] = IDEMPOTENT_METHODS,
+) -> requests.Session:
+    """A ``requests.Session`` that retries per *policy* and names ci-tasks as its agent.
+
+    The final response of a retried status is returned (not raised), so callers can
+    explain it in one line; connection errors still raise after the last attempt.
+    """
+    http = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry_for(policy, statuses=statuses, methods=methods))
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
+    http.headers["User-Agent"] = USER_AGENT
+    return http

@@ -1,0 +1,128 @@
+"""Report files: atomic writes, one envelope for every stage's JSON report, safe reading.
+
+Every stage writes its evidence as ``.ci-tasks/<kind>-report.json`` with the same
+envelope, so ``readiness`` can tell a fresh report from a stale one:
+``{"schema": "ci-tasks/<kind>-report", "version": N, "commit": sha|null,
+"generated_at": ISO-8601 UTC, "verdict": "passed"|"failed"|"unverified", ...}``.
+Files are written atomically (temporary file, fsync, rename), so a crash never leaves
+a half-written report, cache or checklist; an unreadable file is set aside, not trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ci_tasks.core import git, masking
+from ci_tasks.core.actions import Output, default_output
+
+REPORT_DIR = ".ci-tasks"
+
+
+def _new_file_mode() -> int:
+    # The mode open() would give a new file; os.umask can only be read by setting it.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Replace *path* with *data* so readers see the old file or the new one, never half.
+
+    The file keeps its permissions (a new one gets the usual ones, not mkstemp's 0600):
+    ``ci-tasks init`` rewrites files such as ``pyproject.toml`` with it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode() if isinstance(data, str) else data
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = _new_file_mode()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write *payload* as stable, masked JSON (sorted keys, trailing newline), atomically."""
+    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic_write(path, masking.mask(text))
+
+
+def set_aside(path: Path, why: str, output: Output | None = None) -> Path:
+    """Rename an unreadable *path* to ``<name>.corrupt-<timestamp>`` and warn; returns it."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    path.replace(target)
+    (output or default_output()).annotate(
+        "warning", f"{path} was unreadable ({why}); set aside as {target.name}, starting afresh"
+    )
+    return target
+
+
+def read_json(path: Path, output: Output | None = None) -> Any | None:
+    """The JSON in *path*; ``None`` when it does not exist or was unreadable (then set aside)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        set_aside(path, str(exc), output)
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        set_aside(path, f"invalid JSON: {exc}", output)
+        return None
+
+
+def current_commit(root: Path) -> str | None:
+    """The commit checked out in *root* (``GITHUB_SHA`` outside a repository), or ``None``."""
+    return git.head(root) or os.environ.get("GITHUB_SHA")
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO-8601, to the second."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def report_path(root: Path, kind: str) -> Path:
+    """Where the ``<kind>`` report of the project in *root* lives."""
+    return root / REPORT_DIR / f"{kind}-report.json"
+
+
+def write_report(
+    root: Path,
+    kind: str,
+    *,
+    verdict: str,
+    body: dict[str, Any],
+    version: int = 1,
+    path: Path | None = None,
+) -> Path:
+    """Write the ``<kind>`` report in the shared envelope; returns its path."""
+    payload = {
+        "schema": f"ci-tasks/{kind}-report",
+        "version": version,
+        "commit": current_commit(root),
+        "generated_at": now_iso(),
+        "verdict": verdict,
+        **body,
+    }
+    target = path or report_path(root, kind)
+    write_json(target, payload)
+    return target

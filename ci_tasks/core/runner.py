@@ -1,0 +1,388 @@
+"""The command runner every session uses: timeouts that kill the whole tree, retries, masking.
+
+``subprocess.run(timeout=)`` (and invoke's ``timeout=``) kill only the direct child and
+then wait for the output pipe to close, which never happens while a grandchild holds it:
+a ``pytest`` that started a server, a ``uv`` that spawned a build. Here every command
+runs in a new session (its own process group); on timeout the whole group gets SIGTERM,
+then SIGKILL after a grace period, and we stop waiting for the pipe. Leftovers of a
+command that exited on its own are cleaned up the same way.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ci_tasks.core import retry as retry_mod
+from ci_tasks.core.actions import Output, default_output
+from ci_tasks.core.errors import CommandFailed, CommandTimedOut, ToolMissingError
+
+if TYPE_CHECKING:
+    import nox
+
+KILL_GRACE_SECONDS = 1.0
+# After the command exits, how long its output readers may take to drain the pipe.
+_DRAIN_SECONDS = 2.0
+_CHUNK = 65536
+
+
+@dataclasses.dataclass(frozen=True)
+class Completed:
+    """The outcome of a command that ran to the end."""
+
+    command: tuple[str, ...]
+    returncode: int
+    tail: str
+    """The last lines of combined output, masked."""
+    stdout: str | None
+    """The whole standard output, when it was captured (``capture_stdout=True``)."""
+    duration: float
+    attempts: int
+
+    @property
+    def ok(self) -> bool:
+        """Whether the command exited 0."""
+        return self.returncode == 0
+
+
+@dataclasses.dataclass
+class _Attempt:
+    returncode: int
+    tail: str
+    stdout: str | None
+    timed_out: bool
+
+
+class _AttemptFailedError(Exception):
+    def __init__(self, attempt: _Attempt) -> None:
+        super().__init__(attempt.returncode)
+        self.attempt = attempt
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of group *pgid* is still running (zombies do not count)."""
+    proc = Path("/proc")
+    if proc.is_dir():
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # Fields after the command name, which is in parentheses and may hold spaces.
+            fields = stat[stat.rfind(")") + 2 :].split()
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                return True
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def kill_tree(process: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) -> None:
+    """SIGTERM the process group of *process*, then SIGKILL what is left after *grace*."""
+    pgid = process.pid
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        process.wait()
+        return
+    end = time.monotonic() + grace
+    while time.monotonic() < end:
+        process.poll()
+        if not _group_alive(pgid):
+            break
+        time.sleep(0.02)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+    process.wait()
+
+
+class _Reader(threading.Thread):
+    """Drains one pipe: streams complete lines live, keeps a bounded tail and, optionally, all."""
+
+    def __init__(
+        self,
+        pipe: IO[bytes],
+        *,
+        output: Output | None,
+        tail: collections.deque[str],
+        keep_all: bool,
+    ) -> None:
+        super().__init__(daemon=True)
+        self._fd = pipe.fileno()
+        self._pipe = pipe
+        self._output = output
+        self._tail = tail
+        self._keep_all = keep_all
+        self.chunks: list[bytes] = []
+
+    def _emit(self, data: bytes) -> None:
+        text = data.decode(errors="replace")
+        for line in text.splitlines():
+            self._tail.append(line)
+        if self._output is not None:
+            self._output.write(text)
+
+    def run(self) -> None:
+        pending = b""
+        try:
+            while chunk := os.read(self._fd, _CHUNK):
+                if self._keep_all:
+                    self.chunks.append(chunk)
+                    continue
+                pending += chunk
+                # Emit whole lines only: a secret split across two reads is still masked.
+                cut = pending.rfind(b"\n")
+                if cut >= 0:
+                    self._emit(pending[: cut + 1])
+                    pending = pending[cut + 1 :]
+                elif len(pending) > _CHUNK:
+                    self._emit(pending)
+                    pending = b""
+        except OSError:
+            pass
+        finally:
+            if pending:
+                self._emit(pending)
+            self._pipe.close()
+
+
+def session_venv(session: nox.Session) -> Path | None:
+    """The nox session's virtual environment, or ``None`` for ``venv_backend="none"``."""
+    try:
+        location = getattr(session.virtualenv, "location", None)
+    except ValueError:  # nox: "A virtualenv has not been created for this session"
+        return None
+    return Path(location) if location and session.bin_paths else None
+
+
+def build_env(
+    base: Mapping[str, str] | None, overrides: Mapping[str, str | None] | None
+) -> dict[str, str]:
+    """*base* (default: this process's environment) with *overrides*; ``None`` unsets."""
+    env = dict(os.environ if base is None else base)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+class Runner:
+    """Runs commands with a timeout, a retry policy and masked, live output.
+
+    Make one with :meth:`for_session` inside a nox session (it uses the session's
+    environment and ``bin`` directory) or directly from invoke tasks and plain Python.
+    A runner may carry an overall ``deadline`` (a :func:`time.monotonic` value): every
+    command's timeout is cut to what is left of it.
+    """
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        output: Output | None = None,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        retry: retry_mod.RetryPolicy | None = None,
+        clock: retry_mod.Clock | None = None,
+        tail_lines: int = 60,
+        kill_grace: float = KILL_GRACE_SECONDS,
+    ) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self.cwd = Path(cwd) if cwd is not None else None
+        self.output = output or default_output()
+        self.timeout = timeout
+        self.deadline = deadline
+        self.retry = retry or retry_mod.RetryPolicy()
+        self.clock = clock or retry_mod.SystemClock()
+        self.tail_lines = tail_lines
+        self.kill_grace = kill_grace
+
+    @classmethod
+    def for_session(cls, session: nox.Session, **kwargs: Any) -> Runner:
+        """A runner whose commands see the nox session's environment and venv first on PATH."""
+        env = build_env(None, session.env)
+        venv = session_venv(session)
+        if venv is not None:
+            env["PATH"] = os.pathsep.join([*(session.bin_paths or []), env.get("PATH", "")])
+            env["VIRTUAL_ENV"] = str(venv)
+        return cls(env=env, **kwargs)
+
+    def with_options(self, **changes: Any) -> Runner:
+        """A copy of this runner with some options changed."""
+        new = object.__new__(Runner)
+        new.__dict__.update(self.__dict__)
+        for key, value in changes.items():
+            if key not in new.__dict__:
+                msg = f"Runner has no option {key!r}"
+                raise TypeError(msg)
+            setattr(new, key, value)
+        return new
+
+    def which(self, program: str) -> str | None:
+        """Where *program* is on this runner's PATH."""
+        import shutil  # noqa: PLC0415 - rarely needed
+
+        return shutil.which(program, path=self.env.get("PATH"))
+
+    def _timeout_for(self, timeout: float | None) -> float | None:
+        candidates = [t for t in (timeout if timeout is not None else self.timeout,) if t]
+        if self.deadline is not None:
+            candidates.append(max(self.deadline - time.monotonic(), 0.001))
+        return min(candidates) if candidates else None
+
+    def run(
+        self,
+        command: Sequence[str | os.PathLike[str]],
+        *,
+        timeout: float | None = None,
+        retry_on: retry_mod.RetryOn | None = None,
+        retry: retry_mod.RetryPolicy | None = None,
+        ok_codes: Sequence[int] = (0,),
+        check: bool = True,
+        capture_stdout: bool = False,
+        stream: bool = True,
+        env: Mapping[str, str | None] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> Completed:
+        """Run *command*; raise :class:`CommandFailed` unless it exits with one of *ok_codes*.
+
+        A failure is retried only when *retry_on* says it is worth it (by exit code or by
+        output pattern), under *retry* (default: the runner's policy). A timeout is never
+        retried: it raises :class:`CommandTimedOut` once the tree is dead. With
+        ``capture_stdout`` standard output is kept whole (and not streamed) in
+        :attr:`Completed.stdout`; standard error streams as usual. With ``check=False``
+        a failing exit code is returned instead of raised.
+        """
+        argv = tuple(os.fspath(part) for part in command)
+        shown = shlex.join(argv)
+        full_env = build_env(self.env, env)
+        workdir = Path(cwd) if cwd is not None else self.cwd
+        policy = retry or self.retry
+        if retry_on is None:
+            policy = retry_mod.NO_RETRY
+        attempts = 0
+        start = time.monotonic()
+
+        def once() -> _Attempt:
+            nonlocal attempts
+            attempts += 1
+            result = self._run_once(
+                argv,
+                env=full_env,
+                cwd=workdir,
+                timeout=self._timeout_for(timeout),
+                stream=stream,
+                capture_stdout=capture_stdout,
+            )
+            if result.timed_out or result.returncode in ok_codes:
+                return result
+            raise _AttemptFailedError(result)
+
+        def retryable(exc: Exception) -> str | None:
+            if retry_on is None or not isinstance(exc, _AttemptFailedError):
+                return None
+            return retry_on.reason(exc.attempt.returncode, exc.attempt.tail)
+
+        try:
+            result = retry_mod.call_with_retries(
+                once,
+                policy=policy,
+                retryable=retryable,
+                log=lambda text: self.output.line(f"{shown}: {text}", "warning"),
+                clock=self.clock,
+            )
+        except _AttemptFailedError as exc:
+            result = exc.attempt
+            if check:
+                raise CommandFailed(shown, result.returncode, result.tail) from None
+        if result.timed_out:
+            effective = self._timeout_for(timeout) or 0.0
+            raise CommandTimedOut(shown, effective, result.tail)
+        return Completed(
+            command=argv,
+            returncode=result.returncode,
+            tail=result.tail,
+            stdout=result.stdout,
+            duration=time.monotonic() - start,
+            attempts=attempts,
+        )
+
+    def _run_once(
+        self,
+        argv: tuple[str, ...],
+        *,
+        env: dict[str, str],
+        cwd: Path | None,
+        timeout: float | None,
+        stream: bool,
+        capture_stdout: bool,
+    ) -> _Attempt:
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE if capture_stdout else subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            where = f" in {cwd}" if cwd and not cwd.is_dir() else ""
+            msg = f"`{argv[0]}` was not found{where}; is it installed and on PATH?"
+            raise ToolMissingError(msg) from None
+        tail: collections.deque[str] = collections.deque(maxlen=self.tail_lines)
+        sink = self.output if stream else None
+        assert process.stdout is not None  # noqa: S101 - guaranteed by stdout=PIPE
+        readers = [_Reader(process.stdout, output=sink, tail=tail, keep_all=capture_stdout)]
+        if capture_stdout:
+            assert process.stderr is not None  # noqa: S101 - guaranteed by stderr=PIPE
+            readers.append(_Reader(process.stderr, output=sink, tail=tail, keep_all=False))
+        for reader in readers:
+            reader.start()
+        timed_out = False
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            # Kill the tree on timeout, and whatever the command left behind otherwise.
+            kill_tree(process, self.kill_grace)
+        for reader in readers:
+            # A process that escaped the group (setsid) may still hold the pipe: we stop
+            # waiting for it rather than hang; the daemon reader dies with us.
+            reader.join(_DRAIN_SECONDS)
+        stdout = None
+        if capture_stdout:
+            stdout = self.output.masker.mask(b"".join(readers[0].chunks).decode(errors="replace"))
+            tail.extend(stdout.splitlines()[-self.tail_lines :])
+        return _Attempt(
+            returncode=process.returncode,
+            tail=self.output.masker.mask("\n".join(tail)),
+            stdout=stdout,
+            timed_out=timed_out,
+        )
+
+
+def run(command: Sequence[str | os.PathLike[str]], **kwargs: Any) -> Completed:
+    """Run *command* with a default :class:`Runner` (see :meth:`Runner.run`)."""
+    return Runner().run(command, **kwargs)

@@ -1,0 +1,180 @@
+"""What every CI stage shares: its context, installing from the lock, and its verdict.
+
+A stage is a plain function ``(StageContext) -> None`` that raises a
+:class:`~ci_tasks.errors.CITasksError` when something is wrong. :func:`nox_session`
+turns it into a nox session; :func:`run_stage` is the one place where its exceptions
+become a verdict and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+import types
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from ci_tasks.core import masking
+from ci_tasks.core.actions import Output, default_output
+from ci_tasks.core.errors import EXIT_ERROR, EXIT_OK, CITasksError, UsageError, exit_code_for
+from ci_tasks.core.retry import NETWORK_ERRORS
+from ci_tasks.core.runner import Runner, session_venv
+
+if TYPE_CHECKING:
+    import nox
+
+    from ci_tasks.core.config import Config
+
+
+@dataclasses.dataclass
+class StageContext:
+    """Everything a stage needs; sessions, invoke tasks and tests all build one."""
+
+    name: str
+    config: Config
+    runner: Runner
+    posargs: list[str] = dataclasses.field(default_factory=list)
+    output: Output = dataclasses.field(default_factory=default_output)
+    session: nox.Session | None = None
+    venv: Path | None = None
+    """The session's virtual environment, where :func:`install_locked` installs."""
+
+    @property
+    def root(self) -> Path:
+        """The project directory."""
+        return self.config.root
+
+
+Stage = Callable[[StageContext], str | None]
+"""A stage raises on failure; it may return a word replacing "passed" in its verdict line
+(``security`` says ``UNVERIFIED`` when it could not look but must not block)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StageSpec:
+    """What a stage's folder gives the registry: the one thing it needs to know of it."""
+
+    name: str
+    """The nox session's name and the ``[tool.ci-tasks.<name>]`` section's key."""
+    section: type[Any]
+    """The section's frozen dataclass."""
+    register: Callable[[Config], None]
+    """Registers the stage's nox session(s) with the loaded configuration."""
+    run: Stage | None = None
+    """The stage itself, for stages another stage (``preflight``) may run in-process."""
+
+
+# The stages preflight may run, by name; filled by the registry through add_runnable().
+_RUNNABLE: dict[str, Stage] = {}
+
+
+def add_runnable(name: str, stage: Stage) -> None:
+    """Make *stage* runnable by name from another stage (the registry calls this)."""
+    _RUNNABLE[name] = stage
+
+
+def runnable_stages() -> Mapping[str, Stage]:
+    """The stages another stage may run, in the registry's order (read-only)."""
+    return types.MappingProxyType(_RUNNABLE)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argument parser for posargs and subcommands whose mistakes are one-line errors.
+
+    argparse would print usage and exit 2 itself; raising :class:`UsageError` instead
+    lets the one place that maps errors to exit codes say it, in one line.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Raise the mistake as a :class:`UsageError` naming the command."""
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def install_locked(ctx: StageContext, groups: Sequence[str] | None = None) -> None:
+    """Install the project and its locked dependency groups into the session venv.
+
+    ``uv sync --locked`` refuses a stale lock instead of silently re-resolving it, so a
+    session tests exactly what ``uv.lock`` pins. Network failures are retried.
+    """
+    chosen = ctx.config.dependency_groups if groups is None else groups
+    command = ["uv", "sync", "--locked", "--no-default-groups"]
+    for group in chosen:
+        command += ["--group", group]
+    env = {"UV_PROJECT_ENVIRONMENT": str(ctx.venv)} if ctx.venv else None
+    ctx.runner.run(command, env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+
+
+def run_stage(stage: Stage, ctx: StageContext) -> int:
+    """Run *stage*; print its verdict in one line and return the exit code (0, 1 or 2)."""
+    out = ctx.output
+    start = time.monotonic()
+    try:
+        with out.group(ctx.name):
+            said = stage(ctx)
+    except CITasksError as exc:
+        code = exit_code_for(exc)
+        verdict = "failed" if code != EXIT_ERROR else "could not run"
+        out.annotate("error", str(exc), title=f"{ctx.name} {verdict}")
+        out.line(f"{ctx.name}: {verdict} in {time.monotonic() - start:.1f} s", "error")
+        return code
+    word, style = (said, "warning") if said else ("passed", "ok")
+    out.line(f"{ctx.name}: {word} in {time.monotonic() - start:.1f} s", style)
+    return EXIT_OK
+
+
+def context_for_session(name: str, session: nox.Session, config: Config) -> StageContext:
+    """A stage context bound to a nox session, with the session's overall timeout."""
+    masking.register_secret_variables(config.secrets)
+    deadline = time.monotonic() + config.timeouts.for_session(name)
+    runner = Runner.for_session(
+        session, deadline=deadline, retry=config.retry.policy(), cwd=config.root
+    )
+    return StageContext(
+        name=name,
+        config=config,
+        runner=runner,
+        posargs=list(session.posargs),
+        session=session,
+        venv=session_venv(session),
+    )
+
+
+def nox_session(
+    stage: Stage,
+    *,
+    name: str,
+    config: Config,
+    python: str | Sequence[str] | None = None,
+    tags: Sequence[str] = ("ci",),
+    venv_backend: str = "uv",
+    timeout_key: str | None = None,
+) -> None:
+    """Register *stage* as the nox session *name*.
+
+    A check that found problems fails the session (nox exits 1); a stage that could
+    not run (bad configuration, a missing tool) ends nox with exit code 2.
+    """
+
+    def session_func(session: nox.Session) -> None:
+        ctx = context_for_session(timeout_key or name, session, config)
+        ctx.name = name
+        code = run_stage(stage, ctx)
+        if code == EXIT_ERROR:
+            # nox maps every failure to 1; bad input must be told apart from a finding.
+            raise SystemExit(EXIT_ERROR)
+        if code != EXIT_OK:
+            session.error(f"{name} failed")
+
+    session_func.__name__ = name.replace("-", "_")
+    session_func.__doc__ = (stage.__doc__ or "").strip().splitlines()[0] if stage.__doc__ else None
+    import nox  # noqa: PLC0415 - nox is only needed when sessions are registered
+
+    nox.session(  # type: ignore[call-overload]
+        session_func,
+        name=name,
+        python=python,
+        venv_backend=venv_backend,
+        tags=list(tags),
+    )

@@ -1,0 +1,446 @@
+"""The ``build`` stage: build, verify, reproduce, install-test, SBOM.
+
+``uv build`` runs into a fresh folder outside the source tree (a backend may sweep an
+earlier ``dist*/`` into the sdist), and builds the wheel *from the sdist*, so the sdist
+provably holds what the wheel was built from. Every check runs even when an earlier one
+failed, so one run tells the whole story; the verdict, the artifacts' hashes and each
+check go to ``.ci-tasks/build-report.json``.
+
+The verification tools are installed into the session venv at versions ci_tasks pins
+(:data:`TOOLS`), not taken from the project's dev group: the result must not depend on
+whether an adopter happens to lock twine, and the session needs nothing else from the
+project (the build is isolated, the install test has its own venv).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+import shutil
+import sys
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from ci_tasks.core import __version__
+from ci_tasks.core import reports
+from ci_tasks.stages.build.archives import differences, read_archive, sha256_file
+from ci_tasks.core.errors import EXIT_ERROR, CheckFailed, CITasksError, CommandFailed, ServiceUnavailable, ToolMissingError, UsageError, exit_code_for
+from ci_tasks.core.retry import NETWORK_ERRORS
+from ci_tasks.stages.build.sbom import LockError, make_sbom
+from ci_tasks.core.stage import StageContext
+
+if TYPE_CHECKING:
+    from ci_tasks.core.config import Config
+    from ci_tasks.core.runner import Completed
+
+TOOLS = ("twine==7.0.0", "check-wheel-contents==0.6.3")
+"""The verification tools, pinned (the same versions this repository's dev group locks)."""
+
+FIXED_EPOCH = 315532800
+"""1980-01-01T00:00:00Z, the earliest time a zip can store: the epoch without a git commit."""
+
+STRAY_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", "__pycache__", ".nox", ".tox", ".venv", ".pytest_cache",
+        ".mypy_cache", ".ruff_cache", ".hatch", ".ci-tasks", ".eggs", "htmlcov",
+    }
+)  # fmt: skip
+STRAY_TOP_DIRS = frozenset({"dist", "build"})
+STRAY_SUFFIXES = (".pyc", ".pyo", ".whl", ".DS_Store", ".coverage")
+_MAX_FINDINGS = 10
+_IMPORT = "import importlib, sys; importlib.import_module(sys.argv[1])"
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+Status = Literal["passed", "failed", "skipped"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """The outcome of one check."""
+
+    name: str
+    status: Status
+    message: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifacts:
+    """One build's sdist and wheel."""
+
+    sdist: Path
+    wheel: Path
+
+    def all(self) -> tuple[Path, Path]:
+        """Both artifacts, sdist first."""
+        return (self.sdist, self.wheel)
+
+
+def parse_posargs(posargs: Sequence[str]) -> bool:
+    """Whether to build a second time (``--no-reproduce`` says no)."""
+    reproduce = True
+    for arg in posargs:
+        if arg == "--no-reproduce":
+            reproduce = False
+        else:
+            msg = f"build: unknown argument {arg!r} (known: --no-reproduce)"
+            raise UsageError(msg)
+    return reproduce
+
+
+def stray_members(names: Sequence[str]) -> list[str]:
+    """What does not belong in an sdist: VCS folders, caches, build output (pure).
+
+    Each stray folder is named once (``pkg-1.0/.git/``), not once per file in it.
+    """
+    found: list[str] = []
+    tops = {name.split("/", 1)[0] for name in names}
+    if len(tops) != 1:
+        found.append(f"more than one top-level folder: {', '.join(sorted(tops))}")
+    elif not any(name.count("/") == 1 and name.endswith("/PKG-INFO") for name in names):
+        found.append("no PKG-INFO at the top level")
+    for name in names:
+        parts = name.strip("/").split("/")
+        relative = parts[1:]
+        for depth, part in enumerate(relative):
+            if part in STRAY_DIRS or (depth == 0 and part in STRAY_TOP_DIRS and len(relative) > 1):
+                stray = "/".join(parts[: depth + 2]) + "/"
+                break
+        else:
+            stray = name if relative and relative[-1].endswith(STRAY_SUFFIXES) else ""
+        if stray and stray not in found:
+            found.append(stray)
+    return found
+
+
+def project_name(root: Path) -> str:
+    """The normalised ``[project].name`` of the project in *root* (``""`` when unknown)."""
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return ""
+    name = str(data.get("project", {}).get("name", ""))
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def source_date_epoch(ctx: StageContext) -> tuple[int, str]:
+    """``SOURCE_DATE_EPOCH`` for both builds, and where it came from.
+
+    An epoch already set in the environment wins (the reproducible-builds convention);
+    then the last commit's time; without git or a commit, :data:`FIXED_EPOCH`.
+    """
+    given = ctx.runner.env.get("SOURCE_DATE_EPOCH", "")
+    if given.isdigit():
+        return int(given), "SOURCE_DATE_EPOCH from the environment"
+    try:
+        done = ctx.runner.run(
+            ["git", "log", "-1", "--format=%ct %h"], cwd=ctx.root, check=False, capture_stdout=True
+        )
+    except ToolMissingError:
+        return FIXED_EPOCH, "git is not installed: fixed epoch 1980-01-01"
+    fields = (done.stdout or "").split()
+    if done.ok and len(fields) == 2 and fields[0].isdigit():  # noqa: PLR2004 - "time hash"
+        return int(fields[0]), f"last commit {fields[1]}"
+    return FIXED_EPOCH, "no git commit: fixed epoch 1980-01-01"
+
+
+def _tail_lines(completed: Completed | CommandFailed, count: int = 5) -> str:
+    lines = [line.strip() for line in completed.tail.splitlines() if line.strip()]
+    return " | ".join(lines[-count:])
+
+
+def _network_trouble(failure: CommandFailed) -> None:
+    reason = NETWORK_ERRORS.reason(failure.returncode, failure.tail)
+    if reason:
+        msg = f"`{failure.command}` could not reach the package index ({reason})"
+        raise ServiceUnavailable(msg) from None
+
+
+def install_tools(ctx: StageContext) -> None:
+    """Put the pinned verification tools into the session venv (or require them on PATH)."""
+    if ctx.venv is not None:
+        ctx.runner.run(
+            ["uv", "pip", "install", "--quiet", "--python", str(ctx.venv), *TOOLS],
+            retry_on=NETWORK_ERRORS,
+        )
+
+
+def build_once(ctx: StageContext, out_dir: Path, epoch: int) -> Artifacts | Check:
+    """``uv build`` (sdist, then the wheel from it) into *out_dir*; a failed check if not."""
+    try:
+        ctx.runner.run(
+            ["uv", "build", "--out-dir", str(out_dir), str(ctx.root)],
+            cwd=ctx.root,
+            env={"SOURCE_DATE_EPOCH": str(epoch)},
+            retry_on=NETWORK_ERRORS,
+        )
+    except CommandFailed as exc:
+        _network_trouble(exc)
+        return Check("build", "failed", f"uv build failed: {_tail_lines(exc)}")
+    sdists, wheels = sorted(out_dir.glob("*.tar.gz")), sorted(out_dir.glob("*.whl"))
+    if len(sdists) != 1 or len(wheels) != 1:
+        found = ", ".join(p.name for p in [*sdists, *wheels]) or "nothing"
+        return Check("build", "failed", f"expected one sdist and one wheel, got {found}")
+    return Artifacts(sdists[0], wheels[0])
+
+
+def check_twine(ctx: StageContext, artifacts: Artifacts) -> Check:
+    """``twine check --strict`` on both artifacts; the failure names twine's warnings."""
+    done = ctx.runner.run(
+        ["twine", "check", "--strict", *map(str, artifacts.all())],
+        check=False,
+        env={"NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"},
+    )
+    if done.ok:
+        return Check("twine", "passed")
+    problems = []
+    for line in done.tail.splitlines():
+        text = line.strip()
+        if text.startswith(("WARNING", "ERROR")) and text not in problems:
+            problems.append(text)
+    return Check("twine", "failed", "; ".join(problems) or _tail_lines(done))
+
+
+def check_wheel_contents(ctx: StageContext, wheel: Path) -> Check:
+    """``check-wheel-contents`` (run in the project, so its own configuration applies)."""
+    done = ctx.runner.run(["check-wheel-contents", str(wheel)], cwd=ctx.root, check=False)
+    if done.ok:
+        return Check("wheel-contents", "passed")
+    return Check("wheel-contents", "failed", _tail_lines(done))
+
+
+def check_sdist(sdist: Path) -> Check:
+    """The sdist holds no VCS folders, caches or build output."""
+    names = [member.name for member in read_archive(sdist).members]
+    stray = stray_members(names)
+    if stray:
+        shown = ", ".join(stray[:_MAX_FINDINGS])
+        more = f" (and {len(stray) - _MAX_FINDINGS} more)" if len(stray) > _MAX_FINDINGS else ""
+        return Check("sdist-contents", "failed", f"{sdist.name} contains {shown}{more}")
+    return Check("sdist-contents", "passed", f"{len(names)} members")
+
+
+def compare_builds(first: Artifacts, second: Artifacts) -> Check:
+    """Both builds byte-identical; otherwise name what differs inside each archive."""
+    findings = []
+    for a, b in zip(first.all(), second.all(), strict=True):
+        if a.name != b.name:
+            findings.append(f"the second build made {b.name} instead of {a.name}")
+            continue
+        if sha256_file(a) == sha256_file(b):
+            continue
+        found = differences(read_archive(a), read_archive(b))
+        found = found or ["every member is identical; the compression differs"]
+        findings += [f"{a.name}: {line}" for line in found[:_MAX_FINDINGS]]
+    if findings:
+        return Check("reproducible", "failed", "; ".join(findings))
+    return Check("reproducible", "passed", "two builds are byte-identical")
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def top_level_names(wheel: Path) -> list[str]:
+    """The importable top-level packages and modules in *wheel*."""
+    names: set[str] = set()
+    for member in read_archive(wheel).members:
+        first = member.name.split("/", 1)[0]
+        if first.endswith((".dist-info", ".data")):
+            continue
+        is_package = "/" in member.name
+        stem = first if is_package else first.removesuffix(".py")
+        if (is_package or first.endswith(".py")) and _MODULE_NAME.match(stem):
+            names.add(stem)
+    return sorted(names)
+
+
+def install_test(ctx: StageContext, wheel: Path, workdir: Path) -> list[Check]:
+    """Install *wheel* into a brand-new venv, away from the source tree; import; run."""
+    venv, away = workdir / "install-venv", workdir / "elsewhere"
+    away.mkdir()
+    isolated: dict[str, str | None] = {
+        "VIRTUAL_ENV": None,
+        "PYTHONPATH": None,
+        "UV_PROJECT_ENVIRONMENT": None,
+    }
+    base = _venv_python(ctx.venv) if ctx.venv is not None else Path(sys.executable)
+    ctx.runner.run(["uv", "venv", "--quiet", "--python", str(base), str(venv)], cwd=away)
+    python = _venv_python(venv)
+    try:
+        ctx.runner.run(
+            ["uv", "pip", "install", "--python", str(python), str(wheel)],
+            cwd=away,
+            env=isolated,
+            retry_on=NETWORK_ERRORS,
+        )
+    except CommandFailed as exc:
+        _network_trouble(exc)
+        failed = Check("install", "failed", f"{wheel.name} did not install: {_tail_lines(exc)}")
+        return [failed, Check("command", "skipped", "the wheel did not install")]
+    names = list(ctx.config.build.import_names) or top_level_names(wheel)
+    problems = []
+    if not names:
+        problems.append(
+            "the wheel has no top-level package; set [tool.ci-tasks.build] import-names"
+        )
+    for name in names:
+        done = ctx.runner.run([str(python), "-I", "-c", _IMPORT, name], cwd=away, check=False)
+        if not done.ok:
+            problems.append(f"import {name} failed: {_tail_lines(done, 1)}")
+    install = (
+        Check("install", "failed", "; ".join(problems))
+        if problems
+        else (Check("install", "passed", f"imported {', '.join(names)}"))
+    )
+    return [install, run_command(ctx, venv, away, isolated)]
+
+
+def run_command(ctx: StageContext, venv: Path, away: Path, env: dict[str, str | None]) -> Check:
+    """The configured command, from the install venv's scripts."""
+    command = ctx.config.build.command
+    if not command:
+        return Check("command", "skipped", "no command configured")
+    argv = shlex.split(command)
+    script = _venv_python(venv).parent / argv[0]
+    if not script.exists():
+        return Check("command", "failed", f"{argv[0]!r} is not installed by the wheel")
+    path = f"{script.parent}:{ctx.runner.env.get('PATH', '')}"
+    done = ctx.runner.run(
+        [str(script), *argv[1:]], cwd=away, check=False, env={**env, "PATH": path}
+    )
+    if done.ok:
+        return Check("command", "passed", f"`{command}` exited 0")
+    return Check("command", "failed", f"`{command}` exited {done.returncode}: {_tail_lines(done)}")
+
+
+def write_sbom(ctx: StageContext, epoch: int) -> tuple[Check, dict[str, object]]:
+    """The CycloneDX SBOM of the locked runtime dependencies, as JSON text in a dict."""
+    if not ctx.config.build.sbom:
+        return Check("sbom", "skipped", "sbom = false"), {}
+    lock = ctx.root / "uv.lock"
+    try:
+        text = lock.read_text(encoding="utf-8")
+        document = make_sbom(text, project_name(ctx.root), epoch=epoch, tool_version=__version__)
+    except FileNotFoundError:
+        return Check("sbom", "failed", f"{lock} is missing; run `uv lock` or set sbom = false"), {}
+    except LockError as exc:
+        return Check("sbom", "failed", f"{lock}: {exc}"), {}
+    count = len(document["components"])
+    return Check("sbom", "passed", f"{count} runtime dependencies"), document
+
+
+def publish(out: Path, artifacts: Artifacts, sbom: dict[str, object]) -> list[Path]:
+    """Copy the verified artifacts (and SBOM) into *out*, replacing earlier ones."""
+    out.mkdir(parents=True, exist_ok=True)
+    for pattern in ("*.whl", "*.tar.gz", "*.cdx.json"):
+        for old in out.glob(pattern):
+            old.unlink()
+    written = []
+    for path in artifacts.all():
+        target = out / path.name
+        reports.atomic_write(target, path.read_bytes())
+        written.append(target)
+    if sbom:
+        target = out / (artifacts.sdist.name.removesuffix(".tar.gz") + ".cdx.json")
+        reports.write_json(target, sbom)
+        written.append(target)
+    return written
+
+
+def summary_markdown(checks: Sequence[Check], files: Sequence[Path], verdict: str) -> str:
+    """The job summary: one row per check, one per artifact (pure)."""
+    icon = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
+    rows = [f"### build: {verdict}", "", "| check | result | detail |", "|---|---|---|"]
+    rows += [f"| {c.name} | {icon[c.status]} {c.status} | {c.message} |" for c in checks]
+    rows += ["", "| artifact | size | sha256 |", "|---|---|---|"]
+    rows += [f"| {p.name} | {p.stat().st_size} | `{sha256_file(p)}` |" for p in files]
+    return "\n".join(rows) + "\n"
+
+
+def build(ctx: StageContext) -> None:
+    """Build sdist and wheel; twine/wheel/sdist checks; reproducibility; install test; SBOM."""
+    reproduce = parse_posargs(ctx.posargs) and ctx.config.build.reproducible
+    workdir = Path(tempfile.mkdtemp(prefix="ci-tasks-build-"))
+    try:
+        install_tools(ctx)
+        epoch, epoch_source = source_date_epoch(ctx)
+        ctx.output.line(f"SOURCE_DATE_EPOCH={epoch} ({epoch_source})")
+        checks, files = run_checks(ctx, workdir, epoch, reproduce=reproduce)
+    except CITasksError as exc:
+        # An earlier green report must not outlive a run that could not finish.
+        could_not_run = exit_code_for(exc) == EXIT_ERROR
+        reports.write_report(
+            ctx.root,
+            "build",
+            verdict="unverified" if could_not_run else "failed",
+            body={"artifacts": [], "checks": {}, "error": str(exc)},
+        )
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    failed = [c for c in checks if c.status == "failed"]
+    verdict = "failed" if failed else "passed"
+    for check in checks:
+        style = {"passed": "ok", "failed": "error", "skipped": "warning"}[check.status]
+        ctx.output.line(f"{check.name}: {check.status} {check.message}".rstrip(), style)
+    reports.write_report(
+        ctx.root,
+        "build",
+        verdict=verdict,
+        body={
+            "artifacts": [
+                {"name": p.name, "size": p.stat().st_size, "sha256": sha256_file(p)}
+                for p in files
+                if not p.name.endswith(".cdx.json")
+            ],
+            "checks": {c.name: {"status": c.status, "message": c.message} for c in checks},
+            "output_dir": ctx.config.build.output_dir,
+            "sbom": next((p.name for p in files if p.name.endswith(".cdx.json")), None),
+            "source_date_epoch": {"value": epoch, "source": epoch_source},
+        },
+    )
+    ctx.output.summary(summary_markdown(checks, files, verdict))
+    if failed:
+        detail = "; ".join(f"{c.name}: {c.message}" for c in failed)
+        msg = f"build checks failed ({detail})"
+        raise CheckFailed(msg)
+
+
+def run_checks(
+    ctx: StageContext, workdir: Path, epoch: int, *, reproduce: bool
+) -> tuple[list[Check], list[Path]]:
+    """Every check, in order; the artifacts published to the output folder."""
+    first = build_once(ctx, workdir / "first", epoch)
+    if isinstance(first, Check):
+        later = ("twine", "wheel-contents", "sdist-contents", "reproducible", "install")
+        return [first, *(Check(n, "skipped", "nothing was built") for n in later)], []
+    checks = [
+        Check("build", "passed", f"{first.sdist.name}, {first.wheel.name}"),
+        check_twine(ctx, first),
+        check_wheel_contents(ctx, first.wheel),
+        check_sdist(first.sdist),
+    ]
+    if reproduce:
+        second = build_once(ctx, workdir / "second", epoch)
+        if isinstance(second, Check):
+            checks.append(dataclasses.replace(second, name="reproducible"))
+        else:
+            checks.append(compare_builds(first, second))
+    else:
+        checks.append(Check("reproducible", "skipped", "--no-reproduce or reproducible = false"))
+    checks += install_test(ctx, first.wheel, workdir)
+    sbom_check, sbom = write_sbom(ctx, epoch)
+    checks.append(sbom_check)
+    files = publish(ctx.root / ctx.config.build.output_dir, first, sbom)
+    return checks, files
+
+
+def register(config: Config) -> None:
+    """Register the ``build`` nox session."""
+    from ci_tasks.core.stage import nox_session  # noqa: PLC0415
+
+    nox_session(build, name="build", config=config)

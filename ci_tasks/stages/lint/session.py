@@ -1,0 +1,212 @@
+"""The ``lint`` stage: ruff, a current lock, the pinning policy, and mypy where configured.
+
+Every problem becomes a :class:`~ci_tasks.pinning.Finding` with a file and, where there
+is one, a line: an ``::error file=,line=::`` annotation under GitHub Actions, a
+``file:line: message`` line elsewhere, and an entry of ``.ci-tasks/lint-report.json``
+(which ``readiness`` reads).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ci_tasks.core import reports
+from ci_tasks.core.errors import CheckFailed, CITasksError
+from ci_tasks.core.retry import NETWORK_ERRORS
+from ci_tasks.core.stage import StageContext, install_locked
+from ci_tasks.stages.lint import pinning
+from ci_tasks.stages.lint.pinning import Finding
+
+if TYPE_CHECKING:
+    from ci_tasks.core.config import Config
+
+_MYPY_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? error: (?P<message>.*)$")
+_WOULD_REFORMAT = "Would reformat: "
+
+
+def _relative(root: Path, name: str) -> str:
+    path = Path(name)
+    if path.is_absolute():
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
+
+
+def parse_ruff_json(text: str, root: Path) -> list[Finding]:
+    """Findings from ``ruff check --output-format=json``; ValueError if it is not that."""
+    data: Any = json.loads(text or "[]")
+    if not isinstance(data, list):
+        msg = "ruff did not print a JSON list"
+        raise ValueError(msg)  # noqa: TRY004 - a parse failure, reported as such by the caller
+    findings = []
+    for item in data:
+        location = item.get("location") or {}
+        code = item.get("code") or "syntax"
+        findings.append(
+            Finding(
+                "ruff",
+                _relative(root, str(item.get("filename", "."))),
+                location.get("row"),
+                f"{code} {item.get('message', '')}".strip(),
+            )
+        )
+    return findings
+
+
+def parse_ruff_format(text: str, root: Path) -> list[Finding]:
+    """Findings from ``ruff format --check`` (one per file it would reformat)."""
+    return [
+        Finding("format", _relative(root, line[len(_WOULD_REFORMAT) :].strip()), None,
+                "not formatted; run `ruff format`")
+        for line in text.splitlines()
+        if line.startswith(_WOULD_REFORMAT)
+    ]  # fmt: skip
+
+
+def parse_mypy(text: str, root: Path) -> list[Finding]:
+    """Findings from mypy's ``file:line: error: message`` lines."""
+    findings = []
+    for line in text.splitlines():
+        match = _MYPY_LINE.match(line.strip())
+        if match:
+            findings.append(
+                Finding(
+                    "mypy",
+                    _relative(root, match["file"]),
+                    int(match["line"]),
+                    match["message"],
+                )
+            )
+    return findings
+
+
+def _could_not_run(tool: str, code: int, tail: str) -> CITasksError:
+    last = tail.strip().splitlines()[-1] if tail.strip() else "no output"
+    return CITasksError(f"{tool} could not run (exit code {code}): {last}")
+
+
+def _lock_current(ctx: StageContext) -> bool:
+    done = ctx.runner.run(
+        ["uv", "lock", "--check"], cwd=ctx.root, check=False, retry_on=NETWORK_ERRORS
+    )
+    if done.returncode > 1:
+        raise _could_not_run("uv lock --check", done.returncode, done.tail)
+    return done.returncode == 0
+
+
+def _install(ctx: StageContext, *, lock_current: bool) -> None:
+    if lock_current:
+        install_locked(ctx)
+        return
+    # A stale lock is a finding, not a reason to lint nothing: install what it pins.
+    command = ["uv", "sync", "--frozen", "--no-default-groups"]
+    for group in ctx.config.dependency_groups:
+        command += ["--group", group]
+    env = {"UV_PROJECT_ENVIRONMENT": str(ctx.venv)}
+    ctx.runner.run(command, env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+
+
+def _ruff(ctx: StageContext) -> list[Finding]:
+    check = ctx.runner.run(
+        ["ruff", "check", "--output-format=json", *ctx.posargs, "."],
+        cwd=ctx.root,
+        check=False,
+        capture_stdout=True,
+    )
+    if check.returncode > 1:
+        raise _could_not_run("ruff check", check.returncode, check.tail)
+    try:
+        findings = parse_ruff_json(check.stdout or "", ctx.root)
+    except (ValueError, AttributeError):
+        # posargs asked for another output format: ruff printed it; keep its verdict.
+        findings = []
+        if check.returncode:
+            findings.append(Finding("ruff", ".", None, "ruff check found problems"))
+    fmt = ctx.runner.run(
+        ["ruff", "format", "--check", "."], cwd=ctx.root, check=False, capture_stdout=True
+    )
+    if fmt.returncode > 1:
+        raise _could_not_run("ruff format", fmt.returncode, fmt.tail)
+    findings += parse_ruff_format(fmt.stdout or "", ctx.root)
+    return findings
+
+
+def mypy_command(root: Path, targets: tuple[str, ...]) -> list[str]:
+    """``mypy`` with *targets*, else with the project's ``files`` setting, else over ``.``."""
+    if targets:
+        return ["mypy", *targets]
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        data = {}
+    if data.get("tool", {}).get("mypy", {}).get("files"):
+        return ["mypy"]
+    if any((root / name).is_file() for name in ("mypy.ini", ".mypy.ini")):
+        return ["mypy"]  # its own configuration says what to check, or mypy says what's missing
+    return ["mypy", "."]
+
+
+def _mypy(ctx: StageContext) -> list[Finding]:
+    command = mypy_command(ctx.root, ctx.config.lint.mypy_targets)
+    done = ctx.runner.run(command, cwd=ctx.root, check=False, capture_stdout=True)
+    if done.returncode > 1:
+        raise _could_not_run("mypy", done.returncode, done.tail)
+    findings = parse_mypy(done.stdout or "", ctx.root)
+    if done.returncode and not findings:
+        findings.append(Finding("mypy", ".", None, "mypy reported errors (see its output)"))
+    return findings
+
+
+def lint(ctx: StageContext) -> None:
+    """Ruff check and format, a current uv.lock, the pinning policy (and mypy if asked)."""
+    config = ctx.config.lint
+    findings: list[Finding] = []
+    lock_current = _lock_current(ctx) if config.lock_check else True
+    if not lock_current:
+        findings.append(
+            Finding(
+                "stale-lock",
+                "uv.lock",
+                None,
+                "uv.lock is out of date with pyproject.toml; run `uv lock` and commit it",
+            )
+        )
+    if ctx.venv is not None:
+        _install(ctx, lock_current=lock_current)
+    findings += _ruff(ctx)
+    if config.pinning:
+        findings += pinning.check(ctx.root, exact_groups=config.exact_groups)
+    if config.mypy:
+        findings += _mypy(ctx)
+
+    reports.write_report(
+        ctx.root,
+        "lint",
+        verdict="failed" if findings else "passed",
+        body={"lock_current": lock_current, "findings": [f.as_dict() for f in findings]},
+    )
+    for finding in findings:
+        ctx.output.annotate(
+            "error",
+            finding.message,
+            file=finding.file,
+            line=finding.line,
+            title=f"lint: {finding.rule}",
+        )
+    if findings:
+        rules = sorted({f.rule for f in findings})
+        msg = f"lint found {len(findings)} problem(s) ({', '.join(rules)})"
+        raise CheckFailed(msg)
+
+
+def register(config: Config) -> None:
+    """Register the ``lint`` nox session."""
+    from ci_tasks.core.stage import nox_session  # noqa: PLC0415
+
+    nox_session(lint, name="lint", config=config)

@@ -1,0 +1,330 @@
+"""The default readiness checks: each a pure function from evidence to a :class:`Check`.
+
+Default thresholds are the seed's targets: CI pass rate >= 85 %, median CI duration
+<= 7 min, flaky rate < 5 %. The flaky rate is the share of test executions, over the
+last ``runs`` entries of the flaky history, that failed and were rescued by a rerun:
+``sum(rescued) / sum(tests)``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ci_tasks.stages.readiness.config import ReadinessConfig
+from ci_tasks.stages.readiness.evidence import (
+    IGNORED_CONCLUSIONS,
+    CIRuns,
+    Evidence,
+    Report,
+    WorkflowFile,
+)
+from ci_tasks.stages.readiness.model import Check, Status
+
+DEFAULT_PASS_RATE = 85.0
+DEFAULT_DURATION_MINUTES = 7.0
+DEFAULT_FLAKY_RATE = 5.0
+DEPENDENCY_RULES = frozenset({"stale-lock", "unpinned-dev-tool", "unhashed-pip-install"})
+ACTION_RULES = frozenset({"unpinned-action"})
+
+OFFLINE = "not checked: --offline (needs the GitHub API)"
+
+
+def _unknown(check_id: str, title: str, report: Report, remediation: str) -> Check:
+    return Check(
+        check_id,
+        title,
+        Status.UNKNOWN,
+        report.problem or "no evidence",
+        remediation=remediation,
+        source=report.path,
+    )
+
+
+def _counted(ci: CIRuns, runs: int) -> list[Any]:
+    return [r for r in ci.runs if r.conclusion not in IGNORED_CONCLUSIONS][:runs]
+
+
+def ci_pass_rate(ci: CIRuns | None, *, runs: int, threshold: float | None) -> Check:
+    """Share of the last *runs* completed CI runs that succeeded."""
+    title, target = "CI pass rate", DEFAULT_PASS_RATE if threshold is None else threshold
+    fix = f"make the CI workflow pass reliably on the default branch (target >= {target:g} %)"
+    if ci is None:
+        return Check("ci-pass-rate", title, Status.NOT_APPLICABLE, OFFLINE)
+    source = f"GitHub API: {ci.repository} {ci.workflow} on {ci.branch}"
+    counted = _counted(ci, runs)
+    if not counted:
+        return Check(
+            "ci-pass-rate",
+            title,
+            Status.UNKNOWN,
+            "no completed runs",
+            remediation=fix,
+            source=source,
+        )
+    good = sum(1 for r in counted if r.conclusion == "success")
+    rate = 100.0 * good / len(counted)
+    status = Status.PASS if rate >= target else Status.FAIL
+    bad = [
+        f"run {r.id}: {r.conclusion} (attempt {r.run_attempt})"
+        for r in counted
+        if r.conclusion != "success"
+    ]
+    return Check(
+        "ci-pass-rate",
+        title,
+        status,
+        f"{good}/{len(counted)} runs succeeded ({rate:.0f} %, target >= {target:g} %)",
+        evidence=tuple(bad),
+        remediation=fix,
+        source=source,
+    )
+
+
+def ci_duration(ci: CIRuns | None, *, runs: int, threshold: float | None) -> Check:
+    """Median duration of the last *runs* completed CI runs."""
+    title = "CI duration"
+    target = DEFAULT_DURATION_MINUTES if threshold is None else threshold
+    fix = f"speed up the slowest CI jobs (target: median <= {target:g} min)"
+    if ci is None:
+        return Check("ci-duration", title, Status.NOT_APPLICABLE, OFFLINE)
+    source = f"GitHub API: {ci.repository} {ci.workflow} on {ci.branch}"
+    durations = [d for r in _counted(ci, runs) if (d := r.duration) is not None]
+    if not durations:
+        return Check(
+            "ci-duration",
+            title,
+            Status.UNKNOWN,
+            "no completed runs with timings",
+            remediation=fix,
+            source=source,
+        )
+    median = statistics.median(durations) / 60
+    status = Status.PASS if median <= target else Status.FAIL
+    return Check(
+        "ci-duration",
+        title,
+        status,
+        f"median {median:.1f} min over {len(durations)} runs (target <= {target:g} min)",
+        evidence=(f"longest {max(durations) / 60:.1f} min",),
+        remediation=fix,
+        source=source,
+    )
+
+
+def flaky_tests(history: Report, *, runs: int, threshold: float | None) -> Check:
+    """Share of test executions rescued by reruns over the last *runs* test runs."""
+    title = "Flaky tests"
+    target = DEFAULT_FLAKY_RATE if threshold is None else threshold
+    fix = "fix or quarantine the tests the flaky history lists"
+    if history.data is None or history.problem:
+        return _unknown("flaky-tests", title, history, "run the tests session to record history")
+    entries = [e for e in history.data["runs"] if isinstance(e, dict)][-runs:]
+    tests = sum(int(e.get("tests") or 0) for e in entries)
+    rescued = sum(int(e.get("rescued") or 0) for e in entries)
+    if tests <= 0:
+        return Check(
+            "flaky-tests",
+            title,
+            Status.UNKNOWN,
+            "the flaky history records no test runs",
+            remediation=fix,
+            source=history.path,
+        )
+    rate = 100.0 * rescued / tests
+    names = sorted({str(n) for e in entries for n in e.get("flaky") or ()})
+    return Check(
+        "flaky-tests",
+        title,
+        Status.PASS if rate < target else Status.FAIL,
+        f"{rescued}/{tests} test executions rescued by reruns over {len(entries)} runs "
+        f"({rate:.1f} %, target < {target:g} %)",
+        evidence=tuple(f"flaky: {n}" for n in names),
+        remediation=fix,
+        source=history.path,
+    )
+
+
+def security(report: Report) -> Check:
+    """No unignored finding, nothing skipped, verdict passed."""
+    title, fix = "Security", "run the security session and fix or ignore (with a reason) findings"
+    if report.data is None or report.problem:
+        return _unknown("security", title, report, fix)
+    findings = [f for f in report.data.get("findings") or () if isinstance(f, dict)]
+    open_ = [f for f in findings if not f.get("ignored")]
+    skipped = int(report.data.get("skipped") or 0)
+    ok = report.verdict == "passed" and not open_ and skipped == 0
+    shown = [
+        " ".join(str(f.get(k, "")) for k in ("tool", "id", "package", "file") if f.get(k))
+        for f in open_
+    ]
+    return Check(
+        "security",
+        title,
+        Status.PASS if ok else Status.FAIL,
+        f"verdict {report.verdict}, {len(open_)} unignored findings, {skipped} not audited",
+        evidence=tuple(shown),
+        remediation=fix,
+        source=report.path,
+    )
+
+
+def _rule_findings(report: Report, rules: frozenset[str]) -> list[Mapping[str, Any]]:
+    data = report.data or {}
+    return [f for f in data.get("findings") or () if isinstance(f, dict) and f.get("rule") in rules]
+
+
+def _where(finding: Mapping[str, Any]) -> str:
+    place = f"{finding.get('file', '')}:{finding.get('line', '')}".strip(":")
+    return f"{finding.get('rule')}: {place} {finding.get('message', '')}".strip()
+
+
+def dependencies(lint: Report) -> Check:
+    """Lock current and every tool pinned: zero drift."""
+    title, fix = "Dependencies", "run `uv lock` and pin dev tools and pip installs exactly"
+    if lint.data is None or lint.problem:
+        return _unknown("dependencies", title, lint, "run the lint session")
+    lock_current = lint.data.get("lock_current") is True
+    drift = _rule_findings(lint, DEPENDENCY_RULES)
+    ok = lock_current and not drift
+    return Check(
+        "dependencies",
+        title,
+        Status.PASS if ok else Status.FAIL,
+        f"lock {'current' if lock_current else 'NOT current'}, {len(drift)} pinning findings",
+        evidence=tuple(_where(f) for f in drift),
+        remediation=fix,
+        source=lint.path,
+    )
+
+
+def _workflow_problems(workflow: WorkflowFile) -> list[str]:
+    if workflow.data is None:
+        return [f"{workflow.path}: {workflow.error}"]
+    data, problems = workflow.data, []
+    if "concurrency" not in data:
+        problems.append(f"{workflow.path}: no concurrency (superseded runs keep running)")
+    raw_jobs = data.get("jobs")
+    jobs: Mapping[str, Any] = raw_jobs if isinstance(raw_jobs, dict) else {}
+    top_permissions = "permissions" in data
+    for name, job in sorted(jobs.items(), key=lambda item: str(item[0])):
+        if not isinstance(job, dict):
+            continue
+        # A job calling a reusable workflow cannot set timeout-minutes; the callee does.
+        if "uses" not in job and "timeout-minutes" not in job:
+            problems.append(f"{workflow.path}: job {name} has no timeout-minutes")
+        if not top_permissions and "permissions" not in job:
+            problems.append(f"{workflow.path}: job {name} has no declared permissions")
+    return problems
+
+
+def workflows(files: tuple[WorkflowFile, ...], lint: Report) -> Check:
+    """Concurrency, timeout-minutes on every job, declared permissions, SHA-pinned actions."""
+    title = "Workflows"
+    fix = "add concurrency, timeout-minutes and permissions; pin actions to commit SHAs"
+    if not files:
+        return Check(
+            "workflows",
+            title,
+            Status.UNKNOWN,
+            "no workflow files in .github/workflows",
+            remediation=fix,
+            source=".github/workflows",
+        )
+    problems = [p for f in files for p in _workflow_problems(f)]
+    if lint.data is None or lint.problem:
+        return Check(
+            "workflows",
+            title,
+            Status.UNKNOWN,
+            f"SHA pinning unknown ({lint.problem}); {len(problems)} other problems",
+            evidence=tuple(problems),
+            remediation=fix,
+            source=".github/workflows",
+        )
+    unpinned = [_where(f) for f in _rule_findings(lint, ACTION_RULES)]
+    problems += unpinned
+    return Check(
+        "workflows",
+        title,
+        Status.FAIL if problems else Status.PASS,
+        f"{len(files)} workflows, {len(problems)} problems",
+        evidence=tuple(problems),
+        remediation=fix,
+        source=f".github/workflows, {lint.path}",
+    )
+
+
+def _verdict_check(check_id: str, title: str, report: Report, fix: str) -> Check:
+    if report.data is None or report.problem:
+        return _unknown(check_id, title, report, fix)
+    ok = report.verdict == "passed"
+    return Check(
+        check_id,
+        title,
+        Status.PASS if ok else Status.FAIL,
+        f"verdict {report.verdict}",
+        remediation=fix,
+        source=report.path,
+    )
+
+
+def build(report: Report) -> Check:
+    """The build report passed."""
+    return _verdict_check("build", "Build", report, "run the build session and fix what it finds")
+
+
+def smoke(report: Report, *, staging_configured: bool) -> Check:
+    """The smoke report passed; not applicable without a staging URL."""
+    if not staging_configured:
+        return Check(
+            "smoke",
+            "Smoke test",
+            Status.NOT_APPLICABLE,
+            "no staging URL configured (STAGING_URL)",
+        )
+    return _verdict_check(
+        "smoke", "Smoke test", report, "run the smoke session against the staging URL"
+    )
+
+
+def all_checks(evidence: Evidence, config: ReadinessConfig) -> tuple[Check, ...]:
+    """Every enabled check, weighted as configured, exemptions applied by the caller."""
+    cfg = config.checks
+    makers: dict[str, tuple[Callable[[], Check], Any]] = {
+        "ci_pass_rate": (
+            lambda: ci_pass_rate(
+                evidence.ci, runs=config.runs, threshold=cfg.ci_pass_rate.threshold
+            ),
+            cfg.ci_pass_rate,
+        ),
+        "ci_duration": (
+            lambda: ci_duration(evidence.ci, runs=config.runs, threshold=cfg.ci_duration.threshold),
+            cfg.ci_duration,
+        ),
+        "flaky_tests": (
+            lambda: flaky_tests(
+                evidence.flaky, runs=config.runs, threshold=cfg.flaky_tests.threshold
+            ),
+            cfg.flaky_tests,
+        ),
+        "security": (lambda: security(evidence.reports["security"]), cfg.security),
+        "dependencies": (lambda: dependencies(evidence.reports["lint"]), cfg.dependencies),
+        "workflows": (
+            lambda: workflows(evidence.workflows, evidence.reports["lint"]),
+            cfg.workflows,
+        ),
+        "build": (lambda: build(evidence.reports["build"]), cfg.build),
+        "smoke": (
+            lambda: smoke(
+                evidence.reports["smoke"], staging_configured=evidence.staging_configured
+            ),
+            cfg.smoke,
+        ),
+    }
+    return tuple(
+        make().with_weight(settings.weight)
+        for make, settings in makers.values()
+        if settings.enabled
+    )

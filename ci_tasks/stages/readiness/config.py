@@ -1,0 +1,87 @@
+"""``[tool.ci-tasks.readiness]``: the readiness stage's configuration section, with its defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ci_tasks.core.config import at_least
+
+READINESS_CHECKS = (
+    "ci_pass_rate",
+    "ci_duration",
+    "flaky_tests",
+    "security",
+    "dependencies",
+    "workflows",
+    "build",
+    "smoke",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadinessCheckConfig:
+    """One readiness check: whether it runs, its weight, and its pass threshold."""
+
+    enabled: bool = True
+    weight: float = dataclasses.field(default=1.0, metadata=at_least(0))
+    threshold: float | None = dataclasses.field(default=None, metadata=at_least(0))
+    """Pass rate in %, duration in minutes, flaky rate in %; ``None``: the default."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadinessChecksConfig:
+    """``[tool.ci-tasks.readiness.checks.<id>]``: one table per check."""
+
+    ci_pass_rate: ReadinessCheckConfig = ReadinessCheckConfig(weight=3.0)
+    ci_duration: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
+    flaky_tests: ReadinessCheckConfig = ReadinessCheckConfig(weight=2.0)
+    security: ReadinessCheckConfig = ReadinessCheckConfig(weight=3.0)
+    dependencies: ReadinessCheckConfig = ReadinessCheckConfig(weight=2.0)
+    workflows: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
+    build: ReadinessCheckConfig = ReadinessCheckConfig(weight=2.0)
+    smoke: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadinessExemption:
+    """An exempted check, with the reason shown beside it."""
+
+    check: str
+    reason: str = dataclasses.field(default="", metadata={"nonempty": True})
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadinessConfig:
+    """``[tool.ci-tasks.readiness]``: the release-readiness score and its gate."""
+
+    threshold: float = dataclasses.field(default=90.0, metadata=at_least(0))
+    runs: int = dataclasses.field(default=10, metadata=at_least(1))
+    workflow: str = dataclasses.field(default="ci.yml", metadata={"nonempty": True})
+    branch: str = ""
+    """Empty: the repository's default branch."""
+    repository: str = ""
+    """``owner/name``; empty: ``GITHUB_REPOSITORY``, else the ``origin`` remote."""
+    checklist: str = dataclasses.field(default="RELEASE_CHECKLIST.md", metadata={"nonempty": True})
+    max_evidence_age_hours: float = dataclasses.field(default=24.0, metadata=at_least(0))
+    """Hours after which a report is stale; 0 turns the age limit off."""
+    request_timeout: float = dataclasses.field(default=30.0, metadata=at_least(0.001))
+    checks: ReadinessChecksConfig = ReadinessChecksConfig()
+    exemptions: tuple[ReadinessExemption, ...] = ()
+    notify_on_recovery: bool = True
+    """With ``--notify``, also tell Slack when readiness is back above the threshold."""
+
+    def __post_init__(self) -> None:
+        if self.threshold > 100:  # noqa: PLR2004 - a percentage
+            msg = f"threshold: expected a percentage from 0 to 100, got {self.threshold:g}"
+            raise ValueError(msg)
+        known = {c.replace("_", "-") for c in READINESS_CHECKS}
+        for exemption in self.exemptions:
+            if exemption.check.replace("_", "-") not in known:
+                msg = (
+                    f"exemptions: unknown check {exemption.check!r} "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+                raise ValueError(msg)
+            if not exemption.reason.strip():
+                msg = f"exemptions: the exemption of {exemption.check!r} needs a reason"
+                raise ValueError(msg)

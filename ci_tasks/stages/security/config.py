@@ -1,0 +1,63 @@
+"""``[tool.ci-tasks.security]``: the security stage's configuration section, with its defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Literal
+
+Level = Literal["low", "medium", "high"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SecurityIgnore:
+    """One ``[[tool.ci-tasks.security.ignore]]`` entry: an accepted finding, accounted for."""
+
+    id: str = ""
+    """A CVE/GHSA/PYSEC id, a bandit test id (B602), a zizmor rule or ``skipped:<package>``."""
+    reason: str = ""
+    until: dt.date | None = None
+    """The last day the ignore holds; after it the finding counts again."""
+
+    def __post_init__(self) -> None:
+        if not self.id.strip():
+            msg = "every ignore needs an 'id'"
+            raise ValueError(msg)
+        if not self.reason.strip():
+            msg = f"ignore {self.id!r} has no 'reason'; say why it is accepted"
+            raise ValueError(msg)
+        if self.until is None:
+            msg = f"ignore {self.id!r} has no 'until' date (YYYY-MM-DD); ignores must expire"
+            raise ValueError(msg)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScannerVersions:
+    """``[tool.ci-tasks.security.versions]``: the scanner versions installed for the session."""
+
+    bandit: str = "1.9.4"
+    pip_audit: str = "2.10.1"
+    zizmor: str = "1.32.0"
+
+
+@dataclasses.dataclass(frozen=True)
+class SecurityConfig:
+    """``[tool.ci-tasks.security]``: what the ``security`` session scans and how strictly."""
+
+    severity: Level = "medium"
+    """bandit's minimum issue severity."""
+    confidence: Level = "medium"
+    """bandit's minimum issue confidence."""
+    paths: tuple[str, ...] = ()
+    """What bandit scans (default: the project's package directories)."""
+    groups: tuple[str, ...] | None = None
+    """Dependency groups exported for pip-audit besides the project's own (default:
+    ``dependency_groups``)."""
+    service: Literal["pypi", "osv"] = "pypi"
+    osv_url: str | None = None
+    """An OSV-compatible query endpoint (a mirror); implies ``service = "osv"``."""
+    workflows: str = ".github/workflows"
+    ignore: tuple[SecurityIgnore, ...] = ()
+    unverified: Literal["fail", "warn"] | None = None
+    """Whether an unverified result fails (default: fail when ``CI=true``, else warn)."""
+    versions: ScannerVersions = ScannerVersions()

@@ -1,0 +1,76 @@
+"""``[tool.ci-tasks.tests]``: the tests stage's configuration section, with its defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Literal
+
+from ci_tasks.core.config import at_least
+
+
+@dataclasses.dataclass(frozen=True)
+class RerunRule:
+    """``[[tool.ci-tasks.tests.rerun]]``: a rerun policy for tests with a marker or path."""
+
+    marker: str | None = None
+    path: str | None = None
+    """A glob over the test file path (e.g. ``tests/integration/*``)."""
+    reruns: int = dataclasses.field(default=2, metadata=at_least(0))
+    delay: float = dataclasses.field(default=1.0, metadata=at_least(0))
+
+    def __post_init__(self) -> None:
+        if (self.marker is None) == (self.path is None):
+            msg = "a rerun rule needs exactly one of 'marker' or 'path'"
+            raise ValueError(msg)
+
+
+@dataclasses.dataclass(frozen=True)
+class QuarantineEntry:
+    """One quarantined test: it still runs, but its failure cannot fail the session."""
+
+    test: str = ""
+    """A test node id or a glob over node ids."""
+    reason: str = ""
+    until: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if not self.test.strip():
+            msg = "a quarantine entry needs 'test' (a node id or glob)"
+            raise ValueError(msg)
+        if not self.reason.strip():
+            msg = f"quarantine entry {self.test!r} needs a 'reason'"
+            raise ValueError(msg)
+        if self.until is None:
+            msg = f"quarantine entry {self.test!r} needs 'until' (YYYY-MM-DD)"
+            raise ValueError(msg)
+
+
+@dataclasses.dataclass(frozen=True)
+class TestsConfig:
+    """``[tool.ci-tasks.tests]``: how pytest runs, reruns and reports."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    reruns: int = dataclasses.field(default=2, metadata=at_least(0))
+    reruns_delay: float = dataclasses.field(default=1.0, metadata=at_least(0))
+    maxfail: int = dataclasses.field(default=5, metadata=at_least(0))
+    """Stop after this many failures (0: never stop early)."""
+    workers: int | Literal["auto"] = "auto"
+    """pytest-xdist ``-n`` (0: no xdist)."""
+    strict: bool = True
+    """``--strict-markers --strict-config``."""
+    junit_xml: str = "junit.xml"
+    coverage: bool = True
+    """Measure coverage with pytest-cov and write ``coverage_xml``."""
+    cov_source: tuple[str, ...] = ()
+    """What ``--cov`` measures (default: coverage's own ``source`` setting if the project
+    has one, else the project directory)."""
+    coverage_xml: str = "coverage.xml"
+    fail_under: float | None = dataclasses.field(default=None, metadata=at_least(0))
+    """Fail below this total coverage percentage (unset: never)."""
+    fail_on_flaky: bool = False
+    history_size: int = dataclasses.field(default=200, metadata=at_least(1))
+    """How many runs the flaky history keeps."""
+    rerun: tuple[RerunRule, ...] = ()
+    quarantine: tuple[QuarantineEntry, ...] = ()

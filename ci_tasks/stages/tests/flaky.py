@@ -1,0 +1,218 @@
+"""Flaky tests, quarantine and the flaky history, as pure functions over plain data.
+
+A test is *flaky* when it failed and then passed on a rerun (pytest-rerunfailures).
+The pytest plugin (``ci_tasks/_pytest/ci_tasks_recorder.py``) records every report;
+:func:`parse_record` turns that record into :class:`TestResult` values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fnmatch
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ci_tasks.stages.tests.config import QuarantineEntry
+
+HISTORY_SCHEMA = "ci-tasks/flaky-history"
+HISTORY_VERSION = 1
+HISTORY_FILE = "flaky-history.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class TestResult:
+    """One test's outcome over all its attempts."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    nodeid: str
+    attempts: int
+    outcome: str
+    """``passed``, ``failed`` or ``skipped``: the outcome of the last attempt."""
+    failures: tuple[str, ...] = ()
+    """The failure messages of the failed attempts, in order."""
+
+    @property
+    def flaky(self) -> bool:
+        """Failed at least once, then passed on a rerun."""
+        return self.attempts > 1 and self.outcome == "passed"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry of the flaky report."""
+        return {
+            "nodeid": self.nodeid,
+            "attempts": self.attempts,
+            "outcome": self.outcome,
+            "failures": list(self.failures),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """A whole pytest run as the recorder saw it."""
+
+    results: tuple[TestResult, ...]
+    collect_errors: tuple[TestResult, ...] = ()
+    exitstatus: int | None = None
+    stopped: str | None = None
+    """Why pytest stopped before running every test (``--maxfail``), if it did."""
+
+    @property
+    def tests(self) -> int:
+        """How many tests ran."""
+        return len(self.results)
+
+    @property
+    def flaky(self) -> list[TestResult]:
+        """The tests rescued by a rerun."""
+        return [r for r in self.results if r.flaky]
+
+    @property
+    def failed(self) -> list[TestResult]:
+        """Tests that failed in the end, and modules that could not be collected."""
+        return [*self.collect_errors, *(r for r in self.results if r.outcome == "failed")]
+
+
+def summarise(nodeid: str, reports: Sequence[Sequence[str | None]]) -> TestResult:
+    """One test's result from its reports ``(when, outcome, message)`` in order."""
+    reruns = [i for i, (_, outcome, _) in enumerate(reports) if outcome == "rerun"]
+    failures = [str(msg or "failed") for _, outcome, msg in reports if outcome == "rerun"]
+    last = reports[reruns[-1] + 1 :] if reruns else reports
+    outcomes = {outcome for _, outcome, _ in last}
+    if "failed" in outcomes:
+        outcome = "failed"
+        failures += [str(msg or "failed") for _, out, msg in last if out == "failed"]
+    elif "skipped" in outcomes:
+        outcome = "skipped"
+    elif outcomes:
+        outcome = "passed"
+    else:  # reruns recorded, then nothing: the run was cut short
+        outcome = "failed"
+    return TestResult(nodeid, len(reruns) + 1, outcome, tuple(failures))
+
+
+def parse_record(data: Any) -> RunResult:
+    """The :class:`RunResult` in a record written by the pytest plugin; ValueError if not one."""
+    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+        msg = "not a ci_tasks pytest record"
+        raise ValueError(msg)  # noqa: TRY004 - callers treat any malformed record alike
+    results = tuple(summarise(str(t["nodeid"]), t["reports"]) for t in data["tests"])
+    errors = tuple(
+        TestResult(str(e["nodeid"]), 1, "failed", (str(e.get("message") or "collection error"),))
+        for e in data.get("collect_errors", [])
+    )
+    status = data.get("exitstatus")
+    stopped = data.get("stopped")
+    return RunResult(
+        results,
+        errors,
+        status if isinstance(status, int) else None,
+        str(stopped) if stopped else None,
+    )
+
+
+def quarantine_matches(nodeid: str, pattern: str) -> bool:
+    """Whether *nodeid* is the quarantined test *pattern* (a node id, a prefix or a glob)."""
+    return (
+        nodeid == pattern
+        or nodeid.startswith((f"{pattern}[", f"{pattern}::"))
+        or fnmatch.fnmatchcase(nodeid, pattern)
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Quarantine:
+    """What the quarantine did in one run."""
+
+    entries: tuple[dict[str, Any], ...]
+    """Per entry: test, reason, until, expired, and the node ids it covered that failed."""
+    excused: tuple[str, ...]
+    """Failed tests whose failure the quarantine excuses."""
+    expired: tuple[QuarantineEntry, ...]
+
+
+def apply_quarantine(
+    run: RunResult, entries: Iterable[QuarantineEntry], today: dt.date
+) -> Quarantine:
+    """Match the failed tests of *run* against the quarantine (expired entries excuse none)."""
+    rows, excused, expired = [], [], []
+    failed = [r.nodeid for r in run.results if r.outcome == "failed"]
+    for entry in entries:
+        is_expired = entry.until is not None and entry.until < today
+        covered = [n for n in failed if quarantine_matches(n, entry.test)]
+        if is_expired:
+            expired.append(entry)
+        else:
+            excused += [n for n in covered if n not in excused]
+        rows.append(
+            {
+                "test": entry.test,
+                "reason": entry.reason,
+                "until": entry.until.isoformat() if entry.until else None,
+                "expired": is_expired,
+                "failed": covered,
+            }
+        )
+    return Quarantine(tuple(rows), tuple(excused), tuple(expired))
+
+
+def report_body(run: RunResult, quarantine: Quarantine) -> dict[str, Any]:
+    """The body of ``flaky-report.json``."""
+    return {
+        "tests": run.tests,
+        "flaky": [r.as_dict() for r in run.flaky],
+        "quarantined": list(quarantine.entries),
+    }
+
+
+def history_runs(data: Any) -> list[dict[str, Any]] | None:
+    """The runs of a flaky history document; ``None`` when it is not one we can trust."""
+    if data is None:
+        return []
+    if (
+        not isinstance(data, dict)
+        or data.get("schema") != HISTORY_SCHEMA
+        or not isinstance(data.get("runs"), list)
+    ):
+        return None
+    return [run for run in data["runs"] if isinstance(run, dict)]
+
+
+def history_entry(run: RunResult, commit: str | None, date: str) -> dict[str, Any]:
+    """One run's line in the flaky history."""
+    flaky = [r.nodeid for r in run.flaky]
+    return {
+        "commit": commit,
+        "date": date,
+        "tests": run.tests,
+        "rescued": len(flaky),
+        "flaky": flaky,
+    }
+
+
+def append_history(
+    runs: Sequence[dict[str, Any]], entry: dict[str, Any], limit: int
+) -> dict[str, Any]:
+    """The history document with *entry* appended, keeping the last *limit* runs."""
+    kept = [*runs, entry][-limit:]
+    return {"schema": HISTORY_SCHEMA, "version": HISTORY_VERSION, "runs": kept}
+
+
+def render_markdown(run: RunResult, quarantine: Quarantine, coverage: float | None) -> str:
+    """The step-summary section of a test run."""
+    lines = ["### Tests", "", f"{run.tests} tests ran, {len(run.failed)} failed."]
+    if coverage is not None:
+        lines.append(f"Coverage: **{coverage:.1f} %**.")
+    if run.flaky:
+        lines += ["", f"**Flaky** ({len(run.flaky)}: failed, then passed on a rerun):", ""]
+        for result in run.flaky:
+            first = result.failures[0] if result.failures else ""
+            lines.append(f"* `{result.nodeid}`: {result.attempts} attempts; first failure: {first}")
+    if quarantine.entries:
+        lines += ["", f"**Quarantined**: {len(quarantine.excused)} failed", ""]
+        for row in quarantine.entries:
+            state = "EXPIRED " if row["expired"] else ""
+            failed = f", failed: {', '.join(row['failed'])}" if row["failed"] else ""
+            lines.append(f"* {state}`{row['test']}` until {row['until']}: {row['reason']}{failed}")
+    return "\n".join(lines) + "\n"

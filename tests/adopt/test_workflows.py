@@ -1,0 +1,206 @@
+"""The generated workflows: pinned, least-privileged, thin, zizmor-clean, schema-valid."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ci_tasks.adopt import init, workflows
+from ci_tasks.core.config import Config, TimeoutsConfig, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SPEC = workflows.WorkflowSpec.from_config(Config())
+RENDERED = workflows.render_all(SPEC)
+WORKFLOW_FILES = sorted(p for p in RENDERED if p.startswith(workflows.WORKFLOWS_DIR))
+
+
+def _load(text: str) -> dict:
+    data = yaml.safe_load(text)
+    data["on"] = data.pop(True)  # YAML 1.1 reads the bare key `on` as true
+    return data
+
+
+@pytest.fixture(scope="module")
+def github_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("generated")
+    for relative, text in RENDERED.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return root / ".github"
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES)
+def test_every_action_is_pinned_to_a_sha_with_its_version(path):
+    """Every `uses:` names a 40-hex commit and carries the tag it came from in a comment."""
+    uses = re.findall(r"uses: (\S+)(.*)", RENDERED[path])
+    assert uses
+    for ref, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
+        assert re.fullmatch(r" # v\d+(\.\d+)*", comment), comment
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES)
+def test_least_privilege_and_no_untrusted_expansion(path):
+    """permissions: {} on top, a grant and a timeout per job, no ${{ }} in run:, no creds kept."""
+    data = _load(RENDERED[path])
+    assert data["permissions"] == {}
+    assert "pull_request_target" not in data["on"]
+    for job in data["jobs"].values():
+        assert isinstance(job["permissions"], dict)
+        assert "write-all" not in str(job["permissions"])
+        assert job["timeout-minutes"]
+        steps = job["steps"]
+        assert steps[0]["uses"].startswith("actions/checkout@")
+        assert steps[0]["with"]["persist-credentials"] is False
+        assert steps[1]["uses"].startswith("astral-sh/setup-uv@")
+        assert steps[1]["with"]["cache-dependency-glob"] == "uv.lock"
+        runs = [s["run"] for s in steps if "run" in s]
+        assert runs
+        for run in runs:
+            assert "${{" not in run
+            # Thin: every shell step is a nox session, but for the Codecov token probe.
+            assert "uv run --locked nox " in run or run == workflows.CODECOV_PROBE
+
+
+def test_ci_fans_out_the_listed_sessions_and_gates_on_readiness():
+    """ci.yml lists `ci` sessions with nox, runs each as a matrix job, then the readiness gate."""
+    data = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"])
+    assert set(data["on"]) == {"push", "pull_request"}
+    assert data["concurrency"] == {
+        "group": "${{ github.workflow }}-${{ github.ref }}",
+        "cancel-in-progress": True,
+    }
+    jobs = data["jobs"]
+    assert "nox -l --json -t ci" in jobs["sessions"]["steps"][-1]["run"]
+    matrix = jobs["session"]["strategy"]["matrix"]
+    assert matrix["include"] == "${{ fromJSON(needs.sessions.outputs.matrix) }}"
+    assert jobs["session"]["timeout-minutes"] == "${{ matrix.timeout }}"
+    gate = jobs["readiness"]
+    assert gate["needs"] == ["sessions", "session"]
+    assert "nox -s readiness -- --check-only" in gate["steps"][-1]["run"]
+    assert "--pr-comment" in gate["steps"][-1]["env"]["PR_COMMENT"]
+    assert gate["permissions"]["pull-requests"] == "write"
+
+
+def test_job_timeouts_sit_a_margin_above_the_configured_session_timeouts():
+    """A longer [tool.ci-tasks.timeouts] entry lengthens the job's backstop to match."""
+    config = Config(timeouts=TimeoutsConfig(tests=3600, smoke=90))
+    spec = workflows.WorkflowSpec.from_config(config, margin_minutes=5)
+    ci = _load(workflows.render_ci(spec))
+    minutes = json.loads(ci["jobs"]["sessions"]["steps"][-1]["env"]["MINUTES"])
+    assert minutes["tests"] == 65
+    assert minutes["lint"] == 20
+    smoke = _load(workflows.render_staging_smoke(spec))
+    assert smoke["jobs"]["smoke"]["timeout-minutes"] == 7
+
+
+def test_update_readiness_and_smoke_triggers_and_secrets():
+    """The readiness and smoke workflows have the seed's triggers, and secrets only via env."""
+    readiness = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/update-readiness.yml"])
+    assert readiness["on"]["push"] == {"branches": ["main", "develop"]}
+    assert readiness["on"]["schedule"] == [{"cron": "0 9 * * *"}]
+    assert "workflow_dispatch" in readiness["on"]
+    job = readiness["jobs"]["readiness"]
+    assert job["permissions"] == {"actions": "read", "contents": "write"}
+    assert job["steps"][-1]["run"] == (
+        "uv run --locked nox -s readiness -- --commit --push --notify"
+    )
+    assert set(job["steps"][-1]["env"]) == {"GITHUB_TOKEN", "SLACK_WEBHOOK_URL"}
+
+    smoke = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/staging-smoke-test.yml"])
+    assert smoke["on"]["workflow_run"] == {"workflows": ["CI"], "types": ["completed"]}
+    assert smoke["on"]["schedule"] == [{"cron": "0 */4 * * *"}]
+    job = smoke["jobs"]["smoke"]
+    assert "github.event.workflow_run.conclusion == 'success'" in job["if"]
+    assert "github.event.repository.default_branch" in job["if"]
+    assert job["permissions"] == {"contents": "read"}
+    assert set(job["steps"][-1]["env"]) == {"STAGING_URL", "SLACK_WEBHOOK_URL"}
+
+
+def test_dependabot_watches_actions_and_uv():
+    """dependabot.yml updates the pinned actions and the uv lock."""
+    data = yaml.safe_load(RENDERED[workflows.DEPENDABOT])
+    assert {u["package-ecosystem"] for u in data["updates"]} == {"github-actions", "uv"}
+
+
+def _zizmor(path: Path) -> list:
+    done = subprocess.run(
+        [BIN / "zizmor", "--offline", "--format", "json", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode in (0, 10, 11, 12, 13, 14), done.stderr
+    return json.loads(done.stdout)
+
+
+def test_zizmor_finds_nothing_in_the_generated_files(github_dir, tmp_path):
+    """Offline zizmor reports nothing; the same run on an unsafe variant does report."""
+    assert _zizmor(github_dir) == []
+    unsafe = tmp_path / "ci.yml"
+    text = RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"]
+    unsafe.write_text(text.replace(workflows.SETUP_UV.sha, "v10", 1))
+    assert _zizmor(unsafe)
+
+
+def test_generated_files_validate_against_the_github_schemas(github_dir):
+    """check-jsonschema's bundled workflow and dependabot schemas accept the files."""
+    for schema, files in (
+        ("vendor.github-workflows", sorted((github_dir / "workflows").glob("*.yml"))),
+        ("vendor.dependabot", [github_dir / "dependabot.yml"]),
+    ):
+        done = subprocess.run(
+            [BIN / "check-jsonschema", "--builtin-schema", schema, *files],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_this_repository_github_dir_is_what_init_generates():
+    """The repository's own .github/ is byte for byte what `ci-tasks init` writes for it."""
+    expected = workflows.render_all(workflows.WorkflowSpec.from_config(load_config(REPO)))
+    for relative, text in expected.items():
+        assert (REPO / relative).read_text() == text, (
+            f"{relative} differs: regenerate it with `ci-tasks init --force`"
+        )
+    present = {p.relative_to(REPO).as_posix() for p in (REPO / ".github/workflows").iterdir()}
+    assert present == {p for p in expected if p.startswith(workflows.WORKFLOWS_DIR)}
+    plan = init.plan(REPO)
+    github = [c for c in plan.changes if c.path.startswith(".github/")]
+    assert github
+    assert {c.action for c in github} == {"unchanged"}
+
+
+def test_tool_pins_match_the_ones_this_repository_tests_with():
+    """The tools init adds are pinned to the versions in this repository's own dev group."""
+    own = tomllib.loads((REPO / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    for tools in init.SESSION_TOOLS.values():
+        for tool in tools:
+            assert tool in own
+
+
+def test_coverage_uploaded_and_sent_to_codecov_only_with_a_token():
+    """Tests jobs keep coverage.xml as an artifact; Codecov runs only when its token is set."""
+    steps = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"])["jobs"]["session"]["steps"]
+    by_name = {s["name"]: s for s in steps}
+    keep = by_name["Keep the coverage report"]
+    assert keep["with"]["path"] == "coverage.xml"
+    assert "startsWith(matrix.session, 'tests')" in keep["if"]
+    probe = by_name["Is a Codecov token set?"]
+    assert probe["env"] == {"CODECOV_TOKEN": "${{ secrets.CODECOV_TOKEN }}"}
+    upload = by_name["Upload coverage to Codecov"]
+    assert upload["uses"].startswith("codecov/codecov-action@")
+    assert "steps.codecov.outputs.set == 'true'" in upload["if"]

@@ -1,0 +1,179 @@
+"""[tool.ci-tasks] loading: defaults, types, bounds, did-you-mean, one-line errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import textwrap
+from typing import Literal
+
+import pytest
+
+from ci_tasks import ConfigError, load_config
+from ci_tasks.core.config import Config, RetryConfig, _Loader
+
+
+def write(tmp_path, table: str):
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[project]\nname = "x"\n\n' + textwrap.dedent(table))
+    return path
+
+
+def test_defaults_follow_the_seed(tmp_path):
+    """Without a [tool.ci-tasks] table every default is the seed's."""
+    config = load_config(write(tmp_path, ""))
+    assert config.retry.attempts == 3
+    assert config.retry.initial_delay == 5.0
+    assert (config.timeouts.lint, config.timeouts.tests, config.timeouts.security) == (
+        900,
+        1800,
+        900,
+    )
+    assert (config.timeouts.build, config.timeouts.readiness, config.timeouts.smoke) == (
+        900,
+        600,
+        600,
+    )
+    assert config.root == tmp_path.resolve()
+
+
+def test_values_are_read_and_frozen(tmp_path):
+    """Configured values are loaded into frozen objects, dashes or underscores alike."""
+    config = load_config(
+        write(
+            tmp_path,
+            """
+        [tool.ci-tasks]
+        python = ["3.11", "3.12"]
+        [tool.ci-tasks.retry]
+        attempts = 5
+        initial-delay = 0.5
+        [tool.ci-tasks.timeouts]
+        tests = 60
+    """,
+        )
+    )
+    assert config.python == ("3.11", "3.12")
+    assert config.retry.attempts == 5
+    assert config.retry.initial_delay == 0.5
+    assert config.timeouts.tests == 60.0
+    assert config.retry.policy().attempts == 5
+    with pytest.raises(AttributeError):
+        config.retry.attempts = 1  # type: ignore[misc]
+
+
+def test_folder_is_accepted(tmp_path):
+    """A folder means the pyproject.toml inside it."""
+    write(tmp_path, "[tool.ci-tasks.retry]\nattempts = 2\n")
+    assert load_config(tmp_path).retry.attempts == 2
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            "[tool.ci-tasks.retry]\natempts = 2\n",
+            "unknown key 'tool.ci-tasks.retry.atempts'; did you mean 'attempts'?",
+        ),
+        (
+            "[tool.ci-tasks]\ntimeout = {}\n",
+            "unknown key 'tool.ci-tasks.timeout'; did you mean 'timeouts'?",
+        ),
+        (
+            '[tool.ci-tasks.retry]\nattempts = "3"\n',
+            "tool.ci-tasks.retry.attempts: expected an integer >= 1, got '3'",
+        ),
+        (
+            "[tool.ci-tasks.retry]\nattempts = true\n",
+            "tool.ci-tasks.retry.attempts: expected an integer",
+        ),
+        (
+            "[tool.ci-tasks.timeouts]\ntests = -5\n",
+            "tool.ci-tasks.timeouts.tests: expected a number >= 1, got -5",
+        ),
+        ("[tool.ci-tasks.retry]\nattempts = 0\n", "expected an integer >= 1, got 0"),
+        (
+            '[tool.ci-tasks]\npython = "3.11"\n',
+            "tool.ci-tasks.python: expected an array of strings",
+        ),
+        (
+            "[tool.ci-tasks]\npython = [3.11]\n",
+            "tool.ci-tasks.python[0]: expected a string, got 3.11",
+        ),
+        ("[tool.ci-tasks]\nretry = 3\n", "tool.ci-tasks.retry: expected a table, got 3"),
+    ],
+)
+def test_invalid_config_is_one_line_naming_file_and_key(tmp_path, table, expected):
+    """Each invalid value is refused in one line naming the file, the key and what is expected."""
+    path = write(tmp_path, table)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(str(path.resolve()))
+    assert expected in message
+
+
+def test_invalid_toml_is_a_config_error(tmp_path):
+    """A pyproject.toml that is not TOML is a one-line error, not a traceback."""
+    path = tmp_path / "pyproject.toml"
+    path.write_text("[tool.ci-tasks\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path)
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    """Naming a pyproject.toml that does not exist is an error."""
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "pyproject.toml")
+
+
+def test_nearest_pyproject_is_found(tmp_path, monkeypatch):
+    """Without a path the nearest pyproject.toml above the working directory is used."""
+    write(tmp_path, "[tool.ci-tasks.retry]\nattempts = 7\n")
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    assert load_config().retry.attempts == 7
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    id: str
+    reason: str
+    until: dt.date | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    mode: Literal["fail", "warn"] = "fail"
+    entries: tuple[Entry, ...] = ()
+
+
+def test_adding_a_section_is_a_dataclass(tmp_path):
+    """The loader validates any frozen dataclass section, including dates and arrays of tables."""
+    loader = _Loader(tmp_path / "pyproject.toml")
+    where = "tool.ci-tasks.section"
+    built = loader.build(
+        Section,
+        {"mode": "warn", "entries": [{"id": "CVE-1", "reason": "r", "until": dt.date(2030, 1, 1)}]},
+        where,
+    )
+    assert built.entries[0].until == dt.date(2030, 1, 1)
+    assert loader.build(
+        Section, {"entries": [{"id": "x", "reason": "r", "until": "2031-02-03"}]}, where
+    ).entries[0].until == dt.date(2031, 2, 3)
+    with pytest.raises(ConfigError, match=r"mode: expected one of 'fail', 'warn', got 'loud'"):
+        loader.build(Section, {"mode": "loud"}, where)
+    with pytest.raises(ConfigError, match=r"entries\[0\]\.until: expected a date"):
+        loader.build(Section, {"entries": [{"id": "x", "reason": "r", "until": "soon"}]}, where)
+    with pytest.raises(
+        ConfigError, match=r"\[tool.ci-tasks.section.entries\[0\]\]: missing required key 'reason'"
+    ):
+        loader.build(Section, {"entries": [{"id": "x"}]}, where)
+
+
+def test_defaults_object_is_consistent():
+    """Config() and RetryConfig() give the same policy as an empty table."""
+    assert Config().retry == RetryConfig()
+    assert RetryConfig().policy().attempts == 3

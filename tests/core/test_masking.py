@@ -1,0 +1,60 @@
+"""Secret masking: values of secret variables never reach output, reports or exceptions."""
+
+from __future__ import annotations
+
+import json
+
+from ci_tasks import CITasksError, CommandFailed
+from ci_tasks.core import masking
+from ci_tasks.core.reports import write_json
+
+
+def test_secret_values_from_env_are_masked(masker):
+    """Values of GITHUB_TOKEN, SLACK_WEBHOOK_URL and configured names become ***."""
+    env = {
+        "GITHUB_TOKEN": "ghp_abcdef123456",
+        "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X",
+        "MY_KEY": "k3y-value",
+    }
+    masking.register_secret_variables(["MY_KEY"], env)
+    text = masker.mask(
+        "token ghp_abcdef123456 url https://hooks.slack.com/services/T/B/X key k3y-value"
+    )
+    assert text == "token *** url *** key ***"
+
+
+def test_url_encoded_secret_is_masked(masker):
+    """A secret that appears URL-encoded (in a query string) is masked too."""
+    masker.add("a b/c+d")
+    assert masker.mask("https://x/?t=a%20b%2Fc%2Bd") == "https://x/?t=***"
+
+
+def test_short_values_are_not_masked(masker):
+    """Values shorter than four characters are ignored: masking every '1' protects nothing."""
+    assert not masker.add("1")
+    assert masker.mask("a1b1") == "a1b1"
+
+
+def test_longest_secret_wins(masker):
+    """A secret containing another is masked whole, not partially."""
+    masker.add("abcd")
+    masker.add("abcdefgh")
+    assert masker.mask("xabcdefghx") == "x***x"
+
+
+def test_exceptions_are_masked_when_made(masker):
+    """Error messages, command lines and tails are masked as the exception is made."""
+    masker.add("s3cr3t-token")
+    assert "s3cr3t-token" not in str(CITasksError("bad s3cr3t-token"))
+    err = CommandFailed("curl -H s3cr3t-token", 1, "401 for s3cr3t-token")
+    assert "s3cr3t-token" not in str(err)
+    assert "s3cr3t-token" not in err.command + err.tail
+
+
+def test_reports_are_masked(masker, tmp_path):
+    """JSON written through reports.write_json never contains a secret."""
+    masker.add("xoxb-secret-value")
+    path = tmp_path / "r.json"
+    write_json(path, {"message": "posted with xoxb-secret-value"})
+    assert "xoxb-secret-value" not in path.read_text()
+    assert json.loads(path.read_text())["message"] == "posted with ***"

@@ -1,0 +1,97 @@
+"""Report files: the shared envelope, atomic writes, unreadable files set aside."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from ci_tasks.core import reports
+
+
+def test_write_report_envelope(tmp_path):
+    """A report carries schema, version, commit, time and verdict around its body."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(tmp_path),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+        check=True,
+    )
+    head = subprocess.run(
+        ["git", "-C", str(tmp_path), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    path = reports.write_report(tmp_path, "build", verdict="passed", body={"artifacts": []})
+    data = json.loads(path.read_text())
+    assert path == tmp_path / ".ci-tasks" / "build-report.json"
+    assert data["schema"] == "ci-tasks/build-report"
+    assert data["version"] == 1
+    assert data["commit"] == head
+    assert data["verdict"] == "passed"
+    assert data["generated_at"].endswith("+00:00")
+
+
+def test_no_git_means_no_commit(tmp_path, monkeypatch):
+    """Outside a git repository the commit is null, not an error."""
+    monkeypatch.delenv("GITHUB_SHA", raising=False)
+    path = reports.write_report(tmp_path, "smoke", verdict="failed", body={})
+    assert json.loads(path.read_text())["commit"] is None
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    """After a write only the target exists, holding the new content."""
+    target = tmp_path / "cache.json"
+    target.write_text("old")
+    reports.atomic_write(target, "new")
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["cache.json"]
+
+
+def test_atomic_write_failure_keeps_old_file(tmp_path, monkeypatch):
+    """A write that fails midway (here at fsync) leaves the old file whole and no temporary."""
+    target = tmp_path / "cache.json"
+    target.write_text("old")
+
+    def failing_fsync(_fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(OSError, match="No space"):
+        reports.atomic_write(target, "new content")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["cache.json"]
+
+
+def test_unreadable_json_is_set_aside(tmp_path, out):
+    """A corrupt file is renamed aside with a warning and reads as absent, never trusted."""
+    target = tmp_path / "history.json"
+    target.write_text("{not json")
+    assert reports.read_json(target, out) is None
+    assert not target.exists()
+    aside = list(tmp_path.glob("history.json.corrupt-*"))
+    assert len(aside) == 1
+    assert aside[0].read_text() == "{not json"
+    assert "unreadable" in out.text
+    assert "set aside" in out.text
+
+
+def test_missing_json_reads_as_none(tmp_path, out):
+    """A missing file is simply absent: no warning."""
+    assert reports.read_json(tmp_path / "nothing.json", out) is None
+    assert out.text == ""

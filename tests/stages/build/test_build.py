@@ -1,0 +1,237 @@
+"""The ``build`` session end to end: real nox, real uv builds, on sample projects.
+
+Two projects keep this quick: a good one (in git, every check passes) and a bad one
+(no git, no README in its metadata, a build hook that stamps the time, a module left out
+of the wheel) whose single run must report every one of those problems.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from tests.support.sample import Project, clean_env, make_project, pyproject
+
+pytestmark = pytest.mark.slow
+
+GOOD_INIT = '''\
+"""A sample package."""
+
+__version__ = "0.1.0"
+
+
+def add(a, b):
+    return a + b
+
+
+def main():
+    print(f"sample {__version__}")
+'''
+
+STAMP_HOOK = """\
+import os
+import time
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class StampHook(BuildHookInterface):
+    def initialize(self, version, build_data):
+        with open(os.path.join(self.root, "sample", "_stamp.py"), "w") as fh:
+            fh.write(f"BUILT_AT = {time.time_ns()}\\n")
+"""
+
+
+def _with_project_keys(text: str, keys: str) -> str:
+    return text.replace('version = "0.1.0"\n', f'version = "0.1.0"\n{keys}', 1)
+
+
+def _git(path, *args):
+    subprocess.run(["git", *args], cwd=path, check=True, capture_output=True, env=clean_env())
+
+
+def _report(project):
+    return json.loads((project.path / ".ci-tasks" / "build-report.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    path = tmp_path_factory.mktemp("good")
+    text = pyproject(
+        dependencies=["packaging"],
+        ci_tasks='build.command = "sample --version"',
+        extra='[project.scripts]\nsample = "sample:main"\n',
+    )
+    text = _with_project_keys(text, 'readme = "README.md"\n')
+    project = make_project(
+        path,
+        files={
+            "pyproject.toml": text,
+            "sample/__init__.py": GOOD_INIT,
+            ".gitignore": "dist/\n.ci-tasks/\n.nox/\n",
+        },
+    )
+    _git(path, "init", "-q")
+    _git(path, "add", "-A")
+    _git(path, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "initial")
+    result = project.nox("-s", "build")
+    return project, result
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bad")
+    extra = (
+        "[tool.hatch.build.hooks.custom]\n\n"
+        '[tool.hatch.build.targets.wheel]\nexclude = ["sample/_impl.py"]\n'
+    )
+    project = make_project(
+        path,
+        extra=extra,
+        files={
+            "hatch_build.py": STAMP_HOOK,
+            "sample/__init__.py": "from sample._impl import add\n",
+            "sample/_impl.py": "def add(a, b):\n    return a + b\n",
+        },
+    )
+    summary = path / "step-summary.md"
+    summary.touch()
+    return project, project.nox("-s", "build", env={"GITHUB_STEP_SUMMARY": str(summary)})
+
+
+def test_good_project_passes_every_check(good):
+    """A well-made project passes every check: build, verify, reproduce, install, command, SBOM."""
+    project, result = good
+    assert result.returncode == 0, result.stdout
+    report = _report(project)
+    assert report["verdict"] == "passed"
+    assert {name: c["status"] for name, c in report["checks"].items()} == {
+        "build": "passed",
+        "twine": "passed",
+        "wheel-contents": "passed",
+        "sdist-contents": "passed",
+        "reproducible": "passed",
+        "install": "passed",
+        "command": "passed",
+        "sbom": "passed",
+    }
+    assert report["checks"]["install"]["message"] == "imported sample"
+    assert report["source_date_epoch"]["source"].startswith("last commit ")
+
+
+def test_good_report_lists_both_artifacts_with_their_hashes(good):
+    """The report names the sdist and the wheel with the size and SHA-256 of the files in dist/."""
+    project, _ = good
+    artifacts = {a["name"]: a for a in _report(project)["artifacts"]}
+    assert set(artifacts) == {"sample-0.1.0.tar.gz", "sample-0.1.0-py3-none-any.whl"}
+    for name, entry in artifacts.items():
+        data = (project.path / "dist" / name).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["size"] == len(data)
+    assert _report(project)["commit"]
+
+
+def test_good_project_sbom_lists_locked_runtime_dependencies(good):
+    """The CycloneDX SBOM beside the artifacts lists the runtime dependency, not the dev group."""
+    project, _ = good
+    sbom = json.loads((project.path / "dist" / "sample-0.1.0.cdx.json").read_text())
+    assert sbom["bomFormat"] == "CycloneDX"
+    assert sbom["metadata"]["component"]["name"] == "sample"
+    names = [c["name"] for c in sbom["components"]]
+    assert "packaging" in names
+    assert "pytest" not in names
+
+
+def test_no_reproduce_skips_the_second_build(good):
+    """``--no-reproduce`` builds once and reports reproducibility as skipped, not passed."""
+    project, _ = good
+    result = project.nox("-s", "build", "--", "--no-reproduce")
+    assert result.returncode == 0, result.stdout
+    assert _report(project)["checks"]["reproducible"]["status"] == "skipped"
+    assert result.stdout.count("Successfully built") == 2  # one sdist and one wheel
+
+
+def test_unknown_posarg_is_a_usage_error(good):
+    """An unknown argument ends the session with exit code 2 and names the argument."""
+    project, _ = good
+    result = project.nox("-s", "build", "--", "--no-such-flag")
+    assert result.returncode == 2
+    assert "--no-such-flag" in result.stdout
+
+
+def test_bad_project_fails_with_exit_code_1(bad):
+    """A project with problems fails the session (exit 1) and says so in its report."""
+    project, result = bad
+    assert result.returncode == 1, result.stdout
+    assert _report(project)["verdict"] == "failed"
+
+
+def test_missing_readme_fails_twine_check(bad):
+    """No README in the metadata fails ``twine check --strict`` with twine's own message."""
+    project, result = bad
+    twine = _report(project)["checks"]["twine"]
+    assert twine["status"] == "failed"
+    assert "`long_description` missing" in twine["message"]
+    assert "`long_description` missing" in result.stdout
+
+
+def test_build_timestamp_fails_reproducibility_naming_the_file(bad):
+    """A build hook writing the time makes two builds differ, and the file inside is named."""
+    project, _ = bad
+    check = _report(project)["checks"]["reproducible"]
+    assert check["status"] == "failed"
+    assert "sample-0.1.0-py3-none-any.whl: sample/_stamp.py: content differs" in check["message"]
+
+
+def test_module_left_out_of_wheel_fails_the_install_test(bad):
+    """A module present in the source tree but not in the wheel fails the import, named."""
+    project, _ = bad
+    check = _report(project)["checks"]["install"]
+    assert check["status"] == "failed"
+    assert "import sample failed" in check["message"]
+    assert "No module named 'sample._impl'" in check["message"]
+
+
+def test_without_git_a_fixed_epoch_is_used_and_said(bad):
+    """Outside git there is no commit time: the fixed 1980 epoch is used and reported."""
+    project, result = bad
+    epoch = _report(project)["source_date_epoch"]
+    assert epoch == {"source": "no git commit: fixed epoch 1980-01-01", "value": 315532800}
+    assert "SOURCE_DATE_EPOCH=315532800" in result.stdout
+
+
+def test_step_summary_has_a_row_per_check(bad):
+    """Under Actions the job summary gets the verdict and one table row per check."""
+    project, _ = bad
+    text = (project.path / "step-summary.md").read_text()
+    assert "### build: failed" in text
+    assert "| twine | ❌ failed |" in text
+    assert "| wheel-contents | ✅ passed |" in text
+
+
+def test_this_repository_builds_reproducibly(tmp_path):
+    """ci_tasks' own ``nox -s build`` passes, twice-built artifacts identical (on a copy)."""
+    repo = Path(__file__).resolve().parents[3]
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+    for name in filter(None, listed.split("\0")):
+        if (repo / name).is_file():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo / name, tmp_path / name)
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "copy")
+    result = Project(tmp_path).nox("-s", "build")
+    assert result.returncode == 0, result.stdout
+    report = _report(Project(tmp_path))
+    assert report["checks"]["reproducible"]["status"] == "passed"
+    assert report["checks"]["install"]["message"] == "imported ci_tasks"
+    assert {a["name"] for a in report["artifacts"]} == {
+        "ci_tasks-0.1.0.tar.gz",
+        "ci_tasks-0.1.0-py3-none-any.whl",
+    }

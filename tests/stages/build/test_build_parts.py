@@ -1,0 +1,269 @@
+"""The build session's pure parts: archive comparison, sdist contents, the SBOM, config."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import shutil
+import sys
+import tarfile
+import textwrap
+import zipfile
+
+import pytest
+from tests.support.sample import clean_env, make_project
+
+from ci_tasks.core.actions import Output
+from ci_tasks.core.config import load_config
+from ci_tasks.core.errors import UsageError
+from ci_tasks.core.runner import Runner
+from ci_tasks.core.stage import StageContext, run_stage
+from ci_tasks.stages.build.archives import differences, read_archive
+from ci_tasks.stages.build.sbom import LockError, make_sbom
+from ci_tasks.stages.build.session import (
+    Artifacts,
+    build,
+    compare_builds,
+    parse_posargs,
+    stray_members,
+    top_level_names,
+)
+
+
+def _zip(path, members, date=(2020, 1, 1, 0, 0, 0)):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members:
+            archive.writestr(zipfile.ZipInfo(name, date), data)
+    return path
+
+
+def _tgz(path, members, mtime=0, gzip_mtime=0):
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=gzip_mtime) as gz,
+        tarfile.open(fileobj=gz, mode="w") as archive,
+    ):
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(data), mtime
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_identical_archives_have_no_differences(tmp_path):
+    """Two identical wheels compare equal."""
+    a = _zip(tmp_path / "a.whl", [("p/__init__.py", b"x")])
+    b = _zip(tmp_path / "b.whl", [("p/__init__.py", b"x")])
+    assert differences(read_archive(a), read_archive(b)) == []
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ([("p/a.py", b"1")], [("p/a.py", b"2")], ["p/a.py: content differs"]),
+        ([("p/a.py", b"1")], [], ["p/a.py: only in the first build"]),
+        ([], [("p/new.py", b"")], ["p/new.py: only in the second build"]),
+        (
+            [("p/a.py", b""), ("p/b.py", b"")],
+            [("p/b.py", b""), ("p/a.py", b"")],
+            ["members are stored in a different order"],
+        ),
+    ],
+)
+def test_zip_differences_name_the_member(tmp_path, first, second, expected):
+    """A differing, missing, added or reordered member is named, not just 'hashes differ'."""
+    a, b = _zip(tmp_path / "a.whl", first), _zip(tmp_path / "b.whl", second)
+    assert differences(read_archive(a), read_archive(b)) == expected
+
+
+def test_zip_timestamp_difference_is_named(tmp_path):
+    """Same content with another stored time is reported as a timestamp difference."""
+    a = _zip(tmp_path / "a.whl", [("p/a.py", b"1")])
+    b = _zip(tmp_path / "b.whl", [("p/a.py", b"1")], date=(2024, 5, 5, 0, 0, 0))
+    assert differences(read_archive(a), read_archive(b)) == ["p/a.py: timestamp/owner differ"]
+
+
+def test_tar_mtime_and_gzip_header_differences(tmp_path):
+    """An sdist member's mtime is named; with identical members the gzip header is named."""
+    a = _tgz(tmp_path / "a.tar.gz", [("p-1/a.py", b"1")])
+    b = _tgz(tmp_path / "b.tar.gz", [("p-1/a.py", b"1")], mtime=99)
+    assert differences(read_archive(a), read_archive(b)) == ["p-1/a.py: timestamp/owner differ"]
+    c = _tgz(tmp_path / "c.tar.gz", [("p-1/a.py", b"1")], gzip_mtime=12345)
+    assert differences(read_archive(a), read_archive(c)) == [
+        "archive header differs (gzip mtime 0 vs gzip mtime 12345)"
+    ]
+
+
+def test_compare_builds_names_file_inside_each_archive(tmp_path):
+    """The reproducibility check names the archive and the member that differ."""
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    one = Artifacts(
+        _tgz(tmp_path / "1/p-1.tar.gz", [("p-1/a.py", b"1")]),
+        _zip(tmp_path / "1/p-1-py3-none-any.whl", [("p/a.py", b"1")]),
+    )
+    two = Artifacts(
+        _tgz(tmp_path / "2/p-1.tar.gz", [("p-1/a.py", b"1")]),
+        _zip(tmp_path / "2/p-1-py3-none-any.whl", [("p/a.py", b"2")]),
+    )
+    assert compare_builds(one, one).status == "passed"
+    check = compare_builds(one, two)
+    assert check.status == "failed"
+    assert check.message == "p-1-py3-none-any.whl: p/a.py: content differs"
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["p-1/PKG-INFO", "p-1/p/__init__.py"], []),
+        (["p-1/PKG-INFO", "p-1/.git/HEAD", "p-1/.git/config"], ["p-1/.git/"]),
+        (["p-1/PKG-INFO", "p-1/p/__pycache__/a.pyc"], ["p-1/p/__pycache__/"]),
+        (["p-1/PKG-INFO", "p-1/dist/p-0.9.tar.gz"], ["p-1/dist/"]),
+        (["p-1/PKG-INFO", "p-1/.ci-tasks/build-report.json"], ["p-1/.ci-tasks/"]),
+        (["p-1/PKG-INFO", "p-1/p/a.pyc"], ["p-1/p/a.pyc"]),
+        (["p-1/PKG-INFO", "p-1/src/dist/x.py"], []),
+        (["p-1/p/__init__.py"], ["no PKG-INFO at the top level"]),
+        (["p-1/PKG-INFO", "q/x"], ["more than one top-level folder: p-1, q"]),
+    ],
+)
+def test_stray_sdist_members(names, expected):
+    """VCS folders, caches and earlier build output are named once per folder."""
+    assert stray_members(names) == expected
+
+
+def test_top_level_names_of_a_wheel(tmp_path):
+    """Packages and single modules are importable names; metadata folders are not."""
+    wheel = _zip(
+        tmp_path / "x.whl",
+        [("pkg/__init__.py", b""), ("single.py", b""), ("x-1.dist-info/METADATA", b"")],
+    )
+    assert top_level_names(wheel) == ["pkg", "single"]
+
+
+def test_posargs():
+    """``--no-reproduce`` turns the second build off; anything else is a usage error."""
+    assert parse_posargs([]) is True
+    assert parse_posargs(["--no-reproduce"]) is False
+    with pytest.raises(UsageError, match="'--fast'"):
+        parse_posargs(["--fast"])
+
+
+LOCK = textwrap.dedent("""\
+    version = 1
+    requires-python = ">=3.11"
+
+    [[package]]
+    name = "app"
+    version = "1.0"
+    source = { editable = "." }
+    dependencies = [
+        { name = "web", extra = ["tls"] },
+        { name = "colorama", marker = "sys_platform == 'win32'" },
+    ]
+
+    [package.optional-dependencies]
+    docs = [{ name = "sphinx" }]
+
+    [package.dev-dependencies]
+    dev = [{ name = "pytest" }]
+
+    [[package]]
+    name = "colorama"
+    version = "0.4.6"
+    source = { registry = "https://pypi.org/simple" }
+    sdist = { url = "https://files.example/colorama-0.4.6.tar.gz", hash = "sha256:abc", size = 1 }
+
+    [[package]]
+    name = "pytest"
+    version = "9.0"
+    source = { registry = "https://pypi.org/simple" }
+
+    [[package]]
+    name = "sphinx"
+    version = "8.0"
+    source = { registry = "https://pypi.org/simple" }
+
+    [[package]]
+    name = "tlslib"
+    version = "2.0"
+    source = { registry = "https://pypi.org/simple" }
+
+    [[package]]
+    name = "web"
+    version = "3.1"
+    source = { registry = "https://pypi.org/simple" }
+
+    [package.optional-dependencies]
+    tls = [{ name = "tlslib" }]
+""")
+
+
+def test_sbom_lists_runtime_closure_only():
+    """Runtime deps, their requested extras and marker-guarded deps; no dev group or own extras."""
+    sbom = make_sbom(LOCK, "app", epoch=0)
+    assert [c["name"] for c in sbom["components"]] == ["colorama", "tlslib", "web"]
+    assert sbom["specVersion"] == "1.6"
+    assert sbom["metadata"]["timestamp"] == "1970-01-01T00:00:00Z"
+    assert sbom["metadata"]["component"]["name"] == "app"
+    colorama = sbom["components"][0]
+    assert colorama["purl"] == "pkg:pypi/colorama@0.4.6"
+    assert colorama["externalReferences"][0]["hashes"] == [{"alg": "SHA-256", "content": "abc"}]
+    graph = {d["ref"]: d["dependsOn"] for d in sbom["dependencies"]}
+    assert graph["pkg:pypi/web@3.1"] == ["pkg:pypi/tlslib@2.0"]
+
+
+def test_sbom_is_deterministic():
+    """The same lock and epoch give the same document, serial number included."""
+    assert json.dumps(make_sbom(LOCK, "app", epoch=5)) == json.dumps(
+        make_sbom(LOCK, "app", epoch=5)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "project", "message"),
+    [
+        ("not toml [", "app", "not valid TOML"),
+        (LOCK, "other", "'other' is not in it"),
+        ("version = 1\n", "app", "no [[package]] entries"),
+    ],
+)
+def test_sbom_lock_errors(text, project, message):
+    """A lock that is not uv's, or not this project's, is refused with a reason."""
+    with pytest.raises(LockError, match=re.escape(message)):
+        make_sbom(text, project, epoch=0)
+
+
+def test_build_config_errors_are_one_line(tmp_path):
+    """A wrong key or type in [tool.ci-tasks.build] is a one-line error naming it, exit 2."""
+    project = make_project(tmp_path, lock=False, ci_tasks="build.reproducable = false")
+    result = project.ci_tasks("config")
+    assert result.returncode == 2
+    assert "tool.ci-tasks.build.reproducable" in result.stderr
+    assert "did you mean 'reproducible'" in result.stderr
+
+
+def test_a_run_that_could_not_finish_replaces_a_green_report(tmp_path):
+    """A missing tool ends the build with exit 2 and marks the report unverified, not passed."""
+    project = make_project(tmp_path / "p", lock=False)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("uv", "git"):  # but no twine
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    (bin_dir / "python3").symlink_to(sys.executable)
+    report = project.path / ".ci-tasks" / "build-report.json"
+    report.parent.mkdir()
+    report.write_text('{"verdict": "passed"}')
+    env = {**clean_env(), "PATH": str(bin_dir)}
+    out = io.StringIO()
+    ctx = StageContext(
+        name="build",
+        config=load_config(project.path),
+        runner=Runner(env=env, output=Output(stream=out, env=env)),
+        output=Output(stream=out, env=env),
+    )
+    assert run_stage(build, ctx) == 2
+    written = json.loads(report.read_text())
+    assert written["verdict"] == "unverified"
+    assert "`twine` was not found" in written["error"]

@@ -1,0 +1,169 @@
+"""The lint session end to end: real nox, uv and ruff on one locked sample project."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from ci_tasks.stages.lint import session as lint
+from tests.support.sample import NOXFILE, make_project, pyproject
+
+pytestmark = pytest.mark.slow
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+DEV = ["mypy==2.4.1", "ruff==0.17.6"]
+GOOD_WORKFLOW = f"""\
+name: ci
+on: push
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@{SHA}
+      - uses: ./.github/actions/setup
+      - run: pip install --require-hashes -r requirements.txt
+"""
+BAD_WORKFLOW = """\
+name: ci
+on: push
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: astral-sh/setup-uv
+      - run: |
+          python -m pip install --upgrade pip
+          uv run nox -s tests
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lint-stage")
+    # ci_tasks is not installed in the lint venv, so ruff's isort sorts it with nox.
+    noxfile = NOXFILE.replace("import nox\n\nimport ci_tasks\n", "import ci_tasks\nimport nox\n")
+    files = {".github/workflows/ci.yml": GOOD_WORKFLOW, "noxfile.py": noxfile}
+    return make_project(root, dev=DEV, files=files)
+
+
+def lint_report(project):
+    return json.loads((project.path / ".ci-tasks" / "lint-report.json").read_text())
+
+
+def test_clean_project_passes(project):
+    """Ruff-clean code, a current lock, pinned tools and actions: exit 0, no findings."""
+    project.write("pyproject.toml", pyproject(dev=DEV))
+    project.write(".github/workflows/ci.yml", GOOD_WORKFLOW)
+    (project.path / "sample" / "bad.py").unlink(missing_ok=True)
+    result = project.nox("-r", "-s", "lint")
+    assert result.returncode == 0, result.stdout
+    report = lint_report(project)
+    assert report["verdict"] == "passed"
+    assert report["lock_current"] is True
+    assert report["findings"] == []
+
+
+def test_each_problem_is_reported_with_file_and_line(project):
+    """Unpinned and tag-pinned actions, unhashed pip, stale lock, ruff: each found, exit 1."""
+    # An unpinned tool in the dev group also makes the lock stale.
+    project.write("pyproject.toml", pyproject(dev=[*DEV, "iniconfig>=2"]))
+    project.write(".github/workflows/ci.yml", BAD_WORKFLOW)
+    project.write("sample/bad.py", "import os\n")
+    result = project.nox("-r", "-s", "lint")
+    assert result.returncode == 1, result.stdout
+    report = lint_report(project)
+    assert report["verdict"] == "failed"
+    assert report["lock_current"] is False
+    found = {(f["rule"], f["file"], f["line"]) for f in report["findings"]}
+    assert found == {
+        ("stale-lock", "uv.lock", None),
+        ("unpinned-dev-tool", "pyproject.toml", 12),
+        ("unpinned-action", ".github/workflows/ci.yml", 7),
+        ("unpinned-action", ".github/workflows/ci.yml", 8),
+        ("unhashed-pip-install", ".github/workflows/ci.yml", 10),
+        ("ruff", "sample/bad.py", 1),
+    }
+    assert "error: .github/workflows/ci.yml:7: lint: unpinned-action:" in result.stdout
+    assert "run `uv lock`" in result.stdout
+
+
+def test_annotations_under_github_actions(project):
+    """Under Actions, findings are ::error file=,line=:: annotations and a summary line."""
+    project.write("pyproject.toml", pyproject(dev=DEV))
+    project.write(".github/workflows/ci.yml", GOOD_WORKFLOW)
+    project.write("sample/bad.py", "import os\n")
+    result = project.nox("-r", "-s", "lint", env={"GITHUB_ACTIONS": "true"})
+    assert result.returncode == 1, result.stdout
+    assert "::error file=sample/bad.py,line=1,title=lint%3A ruff::F401" in result.stdout
+
+
+def test_posargs_go_to_ruff(project):
+    """`nox -s lint -- --fix` lets ruff fix what it can; the fixed file then passes."""
+    project.write("pyproject.toml", pyproject(dev=DEV))
+    project.write(".github/workflows/ci.yml", GOOD_WORKFLOW)
+    project.write("sample/bad.py", "import os\n")
+    result = project.nox("-r", "-s", "lint", "--", "--fix")
+    assert result.returncode == 0, result.stdout
+    assert "import os" not in (project.path / "sample" / "bad.py").read_text()
+
+
+def test_mypy_runs_when_configured(project):
+    """With `mypy = true`, a type error is a mypy finding with its file and line."""
+    mypy_on = '[tool.ci-tasks.lint]\nmypy = true\nmypy-targets = ["sample"]\n'
+    project.write("pyproject.toml", pyproject(dev=DEV, ci_tasks=mypy_on))
+    project.write(".github/workflows/ci.yml", GOOD_WORKFLOW)
+    project.write("sample/bad.py", 'def f() -> int:\n    return "text"\n')
+    result = project.nox("-r", "-s", "lint")
+    assert result.returncode == 1, result.stdout
+    [finding] = lint_report(project)["findings"]
+    assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 2)
+    assert "Incompatible return value type" in finding["message"]
+
+
+@pytest.mark.parametrize(
+    ("targets", "pyproject_text", "expected"),
+    [
+        (("src",), "", ["mypy", "src"]),
+        ((), '[tool.mypy]\nfiles = ["pkg"]\n', ["mypy"]),
+        ((), '[project]\nname = "x"\n', ["mypy", "."]),
+    ],
+)
+def test_mypy_command(tmp_path, targets, pyproject_text, expected):
+    """Configured targets win; then mypy's own `files`; then the whole project."""
+    (tmp_path / "pyproject.toml").write_text(pyproject_text)
+    assert lint.mypy_command(tmp_path, targets) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            (
+                "sample/x.py:3: error: Incompatible types  [assignment]\n"
+                "sample/x.py:4: note: see here\nFound 1 error in 1 file\n"
+            ),
+            [("mypy", "sample/x.py", 3, "Incompatible types  [assignment]")],
+        ),
+        ("Success: no issues found in 2 source files\n", []),
+    ],
+)
+def test_parse_mypy(tmp_path, text, expected):
+    """Error lines of mypy become findings; notes and summaries do not."""
+    found = [(f.rule, f.file, f.line, f.message) for f in lint.parse_mypy(text, tmp_path)]
+    assert found == expected
+
+
+def test_parse_ruff_format(tmp_path):
+    """Each file ruff format would change is one finding."""
+    text = textwrap.dedent(f"""\
+        Would reformat: {tmp_path}/a.py
+        Would reformat: b/c.py
+        2 files would be reformatted
+        """)
+    assert [(f.rule, f.file) for f in lint.parse_ruff_format(text, tmp_path)] == [
+        ("format", "a.py"),
+        ("format", "b/c.py"),
+    ]

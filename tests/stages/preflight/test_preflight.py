@@ -1,0 +1,290 @@
+"""preflight over real git repositories, with small stages standing in for lint/tests/security."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ci_tasks.core.actions import Output
+from ci_tasks.core.config import parse_config
+from ci_tasks.core.errors import CheckFailed, ConfigError, ToolMissingError, UsageError
+from ci_tasks.core.runner import Runner
+from ci_tasks.core.stage import StageContext, runnable_stages
+from ci_tasks.stages.preflight import session as pf
+from tests.support.gitsupport import git_env, init_repo
+
+
+class Stages:
+    """Stages that record their calls and fail when ``<name>.fail`` exists in the project."""
+
+    def __init__(self, names: tuple[str, ...] = ("lint", "tests", "security")) -> None:
+        self.calls: list[str] = []
+        self.seen: dict[str, StageContext] = {}
+        self.mapping: dict[str, Callable[[StageContext], Any]] = {n: self._make(n) for n in names}
+
+    def _make(self, name: str) -> Callable[[StageContext], Any]:
+        def stage(ctx: StageContext) -> None:
+            self.calls.append(name)
+            self.seen[name] = ctx
+            if (ctx.root / f"{name}.fail").exists():
+                raise CheckFailed(f"{name} found a problem")
+            if (ctx.root / f"{name}.broken").exists():
+                raise ToolMissingError(f"{name}'s tool is missing")
+
+        return stage
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    files = {f"pkg/m{i}.py": f"X = {i}\n" for i in range(10)}
+    files[".gitignore"] = "*.log\n"
+    return init_repo(tmp_path / "repo", {**files, "pyproject.toml": "[project]\nname='x'\n"})
+
+
+def run(
+    root: Path,
+    stages: Stages,
+    *posargs: str,
+    env: dict[str, str] | None = None,
+    **settings: Any,
+) -> tuple[list[pf.StageResult], str]:
+    """One preflight run; its results and its output."""
+    stream = io.StringIO()
+    output = Output(stream=stream, env={})
+    config = parse_config(settings, root / "pyproject.toml")
+    ctx = StageContext(
+        name="preflight",
+        config=config,
+        runner=Runner(env=git_env(env), cwd=root, output=output),
+        posargs=list(posargs),
+        output=output,
+    )
+    results = pf.run_preflight(ctx, stages.mapping)
+    return results, stream.getvalue()
+
+
+def verdicts(results: list[pf.StageResult]) -> dict[str, str]:
+    return {r.name: r.verdict for r in results}
+
+
+def test_unchanged_tree_is_answered_from_the_cache(repo: Path) -> None:
+    """The second run with nothing changed runs no stage and says each is cached."""
+    stages = Stages()
+    first, _ = run(repo, stages)
+    assert verdicts(first) == dict.fromkeys(["lint", "tests", "security"], "passed")
+    second, out = run(repo, stages)
+    assert stages.calls == ["lint", "tests", "security"]
+    assert "lint: passed (cached, just now)" in out
+    assert all(r.cached_at is not None for r in second)
+    assert pf.overall_code(second) == 0
+
+
+def test_a_change_reruns_and_failures_are_never_cached(repo: Path) -> None:
+    """A failed stage runs again next time; later stages still ran (no fail-fast)."""
+    stages = Stages()
+    (repo / "tests.fail").write_text("")
+    first, _ = run(repo, stages)
+    assert verdicts(first) == {"lint": "passed", "tests": "failed", "security": "passed"}
+    assert pf.overall_code(first) == 1
+    second, _ = run(repo, stages)
+    assert stages.calls == ["lint", "tests", "security", "tests"]
+    assert verdicts(second)["tests"] == "failed"
+    (repo / "tests.fail").unlink()
+    (repo / "pkg" / "m1.py").write_text("X = 'edited'\n")
+    run(repo, stages)
+    assert stages.calls[-3:] == ["lint", "tests", "security"]
+
+
+def test_fail_fast_stops_at_the_first_failure(repo: Path) -> None:
+    """--fail-fast (or fail_fast = true) leaves the remaining stages not run."""
+    (repo / "lint.fail").write_text("")
+    stages = Stages()
+    results, out = run(repo, stages, "--fail-fast")
+    assert verdicts(results) == {"lint": "failed", "tests": "not run", "security": "not run"}
+    assert stages.calls == ["lint"]
+    results, _ = run(repo, stages, preflight={"fail_fast": True})
+    assert verdicts(results)["tests"] == "not run"
+    assert "preflight summary:" not in out  # the summary is preflight()'s, printed once
+
+
+@pytest.mark.parametrize(
+    ("posargs", "env", "settings", "why"),
+    [
+        (("--no-cache",), {}, {}, "--no-cache"),
+        ((), {"CI_TASKS_NO_CACHE": "1"}, {}, "CI_TASKS_NO_CACHE"),
+        ((), {"CI": "true"}, {}, "CI=true"),
+        ((), {}, {"preflight": {"cache": False}}, "off in [tool.ci-tasks.preflight]"),
+    ],
+)
+def test_cache_bypass(repo: Path, posargs, env, settings, why) -> None:
+    """--no-cache, CI_TASKS_NO_CACHE=1, CI=true and cache = false all run every stage."""
+    stages = Stages(("lint",))
+    run(repo, stages)
+    _, out = run(repo, stages, *posargs, env=env, **settings)
+    assert stages.calls == ["lint", "lint"]
+    assert why in out
+
+
+def test_cache_in_ci_when_enabled(repo: Path) -> None:
+    """Under CI=true, cache_in_ci = true lets the cache answer."""
+    stages = Stages(("lint",))
+    settings = {"preflight": {"cache_in_ci": True}}
+    run(repo, stages, env={"CI": "true"}, **settings)
+    run(repo, stages, env={"CI": "true"}, **settings)
+    assert stages.calls == ["lint"]
+
+
+def test_stage_that_changes_its_inputs_is_not_cached(repo: Path) -> None:
+    """A stage that rewrites a file has not checked what it leaves behind: no cache entry."""
+    stages = Stages(("lint",))
+
+    def formatter(ctx: StageContext) -> None:
+        stages.calls.append("lint")
+        (ctx.root / "pkg" / "m2.py").write_text(f"X = {time.time()}\n")
+
+    stages.mapping["lint"] = formatter
+    _, out = run(repo, stages)
+    assert "lint: not cached: files changed while it ran" in out
+    run(repo, stages)
+    assert stages.calls == ["lint", "lint"]
+
+
+def test_a_stage_word_is_not_a_pass_to_cache(repo: Path) -> None:
+    """A stage that passes with its own word (security's UNVERIFIED) is run again next time."""
+    stages = Stages(("security",))
+    calls = []
+
+    def unverified(ctx: StageContext) -> str:
+        calls.append(ctx.name)
+        return "UNVERIFIED"
+
+    stages.mapping["security"] = unverified
+    first, _ = run(repo, stages)
+    run(repo, stages)
+    assert verdicts(first) == {"security": "UNVERIFIED"}
+    assert calls == ["security", "security"]
+
+
+def test_stage_args_reach_the_stage_and_key_the_cache(repo: Path) -> None:
+    """--tests-args='...' become the tests stage's posargs, and other args mean another run."""
+    stages = Stages(("tests",))
+    run(repo, stages, "--tests-args=-k 'a b'")
+    assert stages.seen["tests"].posargs == ["-k", "a b"]
+    run(repo, stages, "--tests-args=-k 'a b'")
+    run(repo, stages, "--tests-args=-x")
+    assert stages.calls == ["tests", "tests"]
+
+
+def test_each_stage_gets_its_name_and_timeout(repo: Path) -> None:
+    """Every stage runs under its own name with its own timeout as the runner's deadline."""
+    stages = Stages(("lint", "tests"))
+    run(repo, stages, timeouts={"lint": 100, "tests": 5000})
+    lint, tests = stages.seen["lint"], stages.seen["tests"]
+    assert (lint.name, tests.name) == ("lint", "tests")
+    assert lint.runner.deadline is not None
+    assert tests.runner.deadline is not None
+    assert 50 < lint.runner.deadline - time.monotonic() <= 100
+    assert 4900 < tests.runner.deadline - time.monotonic() <= 5000
+
+
+def test_could_not_run_is_exit_2(repo: Path) -> None:
+    """A stage that could not run makes preflight exit 2 unless another stage failed."""
+    (repo / "lint.broken").write_text("")
+    stages = Stages(("lint", "tests"))
+    results, _ = run(repo, stages)
+    assert verdicts(results) == {"lint": "could not run", "tests": "passed"}
+    assert pf.overall_code(results) == 2
+    (repo / "tests.fail").write_text("")
+    results, _ = run(repo, stages)
+    assert pf.overall_code(results) == 1
+
+
+def test_corrupt_cache_is_set_aside_and_rebuilt(repo: Path) -> None:
+    """An unreadable cache is renamed aside with a warning; the run goes on and writes anew."""
+    stages = Stages(("lint",))
+    cache = repo / ".ci-tasks" / "preflight-cache.json"
+    cache.parent.mkdir()
+    cache.write_text("{ not json")
+    _, out = run(repo, stages)
+    assert "set aside" in out
+    assert list(cache.parent.glob("preflight-cache.json.corrupt-*"))
+    run(repo, stages)
+    assert stages.calls == ["lint"]
+
+
+def test_outside_git_the_stages_still_run(tmp_path: Path) -> None:
+    """Without a git repository there is no fingerprint: a warning, and every stage runs."""
+    (tmp_path / "pyproject.toml").write_text("")
+    stages = Stages(("lint",))
+    run(tmp_path, stages)
+    _, out = run(tmp_path, stages)
+    assert stages.calls == ["lint", "lint"]
+    assert "cache off" in out
+
+
+def test_unknown_stage_is_a_config_error(repo: Path) -> None:
+    """A configured stage that does not exist is a one-line config error (exit 2)."""
+    with pytest.raises(ConfigError, match=r"preflight\.stages: unknown stage 'lnt'") as info:
+        run(repo, Stages(), preflight={"stages": ["lnt"]})
+    assert info.value.exit_code == 2
+
+
+def test_unknown_argument_is_a_usage_error(repo: Path) -> None:
+    """An argument preflight does not know is refused, naming what it accepts."""
+    with pytest.raises(UsageError, match="--bogus"):
+        run(repo, Stages(), "--bogus")
+    with pytest.raises(UsageError, match="--docs-args"):
+        run(repo, Stages(), "--docs-args=x")
+
+
+def test_default_stages_are_those_that_exist() -> None:
+    """The default is lint, tests, security, in that order, among the stages this version has."""
+    config = parse_config({}, Path("pyproject.toml"))
+    assert pf.resolve_stages(config, {"tests": print, "lint": print}) == ["lint", "tests"]
+    assert pf.resolve_stages(config, runnable_stages())[:2] == ["lint", "tests"]
+
+
+def test_config_rejects_duplicate_and_empty_stages() -> None:
+    """An empty ``stages`` or a stage listed twice is a config error naming the section."""
+    with pytest.raises(
+        ConfigError, match=r"\[tool.ci-tasks.preflight\]: stages lists 'lint' twice"
+    ):
+        parse_config({"preflight": {"stages": ["lint", "lint"]}}, Path("pyproject.toml"))
+    with pytest.raises(ConfigError, match="at least one"):
+        parse_config({"preflight": {"stages": []}}, Path("pyproject.toml"))
+
+
+def test_summary_is_one_line_per_stage() -> None:
+    """The summary names each stage, its verdict (with the cache's age) and its time."""
+    now = 10_000.0
+    results = [
+        pf.StageResult("lint", "passed", 0, 0.0, cached_at=now - 200),
+        pf.StageResult("tests", "failed", 1, 12.34),
+        pf.StageResult("security", "not run", 0, 0.0),
+    ]
+    lines = pf.render_summary(results, now)
+    assert lines[0] == "preflight summary:"
+    assert lines[1].split() == ["lint", "passed", "(cached,", "3", "min", "ago)", "0.0", "s"]
+    assert lines[2].split() == ["tests", "failed", "12.3", "s"]
+    assert lines[3].split() == ["security", "not", "run"]
+    assert len(lines) == 4
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (1, "just now"),
+        (42, "42 s ago"),
+        (180, "3 min ago"),
+        (7300, "2 h ago"),
+        (4 * 86400, "4 d ago"),
+    ],
+)
+def test_ago(seconds: float, text: str) -> None:
+    """Ages read coarsely, as people say them."""
+    assert pf.ago(seconds) == text

@@ -1,0 +1,195 @@
+"""Flaky results, quarantine and the bounded flaky history, over plain data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from ci_tasks.core.actions import Output
+from ci_tasks.core.config import Config, parse_config
+from ci_tasks.core.errors import ConfigError
+from ci_tasks.core.runner import Runner
+from ci_tasks.core.stage import StageContext
+from ci_tasks.stages.tests import flaky
+from ci_tasks.stages.tests import session as testsuite
+from ci_tasks.stages.tests.config import QuarantineEntry
+
+PASS = [["setup", "passed", None], ["call", "passed", None], ["teardown", "passed", None]]
+RERUN = [["setup", "passed", None], ["call", "rerun", "boom"], ["teardown", "passed", None]]
+FAIL = [["setup", "passed", None], ["call", "failed", "still boom"], ["teardown", "passed", None]]
+
+
+@pytest.mark.parametrize(
+    ("reports", "attempts", "outcome", "failures", "is_flaky"),
+    [
+        (PASS, 1, "passed", (), False),
+        (RERUN + PASS, 2, "passed", ("boom",), True),
+        (RERUN + RERUN + FAIL, 3, "failed", ("boom", "boom", "still boom"), False),
+        ([["setup", "skipped", None], ["teardown", "passed", None]], 1, "skipped", (), False),
+        ([["setup", "rerun", "fixture"], *PASS], 2, "passed", ("fixture",), True),
+        ([*PASS[:2], ["teardown", "failed", "td"]], 1, "failed", ("td",), False),
+    ],
+)
+def test_summarise_attempts(reports, attempts, outcome, failures, is_flaky):
+    """Attempts count reruns; the last attempt decides; failed attempts keep their message."""
+    result = flaky.summarise("t::x", reports)
+    assert (result.attempts, result.outcome, result.failures) == (attempts, outcome, failures)
+    assert result.flaky is is_flaky
+
+
+def test_parse_record_counts_tests_and_collection_errors():
+    """Collection errors are failures; tests counts only tests that ran."""
+    run = flaky.parse_record(
+        {
+            "tests": [{"nodeid": "a::x", "reports": PASS}, {"nodeid": "a::y", "reports": FAIL}],
+            "collect_errors": [{"nodeid": "b.py", "message": "ImportError"}],
+            "exitstatus": 1,
+            "stopped": "stopping after 2 failures",
+        }
+    )
+    assert run.tests == 2
+    assert run.stopped == "stopping after 2 failures"
+    assert [r.nodeid for r in run.failed] == ["b.py", "a::y"]
+    with pytest.raises(ValueError, match="not a ci_tasks pytest record"):
+        flaky.parse_record({"something": "else"})
+
+
+@pytest.mark.parametrize(
+    ("nodeid", "pattern", "hit"),
+    [
+        ("tests/t.py::test_a", "tests/t.py::test_a", True),
+        ("tests/t.py::test_a[1]", "tests/t.py::test_a", True),
+        ("tests/t.py::C::test_a", "tests/t.py::C", True),
+        ("tests/t.py::test_ab", "tests/t.py::test_a", False),
+        ("tests/net/t.py::test_a", "tests/net/*", True),
+        ("tests/t.py::test_a", "tests/net/*", False),
+    ],
+)
+def test_quarantine_matches(nodeid, pattern, hit):
+    """A quarantine names a node id, its parametrisations and children, or a glob."""
+    assert flaky.quarantine_matches(nodeid, pattern) is hit
+
+
+def test_quarantine_excuses_failures_until_it_expires():
+    """Live entries excuse their failures; expired ones excuse nothing and are listed."""
+    run = flaky.parse_record(
+        {"tests": [{"nodeid": "t.py::a", "reports": FAIL}, {"nodeid": "t.py::b", "reports": FAIL}]}
+    )
+    entries = [
+        QuarantineEntry("t.py::a", "upstream bug", dt.date(2030, 1, 1)),
+        QuarantineEntry("t.py::b", "forgotten", dt.date(2020, 1, 1)),
+    ]
+    result = flaky.apply_quarantine(run, entries, dt.date(2026, 6, 1))
+    assert result.excused == ("t.py::a",)
+    assert [e.test for e in result.expired] == ["t.py::b"]
+    assert [(r["failed"], r["expired"]) for r in result.entries] == [
+        (["t.py::a"], False),
+        (["t.py::b"], True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ('{ test = "t::a", until = 2030-01-01 }', "needs a 'reason'"),
+        ('{ test = "t::a", reason = "  ", until = 2030-01-01 }', "needs a 'reason'"),
+        ('{ test = "t::a", reason = "x" }', "needs 'until'"),
+        ('{ test = "t::a", reason = "x", until = "soon" }', "expected a date"),
+    ],
+)
+def test_bad_quarantine_entry_is_a_config_error(tmp_path, entry, problem):
+    """A quarantine entry needs a reason and an expiry date; the error names the entry."""
+    data = tomllib.loads(f"[tests]\nquarantine = [{entry}]\n")
+    with pytest.raises(ConfigError, match=problem) as info:
+        parse_config(data, tmp_path / "pyproject.toml")
+    assert "quarantine[0]" in str(info.value)
+
+
+def test_history_is_bounded():
+    """Appending keeps only the last *limit* runs, oldest dropped first."""
+    runs = [{"commit": str(i)} for i in range(5)]
+    doc = flaky.append_history(runs, {"commit": "new"}, limit=3)
+    assert doc["schema"] == "ci-tasks/flaky-history"
+    assert [r["commit"] for r in doc["runs"]] == ["3", "4", "new"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", json.dumps({"schema": "other", "runs": []}), json.dumps([1, 2])],
+)
+def test_unreadable_history_is_set_aside_and_restarted(tmp_path, content, capsys):
+    """A history we cannot trust is renamed aside with a warning; a new one starts."""
+    history = tmp_path / ".ci-tasks" / "flaky-history.json"
+    history.parent.mkdir()
+    history.write_text(content)
+    ctx = StageContext("tests", Config(root=tmp_path), Runner(), output=Output(env={}))
+    run = flaky.parse_record({"tests": [{"nodeid": "t::a", "reports": RERUN + PASS}]})
+    testsuite._record_history(ctx, run)
+    data = json.loads(history.read_text())
+    assert [(r["tests"], r["rescued"], r["flaky"]) for r in data["runs"]] == [(1, 1, ["t::a"])]
+    assert dt.datetime.fromisoformat(data["runs"][0]["date"]).tzinfo is not None
+    aside = [p.name for p in history.parent.iterdir() if ".corrupt-" in p.name]
+    assert len(aside) == 1
+    assert Path(history.parent / aside[0]).read_text() == content
+    assert "set aside" in capsys.readouterr().out
+
+
+def test_posargs_fail_on_flaky_is_ours():
+    """`--fail-on-flaky` is taken out of posargs; the rest go to pytest, after our defaults."""
+    config = Config().tests
+    options = testsuite.parse_posargs(["-k", "x", "--fail-on-flaky"], config)
+    assert options == testsuite.Options(fail_on_flaky=True, pytest_args=("-k", "x"))
+    command = testsuite.pytest_command(config, options.pytest_args)
+    assert command[:3] == ["pytest", "-p", "ci_tasks_recorder"]
+    assert command[-2:] == ["-k", "x"]
+    for expected in ("--reruns", "--maxfail=5", "-n", "--strict-markers", "--cov=."):
+        assert expected in command
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({}, "--cov=."),
+        ({"pyproject.toml": '[tool.coverage.run]\nsource = ["pkg"]\n'}, "--cov"),
+        ({".coveragerc": "[run]\nsource = pkg\n"}, "--cov"),
+    ],
+)
+def test_coverage_respects_the_projects_own_source(tmp_path, files, expected):
+    """Coverage's own `source` setting is respected; without one, the project is measured."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    source_set = testsuite.has_coverage_source(tmp_path)
+    command = testsuite.pytest_command(Config().tests, [], coverage_source_set=source_set)
+    assert expected in command
+    assert [c for c in command if c.startswith("--cov=") or c == "--cov"] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("section", "total", "expected"),
+    [
+        ("", 10.0, []),
+        ("fail-under = 80", 85.0, []),
+        ("fail-under = 80", 79.5, ["coverage 79.5 % is under fail_under 80 %"]),
+        ("fail-under = 80", None, ["no coverage total in coverage.xml"]),
+        ("fail-under = 80\ncoverage = false", None, []),
+    ],
+)
+def test_fail_under(tmp_path, section, total, expected):
+    """Coverage fails the run only under a configured `fail_under`, or when it is missing."""
+    data = tomllib.loads(f"[tests]\n{section}\n")
+    config = parse_config(data, tmp_path / "pyproject.toml").tests
+    assert testsuite.coverage_problems(config, total) == expected
+
+
+def test_exit_code_without_failures_is_not_a_pass():
+    """An exit code of 1 with no recorded failure, or of 2, fails closed."""
+    run = flaky.parse_record({"tests": [{"nodeid": "t::a", "reports": PASS}]})
+    none = flaky.apply_quarantine(run, [], dt.date(2026, 1, 1))
+    assert testsuite.verdict_problems(0, run, none, fail_on_flaky=False) == []
+    for code in (1, 2):
+        problems = testsuite.verdict_problems(code, run, none, fail_on_flaky=False)
+        assert problems == [f"pytest exited with code {code}"]

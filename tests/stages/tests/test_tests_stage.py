@@ -1,0 +1,174 @@
+"""The tests session end to end: real nox, uv and pytest on one locked sample project."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.sample import TEST_TOOLS, make_project, pyproject
+
+pytestmark = pytest.mark.slow
+
+DEV = list(TEST_TOOLS)
+# Fast and serial by default; one test turns xdist on to show reruns are seen there too.
+BASE = "[tool.ci-tasks.tests]\nreruns-delay = 0\n"
+PYTEST_INI = """
+[tool.pytest.ini_options]
+markers = ["integration: talks to a real service"]
+"""
+FLAKY = """\
+from pathlib import Path
+
+COUNTER = Path(__file__).with_name("{name}.count")
+
+
+def test_flaky():
+    attempt = int(COUNTER.read_text()) if COUNTER.exists() else 0
+    COUNTER.write_text(str(attempt + 1))
+    assert attempt >= 1, f"first attempt {{attempt}} fails"
+"""
+FILES = {
+    "tests/test_flaky.py": FLAKY.format(name="flaky"),
+    "tests/test_broken.py": "def test_broken():\n    assert 1 == 2, 'always broken'\n",
+}
+FLAKY_ID = "tests/test_flaky.py::test_flaky"
+BROKEN_ID = "tests/test_broken.py::test_broken"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tests-stage")
+    files = {**FILES, "tests/test_integration.py": INTEGRATION}
+    return make_project(root, dev=DEV, ci_tasks=BASE, extra=PYTEST_INI, files=files)
+
+
+INTEGRATION = """\
+from pathlib import Path
+
+import pytest
+
+COUNTER = Path(__file__).with_name("integration.count")
+
+
+@pytest.mark.integration
+def test_integration():
+    attempt = int(COUNTER.read_text()) if COUNTER.exists() else 0
+    COUNTER.write_text(str(attempt + 1))
+    assert attempt >= 1, "first attempt fails"
+"""
+
+
+def run(project, *posargs, config="", env=None):
+    """Configure the project, reset the counters, and run `nox -s tests -- posargs`."""
+    if "workers" not in config:
+        config = "workers = 0\n" + config
+    project.write("pyproject.toml", pyproject(dev=DEV, ci_tasks=BASE + config, extra=PYTEST_INI))
+    for counter in project.path.glob("tests/*.count"):
+        counter.unlink()
+    return project.nox("-r", "-s", "tests", "--", *posargs, env=env)
+
+
+def flaky_report(project):
+    return json.loads((project.path / ".ci-tasks" / "flaky-report.json").read_text())
+
+
+def test_flaky_test_is_reported_and_the_session_passes(project, tmp_path):
+    """Fails once, passes on rerun: reported as flaky (under xdist too); the session passes."""
+    summary = tmp_path / "summary.md"
+    result = run(
+        project,
+        "tests/test_flaky.py",
+        "tests/test_sample.py",
+        config="workers = 2\n",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert result.returncode == 0, result.stdout
+    report = flaky_report(project)
+    assert report["schema"] == "ci-tasks/flaky-report"
+    assert report["verdict"] == "passed"
+    assert report["tests"] == 2
+    [entry] = report["flaky"]
+    assert entry["nodeid"] == FLAKY_ID
+    assert entry["attempts"] == 2
+    assert entry["outcome"] == "passed"
+    assert "first attempt 0 fails" in entry["failures"][0]
+    assert "flaky: 1 test(s) passed only on a rerun" in result.stdout
+    history = json.loads((project.path / ".ci-tasks" / "flaky-history.json").read_text())
+    assert history["runs"][-1]["rescued"] == 1
+    assert history["runs"][-1]["flaky"] == [FLAKY_ID]
+    assert (project.path / "junit.xml").is_file()
+    assert (project.path / "coverage.xml").is_file()
+    assert "coverage: " in result.stdout
+    text = summary.read_text()
+    assert f"`{FLAKY_ID}`: 2 attempts; first failure: AssertionError: first attempt 0" in text
+    assert "Coverage: **" in text
+
+
+def test_fail_on_flaky_turns_the_flaky_pass_into_a_failure(project):
+    """With --fail-on-flaky, the same rescued test fails the session."""
+    result = run(project, "tests/test_flaky.py", "--fail-on-flaky")
+    assert result.returncode == 1, result.stdout
+    assert "flaky test(s) and --fail-on-flaky is set" in result.stdout
+    assert flaky_report(project)["verdict"] == "failed"
+
+
+def test_broken_test_fails_after_its_reruns(project):
+    """A genuine failure is rerun (reruns = 2) inside pytest, then fails the session once."""
+    result = run(project, "tests/test_broken.py", "tests/test_sample.py")
+    assert result.returncode == 1, result.stdout
+    assert "1 failed, 1 passed, 2 rerun" in result.stdout
+    assert f"1 test(s) failed: {BROKEN_ID}" in result.stdout
+    assert result.stdout.count("test session starts") == 1  # the session was not retried
+    assert flaky_report(project)["flaky"] == []
+
+
+def test_quarantined_broken_test_is_listed_but_does_not_fail(project):
+    """A quarantined failure is reported ("quarantined: 1 failed") and the session passes."""
+    quarantine = (
+        f'quarantine = [{{ test = "{BROKEN_ID}", reason = "bug 12", until = 2099-01-01 }}]\n'
+    )
+    result = run(project, "tests/test_broken.py", "tests/test_sample.py", config=quarantine)
+    assert result.returncode == 0, result.stdout
+    assert "quarantined: 1 failed" in result.stdout
+    [entry] = flaky_report(project)["quarantined"]
+    assert entry == {
+        "test": BROKEN_ID,
+        "reason": "bug 12",
+        "until": "2099-01-01",
+        "expired": False,
+        "failed": [BROKEN_ID],
+    }
+
+
+def test_quarantined_failures_that_stop_the_run_fail_it(project):
+    """Quarantined failures still count toward --maxfail; a run cut short cannot pass."""
+    quarantine = (
+        "maxfail = 1\n"
+        f'quarantine = [{{ test = "{BROKEN_ID}", reason = "bug 12", until = 2099-01-01 }}]\n'
+    )
+    result = run(project, "tests/test_broken.py", "tests/test_sample.py", config=quarantine)
+    assert result.returncode == 1, result.stdout
+    assert "pytest stopped early (stopping after 1 failures); not every test ran" in result.stdout
+
+
+def test_expired_quarantine_fails(project):
+    """A quarantine past its `until` date fails the session even when the test passes."""
+    quarantine = (
+        'quarantine = [{ test = "tests/test_sample.py::*", reason = "x", until = 2020-01-01 }]\n'
+    )
+    result = run(project, "tests/test_sample.py", config=quarantine)
+    assert result.returncode == 1, result.stdout
+    assert "quarantine of 'tests/test_sample.py::*' expired on 2020-01-01" in result.stdout
+
+
+def test_rerun_rule_by_marker(project):
+    """With no global reruns, a marker rule still gives integration tests their reruns."""
+    rule = (
+        'reruns = 0\n[[tool.ci-tasks.tests.rerun]]\nmarker = "integration"\nreruns = 1\ndelay = 0\n'
+    )
+    result = run(project, "tests/test_integration.py", "tests/test_flaky.py", config=rule)
+    assert result.returncode == 1, result.stdout  # test_flaky has no rerun: it fails
+    report = flaky_report(project)
+    assert [e["nodeid"] for e in report["flaky"]] == ["tests/test_integration.py::test_integration"]
+    assert "1 test(s) failed: tests/test_flaky.py::test_flaky" in result.stdout
