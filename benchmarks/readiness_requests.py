@@ -17,13 +17,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.github_fake import REPO, FakeGitHub, make_runs
+from tests.localserver import serve
+
 from ci_tasks.core.actions import Output
 from ci_tasks.core.config import load_config
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, run_stage
 from ci_tasks.stages.readiness import readiness
-from tests.github_fake import REPO, FakeGitHub, make_runs
-from tests.localserver import serve
 
 N = 1000
 

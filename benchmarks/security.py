@@ -18,6 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.localserver import serve
+from tests.sample import clean_env, make_project
+from tests.test_security_e2e import CLEAN_WORKFLOW, SHELL, osv
+
 from ci_tasks.core.actions import Output
 from ci_tasks.core.runner import Runner
 from ci_tasks.stages.security import SCANNERS, ScanContext
@@ -25,9 +29,6 @@ from ci_tasks.stages.security._model import Finding, ScanResult
 from ci_tasks.stages.security._tools import locate
 from ci_tasks.stages.security._verdict import judge, report_body, summary_markdown
 from ci_tasks.stages.security.config import SecurityConfig, SecurityIgnore
-from tests.localserver import serve
-from tests.sample import clean_env, make_project
-from tests.test_security_e2e import CLEAN_WORKFLOW, SHELL, osv
 
 RUNS = 3
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_tasks import __version__
-from ci_tasks.core.config import load_config
+from ci_tasks.core.config import Config, fields_of, load_config
 from ci_tasks.core.errors import EXIT_OK, CITasksError, exit_code_for
 from ci_tasks.core.stage import ArgumentParser
 from ci_tasks.stages.smoke.session import add_arguments as _smoke_arguments
@@ -20,7 +20,10 @@ from ci_tasks.stages.smoke.session import add_arguments as _smoke_arguments
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        plain = {f.name: _plain(getattr(value, f.name)) for f in fields_of(type(value))}
+        if isinstance(value, Config):
+            plain["root"] = _plain(value.root)
+        return plain
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, Path):

@@ -25,13 +25,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ci_tasks.core import __version__
-from ci_tasks.core import reports
-from ci_tasks.stages.build.archives import differences, read_archive, sha256_file
-from ci_tasks.core.errors import EXIT_ERROR, CheckFailed, CITasksError, CommandFailed, ServiceUnavailable, ToolMissingError, UsageError, exit_code_for
+from ci_tasks.core import __version__, reports
+from ci_tasks.core.errors import (
+    EXIT_ERROR,
+    CheckFailed,
+    CITasksError,
+    CommandFailed,
+    ServiceUnavailable,
+    ToolMissingError,
+    UsageError,
+    exit_code_for,
+)
 from ci_tasks.core.retry import NETWORK_ERRORS
-from ci_tasks.stages.build.sbom import LockError, make_sbom
 from ci_tasks.core.stage import StageContext
+from ci_tasks.stages.build.archives import differences, read_archive, sha256_file
+from ci_tasks.stages.build.sbom import LockError, make_sbom
 
 if TYPE_CHECKING:
     from ci_tasks.core.config import Config

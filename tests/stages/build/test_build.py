@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from tests.support.sample import Project, clean_env, make_project, pyproject
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,6 @@ import textwrap
 import zipfile
 
 import pytest
-from tests.support.sample import clean_env, make_project
 
 from ci_tasks.core.actions import Output
 from ci_tasks.core.config import load_config
@@ -30,6 +29,7 @@ from ci_tasks.stages.build.session import (
     stray_members,
     top_level_names,
 )
+from tests.support.sample import clean_env, make_project
 
 
 def _zip(path, members, date=(2020, 1, 1, 0, 0, 0)):
