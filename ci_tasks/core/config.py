@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
+from ci_tasks.core import groups
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.retry import RetryPolicy
 
@@ -36,6 +37,7 @@ __all__ = [
     "find_pyproject",
     "load_config",
     "parse_config",
+    "read_pyproject",
     "register_section",
     "section_names",
     "type_name",
@@ -136,7 +138,8 @@ class Config:
     python: tuple[str, ...] = ("3.11",)
     """Python versions the test session runs on (one nox session each)."""
     dependency_groups: tuple[str, ...] = ("dev",)
-    """Dependency groups installed from ``uv.lock`` into session environments."""
+    """Dependency groups installed from ``uv.lock`` into session environments (default: the
+    group that lists pytest, the groups it includes, and ``[tool.uv] default-groups``)."""
     secrets: tuple[str, ...] = ()
     """Extra environment variables whose values are masked in all output."""
     retry: RetryConfig = RetryConfig()
@@ -338,6 +341,23 @@ def parse_config(data: Mapping[str, Any], source: Path) -> Config:
     return dataclasses.replace(config, root=source.parent)
 
 
+def read_pyproject(source: Path) -> dict[str, Any]:
+    """*source* parsed as TOML; a one-line :class:`ConfigError` naming it when it cannot be."""
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"{source}: no such file; ci_tasks reads its configuration from {PYPROJECT}"
+        raise ConfigError(msg) from None
+    except OSError as exc:
+        msg = f"{source}: cannot be read ({exc.strerror})"
+        raise ConfigError(msg) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{source}: not valid TOML ({exc})"
+        raise ConfigError(msg) from None
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Load ``[tool.ci-tasks]`` from *path* (a ``pyproject.toml`` or its folder).
 
@@ -353,26 +373,19 @@ def load_config(path: str | Path | None = None) -> Config:
         source = Path(path)
         if source.is_dir():
             source = source / PYPROJECT
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        msg = f"{source}: no such file; ci_tasks reads its configuration from {PYPROJECT}"
-        raise ConfigError(msg) from None
-    except OSError as exc:
-        msg = f"{source}: cannot be read ({exc.strerror})"
-        raise ConfigError(msg) from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{source}: not valid TOML ({exc})"
-        raise ConfigError(msg) from None
+    document = read_pyproject(source)
     table: Any = document
     for part in TABLE:
         table = table.get(part, {}) if isinstance(table, dict) else {}
     if not isinstance(table, dict):
         msg = f"{source}: [tool.ci-tasks] must be a table"
         raise ConfigError(msg)
-    return parse_config(table, source.resolve())
+    config = parse_config(table, source.resolve())
+    if "dependency_groups" not in {key.replace("-", "_") for key in table}:
+        detected = groups.test_groups(document)
+        if detected:
+            config = dataclasses.replace(config, dependency_groups=detected)
+    return config
 
 
 def section_names() -> list[str]:
