@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import stat
 import time
@@ -16,7 +17,14 @@ from ci_tasks.core import reports
 from ci_tasks.core.errors import ServiceUnavailable
 from ci_tasks.core.retry import RetryPolicy
 from ci_tasks.stages.readiness.artifacts import ArchiveRefused, check_archive
-from ci_tasks.stages.readiness.evidence import EVIDENCE_FILES
+from ci_tasks.stages.readiness.evidence import (
+    EVIDENCE_FILES,
+    Evidence,
+    Report,
+    Run,
+    choose,
+    wants_ci_copy,
+)
 from ci_tasks.stages.readiness.github import GitHubClient, api_session
 from tests.support.github_fake import (
     REPO,
@@ -356,3 +364,59 @@ def test_duplicate_members_are_refused():
         archive.writestr(".ci-tasks/build-report.json", "{}")
     with pytest.raises(ArchiveRefused, match="appears twice"):
         check_archive(buffer.getvalue(), allowed=EVIDENCE_FILES, max_bytes=MB)
+
+
+def _report(origin: str, made: str | None, problem: str | None = None) -> Report:
+    data = None if made is None else {"generated_at": made, "verdict": "passed"}
+    return Report("build", f"{origin}/build-report.json", data, problem, origin)
+
+
+@pytest.mark.parametrize(
+    ("local", "other", "picked"),
+    [
+        (_report("local", "2026-11-02T00:00:00Z"), None, "local"),
+        (
+            _report("local", None, "missing"),
+            _report("CI run #2", "2026-11-01T00:00:00Z"),
+            "CI run #2",
+        ),
+        (
+            _report("local", "2026-11-01T00:00:00Z"),
+            _report("CI run #2", "2026-11-02T00:00:00Z"),
+            "CI run #2",
+        ),
+        (
+            _report("local", "2026-11-03T00:00:00Z"),
+            _report("CI run #2", "2026-11-02T00:00:00Z"),
+            "local",
+        ),
+        (
+            _report("local", "2026-11-01T00:00:00Z"),
+            _report("CI run #2", "2026-11-02T00:00:00Z", "stale"),
+            "local",
+        ),
+        (
+            _report("local", "2026-11-03T00:00:00Z", "stale"),
+            _report("CI run #2", "2026-11-02T00:00:00Z"),
+            "CI run #2",
+        ),
+    ],
+)
+def test_choose_prefers_usable_then_newer(local, other, picked):
+    """A usable report beats an unusable one; between equals, the newer one is judged."""
+    assert choose(local, other).origin == picked
+
+
+def test_a_ci_copy_is_wanted_only_when_ours_is_missing_unusable_or_older():
+    """Fresh local reports newer than the run need no download; one older report does."""
+    run = Run(1, "success", 1, None, dt.datetime(2026, 11, 2, tzinfo=dt.UTC))
+    newer = {k: _report("local", "2026-11-03T00:00:00Z") for k in ("security", "build", "lint")}
+    history = Report("flaky-history", "h", {"runs": [{"date": "2026-11-03T00:00:00Z"}]})
+
+    def evidence(**changed: Report) -> Evidence:
+        found = newer | {"smoke": _report("local", None, "missing")} | changed
+        return Evidence(None, found, history, (), None, staging_configured=False)
+
+    assert not wants_ci_copy(evidence(), run)  # no staging URL: smoke is not CI's to upload
+    assert wants_ci_copy(evidence(lint=_report("local", "2026-11-01T00:00:00Z")), run)
+    assert wants_ci_copy(evidence(build=_report("local", None, "missing")), run)
