@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 import requests
 from requests.adapters import HTTPAdapter
 
-from ci_tasks.core import http
+from ci_tasks.core import http, masking
 from ci_tasks.core.errors import ConfigError, ServiceUnavailable
 from ci_tasks.core.retry import Clock, RetryPolicy, SystemClock
 from ci_tasks.stages.readiness.artifacts import ArchiveRefused, Artifact, parse_artifacts
@@ -347,8 +347,9 @@ class GitHubClient:
         if response.status_code not in REDIRECTS or not location:
             self._fail(response, url)
         target = urllib.parse.urljoin(url, location)
-        host = urllib.parse.urlsplit(target).hostname or "?"
-        scheme = urllib.parse.urlsplit(target).scheme
+        parts = urllib.parse.urlsplit(target)
+        host, scheme = parts.hostname or "?", parts.scheme
+        masking.default_masker().add(parts.query)  # the signature: a credential for a minute
         if scheme != "https" and scheme != urllib.parse.urlsplit(self.base_url).scheme:
             msg = f"{self._what(url)}: redirected to {scheme}://{host}, which is not https"
             raise ServiceUnavailable(msg)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import stat
 import time
 import zipfile
@@ -420,3 +421,21 @@ def test_a_ci_copy_is_wanted_only_when_ours_is_missing_unusable_or_older():
     assert not wants_ci_copy(evidence(), run)  # no staging URL: smoke is not CI's to upload
     assert wants_ci_copy(evidence(lint=_report("local", "2026-11-01T00:00:00Z")), run)
     assert wants_ci_copy(evidence(build=_report("local", None, "missing")), run)
+
+
+def test_the_signed_storage_url_stays_out_of_the_logs(caplog):
+    """A storage reset is retried; urllib3's log of it shows no signature (nox logs DEBUG)."""
+    fake, storage = FakeGitHub(runs=make_runs(["success"])), FakeStorage()
+    resets = [Response(reset=True)]
+
+    def flaky_storage(request: Request) -> Response:
+        return resets.pop(0) if resets else storage(request)
+
+    caplog.set_level(logging.DEBUG)
+    with serve(fake) as api, serve(flaky_storage) as blob:
+        fake.base, fake.storage = api.url, other_host(blob.url)
+        artifact = fake.upload(fake.runs[0], "ci-tasks-lint", zip_archive({"a": "b"}), storage)
+        url = f"{api.url}/repos/{REPO}/actions/artifacts/{artifact}/zip"
+        assert client(api.url).download(url, MB) == storage.archives[artifact]
+    assert "Retrying" in caplog.text
+    assert "storage-signature-42" not in caplog.text
