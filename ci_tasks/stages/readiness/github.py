@@ -233,6 +233,7 @@ class GitHubClient:
         payload: Mapping[str, Any] | None = None,
         *,
         allow_redirects: bool = True,
+        stream: bool = False,
     ) -> requests.Response:
         timeout = self._timeout()
         self.requests += 1
@@ -245,6 +246,7 @@ class GitHubClient:
                 json=payload,
                 timeout=timeout,
                 allow_redirects=allow_redirects,
+                stream=stream,
             )
         except requests.RequestException as exc:
             text = str(exc)
@@ -304,11 +306,13 @@ class GitHubClient:
             self.fresh[url] = entry
         return body, next_url
 
-    def _answer(self, url: str, *, allow_redirects: bool = True) -> requests.Response:
+    def _answer(
+        self, url: str, *, allow_redirects: bool = True, stream: bool = False
+    ) -> requests.Response:
         """A GET's answer once rate limits are waited out (or raised about)."""
         waits = 0
         while True:
-            response = self._send(url, allow_redirects=allow_redirects)
+            response = self._send(url, allow_redirects=allow_redirects, stream=stream)
             if response.status_code in {403, 429}:
                 wait = self._rate_limit_wait(response, url, waits)
                 if wait >= 0:
@@ -338,11 +342,13 @@ class GitHubClient:
         ``~/.netrc`` credentials for the new host. Its URL is never shown (the query is the
         signature). More than *max_bytes* is refused without reading further.
         """
-        response = self._answer(url, allow_redirects=False)
+        # Streamed: an archive served in place is read no further than the cap.
+        response = self._answer(url, allow_redirects=False, stream=True)
         if response.status_code == 410:  # noqa: PLR2004 - expired or deleted
             return None
         if response.status_code == 200:  # noqa: PLR2004 - served in place (no storage host)
             return _capped(response, max_bytes)
+        response.close()
         location = response.headers.get("Location")
         if response.status_code not in REDIRECTS or not location:
             self._fail(response, url)
