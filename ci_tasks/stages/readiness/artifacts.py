@@ -17,7 +17,7 @@ import shutil
 import stat
 import zipfile
 import zlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ STORE_DIR = f"{reports.REPORT_DIR}/ci-run"
 MANIFEST = "ci-run.json"
 MANIFEST_SCHEMA = "ci-tasks/ci-run-evidence"
 MAX_MEMBERS = 1000
+_FOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ARTIFACT_NAME = re.compile(rf"^{re.escape(reports.ARTIFACT_PREFIX)}[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -51,6 +52,7 @@ class CIFile:
 
     artifact: str
     name: str
+    """Relative to the artifact's root: ``lint-report.json``, ``tests-3.11/flaky-history.json``."""
     data: bytes
 
 
@@ -118,8 +120,10 @@ def _members(data: bytes, max_bytes: int) -> tuple[zipfile.ZipFile, list[zipfile
     return archive, members
 
 
-def _select(members: list[zipfile.ZipInfo], allowed: Collection[str]) -> dict[str, zipfile.ZipInfo]:
-    """The *allowed* reports among *members*; raises at the first hostile member."""
+def _select(
+    members: list[zipfile.ZipInfo], allowed: Collection[str], in_folders: Collection[str]
+) -> dict[str, zipfile.ZipInfo]:
+    """The wanted reports among *members*, by relative path; raises at a hostile member."""
     wanted: dict[str, zipfile.ZipInfo] = {}
     seen: set[tuple[str, ...]] = set()
     for member in members:
@@ -134,13 +138,29 @@ def _select(members: list[zipfile.ZipInfo], allowed: Collection[str]) -> dict[st
             msg = f"member {member.filename!r} appears twice"
             raise ArchiveRefused(msg)
         seen.add(parts)
-        if len(parts) == 1 and parts[0] in allowed:
-            wanted[parts[0]] = member
+        if is_wanted(parts, allowed, in_folders):
+            wanted["/".join(parts)] = member
     return wanted
 
 
-def check_archive(data: bytes, *, allowed: Collection[str], max_bytes: int) -> dict[str, bytes]:
-    """The *allowed* report files in the zip *data*, or :class:`ArchiveRefused` (pure).
+def is_wanted(parts: Sequence[str], allowed: Collection[str], in_folders: Collection[str]) -> bool:
+    """``<name>`` in *allowed*, or ``<session>/<name>`` with *name* in *in_folders*."""
+    if len(parts) == 1:
+        return parts[0] in allowed
+    return len(parts) == 2 and bool(_FOLDER.match(parts[0])) and parts[1] in in_folders  # noqa: PLR2004
+
+
+def check_archive(
+    data: bytes,
+    *,
+    allowed: Collection[str],
+    in_folders: Collection[str] = (),
+    max_bytes: int,
+) -> dict[str, bytes]:
+    """The wanted report files in the zip *data* by relative path, or :class:`ArchiveRefused`.
+
+    Wanted: a name in *allowed* at the top, or a name in *in_folders* one session
+    folder down (``tests-3.11/flaky-history.json``). Pure.
 
     The whole archive is refused when any member would escape ``.ci-tasks/`` (absolute
     path, ``..``, backslash, drive), is a symlink or a device, appears twice, or when the
@@ -150,7 +170,7 @@ def check_archive(data: bytes, *, allowed: Collection[str], max_bytes: int) -> d
     """
     archive, members = _members(data, max_bytes)
     found = {}
-    for name, member in sorted(_select(members, allowed).items()):
+    for name, member in sorted(_select(members, allowed, in_folders).items()):
         try:
             with archive.open(member) as handle:
                 found[name] = handle.read(member.file_size + 1)
@@ -221,7 +241,8 @@ def load(root: Path, run_id: int, artifacts: Collection[int]) -> RunEvidence | N
     for entry in manifest.get("files") or ():
         artifact, name = (str(x) for x in entry)
         path = store / artifact / name
-        if not is_ours(artifact) or "/" in name or not path.is_file():
+        parts = name.split("/")
+        if not is_ours(artifact) or not all(map(_FOLDER.match, parts)) or not path.is_file():
             return None
         files.append(CIFile(artifact, name, path.read_bytes()))
     return RunEvidence(
@@ -272,6 +293,7 @@ def gather(
     label: str,
     head_sha: str,
     allowed: Collection[str],
+    in_folders: Collection[str] = (),
     max_bytes: int,
 ) -> RunEvidence:
     """The report files CI run *run_id* uploaded (nothing is written here).
@@ -295,7 +317,7 @@ def gather(
             if data is None:
                 refused.append(f"{artifact.name}: expired")
                 continue
-            found = check_archive(data, allowed=allowed, max_bytes=max_bytes)
+            found = check_archive(data, allowed=allowed, in_folders=in_folders, max_bytes=max_bytes)
         except ArchiveRefused as exc:
             refused.append(f"{artifact.name}: refused, {exc}")
             continue

@@ -25,7 +25,9 @@ REPORT_KINDS = ("security", "build", "smoke", "lint")
 HISTORY_NAME = "flaky-history.json"
 FLAKY_HISTORY = f"{reports.REPORT_DIR}/{HISTORY_NAME}"
 EVIDENCE_FILES = frozenset({*(f"{kind}-report.json" for kind in REPORT_KINDS), HISTORY_NAME})
-"""The only file names readiness takes out of a CI artifact."""
+"""The file names readiness takes from the top of a CI artifact (``.ci-tasks/``)."""
+SESSION_FILES = frozenset({HISTORY_NAME, "flaky-report.json"})
+"""The file names readiness takes from a session's folder in it (``tests-3.11/``)."""
 LOCAL = "local"
 WORKFLOW_DIR = ".github/workflows"
 # Superseded runs cancelled by `concurrency`, and skipped ones, say nothing about health.
@@ -320,12 +322,16 @@ def _ci_report(
     return best
 
 
+def _is_history(name: str) -> bool:
+    return name.rsplit("/", 1)[-1] == HISTORY_NAME
+
+
 def _ci_history(run: RunEvidence) -> Report | None:
     """CI *run*'s flaky histories (one per tests job), merged into one, oldest entry first."""
-    copies = [(f.artifact, _json(f.data)) for f in run.files if f.name == HISTORY_NAME]
+    copies = [(f"{f.artifact}/{f.name}", _json(f.data)) for f in run.files if _is_history(f.name)]
     if not copies:
         return None
-    assessed = [assess_history(f"{a}/{HISTORY_NAME}", d, run.label) for a, d in copies]
+    assessed = [assess_history(path, data, run.label) for path, data in copies]
     good = [r for r in assessed if r.problem is None]
     if len(good) <= 1:
         return good[0] if good else assessed[0]

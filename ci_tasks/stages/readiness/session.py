@@ -25,6 +25,7 @@ from ci_tasks.stages.readiness.config import ReadinessConfig
 from ci_tasks.stages.readiness.evidence import (
     EVIDENCE_FILES,
     IGNORED_CONCLUSIONS,
+    SESSION_FILES,
     CIRuns,
     Evidence,
     load_evidence,
@@ -232,6 +233,7 @@ def add_ci_evidence(
         label=newest.label,
         head_sha=newest.head_sha,
         allowed=EVIDENCE_FILES,
+        in_folders=SESSION_FILES,
         max_bytes=int(cfg.max_artifact_mb * 1e6),
     )
     for why in got.refused:

@@ -20,6 +20,7 @@ from ci_tasks.core.retry import RetryPolicy
 from ci_tasks.stages.readiness.artifacts import ArchiveRefused, check_archive
 from ci_tasks.stages.readiness.evidence import (
     EVIDENCE_FILES,
+    SESSION_FILES,
     Evidence,
     Report,
     Run,
@@ -55,8 +56,11 @@ def envelope(kind: str, commit: str, **body: object) -> str:
     return json.dumps(payload)
 
 
-def ci_archives(commit: str) -> dict[str, bytes]:
-    """The artifacts a green CI run of *commit* uploads, one per session."""
+def ci_archives(commit: str, *, tests_folder: str = "") -> dict[str, bytes]:
+    """The artifacts a green CI run of *commit* uploads, one per session.
+
+    *tests_folder* (``tests-3.11/``) puts the tests session's files in its own folder.
+    """
     history = {
         "schema": "ci-tasks/flaky-history",
         "version": 1,
@@ -71,7 +75,10 @@ def ci_archives(commit: str) -> dict[str, bytes]:
         ),
         "ci-tasks-build": zip_archive({"build-report.json": envelope("build", commit)}),
         "ci-tasks-tests-3.11": zip_archive(
-            {"flaky-history.json": json.dumps(history), "junit.xml": "<testsuites/>"}
+            {
+                f"{tests_folder}flaky-history.json": json.dumps(history),
+                f"{tests_folder}junit.xml": "<testsuites/>",
+            }
         ),
     }
 
@@ -131,15 +138,15 @@ def files_outside_ci_tasks(root: Path) -> set[str]:
     }
 
 
-@pytest.mark.slow
-def test_artifacts_of_heads_run_make_every_check_known_and_pass(checkout, ci):
+@pytest.mark.parametrize("folder", ["", "tests-3.11/"])
+def test_artifacts_of_heads_run_make_every_check_known_and_pass(checkout, ci, folder):
     """A fresh checkout judges HEAD's CI run: all known, gate passes, provenance shown."""
-    ci.upload(ci_archives(head(checkout.path)))
+    ci.upload(ci_archives(head(checkout.path), tests_folder=folder))
     code, out = stage(checkout.path, "--check-only", "--verbose", env=ci.env())
     assert code == 0, out
     assert " unknown " not in out
     assert "source: ci-tasks-build/build-report.json (CI run #1234)" in out
-    assert "source: ci-tasks-tests-3.11/flaky-history.json (CI run #1234)" in out
+    assert f"source: ci-tasks-tests-3.11/{folder}flaky-history.json (CI run #1234)" in out
     assert "readiness 100.0 %: passes" in out
     assert not (checkout.path / reports.REPORT_DIR).exists()  # --check-only writes nothing
 
@@ -160,7 +167,6 @@ def test_artifacts_of_heads_run_make_every_check_known_and_pass(checkout, ci):
     assert "answered from cache (304)" in out
 
 
-@pytest.mark.slow
 def test_a_code_commit_after_the_run_makes_its_evidence_stale(checkout, ci):
     """HEAD moved on after CI ran: the run's reports are stale and the gate fails."""
     built = head(checkout.path)
@@ -341,18 +347,25 @@ def test_check_archive_refuses_hostile_shapes(data, reason):
 
 
 def test_check_archive_keeps_only_the_reports_readiness_reads():
-    """Known report names are kept (with or without the .ci-tasks/ folder); others are not."""
+    """Known names at the top (.ci-tasks/ or not) and in a session folder are kept, no more."""
     data = zip_archive(
         {
             "lint-report.json": "{}",
             ".ci-tasks/build-report.json": "[]",
+            "tests-3.12/flaky-history.json": "{}",
             "junit.xml": "<x/>",
+            "tests-3.12/coverage.xml": "<x/>",
             "sub/security-report.json": "{}",
+            "a/b/flaky-history.json": "{}",
             "preflight-cache.json": "{}",
         }
     )
-    got = check_archive(data, allowed=EVIDENCE_FILES, max_bytes=MB)
-    assert got == {"lint-report.json": b"{}", "build-report.json": b"[]"}
+    got = check_archive(data, allowed=EVIDENCE_FILES, in_folders=SESSION_FILES, max_bytes=MB)
+    assert got == {
+        "lint-report.json": b"{}",
+        "build-report.json": b"[]",
+        "tests-3.12/flaky-history.json": b"{}",
+    }
 
 
 def test_duplicate_members_are_refused():
@@ -439,3 +452,19 @@ def test_the_signed_storage_url_stays_out_of_the_logs(caplog):
         assert client(api.url).download(url, MB) == storage.archives[artifact]
     assert "Retrying" in caplog.text
     assert "storage-signature-42" not in caplog.text
+
+
+def test_the_histories_of_several_tests_sessions_are_judged_together(checkout, ci):
+    """tests-3.11 and tests-3.12 each upload a flaky history: both runs count."""
+    commit = head(checkout.path)
+    archives = ci_archives(commit)
+    other = {
+        "schema": "ci-tasks/flaky-history",
+        "version": 1,
+        "runs": [{"commit": commit, "date": reports.now_iso(), "tests": 200, "rescued": 19}],
+    }
+    archives["ci-tasks-tests-3.12"] = zip_archive({"flaky-history.json": json.dumps(other)})
+    ci.upload(archives)
+    code, out = stage(checkout.path, "--check-only", "--verbose", env=ci.env())
+    assert code == 1, out  # 20 of 400 rescued: 5 %, not below the 5 % target
+    assert "20/400 test executions rescued by reruns over 2 runs" in out
