@@ -315,7 +315,7 @@ def gather(
                 raise over_cap("is", artifact.size, max_bytes)
             data = source.download(artifact.download_url, max_bytes)
             if data is None:
-                refused.append(f"{artifact.name}: expired")
+                refused.append(f"{artifact.name}: expired or deleted")
                 continue
             found = check_archive(data, allowed=allowed, in_folders=in_folders, max_bytes=max_bytes)
         except ArchiveRefused as exc:

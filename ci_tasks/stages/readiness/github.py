@@ -334,7 +334,7 @@ class GitHubClient:
         return found
 
     def download(self, url: str, max_bytes: int) -> bytes | None:
-        """The archive behind an artifact's ``archive_download_url``; ``None`` when gone (410).
+        """The archive behind an artifact's ``archive_download_url``; ``None`` when gone.
 
         The API answers with a redirect to a short-lived signed URL on a storage host. That
         request is made here, not by requests, and carries no credentials: requests drops
@@ -344,7 +344,8 @@ class GitHubClient:
         """
         # Streamed: an archive served in place is read no further than the cap.
         response = self._answer(url, allow_redirects=False, stream=True)
-        if response.status_code == 410:  # noqa: PLR2004 - expired or deleted
+        if response.status_code in {404, 410}:  # expired (410) or deleted since it was listed
+            response.close()
             return None
         if response.status_code == 200:  # noqa: PLR2004 - served in place (no storage host)
             return _capped(response, max_bytes)

@@ -468,3 +468,14 @@ def test_the_histories_of_several_tests_sessions_are_judged_together(checkout, c
     code, out = stage(checkout.path, "--check-only", "--verbose", env=ci.env())
     assert code == 1, out  # 20 of 400 rescued: 5 %, not below the 5 % target
     assert "20/400 test executions rescued by reruns over 2 runs" in out
+
+
+def test_an_expired_artifact_is_named_and_not_downloaded(checkout, ci):
+    """Past its retention an artifact is listed as expired: a warning, its checks unknown."""
+    ci.upload(ci_archives(head(checkout.path)))
+    build = next(a for a in ci.fake.artifacts[1000] if a["name"] == "ci-tasks-build")
+    build["expired"] = True
+    code, out = stage(checkout.path, "--check-only", env=ci.env())
+    assert code == 1, out
+    assert "warning: CI run #1234: artifact ci-tasks-build: expired" in out
+    assert not [r for r in ci.api.requests if r.path.endswith(f"/{build['id']}/zip")]
