@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping
 
 from ci_tasks.core.config import Config
+from ci_tasks.core.reports import ARTIFACT_PREFIX
 
 WORKFLOWS_DIR = ".github/workflows"
 DEPENDABOT = ".github/dependabot.yml"
@@ -176,7 +177,7 @@ jobs:
         if: ${{ !cancelled() }}
         uses: <<upload_artifact>>
         with:
-          name: ci-tasks-${{ matrix.session }}
+          name: <<artifact_prefix>>${{ matrix.session }}
           path: .ci-tasks/
           include-hidden-files: true
           if-no-files-found: ignore
@@ -219,7 +220,7 @@ jobs:
       - name: Collect the sessions' reports
         uses: <<download_artifact>>
         with:
-          pattern: ci-tasks-*
+          pattern: <<artifact_prefix>>*
           path: .ci-tasks/
           merge-multiple: true
       - name: nox -s readiness -- --check-only
@@ -254,7 +255,8 @@ jobs:
     name: Update the readiness checklist
     runs-on: ubuntu-latest
     permissions:
-      actions: read  # the CI pass rate comes from the workflow runs API
+      # The CI pass rate, and the reports CI uploaded as artifacts (a fresh checkout has none).
+      actions: read
       contents: write  # --commit commits the checklist
     timeout-minutes: <<readiness_timeout>>
     steps:
@@ -339,6 +341,7 @@ def _values(spec: WorkflowSpec) -> dict[str, str | int]:
         "codecov": CODECOV.uses,
         "codecov_probe": CODECOV_PROBE,
         "download_artifact": DOWNLOAD_ARTIFACT.uses,
+        "artifact_prefix": ARTIFACT_PREFIX,
         "list_timeout": spec.list_timeout,
         "minutes": json.dumps(dict(spec.timeouts), separators=(",", ":")),
         "default_minutes": spec.minutes(""),

@@ -8,6 +8,7 @@ and make :func:`ci_tasks.retry.set_testing` turn its sleeps off too.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from typing import Any
 
@@ -15,7 +16,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ci_tasks.core import __version__
+from ci_tasks.core import __version__, masking
 from ci_tasks.core.retry import RetryPolicy, is_testing
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -38,6 +39,32 @@ class _Retry(Retry):
         if is_testing():
             return
         super().sleep(response)  # type: ignore[arg-type]
+
+
+class _Masked(logging.Filter):
+    """Masks secrets in urllib3's log records, which quote every URL it requests."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = masking.mask(record.getMessage()), None
+        return True
+
+
+# Logger filters are not inherited: each of urllib3's loggers that names URLs gets one.
+_URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager")
+
+
+def _mask_urllib3_logs() -> None:
+    """Keep URLs with secrets in them (a webhook, a signed download) out of the logs.
+
+    nox sets the root logger to DEBUG with a handler, so urllib3's debug lines (every
+    request's URL, query included) would be printed; they are noise too: INFO and up.
+    """
+    if logging.getLogger("urllib3").level == logging.NOTSET:
+        logging.getLogger("urllib3").setLevel(logging.INFO)
+    for name in _URLLIB3_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _Masked) for f in logger.filters):
+            logger.addFilter(_Masked())
 
 
 def retry_for(
@@ -79,6 +106,7 @@ def session(
     The final response of a retried status is returned (not raised), so callers can
     explain it in one line; connection errors still raise after the last attempt.
     """
+    _mask_urllib3_logs()
     http = requests.Session()
     adapter = HTTPAdapter(max_retries=retry_for(policy, statuses=statuses, methods=methods))
     http.mount("http://", adapter)

@@ -22,6 +22,9 @@ from ci_tasks.core import git, masking
 from ci_tasks.core.actions import Output, default_output
 
 REPORT_DIR = ".ci-tasks"
+ARTIFACT_PREFIX = "ci-tasks-"
+"""CI uploads each session's ``REPORT_DIR`` as the artifact ``ci-tasks-<session>``;
+``ci-tasks init`` writes that name into ``ci.yml`` and ``readiness`` looks for it."""
 
 
 def _new_file_mode() -> int:

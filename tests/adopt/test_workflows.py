@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from ci_tasks.adopt import init, workflows
+from ci_tasks.core import reports
 from ci_tasks.core.config import Config, TimeoutsConfig, load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -204,3 +205,24 @@ def test_coverage_uploaded_and_sent_to_codecov_only_with_a_token():
     upload = by_name["Upload coverage to Codecov"]
     assert upload["uses"].startswith("codecov/codecov-action@")
     assert "steps.codecov.outputs.set == 'true'" in upload["if"]
+
+
+def test_ci_uploads_the_reports_under_the_name_readiness_fetches():
+    """Each CI session uploads .ci-tasks/ as `<ARTIFACT_PREFIX><session>`, hidden files kept."""
+    ci = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"])
+    uploads = [
+        s["with"]
+        for s in ci["jobs"]["session"]["steps"]
+        if s.get("with", {}).get("path") == f"{reports.REPORT_DIR}/"
+    ]
+    assert len(uploads) == 1
+    assert uploads[0]["name"] == reports.ARTIFACT_PREFIX + "${{ matrix.session }}"
+    assert uploads[0]["include-hidden-files"] is True
+    collect = ci["jobs"]["readiness"]["steps"]
+    assert any(s.get("with", {}).get("pattern") == f"{reports.ARTIFACT_PREFIX}*" for s in collect)
+
+
+def test_update_readiness_may_read_actions_and_write_contents_only():
+    """The scheduled readiness job reads runs and artifacts (actions: read), commits, no more."""
+    data = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/update-readiness.yml"])
+    assert data["jobs"]["readiness"]["permissions"] == {"actions": "read", "contents": "write"}

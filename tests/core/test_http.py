@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import requests
 
@@ -73,3 +75,20 @@ def test_user_agent_names_ci_tasks():
     with serve(scripted(Response(200))) as server:
         http.session(POLICY).get(server.url, timeout=5)
     assert server.requests[0].headers["User-Agent"].startswith("ci-tasks/")
+
+
+def test_urllib3_logs_never_show_a_secret_url(caplog):
+    """With logging at DEBUG (as nox sets it), a retried request's URL is logged masked."""
+    from ci_tasks.core import masking  # noqa: PLC0415
+
+    secret = "T000/B000/webhookSecretPart42"
+    masking.default_masker().add(secret)
+    caplog.set_level(logging.DEBUG)
+    with serve(scripted(Response(reset=True), Response(200))) as server:
+        http.session(POLICY).get(f"{server.url}/services/{secret}", timeout=5)
+    assert "Retrying" in caplog.text
+    assert "/services/***" in caplog.text
+    assert secret not in caplog.text
+    assert not [
+        r for r in caplog.records if r.name.startswith("urllib3") and r.levelno < logging.INFO
+    ]

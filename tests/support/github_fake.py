@@ -1,16 +1,20 @@
 """A fake GitHub REST API for readiness tests, served by tests.localserver on 127.0.0.1.
 
-It serves ``GET /repos/{owner}/{repo}`` and the workflow-runs endpoint in GitHub's
-documented schema, paginated with ``Link`` headers, with ETags (304 on a matching
-``If-None-Match``), and with scripted faults served before the real answers.
+It serves ``GET /repos/{owner}/{repo}``, the workflow-runs endpoint, a run's artifacts
+and their download in GitHub's documented schema, paginated with ``Link`` headers, with
+ETags (304 on a matching ``If-None-Match``), and with scripted faults served before the
+real answers. A download answers 302 to :class:`FakeStorage`, a second server reached by
+another host name (``localhost``), as GitHub redirects to its blob storage.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import urllib.parse
+import zipfile
 from dataclasses import dataclass, field
 
 from tests.support.localserver import Request, Response
@@ -27,6 +31,7 @@ def make_runs(conclusions: list[str], minutes: float = 5.0) -> list[dict[str, ob
         runs.append(
             {
                 "id": 1000 + i,
+                "run_number": 1234 - i,
                 "name": "CI",
                 "status": "completed",
                 "conclusion": conclusion,
@@ -41,6 +46,60 @@ def make_runs(conclusions: list[str], minutes: float = 5.0) -> list[dict[str, ob
             }
         )
     return runs
+
+
+def other_host(url: str) -> str:
+    """*url* by the name ``localhost``: the same loopback server, another host to a client."""
+    return url.replace("//127.0.0.1:", "//localhost:")
+
+
+def zip_archive(files: dict[str, bytes | str]) -> bytes:
+    """A zip of *files* (name -> content), as upload-artifact stores a folder."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def make_artifact(
+    artifact_id: int, name: str, run: dict[str, object], size: int
+) -> dict[str, object]:
+    """One entry of ``artifacts[]`` (List workflow run artifacts), URLs relative to the API."""
+    return {
+        "id": artifact_id,
+        "node_id": f"MDg6QXJ0aWZhY3Q{artifact_id}",
+        "name": name,
+        "size_in_bytes": size,
+        "url": f"/repos/{REPO}/actions/artifacts/{artifact_id}",
+        "archive_download_url": f"/repos/{REPO}/actions/artifacts/{artifact_id}/zip",
+        "expired": False,
+        "created_at": run["updated_at"],
+        "expires_at": "2027-01-01T00:00:00Z",
+        "updated_at": run["updated_at"],
+        "digest": "sha256:" + "0" * 64,
+        "workflow_run": {
+            "id": run["id"],
+            "repository_id": 42,
+            "head_repository_id": 42,
+            "head_branch": run["head_branch"],
+            "head_sha": run["head_sha"],
+        },
+    }
+
+
+@dataclass
+class FakeStorage:
+    """The blob storage a download redirects to: serves the archives by artifact id."""
+
+    archives: dict[int, bytes] = field(default_factory=dict)
+
+    def __call__(self, request: Request) -> Response:
+        url = urllib.parse.urlsplit(request.path)
+        artifact_id = url.path.rsplit("/", 1)[-1]
+        if not url.path.startswith("/blob/") or int(artifact_id) not in self.archives:
+            return Response(404, b"BlobNotFound")
+        return Response(200, self.archives[int(artifact_id)], {"Content-Type": "application/zip"})
 
 
 @dataclass
@@ -59,6 +118,21 @@ class FakeGitHub:
     """When set, every POST/PATCH is answered with this status (e.g. 403 for a fork)."""
     writes: list[tuple[str, str]] = field(default_factory=list)
     next_id: int = 9000
+    artifacts: dict[int, list[dict[str, object]]] = field(default_factory=dict)
+    """Run id -> its artifacts (:func:`make_artifact`); a run not listed has none."""
+    storage: str = ""
+    """The storage server's base URL, where downloads are redirected."""
+
+    def upload(
+        self, run: dict[str, object], name: str, archive: bytes, storage: FakeStorage
+    ) -> int:
+        """Attach *archive* to *run* as artifact *name* (kept by *storage*); returns its id."""
+        artifact_id = 7000 + len(storage.archives)
+        storage.archives[artifact_id] = archive
+        entry = make_artifact(artifact_id, name, run, len(archive))
+        entry["archive_download_url"] = self.base + str(entry["archive_download_url"])
+        self.artifacts.setdefault(int(str(run["id"])), []).append(entry)
+        return artifact_id
 
     def __call__(self, request: Request) -> Response:
         if self.faults:
@@ -72,6 +146,13 @@ class FakeGitHub:
             "/runs"
         ):
             body, headers = self._runs_page(url.path, query)
+        elif url.path.startswith(f"/repos/{REPO}/actions/runs/") and url.path.endswith(
+            "/artifacts"
+        ):
+            items = self.artifacts.get(int(url.path.split("/")[-2]), [])
+            body, headers = self._page(url.path, query, "artifacts", items)
+        elif url.path.startswith(f"/repos/{REPO}/actions/artifacts/") and url.path.endswith("/zip"):
+            return self._download(int(url.path.split("/")[-2]))
         elif url.path.startswith(f"/repos/{REPO}/issues/"):
             return self._comments(request, url.path, query)
         else:
@@ -89,14 +170,29 @@ class FakeGitHub:
         return Response(200, data, headers)
 
     def _runs_page(self, path: str, query: dict[str, str]) -> tuple[object, dict[str, str]]:
+        chosen = [r for r in self.runs if query.get("branch") in (None, self.default_branch)]
+        return self._page(path, query, "workflow_runs", chosen)
+
+    def _download(self, artifact_id: int) -> Response:
+        """Download an artifact: 302 to a short-lived signed storage URL, 410 when expired."""
+        entry = next(
+            (a for items in self.artifacts.values() for a in items if a["id"] == artifact_id),
+            None,
+        )
+        if entry is None:
+            return Response(404, {"message": "Not Found"})
+        if entry["expired"]:
+            return Response(410, {"message": "Artifact has expired"})
+        location = f"{self.storage}/blob/{artifact_id}?sig=storage-signature-42&se=1m"
+        return Response(302, b"", {"Location": location})
+
+    def _page(
+        self, path: str, query: dict[str, str], key: str, chosen: list[dict[str, object]]
+    ) -> tuple[object, dict[str, str]]:
         per_page = min(int(query.get("per_page", "30")), 100)
         page = int(query.get("page", "1"))
-        chosen = [r for r in self.runs if query.get("branch") in (None, self.default_branch)]
         last = max((len(chosen) + per_page - 1) // per_page, 1)
-        body = {
-            "total_count": len(chosen),
-            "workflow_runs": chosen[(page - 1) * per_page : page * per_page],
-        }
+        body = {"total_count": len(chosen), key: chosen[(page - 1) * per_page : page * per_page]}
         links = []
         for rel, number in (("next", page + 1), ("last", last)):
             if rel == "next" and page >= last:

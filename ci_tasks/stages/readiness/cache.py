@@ -67,6 +67,7 @@ def result_record(result: Result) -> dict[str, Any]:
                 "summary": c.summary,
                 "evidence": list(c.evidence),
                 "source": c.source,
+                "origin": c.origin,
             }
             for c in result.checks
         ],

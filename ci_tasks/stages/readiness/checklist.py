@@ -21,7 +21,7 @@ def _line(check: Check) -> list[str]:
     lines = [f"{head}weight {check.weight:g}): {check.summary}"]
     lines += [f"  - {item}" for item in check.evidence]
     if check.source:
-        lines.append(f"  - source: {check.source}")
+        lines.append(f"  - source: {check.provenance}")
     if check.status in {Status.FAIL, Status.UNKNOWN} and check.remediation:
         lines.append(f"  - to do: {check.remediation}")
     return lines
@@ -67,7 +67,7 @@ def breakdown(result: Result, *, verbose: bool = False) -> list[str]:
         if verbose:
             lines += [f"{'':>16}{item}" for item in check.evidence]
             if check.source:
-                lines.append(f"{'':>16}source: {check.source}")
+                lines.append(f"{'':>16}source: {check.provenance}")
             if check.status in {Status.FAIL, Status.UNKNOWN} and check.remediation:
                 lines.append(f"{'':>16}to do: {check.remediation}")
     verdict = "passes" if result.passed else "fails"

@@ -39,6 +39,7 @@ def _unknown(check_id: str, title: str, report: Report, remediation: str) -> Che
         report.problem or "no evidence",
         remediation=remediation,
         source=report.path,
+        origin=report.origin,
     )
 
 
@@ -131,6 +132,7 @@ def flaky_tests(history: Report, *, runs: int, threshold: float | None) -> Check
             "the flaky history records no test runs",
             remediation=fix,
             source=history.path,
+            origin=history.origin,
         )
     rate = 100.0 * rescued / tests
     names = sorted({str(n) for e in entries for n in e.get("flaky") or ()})
@@ -143,6 +145,7 @@ def flaky_tests(history: Report, *, runs: int, threshold: float | None) -> Check
         evidence=tuple(f"flaky: {n}" for n in names),
         remediation=fix,
         source=history.path,
+        origin=history.origin,
     )
 
 
@@ -167,6 +170,7 @@ def security(report: Report) -> Check:
         evidence=tuple(shown),
         remediation=fix,
         source=report.path,
+        origin=report.origin,
     )
 
 
@@ -196,6 +200,7 @@ def dependencies(lint: Report) -> Check:
         evidence=tuple(_where(f) for f in drift),
         remediation=fix,
         source=lint.path,
+        origin=lint.origin,
     )
 
 
@@ -253,6 +258,7 @@ def workflows(files: tuple[WorkflowFile, ...], lint: Report) -> Check:
         evidence=tuple(problems),
         remediation=fix,
         source=f".github/workflows, {lint.path}",
+        origin=lint.origin,
     )
 
 
@@ -267,6 +273,7 @@ def _verdict_check(check_id: str, title: str, report: Report, fix: str) -> Check
         f"verdict {report.verdict}",
         remediation=fix,
         source=report.path,
+        origin=report.origin,
     )
 
 

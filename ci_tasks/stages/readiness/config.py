@@ -65,6 +65,10 @@ class ReadinessConfig:
     max_evidence_age_hours: float = dataclasses.field(default=24.0, metadata=at_least(0))
     """Hours after which a report is stale; 0 turns the age limit off."""
     request_timeout: float = dataclasses.field(default=30.0, metadata=at_least(0.001))
+    ci_evidence: bool = True
+    """Judge the reports the newest CI run uploaded when ours are missing or older."""
+    max_artifact_mb: float = dataclasses.field(default=50.0, metadata=at_least(0.001))
+    """An artifact archive larger than this, packed or unpacked, is refused."""
     checks: ReadinessChecksConfig = ReadinessChecksConfig()
     exemptions: tuple[ReadinessExemption, ...] = ()
     notify_on_recovery: bool = True

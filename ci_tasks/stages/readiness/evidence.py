@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_tasks.core import reports
 from ci_tasks.core.actions import Output
 
+if TYPE_CHECKING:
+    from ci_tasks.stages.readiness.artifacts import RunEvidence
+
 REPORT_KINDS = ("security", "build", "smoke", "lint")
-FLAKY_HISTORY = f"{reports.REPORT_DIR}/flaky-history.json"
+HISTORY_NAME = "flaky-history.json"
+FLAKY_HISTORY = f"{reports.REPORT_DIR}/{HISTORY_NAME}"
+EVIDENCE_FILES = frozenset({*(f"{kind}-report.json" for kind in REPORT_KINDS), HISTORY_NAME})
+"""The file names readiness takes from the top of a CI artifact (``.ci-tasks/``)."""
+SESSION_FILES = frozenset({HISTORY_NAME, "flaky-report.json"})
+"""The file names readiness takes from a session's folder in it (``tests-3.11/``)."""
+LOCAL = "local"
 WORKFLOW_DIR = ".github/workflows"
 # Superseded runs cancelled by `concurrency`, and skipped ones, say nothing about health.
 IGNORED_CONCLUSIONS = frozenset({"cancelled", "skipped", "neutral"})
@@ -33,6 +43,8 @@ class Report:
     data: Mapping[str, Any] | None
     problem: str | None = None
     """Why the report cannot pass a check (missing, stale, malformed); ``None``: usable."""
+    origin: str = LOCAL
+    """Where it came from: ``local`` (this tree's ``.ci-tasks/``) or ``CI run #1234``."""
 
     @property
     def verdict(self) -> str | None:
@@ -60,6 +72,13 @@ class Run:
     started: dt.datetime | None
     updated: dt.datetime | None
     head_sha: str = ""
+    number: int = 0
+    """``run_number``, as GitHub shows it (``#1234``); 0 when not known."""
+
+    @property
+    def label(self) -> str:
+        """How people know the run: ``CI run #1234``."""
+        return f"CI run #{self.number}" if self.number else f"CI run {self.id}"
 
     @property
     def duration(self) -> float | None:
@@ -111,42 +130,53 @@ def assess_report(  # noqa: PLR0911 - one return per reason to distrust
     now: dt.datetime,
     max_age_hours: float,
     same_as_head: frozenset[str] = frozenset(),
+    origin: str = LOCAL,
 ) -> Report:
     """Whether the ``<kind>`` report *data* read from *path* may pass a check (pure).
 
     *same_as_head* names older commits whose tree differs from HEAD only in readiness's
     own files (its checklist, cache and badge): their evidence is still current.
     """
+    where = _where(path, origin)
+
+    def report(payload: Any, problem: str | None = None) -> Report:
+        return Report(kind, path, payload, problem, origin)
+
     if data is None:
-        return Report(kind, path, None, f"no evidence: {path} does not exist")
+        return report(None, f"no evidence: {where} does not exist")
     if not isinstance(data, dict) or data.get("schema") != f"ci-tasks/{kind}-report":
-        return Report(kind, path, None, f"{path} is not a ci-tasks {kind} report")
+        return report(None, f"{where} is not a ci-tasks {kind} report")
     if data.get("verdict") not in {"passed", "failed", "unverified"}:
-        return Report(kind, path, data, f"{path} has no valid verdict")
+        return report(data, f"{where} has no valid verdict")
     commit = data.get("commit")
     if head and commit != head and commit not in same_as_head:
         shown = str(commit)[:12] if commit else "an unknown commit"
-        return Report(kind, path, data, f"stale: {path} is from {shown}, HEAD is {head[:12]}")
+        return report(data, f"stale: {where} is from {shown}, HEAD is {head[:12]}")
     made = parse_time(data.get("generated_at"))
     if made is None:
-        return Report(kind, path, data, f"{path} has no valid generated_at")
+        return report(data, f"{where} has no valid generated_at")
     if max_age_hours > 0 and now - made > dt.timedelta(hours=max_age_hours):
         age = (now - made).total_seconds() / 3600
-        return Report(
-            kind, path, data, f"stale: {path} is {age:.0f} h old (max {max_age_hours:g} h)"
-        )
-    return Report(kind, path, data)
+        return report(data, f"stale: {where} is {age:.0f} h old (max {max_age_hours:g} h)")
+    return report(data)
 
 
-def assess_history(path: str, data: Any) -> Report:
+def _where(path: str, origin: str) -> str:
+    return path if origin == LOCAL else f"{path} ({origin})"
+
+
+def assess_history(path: str, data: Any, origin: str = LOCAL) -> Report:
     """Whether the flaky history *data* is usable (pure); it spans commits by design."""
+    where = _where(path, origin)
     if data is None:
-        return Report("flaky-history", path, None, f"no evidence: {path} does not exist")
+        return Report("flaky-history", path, None, f"no evidence: {where} does not exist", origin)
     schema = data.get("schema") if isinstance(data, dict) else None
     runs = data.get("runs") if isinstance(data, dict) else None
     if schema != "ci-tasks/flaky-history" or not isinstance(runs, list):
-        return Report("flaky-history", path, None, f"{path} is not a ci-tasks flaky history")
-    return Report("flaky-history", path, data)
+        return Report(
+            "flaky-history", path, None, f"{where} is not a ci-tasks flaky history", origin
+        )
+    return Report("flaky-history", path, data, None, origin)
 
 
 def load_workflows(root: Path) -> tuple[WorkflowFile, ...]:
@@ -208,3 +238,148 @@ def load_evidence(
         ci=ci,
         staging_configured=staging_configured,
     )
+
+
+def made_at(report: Report) -> dt.datetime | None:
+    """When *report* was made (a flaky history: its newest entry); ``None`` if unknown."""
+    if report.data is None:
+        return None
+    if report.kind == "flaky-history":
+        dates = [parse_time(e.get("date")) for e in report.data["runs"] if isinstance(e, dict)]
+        known = [d for d in dates if d is not None]
+        return max(known) if known else None
+    return parse_time(report.data.get("generated_at"))
+
+
+def wants_ci_copy(evidence: Evidence, run: Run) -> bool:
+    """Whether a report is missing, unusable, or older than CI *run* (pure).
+
+    The smoke report is not CI's to upload; it only counts with a staging URL.
+    """
+    kinds = [k for k in REPORT_KINDS if k != "smoke" or evidence.staging_configured]
+    for report in [*(evidence.reports[k] for k in kinds), evidence.flaky]:
+        made = made_at(report)
+        if report.problem or made is None or (run.updated is not None and made < run.updated):
+            return True
+    return False
+
+
+def choose(local: Report, other: Report | None) -> Report:
+    """The report to judge by: a usable one over one that is not, then the newer (pure)."""
+    if other is None:
+        return local
+    if (local.problem is None) != (other.problem is None):
+        return local if local.problem is None else other
+    mine, theirs = made_at(local), made_at(other)
+    if theirs is None:
+        return local
+    return other if mine is None or theirs > mine else local
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def _ci_report(
+    kind: str,
+    run: RunEvidence,
+    *,
+    head: str | None,
+    now: dt.datetime,
+    max_age_hours: float,
+    same_as_head: frozenset[str],
+) -> Report | None:
+    """The best ``<kind>`` report among CI *run*'s files, checked against the run's commit."""
+    name = f"{kind}-report.json"
+    best: Report | None = None
+    for file in (f for f in run.files if f.name == name):
+        path = f"{file.artifact}/{name}"
+        data = _json(file.data)
+        if isinstance(data, dict) and data.get("commit") != run.head_sha:
+            shown = str(data.get("commit") or "an unknown commit")[:12]
+            found = Report(
+                kind,
+                path,
+                data,
+                f"{path} ({run.label}) is from {shown}, but the run built {run.head_sha[:12]}",
+                run.label,
+            )
+        else:
+            found = assess_report(
+                kind,
+                path,
+                data,
+                head=head,
+                now=now,
+                max_age_hours=max_age_hours,
+                same_as_head=same_as_head,
+                origin=run.label,
+            )
+        best = found if best is None else choose(best, found)
+    return best
+
+
+def _is_history(name: str) -> bool:
+    return name.rsplit("/", 1)[-1] == HISTORY_NAME
+
+
+def _ci_history(run: RunEvidence) -> Report | None:
+    """CI *run*'s flaky histories (one per tests job), merged into one, oldest entry first."""
+    copies = [(f"{f.artifact}/{f.name}", _json(f.data)) for f in run.files if _is_history(f.name)]
+    if not copies:
+        return None
+    assessed = [assess_history(path, data, run.label) for path, data in copies]
+    good = [r for r in assessed if r.problem is None]
+    if len(good) <= 1:
+        return good[0] if good else assessed[0]
+    entries = sorted(
+        (e for r in good for e in r.data["runs"] if isinstance(e, dict)),  # type: ignore[index]
+        key=lambda e: str(e.get("date") or ""),
+    )
+    merged = {"schema": "ci-tasks/flaky-history", "version": 1, "runs": entries}
+    paths = ", ".join(r.path for r in good)
+    return Report("flaky-history", paths, merged, None, run.label)
+
+
+def with_ci(
+    evidence: Evidence,
+    run: RunEvidence,
+    *,
+    now: dt.datetime,
+    max_age_hours: float,
+    same_as_head: frozenset[str] = frozenset(),
+) -> Evidence:
+    """*evidence* with each report replaced by CI *run*'s where that one is better (pure).
+
+    A CI report must be from the commit the run built, then pass the same freshness
+    rules as a local one (HEAD or an equivalent commit, not too old).
+    """
+    found = {
+        kind: _neither(
+            local,
+            _ci_report(
+                kind,
+                run,
+                head=evidence.head,
+                now=now,
+                max_age_hours=max_age_hours,
+                same_as_head=same_as_head,
+            ),
+            run,
+        )
+        for kind, local in evidence.reports.items()
+    }
+    flaky = _neither(evidence.flaky, _ci_history(run), run)
+    return dataclasses.replace(evidence, reports=found, flaky=flaky)
+
+
+def _neither(local: Report, other: Report | None, run: RunEvidence) -> Report:
+    """:func:`choose`, saying so when the report is neither here nor in the run's artifacts."""
+    if other is None and local.data is None and local.problem:
+        return dataclasses.replace(
+            local, problem=f"{local.problem}, nor in {run.label}'s artifacts"
+        )
+    return choose(local, other)

@@ -19,15 +19,26 @@ from typing import Any, NoReturn
 import requests
 from requests.adapters import HTTPAdapter
 
-from ci_tasks.core import http
+from ci_tasks.core import http, masking
 from ci_tasks.core.errors import ConfigError, ServiceUnavailable
 from ci_tasks.core.retry import Clock, RetryPolicy, SystemClock
+from ci_tasks.stages.readiness.artifacts import ArchiveRefused, Artifact, parse_artifacts
 from ci_tasks.stages.readiness.evidence import IGNORED_CONCLUSIONS, CIRuns, Run, parse_time
 
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 PER_PAGE = 100
-RUN_FIELDS = ("id", "conclusion", "run_attempt", "run_started_at", "updated_at", "head_sha")
+RUN_FIELDS = (
+    "id",
+    "run_number",
+    "conclusion",
+    "run_attempt",
+    "run_started_at",
+    "updated_at",
+    "head_sha",
+)
+ARTIFACT_FIELDS = ("id", "name", "size_in_bytes", "expired", "archive_download_url")
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # A rate-limited answer (403/429) is waited out at most this often.
 MAX_RATE_LIMIT_WAITS = 3
 # GitHub's advice for a 429 that carries no Retry-After: wait at least a minute.
@@ -93,6 +104,15 @@ def _trim_runs(body: Any) -> dict[str, Any]:
         raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
     kept = [{k: r.get(k) for k in RUN_FIELDS} for r in runs if isinstance(r, dict)]
     return {"total_count": body.get("total_count"), "workflow_runs": kept}
+
+
+def _trim_artifacts(body: Any) -> dict[str, Any]:
+    items = body.get("artifacts") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        msg = "the answer has no artifacts list"
+        raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
+    kept = [{k: a.get(k) for k in ARTIFACT_FIELDS} for a in items if isinstance(a, dict)]
+    return {"total_count": body.get("total_count"), "artifacts": kept}
 
 
 def _trim_comments(body: Any) -> list[Any]:
@@ -202,15 +222,32 @@ class GitHubClient:
         self.log(f"{what}: {why}; waiting")
         return wait
 
-    def _send(
-        self, url: str, method: str = "GET", payload: Mapping[str, Any] | None = None
-    ) -> requests.Response:
+    def _timeout(self) -> float:
         remaining = self._remaining()
-        timeout = self.timeout if remaining is None else max(min(self.timeout, remaining), 0.001)
+        return self.timeout if remaining is None else max(min(self.timeout, remaining), 0.001)
+
+    def _send(
+        self,
+        url: str,
+        method: str = "GET",
+        payload: Mapping[str, Any] | None = None,
+        *,
+        allow_redirects: bool = True,
+        stream: bool = False,
+    ) -> requests.Response:
+        timeout = self._timeout()
         self.requests += 1
         headers = self._headers(url) if method == "GET" else self._headers("")
         try:
-            return self.http.request(method, url, headers=headers, json=payload, timeout=timeout)
+            return self.http.request(
+                method,
+                url,
+                headers=headers,
+                json=payload,
+                timeout=timeout,
+                allow_redirects=allow_redirects,
+                stream=stream,
+            )
         except requests.RequestException as exc:
             text = str(exc)
             if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
@@ -250,32 +287,96 @@ class GitHubClient:
         With *remember* the answer and its ETag are kept for the cache (and a 304 is
         answered from it); without, the page is fetched plainly.
         """
+        response = self._answer(url)
+        cached = self.cached.get(url)
+        if response.status_code == 304 and isinstance(cached, dict) and "body" in cached:  # noqa: PLR2004
+            self.not_modified += 1
+            self.fresh[url] = cached
+            return cached["body"], cached.get("next")
+        if response.status_code != 200:  # noqa: PLR2004
+            self._fail(response, url)
+        try:
+            body = trim(response.json())
+        except ValueError as exc:
+            msg = f"{self._what(url)}: the answer is not the JSON expected ({exc})"
+            raise ServiceUnavailable(msg) from None
+        next_url = response.links.get("next", {}).get("url")
+        if remember:
+            entry = {"etag": response.headers.get("ETag"), "body": body, "next": next_url}
+            self.fresh[url] = entry
+        return body, next_url
+
+    def _answer(
+        self, url: str, *, allow_redirects: bool = True, stream: bool = False
+    ) -> requests.Response:
+        """A GET's answer once rate limits are waited out (or raised about)."""
         waits = 0
         while True:
-            response = self._send(url)
-            cached = self.cached.get(url)
-            if response.status_code == 304 and isinstance(cached, dict) and "body" in cached:  # noqa: PLR2004
-                self.not_modified += 1
-                self.fresh[url] = cached
-                return cached["body"], cached.get("next")
+            response = self._send(url, allow_redirects=allow_redirects, stream=stream)
             if response.status_code in {403, 429}:
                 wait = self._rate_limit_wait(response, url, waits)
                 if wait >= 0:
                     waits += 1
                     self.clock.sleep(wait)
                     continue
-            if response.status_code != 200:  # noqa: PLR2004
-                self._fail(response, url)
-            try:
-                body = trim(response.json())
-            except ValueError as exc:
-                msg = f"{self._what(url)}: the answer is not the JSON expected ({exc})"
-                raise ServiceUnavailable(msg) from None
-            next_url = response.links.get("next", {}).get("url")
-            if remember:
-                entry = {"etag": response.headers.get("ETag"), "body": body, "next": next_url}
-                self.fresh[url] = entry
-            return body, next_url
+            return response
+
+    def run_artifacts(self, run_id: int) -> list[Artifact]:
+        """The artifacts of workflow run *run_id* (every page, each remembered for ETags)."""
+        path = f"/repos/{self.repository}/actions/runs/{run_id}/artifacts"
+        url: str | None = f"{self.base_url}{path}?per_page={PER_PAGE}"
+        found: list[Artifact] = []
+        seen: set[str] = set()
+        while url and url not in seen:
+            seen.add(url)
+            body, url = self.get(url, _trim_artifacts)
+            found += parse_artifacts(body)
+        return found
+
+    def download(self, url: str, max_bytes: int) -> bytes | None:
+        """The archive behind an artifact's ``archive_download_url``; ``None`` when gone.
+
+        The API answers with a redirect to a short-lived signed URL on a storage host. That
+        request is made here, not by requests, and carries no credentials: requests drops
+        ``Authorization`` on a redirect only when host, port or scheme change, and may add
+        ``~/.netrc`` credentials for the new host. Its URL is never shown (the query is the
+        signature). More than *max_bytes* is refused without reading further.
+        """
+        # Streamed: an archive served in place is read no further than the cap.
+        response = self._answer(url, allow_redirects=False, stream=True)
+        if response.status_code in {404, 410}:  # expired (410) or deleted since it was listed
+            response.close()
+            return None
+        if response.status_code == 200:  # noqa: PLR2004 - served in place (no storage host)
+            return _capped(response, max_bytes)
+        response.close()
+        location = response.headers.get("Location")
+        if response.status_code not in REDIRECTS or not location:
+            self._fail(response, url)
+        target = urllib.parse.urljoin(url, location)
+        parts = urllib.parse.urlsplit(target)
+        host, scheme = parts.hostname or "?", parts.scheme
+        masking.default_masker().add(parts.query)  # the signature: a credential for a minute
+        if scheme != "https" and scheme != urllib.parse.urlsplit(self.base_url).scheme:
+            msg = f"{self._what(url)}: redirected to {scheme}://{host}, which is not https"
+            raise ServiceUnavailable(msg)
+        self.requests += 1
+        try:
+            stored = self.http.get(
+                target,
+                headers={"Accept": "application/zip"},
+                auth=_no_credentials,
+                allow_redirects=False,
+                stream=True,
+                timeout=self._timeout(),
+            )
+        except requests.RequestException:
+            msg = f"artifact storage {host}: no answer (after retries)"
+            raise ServiceUnavailable(msg) from None
+        if stored.status_code != 200:  # noqa: PLR2004
+            msg = f"artifact storage {host}: answered HTTP {stored.status_code} (after retries)"
+            raise ServiceUnavailable(msg)
+        return _capped(stored, max_bytes)
 
     def pages(self, url: str, trim: Callable[[Any], list[Any]]) -> list[Any]:
         """Every item of a paginated list, following ``Link: rel="next"`` (not cached)."""
@@ -334,6 +435,38 @@ class GitHubClient:
         return CIRuns(self.repository, workflow, branch, tuple(runs))
 
 
+def _no_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An ``auth`` that sends none (passing it stops requests reading ``~/.netrc``)."""
+    request.headers.pop("Authorization", None)
+    return request
+
+
+def _capped(response: requests.Response, max_bytes: int) -> bytes:
+    """The body of a streamed *response*, refused past *max_bytes* (read no further)."""
+    cap = f"over the {max_bytes / 1e6:g} MB cap"
+    try:
+        declared = int(response.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > max_bytes:
+        response.close()
+        msg = f"the archive is {declared / 1e6:.1f} MB, {cap}"
+        raise ArchiveRefused(msg)
+    data = bytearray()
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            data += chunk
+            if len(data) > max_bytes:
+                msg = f"the archive is larger than {max_bytes / 1e6:g} MB, {cap}"
+                raise ArchiveRefused(msg)
+    except requests.RequestException:
+        msg = "artifact storage: the download broke off (after retries)"
+        raise ServiceUnavailable(msg) from None
+    finally:
+        response.close()
+    return bytes(data)
+
+
 def _counted(runs: list[Run]) -> int:
     return sum(1 for r in runs if r.conclusion not in IGNORED_CONCLUSIONS)
 
@@ -343,6 +476,7 @@ def _run(raw: Mapping[str, Any]) -> Run:
     conclusion = raw.get("conclusion")
     return Run(
         id=int(raw.get("id") or 0),
+        number=int(raw.get("run_number") or 0),
         conclusion=conclusion if isinstance(conclusion, str) else None,
         run_attempt=attempt if isinstance(attempt, int) else 1,
         started=parse_time(raw.get("run_started_at")),

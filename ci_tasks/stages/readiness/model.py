@@ -44,7 +44,14 @@ class Check:
     remediation: str = ""
     """What to do when the check does not pass."""
     source: str = ""
-    """Where the evidence came from (a report path, the API)."""
+    """Which evidence it judged (a report path, the API)."""
+    origin: str = ""
+    """Where that report came from: ``local`` or ``CI run #1234``; empty for the API."""
+
+    @property
+    def provenance(self) -> str:
+        """The source and its origin, as shown: ``.ci-tasks/build-report.json (local)``."""
+        return f"{self.source} ({self.origin})" if self.origin else self.source
 
     def with_weight(self, weight: float) -> Check:
         """This check with the configured *weight*."""

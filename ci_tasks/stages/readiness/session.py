@@ -18,10 +18,21 @@ from typing import TYPE_CHECKING, Any
 from ci_tasks.core import masking, reports
 from ci_tasks.core.errors import CheckFailed, ToolMissingError, UsageError
 from ci_tasks.core.stage import ArgumentParser, StageContext
-from ci_tasks.stages.readiness import autocommit, badge, checklist, publish, trend
+from ci_tasks.stages.readiness import artifacts, autocommit, badge, checklist, publish, trend
 from ci_tasks.stages.readiness import cache as cache_mod
 from ci_tasks.stages.readiness.checks import all_checks
-from ci_tasks.stages.readiness.evidence import CIRuns, Evidence, load_evidence, parse_time
+from ci_tasks.stages.readiness.config import ReadinessConfig
+from ci_tasks.stages.readiness.evidence import (
+    EVIDENCE_FILES,
+    IGNORED_CONCLUSIONS,
+    SESSION_FILES,
+    CIRuns,
+    Evidence,
+    load_evidence,
+    parse_time,
+    wants_ci_copy,
+    with_ci,
+)
 from ci_tasks.stages.readiness.model import Result, apply_exemptions, format_score
 
 if TYPE_CHECKING:
@@ -185,15 +196,62 @@ def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> GitHubClient:
     )
 
 
-def fetch_runs(client: GitHubClient, ctx: StageContext) -> tuple[CIRuns, dict[str, Any]]:
-    """The CI workflow's runs from the GitHub API; returns the API data to cache too."""
+def fetch_runs(client: GitHubClient, ctx: StageContext) -> CIRuns:
+    """The CI workflow's runs from the GitHub API."""
     cfg = ctx.config.readiness
     branch = cfg.branch or client.default_branch()
-    runs = client.workflow_runs(cfg.workflow, branch, cfg.runs)
-    ctx.output.line(
-        f"GitHub API: {client.requests} requests, {client.not_modified} answered from cache (304)"
+    return client.workflow_runs(cfg.workflow, branch, cfg.runs)
+
+
+def _needs_runs(ctx: StageContext) -> bool:
+    cfg = ctx.config.section("readiness", ReadinessConfig)
+    return cfg.checks.ci_pass_rate.enabled or cfg.checks.ci_duration.enabled or cfg.ci_evidence
+
+
+def add_ci_evidence(
+    ctx: StageContext,
+    options: Options,
+    client: GitHubClient,
+    ci: CIRuns,
+    evidence: Evidence,
+    *,
+    same_as_head: frozenset[str],
+) -> Evidence:
+    """*evidence* with the reports of the newest CI run, when ours are missing or older.
+
+    With ``--check-only`` or ``--dry-run`` they stay in memory; otherwise they are kept
+    under ``.ci-tasks/ci-run/`` so an unchanged rerun downloads nothing.
+    """
+    cfg = ctx.config.readiness
+    newest = next((r for r in ci.runs if r.conclusion not in IGNORED_CONCLUSIONS), None)
+    if newest is None or not wants_ci_copy(evidence, newest):
+        return evidence
+    got = artifacts.gather(
+        client,
+        ctx.root,
+        run_id=newest.id,
+        label=newest.label,
+        head_sha=newest.head_sha,
+        allowed=EVIDENCE_FILES,
+        in_folders=SESSION_FILES,
+        max_bytes=int(cfg.max_artifact_mb * 1e6),
     )
-    return runs, client.fresh
+    for why in got.refused:
+        ctx.output.annotate("warning", f"{got.label}: artifact {why}")
+    names = sorted({f.name for f in got.files})
+    ctx.output.line(f"{got.label}: {', '.join(names) or 'no reports'} ({newest.head_sha[:12]})")
+    if not (got.stored or options.check_only or options.dry_run):
+        try:
+            artifacts.save(ctx.root, got)
+        except (artifacts.ArchiveRefused, OSError) as exc:
+            ctx.output.annotate("warning", f"{got.label}: reports not kept: {exc}")
+    return with_ci(
+        evidence,
+        got,
+        now=dt.datetime.now(dt.UTC),
+        max_age_hours=cfg.max_evidence_age_hours,
+        same_as_head=same_as_head,
+    )
 
 
 def _own_files(ctx: StageContext) -> set[str]:
@@ -239,9 +297,8 @@ def _code_commit(
 def compute(ctx: StageContext, options: Options, client: GitHubClient | None) -> tuple[Result, Any]:
     """Gather the evidence and score it; returns the result and the API data to cache."""
     cfg = ctx.config.readiness
-    # Nothing needs the API when both of its checks are turned off.
-    needs_api = cfg.checks.ci_pass_rate.enabled or cfg.checks.ci_duration.enabled
-    ci, api = fetch_runs(client, ctx) if needs_api and client is not None else (None, {})
+    # Nothing needs the runs when both CI checks and the CI evidence are turned off.
+    ci = fetch_runs(client, ctx) if _needs_runs(ctx) and client is not None else None
     head, same_as_head = _code_commit(ctx, reports.current_commit(ctx.root), _own_files(ctx))
     staging = (
         bool(ctx.runner.env.get("STAGING_URL"))
@@ -258,6 +315,16 @@ def compute(ctx: StageContext, options: Options, client: GitHubClient | None) ->
         output=ctx.output,
         same_as_head=same_as_head,
     )
+    if client is not None and ci is not None:
+        if cfg.ci_evidence:
+            evidence = add_ci_evidence(
+                ctx, options, client, ci, evidence, same_as_head=same_as_head
+            )
+        ctx.output.line(
+            f"GitHub API: {client.requests} requests, "
+            f"{client.not_modified} answered from cache (304)"
+        )
+    api = client.fresh if client is not None and ci is not None else {}
     reasons = {e.check.replace("_", "-"): e.reason.strip() for e in cfg.exemptions}
     checks = apply_exemptions(all_checks(evidence, cfg), reasons)
     threshold = cfg.threshold if options.threshold is None else options.threshold
@@ -289,9 +356,7 @@ def run(ctx: StageContext, options: Options) -> Result:
     out = ctx.output
     cfg = ctx.config.readiness
     cached = cache_mod.load(ctx.root, out)
-    needs_api = (
-        options.pr_comment or cfg.checks.ci_pass_rate.enabled or cfg.checks.ci_duration.enabled
-    )
+    needs_api = options.pr_comment or _needs_runs(ctx)
     client = make_client(ctx, cached.api) if needs_api and not options.offline else None
     result, api = compute(ctx, options, client)
     fresh = cache_mod.updated(cached, result, api, reports.now_iso())

@@ -86,7 +86,7 @@ def project(tmp_path, readiness_toml="", *, good=True):
             "runs": [
                 {
                     "commit": "x",
-                    "date": "2026-11-01T00:00:00Z",
+                    "date": reports.now_iso(),
                     "tests": 100,
                     "rescued": 1,
                     "flaky": ["tests/test_a.py::test_x"],
@@ -193,7 +193,9 @@ def test_verbose_shows_evidence(tmp_path):
 def test_stale_report_fails_closed(tmp_path):
     """A report made before the latest commit cannot pass its check."""
     proj = project(
-        tmp_path, "checks.ci-pass-rate.enabled = false\nchecks.ci-duration.enabled = false"
+        tmp_path,
+        "checks.ci-pass-rate.enabled = false\nchecks.ci-duration.enabled = false\n"
+        "ci-evidence = false",
     )
     proj.write("README.md", "# changed\n")
     git(proj.path, "commit", "-qam", "change")
