@@ -16,11 +16,23 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ci_tasks.core import masking
+from ci_tasks.core import masking, reports
 from ci_tasks.core.actions import Output, default_output
-from ci_tasks.core.errors import EXIT_ERROR, EXIT_OK, CITasksError, UsageError, exit_code_for
+from ci_tasks.core.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    CITasksError,
+    Interrupted,
+    UsageError,
+    exit_code_for,
+)
 from ci_tasks.core.retry import NETWORK_ERRORS
-from ci_tasks.core.runner import Runner, session_venv
+from ci_tasks.core.runner import (
+    Runner,
+    deferred_signals,
+    handle_termination_signals,
+    session_venv,
+)
 
 if TYPE_CHECKING:
     import nox
@@ -64,15 +76,26 @@ class StageSpec:
     """Registers the stage's nox session(s) with the loaded configuration."""
     run: Stage | None = None
     """The stage itself, for stages another stage (``preflight``) may run in-process."""
+    report: str | None = None
+    """The kind of ``.ci-tasks/<kind>-report.json`` the stage writes, if any: an
+    interrupted run replaces it with an ``interrupted`` verdict, so no earlier green
+    outlives it."""
 
 
 # The stages preflight may run, by name; filled by the registry through add_runnable().
 _RUNNABLE: dict[str, Stage] = {}
+# The report kind each stage writes, by stage name; filled by the registry too.
+_REPORTS: dict[str, str] = {}
 
 
 def add_runnable(name: str, stage: Stage) -> None:
     """Make *stage* runnable by name from another stage (the registry calls this)."""
     _RUNNABLE[name] = stage
+
+
+def add_report(name: str, kind: str) -> None:
+    """Record that stage *name* writes the ``<kind>`` report (the registry calls this)."""
+    _REPORTS[name] = kind
 
 
 def runnable_stages() -> Mapping[str, Stage]:
@@ -113,6 +136,19 @@ def run_stage(stage: Stage, ctx: StageContext) -> int:
     try:
         with out.group(ctx.name):
             said = stage(ctx)
+    except KeyboardInterrupt as exc:
+        # The runner has already stopped the command tree; say so, and make sure the
+        # stage's report does not keep an earlier verdict this run never confirmed.
+        with deferred_signals():
+            why = exc.name if isinstance(exc, Interrupted) else "SIGINT"
+            took = time.monotonic() - start
+            out.line(f"{ctx.name}: interrupted ({why}) after {took:.1f} s", "error")
+            kind = _REPORTS.get(ctx.name)
+            if kind is not None:
+                reports.write_report(
+                    ctx.root, kind, verdict="interrupted", body={"interrupted_by": why}
+                )
+        raise
     except CITasksError as exc:
         code = exit_code_for(exc)
         verdict = "failed" if code != EXIT_ERROR else "could not run"
@@ -154,13 +190,21 @@ def nox_session(
     """Register *stage* as the nox session *name*.
 
     A check that found problems fails the session (nox exits 1); a stage that could
-    not run (bad configuration, a missing tool) ends nox with exit code 2.
+    not run (bad configuration, a missing tool) ends nox with exit code 2; SIGINT,
+    SIGTERM or SIGHUP stop the running command's tree and end nox with 128 + the
+    signal's number (130, 143, 129).
     """
 
     def session_func(session: nox.Session) -> None:
+        handle_termination_signals()
         ctx = context_for_session(timeout_key or name, session, config)
         ctx.name = name
-        code = run_stage(stage, ctx)
+        try:
+            code = run_stage(stage, ctx)
+        except KeyboardInterrupt as exc:
+            # nox would end with 130 whatever the signal; the shell's convention is
+            # 128 + its number (143 for SIGTERM), which CI systems understand.
+            raise SystemExit(exit_code_for(exc)) from None
         if code == EXIT_ERROR:
             # nox maps every failure to 1; bad input must be told apart from a finding.
             raise SystemExit(EXIT_ERROR)

@@ -121,6 +121,8 @@ def assess_report(  # noqa: PLR0911 - one return per reason to distrust
         return Report(kind, path, None, f"no evidence: {path} does not exist")
     if not isinstance(data, dict) or data.get("schema") != f"ci-tasks/{kind}-report":
         return Report(kind, path, None, f"{path} is not a ci-tasks {kind} report")
+    if data.get("verdict") == "interrupted":
+        return Report(kind, path, data, f"{path}: the last {kind} run was interrupted")
     if data.get("verdict") not in {"passed", "failed", "unverified"}:
         return Report(kind, path, data, f"{path} has no valid verdict")
     commit = data.get("commit")

@@ -22,7 +22,11 @@ from ci_tasks.stages.security.session import (
 )
 
 STAGE: StageSpec = StageSpec(
-    name="security", section=SecurityConfig, register=register, run=security
+    name="security",
+    section=SecurityConfig,
+    register=register,
+    run=security,
+    report="security",
 )
 
 __all__ = [

@@ -6,6 +6,6 @@ from ci_tasks.core.stage import StageSpec
 from ci_tasks.stages.smoke.config import SmokeConfig
 from ci_tasks.stages.smoke.session import register, smoke
 
-STAGE: StageSpec = StageSpec(name="smoke", section=SmokeConfig, register=register)
+STAGE: StageSpec = StageSpec(name="smoke", section=SmokeConfig, register=register, report="smoke")
 
 __all__ = ["STAGE", "register", "smoke"]
