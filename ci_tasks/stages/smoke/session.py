@@ -43,6 +43,8 @@ URL_VARIABLE = "STAGING_URL"
 ABSENT_STATUSES = frozenset({404, 405, 410})
 """A health path answering these does not exist; the next one is tried."""
 MAX_WORKERS = 32
+FINAL_ATTEMPT_TIMEOUT = 1.0
+"""Seconds the attempt made at the deadline itself may take (at most ``attempt_timeout``)."""
 DEFAULT_ROOT_CONDITIONS = ("status < 500",)
 DEFAULT_HEALTH_CONDITIONS = ("status == 200",)
 
@@ -228,6 +230,21 @@ def _check(check: Check, probe: Probe, timeout: float) -> Result:
     return Result(check, seen, tuple(evaluate(c, seen) for c in check.conditions))
 
 
+def attempt_timeout(options: Options, waited: float) -> float:
+    """One request's timeout during the wait: ``attempt_timeout`` cut to the deadline (pure).
+
+    A request that started 2 s before a 5 s deadline gives up after 2 s, not after
+    ``attempt_timeout``: nothing waits past the deadline. The attempt made at the
+    deadline itself still gets :data:`FINAL_ATTEMPT_TIMEOUT`, enough for a healthy
+    service to answer; with ``deadline = 0`` (one attempt, no waiting) it gets the whole
+    ``attempt_timeout``.
+    """
+    if options.deadline <= 0:
+        return options.attempt_timeout
+    left = max(options.deadline - waited, FINAL_ATTEMPT_TIMEOUT)
+    return min(options.attempt_timeout, left)
+
+
 def wait_until_ready(
     paths: Sequence[str],
     ready: Sequence[Condition],
@@ -242,7 +259,8 @@ def wait_until_ready(
     An attempt tries the paths in order: one that is absent (404, 405, 410) passes the
     turn to the next, so an absent ``/health`` is fine when ``/healthz`` answers; the
     first that answers otherwise decides the attempt. No attempt starts after the
-    deadline; the last one may start at it.
+    deadline; the last one may start at it. Each request's timeout is cut to what is
+    left of the deadline (:func:`attempt_timeout`).
     """
     start = clock.monotonic()
     attempts = streak = 0
@@ -252,7 +270,8 @@ def wait_until_ready(
         passed: str | None = None
         last: dict[str, Result] = {}
         for path in paths:
-            result = _check(Check("GET", path, tuple(ready)), probe, options.attempt_timeout)
+            timeout = attempt_timeout(options, clock.monotonic() - start)
+            result = _check(Check("GET", path, tuple(ready)), probe, timeout)
             last[path] = result
             if result.passed:
                 passed = path

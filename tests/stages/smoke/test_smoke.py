@@ -20,9 +20,10 @@ from ci_tasks.core.actions import Output
 from ci_tasks.core.config import parse_config
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, run_stage
+from ci_tasks.stages.smoke import session as smoke_session
 from ci_tasks.stages.smoke.conditions import Observation, parse
 from ci_tasks.stages.smoke.session import Options, smoke, wait_until_ready
-from tests.support.localserver import Request, Response, serve
+from tests.support.localserver import Request, Response, serve, silent
 from tests.support.sample import clean_env
 
 FAST = {"deadline": 3, "interval": 0.2, "attempt_timeout": 2}
@@ -190,6 +191,24 @@ def test_port_that_never_answers_hits_the_attempt_timeout(tmp_path, silent_port)
     assert run.seconds < 10
 
 
+def test_an_attempt_never_waits_past_the_deadline(tmp_path):
+    """Against a server that accepts and never answers, the wait ends at --deadline, not later."""
+    with silent() as server:
+        run = Run(
+            tmp_path,
+            {"health_paths": ["/health"]},
+            "--url",
+            server.url,
+            "--attempt-timeout",
+            "10",
+            "--deadline",
+            "1",
+        )
+    assert run.code == 1
+    assert "/health: no answer within 1 s" in run.text
+    assert run.report["ready"]["attempts"] == 1
+
+
 def test_endpoints_are_asserted_concurrently(tmp_path):
     """The assert phase has several requests in flight at once."""
     lock = threading.Lock()
@@ -333,6 +352,46 @@ def test_the_last_attempt_is_at_the_deadline_and_none_after():
     assert result.attempts == 5
     assert clock.sleeps == [3, 3, 3, 1]
     assert result.last[0].describe() == "status (503) == 200"
+
+
+def silent_after(answers: list[int], clock: FakeClock, timeouts: list[float]):
+    """A probe answering *answers*, then never: each silent request uses up its timeout."""
+    queue = iter(answers)
+
+    def probe(_method: str, _path: str, timeout: float) -> Observation:
+        timeouts.append(timeout)
+        status = next(queue, None)
+        if status is None:
+            clock.now += timeout
+            return Observation(error=f"no answer within {timeout:.3g} s")
+        return Observation(status=status)
+
+    return probe
+
+
+@pytest.mark.parametrize(
+    ("answers", "interval", "expected"),
+    [
+        ([], 5, [5]),  # the first request is cut to the 5 s deadline, not 10
+        ([503], 2, [5, 3]),  # at 2 s, 3 s are left
+        ([503, 503, 503], 2, [5, 3, 1, 1]),  # at 4 s, 1 s left; the one at 5 s gets 1 s
+    ],
+)
+def test_each_request_is_cut_to_what_is_left_of_the_deadline(answers, interval, expected):
+    """The wait never runs past its deadline because one request took attempt_timeout."""
+    clock = FakeClock()
+    timeouts: list[float] = []
+    result = wait_until_ready(
+        ["/health"],
+        [parse("status == 200")],
+        silent_after(answers, clock, timeouts),
+        options=options(deadline=5, interval=interval, attempt_timeout=10),
+        clock=clock,
+        log=lambda _: None,
+    )
+    assert not result.ready
+    assert timeouts == expected
+    assert clock.now <= 5 + smoke_session.FINAL_ATTEMPT_TIMEOUT
 
 
 def cli(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
