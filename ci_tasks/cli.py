@@ -53,12 +53,13 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def _cmd_readiness(args: argparse.Namespace) -> int:
     from ci_tasks.core.runner import Runner  # noqa: PLC0415
-    from ci_tasks.core.stage import StageContext, run_stage  # noqa: PLC0415
+    from ci_tasks.core.stage import StageContext, register_secrets, run_stage  # noqa: PLC0415
     from ci_tasks.stages.readiness import session as readiness  # noqa: PLC0415 - only this command
 
     config = load_config(args.project)
     options = readiness.options_from(args)
     ctx = StageContext(name="readiness", config=config, runner=Runner(cwd=config.root))
+    register_secrets(config, ctx.output)
 
     def stage(ctx: StageContext) -> str | None:
         return readiness.verdict_word(readiness.run(ctx, options))

@@ -162,12 +162,11 @@ def run_stage(stage: Stage, ctx: StageContext) -> int:
 
 def context_for_session(name: str, session: nox.Session, config: Config) -> StageContext:
     """A stage context bound to a nox session, with the session's overall timeout."""
-    masking.register_secret_variables(config.secrets)
     deadline = time.monotonic() + config.timeouts.for_session(name)
     runner = Runner.for_session(
         session, deadline=deadline, retry=config.retry.policy(), cwd=config.root
     )
-    return StageContext(
+    ctx = StageContext(
         name=name,
         config=config,
         runner=runner,
@@ -175,6 +174,17 @@ def context_for_session(name: str, session: nox.Session, config: Config) -> Stag
         session=session,
         venv=session_venv(session),
     )
+    register_secrets(config, ctx.output)
+    return ctx
+
+
+def register_secrets(config: Config, output: Output) -> None:
+    """Mask the secret variables' values (and their URLs' pieces); tell an Actions runner.
+
+    The runner knows the secrets' whole values only: a webhook's path or a query value
+    it would show unless told.
+    """
+    output.mask_in_runner(masking.register_secret_variables(config.secrets))
 
 
 def nox_session(

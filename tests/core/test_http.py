@@ -73,3 +73,36 @@ def test_user_agent_names_ci_tasks():
     with serve(scripted(Response(200))) as server:
         http.session(POLICY).get(server.url, timeout=5)
     assert server.requests[0].headers["User-Agent"].startswith("ci-tasks/")
+
+
+@pytest.fixture
+def root_at_debug():
+    """The root logger as nox sets it: DEBUG, one stream handler; what it received."""
+    import io  # noqa: PLC0415
+    import logging  # noqa: PLC0415
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(handler)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+    http.route_client_logs()
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_client_log_lines_reach_output_only_masked(root_at_debug, masker, out, verbose):
+    """urllib3's request lines never reach the root logger; with verbose they show, masked."""
+    with serve(scripted(Response(200, "ok"))) as server:
+        webhook = f"{server.url}/services/T0/B0/pathSecret?sig=querySecret"
+        masker.add(webhook)
+        http.route_client_logs(verbose=verbose, output=out)
+        http.session(POLICY).post(webhook, json={}, timeout=5)
+    assert "pathSecret" not in root_at_debug.getvalue()
+    assert root_at_debug.getvalue() == ""
+    assert "pathSecret" not in out.text
+    assert "querySecret" not in out.text
+    assert ('"POST *** HTTP/1.1" 200' in out.text) is verbose

@@ -79,7 +79,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="show the checklist diff; write nothing"
     )
-    parser.add_argument("--verbose", action="store_true", help="show every check's evidence")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show every check's evidence and every HTTP request (secrets masked)",
+    )
     parser.add_argument(
         "--offline", action="store_true", help="skip the API checks (shown as not applicable)"
     )
@@ -288,6 +292,10 @@ def run(ctx: StageContext, options: Options) -> Result:
     """The stage with parsed *options*; raises :class:`CheckFailed` when the gate fails."""
     out = ctx.output
     cfg = ctx.config.readiness
+    if options.verbose:
+        from ci_tasks.core.http import route_client_logs  # noqa: PLC0415 - requests costs 0.2 s at start-up
+
+        route_client_logs(verbose=True, output=out)
     cached = cache_mod.load(ctx.root, out)
     needs_api = (
         options.pr_comment or cfg.checks.ci_pass_rate.enabled or cfg.checks.ci_duration.enabled

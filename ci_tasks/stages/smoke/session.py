@@ -34,7 +34,6 @@ from ci_tasks.core.stage import ArgumentParser, StageContext
 from ci_tasks.stages.smoke.conditions import Condition, Observation, Outcome, evaluate, parse
 
 if TYPE_CHECKING:
-    from ci_tasks.core.actions import Output
     from ci_tasks.core.config import Config
     from ci_tasks.stages.smoke.config import SmokeConfig
     from ci_tasks.stages.smoke.probe import Probe
@@ -139,6 +138,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--consecutive-successes", type=int, help="readiness attempts that must pass in a row"
     )
     parser.add_argument("--notify", action="store_true", help="send a Slack message on failure")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show every HTTP request (secrets masked)"
+    )
 
 
 def _parse_posargs(posargs: Sequence[str]) -> argparse.Namespace:
@@ -195,15 +197,6 @@ def display_url(url: str) -> str:
         safe="*",
     )
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def _register_url_secrets(url: str, output: Output) -> None:
-    parts = urllib.parse.urlsplit(url)
-    for value in (parts.password, parts.username):
-        if value:
-            output.add_mask(urllib.parse.unquote(value))
-    for _, value in urllib.parse.parse_qsl(parts.query):
-        output.add_mask(value)
 
 
 def plan(config: SmokeConfig) -> tuple[tuple[Condition, ...], tuple[Check, ...]]:
@@ -389,7 +382,7 @@ def smoke(
     options = options_from(args, config.smoke, env)
     ready, checks = plan(config.smoke)  # invalid conditions fail here, before any request
     out = ctx.output
-    _register_url_secrets(options.url, out)
+    out.add_url_mask(options.url)
     shown = display_url(options.url)
     clock = clock or PollClock()
     wants_cert = any(
@@ -399,7 +392,10 @@ def smoke(
     assert_probe: Probe
     closers = []
     if probe is None:
+        from ci_tasks.core.http import route_client_logs  # noqa: PLC0415 - as below
         from ci_tasks.stages.smoke.probe import HttpProbe  # noqa: PLC0415 - requests costs 0.2 s at start-up; only a run needs it
+
+        route_client_logs(verbose=bool(getattr(args, "verbose", False)), output=out)
 
         # Waiting is itself the retry loop, so its requests are not retried underneath.
         waiting = HttpProbe(options.url, policy=NO_RETRY, clock=clock)
@@ -487,9 +483,10 @@ def _finish(
 def run_cli(args: argparse.Namespace, config: Config) -> int:
     """``ci-tasks smoke``: the stage outside nox, with the same verdict and exit codes."""
     from ci_tasks.core.runner import Runner  # noqa: PLC0415
-    from ci_tasks.core.stage import run_stage  # noqa: PLC0415
+    from ci_tasks.core.stage import register_secrets, run_stage  # noqa: PLC0415
 
     ctx = StageContext(name="smoke", config=config, runner=Runner(cwd=config.root))
+    register_secrets(config, ctx.output)
     return run_stage(lambda c: smoke(c, args=args), ctx)
 
 

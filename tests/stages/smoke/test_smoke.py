@@ -23,6 +23,7 @@ from ci_tasks.core.stage import StageContext, run_stage
 from ci_tasks.stages.smoke import session as smoke_session
 from ci_tasks.stages.smoke.conditions import Observation, parse
 from ci_tasks.stages.smoke.session import Options, smoke, wait_until_ready
+from tests.support.leaks import leaks
 from tests.support.localserver import Request, Response, serve, silent
 from tests.support.sample import clean_env
 
@@ -599,3 +600,54 @@ def test_transport_statuses_are_retried_but_a_500_is_an_answer(tmp_path):
     assert by_path["/flaky"]["passed"]
     assert by_path["/error"]["failed"] == ["status (500) == 200"]
     assert counts == {"/flaky": 2, "/error": 1}
+
+
+# Secrets in every part of a URL: userinfo, a query, a webhook's path and its query.
+STAGING_PASSWORD, STAGING_QUERY = "st4gingPassw0rd", "qu3rySecretTok"
+HOOK_PATH, HOOK_QUERY = "T0SECRET/B0SECRET/webhookPathSecret", "webhookQuerySecret"
+URL_SECRETS = (STAGING_PASSWORD, STAGING_QUERY, "webhookPathSecret", HOOK_QUERY, "T0SECRET")
+
+
+@pytest.mark.parametrize("actions", [False, True], ids=["local", "actions"])
+def test_no_fragment_of_a_secret_url_reaches_output_or_files(tmp_path, actions):
+    """Under real nox, with HTTP logging on: no password, query value or webhook path leaks."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "0"\n[tool.ci-tasks.smoke]\ninterval = 0.2\n'
+    )
+    (tmp_path / "noxfile.py").write_text("import ci_tasks\n\nci_tasks.register()\n")
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs.txt"
+
+    def slack(_request: Request) -> Response:
+        return Response(200, "ok")
+
+    with serve(site(Response(200), docs=Response(500))) as target, serve(slack) as receiver:
+        staging = target.url.replace("http://", f"http://deploy:{STAGING_PASSWORD}@")
+        env = {
+            "STAGING_URL": f"{staging}/?token={STAGING_QUERY}",
+            "SLACK_WEBHOOK_URL": f"{receiver.url}/services/{HOOK_PATH}?sig={HOOK_QUERY}",
+        }
+        if actions:
+            env |= {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_STEP_SUMMARY": str(summary),
+                "GITHUB_OUTPUT": str(outputs),
+            }
+        done = subprocess.run(
+            [sys.executable, "-m", "nox", "-s", "smoke", "--", "--notify", "--verbose"],
+            cwd=tmp_path,
+            env=clean_env(env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert target.requests[0].path.endswith(f"?token={STAGING_QUERY}")
+        assert receiver.requests, done.stdout
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "http: " in output  # the client's request lines were shown, masked
+    assert "/docs" in output  # paths of a URL that is not itself secret stay readable
+    assert "127.0.0.1" in output  # and so does its host
+    assert leaks(URL_SECRETS, output, tmp_path, [summary, outputs]) == []
+    if actions:
+        assert f"::add-mask::{HOOK_QUERY}" in output
