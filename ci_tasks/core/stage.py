@@ -80,12 +80,18 @@ class StageSpec:
     """The kind of ``.ci-tasks/<kind>-report.json`` the stage writes, if any: an
     interrupted run replaces it with an ``interrupted`` verdict, so no earlier green
     outlives it."""
+    usage: str | Callable[[], str] | None = None
+    """What ``nox -s <name> -- --help`` prints: the session's flags, and where the rest of
+    its posargs go (pytest, ruff). Default: the stage's docstring and "no arguments"."""
 
 
 # The stages preflight may run, by name; filled by the registry through add_runnable().
 _RUNNABLE: dict[str, Stage] = {}
 # The report kind each stage writes, by stage name; filled by the registry too.
 _REPORTS: dict[str, str] = {}
+# The help text each stage's session prints for --help, by stage name; filled likewise.
+_USAGES: dict[str, str | Callable[[], str]] = {}
+HELP_FLAGS = frozenset({"--help", "-h"})
 
 
 def add_runnable(name: str, stage: Stage) -> None:
@@ -96,6 +102,24 @@ def add_runnable(name: str, stage: Stage) -> None:
 def add_report(name: str, kind: str) -> None:
     """Record that stage *name* writes the ``<kind>`` report (the registry calls this)."""
     _REPORTS[name] = kind
+
+
+def add_usage(name: str, usage: str | Callable[[], str]) -> None:
+    """Record what ``nox -s <name> -- --help`` prints (the registry calls this)."""
+    _USAGES[name] = usage
+
+
+def usage_text(name: str, stage: Stage) -> str:
+    """The help of session *name*: its own, or its docstring and "takes no arguments"."""
+    usage = _USAGES.get(name)
+    if usage is not None:
+        return (usage() if callable(usage) else usage).rstrip()
+    doc = (stage.__doc__ or "").strip().splitlines()
+    first = doc[0] if doc else ""
+    return (
+        f"usage: nox -s {name}\n\n{first}\n\nThis session takes no arguments; "
+        f"it is configured in [tool.ci-tasks.{name}]."
+    )
 
 
 def runnable_stages() -> Mapping[str, Stage]:
@@ -199,13 +223,17 @@ def nox_session(
 ) -> None:
     """Register *stage* as the nox session *name*.
 
-    A check that found problems fails the session (nox exits 1); a stage that could
-    not run (bad configuration, a missing tool) ends nox with exit code 2; SIGINT,
-    SIGTERM or SIGHUP stop the running command's tree and end nox with 128 + the
-    signal's number (130, 143, 129).
+    ``nox -s <name> -- --help`` prints the session's help and exits 0 (see
+    :attr:`StageSpec.usage`). A check that found problems fails the session (nox exits
+    1); a stage that could not run (bad configuration, a missing tool) ends nox with
+    exit code 2; SIGINT, SIGTERM or SIGHUP stop the running command's tree and end nox
+    with 128 + the signal's number (130, 143, 129).
     """
 
     def session_func(session: nox.Session) -> None:
+        if HELP_FLAGS.intersection(session.posargs):
+            default_output().line(usage_text(name, stage))
+            return
         handle_termination_signals()
         ctx = context_for_session(timeout_key or name, session, config)
         ctx.name = name

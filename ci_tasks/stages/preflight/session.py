@@ -44,6 +44,21 @@ PLAIN_VERDICTS = frozenset({"passed", "failed", "could not run", "not run", "int
 
 AnyStage = Callable[[StageContext], Any]
 
+USAGE = """\
+usage: nox -s preflight [-- [--fail-fast | --no-fail-fast] [--no-cache] [--<stage>-args=ARGS]]
+
+lint, tests and security in one session, as CI runs them; a stage whose inputs have not
+changed since its last pass is answered from the cache (configured in
+[tool.ci-tasks.preflight]).
+
+options:
+  --fail-fast          stop at the first stage that does not pass
+  --no-fail-fast       run every stage even when fail_fast = true
+  --no-cache           run every stage (also: CI_TASKS_NO_CACHE=1)
+  --<stage>-args=ARGS  arguments for one stage, e.g. --tests-args="-k fast" (they go
+                       where that stage's own posargs go: pytest, ruff check)
+"""
+
 
 @dataclasses.dataclass(frozen=True)
 class Options:

@@ -102,6 +102,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--push", action="store_true", help="push the --commit (with retries)")
 
 
+def usage() -> str:
+    """What ``nox -s readiness -- --help`` prints."""
+    parser = argparse.ArgumentParser(
+        prog="nox -s readiness --",
+        description="The release-readiness score, checklist and gate "
+        "(configured in [tool.ci-tasks.readiness]).",
+    )
+    add_arguments(parser)
+    return parser.format_help()
+
+
 def parse_options(argv: Sequence[str]) -> Options:
     """Options from the session's posargs; a bad flag is a one-line :class:`UsageError`."""
     parser = ArgumentParser(prog="nox -s readiness --", add_help=False)

@@ -143,6 +143,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def usage() -> str:
+    """What ``nox -s smoke -- --help`` prints."""
+    parser = argparse.ArgumentParser(
+        prog="nox -s smoke --",
+        description="Wait until the deployment is ready, then assert its endpoints "
+        "(configured in [tool.ci-tasks.smoke]).",
+    )
+    add_arguments(parser)
+    return parser.format_help()
+
+
 def _parse_posargs(posargs: Sequence[str]) -> argparse.Namespace:
     parser = ArgumentParser(prog="nox -s smoke --", add_help=False)
     add_arguments(parser)
