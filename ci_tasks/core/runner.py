@@ -211,6 +211,7 @@ def kill_tree(process: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECOND
     """
     with deferred_signals():
         pgids = _tree_groups(process.pid) if process.poll() is None else {process.pid}
+        pgids.discard(os.getpgrp())  # never our own group, whatever a descendant did
         if not _signal_groups(pgids, signal.SIGTERM):
             process.wait()
             return
