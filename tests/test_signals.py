@@ -152,3 +152,47 @@ def test_cli_smoke_interrupted_while_waiting(tmp_path: Path) -> None:
     assert "smoke: interrupted (SIGTERM)" in output
     report = json.loads((project.path / ".ci-tasks" / "smoke-report.json").read_text())
     assert report["verdict"] == "interrupted"
+
+
+# A command that shrugs off SIGTERM (it notes it got one), so only SIGKILL ends it.
+STUBBORN = """\
+import pathlib, signal, sys, time
+ready = pathlib.Path(sys.argv[1])
+signal.signal(signal.SIGTERM, lambda *_: pathlib.Path(str(ready) + ".term").touch())
+ready.touch()
+while True:
+    time.sleep(0.1)
+"""
+
+RUNNER = """\
+import sys
+from ci_tasks.core.errors import exit_code_for
+from ci_tasks.core.runner import Runner, handle_termination_signals
+handle_termination_signals()
+try:
+    Runner().run([sys.executable, "-c", sys.argv[1], sys.argv[2]])
+except KeyboardInterrupt as exc:
+    sys.exit(exit_code_for(exc))
+"""
+
+
+def test_a_second_signal_does_not_cut_the_cleanup_short(tmp_path: Path) -> None:
+    """SIGTERM twice (as the Actions runner does): the first cleanup still ends in SIGKILL."""
+    marker, ready = new_marker(), tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, STUBBORN, str(ready)],
+        env=clean_env({MARKER_VARIABLE: marker}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert wait_for_file(ready, 30), "the command never started"
+        process.send_signal(signal.SIGTERM)
+        assert wait_for_file(Path(f"{ready}.term"), 30), "the command never got SIGTERM"
+        code, left = _stop(process, signal.SIGTERM, marker)  # during the grace period
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert left == []
+    assert code == 143
