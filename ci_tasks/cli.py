@@ -14,6 +14,7 @@ from typing import Any
 from ci_tasks import __version__
 from ci_tasks.core.config import Config, fields_of, load_config
 from ci_tasks.core.errors import EXIT_OK, CITasksError, exit_code_for
+from ci_tasks.core.runner import handle_termination_signals
 from ci_tasks.core.stage import ArgumentParser
 from ci_tasks.stages.smoke.session import add_arguments as _smoke_arguments
 
@@ -52,12 +53,13 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def _cmd_readiness(args: argparse.Namespace) -> int:
     from ci_tasks.core.runner import Runner  # noqa: PLC0415
-    from ci_tasks.core.stage import StageContext, run_stage  # noqa: PLC0415
+    from ci_tasks.core.stage import StageContext, register_secrets, run_stage  # noqa: PLC0415
     from ci_tasks.stages.readiness import session as readiness  # noqa: PLC0415 - only this command
 
     config = load_config(args.project)
     options = readiness.options_from(args)
     ctx = StageContext(name="readiness", config=config, runner=Runner(cwd=config.root))
+    register_secrets(config, ctx.output)
 
     def stage(ctx: StageContext) -> str | None:
         return readiness.verdict_word(readiness.run(ctx, options))
@@ -125,14 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: every error becomes one line on stderr and a documented exit code."""
+    handle_termination_signals()
     try:
         args = build_parser().parse_args(argv)
         return int(args.func(args))
     except CITasksError as exc:
         print(f"ci-tasks: error: {exc}", file=sys.stderr)  # noqa: T201
         return exit_code_for(exc)
-    except KeyboardInterrupt:
-        return exit_code_for(KeyboardInterrupt())
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: 130, 143, 129
+        return exit_code_for(exc)
     except BrokenPipeError:
         # The reader (`| head`) left early: not our error. Point stdout at /dev/null so
         # the interpreter's final flush does not print a traceback either.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 
 import pytest
 
@@ -41,3 +42,20 @@ class Captured(Output):
 @pytest.fixture
 def out():
     return Captured()
+
+
+@pytest.fixture
+def launched(monkeypatch):
+    """Every argv started through ``subprocess.Popen`` during the test (the runner's, git's).
+
+    The commands still run: this records, it does not fake.
+    """
+    seen: list[list[str]] = []
+
+    class Recording(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, args, *rest, **kwargs):
+            seen.append([str(a) for a in ([args] if isinstance(args, str | bytes) else args)])
+            super().__init__(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Recording)
+    return seen

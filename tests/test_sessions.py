@@ -173,3 +173,35 @@ def test_tests_session_runs_pytest_from_the_lock(project: Project):
         assert "tests: failed" in done.stdout
     finally:
         project.path.joinpath("tests/test_broken.py").unlink()
+
+
+HELP = {
+    "lint": "passed to `ruff check`",
+    "tests-3.11": "everything else is passed to pytest",
+    "security": "This session takes no arguments",
+    "build": "--no-reproduce",
+    "readiness": "--check-only",
+    "smoke": "--deadline DEADLINE",
+    "preflight": "--<stage>-args=ARGS",
+}
+
+
+@pytest.mark.slow
+def test_every_session_prints_its_help_and_exits_0(project):
+    """`nox -s <session> -- --help` shows the session's flags (or where posargs go), exit 0."""
+    done = project.nox("-s", *HELP, "--", "--help")
+    assert done.returncode == 0, done.stdout
+    assert "unrecognized arguments" not in done.stdout
+    for session, says in HELP.items():
+        name = session.split("-3")[0]
+        assert f"usage: nox -s {name}" in done.stdout, session
+        assert says in done.stdout, session
+    assert not (project.path / ".ci-tasks" / "lint-report.json").exists()  # nothing ran
+
+
+def test_a_stage_without_flags_says_so(stages):
+    """A session whose stage has no help of its own prints its summary and 'no arguments'."""
+    done = stages.nox("-s", "ok", "--", "-h")
+    assert done.returncode == 0, done.stdout
+    assert "usage: nox -s ok\n\nPasses.\n\nThis session takes no arguments" in done.stdout
+    assert "ok stage ran" not in done.stdout

@@ -26,8 +26,8 @@ from typing import Literal
 from ci_tasks.core import git
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.config import load_config
-from ci_tasks.core.errors import EXIT_ERROR, EXIT_OK, CITasksError, UsageError
-from ci_tasks.core.runner import Runner
+from ci_tasks.core.errors import EXIT_ERROR, EXIT_OK, CITasksError, UsageError, exit_code_for
+from ci_tasks.core.runner import Runner, handle_termination_signals
 
 HOOK = "pre-push"
 LEGACY = "pre-push.legacy"
@@ -267,12 +267,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         usage = "usage: python -m ci_tasks.adopt.hooks pre-push PROJECT [REMOTE URL]"
         print(usage, file=sys.stderr)  # noqa: T201
         return EXIT_ERROR
-    updates = sys.stdin.buffer.read()
+    handle_termination_signals()
     try:
+        updates = sys.stdin.buffer.read()
         return run_pre_push(Path(args[1]).resolve(), args[2:], updates, env=os.environ)
     except CITasksError as exc:
         print(f"ci-tasks: error: {exc}", file=sys.stderr)  # noqa: T201
         return exc.exit_code
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the checks' tree is stopped
+        print("ci-tasks: pre-push checks interrupted: push refused", file=sys.stderr)  # noqa: T201
+        return exit_code_for(exc)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ from invoke.tasks import task
 from ci_tasks.adopt import hooks as hooks_mod
 from ci_tasks.core.actions import default_output
 from ci_tasks.core.config import find_pyproject
-from ci_tasks.core.errors import CITasksError
-from ci_tasks.core.runner import Runner
+from ci_tasks.core.errors import CITasksError, exit_code_for
+from ci_tasks.core.runner import Runner, handle_termination_signals
 
 
 def _project() -> Path:
@@ -43,7 +43,11 @@ def preflight(c: Context, fail_fast: bool = False, no_cache: bool = False) -> No
     command = [sys.executable, "-m", "nox", "-s", "preflight"]
     if extra:
         command += ["--", *extra]
-    done = Runner(cwd=_project()).run(command, check=False)
+    handle_termination_signals()
+    try:
+        done = Runner(cwd=_project()).run(command, check=False)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: nox's tree is stopped
+        raise Exit(code=exit_code_for(exc)) from None
     if done.returncode != 0:
         raise Exit(code=done.returncode)
 

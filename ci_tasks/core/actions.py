@@ -125,11 +125,24 @@ class Output:
         self.line(f"{level}: {where}{head}{message}", level)
 
     def add_mask(self, value: str) -> None:
-        """Register *value* as a secret, and tell the Actions runner to hide it too."""
-        if self.masker.add(value) and self.in_actions:
+        """Register *value* as a secret, and tell the Actions runner to hide it too.
+
+        A URL is registered by its pieces as well (its path is how an HTTP client logs it).
+        """
+        self.mask_in_runner(self.masker.add(value))
+
+    def add_url_mask(self, url: str) -> None:
+        """Register the secret pieces (userinfo, query values) of a URL that is not secret."""
+        self.mask_in_runner(self.masker.add_url(url))
+
+    def mask_in_runner(self, values: list[str]) -> None:
+        """Under Actions, tell the runner to hide each of *values* (``::add-mask::``)."""
+        if not self.in_actions or not values:
+            return
+        for value in values:
             # Written raw: masking it first would tell the runner to mask '***'.
             self.stream.write(f"::add-mask::{_escape_data(value)}\n")
-            self.stream.flush()
+        self.stream.flush()
 
     def summary(self, markdown: str) -> bool:
         """Append markdown to the job summary; returns whether a summary file exists.

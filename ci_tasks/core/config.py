@@ -233,6 +233,25 @@ def type_name(hint: Any) -> str:  # noqa: C901, PLR0911
     return str(hint)
 
 
+def key_separator(key: str, table: Mapping[str, Any]) -> str:
+    """How the user joins words in keys: as in *key*, else as in its *table*, else ``-``.
+
+    Keys may be written ``cov-source`` or ``cov_source``; errors name known keys the way
+    the user writes them (``ci-tasks init`` and the documentation write ``-``).
+    """
+    for text in (key, *table):
+        if "-" in text:
+            return "-"
+        if "_" in text:
+            return "_"
+    return "-"
+
+
+def spelt(name: str, separator: str) -> str:
+    """The field *name* (``cov_source``) as a key joined with *separator*."""
+    return name.replace("_", separator)
+
+
 class _Loader:
     def __init__(self, source: Path) -> None:
         self.source = source
@@ -304,16 +323,18 @@ class _Loader:
             name = raw_key.replace("-", "_")
             key = f"{prefix}.{raw_key}"
             if name not in fields:
+                sep = key_separator(raw_key, data)
                 close = difflib.get_close_matches(name, list(fields), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                known = ", ".join(sorted(fields))
+                hint = f"; did you mean '{spelt(close[0], sep)}'?" if close else ""
+                known = ", ".join(sorted(spelt(f, sep) for f in fields))
                 msg = f"{self.source}: unknown key '{key}'{hint} (known keys: {known})"
                 raise ConfigError(msg)
             spec = fields[name]
             values[name] = self.convert(spec.hint, value, key, spec.metadata)
         for name, spec in fields.items():
             if spec.required and name not in values:
-                msg = f"{self.source}: [{prefix}]: missing required key '{name}'"
+                shown = spelt(name, key_separator("", data))
+                msg = f"{self.source}: [{prefix}]: missing required key '{shown}'"
                 raise ConfigError(msg)
         if cls is Config:
             values["sections"] = {n: values.pop(n) for n in list(values) if n in _SECTIONS}

@@ -6,11 +6,14 @@ Exit codes (documented in the README):
 * 1: the check ran and found a problem (:class:`CheckFailed`, :class:`CommandFailed`,
   :class:`CommandTimedOut`);
 * 2: the tool could not run: bad configuration or usage, a missing tool, an unreachable
-  service (:class:`ConfigError`, :class:`UsageError`, :class:`ServiceUnavailable`, ...).
+  service (:class:`ConfigError`, :class:`UsageError`, :class:`ServiceUnavailable`, ...);
+* 128 + the signal's number when a termination signal stopped the run (:class:`Interrupted`):
+  130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP.
 """
 
 from __future__ import annotations
 
+import signal
 from typing import ClassVar
 
 from ci_tasks.core import masking
@@ -93,10 +96,35 @@ class CommandTimedOut(_CommandError):
         super().__init__(command, message, tail)
 
 
+class Interrupted(KeyboardInterrupt):
+    """A termination signal arrived: SIGINT (Ctrl-C), SIGTERM or SIGHUP.
+
+    A :class:`KeyboardInterrupt`, so every place that cleans up after Ctrl-C (the
+    runner killing a command's tree, nox stopping its own commands) does the same for
+    SIGTERM and SIGHUP. The exit code is the shell's: 128 + the signal's number.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+    @property
+    def name(self) -> str:
+        """``SIGTERM``."""
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        """130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP."""
+        return 128 + self.signum
+
+
 def exit_code_for(exc: BaseException) -> int:
     """Map an exception to the documented exit code."""
     if isinstance(exc, CITasksError):
         return exc.exit_code
+    if isinstance(exc, Interrupted):
+        return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
-        return 130
+        return 128 + signal.SIGINT
     return EXIT_ERROR

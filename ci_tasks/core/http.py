@@ -16,7 +16,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ci_tasks.core import __version__, masking
+from ci_tasks.core import __version__
+from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.retry import RetryPolicy, is_testing
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -26,6 +27,51 @@ USER_AGENT = f"ci-tasks/{__version__}"
 
 # A server may ask for any Retry-After; nothing here waits longer than this for one.
 RETRY_AFTER_CAP = 60.0
+CLIENT_LOGGERS = ("urllib3", "requests", "charset_normalizer")
+"""Loggers of the HTTP client libraries, whose lines name request paths and queries."""
+
+
+class _MaskedLog(logging.Handler):
+    """Writes HTTP client log records to an :class:`Output`, which masks them."""
+
+    def __init__(self, output: Output | None) -> None:
+        super().__init__()
+        self._output = output
+        self.setFormatter(logging.Formatter("http: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # noqa: BLE001 - logging must never break a request
+            self.handleError(record)
+            return
+        style = "warning" if record.levelno >= logging.WARNING else ""
+        (self._output or default_output()).line(text, style)
+
+
+def route_client_logs(*, verbose: bool = False, output: Output | None = None) -> None:
+    """Send the HTTP clients' log lines through the masker, and only there.
+
+    urllib3 logs every request line (``"POST /services/T0/B0/XYZ HTTP/1.1" 200``) at
+    DEBUG, and nox sets the root logger to DEBUG, so without this a webhook's path or a
+    token in a query would be printed raw. Here the client loggers stop propagating to
+    the root logger and write to *output* (masked); their connection chatter (DEBUG)
+    is shown only when *verbose*, warnings always. Calling it again replaces the setup.
+    """
+    for name in CLIENT_LOGGERS:
+        logger = logging.getLogger(name)
+        for handler in [h for h in logger.handlers if isinstance(h, _MaskedLog)]:
+            logger.removeHandler(handler)
+        logger.addHandler(_MaskedLog(output))
+        logger.propagate = False
+        logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _routed() -> bool:
+    return all(
+        any(isinstance(h, _MaskedLog) for h in logging.getLogger(name).handlers)
+        for name in CLIENT_LOGGERS
+    )
 
 
 class _Retry(Retry):
@@ -39,32 +85,6 @@ class _Retry(Retry):
         if is_testing():
             return
         super().sleep(response)  # type: ignore[arg-type]
-
-
-class _Masked(logging.Filter):
-    """Masks secrets in urllib3's log records, which quote every URL it requests."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = masking.mask(record.getMessage()), None
-        return True
-
-
-# Logger filters are not inherited: each of urllib3's loggers that names URLs gets one.
-_URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager")
-
-
-def _mask_urllib3_logs() -> None:
-    """Keep URLs with secrets in them (a webhook, a signed download) out of the logs.
-
-    nox sets the root logger to DEBUG with a handler, so urllib3's debug lines (every
-    request's URL, query included) would be printed; they are noise too: INFO and up.
-    """
-    if logging.getLogger("urllib3").level == logging.NOTSET:
-        logging.getLogger("urllib3").setLevel(logging.INFO)
-    for name in _URLLIB3_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _Masked) for f in logger.filters):
-            logger.addFilter(_Masked())
 
 
 def retry_for(
@@ -104,9 +124,12 @@ def session(
     """A ``requests.Session`` that retries per *policy* and names ci-tasks as its agent.
 
     The final response of a retried status is returned (not raised), so callers can
-    explain it in one line; connection errors still raise after the last attempt.
+    explain it in one line; connection errors still raise after the last attempt. The
+    clients' log lines are routed through the masker (:func:`route_client_logs`) unless
+    they already are.
     """
-    _mask_urllib3_logs()
+    if not _routed():
+        route_client_logs()
     http = requests.Session()
     adapter = HTTPAdapter(max_retries=retry_for(policy, statuses=statuses, methods=methods))
     http.mount("http://", adapter)

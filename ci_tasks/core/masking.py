@@ -3,6 +3,13 @@
 Everything ci_tasks prints, logs, writes to a report or puts in an exception passes
 through :func:`mask`. Values shorter than :data:`MIN_SECRET_LENGTH` are not masked:
 replacing every ``1`` in a log would make it unreadable and protect nothing.
+
+Masking understands URLs, because HTTP clients log them in pieces (urllib3 writes
+``"POST /services/T0/B0/XYZ HTTP/1.1"``, without the host). A secret that is a URL (a
+Slack webhook, whose path *is* the secret) is masked whole and also by its path and
+query, its userinfo and each query value. A URL that only *carries* secrets
+(``STAGING_URL``, see :data:`URL_SECRET_VARIABLES`) has its userinfo and query values
+masked and keeps its host and path readable.
 """
 
 from __future__ import annotations
@@ -20,8 +27,40 @@ DEFAULT_SECRET_VARIABLES: tuple[str, ...] = (
     "PYPI_TOKEN",
     "TWINE_PASSWORD",
 )
+URL_SECRET_VARIABLES: tuple[str, ...] = ("STAGING_URL",)
+"""Variables holding a URL whose userinfo and query values are secret (not its host)."""
 MIN_SECRET_LENGTH = 4
 MASK = "***"
+
+
+def _is_url(value: str) -> bool:
+    parts = urllib.parse.urlsplit(value.strip())
+    return bool(parts.scheme and parts.netloc and "://" in value)
+
+
+def url_secrets(url: str, *, whole: bool) -> list[str]:
+    """The pieces of *url* that give a secret away (pure).
+
+    Always its userinfo (``user:password``, each half too) and every query value, raw
+    and decoded; when the whole URL is a secret (*whole*), also its path with and
+    without the query, and the query. Never the scheme or the host.
+    """
+    parts = urllib.parse.urlsplit(url.strip())
+    if not parts.scheme or not parts.netloc:
+        return []
+    found: list[str] = []
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if at:
+        user, _, password = userinfo.partition(":")
+        found += [userinfo, user, password]
+        found += [urllib.parse.unquote(v) for v in (userinfo, user, password)]
+    for pair in parts.query.split("&"):
+        _, _, raw = pair.partition("=")
+        found += [raw, urllib.parse.unquote_plus(raw)]
+    if whole:
+        path_query = parts.path + (f"?{parts.query}" if parts.query else "")
+        found += [path_query, parts.path, parts.query]
+    return [v for v in dict.fromkeys(found) if len(v) >= MIN_SECRET_LENGTH]
 
 
 class Masker:
@@ -32,19 +71,42 @@ class Masker:
         self._lock = threading.Lock()
         self._ordered: tuple[str, ...] = ()
 
-    def add(self, value: str | None) -> bool:
-        """Register a secret value; returns whether it was new and long enough to mask."""
+    def add(self, value: str | None) -> list[str]:
+        """Register a secret value (a URL also by its pieces, see :func:`url_secrets`).
+
+        Returns the values that were new and long enough to mask (empty, so false, when
+        none was): what an Actions runner should be told to hide as well.
+        """
         if not value or len(value) < MIN_SECRET_LENGTH:
-            return False
-        variants = {
-            value,
-            value.strip(),
-            urllib.parse.quote(value, safe=""),
-            urllib.parse.quote(value),
-        }
+            return []
+        pieces = url_secrets(value, whole=True) if _is_url(value) else []
+        return self._register([value, *pieces])
+
+    def add_url(self, url: str | None) -> list[str]:
+        """Register the secret pieces of a URL that is not itself secret (``STAGING_URL``).
+
+        Its userinfo and query values are masked; its host and path stay readable.
+        Returns the new values, as :meth:`add` does.
+        """
+        if not url or not _is_url(url):
+            return []
+        return self._register(url_secrets(url, whole=False))
+
+    def _register(self, values: list[str]) -> list[str]:
+        new = []
         with self._lock:
-            new = value not in self._secrets
-            self._secrets.update(v for v in variants if len(v) >= MIN_SECRET_LENGTH)
+            for value in values:
+                if len(value) < MIN_SECRET_LENGTH:
+                    continue
+                variants = {
+                    value,
+                    value.strip(),
+                    urllib.parse.quote(value, safe=""),
+                    urllib.parse.quote(value),
+                }
+                if value not in self._secrets:
+                    new.append(value)
+                self._secrets.update(v for v in variants if len(v) >= MIN_SECRET_LENGTH)
             # Longest first, so a secret that contains another is masked whole.
             self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
         return new
@@ -73,8 +135,22 @@ class Masker:
             self._ordered = ()
 
 
+def _add_url_variables(
+    masker: Masker, names: Iterable[str], env: Mapping[str, str] | None
+) -> list[str]:
+    environ = os.environ if env is None else env
+    added = []
+    for name in names:
+        url = environ.get(name)
+        masker.add_url(url)
+        if url and _is_url(url):
+            added += url_secrets(url, whole=False)
+    return added
+
+
 _default = Masker()
 _default.add_from_env(DEFAULT_SECRET_VARIABLES)
+_add_url_variables(_default, URL_SECRET_VARIABLES, None)
 
 
 def default_masker() -> Masker:
@@ -87,6 +163,22 @@ def mask(text: str) -> str:
     return _default.mask(text)
 
 
-def register_secret_variables(names: Iterable[str], env: Mapping[str, str] | None = None) -> None:
-    """Register the values of *names* (plus the defaults) as secrets."""
-    _default.add_from_env((*DEFAULT_SECRET_VARIABLES, *names), env)
+def register_secret_variables(
+    names: Iterable[str], env: Mapping[str, str] | None = None
+) -> list[str]:
+    """Register the values of *names* (plus the defaults) as secrets; returns them all.
+
+    The :data:`URL_SECRET_VARIABLES` give their secret pieces (userinfo, query values),
+    and a secret that is a URL its pieces too: every one of them is returned, new or
+    not, so an Actions runner can be told to hide them (it knows only whole values).
+    """
+    environ = os.environ if env is None else env
+    values = []
+    for name in dict.fromkeys((*DEFAULT_SECRET_VARIABLES, *names)):
+        value = environ.get(name)
+        if value and len(value) >= MIN_SECRET_LENGTH:
+            _default.add(value)
+            pieces = url_secrets(value, whole=True) if _is_url(value) else []
+            values += [value, *pieces]
+    values += _add_url_variables(_default, URL_SECRET_VARIABLES, env)
+    return list(dict.fromkeys(values))

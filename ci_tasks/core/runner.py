@@ -6,6 +6,10 @@ a ``pytest`` that started a server, a ``uv`` that spawned a build. Here every co
 runs in a new session (its own process group); on timeout the whole group gets SIGTERM,
 then SIGKILL after a grace period, and we stop waiting for the pipe. Leftovers of a
 command that exited on its own are cleaned up the same way.
+
+That same cleanup is what stops a run on Ctrl-C: :func:`handle_termination_signals`
+makes SIGTERM and SIGHUP raise :class:`~ci_tasks.core.errors.Interrupted` (a
+``KeyboardInterrupt``) too, so they take the path Ctrl-C takes.
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ci_tasks.core import retry as retry_mod
 from ci_tasks.core.actions import Output, default_output
-from ci_tasks.core.errors import CommandFailed, CommandTimedOut, ToolMissingError
+from ci_tasks.core.errors import CommandFailed, CommandTimedOut, Interrupted, ToolMissingError
 
 if TYPE_CHECKING:
     import nox
@@ -69,47 +73,157 @@ class _AttemptFailedError(Exception):
         self.attempt = attempt
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether any process of group *pgid* is still running (zombies do not count)."""
-    proc = Path("/proc")
-    if proc.is_dir():
-        for entry in proc.iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # Fields after the command name, which is in parentheses and may hold spaces.
-            fields = stat[stat.rfind(")") + 2 :].split()
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                return True
-        return False
+TERMINATION_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Handled alike: the running command's tree is stopped, then :class:`Interrupted` is raised."""
+
+# A signal that arrives while a tree is being stopped waits until it is (see _deferred).
+# Re-entrant: the handler runs in the main thread, maybe while that thread holds it.
+_defer_lock = threading.RLock()
+_defer_depth = 0
+_deferred: int | None = None
+
+
+def _on_termination(signum: int, frame: object) -> None:  # noqa: ARG001 - signal handler API
+    global _deferred  # noqa: PLW0603 - one process-wide signal state
+    with _defer_lock:
+        if _defer_depth:
+            _deferred = signum
+            return
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold termination signals back while a tree is stopped; deliver them afterwards.
+
+    A second SIGTERM (the Actions runner sends one after its SIGINT) must not cut the
+    first one's cleanup short and leave half a tree running.
+    """
+    global _defer_depth, _deferred  # noqa: PLW0603 - one process-wide signal state
+    with _defer_lock:
+        _defer_depth += 1
     try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+        yield
+    finally:
+        with _defer_lock:
+            _defer_depth -= 1
+            pending = _deferred if _defer_depth == 0 else None
+            if pending is not None:
+                _deferred = None
+        if pending is not None:
+            signal.raise_signal(pending)
+
+
+def handle_termination_signals() -> None:
+    """Make SIGTERM and SIGHUP stop a run the way Ctrl-C does.
+
+    Without this, SIGTERM (GitLab, Jenkins, ``docker stop``, Kubernetes, ``timeout``, the
+    Actions runner after a cancel) ends the Python process at once and every command it
+    started keeps running in its own session. With it, SIGINT, SIGTERM and SIGHUP raise
+    :class:`~ci_tasks.core.errors.Interrupted` in the main thread: the running command's
+    tree gets SIGTERM, then SIGKILL after the grace period, and the entry point exits
+    128 + the signal's number. A signal the process was told to ignore (``nohup``, a
+    background job's SIGINT) stays ignored; a handler someone else installed is kept.
+    Only the main thread can install handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in TERMINATION_SIGNALS:
+        current = signal.getsignal(signum)
+        ours = current is _on_termination
+        default = current is signal.default_int_handler or current == signal.SIG_DFL
+        if not ours and default:
+            signal.signal(signum, _on_termination)
+
+
+def _process_table() -> list[tuple[int, int, int]] | None:
+    """``(pid, ppid, pgid)`` of every live process (zombies left out); ``None`` without /proc."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    table = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command name, which is in parentheses and may hold spaces.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if fields[0] != "Z":
+            table.append((int(entry.name), int(fields[1]), int(fields[2])))
+    return table
+
+
+def _tree_groups(pid: int) -> set[int]:
+    """The process groups of *pid* and of all its descendants, in whatever session.
+
+    A command may start children in sessions of their own (ci_tasks under ci_tasks: the
+    pre-push hook runs nox, which runs pytest), which its group's signal would miss.
+    """
+    groups = {pid}
+    table = _process_table()
+    if table is None:
+        return groups
+    children: dict[int, list[tuple[int, int]]] = collections.defaultdict(list)
+    for child, parent, pgid in table:
+        children[parent].append((child, pgid))
+    todo = [pid]
+    while todo:
+        for child, pgid in children.get(todo.pop(), []):
+            groups.add(pgid)
+            todo.append(child)
+    return groups
+
+
+def _groups_alive(pgids: set[int]) -> bool:
+    """Whether any process of the groups *pgids* is still running (zombies do not count)."""
+    table = _process_table()
+    if table is not None:
+        return any(pgid in pgids for _, _, pgid in table)
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            continue
+        return True
+    return False
+
+
+def _signal_groups(pgids: set[int], signum: int) -> bool:
+    """Send *signum* to every group of *pgids*; whether any of them existed."""
+    sent = False
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, signum)
+        except (ProcessLookupError, PermissionError):
+            continue
+        sent = True
+    return sent
 
 
 def kill_tree(process: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) -> None:
-    """SIGTERM the process group of *process*, then SIGKILL what is left after *grace*."""
-    pgid = process.pid
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
+    """SIGTERM the process tree of *process*, then SIGKILL what is left after *grace*.
+
+    The tree is the process's group and, while the process still runs, the groups of
+    all its descendants. Termination signals arriving meanwhile wait until it is done.
+    """
+    with deferred_signals():
+        pgids = _tree_groups(process.pid) if process.poll() is None else {process.pid}
+        pgids.discard(os.getpgrp())  # never our own group, whatever a descendant did
+        if not _signal_groups(pgids, signal.SIGTERM):
+            process.wait()
+            return
+        end = time.monotonic() + grace
+        while time.monotonic() < end:
+            process.poll()
+            if not _groups_alive(pgids):
+                break
+            time.sleep(0.02)
+        else:
+            _signal_groups(pgids, signal.SIGKILL)
         process.wait()
-        return
-    end = time.monotonic() + grace
-    while time.monotonic() < end:
-        process.poll()
-        if not _group_alive(pgid):
-            break
-        time.sleep(0.02)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
-    process.wait()
 
 
 class _Reader(threading.Thread):

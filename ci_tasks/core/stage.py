@@ -16,11 +16,23 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ci_tasks.core import masking
+from ci_tasks.core import masking, reports
 from ci_tasks.core.actions import Output, default_output
-from ci_tasks.core.errors import EXIT_ERROR, EXIT_OK, CITasksError, UsageError, exit_code_for
+from ci_tasks.core.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    CITasksError,
+    Interrupted,
+    UsageError,
+    exit_code_for,
+)
 from ci_tasks.core.retry import NETWORK_ERRORS
-from ci_tasks.core.runner import Runner, session_venv
+from ci_tasks.core.runner import (
+    Runner,
+    deferred_signals,
+    handle_termination_signals,
+    session_venv,
+)
 
 if TYPE_CHECKING:
     import nox
@@ -64,15 +76,50 @@ class StageSpec:
     """Registers the stage's nox session(s) with the loaded configuration."""
     run: Stage | None = None
     """The stage itself, for stages another stage (``preflight``) may run in-process."""
+    report: str | None = None
+    """The kind of ``.ci-tasks/<kind>-report.json`` the stage writes, if any: an
+    interrupted run replaces it with an ``interrupted`` verdict, so no earlier green
+    outlives it."""
+    usage: str | Callable[[], str] | None = None
+    """What ``nox -s <name> -- --help`` prints: the session's flags, and where the rest of
+    its posargs go (pytest, ruff). Default: the stage's docstring and "no arguments"."""
 
 
 # The stages preflight may run, by name; filled by the registry through add_runnable().
 _RUNNABLE: dict[str, Stage] = {}
+# The report kind each stage writes, by stage name; filled by the registry too.
+_REPORTS: dict[str, str] = {}
+# The help text each stage's session prints for --help, by stage name; filled likewise.
+_USAGES: dict[str, str | Callable[[], str]] = {}
+HELP_FLAGS = frozenset({"--help", "-h"})
 
 
 def add_runnable(name: str, stage: Stage) -> None:
     """Make *stage* runnable by name from another stage (the registry calls this)."""
     _RUNNABLE[name] = stage
+
+
+def add_report(name: str, kind: str) -> None:
+    """Record that stage *name* writes the ``<kind>`` report (the registry calls this)."""
+    _REPORTS[name] = kind
+
+
+def add_usage(name: str, usage: str | Callable[[], str]) -> None:
+    """Record what ``nox -s <name> -- --help`` prints (the registry calls this)."""
+    _USAGES[name] = usage
+
+
+def usage_text(name: str, stage: Stage) -> str:
+    """The help of session *name*: its own, or its docstring and "takes no arguments"."""
+    usage = _USAGES.get(name)
+    if usage is not None:
+        return (usage() if callable(usage) else usage).rstrip()
+    doc = (stage.__doc__ or "").strip().splitlines()
+    first = doc[0] if doc else ""
+    return (
+        f"usage: nox -s {name}\n\n{first}\n\nThis session takes no arguments; "
+        f"it is configured in [tool.ci-tasks.{name}]."
+    )
 
 
 def runnable_stages() -> Mapping[str, Stage]:
@@ -113,6 +160,19 @@ def run_stage(stage: Stage, ctx: StageContext) -> int:
     try:
         with out.group(ctx.name):
             said = stage(ctx)
+    except KeyboardInterrupt as exc:
+        # The runner has already stopped the command tree; say so, and make sure the
+        # stage's report does not keep an earlier verdict this run never confirmed.
+        with deferred_signals():
+            why = exc.name if isinstance(exc, Interrupted) else "SIGINT"
+            took = time.monotonic() - start
+            out.line(f"{ctx.name}: interrupted ({why}) after {took:.1f} s", "error")
+            kind = _REPORTS.get(ctx.name)
+            if kind is not None:
+                reports.write_report(
+                    ctx.root, kind, verdict="interrupted", body={"interrupted_by": why}
+                )
+        raise
     except CITasksError as exc:
         code = exit_code_for(exc)
         verdict = "failed" if code != EXIT_ERROR else "could not run"
@@ -126,12 +186,11 @@ def run_stage(stage: Stage, ctx: StageContext) -> int:
 
 def context_for_session(name: str, session: nox.Session, config: Config) -> StageContext:
     """A stage context bound to a nox session, with the session's overall timeout."""
-    masking.register_secret_variables(config.secrets)
     deadline = time.monotonic() + config.timeouts.for_session(name)
     runner = Runner.for_session(
         session, deadline=deadline, retry=config.retry.policy(), cwd=config.root
     )
-    return StageContext(
+    ctx = StageContext(
         name=name,
         config=config,
         runner=runner,
@@ -139,6 +198,17 @@ def context_for_session(name: str, session: nox.Session, config: Config) -> Stag
         session=session,
         venv=session_venv(session),
     )
+    register_secrets(config, ctx.output)
+    return ctx
+
+
+def register_secrets(config: Config, output: Output) -> None:
+    """Mask the secret variables' values (and their URLs' pieces); tell an Actions runner.
+
+    The runner knows the secrets' whole values only: a webhook's path or a query value
+    it would show unless told.
+    """
+    output.mask_in_runner(masking.register_secret_variables(config.secrets))
 
 
 def nox_session(
@@ -153,14 +223,26 @@ def nox_session(
 ) -> None:
     """Register *stage* as the nox session *name*.
 
-    A check that found problems fails the session (nox exits 1); a stage that could
-    not run (bad configuration, a missing tool) ends nox with exit code 2.
+    ``nox -s <name> -- --help`` prints the session's help and exits 0 (see
+    :attr:`StageSpec.usage`). A check that found problems fails the session (nox exits
+    1); a stage that could not run (bad configuration, a missing tool) ends nox with
+    exit code 2; SIGINT, SIGTERM or SIGHUP stop the running command's tree and end nox
+    with 128 + the signal's number (130, 143, 129).
     """
 
     def session_func(session: nox.Session) -> None:
+        if HELP_FLAGS.intersection(session.posargs):
+            default_output().line(usage_text(name, stage))
+            return
+        handle_termination_signals()
         ctx = context_for_session(timeout_key or name, session, config)
         ctx.name = name
-        code = run_stage(stage, ctx)
+        try:
+            code = run_stage(stage, ctx)
+        except KeyboardInterrupt as exc:
+            # nox would end with 130 whatever the signal; the shell's convention is
+            # 128 + its number (143 for SIGTERM), which CI systems understand.
+            raise SystemExit(exit_code_for(exc)) from None
         if code == EXIT_ERROR:
             # nox maps every failure to 1; bad input must be told apart from a finding.
             raise SystemExit(EXIT_ERROR)

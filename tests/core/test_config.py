@@ -80,6 +80,22 @@ def test_folder_is_accepted(tmp_path):
             "unknown key 'tool.ci-tasks.timeout'; did you mean 'timeouts'?",
         ),
         (
+            "[tool.ci-tasks.retry]\natempts = 2\n",
+            "(known keys: attempts, backoff, deadline, initial-delay, jitter, max-delay)",
+        ),
+        (
+            "[tool.ci-tasks.tests]\ncov-sourc = []\n",
+            "did you mean 'cov-source'? (known keys: cov-source, coverage, coverage-xml,",
+        ),
+        (
+            "[tool.ci-tasks.tests]\ncov_sourc = []\n",
+            "did you mean 'cov_source'? (known keys: cov_source, coverage, coverage_xml,",
+        ),
+        (
+            "[tool.ci-tasks.tests]\nreruns-delay = 1\nmaxfial = 1\n",
+            "did you mean 'maxfail'? (known keys: cov-source, coverage, coverage-xml,",
+        ),
+        (
             '[tool.ci-tasks.retry]\nattempts = "3"\n',
             "tool.ci-tasks.retry.attempts: expected an integer >= 1, got '3'",
         ),

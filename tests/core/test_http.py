@@ -77,18 +77,33 @@ def test_user_agent_names_ci_tasks():
     assert server.requests[0].headers["User-Agent"].startswith("ci-tasks/")
 
 
-def test_urllib3_logs_never_show_a_secret_url(caplog):
-    """With logging at DEBUG (as nox sets it), a retried request's URL is logged masked."""
-    from ci_tasks.core import masking  # noqa: PLC0415
+@pytest.fixture
+def root_at_debug():
+    """The root logger as nox sets it: DEBUG, one stream handler; what it received."""
+    import io  # noqa: PLC0415
 
-    secret = "T000/B000/webhookSecretPart42"
-    masking.default_masker().add(secret)
-    caplog.set_level(logging.DEBUG)
-    with serve(scripted(Response(reset=True), Response(200))) as server:
-        http.session(POLICY).get(f"{server.url}/services/{secret}", timeout=5)
-    assert "Retrying" in caplog.text
-    assert "/services/***" in caplog.text
-    assert secret not in caplog.text
-    assert not [
-        r for r in caplog.records if r.name.startswith("urllib3") and r.levelno < logging.INFO
-    ]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(handler)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+    http.route_client_logs()
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_client_log_lines_reach_output_only_masked(root_at_debug, masker, out, verbose):
+    """urllib3's request lines never reach the root logger; with verbose they show, masked."""
+    with serve(scripted(Response(200, "ok"))) as server:
+        webhook = f"{server.url}/services/T0/B0/pathSecret?sig=querySecret"
+        masker.add(webhook)
+        http.route_client_logs(verbose=verbose, output=out)
+        http.session(POLICY).post(webhook, json={}, timeout=5)
+    assert "pathSecret" not in root_at_debug.getvalue()
+    assert root_at_debug.getvalue() == ""
+    assert "pathSecret" not in out.text
+    assert "querySecret" not in out.text
+    assert ('"POST *** HTTP/1.1" 200' in out.text) is verbose

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ci_tasks import CITasksError, CommandFailed
 from ci_tasks.core import masking
 from ci_tasks.core.reports import write_json
@@ -58,3 +60,39 @@ def test_reports_are_masked(masker, tmp_path):
     write_json(path, {"message": "posted with xoxb-secret-value"})
     assert "xoxb-secret-value" not in path.read_text()
     assert json.loads(path.read_text())["message"] == "posted with ***"
+
+
+def test_a_secret_url_is_masked_by_its_pieces(masker):
+    """A webhook URL is masked whole, and by its path, query, userinfo and query values."""
+    masker.add("https://bot:pa55word@hooks.example.com/services/T0/B0/XyZsecret?sig=s1gnature")
+    lines = {
+        '"POST /services/T0/B0/XyZsecret?sig=s1gnature HTTP/1.1" 200': '"POST *** HTTP/1.1" 200',
+        "Retrying after connection broken: /services/T0/B0/XyZsecret": (
+            "Retrying after connection broken: ***"
+        ),
+        "user bot:pa55word, password pa55word": "user ***, password ***",
+        "signed with s1gnature": "signed with ***",
+        "host hooks.example.com": "host hooks.example.com",
+    }
+    for line, masked in lines.items():
+        assert masker.mask(line) == masked
+
+
+def test_a_url_carrying_secrets_keeps_its_host_and_path(masker):
+    """STAGING_URL: its userinfo and query values are masked, its host and path stay."""
+    masking.register_secret_variables(
+        [], {"STAGING_URL": "https://deploy:hunter2secret@staging.example.com/app?token=t0k3n%2Fx"}
+    )
+    text = "GET https://staging.example.com/app/health?token=t0k3n%2Fx as deploy:hunter2secret"
+    assert masker.mask(text) == "GET https://staging.example.com/app/health?token=*** as ***"
+    assert masker.mask("decoded t0k3n/x") == "decoded ***"
+
+
+@pytest.mark.usefixtures("masker")
+def test_every_value_handed_to_the_actions_runner():
+    """register_secret_variables returns each value and piece, even those known before."""
+    env = {"SLACK_WEBHOOK_URL": "https://hooks.example.com/services/T/B/XyZ?sig=s1g9"}
+    first = masking.register_secret_variables([], env)
+    assert masking.register_secret_variables([], env) == first
+    assert {env["SLACK_WEBHOOK_URL"], "/services/T/B/XyZ", "s1g9"} <= set(first)
+    assert "hooks.example.com" not in first

@@ -271,3 +271,26 @@ def test_env_overrides_and_unsets(out):
         capture_stdout=True,
     )
     assert result.stdout.split() == ["1", "None", "n"]
+
+
+def test_ignored_signals_stay_ignored():
+    """Under nohup SIGHUP stays ignored; a handler someone else installed is kept."""
+    import signal  # noqa: PLC0415
+
+    from ci_tasks.core.runner import handle_termination_signals  # noqa: PLC0415
+
+    def theirs(*_args: object) -> None:
+        pass
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
+    try:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, theirs)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        handle_termination_signals()
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is theirs
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)

@@ -123,3 +123,58 @@ def serve(handler: Handler) -> Iterator[LocalServer]:
         yield server
     finally:
         server.stop()
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers.
+
+    What a hung deployment looks like from outside: the connection succeeds, the
+    request is sent, no byte comes back. ``accepted`` is set at the first connection.
+    """
+
+    def __init__(self) -> None:
+        import socket  # noqa: PLC0415
+
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.05)
+        self._held: list[object] = []
+        self._stop = threading.Event()
+        self.accepted = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._sock.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._held.append(conn)  # kept open, never read, never answered
+            self.accepted.set()
+
+    def start(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for conn in self._held:
+            conn.close()  # type: ignore[attr-defined]
+        self._sock.close()
+
+
+@contextmanager
+def silent() -> Iterator[SilentServer]:
+    """Run a :class:`SilentServer` for the duration of the ``with`` block."""
+    server = SilentServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from ci_tasks.core.stage import StageSpec
 from ci_tasks.stages.preflight.config import PreflightConfig
-from ci_tasks.stages.preflight.session import preflight, register
+from ci_tasks.stages.preflight.session import USAGE, preflight, register
 
-STAGE: StageSpec = StageSpec(name="preflight", section=PreflightConfig, register=register)
+STAGE: StageSpec = StageSpec(
+    name="preflight", section=PreflightConfig, register=register, usage=USAGE
+)
 
 __all__ = ["STAGE", "preflight", "register"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from ci_tasks.core.config import at_least
+
 
 @dataclasses.dataclass(frozen=True)
 class PreflightConfig:
@@ -17,6 +19,9 @@ class PreflightConfig:
     """Answer a stage from the cache when its inputs match its last green run."""
     cache_in_ci: bool = False
     """Use the cache under ``CI=true`` too (off by default: CI starts from nothing)."""
+    security_cache_hours: float = dataclasses.field(default=24.0, metadata=at_least(0))
+    """How long a security pass answers from the cache: new advisories appear every day
+    while the inputs stay the same. ``0``: security always runs."""
 
     def __post_init__(self) -> None:
         if self.stages is not None:

@@ -25,9 +25,11 @@ from ci_tasks.core.errors import (
     ConfigError,
     ToolMissingError,
     UsageError,
+    exit_code_for,
 )
 from ci_tasks.core.stage import StageContext, run_stage, runnable_stages
 from ci_tasks.stages.preflight import fingerprint
+from ci_tasks.stages.preflight.config import PreflightConfig
 
 if TYPE_CHECKING:
     from ci_tasks.core.config import Config
@@ -37,8 +39,25 @@ CACHE_FILE = "preflight-cache.json"
 CACHE_SCHEMA = "ci-tasks/preflight-cache"
 # Fingerprints kept per stage: switching branches back and forth still hits.
 CACHE_ENTRIES_PER_STAGE = 16
+# Verdicts that are not a stage's own word ("UNVERIFIED"): the rest temper "passed".
+PLAIN_VERDICTS = frozenset({"passed", "failed", "could not run", "not run", "interrupted"})
 
 AnyStage = Callable[[StageContext], Any]
+
+USAGE = """\
+usage: nox -s preflight [-- [--fail-fast | --no-fail-fast] [--no-cache] [--<stage>-args=ARGS]]
+
+lint, tests and security in one session, as CI runs them; a stage whose inputs have not
+changed since its last pass is answered from the cache (configured in
+[tool.ci-tasks.preflight]).
+
+options:
+  --fail-fast          stop at the first stage that does not pass
+  --no-fail-fast       run every stage even when fail_fast = true
+  --no-cache           run every stage (also: CI_TASKS_NO_CACHE=1)
+  --<stage>-args=ARGS  arguments for one stage, e.g. --tests-args="-k fast" (they go
+                       where that stage's own posargs go: pytest, ruff check)
+"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,14 +168,28 @@ def verdict_text(result: StageResult, now: float) -> str:
 
 
 def render_summary(results: Sequence[StageResult], now: float) -> list[str]:
-    """One screen: a line per stage with its verdict and time, then the overall verdict."""
+    """One screen: a line per stage with its verdict and time, in aligned columns."""
     width = max([len(r.name) for r in results] + [5])
+    shown = [verdict_text(r, now) for r in results]
+    verdict_width = max([len(v) for v in shown] + [6])
     lines = ["preflight summary:"]
-    for r in results:
-        shown = verdict_text(r, now)
+    for r, verdict in zip(results, shown, strict=True):
         seconds = "" if r.verdict == "not run" else f"{r.seconds:7.1f} s"
-        lines.append(f"  {r.name:<{width}}  {shown:<34} {seconds}".rstrip())
+        lines.append(f"  {r.name:<{width}}  {verdict:<{verdict_width}} {seconds}".rstrip())
     return lines
+
+
+def passed_word(results: Sequence[StageResult]) -> str | None:
+    """``passed, 1 stage unverified`` when a stage passed only with its own word (pure).
+
+    A stage that could not look but must not block (security's UNVERIFIED) exits 0;
+    preflight's last line must not then read as a plain pass.
+    """
+    tempered = [r for r in results if r.code == EXIT_OK and r.verdict not in PLAIN_VERDICTS]
+    if not tempered:
+        return None
+    count = len(tempered)
+    return f"passed, {count} stage{'s' if count > 1 else ''} unverified"
 
 
 def render_markdown(results: Sequence[StageResult], now: float) -> str:
@@ -205,6 +238,17 @@ class ResultCache:
         self.stages[stage] = [entry, *kept][:CACHE_ENTRIES_PER_STAGE]
         payload = {"schema": CACHE_SCHEMA, "version": 1, "stages": self.stages}
         reports.write_json(self.path, payload)
+
+
+def max_age(config: Config, stage: str) -> float | None:
+    """How many seconds a recorded pass of *stage* may answer for it; ``None``: no limit.
+
+    Lint and tests depend only on their inputs; security also on advisories published
+    since, so its pass expires (``security_cache_hours``).
+    """
+    if stage == "security":
+        return config.section("preflight", PreflightConfig).security_cache_hours * 3600
+    return None
 
 
 def python_version(venv: Path | None) -> str:
@@ -305,10 +349,16 @@ class _Cache:
     def key(self, name: str, posargs: Sequence[str]) -> str | None:
         return self.prints.of(name, posargs) if self.prints is not None else None
 
-    def lookup(self, name: str, key: str | None) -> float | None:
+    def lookup(self, ctx: StageContext, name: str, key: str | None) -> float | None:
         if self.results is None or key is None or not self.options.read_cache:
             return None
-        return self.results.lookup(name, key)
+        at = self.results.lookup(name, key)
+        limit = max_age(ctx.config, name)
+        if at is not None and limit is not None and time.time() - at > limit:
+            hours = limit / 3600
+            ctx.output.line(f"{name}: cached pass is older than {hours:g} h; running it again")
+            return None
+        return at
 
     def after(self, ctx: StageContext, key: str | None, result: StageResult) -> None:
         """Record a real pass; re-read the tree a stage may have changed."""
@@ -353,24 +403,37 @@ def run_preflight(ctx: StageContext, available: Mapping[str, AnyStage]) -> list[
             continue
         posargs = options.stage_args.get(name, ())
         key = cache.key(name, posargs)
-        at = cache.lookup(name, key)
+        at = cache.lookup(ctx, name, key)
         if at is not None:
             result = StageResult(name, "passed", EXIT_OK, 0.0, cached_at=at)
             ctx.output.line(f"{name}: {verdict_text(result, time.time())}", "ok")
         else:
-            result = _run_uncached(available[name], ctx, name, posargs)
+            start = time.monotonic()
+            try:
+                result = _run_uncached(available[name], ctx, name, posargs)
+            except KeyboardInterrupt as exc:
+                # Show what ran before the interruption, then let it end the run.
+                seconds = time.monotonic() - start
+                results.append(StageResult(name, "interrupted", exit_code_for(exc), seconds))
+                results += [StageResult(n, "not run", EXIT_OK, 0.0) for n in names[len(results) :]]
+                _show_summary(ctx, results)
+                raise
             cache.after(ctx, key, result)
         results.append(result)
     return results
 
 
-def preflight(ctx: StageContext) -> None:
-    """Lint, tests and security in one go; unchanged inputs are answered from a cache."""
-    results = run_preflight(ctx, runnable_stages())
+def _show_summary(ctx: StageContext, results: Sequence[StageResult]) -> None:
     now = time.time()
     for line in render_summary(results, now):
         ctx.output.line(line)
     ctx.output.summary(render_markdown(results, now))
+
+
+def preflight(ctx: StageContext) -> str | None:
+    """Lint, tests and security in one go; unchanged inputs are answered from a cache."""
+    results = run_preflight(ctx, runnable_stages())
+    _show_summary(ctx, results)
     code = overall_code(results)
     bad = [r.name for r in results if r.code == code and code != EXIT_OK]
     if code == EXIT_ERROR:
@@ -379,6 +442,7 @@ def preflight(ctx: StageContext) -> None:
     if code != EXIT_OK:
         msg = f"{', '.join(bad)} failed"
         raise CheckFailed(msg)
+    return passed_word(results)
 
 
 def register(config: Config) -> None:

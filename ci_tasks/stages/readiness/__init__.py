@@ -11,8 +11,10 @@ from __future__ import annotations
 from ci_tasks.core.stage import StageSpec
 from ci_tasks.stages.readiness.config import ReadinessConfig
 from ci_tasks.stages.readiness.model import Check, Result, Status, score
-from ci_tasks.stages.readiness.session import Options, readiness, register, run
+from ci_tasks.stages.readiness.session import Options, readiness, register, run, usage
 
-STAGE: StageSpec = StageSpec(name="readiness", section=ReadinessConfig, register=register)
+STAGE: StageSpec = StageSpec(
+    name="readiness", section=ReadinessConfig, register=register, usage=usage
+)
 
 __all__ = ["STAGE", "Check", "Options", "Result", "Status", "readiness", "register", "run", "score"]

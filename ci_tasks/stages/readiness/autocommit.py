@@ -61,23 +61,39 @@ def commit(
         env=_identity(),
     )
     if push:
-        command = ["git", *_push_auth(runner.env), "push", "--quiet"]
-        runner.run(command, cwd=root, retry_on=NETWORK_ERRORS)
+        runner.run(
+            ["git", "push", "--quiet"],
+            cwd=root,
+            env=_push_auth(runner.env),
+            retry_on=NETWORK_ERRORS,
+        )
     return True
 
 
-def _push_auth(env: Mapping[str, str]) -> list[str]:
-    """Git options that authenticate a push with ``GITHUB_TOKEN`` inside GitHub Actions.
+def _push_auth(env: Mapping[str, str]) -> dict[str, str | None]:
+    """Environment that authenticates a push with ``GITHUB_TOKEN`` inside GitHub Actions.
 
     The workflows check out with ``persist-credentials: false`` (so no other step can
-    read the token from ``.git/config``); the push passes it as a header for this one
-    command instead, as actions/checkout itself does. The token is masked in all output.
+    read the token from ``.git/config``); the push gets it as a header for this one
+    command instead, as actions/checkout itself does. The header goes through git's
+    ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_<n>``/``GIT_CONFIG_VALUE_<n>`` variables, never
+    ``-c`` on the command line: any process on the machine may read a command line
+    (``/proc/<pid>/cmdline``), only the same user its environment. Settings already
+    passed that way are kept. The token is masked in all output.
     """
     token = env.get("GITHUB_TOKEN")
     if not token or env.get("GITHUB_ACTIONS") != "true":
-        return []
+        return {}
     masking.default_masker().add(token)
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     masking.default_masker().add(basic)
     server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-    return ["-c", f"http.{server}/.extraheader=AUTHORIZATION: basic {basic}"]
+    try:
+        index = max(int(env.get("GIT_CONFIG_COUNT", "0")), 0)
+    except ValueError:
+        index = 0
+    return {
+        "GIT_CONFIG_COUNT": str(index + 1),
+        f"GIT_CONFIG_KEY_{index}": f"http.{server}/.extraheader",
+        f"GIT_CONFIG_VALUE_{index}": f"AUTHORIZATION: basic {basic}",
+    }

@@ -146,6 +146,8 @@ def assess_report(  # noqa: PLR0911 - one return per reason to distrust
         return report(None, f"no evidence: {where} does not exist")
     if not isinstance(data, dict) or data.get("schema") != f"ci-tasks/{kind}-report":
         return report(None, f"{where} is not a ci-tasks {kind} report")
+    if data.get("verdict") == "interrupted":
+        return report(data, f"{where}: the last {kind} run was interrupted")
     if data.get("verdict") not in {"passed", "failed", "unverified"}:
         return report(data, f"{where} has no valid verdict")
     commit = data.get("commit")

@@ -90,7 +90,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="show the checklist diff; write nothing"
     )
-    parser.add_argument("--verbose", action="store_true", help="show every check's evidence")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show every check's evidence and every HTTP request (secrets masked)",
+    )
     parser.add_argument(
         "--offline", action="store_true", help="skip the API checks (shown as not applicable)"
     )
@@ -107,6 +111,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--commit", action="store_true", help="commit the checklist, cache and badge if changed"
     )
     parser.add_argument("--push", action="store_true", help="push the --commit (with retries)")
+
+
+def usage() -> str:
+    """What ``nox -s readiness -- --help`` prints."""
+    parser = argparse.ArgumentParser(
+        prog="nox -s readiness --",
+        description="The release-readiness score, checklist and gate "
+        "(configured in [tool.ci-tasks.readiness]).",
+    )
+    add_arguments(parser)
+    return parser.format_help()
 
 
 def parse_options(argv: Sequence[str]) -> Options:
@@ -355,6 +370,10 @@ def run(ctx: StageContext, options: Options) -> Result:
     """The stage with parsed *options*; raises :class:`CheckFailed` when the gate fails."""
     out = ctx.output
     cfg = ctx.config.readiness
+    if options.verbose:
+        from ci_tasks.core.http import route_client_logs  # noqa: PLC0415 - requests costs 0.2 s at start-up
+
+        route_client_logs(verbose=True, output=out)
     cached = cache_mod.load(ctx.root, out)
     needs_api = options.pr_comment or _needs_runs(ctx)
     client = make_client(ctx, cached.api) if needs_api and not options.offline else None

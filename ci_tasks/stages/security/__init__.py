@@ -21,8 +21,21 @@ from ci_tasks.stages.security.session import (
     security,
 )
 
+USAGE = """\
+usage: nox -s security
+
+bandit, pip-audit over uv.lock, uv pip check and zizmor: one report, one verdict, fail
+closed. This session takes no arguments; it is configured in [tool.ci-tasks.security]
+(severity, ignores with a reason and an expiry date, the vulnerability service).
+"""
+
 STAGE: StageSpec = StageSpec(
-    name="security", section=SecurityConfig, register=register, run=security
+    name="security",
+    section=SecurityConfig,
+    register=register,
+    run=security,
+    report="security",
+    usage=USAGE,
 )
 
 __all__ = [

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from ci_tasks.core.stage import StageSpec
 from ci_tasks.stages.smoke.config import SmokeConfig
-from ci_tasks.stages.smoke.session import register, smoke
+from ci_tasks.stages.smoke.session import register, smoke, usage
 
-STAGE: StageSpec = StageSpec(name="smoke", section=SmokeConfig, register=register)
+STAGE: StageSpec = StageSpec(
+    name="smoke", section=SmokeConfig, register=register, report="smoke", usage=usage
+)
 
 __all__ = ["STAGE", "register", "smoke"]

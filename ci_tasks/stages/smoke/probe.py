@@ -41,9 +41,9 @@ def _error_text(exc: requests.RequestException, timeout: float) -> str:
     if isinstance(exc, requests.ConnectTimeout) or isinstance(
         reason, urllib3.exceptions.ConnectTimeoutError
     ):
-        return f"could not connect within {timeout:g} s"
+        return f"could not connect within {timeout:.3g} s"
     if isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError):
-        return f"no answer within {timeout:g} s"
+        return f"no answer within {timeout:.3g} s"
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS error"
     if "reset" in text or "aborted" in text or "disconnected" in text:

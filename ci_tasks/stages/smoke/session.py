@@ -34,7 +34,6 @@ from ci_tasks.core.stage import ArgumentParser, StageContext
 from ci_tasks.stages.smoke.conditions import Condition, Observation, Outcome, evaluate, parse
 
 if TYPE_CHECKING:
-    from ci_tasks.core.actions import Output
     from ci_tasks.core.config import Config
     from ci_tasks.stages.smoke.config import SmokeConfig
     from ci_tasks.stages.smoke.probe import Probe
@@ -43,6 +42,8 @@ URL_VARIABLE = "STAGING_URL"
 ABSENT_STATUSES = frozenset({404, 405, 410})
 """A health path answering these does not exist; the next one is tried."""
 MAX_WORKERS = 32
+FINAL_ATTEMPT_TIMEOUT = 1.0
+"""Seconds the attempt made at the deadline itself may take (at most ``attempt_timeout``)."""
 DEFAULT_ROOT_CONDITIONS = ("status < 500",)
 DEFAULT_HEALTH_CONDITIONS = ("status == 200",)
 
@@ -137,6 +138,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--consecutive-successes", type=int, help="readiness attempts that must pass in a row"
     )
     parser.add_argument("--notify", action="store_true", help="send a Slack message on failure")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show every HTTP request (secrets masked)"
+    )
+
+
+def usage() -> str:
+    """What ``nox -s smoke -- --help`` prints."""
+    parser = argparse.ArgumentParser(
+        prog="nox -s smoke --",
+        description="Wait until the deployment is ready, then assert its endpoints "
+        "(configured in [tool.ci-tasks.smoke]).",
+    )
+    add_arguments(parser)
+    return parser.format_help()
 
 
 def _parse_posargs(posargs: Sequence[str]) -> argparse.Namespace:
@@ -195,15 +210,6 @@ def display_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
-def _register_url_secrets(url: str, output: Output) -> None:
-    parts = urllib.parse.urlsplit(url)
-    for value in (parts.password, parts.username):
-        if value:
-            output.add_mask(urllib.parse.unquote(value))
-    for _, value in urllib.parse.parse_qsl(parts.query):
-        output.add_mask(value)
-
-
 def plan(config: SmokeConfig) -> tuple[tuple[Condition, ...], tuple[Check, ...]]:
     """The readiness conditions and the endpoints to assert (health added once found).
 
@@ -228,6 +234,21 @@ def _check(check: Check, probe: Probe, timeout: float) -> Result:
     return Result(check, seen, tuple(evaluate(c, seen) for c in check.conditions))
 
 
+def attempt_timeout(options: Options, waited: float) -> float:
+    """One request's timeout during the wait: ``attempt_timeout`` cut to the deadline (pure).
+
+    A request that started 2 s before a 5 s deadline gives up after 2 s, not after
+    ``attempt_timeout``: nothing waits past the deadline. The attempt made at the
+    deadline itself still gets :data:`FINAL_ATTEMPT_TIMEOUT`, enough for a healthy
+    service to answer; with ``deadline = 0`` (one attempt, no waiting) it gets the whole
+    ``attempt_timeout``.
+    """
+    if options.deadline <= 0:
+        return options.attempt_timeout
+    left = max(options.deadline - waited, FINAL_ATTEMPT_TIMEOUT)
+    return min(options.attempt_timeout, left)
+
+
 def wait_until_ready(
     paths: Sequence[str],
     ready: Sequence[Condition],
@@ -242,7 +263,8 @@ def wait_until_ready(
     An attempt tries the paths in order: one that is absent (404, 405, 410) passes the
     turn to the next, so an absent ``/health`` is fine when ``/healthz`` answers; the
     first that answers otherwise decides the attempt. No attempt starts after the
-    deadline; the last one may start at it.
+    deadline; the last one may start at it. Each request's timeout is cut to what is
+    left of the deadline (:func:`attempt_timeout`).
     """
     start = clock.monotonic()
     attempts = streak = 0
@@ -252,7 +274,8 @@ def wait_until_ready(
         passed: str | None = None
         last: dict[str, Result] = {}
         for path in paths:
-            result = _check(Check("GET", path, tuple(ready)), probe, options.attempt_timeout)
+            timeout = attempt_timeout(options, clock.monotonic() - start)
+            result = _check(Check("GET", path, tuple(ready)), probe, timeout)
             last[path] = result
             if result.passed:
                 passed = path
@@ -370,7 +393,7 @@ def smoke(
     options = options_from(args, config.smoke, env)
     ready, checks = plan(config.smoke)  # invalid conditions fail here, before any request
     out = ctx.output
-    _register_url_secrets(options.url, out)
+    out.add_url_mask(options.url)
     shown = display_url(options.url)
     clock = clock or PollClock()
     wants_cert = any(
@@ -380,7 +403,10 @@ def smoke(
     assert_probe: Probe
     closers = []
     if probe is None:
+        from ci_tasks.core.http import route_client_logs  # noqa: PLC0415 - as below
         from ci_tasks.stages.smoke.probe import HttpProbe  # noqa: PLC0415 - requests costs 0.2 s at start-up; only a run needs it
+
+        route_client_logs(verbose=bool(getattr(args, "verbose", False)), output=out)
 
         # Waiting is itself the retry loop, so its requests are not retried underneath.
         waiting = HttpProbe(options.url, policy=NO_RETRY, clock=clock)
@@ -468,9 +494,10 @@ def _finish(
 def run_cli(args: argparse.Namespace, config: Config) -> int:
     """``ci-tasks smoke``: the stage outside nox, with the same verdict and exit codes."""
     from ci_tasks.core.runner import Runner  # noqa: PLC0415
-    from ci_tasks.core.stage import run_stage  # noqa: PLC0415
+    from ci_tasks.core.stage import register_secrets, run_stage  # noqa: PLC0415
 
     ctx = StageContext(name="smoke", config=config, runner=Runner(cwd=config.root))
+    register_secrets(config, ctx.output)
     return run_stage(lambda c: smoke(c, args=args), ctx)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +14,13 @@ import pytest
 
 from ci_tasks.core.actions import Output
 from ci_tasks.core.config import parse_config
-from ci_tasks.core.errors import CheckFailed, ConfigError, ToolMissingError, UsageError
+from ci_tasks.core.errors import (
+    CheckFailed,
+    ConfigError,
+    Interrupted,
+    ToolMissingError,
+    UsageError,
+)
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, runnable_stages
 from ci_tasks.stages.preflight import session as pf
@@ -288,3 +296,81 @@ def test_summary_is_one_line_per_stage() -> None:
 def test_ago(seconds: float, text: str) -> None:
     """Ages read coarsely, as people say them."""
     assert pf.ago(seconds) == text
+
+
+def _age_cache(root: Path, hours: float) -> None:
+    """Make every recorded pass *hours* older."""
+    path = root / ".ci-tasks" / pf.CACHE_FILE
+    data = json.loads(path.read_text())
+    for entries in data["stages"].values():
+        for entry in entries:
+            entry["passed_at"] -= hours * 3600
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("settings", "reran"),
+    [
+        ({}, ["security"]),
+        ({"preflight": {"security-cache-hours": 48}}, []),
+        ({"preflight": {"security-cache-hours": 0}}, ["security"]),
+    ],
+)
+def test_a_cached_security_pass_expires(repo: Path, settings, reran) -> None:
+    """A security pass answers from the cache for 24 h (configurable); lint and tests for good."""
+    stages = Stages()
+    run(repo, stages, **settings)
+    _age_cache(repo, 25)
+    results, out = run(repo, stages, **settings)
+    assert stages.calls[3:] == reran
+    assert verdicts(results) == dict.fromkeys(["lint", "tests", "security"], "passed")
+    if reran:
+        assert "security: cached pass is older than" in out
+
+
+def test_an_unverified_stage_tempers_the_last_line() -> None:
+    """A stage that passed with its own word makes preflight's verdict say so."""
+    results = [
+        pf.StageResult("lint", "passed", 0, 1.0),
+        pf.StageResult("security", "UNVERIFIED (warning only: set CI=true to block)", 0, 2.0),
+    ]
+    assert pf.passed_word(results) == "passed, 1 stage unverified"
+    assert pf.passed_word(results[:1]) is None
+    assert pf.passed_word([*results, results[1]]) == "passed, 2 stages unverified"
+
+
+def test_summary_stays_aligned_with_a_long_verdict() -> None:
+    """The time column starts at the same place on every line, however long a verdict is."""
+    results = [
+        pf.StageResult("lint", "passed", 0, 1.0),
+        pf.StageResult("security", "UNVERIFIED (warning only: set CI=true or unverified)", 0, 2.0),
+        pf.StageResult("tests", "failed", 1, 12.34),
+    ]
+    lines = pf.render_summary(results, 0.0)[1:]
+    assert len({line.index(" s", len(line) - 3) for line in lines}) == 1
+    assert len({len(line) for line in lines}) == 1
+
+
+def test_an_interrupted_stage_shows_the_summary_and_stops(repo: Path) -> None:
+    """Ctrl-C or SIGTERM during a stage: it says interrupted, the rest not run, and it ends."""
+    stages = Stages()
+
+    def interrupted(_ctx: StageContext) -> None:
+        raise Interrupted(signal.SIGTERM)
+
+    stages.mapping["tests"] = interrupted
+    stream = io.StringIO()
+    output = Output(stream=stream, env={})
+    config = parse_config({}, repo / "pyproject.toml")
+    runner = Runner(env=git_env(), cwd=repo, output=output)
+    ctx = StageContext(name="preflight", config=config, runner=runner, output=output)
+    with pytest.raises(Interrupted):
+        pf.run_preflight(ctx, stages.mapping)
+    assert stages.calls == ["lint"]
+    summary = stream.getvalue().split("preflight summary:")[1].splitlines()[1:]
+    assert [line.split()[:2] for line in summary] == [
+        ["lint", "passed"],
+        ["tests", "interrupted"],
+        ["security", "not"],
+    ]
+    assert "tests: interrupted (SIGTERM)" in stream.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from ci_tasks.core.runner import Runner
 from ci_tasks.stages.readiness import autocommit, badge, trend
+from tests.support.gitsupport import git_env
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -124,11 +126,53 @@ def test_commit_and_push_to_a_bare_remote(repo, tmp_path_factory, out):
     assert git(remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")
 
 
-def test_push_authenticates_with_the_token_only_in_actions(masker):
-    """Inside Actions the push carries GITHUB_TOKEN as a header, masked; elsewhere nothing."""
-    assert autocommit._push_auth({"GITHUB_TOKEN": "ghs_tok12345"}) == []
-    options = autocommit._push_auth({"GITHUB_TOKEN": "ghs_tok12345", "GITHUB_ACTIONS": "true"})
-    assert options[0] == "-c"
-    assert options[1].startswith("http.https://github.com/.extraheader=AUTHORIZATION: basic ")
-    assert "ghs_tok12345" not in masker.mask(options[1])
-    assert masker.mask(options[1]).endswith("basic ***")
+@pytest.mark.parametrize(
+    "before", [{}, {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b", "GIT_CONFIG_VALUE_0": "c"}]
+)
+def test_push_authenticates_with_the_token_only_in_actions(masker, repo, before):
+    """Inside Actions git reads GITHUB_TOKEN's header from the environment; elsewhere nothing."""
+    assert autocommit._push_auth({"GITHUB_TOKEN": "ghs_tok12345"}) == {}
+    extra = autocommit._push_auth(
+        {"GITHUB_TOKEN": "ghs_tok12345", "GITHUB_ACTIONS": "true", **before}
+    )
+    env = {**git_env(), **before, **{k: v for k, v in extra.items() if v is not None}}
+    header = subprocess.run(
+        ["git", "config", "--get", "http.https://github.com/.extraheader"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert header.startswith("AUTHORIZATION: basic ")
+    assert masker.mask(header) == "AUTHORIZATION: basic ***"
+    if before:  # a setting passed the same way before is kept
+        kept = subprocess.run(
+            ["git", "config", "--get", "a.b"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert kept.stdout.strip() == "c"
+
+
+@pytest.mark.usefixtures("masker")
+def test_no_command_line_carries_the_token(repo, tmp_path_factory, out, launched):
+    """A push in Actions: no argv of any command started holds the token or its header."""
+    remote = tmp_path_factory.mktemp("remote")
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "-u", "origin", "main")
+    (repo / "RELEASE_CHECKLIST.md").write_text("pushed\n")
+    token = "ghs_argvSecret0123456789"
+    env = {**git_env(), "GITHUB_TOKEN": token, "GITHUB_ACTIONS": "true"}
+    assert autocommit.commit(
+        Runner(env=env, output=out), repo, [repo / "RELEASE_CHECKLIST.md"], "readiness", push=True
+    )
+    assert git(remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    assert any(argv[:2] == ["git", "push"] for argv in launched)
+    for argv in launched:
+        assert not any(token in arg or basic in arg for arg in argv), argv

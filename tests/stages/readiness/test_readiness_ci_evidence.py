@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import stat
 import time
 import zipfile
@@ -14,7 +13,7 @@ import pytest
 import requests
 from test_readiness_session import WORKFLOW, git, stage
 
-from ci_tasks.core import reports
+from ci_tasks.core import http, reports
 from ci_tasks.core.errors import ServiceUnavailable
 from ci_tasks.core.retry import RetryPolicy
 from ci_tasks.stages.readiness.artifacts import ArchiveRefused, check_archive
@@ -436,22 +435,24 @@ def test_a_ci_copy_is_wanted_only_when_ours_is_missing_unusable_or_older():
     assert wants_ci_copy(evidence(build=_report("local", None, "missing")), run)
 
 
-def test_the_signed_storage_url_stays_out_of_the_logs(caplog):
-    """A storage reset is retried; urllib3's log of it shows no signature (nox logs DEBUG)."""
+def test_the_signed_storage_url_stays_out_of_the_logs(out):
+    """A storage reset is retried; urllib3's warning about it shows no signature."""
     fake, storage = FakeGitHub(runs=make_runs(["success"])), FakeStorage()
     resets = [Response(reset=True)]
 
     def flaky_storage(request: Request) -> Response:
         return resets.pop(0) if resets else storage(request)
 
-    caplog.set_level(logging.DEBUG)
+    http.route_client_logs(output=out)  # as a session does: client logs go to its output
     with serve(fake) as api, serve(flaky_storage) as blob:
         fake.base, fake.storage = api.url, other_host(blob.url)
         artifact = fake.upload(fake.runs[0], "ci-tasks-lint", zip_archive({"a": "b"}), storage)
         url = f"{api.url}/repos/{REPO}/actions/artifacts/{artifact}/zip"
         assert client(api.url).download(url, MB) == storage.archives[artifact]
-    assert "Retrying" in caplog.text
-    assert "storage-signature-42" not in caplog.text
+    http.route_client_logs()
+    shown = out.text
+    assert "Retrying" in shown
+    assert "storage-signature-42" not in shown
 
 
 def test_the_histories_of_several_tests_sessions_are_judged_together(checkout, ci):

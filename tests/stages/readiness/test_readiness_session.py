@@ -19,6 +19,7 @@ from ci_tasks.core.stage import StageContext, run_stage
 from ci_tasks.stages.readiness import readiness
 from ci_tasks.stages.readiness.cache import CACHE_FILE
 from tests.support.github_fake import REPO, FakeGitHub, make_runs
+from tests.support.leaks import leaks
 from tests.support.localserver import Response, serve
 from tests.support.sample import clean_env, make_project
 
@@ -321,3 +322,45 @@ def test_nox_session_gates_with_posargs(tmp_path):
     bad = proj.nox("-s", "readiness", "--", "--nonsense", timeout=120)
     assert bad.returncode == 2, bad.stdout
     assert "unrecognized arguments: --nonsense" in bad.stdout
+
+
+HOOK_SECRET, HOOK_QUERY, TOKEN = "hookPathSecret", "hookQuerySecret", "ghs_tokenSecret12345"
+STAGING_PASSWORD, STAGING_QUERY = "stagingPassw0rd", "stagingQueryTok"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("actions", [False, True], ids=["local", "actions"])
+def test_no_secret_fragment_from_slack_or_the_pr_comment(tmp_path, actions):
+    """Under real nox with --verbose: Slack, the API and the PR comment leak no secret piece."""
+    proj = project(tmp_path, good=False)
+    posted = []
+
+    def slack(request):
+        posted.append(request)
+        return Response(200, "ok")
+
+    fake = FakeGitHub(runs=make_runs(["success"] * 3))
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs.txt"
+    with serve(fake) as api, serve(slack) as receiver:
+        fake.base = api.url
+        env = {
+            **api_env(api),
+            "GITHUB_TOKEN": TOKEN,
+            "SLACK_WEBHOOK_URL": f"{receiver.url}/services/T9/B9/{HOOK_SECRET}?sig={HOOK_QUERY}",
+            "STAGING_URL": f"https://deploy:{STAGING_PASSWORD}@staging.example/?k={STAGING_QUERY}",
+        }
+        if actions:
+            env |= {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_STEP_SUMMARY": str(summary),
+                "GITHUB_OUTPUT": str(outputs),
+            }
+        args = ("--notify", "--pr-comment", "--pr", "7", "--verbose")
+        done = proj.nox("-s", "readiness", "--", *args, env=env, timeout=120)
+    output = done.stdout
+    assert done.returncode == 0, output
+    assert posted, output  # Slack was called
+    assert fake.writes == [("POST", f"/repos/{REPO}/issues/7/comments")]
+    assert "http: " in output  # the client's request lines were shown, masked
+    secrets = (HOOK_SECRET, HOOK_QUERY, TOKEN, STAGING_PASSWORD, STAGING_QUERY)
+    assert leaks(secrets, output, proj.path, [summary, outputs, *proj.path.glob("*.md")]) == []

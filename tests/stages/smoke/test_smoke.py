@@ -20,9 +20,11 @@ from ci_tasks.core.actions import Output
 from ci_tasks.core.config import parse_config
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, run_stage
+from ci_tasks.stages.smoke import session as smoke_session
 from ci_tasks.stages.smoke.conditions import Observation, parse
 from ci_tasks.stages.smoke.session import Options, smoke, wait_until_ready
-from tests.support.localserver import Request, Response, serve
+from tests.support.leaks import leaks
+from tests.support.localserver import Request, Response, serve, silent
 from tests.support.sample import clean_env
 
 FAST = {"deadline": 3, "interval": 0.2, "attempt_timeout": 2}
@@ -190,6 +192,24 @@ def test_port_that_never_answers_hits_the_attempt_timeout(tmp_path, silent_port)
     assert run.seconds < 10
 
 
+def test_an_attempt_never_waits_past_the_deadline(tmp_path):
+    """Against a server that accepts and never answers, the wait ends at --deadline, not later."""
+    with silent() as server:
+        run = Run(
+            tmp_path,
+            {"health_paths": ["/health"]},
+            "--url",
+            server.url,
+            "--attempt-timeout",
+            "10",
+            "--deadline",
+            "1",
+        )
+    assert run.code == 1
+    assert "/health: no answer within 1 s" in run.text
+    assert run.report["ready"]["attempts"] == 1
+
+
 def test_endpoints_are_asserted_concurrently(tmp_path):
     """The assert phase has several requests in flight at once."""
     lock = threading.Lock()
@@ -333,6 +353,46 @@ def test_the_last_attempt_is_at_the_deadline_and_none_after():
     assert result.attempts == 5
     assert clock.sleeps == [3, 3, 3, 1]
     assert result.last[0].describe() == "status (503) == 200"
+
+
+def silent_after(answers: list[int], clock: FakeClock, timeouts: list[float]):
+    """A probe answering *answers*, then never: each silent request uses up its timeout."""
+    queue = iter(answers)
+
+    def probe(_method: str, _path: str, timeout: float) -> Observation:
+        timeouts.append(timeout)
+        status = next(queue, None)
+        if status is None:
+            clock.now += timeout
+            return Observation(error=f"no answer within {timeout:.3g} s")
+        return Observation(status=status)
+
+    return probe
+
+
+@pytest.mark.parametrize(
+    ("answers", "interval", "expected"),
+    [
+        ([], 5, [5]),  # the first request is cut to the 5 s deadline, not 10
+        ([503], 2, [5, 3]),  # at 2 s, 3 s are left
+        ([503, 503, 503], 2, [5, 3, 1, 1]),  # at 4 s, 1 s left; the one at 5 s gets 1 s
+    ],
+)
+def test_each_request_is_cut_to_what_is_left_of_the_deadline(answers, interval, expected):
+    """The wait never runs past its deadline because one request took attempt_timeout."""
+    clock = FakeClock()
+    timeouts: list[float] = []
+    result = wait_until_ready(
+        ["/health"],
+        [parse("status == 200")],
+        silent_after(answers, clock, timeouts),
+        options=options(deadline=5, interval=interval, attempt_timeout=10),
+        clock=clock,
+        log=lambda _: None,
+    )
+    assert not result.ready
+    assert timeouts == expected
+    assert clock.now <= 5 + smoke_session.FINAL_ATTEMPT_TIMEOUT
 
 
 def cli(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -540,3 +600,54 @@ def test_transport_statuses_are_retried_but_a_500_is_an_answer(tmp_path):
     assert by_path["/flaky"]["passed"]
     assert by_path["/error"]["failed"] == ["status (500) == 200"]
     assert counts == {"/flaky": 2, "/error": 1}
+
+
+# Secrets in every part of a URL: userinfo, a query, a webhook's path and its query.
+STAGING_PASSWORD, STAGING_QUERY = "st4gingPassw0rd", "qu3rySecretTok"
+HOOK_PATH, HOOK_QUERY = "T0SECRET/B0SECRET/webhookPathSecret", "webhookQuerySecret"
+URL_SECRETS = (STAGING_PASSWORD, STAGING_QUERY, "webhookPathSecret", HOOK_QUERY, "T0SECRET")
+
+
+@pytest.mark.parametrize("actions", [False, True], ids=["local", "actions"])
+def test_no_fragment_of_a_secret_url_reaches_output_or_files(tmp_path, actions):
+    """Under real nox, with HTTP logging on: no password, query value or webhook path leaks."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "0"\n[tool.ci-tasks.smoke]\ninterval = 0.2\n'
+    )
+    (tmp_path / "noxfile.py").write_text("import ci_tasks\n\nci_tasks.register()\n")
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs.txt"
+
+    def slack(_request: Request) -> Response:
+        return Response(200, "ok")
+
+    with serve(site(Response(200), docs=Response(500))) as target, serve(slack) as receiver:
+        staging = target.url.replace("http://", f"http://deploy:{STAGING_PASSWORD}@")
+        env = {
+            "STAGING_URL": f"{staging}/?token={STAGING_QUERY}",
+            "SLACK_WEBHOOK_URL": f"{receiver.url}/services/{HOOK_PATH}?sig={HOOK_QUERY}",
+        }
+        if actions:
+            env |= {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_STEP_SUMMARY": str(summary),
+                "GITHUB_OUTPUT": str(outputs),
+            }
+        done = subprocess.run(
+            [sys.executable, "-m", "nox", "-s", "smoke", "--", "--notify", "--verbose"],
+            cwd=tmp_path,
+            env=clean_env(env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert target.requests[0].path.endswith(f"?token={STAGING_QUERY}")
+        assert receiver.requests, done.stdout
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "http: " in output  # the client's request lines were shown, masked
+    assert "/docs" in output  # paths of a URL that is not itself secret stay readable
+    assert "127.0.0.1" in output  # and so does its host
+    assert leaks(URL_SECRETS, output, tmp_path, [summary, outputs]) == []
+    if actions:
+        assert f"::add-mask::{HOOK_QUERY}" in output
