@@ -122,6 +122,8 @@ def test_good_project_passes_every_check(good):
     }
     assert report["checks"]["install"]["message"] == "imported sample"
     assert report["source_date_epoch"]["source"].startswith("last commit ")
+    # Its tools come from the CI environment: nox made no venv and installed nothing.
+    assert not (project.path / ".nox" / "build").exists()
 
 
 def test_good_report_lists_both_artifacts_with_their_hashes(good):
