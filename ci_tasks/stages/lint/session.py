@@ -121,6 +121,17 @@ def _lock_committed(ctx: StageContext) -> bool:
     return done.ok or "not a git repository" in done.tail
 
 
+def _lock_problem(ctx: StageContext, *, lock_current: bool) -> str | None:
+    """Why ``uv.lock`` does not pin the dependency groups (a missing one is pinning's to see)."""
+    if not (ctx.root / "uv.lock").is_file():
+        return None
+    if not lock_current:
+        return "uv.lock is out of date"
+    if not _lock_committed(ctx):
+        return "uv.lock is not committed"
+    return None
+
+
 def _sync(ctx: StageContext, chain: Toolchain, *, lock_current: bool) -> Path:
     """Sync the groups *chain* needs from ``uv.lock``; the environment's folder.
 
@@ -221,11 +232,7 @@ def lint(ctx: StageContext) -> None:
         ruff = ctx.tool("ruff")
     findings += _ruff(ctx, ruff)
     if config.pinning:
-        problem = None
-        if not lock_current:
-            problem = "uv.lock is out of date"
-        elif (ctx.root / "uv.lock").is_file() and not _lock_committed(ctx):
-            problem = "uv.lock is not committed"
+        problem = _lock_problem(ctx, lock_current=lock_current)
         findings += pinning.check(ctx.root, exact_groups=config.exact_groups, lock_problem=problem)
     if env is not None and config.mypy:
         findings += _mypy(ctx, chain, env)
