@@ -153,6 +153,26 @@ def test_without_a_locked_ruff_lint_makes_no_venv(tmp_path):
     assert not (project.path / ".nox" / "lint").exists()
 
 
+def test_ci_environments_mypy_sees_the_projects_imports(tmp_path):
+    """Without a locked mypy, the CI env's mypy checks the project through its synced env."""
+    mypy_on = '[tool.ci-tasks.lint]\nmypy = true\nmypy-targets = ["sample"]\n'
+    files = {
+        "noxfile.py": SORTED_NOXFILE,
+        # iniconfig is typed and installed only in the project's env: mypy must find it there.
+        "sample/bad.py": "import iniconfig\n\n\ndef f() -> int:\n    return iniconfig.__name__\n",
+    }
+    project = make_project(
+        tmp_path, dependencies=["iniconfig==2.1.0"], dev=[], ci_tasks=mypy_on, files=files
+    )
+    result = project.nox("-s", "lint")
+    assert result.returncode == 1, result.stdout
+    report = lint_report(project)
+    assert report["tools"] == {"ruff": "the CI environment's", "mypy": "the CI environment's"}
+    [finding] = report["findings"]
+    assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 5)
+    assert "Incompatible return value type" in finding["message"]
+
+
 @pytest.mark.parametrize(
     ("targets", "pyproject_text", "expected"),
     [
