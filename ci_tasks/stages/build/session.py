@@ -255,10 +255,30 @@ def top_level_names(wheel: Path) -> list[str]:
     return sorted(names)
 
 
+def locked_constraints(ctx: StageContext, workdir: Path) -> list[str]:
+    """``-c <file>`` holding the runtime versions ``uv.lock`` pins (none without a lock).
+
+    The install test then installs the wheel's dependencies at the locked versions, as a
+    synced environment would, rather than whatever the index offers today.
+    """
+    if not (ctx.root / "uv.lock").is_file():
+        return []
+    target = workdir / "constraints.txt"
+    command = [ctx.tool("uv"), "export", "--frozen", "--format", "requirements-txt"]
+    command += ["--no-emit-project", "--no-emit-local", "--no-default-groups", "--no-hashes"]
+    command += ["--quiet", "-o", str(target)]
+    ctx.runner.run(command, cwd=ctx.root)
+    return ["-c", str(target)]
+
+
 def install_test(ctx: StageContext, wheel: Path, workdir: Path) -> list[Check]:
-    """Install *wheel* into a brand-new venv, away from the source tree; import; run."""
+    """Install *wheel* into a brand-new venv, away from the source tree; import; run.
+
+    Its dependencies are installed at the versions ``uv.lock`` pins, when there is one.
+    """
     venv, away = workdir / "install-venv", workdir / "elsewhere"
     away.mkdir()
+    constraints = locked_constraints(ctx, workdir)
     isolated: dict[str, str | None] = {
         "VIRTUAL_ENV": None,
         "PYTHONPATH": None,
@@ -270,7 +290,7 @@ def install_test(ctx: StageContext, wheel: Path, workdir: Path) -> list[Check]:
     python = _venv_python(venv)
     try:
         ctx.runner.run(
-            [uv, "pip", "install", "--python", str(python), str(wheel)],
+            [uv, "pip", "install", "--python", str(python), *constraints, str(wheel)],
             cwd=away,
             env=isolated,
             retry_on=NETWORK_ERRORS,
@@ -289,10 +309,11 @@ def install_test(ctx: StageContext, wheel: Path, workdir: Path) -> list[Check]:
         done = ctx.runner.run([str(python), "-I", "-c", _IMPORT, name], cwd=away, check=False)
         if not done.ok:
             problems.append(f"import {name} failed: {_tail_lines(done, 1)}")
+    locked = " (dependencies at uv.lock's versions)" if constraints else ""
     install = (
         Check("install", "failed", "; ".join(problems))
         if problems
-        else (Check("install", "passed", f"imported {', '.join(names)}"))
+        else (Check("install", "passed", f"imported {', '.join(names)}{locked}"))
     )
     return [install, run_command(ctx, venv, away, isolated)]
 
