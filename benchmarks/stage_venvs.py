@@ -7,12 +7,13 @@ session venv; ``lint`` always made a venv and synced the test groups. After: sec
 build run with ``venv_backend="none"``; lint too, unless the project locks its own ruff.
 
 Run: ``uv run python benchmarks/stage_venvs.py [BEFORE_COMMIT]`` (default ``d4623d6``).
-Each figure is the median of three cold runs of the real ``nox -s <session>`` (no ``.nox``,
+Each figure is the median of three cold runs, before and after interleaved, of the real ``nox -s <session>`` (no ``.nox``,
 uv cache warm) on a sample project, pip-audit against a local OSV server.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import statistics
 import subprocess
@@ -49,27 +50,65 @@ def export(commit: str, target: Path) -> Path:
     return target
 
 
-def cold_run(project: Path, session: str, pythonpath: str | None) -> tuple[float, int]:
-    """Seconds for one ``nox -s session`` with no ``.nox``; and its exit code."""
+# The first line a session prints once its environment is ready: the setup ends there.
+# lint prints no such line both before and after, so only its total is compared.
+READY = {"security": "── security: bandit", "build": "SOURCE_DATE_EPOCH="}
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One cold run: its total and setup seconds, and its exit code."""
+
+    total: float
+    setup: float
+    code: int
+
+
+def cold_run(project: Path, session: str, pythonpath: str | None) -> Run:
+    """One ``nox -s session`` with no ``.nox``; setup is the time until READY is printed."""
     shutil.rmtree(project / ".nox", ignore_errors=True)
     shutil.rmtree(project / ".ci-tasks", ignore_errors=True)
     env = clean_env({"PYTHONPATH": pythonpath} if pythonpath else None)
     start = time.perf_counter()
-    done = subprocess.run(
+    began = ready = None
+    with subprocess.Popen(
         [sys.executable, "-m", "nox", "-s", session],
         cwd=project,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        check=False,
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            now = time.perf_counter()
+            if began is None and "Running session" in line:
+                began = now
+            marker = READY.get(session)
+            if began is not None and ready is None and marker and marker in line:
+                ready = now
+    total = time.perf_counter() - start
+    setup = (ready or start) - (began or start)
+    return Run(total, setup, proc.returncode)
+
+
+def medians(project: Path, session: str, before: str) -> tuple[Run, Run]:
+    """Median runs before and after, interleaved so that load drifts hit both alike."""
+    cold_run(project, session, before)  # warms the uv cache for each variant
+    cold_run(project, session, None)
+    old, new = [], []
+    for _ in range(RUNS):
+        old.append(cold_run(project, session, before))
+        new.append(cold_run(project, session, None))
+    return median(old), median(new)
+
+
+def median(runs: list[Run]) -> Run:
+    return Run(
+        statistics.median(r.total for r in runs),
+        statistics.median(r.setup for r in runs),
+        runs[-1].code,
     )
-    return time.perf_counter() - start, done.returncode
-
-
-def median(project: Path, session: str, pythonpath: str | None) -> tuple[float, int]:
-    cold_run(project, session, pythonpath)  # warms the uv cache for this variant
-    runs = [cold_run(project, session, pythonpath) for _ in range(RUNS)]
-    return statistics.median(t for t, _ in runs), runs[-1][1]
 
 
 def main() -> None:
@@ -102,15 +141,26 @@ def main() -> None:
         lint_ci = make_project(
             Path(tmp) / "lint-ci", dev=("pytest==9.2.0",), files={"noxfile.py": SORTED_NOXFILE}
         ).path
-        print(f"{'session (cold, median of 3)':<44}{'before s':>10}{'after s':>10}")
+        print("cold runs, median of 3; setup = session start until its first own output line")
+        print(f"{'session':<40}{'total before':>13}{'after':>8}{'setup before':>14}{'after':>8}")
         for session, project in projects.items():
-            old, old_code = median(project, session, before)
-            new, new_code = median(project, session, None)
-            codes = f"  (exit {old_code} / {new_code})"
-            print(f"{session:<44}{old:>10.2f}{new:>10.2f}{codes}")
-        new, code = median(lint_ci, "lint", None)
-        label = "lint, project without ruff (after: no venv)"
-        print(f"{label:<44}{'n/a':>10}{new:>10.2f}  (before: ruff had to be in dev; exit {code})")
+            old, new = medians(project, session, before)
+            setup = (
+                f"{old.setup:>14.2f}{new.setup:>8.2f}"
+                if session in READY
+                else f"{'n/a':>14}{'':>8}"
+            )
+            print(
+                f"{session:<40}{old.total:>13.2f}{new.total:>8.2f}{setup}"
+                f"  (exit {old.code} / {new.code})"
+            )
+        cold_run(lint_ci, "lint", None)
+        new = median([cold_run(lint_ci, "lint", None) for _ in range(RUNS)])
+        label = "lint, project without ruff (no venv)"
+        print(
+            f"{label:<40}{'n/a':>13}{new.total:>8.2f}{'n/a':>14}{'':>8}"
+            f"  (exit {new.code}; before, ruff had to be in the dev group)"
+        )
 
 
 if __name__ == "__main__":
