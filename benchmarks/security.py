@@ -2,7 +2,8 @@
 
 Run: ``uv run python benchmarks/security.py``. Prints, side by side, the median wall time
 of each scanner (three runs, in-process, pip-audit against a local OSV server) and of the
-pure verdict over a large synthetic result.
+pure verdict over a large synthetic result. The whole session with and without a venv of
+its own: ``benchmarks/stage_venvs.py``.
 """
 
 from __future__ import annotations
@@ -18,17 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.localserver import serve
-from tests.sample import clean_env, make_project
-from tests.test_security_e2e import CLEAN_WORKFLOW, SHELL, osv
-
 from ci_tasks.core.actions import Output
 from ci_tasks.core.runner import Runner
 from ci_tasks.stages.security import SCANNERS, ScanContext
 from ci_tasks.stages.security._model import Finding, ScanResult
-from ci_tasks.stages.security._tools import locate
 from ci_tasks.stages.security._verdict import judge, report_body, summary_markdown
 from ci_tasks.stages.security.config import SecurityConfig, SecurityIgnore
+from tests.stages.security.test_security_e2e import CLEAN_WORKFLOW, SHELL, osv
+from tests.support.localserver import serve
+from tests.support.sample import clean_env, make_project
 
 RUNS = 3
 
@@ -53,7 +52,6 @@ def scanners() -> dict[str, float]:
             runner=runner,
             output=output,
             workdir=root,
-            tools=locate(root, runner),
             python=Path(sys.prefix),
         )
         times: dict[str, list[float]] = {s.name: [] for s in SCANNERS}

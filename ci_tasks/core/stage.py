@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ci_tasks.core import masking, reports
+from ci_tasks.core import masking, reports, tools
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.errors import (
     EXIT_ERROR,
@@ -52,11 +52,17 @@ class StageContext:
     session: nox.Session | None = None
     venv: Path | None = None
     """The session's virtual environment, where :func:`install_locked` installs."""
+    tools_dirs: tuple[Path, ...] | None = None
+    """Where the stage's tools are (default: the CI environment, :func:`tools.ci_bin_dirs`)."""
 
     @property
     def root(self) -> Path:
         """The project directory."""
         return self.config.root
+
+    def tool(self, name: str) -> str:
+        """The executable *name* from the CI environment; :class:`ToolMissingError` if absent."""
+        return tools.find(name, self.tools_dirs)
 
 
 Stage = Callable[[StageContext], str | None]

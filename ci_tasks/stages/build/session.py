@@ -6,10 +6,10 @@ provably holds what the wheel was built from. Every check runs even when an earl
 failed, so one run tells the whole story; the verdict, the artifacts' hashes and each
 check go to ``.ci-tasks/build-report.json``.
 
-The verification tools are installed into the session venv at versions ci_tasks pins
-(:data:`TOOLS`), not taken from the project's dev group: the result must not depend on
-whether an adopter happens to lock twine, and the session needs nothing else from the
-project (the build is isolated, the install test has its own venv).
+The verification tools (twine, check-wheel-contents, uv) come from the CI environment,
+where ci-tasks' own lock pins them: the result does not depend on whether an adopter
+happens to lock twine, and nothing is installed at run time. The session needs no venv
+of its own: the build is isolated and the install test makes its own clean venv.
 """
 
 from __future__ import annotations
@@ -44,9 +44,6 @@ from ci_tasks.stages.build.sbom import LockError, make_sbom
 if TYPE_CHECKING:
     from ci_tasks.core.config import Config
     from ci_tasks.core.runner import Completed
-
-TOOLS = ("twine==7.0.0", "check-wheel-contents==0.6.3")
-"""The verification tools, pinned (the same versions this repository's dev group locks)."""
 
 FIXED_EPOCH = 315532800
 """1980-01-01T00:00:00Z, the earliest time a zip can store: the epoch without a git commit."""
@@ -167,20 +164,11 @@ def _network_trouble(failure: CommandFailed) -> None:
         raise ServiceUnavailable(msg) from None
 
 
-def install_tools(ctx: StageContext) -> None:
-    """Put the pinned verification tools into the session venv (or require them on PATH)."""
-    if ctx.venv is not None:
-        ctx.runner.run(
-            ["uv", "pip", "install", "--quiet", "--python", str(ctx.venv), *TOOLS],
-            retry_on=NETWORK_ERRORS,
-        )
-
-
 def build_once(ctx: StageContext, out_dir: Path, epoch: int) -> Artifacts | Check:
     """``uv build`` (sdist, then the wheel from it) into *out_dir*; a failed check if not."""
     try:
         ctx.runner.run(
-            ["uv", "build", "--out-dir", str(out_dir), str(ctx.root)],
+            [ctx.tool("uv"), "build", "--out-dir", str(out_dir), str(ctx.root)],
             cwd=ctx.root,
             env={"SOURCE_DATE_EPOCH": str(epoch)},
             retry_on=NETWORK_ERRORS,
@@ -198,7 +186,7 @@ def build_once(ctx: StageContext, out_dir: Path, epoch: int) -> Artifacts | Chec
 def check_twine(ctx: StageContext, artifacts: Artifacts) -> Check:
     """``twine check --strict`` on both artifacts; the failure names twine's warnings."""
     done = ctx.runner.run(
-        ["twine", "check", "--strict", *map(str, artifacts.all())],
+        [ctx.tool("twine"), "check", "--strict", *map(str, artifacts.all())],
         check=False,
         env={"NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"},
     )
@@ -214,7 +202,8 @@ def check_twine(ctx: StageContext, artifacts: Artifacts) -> Check:
 
 def check_wheel_contents(ctx: StageContext, wheel: Path) -> Check:
     """``check-wheel-contents`` (run in the project, so its own configuration applies)."""
-    done = ctx.runner.run(["check-wheel-contents", str(wheel)], cwd=ctx.root, check=False)
+    command = [ctx.tool("check-wheel-contents"), str(wheel)]
+    done = ctx.runner.run(command, cwd=ctx.root, check=False)
     if done.ok:
         return Check("wheel-contents", "passed")
     return Check("wheel-contents", "failed", _tail_lines(done))
@@ -266,21 +255,42 @@ def top_level_names(wheel: Path) -> list[str]:
     return sorted(names)
 
 
+def locked_constraints(ctx: StageContext, workdir: Path) -> list[str]:
+    """``-c <file>`` holding the runtime versions ``uv.lock`` pins (none without a lock).
+
+    The install test then installs the wheel's dependencies at the locked versions, as a
+    synced environment would, rather than whatever the index offers today.
+    """
+    if not (ctx.root / "uv.lock").is_file():
+        return []
+    target = workdir / "constraints.txt"
+    command = [ctx.tool("uv"), "export", "--frozen", "--format", "requirements-txt"]
+    command += ["--no-emit-project", "--no-emit-local", "--no-default-groups", "--no-hashes"]
+    command += ["--quiet", "-o", str(target)]
+    ctx.runner.run(command, cwd=ctx.root)
+    return ["-c", str(target)]
+
+
 def install_test(ctx: StageContext, wheel: Path, workdir: Path) -> list[Check]:
-    """Install *wheel* into a brand-new venv, away from the source tree; import; run."""
+    """Install *wheel* into a brand-new venv, away from the source tree; import; run.
+
+    Its dependencies are installed at the versions ``uv.lock`` pins, when there is one.
+    """
     venv, away = workdir / "install-venv", workdir / "elsewhere"
     away.mkdir()
+    constraints = locked_constraints(ctx, workdir)
     isolated: dict[str, str | None] = {
         "VIRTUAL_ENV": None,
         "PYTHONPATH": None,
         "UV_PROJECT_ENVIRONMENT": None,
     }
     base = _venv_python(ctx.venv) if ctx.venv is not None else Path(sys.executable)
-    ctx.runner.run(["uv", "venv", "--quiet", "--python", str(base), str(venv)], cwd=away)
+    uv = ctx.tool("uv")
+    ctx.runner.run([uv, "venv", "--quiet", "--python", str(base), str(venv)], cwd=away)
     python = _venv_python(venv)
     try:
         ctx.runner.run(
-            ["uv", "pip", "install", "--python", str(python), str(wheel)],
+            [uv, "pip", "install", "--python", str(python), *constraints, str(wheel)],
             cwd=away,
             env=isolated,
             retry_on=NETWORK_ERRORS,
@@ -299,10 +309,11 @@ def install_test(ctx: StageContext, wheel: Path, workdir: Path) -> list[Check]:
         done = ctx.runner.run([str(python), "-I", "-c", _IMPORT, name], cwd=away, check=False)
         if not done.ok:
             problems.append(f"import {name} failed: {_tail_lines(done, 1)}")
+    locked = " (dependencies at uv.lock's versions)" if constraints else ""
     install = (
         Check("install", "failed", "; ".join(problems))
         if problems
-        else (Check("install", "passed", f"imported {', '.join(names)}"))
+        else (Check("install", "passed", f"imported {', '.join(names)}{locked}"))
     )
     return [install, run_command(ctx, venv, away, isolated)]
 
@@ -374,7 +385,6 @@ def build(ctx: StageContext) -> None:
     reproduce = parse_posargs(ctx.posargs) and ctx.config.build.reproducible
     workdir = Path(tempfile.mkdtemp(prefix="ci-tasks-build-"))
     try:
-        install_tools(ctx)
         epoch, epoch_source = source_date_epoch(ctx)
         ctx.output.line(f"SOURCE_DATE_EPOCH={epoch} ({epoch_source})")
         checks, files = run_checks(ctx, workdir, epoch, reproduce=reproduce)
@@ -448,7 +458,7 @@ def run_checks(
 
 
 def register(config: Config) -> None:
-    """Register the ``build`` nox session."""
+    """Register the ``build`` nox session (no venv: its tools are the CI environment's)."""
     from ci_tasks.core.stage import nox_session  # noqa: PLC0415
 
-    nox_session(build, name="build", config=config)
+    nox_session(build, name="build", config=config, venv_backend="none")

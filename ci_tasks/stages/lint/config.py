@@ -17,5 +17,6 @@ class LintConfig:
     """``uv lock --check``: a stale ``uv.lock`` is a lint failure."""
     pinning: bool = True
     """Check the pinning policy (dependency groups, workflow actions, ``pip install``)."""
-    exact_groups: tuple[str, ...] = ("dev",)
-    """Dependency groups whose every entry must be pinned with ``==`` (``"*"``: all)."""
+    exact_groups: tuple[str, ...] = ()
+    """Dependency groups whose every entry must also be pinned with ``==`` in pyproject
+    (``"*"``: all). A current, committed ``uv.lock`` pins every group already."""

@@ -1,6 +1,8 @@
 """The pinning policy, as pure checks over ``pyproject.toml`` and ``.github/workflows``.
 
-* every entry of the chosen ``[dependency-groups]`` is pinned with ``==`` (or ``===``);
+* dependency groups are pinned by a current, committed ``uv.lock``; the groups named in
+  ``exact-groups`` (none by default) must also pin every entry with ``==`` (or ``===``);
+  without such a lock every entry of every group must;
 * every ``uses:`` in a workflow names a 40-hex commit SHA (a tag or a branch can be
   moved under you; local ``./`` actions are fine, Docker images need a ``sha256`` digest);
 * a ``pip install`` in a workflow ``run:`` carries ``--require-hashes``.
@@ -70,7 +72,11 @@ def _pinned_reference(spec: str) -> bool:
 
 
 def check_dependency_groups(
-    text: str, file: str = "pyproject.toml", groups: Sequence[str] = ("dev",)
+    text: str,
+    file: str = "pyproject.toml",
+    groups: Sequence[str] = ("dev",),
+    *,
+    why: str = "is not pinned with '=='",
 ) -> list[Finding]:
     """Findings for entries of *groups* (``"*"``: every group) not pinned with ``==``."""
     try:
@@ -101,7 +107,7 @@ def check_dependency_groups(
                     "unpinned-dev-tool",
                     file,
                     line,
-                    f"dependency group {group!r}: {entry!r} is not pinned with '=='",
+                    f"dependency group {group!r}: {entry!r} {why}",
                 )
             )
     return findings
@@ -195,14 +201,27 @@ def workflow_files(root: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
 
 
-def check(root: Path, *, exact_groups: Sequence[str] = ("dev",)) -> list[Finding]:
-    """Every pinning finding of the project in *root* (reads files, runs nothing)."""
+def check(
+    root: Path, *, exact_groups: Sequence[str] = (), lock_problem: str | None = None
+) -> list[Finding]:
+    """Every pinning finding of the project in *root* (reads files, runs nothing).
+
+    A current, committed ``uv.lock`` pins the dependency groups: then only the
+    *exact_groups* need ``==``. *lock_problem* says why the lock does not pin them (the
+    lint session knows: "uv.lock is not committed"); a missing ``uv.lock`` is seen here.
+    Without a lock that pins, every entry of every group needs ``==``.
+    """
     findings = []
     pyproject = root / "pyproject.toml"
+    if lock_problem is None and not (root / "uv.lock").is_file():
+        lock_problem = "there is no uv.lock"
     if pyproject.is_file():
-        findings += check_dependency_groups(
-            pyproject.read_text(encoding="utf-8"), "pyproject.toml", exact_groups
-        )
+        text = pyproject.read_text(encoding="utf-8")
+        if lock_problem is None:
+            findings += check_dependency_groups(text, "pyproject.toml", exact_groups)
+        else:
+            why = f"is not pinned ({lock_problem}); commit a current uv.lock, or pin it with '=='"
+            findings += check_dependency_groups(text, "pyproject.toml", ("*",), why=why)
     for path in workflow_files(root):
         relative = path.relative_to(root).as_posix()
         findings += check_workflow(path.read_text(encoding="utf-8"), relative)

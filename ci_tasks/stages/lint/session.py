@@ -1,5 +1,9 @@
 """The ``lint`` stage: ruff, a current lock, the pinning policy, and mypy where configured.
 
+ruff and mypy are the project's own when its ``uv.lock`` locks them, else the CI
+environment's (:mod:`.toolchain`); the session has a venv only when one of them needs the
+project's environment.
+
 Every problem becomes a :class:`~ci_tasks.pinning.Finding` with a file and, where there
 is one, a line: an ``::error file=,line=::`` annotation under GitHub Actions, a
 ``file:line: message`` line elsewhere, and an entry of ``.ci-tasks/lint-report.json``
@@ -14,12 +18,14 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import reports
-from ci_tasks.core.errors import CheckFailed, CITasksError
+from ci_tasks.core import reports, tools
+from ci_tasks.core.errors import CheckFailed, CITasksError, ToolMissingError
 from ci_tasks.core.retry import NETWORK_ERRORS
-from ci_tasks.core.stage import StageContext, install_locked
-from ci_tasks.stages.lint import pinning
+from ci_tasks.core.stage import StageContext
+from ci_tasks.stages.lint import pinning, toolchain
+from ci_tasks.stages.lint.config import LintConfig
 from ci_tasks.stages.lint.pinning import Finding
+from ci_tasks.stages.lint.toolchain import Toolchain
 
 if TYPE_CHECKING:
     from ci_tasks.core.config import Config
@@ -93,28 +99,60 @@ def _could_not_run(tool: str, code: int, tail: str) -> CITasksError:
 
 def _lock_current(ctx: StageContext) -> bool:
     done = ctx.runner.run(
-        ["uv", "lock", "--check"], cwd=ctx.root, check=False, retry_on=NETWORK_ERRORS
+        [ctx.tool("uv"), "lock", "--check"], cwd=ctx.root, check=False, retry_on=NETWORK_ERRORS
     )
     if done.returncode > 1:
         raise _could_not_run("uv lock --check", done.returncode, done.tail)
     return done.returncode == 0
 
 
-def _install(ctx: StageContext, *, lock_current: bool) -> None:
-    if lock_current:
-        install_locked(ctx)
-        return
-    # A stale lock is a finding, not a reason to lint nothing: install what it pins.
-    command = ["uv", "sync", "--frozen", "--no-default-groups"]
-    for group in ctx.config.dependency_groups:
-        command += ["--group", group]
-    env = {"UV_PROJECT_ENVIRONMENT": str(ctx.venv)}
+def _lock_committed(ctx: StageContext) -> bool:
+    """Whether git tracks ``uv.lock`` (outside a git work tree there is nothing to commit)."""
+    try:
+        done = ctx.runner.run(
+            ["git", "ls-files", "--error-unmatch", "uv.lock"],
+            cwd=ctx.root,
+            check=False,
+            capture_stdout=True,
+            stream=False,
+        )
+    except ToolMissingError:
+        return True
+    return done.ok or "not a git repository" in done.tail
+
+
+def _lock_problem(ctx: StageContext, *, lock_current: bool) -> str | None:
+    """Why ``uv.lock`` does not pin the dependency groups (a missing one is pinning's to see)."""
+    if not (ctx.root / "uv.lock").is_file():
+        return None
+    if not lock_current:
+        return "uv.lock is out of date"
+    if not _lock_committed(ctx):
+        return "uv.lock is not committed"
+    return None
+
+
+def _sync(ctx: StageContext, chain: Toolchain, *, lock_current: bool) -> Path:
+    """Sync the groups *chain* needs from ``uv.lock``; the environment's folder.
+
+    The session's venv, or the project's ``.venv`` outside a session. ``--inexact``: lint
+    only needs its tools present. A stale lock is a finding, not a reason to lint
+    nothing: then what it pins is installed as it is (``--frozen``).
+    """
+    target = ctx.venv or ctx.root / ".venv"
+    command = [ctx.tool("uv"), "sync", "--locked" if lock_current else "--frozen", "--inexact"]
+    command.append("--no-default-groups")
+    flag = "--group" if chain.mypy else "--only-group"  # ruff alone needs no project
+    for group in chain.sync_groups(tuple(ctx.config.dependency_groups)):
+        command += [flag, group]
+    env = {"UV_PROJECT_ENVIRONMENT": str(target), "VIRTUAL_ENV": None}
     ctx.runner.run(command, env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+    return target
 
 
-def _ruff(ctx: StageContext) -> list[Finding]:
+def _ruff(ctx: StageContext, ruff: str) -> list[Finding]:
     check = ctx.runner.run(
-        ["ruff", "check", "--output-format=json", *ctx.posargs, "."],
+        [ruff, "check", "--output-format=json", *ctx.posargs, "."],
         cwd=ctx.root,
         check=False,
         capture_stdout=True,
@@ -129,7 +167,7 @@ def _ruff(ctx: StageContext) -> list[Finding]:
         if check.returncode:
             findings.append(Finding("ruff", ".", None, "ruff check found problems"))
     fmt = ctx.runner.run(
-        ["ruff", "format", "--check", "."], cwd=ctx.root, check=False, capture_stdout=True
+        [ruff, "format", "--check", "."], cwd=ctx.root, check=False, capture_stdout=True
     )
     if fmt.returncode > 1:
         raise _could_not_run("ruff format", fmt.returncode, fmt.tail)
@@ -152,8 +190,14 @@ def mypy_command(root: Path, targets: tuple[str, ...]) -> list[str]:
     return ["mypy", "."]
 
 
-def _mypy(ctx: StageContext) -> list[Finding]:
+def _mypy(ctx: StageContext, chain: Toolchain, env: Path) -> list[Finding]:
     command = mypy_command(ctx.root, ctx.config.lint.mypy_targets)
+    bin_dir = env / "bin"
+    if chain.mypy_groups:
+        command[0] = tools.find("mypy", (bin_dir,))
+    else:
+        # The CI environment's mypy, looking at the project's environment for imports.
+        command[0:1] = [ctx.tool("mypy"), "--python-executable", str(bin_dir / "python")]
     done = ctx.runner.run(command, cwd=ctx.root, check=False, capture_stdout=True)
     if done.returncode > 1:
         raise _could_not_run("mypy", done.returncode, done.tail)
@@ -165,7 +209,8 @@ def _mypy(ctx: StageContext) -> list[Finding]:
 
 def lint(ctx: StageContext) -> None:
     """Ruff check and format, a current uv.lock, the pinning policy (and mypy if asked)."""
-    config = ctx.config.lint
+    config = ctx.config.section("lint", LintConfig)
+    chain = toolchain.read(ctx.root, mypy=config.mypy)
     findings: list[Finding] = []
     lock_current = _lock_current(ctx) if config.lock_check else True
     if not lock_current:
@@ -177,19 +222,30 @@ def lint(ctx: StageContext) -> None:
                 "uv.lock is out of date with pyproject.toml; run `uv lock` and commit it",
             )
         )
-    if ctx.venv is not None:
-        _install(ctx, lock_current=lock_current)
-    findings += _ruff(ctx)
+    sources = chain.sources()
+    for tool, source in sources.items():
+        ctx.output.line(f"{tool}: {source}")
+    env = _sync(ctx, chain, lock_current=lock_current) if chain.needs_env else None
+    if env is not None and chain.ruff_groups:
+        ruff = tools.find("ruff", (env / "bin",))
+    else:
+        ruff = ctx.tool("ruff")
+    findings += _ruff(ctx, ruff)
     if config.pinning:
-        findings += pinning.check(ctx.root, exact_groups=config.exact_groups)
-    if config.mypy:
-        findings += _mypy(ctx)
+        problem = _lock_problem(ctx, lock_current=lock_current)
+        findings += pinning.check(ctx.root, exact_groups=config.exact_groups, lock_problem=problem)
+    if env is not None and config.mypy:
+        findings += _mypy(ctx, chain, env)
 
     reports.write_report(
         ctx.root,
         "lint",
         verdict="failed" if findings else "passed",
-        body={"lock_current": lock_current, "findings": [f.as_dict() for f in findings]},
+        body={
+            "lock_current": lock_current,
+            "tools": sources,
+            "findings": [f.as_dict() for f in findings],
+        },
     )
     for finding in findings:
         ctx.output.annotate(
@@ -206,7 +262,9 @@ def lint(ctx: StageContext) -> None:
 
 
 def register(config: Config) -> None:
-    """Register the ``lint`` nox session."""
+    """Register the ``lint`` nox session; with a venv only when the project's env is needed."""
     from ci_tasks.core.stage import nox_session  # noqa: PLC0415
 
-    nox_session(lint, name="lint", config=config)
+    chain = toolchain.read(config.root, mypy=config.section("lint", LintConfig).mypy)
+    backend = "uv" if chain.needs_env else "none"
+    nox_session(lint, name="lint", config=config, venv_backend=backend)

@@ -79,7 +79,7 @@ class Bandit:
             why = "no package directory found; set [tool.ci-tasks.security] paths"
             return ScanResult(NAME, "failed", errors=(why,))
         out = ctx.workdir / "bandit.json"
-        command = [ctx.tools[NAME], "-r", *paths, "-f", "json", "-o", str(out), "-q"]
+        command = [ctx.tool(NAME), "-r", *paths, "-f", "json", "-o", str(out), "-q"]
         command += ["--severity-level", ctx.config.severity]
         command += ["--confidence-level", ctx.config.confidence]
         if (ctx.root / "pyproject.toml").is_file():

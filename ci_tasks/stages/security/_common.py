@@ -42,7 +42,7 @@ def run_tool(
 
 def tool_version(ctx: ScanContext, tool: str) -> str | None:
     """The version a tool reports (``<name> X.Y.Z`` on its first line), or ``None``."""
-    done = run_tool(ctx, [ctx.tools[tool], "--version"], capture_stdout=True, stream=False)
+    done = run_tool(ctx, [ctx.tool(tool), "--version"], capture_stdout=True, stream=False)
     if isinstance(done, str) or not done.ok or not done.stdout:
         return None
     words = done.stdout.strip().splitlines()[0].split()

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, Protocol
 
+from ci_tasks.core import tools
 from ci_tasks.core.actions import Output
 from ci_tasks.core.runner import Runner
 from ci_tasks.stages.security.config import SecurityConfig
 
-Status = Literal["ran", "failed", "unverified"]
+Status = Literal["ran", "failed", "unverified", "skipped"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +42,8 @@ class ScanResult:
 
     ``failed`` means the scanner broke or reported errors (a file it could not parse);
     ``unverified`` means it could not look (the vulnerability service was unreachable),
-    which is never a pass.
+    which is never a pass; ``skipped`` means there was nothing of its kind to scan (no
+    ``noxfile.py.lock``), and ``errors`` says what.
     """
 
     scanner: str
@@ -51,6 +53,9 @@ class ScanResult:
     errors: tuple[str, ...] = ()
     """One-line reasons the scan failed or is unverified."""
     counts: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    local: tuple[str, ...] = ()
+    """Local path packages (workspace members, ``file:`` requirements): on no index, so
+    not audited themselves; their own dependencies are."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,12 +68,18 @@ class ScanContext:
     output: Output
     workdir: Path
     """A private folder for the scanners' output files."""
-    tools: Mapping[str, str]
-    """Executable of each tool by name (``bandit``, ``pip-audit``, ``zizmor``, ``uv``)."""
     python: Path | None
     """The environment ``uv pip check`` checks (a venv folder or interpreter)."""
     groups: tuple[str, ...] = ()
     """Dependency groups exported for pip-audit."""
+    tools_dirs: tuple[Path, ...] | None = None
+    """Where the scanners are (default: the CI environment)."""
+    python_problem: str = ""
+    """Why there is no environment to check, when ``python`` is ``None``."""
+
+    def tool(self, name: str) -> str:
+        """The executable *name* (``bandit``, ``pip-audit``, ``zizmor``, ``uv``)."""
+        return tools.find(name, self.tools_dirs)
 
 
 class Scanner(Protocol):

@@ -31,9 +31,10 @@ class UvPipCheck:
     def scan(self, ctx: ScanContext) -> ScanResult:
         """Check the environment the project was installed into (uv venvs have no pip)."""
         if ctx.python is None:
-            why = "no environment to check (no session venv and no .venv in the project)"
-            return ScanResult(NAME, "unverified", errors=(why,))
-        command = [ctx.tools["uv"], "pip", "check", "--python", str(ctx.python)]
+            if ctx.python_problem:
+                return ScanResult(NAME, "failed", errors=(ctx.python_problem,))
+            return ScanResult(NAME, "unverified", errors=("no environment to check",))
+        command = [ctx.tool("uv"), "pip", "check", "--python", str(ctx.python)]
         done = run_tool(ctx, command, capture_stdout=True)
         if isinstance(done, str):
             return ScanResult(NAME, "failed", errors=(done,))

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from ci_tasks.stages.security._model import Finding, ScanResult
+from ci_tasks.stages.security._pip_audit import CI_LOCK
+from ci_tasks.stages.security._pip_audit import CI_NAME as CI_SCANNER
 from ci_tasks.stages.security.config import SecurityIgnore
 
 Verdict = Literal["passed", "failed", "unverified"]
@@ -115,7 +117,7 @@ def report_body(outcome: Outcome) -> dict[str, Any]:
         }
         for r in outcome.results
     }
-    audit = next((r for r in outcome.results if r.scanner == "pip-audit"), None)
+    audit = _result(outcome, "pip-audit")
     counts = dict(audit.counts) if audit else {}
     return {
         "findings": findings,
@@ -125,6 +127,39 @@ def report_body(outcome: Outcome) -> dict[str, Any]:
         "notes": list(outcome.notes),
         "audited": counts.get("audited", 0),
         "skipped": counts.get("skipped", 0),
+        "skipped_packages": list(skipped_packages(outcome, "pip-audit")),
+        "local": list(audit.local) if audit else [],
+        "ci_supply_chain": ci_supply_chain(outcome),
+    }
+
+
+def _result(outcome: Outcome, scanner: str) -> ScanResult | None:
+    return next((r for r in outcome.results if r.scanner == scanner), None)
+
+
+def skipped_packages(outcome: Outcome, scanner: str) -> tuple[str, ...]:
+    """The packages *scanner* could not audit (its ``skipped:<name>`` findings)."""
+    return tuple(
+        j.finding.id.removeprefix("skipped:")
+        for j in outcome.findings
+        if j.finding.scanner == scanner and j.finding.id.startswith("skipped:")
+    )
+
+
+def ci_supply_chain(outcome: Outcome) -> dict[str, Any]:
+    """The CI environment's lock as audited: its own section of the report."""
+    result = _result(outcome, CI_SCANNER)
+    if result is None:
+        return {"lock": None, "status": "not run", "note": ""}
+    ids = [j.finding.id for j in outcome.findings if j.finding.scanner == CI_SCANNER]
+    return {
+        "lock": None if result.status == "skipped" else CI_LOCK,
+        "status": result.status,
+        "audited": result.counts.get("audited", 0),
+        "findings": ids,
+        "skipped_packages": list(skipped_packages(outcome, CI_SCANNER)),
+        "local": list(result.local),
+        "note": "; ".join(result.errors),
     }
 
 
@@ -169,4 +204,26 @@ def summary_markdown(outcome: Outcome) -> str:
                 f"| {_cell(f.message)} | {_cell(f.fix)} | {_cell(ignored)} |"
             )
     lines.extend(f"- {note}" for note in (*outcome.failures, *outcome.notes))
+    lines += listed(outcome)
     return "\n".join(lines) + "\n"
+
+
+def listed(outcome: Outcome) -> list[str]:
+    """The packages not audited (local, skipped), and the CI supply chain section."""
+    lines = []
+    for scanner in ("pip-audit", CI_SCANNER):
+        result = _result(outcome, scanner)
+        if result is not None and result.local:
+            shown = ", ".join(result.local)
+            lines.append(f"- {scanner}: local, not audited (their dependencies are): {shown}")
+        skipped = skipped_packages(outcome, scanner)
+        if skipped:
+            lines.append(f"- {scanner}: skipped by the service, not audited: {', '.join(skipped)}")
+    section = ci_supply_chain(outcome)
+    lines += ["", "### CI supply chain", ""]
+    if section["lock"] is None:
+        lines.append(section["note"] or "not audited")
+    else:
+        found = ", ".join(section["findings"]) or "no vulnerability"
+        lines.append(f"{CI_LOCK}: {section['status']}, {section['audited']} audited; {found}")
+    return lines

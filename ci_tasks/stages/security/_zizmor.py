@@ -61,7 +61,7 @@ class Zizmor:
         folder = ctx.config.workflows
         if not (ctx.root / folder).is_dir():
             return ScanResult(NAME, "ran", counts={"findings": 0, "workflows": 0})
-        command = [ctx.tools[NAME], "--offline", "--format", "json", "--no-progress"]
+        command = [ctx.tool(NAME), "--offline", "--format", "json", "--no-progress"]
         command += ["--min-severity", ctx.config.severity]
         command += ["--min-confidence", ctx.config.confidence, folder]
         done = run_tool(ctx, command, capture_stdout=True)

@@ -31,13 +31,24 @@ class SecurityIgnore:
             raise ValueError(msg)
 
 
+VERSIONS_REMOVED = (
+    "'versions' is no longer read: the scanners come from the CI environment, pinned in "
+    "noxfile.py.lock; remove it, and change a version with "
+    "`uv lock --script noxfile.py --upgrade-package <scanner>`"
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class ScannerVersions:
-    """``[tool.ci-tasks.security.versions]``: the scanner versions installed for the session."""
+    """``[tool.ci-tasks.security.versions]``: removed; a one-line error says where versions live.
 
-    bandit: str = "1.9.4"
-    pip_audit: str = "2.10.1"
-    zizmor: str = "1.32.0"
+    The scanners used to be installed at run time at these versions; they are now
+    dependencies of ci-tasks, pinned by the CI environment's lock.
+    """
+
+    bandit: str | None = None
+    pip_audit: str | None = None
+    zizmor: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,4 +71,9 @@ class SecurityConfig:
     ignore: tuple[SecurityIgnore, ...] = ()
     unverified: Literal["fail", "warn"] | None = None
     """Whether an unverified result fails (default: fail when ``CI=true``, else warn)."""
-    versions: ScannerVersions = ScannerVersions()
+    versions: ScannerVersions | None = None
+    """Removed (see :class:`ScannerVersions`): setting it is a configuration error."""
+
+    def __post_init__(self) -> None:
+        if self.versions is not None:
+            raise ValueError(VERSIONS_REMOVED)

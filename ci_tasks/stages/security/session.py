@@ -1,10 +1,15 @@
-"""The ``security`` stage: bandit, pip-audit over the lock, ``uv pip check``, zizmor.
+"""The ``security`` stage: bandit, pip-audit over the locks, ``uv pip check``, zizmor.
 
 Every scanner runs, then one verdict is given over all of them (no scanner's output is
 lost when another fails): ``passed``, ``failed``, or ``unverified`` when a scanner could
 not look (the vulnerability service unreachable). Unverified fails under ``CI=true`` and
 warns elsewhere, unless ``[tool.ci-tasks.security] unverified`` says otherwise. The
 evidence goes to ``.ci-tasks/security-report.json`` and the job summary.
+
+The scanners come from the CI environment (ci-tasks depends on them; its lock pins them),
+so the session needs no venv of its own: only ``uv pip check`` needs the project
+installed, and it gets a private environment synced from ``uv.lock`` (or, inside
+``preflight``, the session's, already synced).
 """
 
 from __future__ import annotations
@@ -16,17 +21,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ci_tasks.core import reports
-from ci_tasks.core.errors import CheckFailed, ToolMissingError
-from ci_tasks.core.stage import StageContext, install_locked
+from ci_tasks.core.errors import CheckFailed, CommandFailed, CommandTimedOut, ToolMissingError
+from ci_tasks.core.retry import NETWORK_ERRORS
+from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.security._bandit import Bandit
+from ci_tasks.stages.security._common import last_line
 from ci_tasks.stages.security._model import Finding, ScanContext, Scanner, ScanResult
-from ci_tasks.stages.security._pip_audit import PipAudit
-from ci_tasks.stages.security._tools import install_scanners, locate
+from ci_tasks.stages.security._pip_audit import CiLockAudit, PipAudit
 from ci_tasks.stages.security._uv_check import UvPipCheck
 from ci_tasks.stages.security._verdict import (
     Outcome,
     headline,
     judge,
+    listed,
     report_body,
     summary_markdown,
 )
@@ -49,7 +56,7 @@ __all__ = [
     "security",
 ]
 
-SCANNERS: tuple[Scanner, ...] = (Bandit(), PipAudit(), UvPipCheck(), Zizmor())
+SCANNERS: tuple[Scanner, ...] = (Bandit(), PipAudit(), CiLockAudit(), UvPipCheck(), Zizmor())
 
 
 def run_scanners(scanners: Sequence[Scanner], ctx: ScanContext) -> tuple[list[ScanResult], str]:
@@ -91,31 +98,50 @@ def _tell(ctx: StageContext, outcome: Outcome) -> None:
         out.annotate("error", text, file=f.file, line=f.line, title=f"{f.scanner} {f.id}")
     for note in (*outcome.failures, *outcome.notes):
         out.annotate("error" if note in outcome.failures else "warning", note, title="security")
+    for line in listed(outcome):
+        if line:
+            out.line(line.removeprefix("- ").removeprefix("### "))
     out.summary(summary_markdown(outcome))
 
 
+def sync_project(
+    ctx: StageContext, groups: tuple[str, ...], scratch: Path
+) -> tuple[Path | None, str]:
+    """The environment ``uv pip check`` judges, synced from ``uv.lock``; or why there is none.
+
+    Inside a session with a venv (``preflight``) that venv; otherwise a private one in
+    *scratch*, so the project's own ``.venv`` is never touched.
+    """
+    target = ctx.venv or scratch / "env"
+    env = {"UV_PROJECT_ENVIRONMENT": str(target), "VIRTUAL_ENV": None}
+    try:
+        command = [ctx.tool("uv"), "sync", "--locked", "--no-default-groups", "--quiet"]
+        for group in groups:
+            command += ["--group", group]
+        ctx.runner.run(command, env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+    except ToolMissingError as exc:
+        return None, exc.message  # the scanners needing uv say so too, and end with exit 2
+    except (CommandFailed, CommandTimedOut) as exc:
+        return None, f"the project could not be installed from uv.lock: {last_line(exc.tail)}"
+    return target, ""
+
+
 def security(ctx: StageContext) -> str | None:
-    """bandit, pip-audit over uv.lock, uv pip check and zizmor; one report, fail closed."""
+    """bandit, pip-audit over uv.lock and noxfile.py.lock, uv pip check, zizmor; fail closed."""
     cfg = ctx.config.section("security", SecurityConfig)
-    bin_dir = None
-    python: Path | None = ctx.root / ".venv"
-    if ctx.venv is not None:
-        install_locked(ctx)
-        bin_dir = install_scanners(ctx.runner, ctx.venv, cfg.versions)
-        python = ctx.venv
-    elif python is not None and not python.is_dir():
-        python = None
-    groups = ctx.config.dependency_groups if cfg.groups is None else cfg.groups
+    groups = tuple(ctx.config.dependency_groups if cfg.groups is None else cfg.groups)
     with tempfile.TemporaryDirectory(prefix="ci-tasks-security-") as scratch:
+        python, problem = sync_project(ctx, groups, Path(scratch))
         scan_ctx = ScanContext(
             root=ctx.root,
             config=cfg,
             runner=ctx.runner,
             output=ctx.output,
             workdir=Path(scratch),
-            tools=locate(ctx.root, ctx.runner, bin_dir),
             python=python,
-            groups=tuple(groups),
+            groups=groups,
+            tools_dirs=ctx.tools_dirs,
+            python_problem=problem,
         )
         results, missing = run_scanners(SCANNERS, scan_ctx)
     outcome = judge(results, cfg.ignore, dt.datetime.now(dt.UTC).date())
@@ -138,7 +164,7 @@ def security(ctx: StageContext) -> str | None:
 
 
 def register(config: Config) -> None:
-    """Register the ``security`` nox session."""
+    """Register the ``security`` nox session (no venv: its tools are the CI environment's)."""
     from ci_tasks.core.stage import nox_session  # noqa: PLC0415
 
-    nox_session(security, name="security", config=config)
+    nox_session(security, name="security", config=config, venv_backend="none")

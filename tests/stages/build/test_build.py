@@ -30,7 +30,11 @@ def add(a, b):
 
 
 def main():
-    print(f"sample {__version__}")
+    from importlib.metadata import version
+
+    # The lock holds packaging back at 24.0: the install test must install that one.
+    print(f"sample {__version__}, packaging {version('packaging')}")
+    return 0 if version("packaging") == "24.0" else 1
 '''
 
 STAMP_HOOK = """\
@@ -76,6 +80,12 @@ def good(tmp_path_factory):
             ".gitignore": "dist/\n.ci-tasks/\n.nox/\n",
         },
     )
+    subprocess.run(
+        ["uv", "lock", "--quiet", "--upgrade-package", "packaging==24.0"],
+        cwd=path,
+        env=clean_env(),
+        check=True,
+    )
     _git(path, "init", "-q")
     _git(path, "add", "-A")
     _git(path, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "initial")
@@ -120,8 +130,13 @@ def test_good_project_passes_every_check(good):
         "command": "passed",
         "sbom": "passed",
     }
-    assert report["checks"]["install"]["message"] == "imported sample"
+    # `sample --version` exits 0 only with the locked packaging 24.0, not today's latest.
+    assert report["checks"]["command"]["status"] == "passed"
+    install = report["checks"]["install"]["message"]
+    assert install == "imported sample (dependencies at uv.lock's versions)"
     assert report["source_date_epoch"]["source"].startswith("last commit ")
+    # Its tools come from the CI environment: nox made no venv and installed nothing.
+    assert not (project.path / ".nox" / "build").exists()
 
 
 def test_good_report_lists_both_artifacts_with_their_hashes(good):
@@ -231,7 +246,7 @@ def test_this_repository_builds_reproducibly(tmp_path):
     assert result.returncode == 0, result.stdout
     report = _report(Project(tmp_path))
     assert report["checks"]["reproducible"]["status"] == "passed"
-    assert report["checks"]["install"]["message"] == "imported ci_tasks"
+    assert report["checks"]["install"]["message"].startswith("imported ci_tasks")
     assert {a["name"] for a in report["artifacts"]} == {
         "ci_tasks-0.1.0.tar.gz",
         "ci_tasks-0.1.0-py3-none-any.whl",

@@ -6,11 +6,11 @@ import gzip
 import io
 import json
 import re
-import shutil
 import sys
 import tarfile
 import textwrap
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -245,25 +245,25 @@ def test_build_config_errors_are_one_line(tmp_path):
 
 
 def test_a_run_that_could_not_finish_replaces_a_green_report(tmp_path):
-    """A missing tool ends the build with exit 2 and marks the report unverified, not passed."""
+    """A tool missing from the CI env: exit 2 naming it, the report unverified; no install."""
     project = make_project(tmp_path / "p", lock=False)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("uv", "git"):  # but no twine
-        (bin_dir / tool).symlink_to(shutil.which(tool))
-    (bin_dir / "python3").symlink_to(sys.executable)
+    (bin_dir / "uv").symlink_to(Path(sys.executable).parent / "uv")  # but no twine
     report = project.path / ".ci-tasks" / "build-report.json"
     report.parent.mkdir()
     report.write_text('{"verdict": "passed"}')
-    env = {**clean_env(), "PATH": str(bin_dir)}
+    env = clean_env()
     out = io.StringIO()
     ctx = StageContext(
         name="build",
         config=load_config(project.path),
         runner=Runner(env=env, output=Output(stream=out, env=env)),
         output=Output(stream=out, env=env),
+        tools_dirs=(bin_dir,),
     )
     assert run_stage(build, ctx) == 2
     written = json.loads(report.read_text())
     assert written["verdict"] == "unverified"
-    assert "`twine` was not found" in written["error"]
+    assert "`twine` is not in the CI environment" in written["error"]
+    assert not (bin_dir / "twine").exists()

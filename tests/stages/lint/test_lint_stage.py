@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from ci_tasks.stages.lint import session as lint
+from tests.support.gitsupport import git
 from tests.support.sample import NOXFILE, make_project, pyproject
 
 pytestmark = pytest.mark.slow
@@ -40,12 +41,14 @@ jobs:
 """
 
 
+# ci_tasks is not part of the sample project, so ruff's isort sorts it with nox.
+SORTED_NOXFILE = NOXFILE.replace("import nox\n\nimport ci_tasks\n", "import ci_tasks\nimport nox\n")
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("lint-stage")
-    # ci_tasks is not installed in the lint venv, so ruff's isort sorts it with nox.
-    noxfile = NOXFILE.replace("import nox\n\nimport ci_tasks\n", "import ci_tasks\nimport nox\n")
-    files = {".github/workflows/ci.yml": GOOD_WORKFLOW, "noxfile.py": noxfile}
+    files = {".github/workflows/ci.yml": GOOD_WORKFLOW, "noxfile.py": SORTED_NOXFILE}
     return make_project(root, dev=DEV, files=files)
 
 
@@ -64,6 +67,7 @@ def test_clean_project_passes(project):
     assert report["verdict"] == "passed"
     assert report["lock_current"] is True
     assert report["findings"] == []
+    assert report["tools"] == {"ruff": "the project's (uv.lock, group dev)"}
 
 
 def test_each_problem_is_reported_with_file_and_line(project):
@@ -120,6 +124,52 @@ def test_mypy_runs_when_configured(project):
     assert result.returncode == 1, result.stdout
     [finding] = lint_report(project)["findings"]
     assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 2)
+    assert "Incompatible return value type" in finding["message"]
+
+
+def test_lock_pinned_lower_bounds_pass_once_the_lock_is_committed(tmp_path):
+    """`ruff>=0.5` in dev, locked: fails while uv.lock is untracked, passes once committed."""
+    files = {".gitignore": ".nox/\n.ci-tasks/\n", "noxfile.py": SORTED_NOXFILE}
+    project = make_project(tmp_path, dev=["ruff>=0.5"], files=files)
+    git(project.path, "init", "-q", "-b", "main")
+    git(project.path, "add", "-A", ":!uv.lock")
+    untracked = project.nox("-s", "lint")
+    assert untracked.returncode == 1, untracked.stdout
+    [finding] = lint_report(project)["findings"]
+    assert finding["rule"] == "unpinned-dev-tool"
+    assert "uv.lock is not committed" in finding["message"]
+    git(project.path, "add", "uv.lock")
+    committed = project.nox("-r", "-s", "lint")
+    assert committed.returncode == 0, committed.stdout
+    assert lint_report(project)["tools"] == {"ruff": "the project's (uv.lock, group dev)"}
+
+
+def test_without_a_locked_ruff_lint_makes_no_venv(tmp_path):
+    """A project that does not lock ruff is linted by the CI env's ruff, with no session venv."""
+    project = make_project(tmp_path, dev=["iniconfig>=2"], files={"noxfile.py": SORTED_NOXFILE})
+    result = project.nox("-s", "lint")
+    assert result.returncode == 0, result.stdout
+    assert lint_report(project)["tools"] == {"ruff": "the CI environment's"}
+    assert not (project.path / ".nox" / "lint").exists()
+
+
+def test_ci_environments_mypy_sees_the_projects_imports(tmp_path):
+    """Without a locked mypy, the CI env's mypy checks the project through its synced env."""
+    mypy_on = '[tool.ci-tasks.lint]\nmypy = true\nmypy-targets = ["sample"]\n'
+    files = {
+        "noxfile.py": SORTED_NOXFILE,
+        # iniconfig is typed and installed only in the project's env: mypy must find it there.
+        "sample/bad.py": "import iniconfig\n\n\ndef f() -> int:\n    return iniconfig.__name__\n",
+    }
+    project = make_project(
+        tmp_path, dependencies=["iniconfig==2.1.0"], dev=[], ci_tasks=mypy_on, files=files
+    )
+    result = project.nox("-s", "lint")
+    assert result.returncode == 1, result.stdout
+    report = lint_report(project)
+    assert report["tools"] == {"ruff": "the CI environment's", "mypy": "the CI environment's"}
+    [finding] = report["findings"]
+    assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 5)
     assert "Incompatible return value type" in finding["message"]
 
 

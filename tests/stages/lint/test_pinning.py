@@ -137,3 +137,45 @@ def test_direct_references_pinned_only_when_exact(entry, pinned):
     """A path, a VCS URL at a full SHA or a hashed archive is pinned; a branch or bare URL not."""
     text = f'[dependency-groups]\ndev = ["{entry}"]\n'
     assert (pinning.check_dependency_groups(text) == []) is pinned
+
+
+GROUPS = """\
+[dependency-groups]
+dev = ["ruff>=0.5", "tox>=4"]
+docs = ["sphinx"]
+"""
+
+
+def test_a_lock_pins_the_groups(tmp_path):
+    """With uv.lock, lower bounds in dependency groups are fine: the lock pins them."""
+    (tmp_path / "pyproject.toml").write_text(GROUPS)
+    (tmp_path / "uv.lock").write_text("version = 1\n")
+    assert pinning.check(tmp_path) == []
+
+
+def test_exact_groups_are_opt_in(tmp_path):
+    """`exact-groups` asks for `==` in pyproject for the groups it names, lock or not."""
+    (tmp_path / "pyproject.toml").write_text(GROUPS)
+    (tmp_path / "uv.lock").write_text("version = 1\n")
+    found = [(f.line, f.message) for f in pinning.check(tmp_path, exact_groups=("dev",))]
+    assert found == [
+        (2, "dependency group 'dev': 'ruff>=0.5' is not pinned with '=='"),
+        (2, "dependency group 'dev': 'tox>=4' is not pinned with '=='"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lock", "problem", "expected"),
+    [
+        (False, None, "there is no uv.lock"),
+        (True, "uv.lock is not committed", "uv.lock is not committed"),
+    ],
+)
+def test_without_a_lock_that_pins_every_group_needs_exact_pins(tmp_path, lock, problem, expected):
+    """No uv.lock, or one not committed: every group entry without `==` is a finding, saying why."""
+    (tmp_path / "pyproject.toml").write_text(GROUPS)
+    if lock:
+        (tmp_path / "uv.lock").write_text("version = 1\n")
+    findings = pinning.check(tmp_path, lock_problem=problem)
+    assert {f.message.split("'")[3] for f in findings} == {"ruff>=0.5", "tox>=4", "sphinx"}
+    assert all(expected in f.message and f.rule == "unpinned-dev-tool" for f in findings)

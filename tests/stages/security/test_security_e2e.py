@@ -1,9 +1,10 @@
 """The security stage end to end: real bandit, pip-audit, uv and zizmor on a sample project.
 
 pip-audit queries a real OSV-compatible server on 127.0.0.1 that knows one advisory
-(CVE-2018-18074 for requests 2.19.0, fixed in 2.20.0). Most tests run the stage
-in-process (the scanners come from this repository's locked dev group, on PATH); two run
-the real ``nox -s security`` session, which installs the pinned scanners itself.
+(CVE-2018-18074 for requests 2.19.0, fixed in 2.20.0). The scanners come from the CI
+environment, which here is this repository's venv (ci-tasks depends on them). Most tests
+run the stage in-process; one runs the real ``nox -s security`` session, which creates no
+venv and installs nothing.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ jobs:
 TODAY = dt.datetime.now(dt.UTC).date()
 FUTURE = TODAY + dt.timedelta(days=30)
 PAST = TODAY - dt.timedelta(days=1)
-TOOLS_PATH = str(Path(sys.executable).parent)
+CI_BIN = Path(sys.executable).parent
 
 
 def osv(request: Request) -> Response:
@@ -114,7 +115,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, server):
-    project = make_project(
+    return make_project(
         tmp_path_factory.mktemp("security"),
         dependencies=["requests==2.19.0"],
         dev=(),
@@ -128,11 +129,6 @@ def project(tmp_path_factory, server):
             f'security = {{ osv-url = "{server.url}/v1/query" }}'
         ),
     )
-    # The project's own .venv is the environment `uv pip check` judges in-process.
-    subprocess.run(
-        ["uv", "sync", "--quiet", "--locked"], cwd=project.path, env=clean_env(), check=True
-    )
-    return project
 
 
 @pytest.fixture(autouse=True)
@@ -142,18 +138,23 @@ def _no_sleep():
     set_testing(testing=False)
 
 
-def run_security(project, *, ci=False, path=TOOLS_PATH, **security_changes):
-    """Run the stage in-process; its exit code, its output and its report."""
+def run_security(project, *, ci=False, tools_dirs=None, **security_changes):
+    """Run the stage in-process; its exit code, its output and its report.
+
+    PATH holds only the system's folders: every tool must come from the CI environment.
+    """
     config = load_config(project.path)
     config = config.with_section(
         "security", dataclasses.replace(config.security, **security_changes)
     )
     env = clean_env({"CI": "true"} if ci else None)
-    env["PATH"] = os.pathsep.join([path, "/usr/bin", "/bin"])
+    env["PATH"] = os.pathsep.join(["/usr/bin", "/bin"])
     stream = io.StringIO()
     output = Output(stream=stream, env={"NO_COLOR": "1"})
     runner = Runner(env=env, cwd=project.path, output=output, retry=config.retry.policy())
-    ctx = StageContext(name="security", config=config, runner=runner, output=output)
+    ctx = StageContext(
+        name="security", config=config, runner=runner, output=output, tools_dirs=tools_dirs
+    )
     code = run_stage(security, ctx)
     report = json.loads((project.path / ".ci-tasks" / "security-report.json").read_text())
     return code, stream.getvalue(), report
@@ -175,9 +176,20 @@ def test_vulnerable_lock_fails_naming_cve_and_fix(project, server):
     assert report["verdict"] == "failed"
     assert report["audited"] == 5
     assert report["skipped"] == 0
-    assert set(report["scanners"]) == {"bandit", "pip-audit", "uv-pip-check", "zizmor"}
-    assert all(s["status"] == "ran" for s in report["scanners"].values())
+    assert set(report["scanners"]) == {
+        "bandit",
+        "pip-audit",
+        "ci-supply-chain",
+        "uv-pip-check",
+        "zizmor",
+    }
+    ran = {name for name, s in report["scanners"].items() if s["status"] == "ran"}
+    assert ran == {"bandit", "pip-audit", "uv-pip-check", "zizmor"}
     assert report["scanners"]["pip-audit"]["version"] == "2.10.1"
+    # No noxfile.py.lock: the CI section says so instead of pretending it was audited.
+    assert report["ci_supply_chain"]["lock"] is None
+    assert "no noxfile.py.lock" in report["ci_supply_chain"]["note"]
+    assert "CI supply chain" in out
     assert any(r.json()["package"]["name"] == "requests" for r in server.requests)
 
 
@@ -272,12 +284,19 @@ def test_pull_request_target_workflow_fails_with_file_and_line(project):
     assert ".github/workflows/pr.yml:3" in out
 
 
-def test_missing_scanner_cannot_run(project):
-    """A scanner that is not installed: exit 2, after the others ran and the report was written."""
-    code, out, report = run_security(project, path=str(project.path / "nowhere"))
+def test_missing_scanner_cannot_run(project, tmp_path):
+    """A scanner missing from the CI env: exit 2 saying how to rebuild it; the others ran."""
+    partial = tmp_path / "bin"
+    partial.mkdir()
+    for tool in ("uv", "pip-audit", "zizmor"):
+        (partial / tool).symlink_to(CI_BIN / tool)
+    code, out, report = run_security(project, tools_dirs=(partial,))
     assert code == 2
-    assert "`bandit` was not found" in out
+    assert "`bandit` is not in the CI environment" in out
+    assert "uv run --locked --script noxfile.py" in out
     assert report["scanners"]["bandit"]["status"] == "failed"
+    assert report["scanners"]["pip-audit"]["status"] == "ran"
+    assert not (partial / "bandit").exists()
 
 
 def test_uv_pip_check_reports_broken_requirement(tmp_path):
@@ -300,7 +319,6 @@ def test_uv_pip_check_reports_broken_requirement(tmp_path):
         runner=Runner(env=env, cwd=tmp_path, output=output),
         output=output,
         workdir=tmp_path,
-        tools={"uv": "uv"},
         python=venv,
     )
     result = UvPipCheck().scan(ctx)
@@ -310,7 +328,7 @@ def test_uv_pip_check_reports_broken_requirement(tmp_path):
 
 
 def test_nox_session_in_ci_with_service_unreachable(project):
-    """Real `nox -s security` (installs pinned scanners): CI=true, no service: one-line fail."""
+    """Real `nox -s security` (no venv, tools from the CI env): CI=true, no service: fails."""
     pyproject = project.path / "pyproject.toml"
     original = pyproject.read_text()
     url = original.split('osv-url = "')[1].split('"')[0]
@@ -328,6 +346,8 @@ def test_nox_session_in_ci_with_service_unreachable(project):
     report = json.loads((project.path / ".ci-tasks" / "security-report.json").read_text())
     assert report["verdict"] == "unverified"
     assert report["scanners"]["zizmor"]["version"] == "1.32.0"
+    assert "Creating virtual environment" not in done.stdout
+    assert not (project.path / ".nox" / "security").exists()
 
 
 def _faulty(kind):
@@ -369,3 +389,93 @@ def test_service_faults_never_pass(project, fault, verdict):
         assert any(f["id"] == "CVE-2018-18074" for f in report["findings"])
     if fault == "malformed":
         assert "pip-audit exited 1 without a report" in out
+
+
+WORKSPACE = """\
+[tool.uv.sources]
+helper = { workspace = true }
+vendored = { path = "vendor/vendored" }
+
+[tool.uv.workspace]
+members = ["libs/helper"]
+"""
+CI_NOXFILE = """\
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["requests==2.19.0"]
+# ///
+import nox
+"""
+
+
+def _member(name, dependency):
+    return f"""\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "{name}"
+version = "0.1.0"
+dependencies = ["{dependency}"]
+"""
+
+
+@pytest.fixture(scope="module")
+def local_project(tmp_path_factory, server):
+    """A workspace member pulling requests 2.19.0, a vendored path package, a CI lock."""
+    project = make_project(
+        tmp_path_factory.mktemp("security-local"),
+        dependencies=["helper", "vendored"],
+        dev=(),
+        lock=False,
+        extra=WORKSPACE,
+        files={
+            "libs/helper/pyproject.toml": _member("helper", "requests==2.19.0"),
+            "libs/helper/helper/__init__.py": "",
+            "vendor/vendored/pyproject.toml": _member("vendored", "idna"),
+            "vendor/vendored/vendored/__init__.py": "",
+            "noxfile.py": CI_NOXFILE,
+        },
+        ci_tasks=f'security = {{ osv-url = "{server.url}/v1/query" }}',
+    )
+    project.lock()
+    subprocess.run(
+        ["uv", "lock", "--quiet", "--script", "noxfile.py"],
+        cwd=project.path,
+        env=clean_env(),
+        check=True,
+        timeout=300,
+    )
+    return project
+
+
+@pytest.mark.slow
+def test_path_dependencies_are_listed_and_the_rest_audited(local_project):
+    """Path packages are listed as local and break nothing; their dependencies are audited."""
+    code, out, report = run_security(local_project, ignore=(ignore("B602"),))
+    assert code == 1, out
+    assert report["local"] == ["helper", "vendored"]
+    assert report["scanners"]["pip-audit"]["status"] == "ran"
+    assert report["skipped_packages"] == []
+    project_cves = [
+        f for f in report["findings"] if f["scanner"] == "pip-audit" and f["id"] == "CVE-2018-18074"
+    ]
+    assert [f["file"] for f in project_cves] == ["uv.lock"]
+    assert "pip-audit: local, not audited (their dependencies are): helper, vendored" in out
+    assert "does not contain a hash" not in out
+
+
+@pytest.mark.slow
+def test_ci_lock_is_audited_in_its_own_section(local_project):
+    """noxfile.py.lock is the CI supply chain: audited, its finding points at that lock."""
+    _, out, report = run_security(local_project, ignore=(ignore("B602"),))
+    section = report["ci_supply_chain"]
+    assert section["lock"] == "noxfile.py.lock"
+    assert section["status"] == "ran"
+    assert section["audited"] == 5
+    assert section["findings"] == ["CVE-2018-18074"]
+    ci = next(f for f in report["findings"] if f["scanner"] == "ci-supply-chain")
+    line = (local_project.path / "noxfile.py.lock").read_text().splitlines()[ci["line"] - 1]
+    assert (ci["file"], line) == ("noxfile.py.lock", 'name = "requests"')
+    assert "noxfile.py.lock: ran, 5 audited; CVE-2018-18074" in out

@@ -70,6 +70,61 @@ def test_pip_audit_partly_skipped_is_a_finding():
     assert result.counts["skipped"] == 1
 
 
+def test_partly_audited_set_fails_and_lists_the_skipped():
+    """Some packages skipped by the service: failed (in CI as anywhere), each one named."""
+    report = {
+        "dependencies": [
+            {"name": "requests", "version": "2.32.0", "vulns": []},
+            {"name": "private-pkg", "skip_reason": "Dependency not found on PyPI"},
+            {"name": "internal-tool", "skip_reason": "Dependency not found on PyPI"},
+        ]
+    }
+    outcome = judge([_pip_audit.parse(report)], [], TODAY)
+    assert outcome.verdict == "failed"
+    body = report_body(outcome)
+    assert body["skipped_packages"] == ["private-pkg", "internal-tool"]
+    assert (body["audited"], body["skipped"]) == (1, 2)
+    assert "skipped by the service, not audited: private-pkg, internal-tool" in summary_markdown(
+        outcome
+    )
+    assert "skipped:private-pkg" in headline(outcome)
+
+
+LOCK = """\
+version = 1
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+
+[[package]]
+name = "helper"
+version = "0.1.0"
+source = { editable = "libs/helper" }
+
+[[package]]
+name = "vendored"
+version = "1.0"
+source = { directory = "vendor/vendored" }
+
+[[package]]
+name = "wheelhouse"
+version = "2.0"
+source = { path = "wheels/wheelhouse-2.0-py3-none-any.whl" }
+
+[[package]]
+name = "requests"
+version = "2.32.0"
+source = { registry = "https://pypi.org/simple" }
+"""
+
+
+def test_local_packages_are_every_path_source_but_the_project():
+    """Workspace members, directories and local files are local; the project is not."""
+    assert _pip_audit.local_packages(LOCK) == ("helper", "vendored", "wheelhouse")
+
+
 def test_pip_audit_all_skipped_is_unverified():
     """When every dependency was skipped, nothing was audited: unverified, never passed."""
     report = {
@@ -184,3 +239,25 @@ def test_ignore_needs_reason_and_date(entry, expected, tmp_path):
         parse_config({"security": {"ignore": [entry]}}, tmp_path / "pyproject.toml")
     assert expected in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_scanner_versions_key_points_to_the_ci_lock(tmp_path):
+    """`[tool.ci-tasks.security.versions]` is refused in one line naming noxfile.py.lock."""
+    with pytest.raises(ConfigError) as info:
+        parse_config({"security": {"versions": {"bandit": "1.8"}}}, tmp_path / "pyproject.toml")
+    message = str(info.value)
+    assert "'versions' is no longer read" in message
+    assert "noxfile.py.lock" in message
+    assert "\n" not in message
+
+
+def test_missing_ci_lock_is_said_not_pretended():
+    """Without noxfile.py.lock the CI section says it was not audited; the verdict ignores it."""
+    skipped = ScanResult("ci-supply-chain", "skipped", errors=(_pip_audit.NO_CI_LOCK,))
+    outcome = judge([ScanResult("pip-audit", "ran"), skipped], [], TODAY)
+    assert outcome.verdict == "passed"
+    section = report_body(outcome)["ci_supply_chain"]
+    assert section["lock"] is None
+    assert section["status"] == "skipped"
+    assert "no noxfile.py.lock" in section["note"]
+    assert "### CI supply chain" in summary_markdown(outcome)

@@ -1,0 +1,46 @@
+"""Which ruff and mypy lint runs: the project's when its lock locks them, else the CI env's."""
+
+from __future__ import annotations
+
+import pytest
+
+from ci_tasks.stages.lint.toolchain import plan
+
+LOCK_WITH_RUFF = '[[package]]\nname = "ruff"\nversion = "0.5.0"\n'
+LOCK_WITH_BOTH = LOCK_WITH_RUFF + '\n[[package]]\nname = "mypy"\nversion = "1.10.0"\n'
+DOCUMENT = {"dependency-groups": {"lint": ["ruff>=0.5", "mypy"], "tests": ["pytest"]}}
+
+
+@pytest.mark.parametrize(
+    ("lock", "mypy", "ruff_groups", "mypy_groups", "needs_env"),
+    [
+        (None, False, (), (), False),
+        (LOCK_WITH_RUFF, False, ("lint",), (), True),
+        (LOCK_WITH_RUFF, True, ("lint",), (), True),
+        (LOCK_WITH_BOTH, True, ("lint",), ("lint",), True),
+        (None, True, (), (), True),
+    ],
+)
+def test_plan(lock, mypy, ruff_groups, mypy_groups, needs_env):
+    """A group listing a locked tool makes it the project's; mypy always needs the project."""
+    chain = plan(DOCUMENT, lock, mypy=mypy)
+    assert (chain.ruff_groups, chain.mypy_groups, chain.needs_env) == (
+        ruff_groups,
+        mypy_groups,
+        needs_env,
+    )
+
+
+def test_a_tool_listed_but_not_locked_is_the_ci_environments():
+    """Ruff in a group but absent from uv.lock (a stale or missing lock) is not the project's."""
+    chain = plan(DOCUMENT, '[[package]]\nname = "pytest"\n', mypy=False)
+    assert chain.sources() == {"ruff": "the CI environment's"}
+    assert not chain.needs_env
+
+
+def test_sync_groups_add_the_test_groups_only_for_mypy():
+    """Ruff alone syncs its own group; mypy also syncs what the project's tests import."""
+    chain = plan(DOCUMENT, LOCK_WITH_BOTH, mypy=False)
+    assert chain.sync_groups(("tests",)) == ("lint",)
+    chain = plan(DOCUMENT, LOCK_WITH_BOTH, mypy=True)
+    assert chain.sync_groups(("tests",)) == ("lint", "tests")
