@@ -163,7 +163,11 @@ def _toml_value(value: Any) -> str:
 
 
 def _render_table(
-    cls: type, instance: Any, path: str, overrides: Mapping[str, tuple[Any, str]]
+    cls: type,
+    instance: Any,
+    path: str,
+    overrides: Mapping[str, tuple[Any, str]],
+    commented: Mapping[str, tuple[Any, str]] | None = None,
 ) -> list[str]:
     docs = _field_docs(cls)
     own: list[str] = []
@@ -180,6 +184,12 @@ def _render_table(
             nested += _render_table(typing.cast("type", hint), value, f"{path}.{key}", overrides)
             continue
         lines = _comment(docs.get(field.name, ""))
+        if commented and field.name in commented:
+            # Left unset on purpose: the loader's own detection decides, and a value
+            # written here would override it for good.
+            value, why = commented[field.name]
+            own += [*lines, *_comment(f"({why})"), f"# {key} = {_toml_value(value)}"]
+            continue
         if field.name in overrides:
             value, why = overrides[field.name]
             lines += _comment(f"({why}; default: {_toml_value(getattr(instance, field.name))})")
@@ -194,17 +204,21 @@ def _render_table(
     return own + nested
 
 
-def render_config_table(overrides: Mapping[str, tuple[Any, str]] | None = None) -> str:
+def render_config_table(
+    overrides: Mapping[str, tuple[Any, str]] | None = None,
+    commented: Mapping[str, tuple[Any, str]] | None = None,
+) -> str:
     """``[tool.ci-tasks]`` with every key at its default, each with its docstring as comment.
 
     *overrides* maps a top-level key to ``(value, why)``: a detected value that replaces
-    the default, with a note saying where it came from.
+    the default, with a note saying where it came from. *commented* keys are written as
+    comments only (``# key = value``), so the loader keeps detecting them.
     """
     path = ".".join(TABLE)
     lines = [
         f"[{path}]",
         "# Written by `ci-tasks init`: every key shows its default; change what you need.",
-        *_render_table(Config, Config(), path, overrides or {}),
+        *_render_table(Config, Config(), path, overrides or {}, commented or {}),
     ]
     return "\n".join(lines) + "\n"
 

@@ -15,11 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_tasks.adopt.init import SESSION_TOOLS
-
-# The pinned tools `ci-tasks init` adds for each session: sample projects lock the same.
-TEST_TOOLS: tuple[str, ...] = SESSION_TOOLS["tests"]
-LINT_TOOLS: tuple[str, ...] = SESSION_TOOLS["lint"]
+# The test runner and plugins, and the linter, at this repository's own pins: sample
+# projects that run the sessions from this repository's environment lock the same.
+TEST_TOOLS: tuple[str, ...] = (
+    "pytest==9.2.0",
+    "pytest-cov==7.1.0",
+    "pytest-rerunfailures==16.7",
+    "pytest-xdist==3.8.0",
+)
+LINT_TOOLS: tuple[str, ...] = ("ruff==0.17.6",)
 
 NOXFILE = """\
 import nox
