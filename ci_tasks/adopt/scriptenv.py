@@ -170,7 +170,7 @@ def failure_cause(tail: str) -> str:
     """The one line of uv's output that says why it failed."""
     # uv draws its error chain with box characters (U+00D7, U+2570, U+2500, U+25B6, U+2502).
     lines = [line.strip(" \u00d7\u2570\u2500\u25b6\u2502") for line in tail.splitlines()]
-    lines = [line for line in lines if line]
+    lines = [line.removeprefix("cause:").strip() for line in lines if line]
     for line in lines:
         if line.startswith("Because"):
             return line
