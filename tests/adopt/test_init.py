@@ -433,3 +433,17 @@ def test_end_to_end_an_old_python_project_adopts_and_lints_from_the_locked_scrip
     package = sample.path / "sample/__init__.py"
     package.write_text("import os\n" + package.read_text())  # an unused import
     assert locked_nox(sample, "-s", "lint").returncode == 1
+
+    # The invoke tasks run from the same locked environment: ci_tasks is nowhere else.
+    installed = locked_nox(sample, "-s", "invoke", "--", "hooks.install")
+    assert installed.returncode == 0, installed.stdout
+    hook = (sample.path / ".git/hooks/pre-push").read_text()
+    assert "environments-v2" in hook  # the interpreter recorded is the script env's
+    assert sample.ci_tasks("lock", "--check").returncode == 0
+    (sample.path / "noxfile.py").write_text(
+        (sample.path / "noxfile.py").read_text().replace('#     "nox==', '#     "nox>=2024.1,==', 1)
+    )
+    assert sample.ci_tasks("lock", "--check").returncode == 1
+    refreshed = sample.ci_tasks("lock")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert "noxfile.py.lock:" in refreshed.stdout
