@@ -41,7 +41,7 @@ NOXFILE_BODY = '''\
 
 import ci_tasks
 import nox
-
+<<blank>>
 nox.options.default_venv_backend = "uv"
 ci_tasks.register()
 
@@ -53,14 +53,23 @@ TASKS = '''\
 """Developer tasks (invoke) from ci_tasks: `invoke --list` shows them."""
 
 from ci_tasks.adopt.invoke_tasks import namespace
-
+<<blank>>
 __all__ = ["namespace"]
 '''
 
 
-def render_noxfile(spec: scriptenv.ScriptSpec) -> str:
+def _after_imports(text: str, blank_lines: int) -> str:
+    return text.replace("<<blank>>\n", "\n" * max(blank_lines, 1))
+
+
+def render_noxfile(spec: scriptenv.ScriptSpec, blank_lines: int = 1) -> str:
     """The generated ``noxfile.py``: the script block, then the sessions."""
-    return scriptenv.render_block(spec) + NOXFILE_BODY
+    return scriptenv.render_block(spec) + _after_imports(NOXFILE_BODY, blank_lines)
+
+
+def render_tasks(blank_lines: int = 1) -> str:
+    """The generated ``tasks.py``, which exposes the invoke tasks."""
+    return _after_imports(TASKS, blank_lines)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,8 +279,8 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     generated = workflows.render_all(workflows.WorkflowSpec.from_config(config))
     changes = [
         _edited(PYPROJECT, text, edit.text, "; ".join(notes)),
-        _noxfile_change(root, render_noxfile(spec), spec, force=force),
-        _generated(root, "tasks.py", TASKS, force=force),
+        _noxfile_change(root, render_noxfile(spec, layout.blank_lines), spec, force=force),
+        _generated(root, "tasks.py", render_tasks(layout.blank_lines), force=force),
     ]
     changes += [_generated(root, rel, body, force=force) for rel, body in generated.items()]
     gitignore = _read(root / ".gitignore")

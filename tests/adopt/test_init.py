@@ -149,12 +149,13 @@ def test_without_a_pytest_group_a_tests_group_is_made(tmp_path):
     assert data["dependency-groups"]["dev"] == ["ruff==0.17.6"]
 
 
-def test_generated_python_files_pass_a_strict_project_ruff(tmp_path):
-    """noxfile.py and tasks.py pass ruff check (E, W, F, I, D, UP) and format at 79 columns."""
-    sample = _sample(tmp_path)
+@pytest.mark.parametrize("isort", ["", "\n[tool.ruff.lint.isort]\nlines-after-imports = 2\n"])
+def test_generated_python_files_pass_a_strict_project_ruff(tmp_path, isort):
+    """noxfile.py and tasks.py pass the project's ruff check and format at 79 columns."""
+    sample = _sample(tmp_path, PYPROJECT + isort)
     _init(sample.path, ci_tasks_source=str(REPO))
     files = ["noxfile.py", "tasks.py"]
-    settings = ["--line-length", "79", "--isolated"]
+    settings = ["--line-length", "79"]
     for command in (
         ["check", *settings, "--select", "E,W,F,I,D,UP,ERA", "--ignore", "D203,D213"],
         ["format", "--check", *settings],
@@ -447,3 +448,10 @@ def test_end_to_end_an_old_python_project_adopts_and_lints_from_the_locked_scrip
     refreshed = sample.ci_tasks("lock")
     assert refreshed.returncode == 0, refreshed.stderr
     assert "noxfile.py.lock:" in refreshed.stdout
+
+
+def test_added_requirements_follow_the_arrays_own_indent():
+    """A group indented by two spaces gains entries indented by two spaces."""
+    text = '[project]\nname = "x"\n\n[dependency-groups]\ntests = [\n  "pytest>9",\n]\n'
+    edit = project.edit_pyproject(text, ["pytest-cov>=5.0"], "", group="tests")
+    assert '\n  "pytest>9",\n  "pytest-cov>=5.0",\n]' in edit.text
