@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
+import json
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -389,17 +390,26 @@ def _lock(result: Plan, journal: _Journal, out: Output, timeout: float) -> None:
 
 
 def _missing_pythons(result: Plan, runner: Runner) -> list[str]:
-    missing = []
-    for version in result.config.python:
-        found = runner.run(
-            [scriptenv.uv_binary(), "python", "find", "--no-python-downloads", version],
-            check=False,
-            capture_stdout=True,
-            stream=False,
-        )
-        if not found.ok:
-            missing.append(version)
-    return missing
+    """The configured Pythons uv finds no interpreter for here (one ``uv python list``)."""
+    done = runner.run(
+        [scriptenv.uv_binary(), "python", "list", "--only-installed", "--output-format", "json"],
+        check=False,
+        capture_stdout=True,
+        stream=False,
+        env={"UV_PYTHON_DOWNLOADS": "never"},
+    )
+    try:
+        found = json.loads(done.stdout or "[]") if done.ok else None
+    except json.JSONDecodeError:
+        found = None
+    if not isinstance(found, list):
+        return []  # uv could not say: no claim either way
+    installed = {
+        f"{p['version_parts']['major']}.{p['version_parts']['minor']}"
+        for p in found
+        if isinstance(p, dict) and isinstance(p.get("version_parts"), dict)
+    }
+    return [v for v in result.config.python if v not in installed]
 
 
 def run(
@@ -438,14 +448,15 @@ def run(
             msg = f"{exc.message}; every file init touched is restored"
             raise CITasksError(msg) from None
         raise
-    _report(result, out)
+    _report(result, out, pythons=update_lock)
     return result
 
 
-def _report(result: Plan, out: Output) -> None:
+def _report(result: Plan, out: Output, *, pythons: bool) -> None:
     for note in result.notes:
         out.line(note, "warning")
-    missing = _missing_pythons(result, Runner(cwd=result.root, output=out, timeout=60))
+    runner = Runner(cwd=result.root, output=out, timeout=60)
+    missing = _missing_pythons(result, runner) if pythons else []
     if missing:
         out.line(
             f"Python {', '.join(missing)}: not installed here, so the tests session "
