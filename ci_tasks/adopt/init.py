@@ -373,20 +373,30 @@ def _write(result: Plan, journal: _Journal, out: Output) -> None:
 
 
 def _lock(result: Plan, journal: _Journal, out: Output, timeout: float) -> None:
-    """``uv lock`` for the project (when needed), then the CI environment's lock."""
+    """``uv lock`` for the project, then the CI environment's lock; each says what it did.
+
+    Both run on every ``init``, even with ``pyproject.toml`` unchanged, so a run after
+    ``--no-lock`` (or a hand edit) never reports success over a stale lock.
+    """
     policy = result.config.retry.policy()
     runner = Runner(cwd=result.root, output=out, timeout=timeout, retry=policy)
-    lock_missing = not (result.root / "uv.lock").is_file()
-    if result.pyproject_changed or lock_missing:
-        journal.keep("uv.lock")
-        scriptenv.run_uv(runner, ["lock"], "the project's uv.lock")
-        out.line(f"{'created' if lock_missing else 'locked':>16}  uv.lock")
+    targets = [("uv.lock", ["lock"], "the project's uv.lock", "")]
     if result.noxfile_ours:
-        journal.keep(scriptenv.LOCK)
-        existed = (result.root / scriptenv.LOCK).is_file()
-        scriptenv.lock_script(runner)
-        verb = "locked" if existed else "created"
-        out.line(f"{verb:>16}  {scriptenv.LOCK} (the CI environment: nox, ci-tasks, tools)")
+        targets.append(
+            (
+                scriptenv.LOCK,
+                ["lock", "--script", scriptenv.NOXFILE],
+                f"{scriptenv.LOCK} (the CI environment)",
+                " (the CI environment: nox, ci-tasks, tools)",
+            )
+        )
+    for relative, args, what, note in targets:
+        path = journal.keep(relative)
+        before = path.read_bytes() if path.is_file() else None
+        scriptenv.run_uv(runner, args, what)
+        after = path.read_bytes() if path.is_file() else None
+        verb = "created" if before is None else "unchanged" if before == after else "updated"
+        out.line(f"{verb:>16}  {relative}{note}")
 
 
 def _missing_pythons(result: Plan, runner: Runner) -> list[str]:

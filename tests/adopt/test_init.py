@@ -406,10 +406,13 @@ def test_a_failing_lock_restores_every_file_byte_for_byte(tmp_path, breaks, caus
 
 @pytest.mark.slow
 def test_end_to_end_an_old_python_project_adopts_and_lints_from_the_locked_script(tmp_path):
-    """Python >= 3.9 and requests==2.19.0: init locks both, groups stay clean, lint passes."""
+    """Python >= 3.9, requests==2.19.0: both locks made (also after --no-lock), lint passes."""
     sample = make_adopter(tmp_path)
+    # A first run without locking; the next one must not call that state done.
+    assert sample.ci_tasks("init", "--no-lock", "--ci-tasks-source", str(REPO)).returncode == 0
     done = sample.ci_tasks("init", "--ci-tasks-source", str(REPO))
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "unchanged  pyproject.toml" in done.stdout
     assert "created  uv.lock" in done.stdout
     assert f"created  {scriptenv.LOCK}" in done.stdout
     check = subprocess.run(
