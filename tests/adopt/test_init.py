@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ci_tasks.adopt import init, project, scriptenv
+from ci_tasks.adopt import hooks, init, project, scriptenv
 from ci_tasks.core.actions import Output
 from ci_tasks.core.errors import ConfigError
 from tests.support.sample import (
@@ -443,6 +443,20 @@ def test_end_to_end_an_old_python_project_adopts_and_lints_from_the_locked_scrip
     assert installed.returncode == 0, installed.stdout
     hook = (sample.path / ".git/hooks/pre-push").read_text()
     assert "environments-v2" in hook  # the interpreter recorded is the script env's
+    # That interpreter gone, the hook syncs the locked environment and runs from it.
+    script = tmp_path / "pre-push"
+    script.write_text(hooks.render_hook(str(tmp_path / "gone/python"), "."))
+    fallback = subprocess.run(
+        ["sh", str(script), "origin", "url"],
+        cwd=sample.path,
+        env=clean_env(),
+        input="",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert fallback.returncode == 0, fallback.stderr
+    assert "nothing to check" in fallback.stdout
     assert sample.ci_tasks("lock", "--check").returncode == 0
     (sample.path / "noxfile.py").write_text(
         (sample.path / "noxfile.py").read_text().replace('#     "nox==', '#     "nox>=2024.1,==', 1)
