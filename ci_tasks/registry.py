@@ -65,7 +65,8 @@ def register(
         raise SystemExit(EXIT_ERROR) from None
     import nox.registry  # noqa: PLC0415 - nox is only needed when sessions are registered
 
-    theirs = [n for n in [*names, INVOKE_SESSION] if n in nox.registry.get()]
+    defined = nox.registry.get()
+    theirs = [n for n in [*names, INVOKE_SESSION] if n in defined and not _ours(defined[n])]
     if theirs:
         mine = [n for n in names if n not in theirs]
         print(  # noqa: T201
@@ -83,6 +84,12 @@ def register(
 
 
 INVOKE_SESSION = "invoke"
+
+
+def _ours(session: object) -> bool:
+    """Whether a registered nox session is one of ci_tasks' (a second register() call)."""
+    func = getattr(session, "func", session)
+    return str(getattr(func, "__module__", "")).startswith("ci_tasks.")
 
 
 def _register_invoke() -> None:
