@@ -15,6 +15,11 @@ from ci_tasks.adopt import init, workflows
 from ci_tasks.core.config import Config, TimeoutsConfig, load_config
 
 REPO = Path(__file__).resolve().parents[2]
+REGENERATE = (
+    "uv run python -c 'from pathlib import Path; from ci_tasks.adopt import workflows as w; "
+    "from ci_tasks import load_config as c; "
+    "[Path(p).write_text(t) for p, t in w.render_all(w.WorkflowSpec.from_config(c())).items()]'"
+)
 BIN = Path(sys.executable).parent
 SPEC = workflows.WorkflowSpec.from_config(Config())
 RENDERED = workflows.render_all(SPEC)
@@ -175,7 +180,8 @@ def test_this_repository_github_dir_is_what_init_generates():
     expected = workflows.render_all(workflows.WorkflowSpec.from_config(load_config(REPO)))
     for relative, text in expected.items():
         assert (REPO / relative).read_text() == text, (
-            f"{relative} differs: regenerate it with `ci-tasks init --force`"
+            f"{relative} differs: regenerate .github/ with {REGENERATE!r} (init --force "
+            "would also replace this repository's own noxfile.py)"
         )
     present = {p.relative_to(REPO).as_posix() for p in (REPO / ".github/workflows").iterdir()}
     assert present == {p for p in expected if p.startswith(workflows.WORKFLOWS_DIR)}
