@@ -21,12 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from gitsupport import git, init_repo
-from sample import LINT_TOOLS, TEST_TOOLS, clean_env, make_project
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ci_tasks.stages.preflight import fingerprint
+from tests.support.gitsupport import git, init_repo
+from tests.support.sample import LINT_TOOLS, TEST_TOOLS, clean_env, make_project
 
 SLOW_TEST = "import time\n\n\ndef test_slow():\n    time.sleep({seconds})\n"
 

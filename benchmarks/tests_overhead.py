@@ -18,12 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from sample import TEST_TOOLS, clean_env, make_project
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ci_tasks.core.config import load_config
 from ci_tasks.stages.tests import session as testsuite
+from tests.support.sample import TEST_TOOLS, clean_env, make_project
 
 DEV = list(TEST_TOOLS)
 # Each test does a little real work, as a unit test does: parse, compute, compare.

@@ -13,7 +13,7 @@ from typing import Any
 
 from ci_tasks import __version__
 from ci_tasks.core.config import Config, fields_of, load_config
-from ci_tasks.core.errors import EXIT_OK, CITasksError, exit_code_for
+from ci_tasks.core.errors import EXIT_FINDINGS, EXIT_OK, CITasksError, exit_code_for
 from ci_tasks.core.runner import handle_termination_signals
 from ci_tasks.core.stage import ArgumentParser
 from ci_tasks.stages.smoke.session import add_arguments as _smoke_arguments
@@ -43,11 +43,32 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
     init.run(
         args.project.resolve(),
-        requirement=args.requirement,
+        ci_tasks_source=args.ci_tasks_source,
         force=args.force,
         dry_run=args.dry_run,
         update_lock=args.lock,
     )
+    return EXIT_OK
+
+
+def _cmd_lock(args: argparse.Namespace) -> int:
+    from ci_tasks.adopt import scriptenv  # noqa: PLC0415 - only this subcommand runs uv
+    from ci_tasks.core.actions import default_output  # noqa: PLC0415
+    from ci_tasks.core.runner import Runner  # noqa: PLC0415
+
+    root = args.project.resolve()
+    out = default_output()
+    runner = Runner(cwd=root, output=out, timeout=args.timeout)
+    if args.check:
+        if scriptenv.check(root, runner):
+            out.line(f"{scriptenv.LOCK} is current")
+            return EXIT_OK
+        out.line(f"{scriptenv.LOCK} is stale: run `ci-tasks lock`", "error")
+        return EXIT_FINDINGS
+    changes = scriptenv.refresh(root, runner, upgrade=args.upgrade)
+    out.line(f"{scriptenv.LOCK}: " + ("unchanged" if not changes else "changed:"))
+    for line in changes:
+        out.line(f"  {line}")
     return EXIT_OK
 
 
@@ -83,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     config.set_defaults(func=_cmd_config)
     init = commands.add_parser(
         "init",
-        help="adopt ci_tasks: noxfile, tasks.py, workflows, [tool.ci-tasks], dev group",
+        help="adopt ci_tasks: a locked noxfile, tasks.py, workflows, [tool.ci-tasks]",
         description="Write what a project needs to run ci_tasks locally and in GitHub Actions. "
         "Existing files are kept (reported as skipped) unless --force is given.",
     )
@@ -91,11 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--project", type=Path, default=Path(), help="the project folder (default: here)"
     )
     init.add_argument(
-        "--requirement",
-        metavar="SPEC",
+        "--ci-tasks-source",
+        metavar="PATH",
         default=None,
-        help="the ci-tasks requirement added to the dev group "
-        "(default: ci-tasks==<this version>; e.g. 'ci-tasks @ file:///path/to/ci_tasks')",
+        help="take ci-tasks from this checkout or wheel instead of the package index "
+        "(written to the noxfile's [tool.uv.sources])",
     )
     init.add_argument(
         "--force", action="store_true", help="overwrite differing files, keeping a .bak copy"
@@ -107,9 +128,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-lock",
         dest="lock",
         action="store_false",
-        help="do not run `uv lock` after editing pyproject.toml",
+        help="run neither `uv lock` nor `uv lock --script noxfile.py`",
     )
     init.set_defaults(func=_cmd_init)
+
+    lock = commands.add_parser(
+        "lock",
+        help="lock the CI environment (noxfile.py.lock) again and show what changed",
+        description="Lock the noxfile's script block into noxfile.py.lock with uv and print "
+        "each package whose version changed. Dependabot does not update script locks: "
+        "run `ci-tasks lock --upgrade` to move to the newest allowed versions.",
+    )
+    lock.add_argument(
+        "--project", type=Path, default=Path(), help="the project folder (default: here)"
+    )
+    lock.add_argument("--upgrade", action="store_true", help="take the newest allowed versions")
+    lock.add_argument(
+        "--check", action="store_true", help="exit 1 when the lock is stale; change nothing"
+    )
+    lock.add_argument("--timeout", type=float, default=600, help="seconds uv may take")
+    lock.set_defaults(func=_cmd_lock)
 
     ready = commands.add_parser("readiness", help="release-readiness score, checklist and gate")
     ready.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")

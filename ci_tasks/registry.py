@@ -53,6 +53,9 @@ def register(
     *sessions* picks a subset (default: all); *project* is the folder holding
     ``pyproject.toml`` (default: the nearest one above the working directory).
     An invalid configuration ends nox here with a one-line error and exit code 2.
+    A session the noxfile defined already keeps the noxfile's definition, and a warning
+    says so: ours never silently replaces it. The ``invoke`` session (not run by
+    default) runs ci_tasks' invoke tasks from the noxfile's environment.
     """
     try:
         cfg = config or load_config(project)
@@ -64,6 +67,44 @@ def register(
     except CITasksError as exc:
         print(f"ci-tasks: error: {exc}", file=sys.stderr)  # noqa: T201
         raise SystemExit(EXIT_ERROR) from None
+    import nox.registry  # noqa: PLC0415 - nox is only needed when sessions are registered
+
+    defined = nox.registry.get()
+    theirs = [n for n in [*names, INVOKE_SESSION] if n in defined and not _ours(defined[n])]
+    if theirs:
+        mine = [n for n in names if n not in theirs]
+        print(  # noqa: T201
+            f"ci-tasks: warning: the noxfile defines {', '.join(map(repr, theirs))} itself; "
+            f"ci_tasks' session of that name is not registered (to choose: "
+            f"ci_tasks.register(sessions={mine!r}))",
+            file=sys.stderr,
+        )
     for name in names:
-        SESSIONS[name].register(cfg)
+        if name not in theirs:
+            SESSIONS[name].register(cfg)
+    if INVOKE_SESSION not in theirs:
+        _register_invoke()
     return cfg
+
+
+INVOKE_SESSION = "invoke"
+
+
+def _ours(session: object) -> bool:
+    """Whether a registered nox session is one of ci_tasks' (a second register() call)."""
+    func = getattr(session, "func", session)
+    return str(getattr(func, "__module__", "")).startswith("ci_tasks.")
+
+
+def _register_invoke() -> None:
+    import nox  # noqa: PLC0415
+
+    def invoke(session: nox.Session) -> None:
+        """Run ci_tasks' invoke tasks here: `-s invoke -- hooks.install` (`--list`: all)."""
+        from ci_tasks.adopt import invoke_tasks  # noqa: PLC0415 - only this session needs invoke
+
+        code = invoke_tasks.run_in_session(list(session.posargs))
+        if code != 0:
+            session.error(f"invoke {' '.join(session.posargs)} failed (exit code {code})")
+
+    nox.session(name=INVOKE_SESSION, venv_backend="none", default=False)(invoke)

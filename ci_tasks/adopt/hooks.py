@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from ci_tasks.adopt import scriptenv
 from ci_tasks.core import git
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.config import load_config
@@ -46,6 +47,12 @@ CI_TASKS_PYTHON={python}
 CI_TASKS_PROJECT={project}
 if [ -x "$CI_TASKS_PYTHON" ]; then
     exec "$CI_TASKS_PYTHON" -m ci_tasks.adopt.hooks pre-push "$CI_TASKS_PROJECT" "$@"
+fi
+if command -v uv >/dev/null 2>&1 && [ -f "$CI_TASKS_PROJECT/noxfile.py.lock" ]; then
+    # ci_tasks lives in the noxfile's locked environment: sync it, then use its Python.
+    uv sync --quiet --locked --script "$CI_TASKS_PROJECT/noxfile.py" || exit 1
+    exec "$(uv python find --script "$CI_TASKS_PROJECT/noxfile.py")" \\
+        -m ci_tasks.adopt.hooks pre-push "$CI_TASKS_PROJECT" "$@"
 fi
 if command -v uv >/dev/null 2>&1; then
     exec uv run --project "$CI_TASKS_PROJECT" python -m ci_tasks.adopt.hooks pre-push \\
@@ -208,7 +215,13 @@ def _hook_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _command(words: Sequence[str], project: Path, env: Mapping[str, str]) -> list[str]:
-    """*words* with its program from our interpreter's venv, else PATH, else ``uv run``."""
+    """*words* with its program from our interpreter's venv, else PATH, else ``uv run``.
+
+    ``nox`` in a project with a locked CI environment runs from that lock, so the hook
+    checks with exactly what CI runs.
+    """
+    if words[0] == "nox" and (project / scriptenv.LOCK).is_file():
+        return [*scriptenv.launcher(project), *words[1:]]
     beside = Path(sys.executable).parent / words[0]
     if beside.is_file() and os.access(beside, os.X_OK):
         return [str(beside), *words[1:]]

@@ -1,80 +1,76 @@
 """``ci-tasks init``: a Python project adopts the whole pipeline in one command.
 
-:func:`plan` works out every file's new text without writing anything; :func:`apply`
-writes it. An existing file is never overwritten unless ``force`` is given, and then a
-``.bak`` copy is kept; ``pyproject.toml`` and ``.gitignore`` are only added to. A plan
-whose every change is "unchanged" is what a second run finds: it changes nothing.
+ci_tasks runs beside the project, never inside its dependency graph: the noxfile carries
+a PEP 723 block (nox and ci-tasks), locked into ``noxfile.py.lock``, and the project's
+own groups only gain the test plugins its tests need. :func:`plan` works out every
+file's new text without writing anything; :func:`run` writes it and locks both
+environments, all or nothing: when anything fails, every file it touched is put back
+byte for byte. An existing file is never overwritten unless ``force`` is given (then a
+``.bak`` copy is kept); ``pyproject.toml`` and ``.gitignore`` are only added to.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
-import importlib.metadata
+import json
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from packaging.utils import canonicalize_name
-
-from ci_tasks.adopt import project, workflows
-from ci_tasks.core import __version__
+from ci_tasks.adopt import project, scriptenv, workflows
+from ci_tasks.core import groups
 from ci_tasks.core.actions import Output, default_output
-from ci_tasks.core.config import PYPROJECT, Config, load_config, parse_config
-from ci_tasks.core.errors import CITasksError, CommandFailed, ConfigError, ToolMissingError
+from ci_tasks.core.config import PYPROJECT, Config, parse_config
+from ci_tasks.core.errors import CITasksError, ConfigError
 from ci_tasks.core.reports import atomic_write
-from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.runner import Runner
-from ci_tasks.registry import SESSIONS
+from ci_tasks.registry import INVOKE_SESSION, SESSIONS
 
 Action = Literal["create", "update", "overwrite", "skip", "unchanged"]
 
-# The tools each session runs from the project's locked dev group, pinned to the versions
-# ci_tasks is tested with (a test keeps them equal to this repository's own pins).
-SESSION_TOOLS: dict[str, tuple[str, ...]] = {
-    "lint": ("ruff==0.17.6",),
-    "tests": (
-        "pytest==9.2.0",
-        "pytest-cov==7.1.0",
-        "pytest-rerunfailures==16.7",
-        "pytest-xdist==3.8.0",
-    ),
-    "security": ("bandit[toml]==1.9.4", "pip-audit==2.10.1", "zizmor==1.32.0"),
-    "build": ("twine==7.0.0", "check-wheel-contents==0.6.3"),
-}
+PYTEST = "pytest>=8.0"
+"""Added (to a new ``tests`` group) only when no group lists pytest."""
+# Lower bounds only: the project's lock picks, per Python it supports, versions valid there.
+TEST_PLUGINS = ("pytest-rerunfailures>=14.0", "pytest-xdist>=3.5", "pytest-cov>=5.0")
+NEW_TEST_GROUP = "tests"
 
-NOXFILE = '''\
-"""CI stages as nox sessions from ci_tasks, configured in pyproject.toml [tool.ci-tasks]."""
+NOXFILE_BODY = '''\
+"""CI stages as nox sessions from ci_tasks, set up in [tool.ci-tasks]."""
 
 import ci_tasks
 import nox
-
+<<blank>>
 nox.options.default_venv_backend = "uv"
 ci_tasks.register()
+
+if __name__ == "__main__":
+    nox.main()
 '''
 
 TASKS = '''\
 """Developer tasks (invoke) from ci_tasks: `invoke --list` shows them."""
 
 from ci_tasks.adopt.invoke_tasks import namespace
-
+<<blank>>
 __all__ = ["namespace"]
 '''
 
 
-def default_requirement() -> str:
-    """The requirement written for ci_tasks itself: the running version, pinned."""
-    # The dev group is pinned exactly, as the lint session's pinning policy requires.
-    return f"ci-tasks=={__version__}"
+def _after_imports(text: str, blank_lines: int) -> str:
+    return text.replace("<<blank>>\n", "\n" * max(blank_lines, 1))
 
 
-def dev_requirements(requirement: str, project_name: str) -> list[str]:
-    """ci_tasks, nox and the tools of the registered sessions, pinned."""
-    wanted = [] if canonicalize_name(project_name) == "ci-tasks" else [requirement]
-    wanted.append(f"nox=={importlib.metadata.version('nox')}")
-    for name in SESSIONS:
-        wanted += SESSION_TOOLS.get(name, ())
-    return wanted
+def render_noxfile(spec: scriptenv.ScriptSpec, blank_lines: int = 1) -> str:
+    """The generated ``noxfile.py``: the script block, then the sessions."""
+    return scriptenv.render_block(spec) + _after_imports(NOXFILE_BODY, blank_lines)
+
+
+def render_tasks(blank_lines: int = 1) -> str:
+    """The generated ``tasks.py``, which exposes the invoke tasks."""
+    return _after_imports(TASKS, blank_lines)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,11 +97,20 @@ class Plan:
     root: Path
     layout: project.Layout
     changes: tuple[Change, ...]
+    notes: tuple[str, ...] = ()
+    """What the user should know or do by hand (shown after the files)."""
+    config: Config = dataclasses.field(default_factory=Config)
 
     @property
     def pyproject_changed(self) -> bool:
         """Whether ``pyproject.toml`` is edited (so ``uv.lock`` must follow)."""
         return any(c.path == PYPROJECT and c.writes for c in self.changes)
+
+    @property
+    def noxfile_ours(self) -> bool:
+        """Whether ``noxfile.py`` will carry the script block, so it can be locked."""
+        change = next(c for c in self.changes if c.path == scriptenv.NOXFILE)
+        return change.action != "skip"
 
 
 def _read(path: Path) -> str | None:
@@ -118,6 +123,60 @@ def _read(path: Path) -> str | None:
         raise ConfigError(msg) from None
 
 
+def session_names(noxfile: str) -> list[str]:
+    """The sessions a noxfile defines with ``@nox.session`` (``name=`` when given)."""
+    try:
+        tree = ast.parse(noxfile)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            call = decorator if isinstance(decorator, ast.Call) else None
+            target = call.func if call is not None else decorator
+            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            if name != "session":
+                continue
+            given = [
+                k.value.value
+                for k in (call.keywords if call is not None else [])
+                if k.arg == "name" and isinstance(k.value, ast.Constant)
+            ]
+            found.append(str(given[0]) if given else node.name)
+    return found
+
+
+def _switch_noxfile(old: str, spec: scriptenv.ScriptSpec) -> str:
+    """How to switch an existing noxfile: the block to put on top, the lines to add."""
+    clash = [n for n in session_names(old) if n in SESSIONS or n == INVOKE_SESSION]
+    mine = [n for n in SESSIONS if n not in clash]
+    register = (
+        "ci_tasks.register()"
+        if not clash
+        else f"ci_tasks.register(sessions={mine!r})  # yours keep: {', '.join(clash)}"
+    )
+    block = scriptenv.render_block(spec).rstrip("\n").replace("\n", "\n    ")
+    return (
+        "exists and differs; kept. To run ci_tasks from it, put this block at its top:\n"
+        f"    {block}\n"
+        "  add the lines `import ci_tasks` and "
+        f"`{register}`, then run `ci-tasks lock` (or: --force replaces it, keeping a .bak)"
+    )
+
+
+def _noxfile_change(root: Path, text: str, spec: scriptenv.ScriptSpec, *, force: bool) -> Change:
+    old = _read(root / scriptenv.NOXFILE)
+    if old is None:
+        return Change(scriptenv.NOXFILE, "create", text)
+    if old == text:
+        return Change(scriptenv.NOXFILE, "unchanged", text, old)
+    if force:
+        return Change(scriptenv.NOXFILE, "overwrite", text, old, "the old file is kept as a backup")
+    return Change(scriptenv.NOXFILE, "skip", text, old, _switch_noxfile(old, spec))
+
+
 def _generated(root: Path, relative: str, text: str, *, force: bool) -> Change:
     old = _read(root / relative)
     if old is None:
@@ -127,8 +186,12 @@ def _generated(root: Path, relative: str, text: str, *, force: bool) -> Change:
     if force:
         return Change(relative, "overwrite", text, old, "the old file is kept as a backup")
     note = "exists and differs; kept: --force overwrites it, keeping a .bak copy"
-    if relative == "noxfile.py" and "ci_tasks" not in old:
-        note += "; add `import ci_tasks` and `ci_tasks.register()` to it for the sessions"
+    if relative.startswith(workflows.WORKFLOWS_DIR):
+        note += (
+            "; to switch by hand, make each job run "
+            "`uv run --locked --script noxfile.py -s <session>` and key the uv cache on "
+            f"{' and '.join(workflows.CACHE_KEYS)} (`--dry-run` shows the whole file)"
+        )
     return Change(relative, "skip", text, old, note)
 
 
@@ -140,48 +203,126 @@ def _edited(relative: str, old: str | None, new: str, note: str = "") -> Change:
     return Change(relative, "update", new, old, note)
 
 
-def plan(root: Path, *, requirement: str | None = None, force: bool = False) -> Plan:
-    """Work out what ``init`` writes in the project at *root*; writes nothing."""
-    pyproject_path = root / PYPROJECT
-    text = _read(pyproject_path)
+def _parse_pyproject(path: Path) -> tuple[str, dict[str, Any]]:
+    """The text and data of a PEP 621 ``pyproject.toml``; anything else is refused."""
+    text = _read(path)
     if text is None:
-        msg = f"{pyproject_path}: no such file; run `ci-tasks init` in a Python project"
+        msg = f"{path}: no such file; run `ci-tasks init` in a Python project"
         raise ConfigError(msg)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        msg = f"{pyproject_path}: not valid TOML ({exc})"
+        msg = f"{path}: not valid TOML ({exc})"
         raise ConfigError(msg) from None
-    spec = requirement or default_requirement()
-    if canonicalize_name(project.parse_requirement(spec).name) != "ci-tasks":
-        msg = f"--requirement {spec!r} must be a requirement for ci-tasks"
+    if not isinstance(data.get("project"), dict):
+        poetry = "tool" in data and "poetry" in data["tool"]
+        why = " (Poetry 1 metadata in [tool.poetry])" if poetry else ""
+        msg = (
+            f"{path}: no [project] table{why}; ci-tasks needs PEP 621 metadata that uv can "
+            "lock: move the project's metadata to [project] first"
+        )
         raise ConfigError(msg)
-    layout = project.detect_layout(root, data)
-    table = project.render_config_table({"python": (layout.python, "from requires-python")})
-    edit = project.edit_pyproject(
-        text, dev_requirements(spec, layout.name), table, source=str(pyproject_path)
+    return text, data
+
+
+def _test_requirements(data: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """The group to add test plugins to (pytest's, else a new one) and what to add."""
+    found = groups.pytest_group(data)
+    wanted = list(TEST_PLUGINS) if found is not None else [PYTEST, *TEST_PLUGINS]
+    return found or NEW_TEST_GROUP, wanted
+
+
+def _workflow_notes(root: Path, generated: Mapping[str, str]) -> list[str]:
+    folder = root / workflows.WORKFLOWS_DIR
+    if not folder.is_dir():
+        return []
+    theirs = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.suffix in {".yml", ".yaml"} and f"{workflows.WORKFLOWS_DIR}/{p.name}" not in generated
     )
+    if not theirs:
+        return []
+    return [
+        (
+            f"your workflows ({', '.join(theirs)}) are kept and still run; ci.yml runs "
+            "the same checks through ci_tasks: delete the jobs it replaces"
+        )
+    ]
+
+
+def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False) -> Plan:
+    """Work out what ``init`` writes in the project at *root*; writes nothing."""
+    pyproject_path = root / PYPROJECT
+    text, data = _parse_pyproject(pyproject_path)
+    source = None if ci_tasks_source is None else scriptenv.source_table(ci_tasks_source, root)
+    spec = scriptenv.ScriptSpec.default(source)
+    layout = project.detect_layout(root, data)
+    detected = groups.test_groups(data)
+    group, wanted = _test_requirements(data)
+    detected = detected or (group,)
+    table = project.render_config_table(
+        {"python": (layout.python, "from requires-python")},
+        {"dependency_groups": (list(detected), "unset: detected from pytest's group")},
+    )
+    edit = project.edit_pyproject(text, wanted, table, group=group, source=str(pyproject_path))
     notes = []
     if edit.table_added:
         notes.append("added [tool.ci-tasks]")
     if edit.added:
-        notes.append("dev group: " + ", ".join(f"+{r}" for r in edit.added))
+        notes.append(f"{group} group: " + ", ".join(f"+{r}" for r in edit.added))
     # The workflows follow the configuration as it will be, including a table just added.
     table_data = tomllib.loads(edit.text).get("tool", {}).get("ci-tasks", {})
     if not isinstance(table_data, dict):
         msg = f"{pyproject_path}: [tool.ci-tasks] must be a table"
         raise ConfigError(msg)
     config: Config = parse_config(table_data, pyproject_path.resolve())
-    spec_wf = workflows.WorkflowSpec.from_config(config)
-    changes = [_edited(PYPROJECT, text, edit.text, "; ".join(notes))]
-    generated = {"noxfile.py": NOXFILE, "tasks.py": TASKS, **workflows.render_all(spec_wf)}
+    generated = workflows.render_all(workflows.WorkflowSpec.from_config(config))
+    changes = [
+        _edited(PYPROJECT, text, edit.text, "; ".join(notes)),
+        _noxfile_change(root, render_noxfile(spec, layout.blank_lines), spec, force=force),
+        _generated(root, "tasks.py", render_tasks(layout.blank_lines), force=force),
+    ]
     changes += [_generated(root, rel, body, force=force) for rel, body in generated.items()]
     gitignore = _read(root / ".gitignore")
     ignores = "ignores " + " and ".join(project.GITIGNORE_ENTRIES)
     changes.append(
         _edited(".gitignore", gitignore, project.edit_gitignore(gitignore or ""), ignores)
     )
-    return Plan(root, layout, tuple(changes))
+    return Plan(root, layout, tuple(changes), tuple(_workflow_notes(root, generated)), config)
+
+
+class _Journal:
+    """Every file a run touches, as it was, so a failure puts all of them back."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._saved: dict[Path, bytes | None] = {}
+        self._made_dirs: list[Path] = []
+
+    def keep(self, relative: str) -> Path:
+        """Remember *relative* as it is now (absent counts), once; returns its path."""
+        path = self.root / relative
+        if path not in self._saved:
+            self._saved[path] = path.read_bytes() if path.is_file() else None
+            missing = path.parent
+            while not missing.exists():
+                self._made_dirs.append(missing)
+                missing = missing.parent
+        return path
+
+    def restore(self) -> None:
+        """Put every remembered file back; remove what did not exist and the folders made."""
+        for path, data in self._saved.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            elif not path.is_file() or path.read_bytes() != data:
+                atomic_write(path, data)
+        for folder in self._made_dirs:
+            try:
+                folder.rmdir()
+            except OSError:
+                continue
 
 
 def _backup(path: Path) -> Path:
@@ -218,55 +359,121 @@ def _show(change: Change, out: Output, *, dry_run: bool) -> None:
         out.write("".join(f"    {line}\n" for line in diff))
 
 
-def apply(result: Plan, out: Output | None = None, *, dry_run: bool = False) -> None:
-    """Write what *result* plans (print it instead when *dry_run*)."""
-    out = out or default_output()
-    out.line(result.layout.describe())
+def _write(result: Plan, journal: _Journal, out: Output) -> None:
     for change in result.changes:
-        if change.writes and not dry_run:
-            target = result.root / change.path
+        if change.writes:
+            target = journal.keep(change.path)
             if change.action == "overwrite":
                 backup = _backup(target)
-                atomic_write(backup, target.read_bytes())
+                kept = journal.keep(Path(change.path).with_name(backup.name).as_posix())
+                atomic_write(kept, target.read_bytes())
                 change = dataclasses.replace(change, note=f"backup: {backup.name}")  # noqa: PLW2901
             atomic_write(target, change.text)
-        _show(change, out, dry_run=dry_run)
+        _show(change, out, dry_run=False)
 
 
-def lock(root: Path, config: Config, out: Output | None = None, timeout: float = 600) -> None:
-    """``uv lock``, so ``uv run --locked`` works with the requirements just added."""
-    import uv  # noqa: PLC0415 - the uv wheel is a dependency; its binary is found through it
+def _lock(result: Plan, journal: _Journal, out: Output, timeout: float) -> None:
+    """``uv lock`` for the project, then the CI environment's lock; each says what it did.
 
+    Both run on every ``init``, even with ``pyproject.toml`` unchanged, so a run after
+    ``--no-lock`` (or a hand edit) never reports success over a stale lock.
+    """
+    policy = result.config.retry.policy()
+    runner = Runner(cwd=result.root, output=out, timeout=timeout, retry=policy)
+    targets = [("uv.lock", ["lock"], "the project's uv.lock", "")]
+    if result.noxfile_ours:
+        targets.append(
+            (
+                scriptenv.LOCK,
+                ["lock", "--script", scriptenv.NOXFILE],
+                f"{scriptenv.LOCK} (the CI environment)",
+                " (the CI environment: nox, ci-tasks, tools)",
+            )
+        )
+    for relative, args, what, note in targets:
+        path = journal.keep(relative)
+        before = path.read_bytes() if path.is_file() else None
+        scriptenv.run_uv(runner, args, what)
+        after = path.read_bytes() if path.is_file() else None
+        verb = "created" if before is None else "unchanged" if before == after else "updated"
+        out.line(f"{verb:>16}  {relative}{note}")
+
+
+def _missing_pythons(result: Plan, runner: Runner) -> list[str]:
+    """The configured Pythons uv finds no interpreter for here (one ``uv python list``)."""
+    done = runner.run(
+        [scriptenv.uv_binary(), "python", "list", "--only-installed", "--output-format", "json"],
+        check=False,
+        capture_stdout=True,
+        stream=False,
+        env={"UV_PYTHON_DOWNLOADS": "never"},
+    )
     try:
-        uv_bin = uv.find_uv_bin()
-    except FileNotFoundError:
-        msg = "uv is not installed; install it and run `uv lock`"
-        raise ToolMissingError(msg) from None
-    runner = Runner(cwd=root, output=out, timeout=timeout, retry=config.retry.policy())
-    try:
-        runner.run([uv_bin, "lock"], retry_on=NETWORK_ERRORS)
-    except CommandFailed as exc:
-        msg = f"{PYPROJECT} was updated but `uv lock` failed ({exc.message}); fix, then `uv lock`"
-        raise CITasksError(msg) from None
+        found = json.loads(done.stdout or "[]") if done.ok else None
+    except json.JSONDecodeError:
+        found = None
+    if not isinstance(found, list):
+        return []  # uv could not say: no claim either way
+    installed = {
+        f"{p['version_parts']['major']}.{p['version_parts']['minor']}"
+        for p in found
+        if isinstance(p, dict) and isinstance(p.get("version_parts"), dict)
+    }
+    return [v for v in result.config.python if v not in installed]
 
 
 def run(
     root: Path,
     *,
-    requirement: str | None = None,
+    ci_tasks_source: str | None = None,
     force: bool = False,
     dry_run: bool = False,
     update_lock: bool = True,
     out: Output | None = None,
+    timeout: float = 600,
 ) -> Plan:
-    """Plan, write and lock: what ``ci-tasks init`` does. Returns the plan carried out."""
+    """Plan, write and lock: what ``ci-tasks init`` does. Returns the plan carried out.
+
+    All or nothing: when writing or locking fails (or the run is interrupted), every
+    file touched is restored and one :class:`CITasksError` names the cause.
+    """
     out = out or default_output()
-    result = plan(root, requirement=requirement, force=force)
-    apply(result, out, dry_run=dry_run)
-    if result.pyproject_changed and update_lock and not dry_run:
-        lock(root, load_config(root / PYPROJECT), out)
-        out.line(f"{'locked':>16}  uv.lock")
+    result = plan(root, ci_tasks_source=ci_tasks_source, force=force)
+    out.line(result.layout.describe())
+    if dry_run:
+        for change in result.changes:
+            _show(change, out, dry_run=True)
+        return result
+    journal = _Journal(root)
+    try:
+        _write(result, journal, out)
+        if update_lock:
+            _lock(result, journal, out, timeout)
+    except BaseException as exc:
+        journal.restore()
+        if isinstance(exc, OSError):
+            msg = f"init could not write ({exc}); every file it touched is restored"
+            raise CITasksError(msg) from None
+        if isinstance(exc, CITasksError):
+            msg = f"{exc.message}; every file init touched is restored"
+            raise CITasksError(msg) from None
+        raise
+    _report(result, out, pythons=update_lock)
+    return result
+
+
+def _report(result: Plan, out: Output, *, pythons: bool) -> None:
+    for note in result.notes:
+        out.line(note, "warning")
+    runner = Runner(cwd=result.root, output=out, timeout=60)
+    missing = _missing_pythons(result, runner) if pythons else []
+    if missing:
+        out.line(
+            f"Python {', '.join(missing)}: not installed here, so the tests session "
+            "skips it locally; CI runs it"
+        )
     skipped = [c.path for c in result.changes if c.action == "skip"]
     if skipped:
         out.line(f"kept {len(skipped)} existing file(s) as they were: {', '.join(skipped)}")
-    return result
+    if result.noxfile_ours:
+        out.line("run a session as CI does: uv run --locked --script noxfile.py -s lint")

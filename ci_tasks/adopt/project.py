@@ -53,6 +53,8 @@ class Layout:
     """The test directory, relative to the project."""
     python: tuple[str, ...]
     """Python versions allowed by ``requires-python`` (the configured default if unset)."""
+    blank_lines: int = 1
+    """Blank lines after the imports, as the project's isort rules want them."""
 
     def describe(self) -> str:
         """One line for the user."""
@@ -81,6 +83,35 @@ def python_versions(requires_python: str | None, source: str = "pyproject.toml")
         )
         raise ConfigError(msg)
     return allowed
+
+
+def _isort_table(data: Mapping[str, Any], *paths: tuple[str, ...]) -> Mapping[str, Any]:
+    for path in paths:
+        table: Any = data
+        for key in path:
+            table = table.get(key, {}) if isinstance(table, dict) else {}
+        if isinstance(table, dict) and table:
+            return table
+    return {}
+
+
+def lines_after_imports(root: Path, pyproject: Mapping[str, Any]) -> int:
+    """Blank lines the project's isort rules want after imports (ruff's or isort's; 1)."""
+    tables = [
+        _isort_table(pyproject, ("tool", "ruff", "lint", "isort"), ("tool", "ruff", "isort")),
+        _isort_table(pyproject, ("tool", "isort")),
+    ]
+    for name in ("ruff.toml", ".ruff.toml"):
+        try:
+            own = tomllib.loads((root / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        tables.insert(0, _isort_table(own, ("lint", "isort"), ("isort",)))
+    for table in tables:
+        value = table.get("lines-after-imports", table.get("lines_after_imports"))
+        if isinstance(value, int) and value >= 0:
+            return value
+    return 1
 
 
 def _is_package(path: Path) -> bool:
@@ -116,6 +147,7 @@ def detect_layout(root: Path, pyproject: Mapping[str, Any]) -> Layout:
         src=src,
         tests=tests,
         python=python_versions(requires if isinstance(requires, str) else None),
+        blank_lines=lines_after_imports(root, pyproject),
     )
 
 
@@ -163,7 +195,11 @@ def _toml_value(value: Any) -> str:
 
 
 def _render_table(
-    cls: type, instance: Any, path: str, overrides: Mapping[str, tuple[Any, str]]
+    cls: type,
+    instance: Any,
+    path: str,
+    overrides: Mapping[str, tuple[Any, str]],
+    commented: Mapping[str, tuple[Any, str]] | None = None,
 ) -> list[str]:
     docs = _field_docs(cls)
     own: list[str] = []
@@ -180,6 +216,12 @@ def _render_table(
             nested += _render_table(typing.cast("type", hint), value, f"{path}.{key}", overrides)
             continue
         lines = _comment(docs.get(field.name, ""))
+        if commented and field.name in commented:
+            # Left unset on purpose: the loader's own detection decides, and a value
+            # written here would override it for good.
+            value, why = commented[field.name]
+            own += [*lines, *_comment(f"({why})"), f"# {key} = {_toml_value(value)}"]
+            continue
         if field.name in overrides:
             value, why = overrides[field.name]
             lines += _comment(f"({why}; default: {_toml_value(getattr(instance, field.name))})")
@@ -194,17 +236,21 @@ def _render_table(
     return own + nested
 
 
-def render_config_table(overrides: Mapping[str, tuple[Any, str]] | None = None) -> str:
+def render_config_table(
+    overrides: Mapping[str, tuple[Any, str]] | None = None,
+    commented: Mapping[str, tuple[Any, str]] | None = None,
+) -> str:
     """``[tool.ci-tasks]`` with every key at its default, each with its docstring as comment.
 
     *overrides* maps a top-level key to ``(value, why)``: a detected value that replaces
-    the default, with a note saying where it came from.
+    the default, with a note saying where it came from. *commented* keys are written as
+    comments only (``# key = value``), so the loader keeps detecting them.
     """
     path = ".".join(TABLE)
     lines = [
         f"[{path}]",
         "# Written by `ci-tasks init`: every key shows its default; change what you need.",
-        *_render_table(Config, Config(), path, overrides or {}),
+        *_render_table(Config, Config(), path, overrides or {}, commented or {}),
     ]
     return "\n".join(lines) + "\n"
 
@@ -261,6 +307,15 @@ def _group_array(document: tomlkit.TOMLDocument, group: str, source: str) -> tom
     return entries
 
 
+def _indent(array: str) -> str:
+    """The indent the array's own entries use (four spaces when it has none yet)."""
+    for line in array.splitlines()[1:]:
+        stripped = line.lstrip(" \t")
+        if stripped and not stripped.startswith(("]", "#")):
+            return line[: len(line) - len(stripped)]
+    return "    "
+
+
 def _add_requirements(
     entries: tomlkit.items.Array, requirements: Sequence[str], group: str, runtime: set[str | None]
 ) -> tuple[list[str], list[str]]:
@@ -268,12 +323,13 @@ def _add_requirements(
     present = {_requirement_name(e) for e in entries} | runtime
     added, kept = [], []
     multiline = "\n" in entries.as_string()
+    indent = _indent(entries.as_string())
     for requirement in requirements:
         if canonicalize_name(Requirement(requirement).name) in present:
             kept.append(requirement)
             continue
         if multiline:
-            entries.add_line(requirement, indent="    ")
+            entries.add_line(requirement, indent=indent)
         else:
             entries.append(requirement)
         added.append(requirement)

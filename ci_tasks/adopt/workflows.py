@@ -1,7 +1,9 @@
 """The GitHub workflows ``ci-tasks init`` writes, rendered from a small frozen description.
 
-The workflows stay thin: every job checks out, sets up uv (cache keyed on ``uv.lock``) and
-runs one ``uv run --locked nox -s <session>`` line, so CI does exactly what a laptop does.
+The workflows stay thin: every job checks out, sets up uv (cache keyed on ``uv.lock`` and
+``noxfile.py.lock``) and runs one ``uv run --locked --script noxfile.py -s <session>`` line:
+nox and ci_tasks come from the noxfile's own locked environment, so CI runs exactly what
+the lock says, as a laptop does.
 Their security posture is fixed here, once: ``permissions: {}`` at the top and the least
 grant per job, every action pinned to a full commit SHA (version in a comment),
 ``persist-credentials: false``, no ``${{ }}`` expansion inside ``run:`` (values reach the
@@ -20,6 +22,9 @@ from ci_tasks.core.reports import ARTIFACT_PREFIX
 
 WORKFLOWS_DIR = ".github/workflows"
 DEPENDABOT = ".github/dependabot.yml"
+NOX = "uv run --locked --script noxfile.py"
+"""How a job starts nox: from the CI environment locked in ``noxfile.py.lock``."""
+CACHE_KEYS = ("uv.lock", "noxfile.py.lock")
 CI_NAME = "CI"
 """The CI workflow's name; the smoke test's ``workflow_run`` trigger refers to it."""
 
@@ -106,7 +111,8 @@ _SETUP = """\
         uses: <<setup_uv>>
         with:
           enable-cache: true
-          cache-dependency-glob: uv.lock
+          cache-dependency-glob: |
+<<cache_keys>>
 """
 
 _HEADER = """\
@@ -151,7 +157,7 @@ jobs:
           # Job timeouts in minutes: each session's own timeout plus a margin.
           MINUTES: '<<minutes>>'
         run: |
-          uv run --locked nox -l --json -t ci \\
+          <<nox>> -l --json -t ci \\
             | jq -c --argjson minutes "$MINUTES" \\
               '[.[] | {session, timeout: ($minutes[.name] // <<default_minutes>>)}]' > matrix.json
           echo "matrix=$(cat matrix.json)" >> "$GITHUB_OUTPUT"
@@ -172,7 +178,7 @@ jobs:
       - name: nox -s ${{ matrix.session }}
         env:
           SESSION: ${{ matrix.session }}
-        run: uv run --locked nox -s "$SESSION"
+        run: <<nox>> -s "$SESSION"
       - name: Keep the session's reports for the readiness gate
         if: ${{ !cancelled() }}
         uses: <<upload_artifact>>
@@ -227,7 +233,7 @@ jobs:
         env:
           GITHUB_TOKEN: ${{ github.token }}
           PR_COMMENT: ${{ github.event_name == 'pull_request' && '--pr-comment' || '' }}
-        run: uv run --locked nox -s readiness -- --check-only ${PR_COMMENT}
+        run: <<nox>> -s readiness -- --check-only ${PR_COMMENT}
 """
 )
 
@@ -265,7 +271,7 @@ jobs:
         env:
           GITHUB_TOKEN: ${{ github.token }}
           SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}
-        run: uv run --locked nox -s readiness -- --commit --push --notify
+        run: <<nox>> -s readiness -- --commit --push --notify
 """
 )
 
@@ -308,7 +314,7 @@ jobs:
         env:
           STAGING_URL: ${{ secrets.STAGING_URL }}
           SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}
-        run: uv run --locked nox -s smoke -- --notify
+        run: <<nox>> -s smoke -- --notify
 """
 )
 
@@ -333,10 +339,14 @@ updates:
 
 
 def _values(spec: WorkflowSpec) -> dict[str, str | int]:
-    setup = _fill(_SETUP, {"checkout": CHECKOUT.uses, "setup_uv": SETUP_UV.uses})
+    keys = "\n".join(f"            {key}" for key in CACHE_KEYS)
+    setup = _fill(
+        _SETUP, {"checkout": CHECKOUT.uses, "setup_uv": SETUP_UV.uses, "cache_keys": keys}
+    )
     return {
         "setup": setup,
         "ci_name": CI_NAME,
+        "nox": NOX,
         "upload_artifact": UPLOAD_ARTIFACT.uses,
         "codecov": CODECOV.uses,
         "codecov_probe": CODECOV_PROBE,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_tasks.adopt import hooks
+from ci_tasks.adopt import hooks, scriptenv
 from ci_tasks.core.actions import Output
 from ci_tasks.core.errors import UsageError
 from tests.support.gitsupport import bare_remote, git, git_env, init_repo, push, remote_ref
@@ -325,3 +325,12 @@ def test_bad_hook_config_refuses_with_one_line(project) -> None:
     assert "tool.ci-tasks.hooks.command: expected a non-empty string" in done.stdout
     assert "Traceback" not in done.stdout
     assert remote_ref(remote) is None
+
+
+def test_the_hook_runs_nox_from_the_locked_ci_environment(tmp_path):
+    """With noxfile.py.lock present, the hook's `nox ...` becomes `uv run --locked --script`."""
+    command = hooks._command(["nox", "-s", "preflight"], tmp_path, {"PATH": ""})
+    assert command[1:] != ["run", "--locked", "--script", "noxfile.py", "-s", "preflight"]
+    (tmp_path / scriptenv.LOCK).write_text("")
+    command = hooks._command(["nox", "-s", "preflight"], tmp_path, {"PATH": ""})
+    assert command[1:] == ["run", "--locked", "--script", "noxfile.py", "-s", "preflight"]

@@ -15,11 +15,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_tasks.adopt.init import SESSION_TOOLS
+from tests.support.gitsupport import git
 
-# The pinned tools `ci-tasks init` adds for each session: sample projects lock the same.
-TEST_TOOLS: tuple[str, ...] = SESSION_TOOLS["tests"]
-LINT_TOOLS: tuple[str, ...] = SESSION_TOOLS["lint"]
+# The test runner and plugins, and the linter, at this repository's own pins: sample
+# projects that run the sessions from this repository's environment lock the same.
+TEST_TOOLS: tuple[str, ...] = (
+    "pytest==9.2.0",
+    "pytest-cov==7.1.0",
+    "pytest-rerunfailures==16.7",
+    "pytest-xdist==3.8.0",
+)
+LINT_TOOLS: tuple[str, ...] = ("ruff==0.17.6",)
 
 NOXFILE = """\
 import nox
@@ -149,3 +155,60 @@ def make_project(
     if lock:
         project.lock()
     return project
+
+
+# An adopter as the issue describes it: Python >= 3.9, an old pin ci_tasks itself could
+# never share a lock with, pytest in a `tests` group, and its own locked ruff.
+ADOPTER_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "sample"  # the name people install
+version = "0.1.0"
+description = "A sample project adopting ci_tasks."
+readme = "README.md"
+requires-python = ">=3.9"
+dependencies = ["requests==2.19.0"]
+
+[dependency-groups]
+tests = ["pytest>=8"]  # the test runner
+dev = ["ruff==0.17.6"]
+"""
+
+REPO = Path(__file__).resolve().parents[2]
+"""This checkout: where adopters in tests take ci-tasks from (it is on no index)."""
+
+LOCKED_NOX = ("uv", "run", "--locked", "--script", "noxfile.py")
+"""How CI starts nox in an adopted project: from the locked noxfile environment."""
+
+
+def make_adopter(root: Path, pyproject_text: str = ADOPTER_PYPROJECT) -> Project:
+    """A project that has not adopted ci_tasks yet: no noxfile, no lock, one git commit."""
+    project = make_project(root, files={"pyproject.toml": pyproject_text}, lock=False)
+    (project.path / "noxfile.py").unlink()
+    project.write(
+        "sample/__init__.py",
+        '"""A sample package."""\n\n\ndef add(a, b):\n    """Add."""\n    return a + b\n',
+    )
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "start")
+    return project
+
+
+def locked_nox(
+    project: Project, *args: str, env: Mapping[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """``uv run --locked --script noxfile.py ARGS`` in *project*, as CI runs it."""
+    return subprocess.run(
+        [*LOCKED_NOX, *args],
+        cwd=project.path,
+        env=clean_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -1,0 +1,221 @@
+"""The CI environment: the noxfile's own PEP 723 block, locked by uv beside it.
+
+An adopted project's ``noxfile.py`` opens with a script block naming nox and ci-tasks (and
+ci_tasks' own Python floor, whatever the project supports); ``uv lock --script
+noxfile.py`` writes ``noxfile.py.lock``, and ``uv run --locked --script noxfile.py ARGS``
+runs nox from exactly that lock. ci_tasks therefore never joins the project's own
+dependency graph. Rendering, parsing and comparing locks are pure; running uv is the
+caller's, through a :class:`~ci_tasks.core.runner.Runner`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ci_tasks.core import __version__
+from ci_tasks.core.errors import CITasksError, CommandFailed, ConfigError, ToolMissingError
+from ci_tasks.core.retry import NETWORK_ERRORS
+from ci_tasks.core.runner import Runner
+
+NOXFILE = "noxfile.py"
+LOCK = "noxfile.py.lock"
+"""Where ``uv lock --script noxfile.py`` puts the lock: beside the script, ``.lock`` added."""
+FALLBACK_FLOOR = ">=3.11"
+
+# PEP 723's reference regular expression for a metadata block.
+_BLOCK = re.compile(r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$")
+
+
+def python_floor() -> str:
+    """ci_tasks' own ``requires-python``: the CI environment needs it, not the project."""
+    try:
+        floor = importlib.metadata.metadata("ci-tasks")["Requires-Python"]
+    except (importlib.metadata.PackageNotFoundError, KeyError):
+        floor = None
+    return floor or FALLBACK_FLOOR
+
+
+@dataclasses.dataclass(frozen=True)
+class ScriptSpec:
+    """What the noxfile's block holds: its Python floor, its requirements, their sources."""
+
+    requires_python: str
+    dependencies: tuple[str, ...]
+    sources: tuple[tuple[str, str], ...] = ()
+    """``(name, inline table)``: where uv takes a requirement from instead of the index."""
+
+    @classmethod
+    def default(cls, ci_tasks_source: str | None = None) -> ScriptSpec:
+        """Nox and ci-tasks pinned at the running versions; ci-tasks from *source* if given."""
+        sources = () if ci_tasks_source is None else (("ci-tasks", ci_tasks_source),)
+        return cls(
+            requires_python=python_floor(),
+            dependencies=(
+                f"ci-tasks=={__version__}",
+                f"nox=={importlib.metadata.version('nox')}",
+            ),
+            sources=sources,
+        )
+
+
+def source_table(path: str, root: Path) -> str:
+    """``[tool.uv.sources]`` value for ci-tasks at *path* (a checkout or a built wheel).
+
+    A relative *path* is taken from the working directory and written relative to
+    *root*, where uv reads it from; a checkout is editable, so the CI environment always
+    runs the code in it.
+    """
+    target = Path(path).expanduser().resolve()
+    if not target.exists():
+        msg = f"--ci-tasks-source {path!r}: no such file or folder"
+        raise ConfigError(msg)
+    shown = target.as_posix() if Path(path).is_absolute() else os.path.relpath(target, root)
+    shown = Path(shown).as_posix()
+    if target.is_dir():
+        if not (target / "pyproject.toml").is_file():
+            msg = f"--ci-tasks-source {path!r}: not a ci-tasks checkout (no pyproject.toml)"
+            raise ConfigError(msg)
+        return f'{{ path = "{shown}", editable = true }}'
+    return f'{{ path = "{shown}" }}'
+
+
+def render_block(spec: ScriptSpec) -> str:
+    """The PEP 723 block (each line at most 79 characters when the paths are short)."""
+    lines = ["# /// script", f'# requires-python = "{spec.requires_python}"', "# dependencies = ["]
+    lines += [f'#     "{d}",' for d in spec.dependencies]
+    lines.append("# ]")
+    if spec.sources:
+        lines += ["#", "# [tool.uv.sources]"]
+        lines += [f"# {name} = {table}" for name, table in spec.sources]
+    lines.append("# ///")
+    return "\n".join(lines) + "\n"
+
+
+def read_block(text: str) -> dict[str, object] | None:
+    """The parsed ``script`` block of *text*, or ``None`` when it has none."""
+    for match in _BLOCK.finditer(text):
+        if match.group("type") != "script":
+            continue
+        content = "".join(
+            line[2:] if line.startswith("# ") else line[1:]
+            for line in match.group("content").splitlines(keepends=True)
+        )
+        try:
+            return tomllib.loads(content)
+        except tomllib.TOMLDecodeError:
+            return None
+    return None
+
+
+def lock_versions(text: str) -> dict[str, str]:
+    """``{package: version}`` from a uv lock file's text (a directory source says so)."""
+    data = tomllib.loads(text) if text else {}
+    found: dict[str, str] = {}
+    for package in data.get("package", []):
+        version = str(package.get("version", "?"))
+        source = package.get("source", {})
+        if "directory" in source or "editable" in source:
+            version += " (local)"
+        found[str(package.get("name"))] = version
+    return found
+
+
+def lock_changes(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    """What changed between two locks, one line a package, sorted by name."""
+    lines = []
+    for name in sorted(set(old) | set(new)):
+        before, after = old.get(name), new.get(name)
+        if before == after:
+            continue
+        if before is None:
+            lines.append(f"+ {name} {after}")
+        elif after is None:
+            lines.append(f"- {name} {before}")
+        else:
+            lines.append(f"  {name} {before} -> {after}")
+    return lines
+
+
+def uv_binary() -> str:
+    """The uv executable (the uv wheel is one of ci_tasks' dependencies)."""
+    import uv  # noqa: PLC0415 - imported only where uv is run
+
+    try:
+        return str(uv.find_uv_bin())
+    except FileNotFoundError:
+        msg = "uv is not installed; install it (https://docs.astral.sh/uv/)"
+        raise ToolMissingError(msg) from None
+
+
+def launcher(project: Path, python: str | None = None) -> list[str]:
+    """The command that starts nox for *project*, before nox's own arguments.
+
+    With a ``noxfile.py.lock`` it is the locked script environment; without one (a
+    noxfile of the old kind), nox from *python*'s environment.
+    """
+    if (project / LOCK).is_file():
+        return [uv_binary(), "run", "--locked", "--script", NOXFILE]
+    import sys  # noqa: PLC0415
+
+    return [python or sys.executable, "-m", "nox"]
+
+
+def failure_cause(tail: str) -> str:
+    """The one line of uv's output that says why it failed."""
+    # uv draws its error chain with box characters (U+00D7, U+2570, U+2500, U+25B6, U+2502).
+    lines = [line.strip(" \u00d7\u2570\u2500\u25b6\u2502") for line in tail.splitlines()]
+    lines = [line.removeprefix("cause:").strip() for line in lines if line]
+    for line in lines:
+        if line.startswith("Because"):
+            return line
+    for line in lines:
+        if line.startswith("error:"):
+            return line.removeprefix("error:").strip()
+    return lines[-1] if lines else "no output"
+
+
+def run_uv(runner: Runner, args: Sequence[str], what: str) -> None:
+    """``uv ARGS``, retried on network errors; a failure is one line naming the cause."""
+    try:
+        runner.run([uv_binary(), *args], retry_on=NETWORK_ERRORS)
+    except CommandFailed as exc:
+        msg = f"`uv {' '.join(args)}` failed for {what}: {failure_cause(exc.tail)}"
+        raise CITasksError(msg) from None
+
+
+def lock_script(runner: Runner, *, upgrade: bool = False) -> None:
+    """``uv lock --script noxfile.py`` (``--upgrade``: the newest versions allowed)."""
+    args = ["lock", "--script", NOXFILE, *(["--upgrade"] if upgrade else [])]
+    run_uv(runner, args, f"{LOCK} (the CI environment)")
+
+
+def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> list[str]:
+    """Lock the CI environment of the project at *root* again; what changed, a line each.
+
+    Dependabot does not update script locks: ``ci-tasks lock --upgrade`` is how the
+    CI environment moves to newer nox, ci-tasks and tool versions.
+    """
+    noxfile = root / NOXFILE
+    text = noxfile.read_text(encoding="utf-8") if noxfile.is_file() else ""
+    if read_block(text) is None:
+        msg = (
+            f"{noxfile}: no PEP 723 script block to lock; `ci-tasks init` writes one "
+            "(or shows the block to add to your own noxfile)"
+        )
+        raise ConfigError(msg)
+    lock = root / LOCK
+    before = lock.read_text(encoding="utf-8") if lock.is_file() else ""
+    lock_script(runner, upgrade=upgrade)
+    return lock_changes(lock_versions(before), lock_versions(lock.read_text(encoding="utf-8")))
+
+
+def check(root: Path, runner: Runner) -> bool:
+    """Whether ``noxfile.py.lock`` is current with the noxfile's block."""
+    done = runner.run([uv_binary(), "lock", "--script", NOXFILE, "--check"], cwd=root, check=False)
+    return done.ok
