@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ from ci_tasks.core.actions import Output
 
 REPORT_KINDS = ("security", "build", "smoke", "lint")
 FLAKY_HISTORY = f"{reports.REPORT_DIR}/flaky-history.json"
+# Each tests session (tests-3.11, tests-shard1of3-3.11) writes into its own folder.
+TESTS_REPORTS = "*/flaky-report.json"
+TESTS_HISTORIES = "*/flaky-history.json"
+_SHARD = re.compile(r"-shard\d+of\d+")
 WORKFLOW_DIR = ".github/workflows"
 # Superseded runs cancelled by `concurrency`, and skipped ones, say nothing about health.
 IGNORED_CONCLUSIONS = frozenset({"cancelled", "skipped", "neutral"})
@@ -89,6 +94,10 @@ class Evidence:
     workflows: tuple[WorkflowFile, ...]
     ci: CIRuns | None
     staging_configured: bool
+    tests: tuple[Report, ...] = ()
+    """Each tests session's report (``.ci-tasks/<session>/flaky-report.json``)."""
+    coverage: float | None = None
+    """Line coverage combined over the tests sessions' ``coverage.xml`` files."""
 
 
 def parse_time(value: object) -> dt.datetime | None:
@@ -149,6 +158,69 @@ def assess_history(path: str, data: Any) -> Report:
     return Report("flaky-history", path, data)
 
 
+def merge_histories(documents: Iterable[Any]) -> dict[str, Any] | None:
+    """The flaky histories of every tests session as one, a suite run per entry (pure).
+
+    The shards of one suite run (same CI run or commit, same session, same count) become
+    one entry: their tests and rescued counts added, their flaky tests joined. A shard
+    seen twice starts the next suite run. ``None`` when no document is a history.
+    """
+    runs: list[dict[str, Any]] = []
+    found = False
+    for data in documents:
+        if isinstance(data, dict) and data.get("schema") == "ci-tasks/flaky-history":
+            found = True
+            runs += [r for r in data.get("runs") or () if isinstance(r, dict)]
+    if not found:
+        return None
+    merged: list[dict[str, Any]] = []
+    open_runs: dict[tuple[Any, ...], tuple[dict[str, Any], set[int]]] = {}
+    for run in sorted(runs, key=lambda r: str(r.get("date") or "")):
+        shard = run.get("shard")
+        if not (isinstance(shard, list) and len(shard) == 2 and shard[1] > 1):  # noqa: PLR2004
+            merged.append(run)
+            continue
+        session = _SHARD.sub("", str(run.get("session") or "tests"))
+        key = (run.get("ci_run") or run.get("commit"), session, shard[1])
+        current = open_runs.get(key)
+        if current is None or shard[0] in current[1]:
+            entry = {**run, "session": session, "shard": None, "shards": shard[1], "flaky": []}
+            entry["tests"] = entry["rescued"] = 0
+            current = (entry, set())
+            open_runs[key] = current
+            merged.append(entry)
+        entry, seen = current
+        seen.add(shard[0])
+        entry["tests"] += int(run.get("tests") or 0)
+        entry["rescued"] += int(run.get("rescued") or 0)
+        entry["flaky"] = sorted({*entry["flaky"], *(run.get("flaky") or ())})
+        entry["date"] = max(str(entry.get("date") or ""), str(run.get("date") or ""))
+    return {"schema": "ci-tasks/flaky-history", "version": 1, "runs": merged}
+
+
+def combined_coverage(documents: Sequence[str]) -> float | None:
+    """Line coverage over several Cobertura ``coverage.xml`` texts, as one run (pure).
+
+    A line counts once per file, covered when any document covered it; ``None`` when no
+    document has a line.
+    """
+    # Our own sessions' output (pytest-cov), not untrusted input: the stdlib parser is fine.
+    import xml.etree.ElementTree as ET  # noqa: PLC0415  # nosec B405
+
+    lines: dict[tuple[str, str], bool] = {}
+    for text in documents:
+        try:
+            root = ET.fromstring(text)  # noqa: S314  # nosec B314
+        except ET.ParseError:
+            continue
+        for cls in root.iter("class"):
+            name = str(cls.get("filename"))
+            for line in cls.iter("line"):
+                key = (name, str(line.get("number")))
+                lines[key] = lines.get(key, False) or int(line.get("hits") or 0) > 0
+    return 100.0 * sum(lines.values()) / len(lines) if lines else None
+
+
 def load_workflows(root: Path) -> tuple[WorkflowFile, ...]:
     """Every ``.github/workflows/*.yml``/``*.yaml`` file, parsed with ``yaml.safe_load``."""
     import yaml  # noqa: PLC0415 - PyYAML is only needed when workflows are read
@@ -199,7 +271,27 @@ def load_evidence(
             max_age_hours=max_age_hours,
             same_as_head=same_as_head,
         )
-    history = assess_history(FLAKY_HISTORY, reports.read_json(root / FLAKY_HISTORY, output))
+    folder = root / reports.REPORT_DIR
+    histories = [root / FLAKY_HISTORY, *sorted(folder.glob(TESTS_HISTORIES))]
+    read = [reports.read_json(path, output) for path in histories if path.is_file()]
+    history = assess_history(FLAKY_HISTORY, merge_histories(read))
+    tests = tuple(
+        assess_report(
+            "flaky",
+            path.relative_to(root).as_posix(),
+            reports.read_json(path, output),
+            head=head,
+            now=now,
+            max_age_hours=max_age_hours,
+            same_as_head=same_as_head,
+        )
+        for path in sorted(folder.glob(TESTS_REPORTS))
+    )
+    xml = []
+    for report in tests:
+        if report.data is not None and not report.problem and report.data.get("coverage_xml"):
+            path = root / str(report.data["coverage_xml"])
+            xml += [path.read_text(encoding="utf-8")] if path.is_file() else []
     return Evidence(
         head=head,
         reports=found,
@@ -207,4 +299,6 @@ def load_evidence(
         workflows=load_workflows(root),
         ci=ci,
         staging_configured=staging_configured,
+        tests=tests,
+        coverage=combined_coverage(xml),
     )

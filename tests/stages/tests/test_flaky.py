@@ -123,12 +123,13 @@ def test_history_is_bounded():
 )
 def test_unreadable_history_is_set_aside_and_restarted(tmp_path, content, capsys):
     """A history we cannot trust is renamed aside with a warning; a new one starts."""
-    history = tmp_path / ".ci-tasks" / "flaky-history.json"
-    history.parent.mkdir()
+    history = tmp_path / ".ci-tasks" / "tests" / "flaky-history.json"
+    history.parent.mkdir(parents=True)
     history.write_text(content)
     ctx = StageContext("tests", Config(root=tmp_path), Runner(), output=Output(env={}))
     run = flaky.parse_record({"tests": [{"nodeid": "t::a", "reports": RERUN + PASS}]})
-    testsuite._record_history(ctx, run)
+    entry = flaky.history_entry(run, None, "2026-11-30T09:00:00+00:00")
+    testsuite._record_history(ctx, testsuite.Outputs.of(ctx.config.tests, "tests"), entry)
     data = json.loads(history.read_text())
     assert [(r["tests"], r["rescued"], r["flaky"]) for r in data["runs"]] == [(1, 1, ["t::a"])]
     assert dt.datetime.fromisoformat(data["runs"][0]["date"]).tzinfo is not None
@@ -174,7 +175,7 @@ def test_coverage_respects_the_projects_own_source(tmp_path, files, expected):
         ("", 10.0, []),
         ("fail-under = 80", 85.0, []),
         ("fail-under = 80", 79.5, ["coverage 79.5 % is under fail_under 80 %"]),
-        ("fail-under = 80", None, ["no coverage total in coverage.xml"]),
+        ("fail-under = 80", None, ["no coverage total in .ci-tasks/tests/coverage.xml"]),
         ("fail-under = 80\ncoverage = false", None, []),
     ],
 )
@@ -182,7 +183,8 @@ def test_fail_under(tmp_path, section, total, expected):
     """Coverage fails the run only under a configured `fail_under`, or when it is missing."""
     data = tomllib.loads(f"[tests]\n{section}\n")
     config = parse_config(data, tmp_path / "pyproject.toml").tests
-    assert testsuite.coverage_problems(config, total) == expected
+    xml = ".ci-tasks/tests/coverage.xml"
+    assert testsuite.coverage_problems(config, total, xml) == expected
 
 
 def test_exit_code_without_failures_is_not_a_pass():
