@@ -438,7 +438,8 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     if slow and config.fail_on_slow:
         problems.append(f"{len(slow)} test(s) much slower than before and fail-on-slow is set")
 
-    extra = history_extra(outputs, shard, pytest_run, workers or 0)
+    used = workers if workers is not None else config.workers
+    extra = history_extra(outputs, shard, pytest_run, used if isinstance(used, int) else 0)
     body = {
         **flaky.report_body(run, quarantine),
         "slow": [s.as_dict() for s in slow],
