@@ -21,10 +21,10 @@ FILE = "test-durations.json"
 MIN_SAMPLES = 3
 """A median over fewer recorded runs says too little to call a test slower."""
 # xdist's start-up before the first test runs: the controller starts each worker (a new
-# interpreter that imports pytest and the plugins) and every worker collects the suite.
-# Measured with benchmarks/tests_overhead.py on 2 cores: about 1.3 s.
-XDIST_START_SECONDS = 0.8
-XDIST_START_PER_WORKER = 0.25
+# interpreter that imports pytest, the plugins and coverage) and every worker collects the
+# suite. `pytest -n 2` against `pytest` on a one-test project, 2 cores: 1.2-2.5 s more.
+XDIST_START_SECONDS = 1.0
+XDIST_START_PER_WORKER = 0.4
 
 Store = dict[str, list[float]]
 

@@ -363,10 +363,14 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _workers(ctx: StageContext, store: durations.Store, shard: Shard | None) -> int | None:
+def _workers(
+    ctx: StageContext, store: durations.Store, shard: Shard | None, pytest_args: Sequence[str]
+) -> int | None:
     """The worker count for ``workers = "auto"`` (said, with why); else the configured one."""
     if ctx.config.tests.workers != "auto":
         return None
+    if any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        return None  # the user's own -n, given after ours, decides
     recorded = durations.serial_seconds(store)
     if recorded is not None and shard is not None:
         recorded /= shard.total
@@ -413,7 +417,7 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     coverage_xml = ctx.root / outputs.coverage_xml
     coverage_xml.unlink(missing_ok=True)  # a stale file must not pass for this run's total
     store = _read_durations(ctx)
-    workers = _workers(ctx, store, shard)
+    workers = _workers(ctx, store, shard, options.pytest_args)
     command = pytest_command(
         config,
         options.pytest_args,
@@ -455,8 +459,10 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     entry = flaky.history_entry(run, reports.current_commit(ctx.root), reports.now_iso())
     _record_history(ctx, outputs, {**entry, **extra})
     if shard is None:  # shards only read durations, so every shard splits alike
+        # Only a complete run of the whole suite may forget tests it did not see.
+        whole = not options.pytest_args and not run.stopped and not run.collect_errors
         document = durations.updated_store(
-            store, run.results, window=config.slow_window, whole_suite=not options.pytest_args
+            store, run.results, window=config.slow_window, whole_suite=whole
         )
         reports.write_json(ctx.root / reports.REPORT_DIR / durations.FILE, document)
     _tell(ctx, run, quarantine, slow)

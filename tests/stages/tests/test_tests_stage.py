@@ -119,7 +119,8 @@ def test_flaky_test_is_reported_and_the_session_passes(project, tmp_path):
         assert not (project.path / name).exists()  # nothing lands in the project root
     # The stall is gone: every worker's socket to rerunfailures' server sends at once.
     nodelay = {p.name: p.read_text() for p in (project.path / "tests").glob("nodelay-*.out")}
-    assert nodelay == {"nodelay-gw0.out": "1", "nodelay-gw1.out": "1"}
+    assert {"nodelay-gw0.out", "nodelay-gw1.out"} <= set(nodelay)
+    assert set(nodelay.values()) == {"1"}
     assert "coverage: " in result.stdout
     text = summary.read_text()
     assert f"`{FLAKY_ID}`: 2 attempts; first failure: AssertionError: first attempt 0" in text
