@@ -107,6 +107,7 @@ def project_suite(args: argparse.Namespace) -> None:
     env = {**clean_env(), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     env["VIRTUAL_ENV"] = str(venv)
     pytest = [str(venv / "bin" / "pytest"), "-p", "no:cacheprovider"]
+    source_set = testsuite.has_coverage_source(root)
     with tempfile.TemporaryDirectory() as tmp:
         record = Path(tmp) / "record.json"
         outputs = testsuite.Outputs.of(config, "bench")
@@ -119,7 +120,9 @@ def project_suite(args: argparse.Namespace) -> None:
 
         def command(workers: int, *, coverage: bool = True) -> list[str]:
             chosen = config if coverage else dataclasses.replace(config, coverage=False)
-            line = testsuite.pytest_command(chosen, [], workers=workers, outputs=outputs)
+            line = testsuite.pytest_command(
+                chosen, [], workers=workers, outputs=outputs, coverage_source_set=source_set
+            )
             return [*pytest, *line[1:]]
 
         first = durations.choose_workers(None, testsuite.usable_cores())

@@ -106,14 +106,19 @@ def parse_posargs(posargs: Sequence[str], config: TestsConfig) -> Options:
 
 
 def has_coverage_source(root: Path) -> bool:
-    """Whether the project tells coverage what to measure (``.coveragerc`` or pyproject)."""
+    """Whether the project tells coverage what to measure.
+
+    A ``.coveragerc``, or ``source``/``source_pkgs`` in pyproject: then ``--cov`` adds no
+    ``source`` of its own.
+    """
     if (root / ".coveragerc").is_file():
         return True
     try:
         data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
         return False
-    return bool(data.get("tool", {}).get("coverage", {}).get("run", {}).get("source"))
+    run = data.get("tool", {}).get("coverage", {}).get("run", {})
+    return bool(run.get("source") or run.get("source_pkgs"))
 
 
 def pytest_command(

@@ -156,11 +156,12 @@ def test_posargs_fail_on_flaky_is_ours():
     [
         ({}, "--cov=."),
         ({"pyproject.toml": '[tool.coverage.run]\nsource = ["pkg"]\n'}, "--cov"),
+        ({"pyproject.toml": '[tool.coverage.run]\nsource_pkgs = ["pkg"]\n'}, "--cov"),
         ({".coveragerc": "[run]\nsource = pkg\n"}, "--cov"),
     ],
 )
 def test_coverage_respects_the_projects_own_source(tmp_path, files, expected):
-    """Coverage's own `source` setting is respected; without one, the project is measured."""
+    """Coverage's own `source`/`source_pkgs` is respected; without one, the project is measured."""
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     source_set = testsuite.has_coverage_source(tmp_path)
