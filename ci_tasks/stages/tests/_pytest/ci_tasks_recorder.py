@@ -2,7 +2,8 @@
 
 It runs inside the project's own test environment, where ci_tasks is usually not
 installed: the tests stage puts this folder on ``PYTHONPATH`` and loads the module with
-``-p ci_tasks_recorder``. So it imports nothing but the standard library and pytest.
+``-p ci_tasks_recorder``. So it imports nothing but the standard library, pytest and its
+sibling :mod:`ci_tasks_split`.
 
 * ``CI_TASKS_PYTEST_RECORD``: where to write the record (JSON) when the session ends.
   pytest-rerunfailures marks a failed attempt ``report.outcome == "rerun"``; under
