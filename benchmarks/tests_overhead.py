@@ -129,7 +129,8 @@ def project_suite(args: argparse.Namespace) -> None:
         timed(command(first.workers), root, session_env)  # records the durations
         run = flaky.parse_record(json.loads(record.read_text()))
         store = {r.nodeid: [r.duration] for r in run.results}
-        choice = durations.choose_workers(durations.serial_seconds(store), testsuite.usable_cores())
+        recorded, cores = durations.serial_seconds(store), testsuite.usable_cores()
+        choice = durations.choose_workers(recorded, cores, len(store))
         other = 0 if choice.workers else testsuite.usable_cores()
         rows: dict[str, list[float]] = {
             "plain pytest": [],

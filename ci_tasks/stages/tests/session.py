@@ -376,10 +376,10 @@ def _workers(
         return None
     if any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
         return None  # the user's own -n, given after ours, decides
-    recorded = durations.serial_seconds(store)
+    recorded, tests = durations.serial_seconds(store), len(store)
     if recorded is not None and shard is not None:
-        recorded /= shard.total
-    choice = durations.choose_workers(recorded, usable_cores())
+        recorded, tests = recorded / shard.total, tests // shard.total
+    choice = durations.choose_workers(recorded, usable_cores(), tests)
     ctx.output.line(f"workers: {choice.reason}")
     return choice.workers
 

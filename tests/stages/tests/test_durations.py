@@ -100,18 +100,22 @@ def test_store_keeps_a_window_and_forgets_deleted_tests_on_whole_runs():
 
 
 @pytest.mark.parametrize(
-    ("recorded", "cores", "workers", "said"),
+    ("recorded", "tests", "cores", "workers", "said"),
     [
-        (0.4, 2, 0, "serial: recorded suite time 0.4 s"),
-        (1.2, 4, 0, "serial"),
-        (45.0, 2, 2, "xdist on 2 cores: recorded suite time 45.0 s"),
-        (45.0, 1, 0, "serial: 1 core"),
-        (None, 2, 2, "no recorded suite duration yet"),
+        (0.4, 30, 2, 0, "serial: recorded suite time 0.4 s (30 tests)"),
+        (2.0, 297, 4, 0, "serial"),
+        (45.0, 400, 2, 2, "xdist on 2 cores: recorded suite time 45.0 s (400 tests)"),
+        (7.5, 1500, 2, 2, "xdist on 2 cores"),  # 1,500 tests of 4-5 ms
+        (130.0, 62000, 2, 0, "serial"),  # many 2 ms tests: the controller is the floor
+        (45.0, 400, 1, 0, "serial: 1 core"),
+        (None, 0, 2, 2, "no recorded suite duration yet"),
     ],
 )
-def test_auto_workers_serial_for_a_tiny_suite_xdist_for_a_long_one(recorded, cores, workers, said):
-    """`workers = "auto"` weighs the recorded suite time against xdist's start-up."""
-    choice = durations.choose_workers(recorded, cores)
+def test_auto_workers_serial_for_a_tiny_suite_xdist_for_a_long_one(
+    recorded, tests, cores, workers, said
+):
+    """`workers = "auto"` weighs the recorded suite time against xdist's start-up and cost."""
+    choice = durations.choose_workers(recorded, cores, tests)
     assert choice.workers == workers
     assert said in choice.reason
 
