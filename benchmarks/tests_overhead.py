@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ci_tasks.core.config import load_config
-from ci_tasks.stages.tests import durations, flaky
+from ci_tasks.stages.tests import durations, flaky, invocation
 from ci_tasks.stages.tests import session as testsuite
 from tests.support.sample import TEST_TOOLS, clean_env, make_project
 
@@ -88,13 +88,23 @@ def synthetic(args: argparse.Namespace) -> None:
         for _ in range(args.repeat):  # interleaved, so drift hits both sides alike
             session.append(timed([*nox, "-R", "-s", "tests"], project.path, env))
             plain.append(timed([str(venv / "bin" / "pytest"), "-q"], project.path, plain_env))
+        # The stall, once: rerunfailures under xdist as it ships, and with the recorder
+        # loaded (TCP_NODELAY on its sockets); no coverage, nothing else differs.
+        stall_env = {**plain_env, "PYTHONPATH": str(invocation.PLUGIN_DIR)}
+        reruns = [str(venv / "bin" / "pytest"), "-q", "-n", "2", "--reruns", "2"]
+        stalled = [timed(reruns, project.path, stall_env)]
+        fixed = [timed([*reruns, "-p", invocation.PLUGIN], project.path, stall_env)]
         history = (project.path / ".ci-tasks/tests-3.11/flaky-history.json").read_text()
         workers = json.loads(history)["runs"][-1]["workers"]
-    print(
-        f"{args.tests} tests of 4 ms, runs each: {args.repeat}, cores: {testsuite.usable_cores()}"
-    )
+    cores, load = testsuite.usable_cores(), os.getloadavg()[0]
+    print(f"{args.tests} tests of 4 ms, runs each: {args.repeat}, cores: {cores}, load {load:.1f}")
     show(
-        [("plain pytest (serial)", plain), (f"nox -R -s tests (workers {workers})", session)],
+        [
+            ("plain pytest (serial)", plain),
+            (f"nox -R -s tests (workers {workers})", session),
+            ("pytest -n 2 --reruns 2 (the stall)", stalled),
+            ("same + recorder (TCP_NODELAY)", fixed),
+        ],
         "plain pytest (serial)",
         0.9,
         ISSUE["synthetic"],
@@ -107,20 +117,20 @@ def project_suite(args: argparse.Namespace) -> None:
     env = {**clean_env(), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     env["VIRTUAL_ENV"] = str(venv)
     pytest = [str(venv / "bin" / "pytest"), "-p", "no:cacheprovider"]
-    source_set = testsuite.has_coverage_source(root)
+    source_set = invocation.has_coverage_source(root)
     with tempfile.TemporaryDirectory() as tmp:
         record = Path(tmp) / "record.json"
-        outputs = testsuite.Outputs.of(config, "bench")
+        outputs = invocation.Outputs.of(config, "bench")
         session_env = {
             **env,
-            "PYTHONPATH": str(testsuite.PLUGIN_DIR),
-            testsuite.RECORD_ENV: str(record),
+            "PYTHONPATH": str(invocation.PLUGIN_DIR),
+            invocation.RECORD_ENV: str(record),
             "COVERAGE_FILE": str(Path(tmp) / ".coverage"),
         }
 
         def command(workers: int, *, coverage: bool = True) -> list[str]:
             chosen = config if coverage else dataclasses.replace(config, coverage=False)
-            line = testsuite.pytest_command(
+            line = invocation.pytest_command(
                 chosen, [], workers=workers, outputs=outputs, coverage_source_set=source_set
             )
             return [*pytest, *line[1:]]

@@ -9,11 +9,10 @@ import types
 import pytest
 
 from ci_tasks.stages.readiness import checks, evidence
-from ci_tasks.stages.tests import durations
-from ci_tasks.stages.tests import session as testsuite
+from ci_tasks.stages.tests import durations, invocation
 from ci_tasks.stages.tests.flaky import TestResult
 
-sys.path.insert(0, str(testsuite.PLUGIN_DIR))
+sys.path.insert(0, str(invocation.PLUGIN_DIR))
 import ci_tasks_recorder
 import ci_tasks_split
 
@@ -176,7 +175,7 @@ def test_rerunfailures_without_sockets_is_left_untouched(db, monkeypatch):
 )
 def test_usage_error_shows_pytests_own_message(tail, args, expected):
     """The user's own bad argument gets pytest's message; a missing plugin gets the hint."""
-    assert expected in testsuite.usage_problem(tail, args)
+    assert expected in invocation.usage_problem(tail, args)
 
 
 def entry(session, shard, tests, rescued, date, ci_run="7-1", flaky=()):  # noqa: PLR0917

@@ -14,7 +14,7 @@ from ci_tasks.core.config import Config, parse_config
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests import flaky
+from ci_tasks.stages.tests import flaky, invocation
 from ci_tasks.stages.tests import session as testsuite
 from ci_tasks.stages.tests.config import QuarantineEntry
 
@@ -129,7 +129,7 @@ def test_unreadable_history_is_set_aside_and_restarted(tmp_path, content, capsys
     ctx = StageContext("tests", Config(root=tmp_path), Runner(), output=Output(env={}))
     run = flaky.parse_record({"tests": [{"nodeid": "t::a", "reports": RERUN + PASS}]})
     entry = flaky.history_entry(run, None, "2026-11-30T09:00:00+00:00")
-    testsuite._record_history(ctx, testsuite.Outputs.of(ctx.config.tests, "tests"), entry)
+    testsuite._record_history(ctx, invocation.Outputs.of(ctx.config.tests, "tests"), entry)
     data = json.loads(history.read_text())
     assert [(r["tests"], r["rescued"], r["flaky"]) for r in data["runs"]] == [(1, 1, ["t::a"])]
     assert dt.datetime.fromisoformat(data["runs"][0]["date"]).tzinfo is not None
@@ -144,7 +144,7 @@ def test_posargs_fail_on_flaky_is_ours():
     config = Config().tests
     options = testsuite.parse_posargs(["-k", "x", "--fail-on-flaky"], config)
     assert options == testsuite.Options(fail_on_flaky=True, pytest_args=("-k", "x"))
-    command = testsuite.pytest_command(config, options.pytest_args)
+    command = invocation.pytest_command(config, options.pytest_args)
     assert command[:3] == ["pytest", "-p", "ci_tasks_recorder"]
     assert command[-2:] == ["-k", "x"]
     for expected in ("--reruns", "--maxfail=5", "-n", "--strict-markers", "--cov=."):
@@ -164,8 +164,8 @@ def test_coverage_respects_the_projects_own_source(tmp_path, files, expected):
     """Coverage's own `source`/`source_pkgs` is respected; without one, the project is measured."""
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    source_set = testsuite.has_coverage_source(tmp_path)
-    command = testsuite.pytest_command(Config().tests, [], coverage_source_set=source_set)
+    source_set = invocation.has_coverage_source(tmp_path)
+    command = invocation.pytest_command(Config().tests, [], coverage_source_set=source_set)
     assert expected in command
     assert [c for c in command if c.startswith("--cov=") or c == "--cov"] == [expected]
 
