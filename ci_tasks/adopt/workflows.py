@@ -193,7 +193,7 @@ jobs:
         uses: <<upload_artifact>>
         with:
           name: coverage-${{ matrix.session }}
-          path: coverage.xml
+          path: .ci-tasks/${{ matrix.session }}/coverage.xml
           if-no-files-found: ignore
           retention-days: 7
       - name: Is a Codecov token set?
@@ -207,7 +207,7 @@ jobs:
         if: ${{ !cancelled() && steps.codecov.outputs.set == 'true' }}
         uses: <<codecov>>
         with:
-          files: coverage.xml
+          files: .ci-tasks/${{ matrix.session }}/coverage.xml
           token: ${{ secrets.CODECOV_TOKEN }}
           fail_ci_if_error: true
 

@@ -15,6 +15,7 @@ import yaml
 from ci_tasks.adopt import hooks, init, project, scriptenv
 from ci_tasks.core.actions import Output
 from ci_tasks.core.errors import ConfigError
+from tests.support.gitsupport import git
 from tests.support.sample import (
     ADOPTER_PYPROJECT,
     REPO,
@@ -431,6 +432,9 @@ def test_end_to_end_an_old_python_project_adopts_and_lints_from_the_locked_scrip
     listed = locked_nox(sample, "-l", "--json", "-t", "ci")
     sessions = json.loads(next(x for x in listed.stdout.splitlines() if x.startswith("[")))
     assert {"lint", "tests-3.9", "tests-3.13"} <= {s["session"] for s in sessions}
+    # As the maintainer does: commit what init wrote (a committed lock pins the groups).
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "Adopt ci-tasks")
 
     run = locked_nox(sample, "-s", "lint")
     assert run.returncode == 0, run.stdout

@@ -193,11 +193,11 @@ def test_this_repository_github_dir_is_what_init_generates():
 
 
 def test_coverage_uploaded_and_sent_to_codecov_only_with_a_token():
-    """Tests jobs keep coverage.xml as an artifact; Codecov runs only when its token is set."""
+    """Tests jobs keep their .ci-tasks/<session>/coverage.xml; Codecov only with a token."""
     steps = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"])["jobs"]["session"]["steps"]
     by_name = {s["name"]: s for s in steps}
     keep = by_name["Keep the coverage report"]
-    assert keep["with"]["path"] == "coverage.xml"
+    assert keep["with"]["path"] == ".ci-tasks/${{ matrix.session }}/coverage.xml"
     assert "startsWith(matrix.session, 'tests')" in keep["if"]
     probe = by_name["Is a Codecov token set?"]
     assert probe["env"] == {"CODECOV_TOKEN": "${{ secrets.CODECOV_TOKEN }}"}

@@ -9,7 +9,7 @@ last ``runs`` entries of the flaky history, that failed and were rescued by a re
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ci_tasks.stages.readiness.config import ReadinessConfig
@@ -146,6 +146,40 @@ def flaky_tests(history: Report, *, runs: int, threshold: float | None) -> Check
         remediation=fix,
         source=history.path,
         origin=history.origin,
+    )
+
+
+def slow_tests(reports: Sequence[Report], coverage: float | None = None) -> Check:
+    """No test much slower than its recorded median in any tests session's report.
+
+    Without any tests report the check does not apply: the flaky-tests check already
+    fails closed when no test run was recorded.
+    """
+    title, fix = "Slow tests", "find out why the listed tests got slower, or speed them up"
+    usable = [r for r in reports if r.data is not None and not r.problem]
+    shown = () if coverage is None else (f"coverage {coverage:.1f} % (all sessions combined)",)
+    if not usable:
+        problems = "; ".join(r.problem or "" for r in reports) or "no tests session report"
+        return Check("slow-tests", title, Status.NOT_APPLICABLE, problems, evidence=shown)
+    slow = sorted(
+        {
+            f"{s.get('nodeid')}: {float(s.get('seconds') or 0):.2f} s, median "
+            f"{float(s.get('median') or 0):.2f} s ({r.data.get('session', r.kind)})"
+            for r in usable
+            if r.data is not None
+            for s in r.data.get("slow") or ()
+            if isinstance(s, dict)
+        }
+    )
+    sessions = len(usable)
+    return Check(
+        "slow-tests",
+        title,
+        Status.FAIL if slow else Status.PASS,
+        f"{len(slow)} test(s) much slower than their recorded median in {sessions} session(s)",
+        evidence=(*shown, *(f"slower: {s}" for s in slow)),
+        remediation=fix,
+        source=", ".join(r.path for r in usable),
     )
 
 
@@ -316,6 +350,7 @@ def all_checks(evidence: Evidence, config: ReadinessConfig) -> tuple[Check, ...]
             ),
             cfg.flaky_tests,
         ),
+        "slow_tests": (lambda: slow_tests(evidence.tests, evidence.coverage), cfg.slow_tests),
         "security": (lambda: security(evidence.reports["security"]), cfg.security),
         "dependencies": (lambda: dependencies(evidence.reports["lint"]), cfg.dependencies),
         "workflows": (

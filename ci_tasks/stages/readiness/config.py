@@ -10,6 +10,7 @@ READINESS_CHECKS = (
     "ci_pass_rate",
     "ci_duration",
     "flaky_tests",
+    "slow_tests",
     "security",
     "dependencies",
     "workflows",
@@ -35,6 +36,7 @@ class ReadinessChecksConfig:
     ci_pass_rate: ReadinessCheckConfig = ReadinessCheckConfig(weight=3.0)
     ci_duration: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
     flaky_tests: ReadinessCheckConfig = ReadinessCheckConfig(weight=2.0)
+    slow_tests: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
     security: ReadinessCheckConfig = ReadinessCheckConfig(weight=3.0)
     dependencies: ReadinessCheckConfig = ReadinessCheckConfig(weight=2.0)
     workflows: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 REPORT_KINDS = ("security", "build", "smoke", "lint")
 HISTORY_NAME = "flaky-history.json"
 FLAKY_HISTORY = f"{reports.REPORT_DIR}/{HISTORY_NAME}"
+# Each tests session (tests-3.11, tests-shard1of3-3.11) writes into its own folder.
+TESTS_REPORTS = "*/flaky-report.json"
+TESTS_HISTORIES = f"*/{HISTORY_NAME}"
+_SHARD = re.compile(r"-shard\d+of\d+")
 EVIDENCE_FILES = frozenset({*(f"{kind}-report.json" for kind in REPORT_KINDS), HISTORY_NAME})
 """The file names readiness takes from the top of a CI artifact (``.ci-tasks/``)."""
 SESSION_FILES = frozenset({HISTORY_NAME, "flaky-report.json"})
@@ -108,6 +113,10 @@ class Evidence:
     workflows: tuple[WorkflowFile, ...]
     ci: CIRuns | None
     staging_configured: bool
+    tests: tuple[Report, ...] = ()
+    """Each tests session's report (``.ci-tasks/<session>/flaky-report.json``)."""
+    coverage: float | None = None
+    """Line coverage combined over the tests sessions' ``coverage.xml`` files."""
 
 
 def parse_time(value: object) -> dt.datetime | None:
@@ -181,6 +190,69 @@ def assess_history(path: str, data: Any, origin: str = LOCAL) -> Report:
     return Report("flaky-history", path, data, None, origin)
 
 
+def merge_histories(documents: Iterable[Any]) -> dict[str, Any] | None:
+    """The flaky histories of every tests session as one, a suite run per entry (pure).
+
+    The shards of one suite run (same CI run or commit, same session, same count) become
+    one entry: their tests and rescued counts added, their flaky tests joined. A shard
+    seen twice starts the next suite run. ``None`` when no document is a history.
+    """
+    runs: list[dict[str, Any]] = []
+    found = False
+    for data in documents:
+        if isinstance(data, dict) and data.get("schema") == "ci-tasks/flaky-history":
+            found = True
+            runs += [r for r in data.get("runs") or () if isinstance(r, dict)]
+    if not found:
+        return None
+    merged: list[dict[str, Any]] = []
+    open_runs: dict[tuple[Any, ...], tuple[dict[str, Any], set[int]]] = {}
+    for run in sorted(runs, key=lambda r: str(r.get("date") or "")):
+        shard = run.get("shard")
+        if not (isinstance(shard, list) and len(shard) == 2 and shard[1] > 1):  # noqa: PLR2004
+            merged.append(run)
+            continue
+        session = _SHARD.sub("", str(run.get("session") or "tests"))
+        key = (run.get("ci_run") or run.get("commit"), session, shard[1])
+        current = open_runs.get(key)
+        if current is None or shard[0] in current[1]:
+            entry = {**run, "session": session, "shard": None, "shards": shard[1], "flaky": []}
+            entry["tests"] = entry["rescued"] = 0
+            current = (entry, set())
+            open_runs[key] = current
+            merged.append(entry)
+        entry, seen = current
+        seen.add(shard[0])
+        entry["tests"] += int(run.get("tests") or 0)
+        entry["rescued"] += int(run.get("rescued") or 0)
+        entry["flaky"] = sorted({*entry["flaky"], *(run.get("flaky") or ())})
+        entry["date"] = max(str(entry.get("date") or ""), str(run.get("date") or ""))
+    return {"schema": "ci-tasks/flaky-history", "version": 1, "runs": merged}
+
+
+def combined_coverage(documents: Sequence[str]) -> float | None:
+    """Line coverage over several Cobertura ``coverage.xml`` texts, as one run (pure).
+
+    A line counts once per file, covered when any document covered it; ``None`` when no
+    document has a line.
+    """
+    # Our own sessions' output (pytest-cov), not untrusted input: the stdlib parser is fine.
+    import xml.etree.ElementTree as ET  # noqa: PLC0415  # nosec B405
+
+    lines: dict[tuple[str, str], bool] = {}
+    for text in documents:
+        try:
+            root = ET.fromstring(text)  # noqa: S314  # nosec B314
+        except ET.ParseError:
+            continue
+        for cls in root.iter("class"):
+            name = str(cls.get("filename"))
+            for line in cls.iter("line"):
+                key = (name, str(line.get("number")))
+                lines[key] = lines.get(key, False) or int(line.get("hits") or 0) > 0
+    return 100.0 * sum(lines.values()) / len(lines) if lines else None
+
+
 def load_workflows(root: Path) -> tuple[WorkflowFile, ...]:
     """Every ``.github/workflows/*.yml``/``*.yaml`` file, parsed with ``yaml.safe_load``."""
     import yaml  # noqa: PLC0415 - PyYAML is only needed when workflows are read
@@ -231,7 +303,27 @@ def load_evidence(
             max_age_hours=max_age_hours,
             same_as_head=same_as_head,
         )
-    history = assess_history(FLAKY_HISTORY, reports.read_json(root / FLAKY_HISTORY, output))
+    folder = root / reports.REPORT_DIR
+    histories = [root / FLAKY_HISTORY, *sorted(folder.glob(TESTS_HISTORIES))]
+    read = [reports.read_json(path, output) for path in histories if path.is_file()]
+    history = assess_history(FLAKY_HISTORY, merge_histories(read))
+    tests = tuple(
+        assess_report(
+            "flaky",
+            path.relative_to(root).as_posix(),
+            reports.read_json(path, output),
+            head=head,
+            now=now,
+            max_age_hours=max_age_hours,
+            same_as_head=same_as_head,
+        )
+        for path in sorted(folder.glob(TESTS_REPORTS))
+    )
+    xml = []
+    for report in tests:
+        if report.data is not None and not report.problem and report.data.get("coverage_xml"):
+            path = root / str(report.data["coverage_xml"])
+            xml += [path.read_text(encoding="utf-8")] if path.is_file() else []
     return Evidence(
         head=head,
         reports=found,
@@ -239,6 +331,8 @@ def load_evidence(
         workflows=load_workflows(root),
         ci=ci,
         staging_configured=staging_configured,
+        tests=tests,
+        coverage=combined_coverage(xml),
     )
 
 
@@ -329,7 +423,7 @@ def _is_history(name: str) -> bool:
 
 
 def _ci_history(run: RunEvidence) -> Report | None:
-    """CI *run*'s flaky histories (one per tests job), merged into one, oldest entry first."""
+    """CI *run*'s flaky histories (one per tests job), merged into one, a suite run each."""
     copies = [(f"{f.artifact}/{f.name}", _json(f.data)) for f in run.files if _is_history(f.name)]
     if not copies:
         return None
@@ -337,11 +431,7 @@ def _ci_history(run: RunEvidence) -> Report | None:
     good = [r for r in assessed if r.problem is None]
     if len(good) <= 1:
         return good[0] if good else assessed[0]
-    entries = sorted(
-        (e for r in good for e in r.data["runs"] if isinstance(e, dict)),  # type: ignore[index]
-        key=lambda e: str(e.get("date") or ""),
-    )
-    merged = {"schema": "ci-tasks/flaky-history", "version": 1, "runs": entries}
+    merged = merge_histories(r.data for r in good)  # the shards of one suite run: one entry
     paths = ", ".join(r.path for r in good)
     return Report("flaky-history", paths, merged, None, run.label)
 

@@ -57,20 +57,31 @@ class TestsConfig:
     maxfail: int = dataclasses.field(default=5, metadata=at_least(0))
     """Stop after this many failures (0: never stop early)."""
     workers: int | Literal["auto"] = "auto"
-    """pytest-xdist ``-n`` (0: no xdist)."""
+    """pytest-xdist ``-n`` (0: no xdist); ``auto`` decides from the recorded suite duration."""
     strict: bool = True
     """``--strict-markers --strict-config``."""
-    junit_xml: str = "junit.xml"
+    junit_xml: str = ".ci-tasks/{session}/junit.xml"
+    """Where pytest's JUnit XML goes; ``{session}`` is the nox session (``tests-3.11``)."""
     coverage: bool = True
     """Measure coverage with pytest-cov and write ``coverage_xml``."""
     cov_source: tuple[str, ...] = ()
     """What ``--cov`` measures (default: coverage's own ``source`` setting if the project
     has one, else the project directory)."""
-    coverage_xml: str = "coverage.xml"
+    coverage_xml: str = ".ci-tasks/{session}/coverage.xml"
     fail_under: float | None = dataclasses.field(default=None, metadata=at_least(0))
     """Fail below this total coverage percentage (unset: never)."""
     fail_on_flaky: bool = False
     history_size: int = dataclasses.field(default=200, metadata=at_least(1))
     """How many runs the flaky history keeps."""
+    shards: int = dataclasses.field(default=1, metadata=at_least(1))
+    """Split the suite over this many CI jobs per Python (``tests-shard1of3-3.11``...)."""
+    slow_factor: float = dataclasses.field(default=2.0, metadata=at_least(1))
+    """A test is a slow regression when it took more than this times its median..."""
+    slow_min_seconds: float = dataclasses.field(default=1.0, metadata=at_least(0))
+    """...and more than this many seconds."""
+    slow_window: int = dataclasses.field(default=10, metadata=at_least(1))
+    """How many recorded durations per test the median is taken over."""
+    fail_on_slow: bool = False
+    """Fail the session on a slow-test regression (default: report it only)."""
     rerun: tuple[RerunRule, ...] = ()
     quarantine: tuple[QuarantineEntry, ...] = ()

@@ -18,6 +18,7 @@ from ci_tasks.stages.tests.config import QuarantineEntry
 HISTORY_SCHEMA = "ci-tasks/flaky-history"
 HISTORY_VERSION = 1
 HISTORY_FILE = "flaky-history.json"
+_SECONDS = 3  # a report's index of its duration (absent from records before durations)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +33,8 @@ class TestResult:
     """``passed``, ``failed`` or ``skipped``: the outcome of the last attempt."""
     failures: tuple[str, ...] = ()
     """The failure messages of the failed attempts, in order."""
+    duration: float = 0.0
+    """Seconds the last attempt took (setup, call and teardown)."""
 
     @property
     def flaky(self) -> bool:
@@ -74,22 +77,23 @@ class RunResult:
         return [*self.collect_errors, *(r for r in self.results if r.outcome == "failed")]
 
 
-def summarise(nodeid: str, reports: Sequence[Sequence[str | None]]) -> TestResult:
-    """One test's result from its reports ``(when, outcome, message)`` in order."""
-    reruns = [i for i, (_, outcome, _) in enumerate(reports) if outcome == "rerun"]
-    failures = [str(msg or "failed") for _, outcome, msg in reports if outcome == "rerun"]
+def summarise(nodeid: str, reports: Sequence[Sequence[Any]]) -> TestResult:
+    """One test's result from its reports ``(when, outcome, message[, seconds])`` in order."""
+    reruns = [i for i, report in enumerate(reports) if report[1] == "rerun"]
+    failures = [str(r[2] or "failed") for r in reports if r[1] == "rerun"]
     last = reports[reruns[-1] + 1 :] if reruns else reports
-    outcomes = {outcome for _, outcome, _ in last}
+    outcomes = {report[1] for report in last}
+    duration = sum(float(r[3]) for r in last if len(r) > _SECONDS and isinstance(r[3], int | float))
     if "failed" in outcomes:
         outcome = "failed"
-        failures += [str(msg or "failed") for _, out, msg in last if out == "failed"]
+        failures += [str(r[2] or "failed") for r in last if r[1] == "failed"]
     elif "skipped" in outcomes:
         outcome = "skipped"
     elif outcomes:
         outcome = "passed"
     else:  # reruns recorded, then nothing: the run was cut short
         outcome = "failed"
-    return TestResult(nodeid, len(reruns) + 1, outcome, tuple(failures))
+    return TestResult(nodeid, len(reruns) + 1, outcome, tuple(failures), round(duration, 4))
 
 
 def parse_record(data: Any) -> RunResult:

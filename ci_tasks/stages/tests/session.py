@@ -3,34 +3,41 @@
 Reruns happen per test, inside pytest (pytest-rerunfailures); the session itself is
 never retried, so a genuine failure fails once. Every attempt is recorded by a small
 plugin (:mod:`ci_tasks_recorder`, loaded with ``-p`` from ``ci_tasks/_pytest``), which
-is how flaky tests are told apart from passing and broken ones.
+is how flaky tests are told apart from passing and broken ones, and how each test's
+duration is known: durations choose the workers, split shards and reveal slow tests.
+
+Everything a session writes stays under ``.ci-tasks/<session>/`` (``tests-3.11``,
+``tests-shard1of3-3.11``): JUnit XML, coverage XML and data, the flaky report and history.
+So sessions of several Pythons, or the shards of one, never overwrite each other.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import os
-import tempfile
-import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import reports
+from ci_tasks.core import masking, reports
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
 from ci_tasks.core.stage import StageContext, install_locked
-from ci_tasks.stages.tests import flaky
+from ci_tasks.stages.tests import durations, flaky
+from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.tests.invocation import (
+    Outputs,
+    PytestRun,
+    Shard,
+    has_coverage_source,
+    pytest_command,
+    run_pytest,
+    usage_problem,
+)
 
 if TYPE_CHECKING:
     from ci_tasks.core.config import Config
-    from ci_tasks.stages.tests.config import TestsConfig
 
-PLUGIN_DIR = Path(__file__).parent / "_pytest"
-PLUGIN = "ci_tasks_recorder"
-RECORD_ENV = "CI_TASKS_PYTEST_RECORD"
-RULES_ENV = "CI_TASKS_PYTEST_RERUN_RULES"
 FAIL_ON_FLAKY = "--fail-on-flaky"
 
 # pytest's exit codes (pytest.ExitCode), named here to avoid importing pytest.
@@ -45,50 +52,16 @@ class Options:
     pytest_args: tuple[str, ...]
 
 
+def session_name(ctx: StageContext) -> str:
+    """The nox session running the tests (``tests-3.11``), else ``tests``."""
+    name = ctx.session.name if ctx.session is not None else ""
+    return name if name.startswith("tests") else "tests"
+
+
 def parse_posargs(posargs: Sequence[str], config: TestsConfig) -> Options:
     """``--fail-on-flaky`` is ours; everything else goes to pytest."""
     rest = tuple(arg for arg in posargs if arg != FAIL_ON_FLAKY)
     return Options(config.fail_on_flaky or len(rest) != len(posargs), rest)
-
-
-def has_coverage_source(root: Path) -> bool:
-    """Whether the project tells coverage what to measure (``.coveragerc`` or pyproject)."""
-    if (root / ".coveragerc").is_file():
-        return True
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return False
-    return bool(data.get("tool", {}).get("coverage", {}).get("run", {}).get("source"))
-
-
-def pytest_command(
-    config: TestsConfig, pytest_args: Sequence[str], *, coverage_source_set: bool = False
-) -> list[str]:
-    """The pytest command line the configuration asks for (posargs last, so they win).
-
-    Coverage measures ``cov_source``; else what the project's coverage configuration says
-    (*coverage_source_set*); else the project directory, never the whole interpreter.
-    """
-    command = ["pytest", "-p", PLUGIN, f"--junitxml={config.junit_xml}"]
-    if config.reruns:
-        command += ["--reruns", str(config.reruns), "--reruns-delay", f"{config.reruns_delay:g}"]
-    if config.maxfail:
-        command.append(f"--maxfail={config.maxfail}")
-    if config.workers:
-        command += ["-n", str(config.workers)]
-    if config.strict:
-        command += ["--strict-markers", "--strict-config"]
-    if config.coverage:
-        default = ["--cov"] if coverage_source_set else ["--cov=."]
-        command += [f"--cov={source}" for source in config.cov_source] or default
-        command += ["--cov-report=term", f"--cov-report=xml:{config.coverage_xml}"]
-    return [*command, *pytest_args]
-
-
-def rerun_rules(config: TestsConfig) -> str:
-    """The per-marker and per-path rerun rules, as the plugin reads them."""
-    return json.dumps([dataclasses.asdict(rule) for rule in config.rerun])
 
 
 def coverage_total(path: Path) -> float | None:
@@ -103,38 +76,11 @@ def coverage_total(path: Path) -> float | None:
     return None if rate is None else float(rate) * 100
 
 
-def _pytest_env(ctx: StageContext, record: Path) -> dict[str, str | None]:
-    path = [str(PLUGIN_DIR), ctx.runner.env.get("PYTHONPATH", "")]
-    return {
-        "PYTHONPATH": os.pathsep.join(p for p in path if p),
-        RECORD_ENV: str(record),
-        RULES_ENV: rerun_rules(ctx.config.tests),
-    }
-
-
-def _run_pytest(ctx: StageContext, command: list[str]) -> tuple[int, flaky.RunResult | None]:
-    with tempfile.TemporaryDirectory(prefix="ci-tasks-pytest-") as tmp:
-        record = Path(tmp) / "record.json"
-        done = ctx.runner.run(command, cwd=ctx.root, env=_pytest_env(ctx, record), check=False)
-        try:
-            data = json.loads(record.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return done.returncode, None
-    try:
-        return done.returncode, flaky.parse_record(data)
-    except (KeyError, TypeError, ValueError):
-        return done.returncode, None
-
-
-def _checked(code: int, run: flaky.RunResult | None) -> flaky.RunResult:
+def _checked(pytest_run: PytestRun, pytest_args: Sequence[str]) -> flaky.RunResult:
     """The run's result, unless pytest's exit code says it could not do its job at all."""
+    code, run = pytest_run.code, pytest_run.run
     if code == _USAGE_ERROR:
-        msg = (
-            "pytest rejected its command line (exit code 4); the tests stage needs pytest, "
-            "pytest-rerunfailures, pytest-xdist (workers) and pytest-cov (coverage) in the "
-            "locked dependency groups, or set [tool.ci-tasks.tests] accordingly"
-        )
-        raise UsageError(msg)
+        raise UsageError(usage_problem(pytest_run.tail, pytest_args))
     if code == _NO_TESTS:
         msg = "no tests were collected; a test stage that ran nothing cannot pass"
         raise CheckFailed(msg)
@@ -147,18 +93,31 @@ def _checked(code: int, run: flaky.RunResult | None) -> flaky.RunResult:
     return run
 
 
-def _record_history(ctx: StageContext, run: flaky.RunResult) -> None:
-    path = ctx.root / reports.REPORT_DIR / flaky.HISTORY_FILE
+def _record_history(ctx: StageContext, outputs: Outputs, entry: dict[str, Any]) -> None:
+    path = ctx.root / outputs.history
     data = reports.read_json(path, ctx.output)
     runs = flaky.history_runs(data)
     if runs is None:
         reports.set_aside(path, "not a ci_tasks flaky history", ctx.output)
         runs = []
-    entry = flaky.history_entry(run, reports.current_commit(ctx.root), reports.now_iso())
     reports.write_json(path, flaky.append_history(runs, entry, ctx.config.tests.history_size))
 
 
-def _tell(ctx: StageContext, run: flaky.RunResult, quarantine: flaky.Quarantine) -> None:
+def _read_durations(ctx: StageContext) -> durations.Store:
+    path = ctx.root / reports.REPORT_DIR / durations.FILE
+    store = durations.parse_store(reports.read_json(path, ctx.output))
+    if store is None:
+        reports.set_aside(path, "not a ci_tasks test-durations file", ctx.output)
+        return {}
+    return store
+
+
+def _tell(
+    ctx: StageContext,
+    run: flaky.RunResult,
+    quarantine: flaky.Quarantine,
+    slow: Sequence[durations.SlowTest],
+) -> None:
     out = ctx.output
     for result in run.flaky:
         first = result.failures[0] if result.failures else ""
@@ -174,6 +133,15 @@ def _tell(ctx: StageContext, run: flaky.RunResult, quarantine: flaky.Quarantine)
         out.line(f"quarantined: {len(quarantine.excused)} failed", "warning")
         for nodeid in quarantine.excused:
             out.line(f"  quarantined failure: {nodeid}", "warning")
+    for test in slow:
+        out.annotate(
+            "warning",
+            f"slower: {test.describe()}",
+            file=test.nodeid.split("::", 1)[0],
+            title=f"slow test {test.nodeid}",
+        )
+    if slow:
+        out.line(f"slower: {len(slow)} test(s) much slower than their recorded median", "warning")
 
 
 def verdict_problems(
@@ -195,52 +163,168 @@ def verdict_problems(
     return problems
 
 
-def coverage_problems(config: TestsConfig, total: float | None) -> list[str]:
+def coverage_problems(config: TestsConfig, total: float | None, xml: str = "") -> list[str]:
     """A total under ``fail_under`` (or none at all when one is required) is a failure."""
     if not config.coverage or config.fail_under is None:
         return []
     if total is None:
-        return [f"no coverage total in {config.coverage_xml}"]
+        return [f"no coverage total in {xml or config.coverage_xml}"]
     if total < config.fail_under:
         return [f"coverage {total:.1f} % is under fail_under {config.fail_under:g} %"]
     return []
 
 
-def tests(ctx: StageContext) -> None:
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity, where the OS tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
+def _workers(
+    ctx: StageContext, store: durations.Store, shard: Shard | None, pytest_args: Sequence[str]
+) -> int | None:
+    """The worker count for ``workers = "auto"`` (said, with why); else the configured one."""
+    if ctx.config.tests.workers != "auto":
+        return None
+    if any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        return None  # the user's own -n, given after ours, decides
+    recorded, tests = durations.serial_seconds(store), len(store)
+    if recorded is not None and shard is not None:
+        recorded, tests = recorded / shard.total, tests // shard.total
+    choice = durations.choose_workers(recorded, usable_cores(), tests)
+    ctx.output.line(f"workers: {choice.reason}")
+    return choice.workers
+
+
+def _mask_file(path: Path) -> None:
+    """Mask secrets in a file a tool wrote that leaves the machine (JUnit XML: an artifact)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    masked = masking.mask(text)
+    if masked != text:
+        reports.atomic_write(path, masked)
+
+
+def history_extra(
+    outputs: Outputs, shard: Shard | None, pytest_run: PytestRun, workers: int
+) -> dict[str, Any]:
+    """What a history entry says besides the results: which session, shard and CI run."""
+    run_id = os.environ.get("GITHUB_RUN_ID")
+    attempt = os.environ.get("GITHUB_RUN_ATTEMPT", "1")
+    results = pytest_run.run.results if pytest_run.run else ()
+    return {
+        "session": outputs.session,
+        "shard": [shard.index, shard.total] if shard else None,
+        "ci_run": f"{run_id}-{attempt}" if run_id else None,
+        "seconds": round(pytest_run.seconds, 2),
+        "serial_seconds": round(sum(r.duration for r in results), 2),
+        "workers": workers,
+    }
+
+
+def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     """Pytest from the locked environment, with reruns, a flaky report and quarantine."""
     config = ctx.config.tests
     options = parse_posargs(ctx.posargs, config)
     if ctx.venv is not None:
         install_locked(ctx)
-    coverage_xml = ctx.root / config.coverage_xml
+    outputs = Outputs.of(config, session_name(ctx))
+    coverage_xml = ctx.root / outputs.coverage_xml
     coverage_xml.unlink(missing_ok=True)  # a stale file must not pass for this run's total
+    store = _read_durations(ctx)
+    workers = _workers(ctx, store, shard, options.pytest_args)
     command = pytest_command(
-        config, options.pytest_args, coverage_source_set=has_coverage_source(ctx.root)
+        config,
+        options.pytest_args,
+        coverage_source_set=has_coverage_source(ctx.root),
+        workers=workers,
+        outputs=outputs,
     )
-    code, recorded = _run_pytest(ctx, command)
-    run = _checked(code, recorded)
+    pytest_run = run_pytest(ctx, command, outputs, shard, durations.latest(store))
+    _mask_file(ctx.root / outputs.junit_xml)
+    run = _checked(pytest_run, options.pytest_args)
     quarantine = flaky.apply_quarantine(run, config.quarantine, dt.datetime.now(dt.UTC).date())
     total = coverage_total(coverage_xml) if config.coverage else None
     if total is not None:
         ctx.output.line(f"coverage: {total:.1f} %")
-    problems = verdict_problems(code, run, quarantine, fail_on_flaky=options.fail_on_flaky)
-    problems += coverage_problems(config, total)
-
-    reports.write_report(
-        ctx.root,
-        "flaky",
-        verdict="failed" if problems else "passed",
-        body=flaky.report_body(run, quarantine),
+    slow = durations.slow_regressions(
+        run.results, store, factor=config.slow_factor, min_seconds=config.slow_min_seconds
     )
-    _record_history(ctx, run)
-    _tell(ctx, run, quarantine)
-    ctx.output.summary(flaky.render_markdown(run, quarantine, total))
+    problems = verdict_problems(
+        pytest_run.code, run, quarantine, fail_on_flaky=options.fail_on_flaky
+    )
+    problems += coverage_problems(config, total, outputs.coverage_xml)
+    if slow and config.fail_on_slow:
+        problems.append(f"{len(slow)} test(s) much slower than before and fail-on-slow is set")
+
+    used = workers if workers is not None else config.workers
+    extra = history_extra(outputs, shard, pytest_run, used if isinstance(used, int) else 0)
+    body = {
+        **flaky.report_body(run, quarantine),
+        "slow": [s.as_dict() for s in slow],
+        "coverage": total,
+        "junit_xml": outputs.junit_xml,
+        "coverage_xml": outputs.coverage_xml if config.coverage else None,
+        **extra,
+    }
+    verdict = "failed" if problems else "passed"
+    reports.write_report(
+        ctx.root, "flaky", verdict=verdict, body=body, path=ctx.root / outputs.report
+    )
+    entry = flaky.history_entry(run, reports.current_commit(ctx.root), reports.now_iso())
+    _record_history(ctx, outputs, {**entry, **extra})
+    if shard is None:  # shards only read durations, so every shard splits alike
+        # Only a complete run of the whole suite may forget tests it did not see.
+        whole = not options.pytest_args and not run.stopped and not run.collect_errors
+        document = durations.updated_store(
+            store, run.results, window=config.slow_window, whole_suite=whole
+        )
+        reports.write_json(ctx.root / reports.REPORT_DIR / durations.FILE, document)
+    _tell(ctx, run, quarantine, slow)
+    ctx.output.summary(
+        flaky.render_markdown(run, quarantine, total) + durations.render_markdown(slow)
+    )
     if problems:
         raise CheckFailed("; ".join(problems))
 
 
+def tests(ctx: StageContext) -> None:
+    """Pytest from the locked environment, with reruns, a flaky report and quarantine."""
+    run_tests(ctx)
+
+
+def _shard_stage(index: int, total: int) -> Callable[[StageContext], None]:
+    def shard_tests(ctx: StageContext) -> None:
+        run_tests(ctx, Shard(index, total))
+
+    shard_tests.__doc__ = f"Shard {index} of {total} of the tests (split by recorded durations)."
+    return shard_tests
+
+
 def register(config: Config) -> None:
-    """Register ``tests`` as one nox session per configured Python version."""
+    """Register ``tests`` as one nox session per configured Python version.
+
+    With ``shards = N`` there are also N sessions per Python, ``tests-shard<k>of<N>``,
+    and they, not ``tests``, are tagged ``ci``: the CI matrix fans out over N jobs, while
+    ``nox -s tests`` still runs the whole suite on a laptop.
+    """
     from ci_tasks.core.stage import nox_session  # noqa: PLC0415
 
-    nox_session(tests, name="tests", config=config, python=list(config.python))
+    pythons = list(config.python)
+    total = config.section("tests", TestsConfig).shards
+    nox_session(
+        tests, name="tests", config=config, python=pythons, tags=() if total > 1 else ("ci",)
+    )
+    if total > 1:
+        for index in range(1, total + 1):
+            nox_session(
+                _shard_stage(index, total),
+                name=f"tests-shard{index}of{total}",
+                config=config,
+                python=pythons,
+                timeout_key="tests",
+            )

@@ -14,7 +14,7 @@ from ci_tasks.core.config import Config, parse_config
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests import flaky
+from ci_tasks.stages.tests import flaky, invocation
 from ci_tasks.stages.tests import session as testsuite
 from ci_tasks.stages.tests.config import QuarantineEntry
 
@@ -123,12 +123,13 @@ def test_history_is_bounded():
 )
 def test_unreadable_history_is_set_aside_and_restarted(tmp_path, content, capsys):
     """A history we cannot trust is renamed aside with a warning; a new one starts."""
-    history = tmp_path / ".ci-tasks" / "flaky-history.json"
-    history.parent.mkdir()
+    history = tmp_path / ".ci-tasks" / "tests" / "flaky-history.json"
+    history.parent.mkdir(parents=True)
     history.write_text(content)
     ctx = StageContext("tests", Config(root=tmp_path), Runner(), output=Output(env={}))
     run = flaky.parse_record({"tests": [{"nodeid": "t::a", "reports": RERUN + PASS}]})
-    testsuite._record_history(ctx, run)
+    entry = flaky.history_entry(run, None, "2026-11-30T09:00:00+00:00")
+    testsuite._record_history(ctx, invocation.Outputs.of(ctx.config.tests, "tests"), entry)
     data = json.loads(history.read_text())
     assert [(r["tests"], r["rescued"], r["flaky"]) for r in data["runs"]] == [(1, 1, ["t::a"])]
     assert dt.datetime.fromisoformat(data["runs"][0]["date"]).tzinfo is not None
@@ -143,7 +144,7 @@ def test_posargs_fail_on_flaky_is_ours():
     config = Config().tests
     options = testsuite.parse_posargs(["-k", "x", "--fail-on-flaky"], config)
     assert options == testsuite.Options(fail_on_flaky=True, pytest_args=("-k", "x"))
-    command = testsuite.pytest_command(config, options.pytest_args)
+    command = invocation.pytest_command(config, options.pytest_args)
     assert command[:3] == ["pytest", "-p", "ci_tasks_recorder"]
     assert command[-2:] == ["-k", "x"]
     for expected in ("--reruns", "--maxfail=5", "-n", "--strict-markers", "--cov=."):
@@ -155,15 +156,16 @@ def test_posargs_fail_on_flaky_is_ours():
     [
         ({}, "--cov=."),
         ({"pyproject.toml": '[tool.coverage.run]\nsource = ["pkg"]\n'}, "--cov"),
+        ({"pyproject.toml": '[tool.coverage.run]\nsource_pkgs = ["pkg"]\n'}, "--cov"),
         ({".coveragerc": "[run]\nsource = pkg\n"}, "--cov"),
     ],
 )
 def test_coverage_respects_the_projects_own_source(tmp_path, files, expected):
-    """Coverage's own `source` setting is respected; without one, the project is measured."""
+    """Coverage's own `source`/`source_pkgs` is respected; without one, the project is measured."""
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    source_set = testsuite.has_coverage_source(tmp_path)
-    command = testsuite.pytest_command(Config().tests, [], coverage_source_set=source_set)
+    source_set = invocation.has_coverage_source(tmp_path)
+    command = invocation.pytest_command(Config().tests, [], coverage_source_set=source_set)
     assert expected in command
     assert [c for c in command if c.startswith("--cov=") or c == "--cov"] == [expected]
 
@@ -174,7 +176,7 @@ def test_coverage_respects_the_projects_own_source(tmp_path, files, expected):
         ("", 10.0, []),
         ("fail-under = 80", 85.0, []),
         ("fail-under = 80", 79.5, ["coverage 79.5 % is under fail_under 80 %"]),
-        ("fail-under = 80", None, ["no coverage total in coverage.xml"]),
+        ("fail-under = 80", None, ["no coverage total in .ci-tasks/tests/coverage.xml"]),
         ("fail-under = 80\ncoverage = false", None, []),
     ],
 )
@@ -182,7 +184,8 @@ def test_fail_under(tmp_path, section, total, expected):
     """Coverage fails the run only under a configured `fail_under`, or when it is missing."""
     data = tomllib.loads(f"[tests]\n{section}\n")
     config = parse_config(data, tmp_path / "pyproject.toml").tests
-    assert testsuite.coverage_problems(config, total) == expected
+    xml = ".ci-tasks/tests/coverage.xml"
+    assert testsuite.coverage_problems(config, total, xml) == expected
 
 
 def test_exit_code_without_failures_is_not_a_pass():

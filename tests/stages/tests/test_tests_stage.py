@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -32,14 +33,29 @@ FILES = {
     "tests/test_flaky.py": FLAKY.format(name="flaky"),
     "tests/test_broken.py": "def test_broken():\n    assert 1 == 2, 'always broken'\n",
 }
+# In every process, whether rerunfailures' status socket sends at once (TCP_NODELAY).
+CONFTEST = """\
+import os
+import socket
+from pathlib import Path
+
+
+def pytest_sessionfinish(session):
+    sock = getattr(getattr(session.config, "failures_db", None), "sock", None)
+    if sock is not None:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+        value = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        Path(__file__).with_name(f"nodelay-{worker}.out").write_text(str(value))
+"""
 FLAKY_ID = "tests/test_flaky.py::test_flaky"
 BROKEN_ID = "tests/test_broken.py::test_broken"
+SESSION_DIR = ".ci-tasks/tests-3.11"
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("tests-stage")
-    files = {**FILES, "tests/test_integration.py": INTEGRATION}
+    files = {**FILES, "tests/test_integration.py": INTEGRATION, "tests/conftest.py": CONFTEST}
     return make_project(root, dev=DEV, ci_tasks=BASE, extra=PYTEST_INI, files=files)
 
 
@@ -70,7 +86,7 @@ def run(project, *posargs, config="", env=None):
 
 
 def flaky_report(project):
-    return json.loads((project.path / ".ci-tasks" / "flaky-report.json").read_text())
+    return json.loads((project.path / SESSION_DIR / "flaky-report.json").read_text())
 
 
 def test_flaky_test_is_reported_and_the_session_passes(project, tmp_path):
@@ -94,11 +110,17 @@ def test_flaky_test_is_reported_and_the_session_passes(project, tmp_path):
     assert entry["outcome"] == "passed"
     assert "first attempt 0 fails" in entry["failures"][0]
     assert "flaky: 1 test(s) passed only on a rerun" in result.stdout
-    history = json.loads((project.path / ".ci-tasks" / "flaky-history.json").read_text())
+    history = json.loads((project.path / SESSION_DIR / "flaky-history.json").read_text())
     assert history["runs"][-1]["rescued"] == 1
     assert history["runs"][-1]["flaky"] == [FLAKY_ID]
-    assert (project.path / "junit.xml").is_file()
-    assert (project.path / "coverage.xml").is_file()
+    assert history["runs"][-1]["workers"] == 2
+    for name in ("junit.xml", "coverage.xml", ".coverage"):
+        assert (project.path / SESSION_DIR / name).is_file()
+        assert not (project.path / name).exists()  # nothing lands in the project root
+    # The stall is gone: every worker's socket to rerunfailures' server sends at once.
+    nodelay = {p.name: p.read_text() for p in (project.path / "tests").glob("nodelay-*.out")}
+    assert {"nodelay-gw0.out", "nodelay-gw1.out"} <= set(nodelay)
+    assert set(nodelay.values()) == {"1"}
     assert "coverage: " in result.stdout
     text = summary.read_text()
     assert f"`{FLAKY_ID}`: 2 attempts; first failure: AssertionError: first attempt 0" in text
@@ -172,3 +194,110 @@ def test_rerun_rule_by_marker(project):
     report = flaky_report(project)
     assert [e["nodeid"] for e in report["flaky"]] == ["tests/test_integration.py::test_integration"]
     assert "1 test(s) failed: tests/test_flaky.py::test_flaky" in result.stdout
+
+
+def test_users_bad_pytest_argument_gets_pytests_message(project):
+    """`-- -n -n 0` is the user's mistake: pytest's own message, not a missing-plugin hint."""
+    result = run(project, "-n", "-n", "0")
+    assert result.returncode == 2, result.stdout
+    assert "pytest rejected its command line: pytest: error: argument -n" in result.stdout
+    assert "pytest-rerunfailures" not in result.stdout.split("pytest rejected")[-1]
+
+
+def test_junit_xml_is_masked_before_it_is_kept(project):
+    """A secret in a failure message never reaches the JUnit XML (an uploaded artifact)."""
+    secret = "s3cr3t-value-4711"
+    project.write(
+        "tests/test_leak.py",
+        "import os\n\ndef test_leak():\n    assert os.environ['MY_TOKEN'] == 'x'\n",
+    )
+    settings = 'secrets = ["MY_TOKEN"]\n' + BASE + "workers = 0\nreruns = 0\n"
+    project.write("pyproject.toml", pyproject(dev=DEV, ci_tasks=settings, extra=PYTEST_INI))
+    result = project.nox("-r", "-s", "tests", "--", "tests/test_leak.py", env={"MY_TOKEN": secret})
+    (project.path / "tests/test_leak.py").unlink()
+    assert result.returncode == 1, result.stdout
+    junit = (project.path / SESSION_DIR / "junit.xml").read_text()
+    assert "test_leak" in junit
+    assert secret not in junit
+    assert "assert '***' == 'x'" in result.stdout
+    assert secret not in result.stdout
+
+
+SHARDED = """\
+import pytest
+
+
+@pytest.mark.parametrize("n", range(25))
+def test_many(n):
+    assert n >= 0
+"""
+
+
+def test_shards_split_the_suite_each_test_once(tmp_path):
+    """`shards = 2`: two ci sessions per Python, each test in exactly one, records apart."""
+    config = "[tool.ci-tasks.tests]\nreruns-delay = 0\nshards = 2\nworkers = 0\n"
+    files = {"tests/test_many.py": SHARDED, "tests/test_more.py": SHARDED}
+    sample = make_project(tmp_path, dev=DEV, ci_tasks=config, files=files)
+    listed = json.loads(sample.nox("-l", "--json").stdout)
+    ci = sorted(s["session"] for s in listed if "ci" in s["tags"] and s["name"] != "lint")
+    assert [s for s in ci if s.startswith("tests")] == [
+        "tests-shard1of2-3.11",
+        "tests-shard2of2-3.11",
+    ]
+    result = sample.nox("-s", "tests-shard1of2", "tests-shard2of2")
+    assert result.returncode == 0, result.stdout
+    ran = []
+    for k in (1, 2):
+        folder = sample.path / f".ci-tasks/tests-shard{k}of2-3.11"
+        junit = (folder / "junit.xml").read_text()
+        ran.append(set(re.findall(r'classname="([^"]+)" name="([^"]+)"', junit)))
+        report = json.loads((folder / "flaky-report.json").read_text())
+        assert report["shard"] == [k, 2]
+        assert (folder / "coverage.xml").is_file()
+    assert not ran[0] & ran[1]
+    assert len(ran[0] | ran[1]) == 51
+    assert abs(len(ran[0]) - len(ran[1])) <= 1  # nothing recorded yet: split by count
+    assert not [
+        p.name for p in sample.path.iterdir() if p.name.startswith(("junit", "cov", ".cov"))
+    ]
+
+
+GROUPS_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "sample"
+version = "0.1.0"
+requires-python = ">=3.11"
+
+[dependency-groups]
+tests = [{tools}, "freezegun>=1.2"]
+lint = ["ruff"]
+
+[tool.ci-tasks.tests]
+reruns-delay = 0
+workers = 0
+"""
+FROZEN = """\
+import datetime as dt
+
+from freezegun import freeze_time
+
+
+@freeze_time("2012-01-14")
+def test_frozen():
+    assert dt.date.today() == dt.date(2012, 1, 14)
+"""
+
+
+def test_tests_group_is_synced(tmp_path):
+    """Pytest and freezegun kept in a `tests` group: the session syncs that group and passes."""
+    tools = ", ".join(f'"{t}"' for t in DEV)
+    sample = make_project(tmp_path, lock=False, files={"tests/test_frozen.py": FROZEN})
+    sample.write("pyproject.toml", GROUPS_PYPROJECT.format(tools=tools))
+    sample.lock()
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 0, result.stdout
+    assert "2 passed" in result.stdout

@@ -2,7 +2,8 @@
 
 It runs inside the project's own test environment, where ci_tasks is usually not
 installed: the tests stage puts this folder on ``PYTHONPATH`` and loads the module with
-``-p ci_tasks_recorder``. So it imports nothing but the standard library and pytest.
+``-p ci_tasks_recorder``. So it imports nothing but the standard library, pytest and its
+sibling :mod:`ci_tasks_split`.
 
 * ``CI_TASKS_PYTEST_RECORD``: where to write the record (JSON) when the session ends.
   pytest-rerunfailures marks a failed attempt ``report.outcome == "rerun"``; under
@@ -10,6 +11,9 @@ installed: the tests stage puts this folder on ``PYTHONPATH`` and loads the modu
   so only the controller writes.
 * ``CI_TASKS_PYTEST_RERUN_RULES``: a JSON list of ``{"marker"|"path", "reruns", "delay"}``;
   a matching test without its own ``flaky`` marker gets one (first rule wins).
+* ``CI_TASKS_PYTEST_SHARD`` (``k/n``) and ``CI_TASKS_PYTEST_DURATIONS`` (a JSON file
+  ``{nodeid: seconds}``): run only shard *k* of *n* of the collected tests
+  (:mod:`ci_tasks_split`); every xdist worker computes the same split.
 """
 
 # This folder is a sys.path entry of the test environment, not a package: no __init__.py.
@@ -17,16 +21,23 @@ installed: the tests stage puts this folder on ``PYTHONPATH`` and loads the modu
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+# A sibling on the same sys.path entry (mypy sees the folder as ci_tasks' own).
+from ci_tasks_split import parse_shard, split  # type: ignore[import-not-found]
+
 RECORD_ENV = "CI_TASKS_PYTEST_RECORD"
 RULES_ENV = "CI_TASKS_PYTEST_RERUN_RULES"
+SHARD_ENV = "CI_TASKS_PYTEST_SHARD"
+DURATIONS_ENV = "CI_TASKS_PYTEST_DURATIONS"
 _MESSAGE_LIMIT = 500
 
 
@@ -46,12 +57,12 @@ class Recorder:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.reports: dict[str, list[list[str | None]]] = {}
+        self.reports: dict[str, list[list[Any]]] = {}
         self.collect_errors: dict[str, str | None] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Every phase of every attempt, workers' reports included under xdist."""
-        entry = [report.when, report.outcome, _message(report)]
+        entry = [report.when, report.outcome, _message(report), round(report.duration, 4)]
         self.reports.setdefault(report.nodeid, []).append(entry)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -83,8 +94,7 @@ def _rule_matches(rule: dict[str, Any], item: pytest.Item) -> bool:
     return fnmatch.fnmatchcase(path, str(rule.get("path")))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give tests matched by a configured rerun rule their reruns and delay."""
+def _add_rerun_rules(items: list[pytest.Item]) -> None:
     rules = json.loads(os.environ.get(RULES_ENV) or "[]")
     if not rules:
         return
@@ -99,8 +109,50 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 break
 
 
+def _keep_shard(config: pytest.Config, items: list[pytest.Item], shard: str) -> None:
+    index, total = parse_shard(shard)
+    durations: dict[str, float] = {}
+    source = os.environ.get(DURATIONS_ENV)
+    if source:
+        with contextlib.suppress(OSError, ValueError):
+            durations = json.loads(Path(source).read_text(encoding="utf-8"))
+    mine = set(split([item.nodeid for item in items], durations, total)[index - 1])
+    kept = [item for item in items if item.nodeid in mine]
+    dropped = [item for item in items if item.nodeid not in mine]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
+
+
+@pytest.hookimpl(trylast=True)  # split what -k/-m and other plugins left
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give tests matched by a rerun rule their reruns; keep only this shard's tests."""
+    _add_rerun_rules(items)
+    shard = os.environ.get(SHARD_ENV)
+    if shard:
+        _keep_shard(config, items, shard)
+
+
+def _no_delay(sock: object) -> None:
+    """Send small writes at once on *sock*, if it is a TCP socket."""
+    if isinstance(sock, socket.socket) and sock.type == socket.SOCK_STREAM:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-rerunfailures has made its sockets
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the recorder on the controller (or the only process), never on a worker."""
+    """Remove rerunfailures' per-test stall under xdist; register the recorder (controller).
+
+    Under xdist, pytest-rerunfailures keeps a status server in the controller and a
+    client socket in each worker, and makes small request/response round trips on it for
+    every test. With Nagle's algorithm and delayed ACKs each waits for the peer's ACK, a
+    ~20-40 ms stall per test (its issue #242: "xdist runs are slow"). TCP_NODELAY on the
+    worker's socket, and on the server's listening socket (whose connections inherit it on
+    Linux), sends each message at once. A rerunfailures without these sockets (no xdist,
+    another version) has no ``failures_db.sock`` and is left untouched.
+    """
+    _no_delay(getattr(getattr(config, "failures_db", None), "sock", None))
     target = os.environ.get(RECORD_ENV)
     if target and not hasattr(config, "workerinput"):
         config.pluginmanager.register(Recorder(Path(target)), "ci_tasks_recorder_instance")
