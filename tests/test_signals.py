@@ -47,6 +47,16 @@ def test_sleeps():
 """
 
 
+def _default_signals() -> None:
+    """In the child: SIGHUP and SIGTERM at their defaults, whatever this run inherited.
+
+    An ignored signal stays ignored across exec (``nohup`` ignores SIGHUP), and the code
+    under test rightly keeps it ignored; the test must start from the usual state.
+    """
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _stop(process: subprocess.Popen[str], signum: int, marker: str) -> tuple[int, list[int]]:
     """Send *signum*; the exit code and what of the tree outlived grace + 1 s."""
     sent = time.monotonic()
@@ -105,6 +115,7 @@ def test_pre_push_hook_stops_its_checks(tmp_path: Path, signum: int, code: int) 
     update = f"refs/heads/main {'1' * 40} refs/heads/main {'0' * 40}\n"
     hook = subprocess.Popen(
         [sys.executable, "-m", "ci_tasks.adopt.hooks", "pre-push", str(root), "origin", "x"],
+        preexec_fn=_default_signals,  # noqa: PLW1509 - two signal calls, no locks taken
         cwd=root,
         env=clean_env({MARKER_VARIABLE: marker}),
         stdin=subprocess.PIPE,

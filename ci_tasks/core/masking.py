@@ -31,6 +31,10 @@ URL_SECRET_VARIABLES: tuple[str, ...] = ("STAGING_URL",)
 """Variables holding a URL whose userinfo and query values are secret (not its host)."""
 MIN_SECRET_LENGTH = 4
 MASK = "***"
+FRAGMENT_LENGTH = 6
+"""A cut-off secret (``'s3cr3t-val...'``, as pytest and reprlib shorten long values) is
+masked when at least this many of its characters are shown beside the ellipsis."""
+_ELLIPSES = ("...", "\u2026")
 
 
 def _is_url(value: str) -> bool:
@@ -122,10 +126,29 @@ class Masker:
         return added
 
     def mask(self, text: str) -> str:
-        """Return *text* with every registered secret replaced by ``***``."""
+        """Return *text* with every registered secret replaced by ``***``.
+
+        A secret cut short beside an ellipsis (its start before ``...``, or its end after
+        it) is masked too: tools shorten long values that way, and a fragment is a leak.
+        """
         for secret in self._ordered:
             if secret in text:
                 text = text.replace(secret, MASK)
+        if self._ordered and any(e in text for e in _ELLIPSES):
+            text = self._mask_fragments(text)
+        return text
+
+    def _mask_fragments(self, text: str) -> str:
+        long_enough = [s for s in self._ordered if len(s) > FRAGMENT_LENGTH]
+        for ellipsis in _ELLIPSES:
+            start = text.find(ellipsis)
+            while start != -1:
+                end = start + len(ellipsis)
+                before = max((_shown(text[:start], s, head=True) for s in long_enough), default=0)
+                after = max((_shown(text[end:], s, head=False) for s in long_enough), default=0)
+                head = text[: start - before] + (MASK if before else "") + ellipsis
+                text = head + (MASK if after else "") + text[end + after :]
+                start = text.find(ellipsis, len(head))
         return text
 
     def clear(self) -> None:
@@ -133,6 +156,17 @@ class Masker:
         with self._lock:
             self._secrets.clear()
             self._ordered = ()
+
+
+def _shown(text: str, secret: str, *, head: bool) -> int:
+    """How much of *secret* *text* shows beside an ellipsis: 0 below :data:`FRAGMENT_LENGTH`.
+
+    With *head*, the secret's start at the end of *text*; else its end at *text*'s start.
+    """
+    for size in range(len(secret) - 1, FRAGMENT_LENGTH - 1, -1):
+        if text.endswith(secret[:size]) if head else text.startswith(secret[-size:]):
+            return size
+    return 0
 
 
 def _add_url_variables(

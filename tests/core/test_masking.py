@@ -96,3 +96,19 @@ def test_every_value_handed_to_the_actions_runner():
     assert masking.register_secret_variables([], env) == first
     assert {env["SLACK_WEBHOOK_URL"], "/services/T/B/XyZ", "s1g9"} <= set(first)
     assert "hooks.example.com" not in first
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AssertionError: 's3cr3t-value-4...' != 'x'", "AssertionError: '***...' != 'x'"),
+        ("token: ...value-42-long-token!", "token: ...***!"),
+        ("s3cr3t-v\u2026 twice s3cr3t-value...", "***\u2026 twice ***..."),
+        ("s3cr3... is too short a fragment", "s3cr3... is too short a fragment"),
+        ("s3cr3t-value without an ellipsis", "s3cr3t-value without an ellipsis"),
+    ],
+)
+def test_a_secret_cut_short_beside_an_ellipsis_is_masked(masker, text, expected):
+    """A shortened secret (pytest's and reprlib's '...') leaks its start: that is masked too."""
+    masker.add("s3cr3t-value-42-long-token")
+    assert masker.mask(text) == expected
