@@ -29,20 +29,9 @@ from ci_tasks.core.stage import StageContext, run_stage
 from ci_tasks.stages.security import ScanContext, security
 from ci_tasks.stages.security._uv_check import UvPipCheck
 from ci_tasks.stages.security.config import SecurityConfig, SecurityIgnore
-from tests.support.localserver import Request, Response, serve
+from tests.support.localserver import Response, serve
+from tests.support.osv import osv
 from tests.support.sample import clean_env, make_project
-
-ADVISORY = {
-    "id": "GHSA-x84v-xcm2-53pg",
-    "aliases": ["CVE-2018-18074"],
-    "summary": "Requests sends an HTTP Authorization header to an http URI upon redirect",
-    "affected": [
-        {
-            "package": {"name": "requests", "ecosystem": "PyPI"},
-            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}],
-        }
-    ],
-}
 
 SHELL = """\
 import subprocess
@@ -91,13 +80,6 @@ TODAY = dt.datetime.now(dt.UTC).date()
 FUTURE = TODAY + dt.timedelta(days=30)
 PAST = TODAY - dt.timedelta(days=1)
 CI_BIN = Path(sys.executable).parent
-
-
-def osv(request: Request) -> Response:
-    query = request.json()
-    if query["package"]["name"] == "requests" and query["version"] == "2.19.0":
-        return Response(200, {"vulns": [ADVISORY]})
-    return Response(200, {})
 
 
 def closed_port_url() -> str:
