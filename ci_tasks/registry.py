@@ -32,12 +32,7 @@ SESSIONS: dict[str, StageSpec] = {spec.name: spec for spec in STAGES}
 
 for _spec in STAGES:
     config_mod.register_section(_spec.name, _spec.section)
-    if _spec.run is not None:
-        stage_mod.add_runnable(_spec.name, _spec.run)
-    if _spec.report is not None:
-        stage_mod.add_report(_spec.name, _spec.report)
-    if _spec.usage is not None:
-        stage_mod.add_usage(_spec.name, _spec.usage)
+    stage_mod.add_stage(_spec)
 
 
 def register(

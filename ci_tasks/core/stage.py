@@ -91,33 +91,22 @@ class StageSpec:
     its posargs go (pytest, ruff). Default: the stage's docstring and "no arguments"."""
 
 
-# The stages preflight may run, by name; filled by the registry through add_runnable().
-_RUNNABLE: dict[str, Stage] = {}
-# The report kind each stage writes, by stage name; filled by the registry too.
-_REPORTS: dict[str, str] = {}
-# The help text each stage's session prints for --help, by stage name; filled likewise.
-_USAGES: dict[str, str | Callable[[], str]] = {}
+# Every stage's spec, by name, in the registry's order; filled by the registry through
+# add_stage(). What another stage may run, what report a stage writes and what its
+# --help prints are all read from here.
+_STAGES: dict[str, StageSpec] = {}
 HELP_FLAGS = frozenset({"--help", "-h"})
 
 
-def add_runnable(name: str, stage: Stage) -> None:
-    """Make *stage* runnable by name from another stage (the registry calls this)."""
-    _RUNNABLE[name] = stage
-
-
-def add_report(name: str, kind: str) -> None:
-    """Record that stage *name* writes the ``<kind>`` report (the registry calls this)."""
-    _REPORTS[name] = kind
-
-
-def add_usage(name: str, usage: str | Callable[[], str]) -> None:
-    """Record what ``nox -s <name> -- --help`` prints (the registry calls this)."""
-    _USAGES[name] = usage
+def add_stage(spec: StageSpec) -> None:
+    """Make *spec* known to the shared layer (the registry calls this once per stage)."""
+    _STAGES[spec.name] = spec
 
 
 def usage_text(name: str, stage: Stage) -> str:
     """The help of session *name*: its own, or its docstring and "takes no arguments"."""
-    usage = _USAGES.get(name)
+    spec = _STAGES.get(name)
+    usage = spec.usage if spec is not None else None
     if usage is not None:
         return (usage() if callable(usage) else usage).rstrip()
     doc = (stage.__doc__ or "").strip().splitlines()
@@ -130,7 +119,9 @@ def usage_text(name: str, stage: Stage) -> str:
 
 def runnable_stages() -> Mapping[str, Stage]:
     """The stages another stage may run, in the registry's order (read-only)."""
-    return types.MappingProxyType(_RUNNABLE)
+    return types.MappingProxyType(
+        {name: spec.run for name, spec in _STAGES.items() if spec.run is not None}
+    )
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -173,7 +164,8 @@ def run_stage(stage: Stage, ctx: StageContext) -> int:
             why = exc.name if isinstance(exc, Interrupted) else "SIGINT"
             took = time.monotonic() - start
             out.line(f"{ctx.name}: interrupted ({why}) after {took:.1f} s", "error")
-            kind = _REPORTS.get(ctx.name)
+            spec = _STAGES.get(ctx.name)
+            kind = spec.report if spec is not None else None
             if kind is not None:
                 reports.write_report(
                     ctx.root, kind, verdict="interrupted", body={"interrupted_by": why}
