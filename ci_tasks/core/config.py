@@ -149,15 +149,19 @@ class Config:
     sections: Mapping[str, Any] = dataclasses.field(
         default_factory=dict, metadata={"internal": True}
     )
-    """The stages' sections as parsed, by key; not a key itself."""
+    """Every stage's section by key: as parsed, else its defaults; not a key itself."""
     root: Path = dataclasses.field(default=Path(), metadata={"internal": True})
     """The project directory (where ``pyproject.toml`` is); not a key."""
 
+    def __post_init__(self) -> None:
+        # Sections the table leaves out get their defaults once, here, not at each lookup.
+        missing = {n: cls() for n, cls in _SECTIONS.items() if n not in self.sections}
+        if missing:
+            object.__setattr__(self, "sections", {**self.sections, **missing})
+
     def section(self, name: str, cls: type[T]) -> T:
-        """The stage section *name*, checked to be a *cls* (its defaults when unset)."""
+        """The stage section *name*, checked to be a *cls*."""
         value = self.sections.get(name)
-        if value is None:
-            value = _SECTIONS[name]() if name in _SECTIONS else None
         if not isinstance(value, cls):
             msg = f"no configuration section {name!r} of type {cls.__qualname__}"
             raise TypeError(msg)  # a bug of ours: the registry names every section
@@ -174,8 +178,7 @@ class Config:
         # Only called when normal lookup fails: a stage's section by its key.
         if name.startswith("__") or name not in _SECTIONS:
             raise AttributeError(name)
-        value = self.sections.get(name)
-        return _SECTIONS[name]() if value is None else value
+        return self.sections[name]
 
 
 @dataclasses.dataclass(frozen=True)
