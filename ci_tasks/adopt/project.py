@@ -32,6 +32,7 @@ from packaging.utils import canonicalize_name
 
 from ci_tasks.core.config import TABLE, Config, fields_of, type_name
 from ci_tasks.core.errors import ConfigError
+from ci_tasks.core.groups import requirement_name
 
 # CPython minor versions a project may declare support for; requires-python picks among them.
 KNOWN_PYTHONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
@@ -255,15 +256,6 @@ def render_config_table(
     return "\n".join(lines) + "\n"
 
 
-def _requirement_name(entry: object) -> str | None:
-    if not isinstance(entry, str):
-        return None  # {include-group = "..."}
-    try:
-        return canonicalize_name(Requirement(entry).name)
-    except InvalidRequirement:
-        return None
-
-
 def parse_requirement(spec: str) -> Requirement:
     """*spec* as a requirement; a one-line :class:`ConfigError` when it is not one."""
     try:
@@ -320,7 +312,7 @@ def _add_requirements(
     entries: tomlkit.items.Array, requirements: Sequence[str], group: str, runtime: set[str | None]
 ) -> tuple[list[str], list[str]]:
     """Append the *requirements* named neither in *entries* nor in *runtime*; ``(added, kept)``."""
-    present = {_requirement_name(e) for e in entries} | runtime
+    present = {requirement_name(e) for e in entries} | runtime
     added, kept = [], []
     multiline = "\n" in entries.as_string()
     indent = _indent(entries.as_string())
@@ -362,7 +354,7 @@ def edit_pyproject(
     project = data.get("project", {})
     dependencies = project.get("dependencies", []) if isinstance(project, dict) else []
     runtime = (
-        {_requirement_name(d) for d in dependencies} if isinstance(dependencies, list) else set()
+        {requirement_name(d) for d in dependencies} if isinstance(dependencies, list) else set()
     )
     entries = _group_array(document, group, source)
     added, kept = _add_requirements(entries, requirements, group, runtime)

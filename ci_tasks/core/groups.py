@@ -7,7 +7,6 @@ it includes, and ``[tool.uv] default-groups``). ``init`` and the sessions share 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,15 +18,22 @@ __all__ = [
     "test_groups",
 ]
 
-_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-
 
 def requirement_name(entry: object) -> str | None:
-    """The normalised project name of a requirement string (``None`` for an include table)."""
+    """The normalised project name of a requirement string.
+
+    ``None`` for an include table (``{include-group = "..."}``) or an invalid requirement.
+    """
     if not isinstance(entry, str):
         return None
-    found = _NAME.match(entry)
-    return re.sub(r"[-_.]+", "-", found.group(1)).lower() if found else None
+    # packaging is what pip and uv parse requirements with; imported here, not at start-up.
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+    from packaging.utils import canonicalize_name  # noqa: PLC0415
+
+    try:
+        return str(canonicalize_name(Requirement(entry).name))
+    except InvalidRequirement:
+        return None
 
 
 def _groups(data: Mapping[str, Any]) -> Mapping[str, Any]:
