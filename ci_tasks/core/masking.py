@@ -74,6 +74,7 @@ class Masker:
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
         self._ordered: tuple[str, ...] = ()
+        self._windows: frozenset[str] = frozenset()
 
     def add(self, value: str | None) -> list[str]:
         """Register a secret value (a URL also by its pieces, see :func:`url_secrets`).
@@ -113,6 +114,7 @@ class Masker:
                 self._secrets.update(v for v in variants if len(v) >= MIN_SECRET_LENGTH)
             # Longest first, so a secret that contains another is masked whole.
             self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
+            self._windows = _windows(self._ordered)
         return new
 
     def add_from_env(self, names: Iterable[str], env: Mapping[str, str] | None = None) -> list[str]:
@@ -134,7 +136,7 @@ class Masker:
         for secret in self._ordered:
             if secret in text:
                 text = text.replace(secret, MASK)
-        if self._ordered and any(e in text for e in _ELLIPSES):
+        if self._windows and any(e in text for e in _ELLIPSES):
             text = self._mask_fragments(text)
         return text
 
@@ -144,8 +146,13 @@ class Masker:
             start = text.find(ellipsis)
             while start != -1:
                 end = start + len(ellipsis)
-                before = max((_shown(text[:start], s, head=True) for s in long_enough), default=0)
-                after = max((_shown(text[end:], s, head=False) for s in long_enough), default=0)
+                # Beside most ellipses ("...." in pytest's progress) no secret's piece
+                # stands; one set lookup a side says so before any secret is compared.
+                before = after = 0
+                if text[max(start - FRAGMENT_LENGTH, 0) : start] in self._windows:
+                    before = max(_shown(text, start, s, head=True) for s in long_enough)
+                if text[end : end + FRAGMENT_LENGTH] in self._windows:
+                    after = max(_shown(text, end, s, head=False) for s in long_enough)
                 head = text[: start - before] + (MASK if before else "") + ellipsis
                 text = head + (MASK if after else "") + text[end + after :]
                 start = text.find(ellipsis, len(head))
@@ -156,15 +163,28 @@ class Masker:
         with self._lock:
             self._secrets.clear()
             self._ordered = ()
+            self._windows = frozenset()
 
 
-def _shown(text: str, secret: str, *, head: bool) -> int:
-    """How much of *secret* *text* shows beside an ellipsis: 0 below :data:`FRAGMENT_LENGTH`.
+def _windows(secrets: Iterable[str]) -> frozenset[str]:
+    """Every run of :data:`FRAGMENT_LENGTH` characters in a secret long enough to be cut."""
+    return frozenset(
+        secret[i : i + FRAGMENT_LENGTH]
+        for secret in secrets
+        if len(secret) > FRAGMENT_LENGTH
+        for i in range(len(secret) - FRAGMENT_LENGTH + 1)
+    )
 
-    With *head*, the secret's start at the end of *text*; else its end at *text*'s start.
+
+def _shown(text: str, at: int, secret: str, *, head: bool) -> int:
+    """How much of *secret* stands beside an ellipsis at *at*: 0 below FRAGMENT_LENGTH.
+
+    With *head*, the secret's start ending at *at*; else its end starting at *at*.
     """
     for size in range(len(secret) - 1, FRAGMENT_LENGTH - 1, -1):
-        if text.endswith(secret[:size]) if head else text.startswith(secret[-size:]):
+        if head and text.endswith(secret[:size], 0, at):
+            return size
+        if not head and text.startswith(secret[-size:], at):
             return size
     return 0
 
