@@ -7,19 +7,10 @@ interface (``_model``); :mod:`.session` runs them all and gives one verdict (``_
 from __future__ import annotations
 
 from ci_tasks.core.stage import StageSpec
+from ci_tasks.stages.security._model import Finding, ScanContext, Scanner, ScanResult
+from ci_tasks.stages.security._verdict import Outcome, judge
 from ci_tasks.stages.security.config import SecurityConfig
-from ci_tasks.stages.security.session import (
-    SCANNERS,
-    Finding,
-    Outcome,
-    ScanContext,
-    Scanner,
-    ScanResult,
-    judge,
-    register,
-    run_scanners,
-    security,
-)
+from ci_tasks.stages.security.session import SCANNERS, register, run_scanners, security
 
 USAGE = """\
 usage: nox -s security

@@ -26,7 +26,7 @@ from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.security._bandit import Bandit
 from ci_tasks.stages.security._common import last_line
-from ci_tasks.stages.security._model import Finding, ScanContext, Scanner, ScanResult
+from ci_tasks.stages.security._model import ScanContext, Scanner, ScanResult
 from ci_tasks.stages.security._pip_audit import CiLockAudit, PipAudit
 from ci_tasks.stages.security._uv_check import UvPipCheck
 from ci_tasks.stages.security._verdict import (
@@ -42,19 +42,6 @@ from ci_tasks.stages.security.config import SecurityConfig
 
 if TYPE_CHECKING:
     from ci_tasks.core.config import Config
-
-__all__ = [
-    "SCANNERS",
-    "Finding",
-    "Outcome",
-    "ScanContext",
-    "ScanResult",
-    "Scanner",
-    "judge",
-    "register",
-    "run_scanners",
-    "security",
-]
 
 SCANNERS: tuple[Scanner, ...] = (Bandit(), PipAudit(), CiLockAudit(), UvPipCheck(), Zizmor())
 
