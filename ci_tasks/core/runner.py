@@ -38,6 +38,8 @@ KILL_GRACE_SECONDS = 1.0
 # After the command exits, how long its output readers may take to drain the pipe.
 _DRAIN_SECONDS = 2.0
 _CHUNK = 65536
+_WRITE_LOCK = threading.Lock()
+_POLL_SECONDS = 0.02
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +67,17 @@ class _Attempt:
     tail: str
     stdout: str | None
     timed_out: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One command of :meth:`Runner.run_parallel`: its argv, environment changes and label."""
+
+    command: Sequence[str | os.PathLike[str]]
+    env: Mapping[str, str | None] | None = None
+    """Changes to the runner's environment (``None`` unsets a variable)."""
+    label: str = ""
+    """Put before each line of the command's output (``[1/2]``)."""
 
 
 class _AttemptFailedError(Exception):
@@ -226,6 +239,21 @@ def kill_tree(process: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECOND
         process.wait()
 
 
+@dataclasses.dataclass
+class _Started:
+    """A command started: its process, the threads draining its output, its tail."""
+
+    argv: tuple[str, ...]
+    process: subprocess.Popen[bytes]
+    readers: list[_Reader]
+    tail: collections.deque[str]
+
+    @property
+    def shown(self) -> str:
+        """The command as a shell would read it."""
+        return shlex.join(self.argv)
+
+
 class _Reader(threading.Thread):
     """Drains one pipe: streams complete lines live, keeps a bounded tail and, optionally, all."""
 
@@ -236,13 +264,15 @@ class _Reader(threading.Thread):
         output: Output | None,
         tail: collections.deque[str],
         keep_all: bool,
+        label: str = "",
     ) -> None:
         super().__init__(daemon=True)
         self._fd = pipe.fileno()
         self._pipe = pipe
         self._output = output
         self._tail = tail
-        self._keep_all = keep_all
+        self.keep_all = keep_all
+        self._label = label
         self.chunks: list[bytes] = []
 
     def _emit(self, data: bytes) -> None:
@@ -250,13 +280,17 @@ class _Reader(threading.Thread):
         for line in text.splitlines():
             self._tail.append(line)
         if self._output is not None:
-            self._output.write(text)
+            if self._label:  # commands running side by side: say whose each line is
+                lines = text.splitlines(keepends=True)
+                text = "".join(f"{self._label} {line}" for line in lines)
+            with _WRITE_LOCK:  # whole lines, never two readers' lines interleaved
+                self._output.write(text)
 
     def run(self) -> None:
         pending = b""
         try:
             while chunk := os.read(self._fd, _CHUNK):
-                if self._keep_all:
+                if self.keep_all:
                     self.chunks.append(chunk)
                     continue
                 pending += chunk
@@ -440,16 +474,62 @@ class Runner:
             attempts=attempts,
         )
 
-    def _run_once(
+    def run_parallel(self, jobs: Sequence[Job], *, timeout: float | None = None) -> list[Completed]:
+        """Run *jobs* side by side; each output line is prefixed with its job's label.
+
+        Every command runs to its end (exit codes are returned, never raised: a caller
+        running parts of one task judges them together). A timeout, an interrupt or any
+        other exception stops every tree before it propagates; a timeout raises
+        :class:`CommandTimedOut` naming the commands still running.
+        """
+        started: list[_Started] = []
+        limit = self._timeout_for(timeout)
+        begin = time.monotonic()
+        ended: dict[int, float] = {}
+        timed_out = False
+        try:
+            for job in jobs:  # one by one: a failed start must still stop the others
+                started.append(  # noqa: PERF401
+                    self._start(
+                        tuple(os.fspath(part) for part in job.command),
+                        env=build_env(self.env, job.env),
+                        cwd=self.cwd,
+                        sink=self.output,
+                        capture_stdout=False,
+                        label=job.label,
+                    )
+                )
+            while len(ended) < len(started):
+                for index, one in enumerate(started):
+                    if index not in ended and one.process.poll() is not None:
+                        ended[index] = time.monotonic()
+                if limit is not None and time.monotonic() - begin > limit:
+                    timed_out = True
+                    break
+                time.sleep(_POLL_SECONDS)
+        finally:
+            for one in started:
+                kill_tree(one.process, self.kill_grace)
+        attempts = [self._collect(one, timed_out=timed_out) for one in started]
+        if timed_out:
+            running = [one.shown for i, one in enumerate(started) if i not in ended]
+            tail = "\n".join(a.tail for a in attempts)
+            raise CommandTimedOut(" & ".join(running), limit or 0.0, tail)
+        return [
+            Completed(one.argv, a.returncode, a.tail, None, ended[i] - begin, 1)
+            for i, (one, a) in enumerate(zip(started, attempts, strict=True))
+        ]
+
+    def _start(
         self,
         argv: tuple[str, ...],
         *,
         env: dict[str, str],
         cwd: Path | None,
-        timeout: float | None,
-        stream: bool,
+        sink: Output | None,
         capture_stdout: bool,
-    ) -> _Attempt:
+        label: str = "",
+    ) -> _Started:
         try:
             process = subprocess.Popen(
                 argv,
@@ -465,36 +545,56 @@ class Runner:
             msg = f"`{argv[0]}` was not found{where}; is it installed and on PATH?"
             raise ToolMissingError(msg) from None
         tail: collections.deque[str] = collections.deque(maxlen=self.tail_lines)
-        sink = self.output if stream else None
         assert process.stdout is not None  # noqa: S101 - guaranteed by stdout=PIPE
-        readers = [_Reader(process.stdout, output=sink, tail=tail, keep_all=capture_stdout)]
+        readers = [
+            _Reader(process.stdout, output=sink, tail=tail, keep_all=capture_stdout, label=label)
+        ]
         if capture_stdout:
             assert process.stderr is not None  # noqa: S101 - guaranteed by stderr=PIPE
             readers.append(_Reader(process.stderr, output=sink, tail=tail, keep_all=False))
         for reader in readers:
             reader.start()
-        timed_out = False
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            # Kill the tree on timeout, and whatever the command left behind otherwise.
-            kill_tree(process, self.kill_grace)
-        for reader in readers:
+        return _Started(argv, process, readers, tail)
+
+    def _collect(self, started: _Started, *, timed_out: bool) -> _Attempt:
+        """The attempt of a command whose tree is already stopped."""
+        for reader in started.readers:
             # A process that escaped the group (setsid) may still hold the pipe: we stop
             # waiting for it rather than hang; the daemon reader dies with us.
             reader.join(_DRAIN_SECONDS)
         stdout = None
-        if capture_stdout:
-            stdout = self.output.masker.mask(b"".join(readers[0].chunks).decode(errors="replace"))
-            tail.extend(stdout.splitlines()[-self.tail_lines :])
+        if started.readers[0].keep_all:
+            chunks = started.readers[0].chunks
+            stdout = self.output.masker.mask(b"".join(chunks).decode(errors="replace"))
+            started.tail.extend(stdout.splitlines()[-self.tail_lines :])
         return _Attempt(
-            returncode=process.returncode,
-            tail=self.output.masker.mask("\n".join(tail)),
+            returncode=started.process.returncode,
+            tail=self.output.masker.mask("\n".join(started.tail)),
             stdout=stdout,
             timed_out=timed_out,
         )
+
+    def _run_once(
+        self,
+        argv: tuple[str, ...],
+        *,
+        env: dict[str, str],
+        cwd: Path | None,
+        timeout: float | None,
+        stream: bool,
+        capture_stdout: bool,
+    ) -> _Attempt:
+        sink = self.output if stream else None
+        started = self._start(argv, env=env, cwd=cwd, sink=sink, capture_stdout=capture_stdout)
+        timed_out = False
+        try:
+            started.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            # Kill the tree on timeout, and whatever the command left behind otherwise.
+            kill_tree(started.process, self.kill_grace)
+        return self._collect(started, timed_out=timed_out)
 
 
 def run(command: Sequence[str | os.PathLike[str]], **kwargs: Any) -> Completed:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ci_tasks import CommandFailed, CommandTimedOut, RetryOn, RetryPolicy, Runner, ToolMissingError
+from ci_tasks.core.runner import Job
 from tests.conftest import Captured
 
 PY = sys.executable
@@ -294,3 +295,53 @@ def test_ignored_signals_stay_ignored():
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
+
+
+def test_parallel_jobs_run_side_by_side_with_labelled_lines(out, tmp_path):
+    """Two jobs that each wait for the other's file both finish: they ran at once."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    code = """
+        import pathlib, sys, time
+        mine, theirs = map(pathlib.Path, sys.argv[1:3])
+        mine.write_text("x")
+        while not theirs.exists():
+            time.sleep(0.01)
+        print("saw the other", flush=True)
+        raise SystemExit(int(sys.argv[3]))
+    """
+    jobs = [
+        Job([*py(code), str(first), str(second), "0"], label="[1/2]"),
+        Job([*py(code), str(second), str(first), "3"], label="[2/2]"),
+    ]
+    done = Runner(output=out).run_parallel(jobs, timeout=30)
+    assert [d.returncode for d in done] == [0, 3]  # exit codes returned, not raised
+    assert [d.tail for d in done] == ["saw the other", "saw the other"]
+    assert sorted(out.text.splitlines()) == ["[1/2] saw the other", "[2/2] saw the other"]
+
+
+def test_parallel_job_environments_are_their_own(out):
+    """Each job sees the runner's environment with its own changes only."""
+    code = "import os; print(os.environ.get('PART'), os.environ.get('KEEP'))"
+    runner = Runner(output=out, env={**os.environ, "KEEP": "k"})
+    jobs = [Job(py(code), env={"PART": "1"}), Job(py(code), env={"PART": "2", "KEEP": None})]
+    assert [d.tail for d in runner.run_parallel(jobs)] == ["1 k", "2 None"]
+
+
+def test_parallel_timeout_stops_every_tree(out, tmp_path):
+    """A timeout kills the job still running and its child, and names the command."""
+    pid_file = tmp_path / "pid"
+    code = f"""
+        import os, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        open({str(pid_file)!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
+        time.sleep(60)
+    """
+    jobs = [Job(py("print('quick')")), Job(py(code), label="[slow]")]
+    start = time.monotonic()
+    with pytest.raises(CommandTimedOut) as info:
+        Runner(output=out).run_parallel(jobs, timeout=1)
+    assert time.monotonic() - start < 5
+    assert "time.sleep(60)" in str(info.value)
+    assert "print('quick')" not in str(info.value)
+    for pid in map(int, pid_file.read_text().split()):
+        assert not alive(pid), f"process {pid} survived"
