@@ -7,10 +7,11 @@ Run:
   session: nox, ``uv sync`` of an unchanged lock, pytest with reruns, coverage, JUnit, the
   recorder, the reports) against plain serial ``pytest``. Target: <= 0.9x on 2 cores.
 * ``uv run python benchmarks/tests_overhead.py project DIR --venv VENV [--repeat 1]``: a
-  real project's suite, in a venv holding it, its test dependencies and the three test
-  plugins. The session's own pytest command (``workers = "auto"`` deciding from the
-  durations recorded by a first run) against plain ``pytest``. Targets: <= 1.3x on a
-  ~300-test suite; below 1.0x on pypa/packaging's whole suite.
+  real project's suite, in a venv holding it, its test dependencies and the test plugins.
+  The session's own code (``run_tests``: ``workers = "auto"`` deciding from the durations
+  recorded by a first run, the parts, the merges, coverage combined and reported), without
+  nox and ``uv sync``, against plain ``pytest``. Targets: <= 1.3x on a ~300-test suite;
+  below 1.0x on pypa/packaging's whole suite.
 
 The issue's figures (before this change) are printed beside ours.
 """
@@ -18,6 +19,7 @@ The issue's figures (before this change) are printed beside ours.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -30,8 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ci_tasks.core.actions import Output
 from ci_tasks.core.config import load_config
-from ci_tasks.stages.tests import durations, flaky, invocation
+from ci_tasks.core.errors import CITasksError
+from ci_tasks.core.runner import Runner
+from ci_tasks.core.stage import StageContext
+from ci_tasks.stages.tests import durations, invocation
 from ci_tasks.stages.tests import session as testsuite
 from tests.support.sample import TEST_TOOLS, clean_env, make_project
 
@@ -111,57 +117,48 @@ def synthetic(args: argparse.Namespace) -> None:
     )
 
 
+def session_once(root: Path, env: dict[str, str], **changes: object) -> float:
+    """The tests session's own code (``run_tests``), in this process, minus nox and uv.
+
+    Its output goes nowhere; a failing verdict (a project's own broken test, its coverage
+    floor) is still a timed run.
+    """
+    config = load_config(root)
+    config = config.with_section("tests", dataclasses.replace(config.tests, **changes))
+    with Path(os.devnull).open("w", encoding="utf-8") as sink:
+        output = Output(stream=sink, env={})
+        runner = Runner(env=env, cwd=root, output=output)
+        ctx = StageContext(name="tests", config=config, runner=runner, output=output)
+        start = time.perf_counter()
+        with contextlib.suppress(CITasksError):
+            testsuite.run_tests(ctx)
+        return time.perf_counter() - start
+
+
 def project_suite(args: argparse.Namespace) -> None:
     root, venv = Path(args.dir).resolve(), Path(args.venv).resolve()
-    config = load_config(root).tests
     env = {**clean_env(), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     env["VIRTUAL_ENV"] = str(venv)
     pytest = [str(venv / "bin" / "pytest"), "-p", "no:cacheprovider"]
-    source_set = invocation.has_coverage_source(root)
-    with tempfile.TemporaryDirectory() as tmp:
-        record = Path(tmp) / "record.json"
-        outputs = invocation.Outputs.of(config, "bench")
-        session_env = {
-            **env,
-            "PYTHONPATH": str(invocation.PLUGIN_DIR),
-            invocation.RECORD_ENV: str(record),
-            "COVERAGE_FILE": str(Path(tmp) / ".coverage"),
-        }
-
-        def command(workers: int, *, coverage: bool = True) -> list[str]:
-            chosen = config if coverage else dataclasses.replace(config, coverage=False)
-            line = invocation.pytest_command(
-                chosen, [], workers=workers, outputs=outputs, coverage_source_set=source_set
-            )
-            return [*pytest, *line[1:]]
-
-        first = durations.choose_workers(None, testsuite.usable_cores())
-        timed(command(first.workers), root, session_env)  # records the durations
-        run = flaky.parse_record(json.loads(record.read_text()))
-        store = {r.nodeid: [r.duration] for r in run.results}
-        recorded, cores = durations.serial_seconds(store), testsuite.usable_cores()
-        choice = durations.choose_workers(recorded, cores, len(store))
-        other = 0 if choice.workers else testsuite.usable_cores()
-        rows: dict[str, list[float]] = {
-            "plain pytest": [],
-            f"session's pytest (auto: -n {choice.workers})": [],
-            f"same, -n {other}": [],
-            "same as auto, coverage = false": [],
-        }
-        lines = [
-            (pytest, env),
-            (command(choice.workers), session_env),
-            (command(other), session_env),
-            (command(choice.workers, coverage=False), session_env),
-        ]
-        for _ in range(args.repeat):  # interleaved, so drift hits every line alike
-            for times, (line, line_env) in zip(rows.values(), lines, strict=True):
-                times.append(timed(line, root, line_env))
-    print(
-        f"{root.name}: {run.tests} tests, runs each: {args.repeat}, load {os.getloadavg()[0]:.1f}"
-    )
+    session_once(root, env)  # records the durations "auto" decides from
+    store = durations.parse_store(json.loads((root / ".ci-tasks" / durations.FILE).read_text()))
+    assert store is not None  # written just now by the session
+    recorded, tests = durations.serial_seconds(store), len(store)
+    choice = durations.choose_workers(recorded, testsuite.usable_cores(), tests)
+    rows: dict[str, list[float]] = {
+        "plain pytest": [],
+        f"session (auto: {choice.workers} process(es))": [],
+        "session, one process": [],
+        "session, auto, coverage = false": [],
+    }
+    for _ in range(args.repeat):  # interleaved, so drift hits every line alike
+        rows["plain pytest"].append(timed(pytest, root, env))
+        rows[f"session (auto: {choice.workers} process(es))"].append(session_once(root, env))
+        rows["session, one process"].append(session_once(root, env, workers=1))
+        rows["session, auto, coverage = false"].append(session_once(root, env, coverage=False))
+    print(f"{root.name}: {tests} tests, runs each: {args.repeat}, load {os.getloadavg()[0]:.1f}")
     print(f"workers: {choice.reason}")
-    small = run.tests < 1000
+    small = tests < 1000
     show(
         list(rows.items()),
         "plain pytest",

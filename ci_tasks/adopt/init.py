@@ -34,7 +34,9 @@ Action = Literal["create", "update", "overwrite", "skip", "unchanged"]
 PYTEST = "pytest>=8.0"
 """Added (to a new ``tests`` group) only when no group lists pytest."""
 # Lower bounds only: the project's lock picks, per Python it supports, versions valid there.
-TEST_PLUGINS = ("pytest-rerunfailures>=14.0", "pytest-xdist>=3.5", "pytest-cov>=5.0")
+# No pytest-xdist: the tests session runs its own pytest processes (parallel = "xdist" is
+# the project's choice, and its dependency).
+TEST_PLUGINS = ("pytest-rerunfailures>=14.0", "pytest-cov>=5.0")
 NEW_TEST_GROUP = "tests"
 
 NOXFILE_BODY = '''\

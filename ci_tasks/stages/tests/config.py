@@ -57,7 +57,12 @@ class TestsConfig:
     maxfail: int = dataclasses.field(default=5, metadata=at_least(0))
     """Stop after this many failures (0: never stop early)."""
     workers: int | Literal["auto"] = "auto"
-    """pytest-xdist ``-n`` (0: no xdist); ``auto`` decides from the recorded suite duration."""
+    """How many pytest processes run the suite side by side (0 or 1: one); ``auto``
+    decides from the recorded suite duration and the cores."""
+    parallel: Literal["processes", "xdist"] = "processes"
+    """``processes``: ci_tasks runs ``workers`` pytest processes, each a part of the suite
+    split by recorded durations. ``xdist``: one pytest with ``-n workers``, for suites
+    that keep per-worker resources apart with xdist's ``worker_id`` (pytest-django)."""
     strict: bool = True
     """``--strict-markers --strict-config``."""
     junit_xml: str = ".ci-tasks/{session}/junit.xml"

@@ -1,4 +1,4 @@
-"""Recorded test durations, and what they decide: workers, shards, slow-test regressions.
+"""Recorded test durations, and what they decide: processes, shards, slow-test regressions.
 
 Pure functions over plain data. The store (``.ci-tasks/test-durations.json``) keeps each
 test's last ``slow_window`` durations; the tests stage reads it before a run and, after a
@@ -20,9 +20,13 @@ VERSION = 1
 FILE = "test-durations.json"
 MIN_SAMPLES = 3
 """A median over fewer recorded runs says too little to call a test slower."""
-# xdist's start-up before the first test runs: the controller starts each worker (a new
-# interpreter that imports pytest, the plugins and coverage) and every worker collects the
-# suite. `pytest -n 2` against `pytest` on a one-test project, 2 cores: 1.2-2.5 s more.
+# What running the suite as several pytest processes adds: each starts and collects on
+# its own core while the others do (no wall time), then the records, JUnit files and
+# coverage data are merged, and the parts never end at quite the same moment.
+PROCESS_OVERHEAD_SECONDS = 0.5
+# pytest-xdist (parallel = "xdist"): the controller starts each worker (a new interpreter
+# that imports pytest, the plugins and coverage) and every worker collects the suite.
+# `pytest -n 2` against `pytest` on a one-test project, 2 cores: 1.2-2.5 s more.
 XDIST_START_SECONDS = 1.0
 XDIST_START_PER_WORKER = 0.4
 # Under xdist every test's reports travel to the controller, which handles them one after
@@ -80,7 +84,7 @@ def serial_seconds(store: Mapping[str, list[float]]) -> float | None:
 
 @dataclasses.dataclass(frozen=True)
 class WorkerChoice:
-    """How many xdist workers to use (0: none), and why, in words."""
+    """How many pytest processes (or xdist workers) to use (1: one process), and why."""
 
     workers: int
     reason: str
@@ -95,23 +99,32 @@ def xdist_seconds(recorded: float, tests: int, cores: int) -> float:
     return start + max(recorded / cores, XDIST_SECONDS_PER_TEST * tests)
 
 
-def choose_workers(recorded: float | None, cores: int, tests: int = 0) -> WorkerChoice:
-    """``workers = "auto"``: xdist where it pays on *cores* cores, else serial.
+def process_seconds(recorded: float, cores: int) -> float:
+    """Estimated wall time of a suite that took *recorded* seconds serially, in *cores* parts."""
+    return PROCESS_OVERHEAD_SECONDS + recorded / cores
 
-    *recorded* is the suite's serial test time and *tests* its size, from the last run.
-    xdist pays when its estimate (:func:`xdist_seconds`) beats the serial time. With
-    nothing recorded yet, xdist on every core: a first run must not risk a long suite
-    running serially.
+
+def choose_workers(
+    recorded: float | None, cores: int, tests: int = 0, *, xdist: bool = False
+) -> WorkerChoice:
+    """``workers = "auto"``: one process per core where that pays, else one process.
+
+    *recorded* is the suite's serial test time and *tests* its size, from the last run;
+    *xdist* prices pytest-xdist's workers instead of ci_tasks' processes. Parallel pays
+    when its estimate beats the serial time. With nothing recorded yet, every core: a
+    first run must not risk a long suite running serially.
     """
+    what = "xdist workers" if xdist else "pytest processes"
     if cores < 2:  # noqa: PLR2004 - one core cannot run anything in parallel
-        return WorkerChoice(0, f"serial: {cores} core available")
+        return WorkerChoice(1, f"one process: {cores} core available")
     if recorded is None:
-        return WorkerChoice(cores, f"xdist on {cores} cores: no recorded suite duration yet")
-    parallel = xdist_seconds(recorded, tests, cores)
-    said = f"recorded suite time {recorded:.1f} s ({tests} tests); ~{parallel:.1f} s with xdist"
+        return WorkerChoice(cores, f"{cores} {what}: no recorded suite duration yet")
+    count = min(cores, tests) if tests else cores
+    parallel = xdist_seconds(recorded, tests, count) if xdist else process_seconds(recorded, count)
+    said = f"recorded suite time {recorded:.1f} s ({tests} tests); ~{parallel:.1f} s as {count}"
     if parallel < recorded:
-        return WorkerChoice(cores, f"xdist on {cores} cores: {said}, start-up included")
-    return WorkerChoice(0, f"serial: {said} on {cores} cores, start-up included")
+        return WorkerChoice(count, f"{count} {what}: {said}")
+    return WorkerChoice(1, f"one process: {said} {what}, no faster")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -116,6 +116,22 @@ def parse_record(data: Any) -> RunResult:
     )
 
 
+def merge_runs(runs: Sequence[RunResult]) -> RunResult:
+    """The runs of a suite's parts (disjoint tests, each collecting alike) as one (pure).
+
+    Every part collects the whole suite, so a module that fails to collect is reported by
+    each: it is one error. The exit status is the first part's that is not zero.
+    """
+    errors = {e.nodeid: e for run in runs for e in run.collect_errors}
+    statuses = [run.exitstatus for run in runs if run.exitstatus]
+    return RunResult(
+        tuple(result for run in runs for result in run.results),
+        tuple(errors.values()),
+        statuses[0] if statuses else (runs[0].exitstatus if runs else None),
+        next((run.stopped for run in runs if run.stopped), None),
+    )
+
+
 def quarantine_matches(nodeid: str, pattern: str) -> bool:
     """Whether *nodeid* is the quarantined test *pattern* (a node id, a prefix or a glob)."""
     return (

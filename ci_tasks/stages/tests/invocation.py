@@ -1,8 +1,15 @@
-"""The pytest command line a tests session runs, its environment, and where it writes.
+"""The pytest processes a tests session runs, their environment, and where they write.
 
 pytest runs in the project's own environment with the recorder plugin
 (``_pytest/ci_tasks_recorder.py``) on ``PYTHONPATH``; the plugin reads its instructions
-(where to write its record, rerun rules, the shard) from environment variables.
+(where to write its record, rerun rules, the shard, the part) from environment variables.
+
+A session runs its suite as one pytest process, or as several side by side, each a part
+of the suite split by recorded durations (:class:`Plan`). Not pytest-xdist: its controller
+handles every test's reports one after another, and on two cores that costs more than
+the second core gives (pypa/packaging's 62,435 tests: 61 s serially, 107 s with
+``-n 2``, 36 s as two processes; ``benchmarks/tests_overhead.py``). The parts' records,
+JUnit files and coverage data are merged into the session's one set of outputs.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ci_tasks.core import reports
+from ci_tasks.core.runner import Completed, Job
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.tests import flaky
 from ci_tasks.stages.tests.config import TestsConfig
@@ -27,6 +35,8 @@ RECORD_ENV = "CI_TASKS_PYTEST_RECORD"
 RULES_ENV = "CI_TASKS_PYTEST_RERUN_RULES"
 SHARD_ENV = "CI_TASKS_PYTEST_SHARD"
 DURATIONS_ENV = "CI_TASKS_PYTEST_DURATIONS"
+PART_ENV = "CI_TASKS_PYTEST_PART"
+COVERAGE_MODULE = "ci_tasks_coverage"
 SESSION_PLACEHOLDER = "{session}"
 
 
@@ -46,8 +56,12 @@ class Outputs:
 
     @property
     def coverage_data(self) -> str:
-        """``COVERAGE_FILE``: coverage's data file, and beside it any parallel ones."""
+        """Coverage's data file: the session's parts combined."""
         return f"{self.folder}/.coverage"
+
+    def coverage_part(self, index: int) -> str:
+        """``COVERAGE_FILE`` of pytest process *index* (from 1), combined after the run."""
+        return f"{self.coverage_data}.part{index}"
 
     @property
     def report(self) -> str:
@@ -90,30 +104,31 @@ def pytest_command(
     pytest_args: Sequence[str],
     *,
     coverage_source_set: bool = False,
-    workers: int | None = None,
-    outputs: Outputs | None = None,
+    xdist: int = 0,
+    junit_xml: str | None = None,
 ) -> list[str]:
     """The pytest command line the configuration asks for (posargs last, so they win).
 
     Coverage measures ``cov_source``; else what the project's coverage configuration says
     (*coverage_source_set*); else the project directory, never the whole interpreter.
-    *workers* is the xdist worker count chosen for ``workers = "auto"``.
+    pytest-cov only measures: the session combines and reports the data afterwards
+    (:func:`report_coverage`), so it neither reports nor judges ``fail_under`` per process.
+    *xdist* is a pytest-xdist worker count (``parallel = "xdist"``).
     """
-    paths = outputs or Outputs.of(config, "tests")
-    chosen = config.workers if workers is None else workers
-    command = ["pytest", "-p", PLUGIN, f"--junitxml={paths.junit_xml}"]
+    junit = junit_xml or Outputs.of(config, "tests").junit_xml
+    command = ["pytest", "-p", PLUGIN, f"--junitxml={junit}"]
     if config.reruns:
         command += ["--reruns", str(config.reruns), "--reruns-delay", f"{config.reruns_delay:g}"]
     if config.maxfail:
         command.append(f"--maxfail={config.maxfail}")
-    if chosen:
-        command += ["-n", str(chosen)]
+    if xdist:
+        command += ["-n", str(xdist)]
     if config.strict:
         command += ["--strict-markers", "--strict-config"]
     if config.coverage:
         default = ["--cov"] if coverage_source_set else ["--cov=."]
         command += [f"--cov={source}" for source in config.cov_source] or default
-        command += ["--cov-report=term", f"--cov-report=xml:{paths.coverage_xml}"]
+        command += ["--cov-report=", "--cov-fail-under=0"]
     return [*command, *pytest_args]
 
 
@@ -124,7 +139,7 @@ def rerun_rules(config: TestsConfig) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Shard:
-    """Shard *index* of *total* (from 1)."""
+    """Shard (or part) *index* of *total* (from 1)."""
 
     index: int
     total: int
@@ -135,13 +150,28 @@ class Shard:
         return f"{self.index}/{self.total}"
 
 
-def pytest_env(
-    ctx: StageContext, record: Path, outputs: Outputs, shard: tuple[Shard, Path] | None
-) -> dict[str, str | None]:
-    """The environment pytest runs with (the plugin importable, and its instructions).
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How a session runs its suite: pytest processes side by side, or xdist workers."""
 
-    Coverage's data file goes to the session's folder; *shard* is the shard to keep and
-    the file of recorded costs it splits by.
+    processes: int = 1
+    xdist: int = 0
+
+
+def pytest_env(
+    ctx: StageContext,
+    record: Path,
+    coverage_file: str,
+    *,
+    shard: Shard | None = None,
+    part: Shard | None = None,
+    costs: Path | None = None,
+) -> dict[str, str | None]:
+    """The environment one pytest process runs with (the plugin importable, its instructions).
+
+    *shard* is the CI shard to keep and *part* this process's part of it; *costs* the file
+    of recorded durations they split by. Parts get pytest-xdist's worker variables too, so
+    tests that keep per-worker resources apart by them (a database, a port) still do.
     """
     path = [str(PLUGIN_DIR), ctx.runner.env.get("PYTHONPATH", "")]
     env: dict[str, str | None] = {
@@ -149,18 +179,20 @@ def pytest_env(
         RECORD_ENV: str(record),
         RULES_ENV: rerun_rules(ctx.config.tests),
         # Coverage's data file (and a killed run's parallel ones) stay in our folder.
-        "COVERAGE_FILE": str(ctx.root / outputs.coverage_data),
-        SHARD_ENV: None,
-        DURATIONS_ENV: None,
+        "COVERAGE_FILE": str(ctx.root / coverage_file),
+        SHARD_ENV: shard.label if shard else None,
+        PART_ENV: part.label if part else None,
+        DURATIONS_ENV: str(costs) if costs else None,
     }
-    if shard is not None:
-        env[SHARD_ENV], env[DURATIONS_ENV] = shard[0].label, str(shard[1])
+    if part is not None:
+        env["PYTEST_XDIST_WORKER"] = f"gw{part.index - 1}"
+        env["PYTEST_XDIST_WORKER_COUNT"] = str(part.total)
     return env
 
 
 @dataclasses.dataclass(frozen=True)
 class PytestRun:
-    """What one pytest process left: its exit code, the recorder's result, its last lines."""
+    """What the session's pytest processes left, together: exit code, result, last lines."""
 
     code: int
     run: flaky.RunResult | None
@@ -168,32 +200,126 @@ class PytestRun:
     seconds: float
 
 
+# pytest's exit codes, by how much they say about a whole run made of parts: a usage or
+# internal error anywhere outweighs failed tests; "no tests" counts only if no part ran any.
+_EXIT_SEVERITY = (4, 3, 2, 1, 0, 5)
+
+
+def combined_exit_code(codes: Sequence[int]) -> int:
+    """The exit code of a run made of pytest processes with exit codes *codes* (pure)."""
+    known = [c for c in codes if c in _EXIT_SEVERITY]
+    if len(known) != len(codes):
+        return max(c for c in codes if c not in _EXIT_SEVERITY)  # a crash or a signal
+    return min(known, key=_EXIT_SEVERITY.index)
+
+
+def merge_junit(texts: Sequence[str]) -> str:
+    """The parts' JUnit XML documents as one: every test case, the counts summed (pure)."""
+    # Our own pytest's output, not untrusted input: the stdlib parser is fine here.
+    import xml.etree.ElementTree as ET  # noqa: PLC0415  # nosec B405
+
+    roots = [ET.fromstring(text) for text in texts]  # noqa: S314  # nosec B314
+    suites = [root if root.tag == "testsuite" else root.find("testsuite") for root in roots]
+    first = suites[0]
+    if first is None:
+        msg = "a JUnit XML document without a testsuite"
+        raise ValueError(msg)
+    for suite in suites[1:]:
+        if suite is None:
+            continue
+        first.extend(list(suite))
+        for key in ("tests", "errors", "failures", "skipped"):
+            total = int(first.get(key, "0")) + int(suite.get(key, "0"))
+            first.set(key, str(total))
+        wall = max(float(first.get("time", "0")), float(suite.get("time", "0")))
+        first.set("time", f"{wall:.3f}")  # the parts ran side by side
+    return ET.tostring(roots[0], encoding="unicode", xml_declaration=True)
+
+
+def _read_record(path: Path) -> flaky.RunResult | None:
+    try:
+        return flaky.parse_record(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+
+
 def run_pytest(
     ctx: StageContext,
-    command: list[str],
+    pytest_args: Sequence[str],
     outputs: Outputs,
+    plan: Plan,
+    *,
     shard: Shard | None,
     costs: dict[str, float],
+    coverage_source_set: bool,
 ) -> PytestRun:
-    """Run *command* (never raising on its exit code) and read the recorder's result."""
+    """Run the suite as *plan* says (never raising on exit codes); merge what it left."""
+    config = ctx.config.tests
+    parts = plan.processes
+    for stale in (ctx.root / outputs.folder).glob(".coverage*"):
+        stale.unlink()  # combining must see this run's data only
     with tempfile.TemporaryDirectory(prefix="ci-tasks-pytest-") as tmp:
-        record = Path(tmp) / "record.json"
-        split = None
-        if shard is not None:
-            split = (shard, Path(tmp) / "durations.json")
-            split[1].write_text(json.dumps(costs), encoding="utf-8")
-        env = pytest_env(ctx, record, outputs, split)
+        folder = Path(tmp)
+        costs_file = None
+        if shard is not None or parts > 1:
+            costs_file = folder / "durations.json"
+            costs_file.write_text(json.dumps(costs), encoding="utf-8")
+        jobs = []
+        for index in range(1, parts + 1):
+            junit = outputs.junit_xml if parts == 1 else str(folder / f"junit-{index}.xml")
+            command = pytest_command(
+                config,
+                pytest_args,
+                coverage_source_set=coverage_source_set,
+                xdist=plan.xdist,
+                junit_xml=junit,
+            )
+            part = Shard(index, parts) if parts > 1 else None
+            record = folder / f"record-{index}.json"
+            env = pytest_env(
+                ctx, record, outputs.coverage_part(index), shard=shard, part=part, costs=costs_file
+            )
+            jobs.append(Job(command, env, label=f"[{part.label}]" if part else ""))
         start = time.monotonic()
-        done = ctx.runner.run(command, cwd=ctx.root, env=env, check=False)
+        runner = ctx.runner.with_options(cwd=ctx.root)
+        done: list[Completed]
+        if parts == 1:
+            done = [runner.run(jobs[0].command, env=jobs[0].env, check=False)]
+        else:
+            done = runner.run_parallel(jobs)
         seconds = time.monotonic() - start
-        try:
-            data = json.loads(record.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return PytestRun(done.returncode, None, done.tail, seconds)
-    try:
-        return PytestRun(done.returncode, flaky.parse_record(data), done.tail, seconds)
-    except (KeyError, TypeError, ValueError):
-        return PytestRun(done.returncode, None, done.tail, seconds)
+        runs = [_read_record(folder / f"record-{index}.json") for index in range(1, parts + 1)]
+        junits = [folder / f"junit-{index}.xml" for index in range(1, parts + 1)]
+        if parts > 1 and all(path.is_file() for path in junits):
+            merged = merge_junit([path.read_text(encoding="utf-8") for path in junits])
+            reports.atomic_write(ctx.root / outputs.junit_xml, merged)
+    code = combined_exit_code([d.returncode for d in done])
+    tail = "\n".join(d.tail for d in done)
+    whole = None if any(r is None for r in runs) else flaky.merge_runs([r for r in runs if r])
+    return PytestRun(code, whole, tail, seconds)
+
+
+def report_coverage(ctx: StageContext, outputs: Outputs, parts: int) -> str | None:
+    """Combine the parts' coverage data, print the report, write ``coverage.xml``.
+
+    Runs :mod:`ci_tasks_coverage` with the interpreter pytest ran with. Returns the
+    problem when the total is under the project's own ``fail_under``, else ``None``.
+    """
+    data = [outputs.coverage_part(i) for i in range(1, parts + 1)]
+    data = [part for part in data if (ctx.root / part).is_file()]
+    if not data:
+        return None  # pytest measured nothing (it stopped before): no total, said later
+    pytest = ctx.runner.which("pytest")
+    python = Path(pytest).with_name("python") if pytest else None
+    interpreter = str(python) if python and python.exists() else "python"
+    command = [interpreter, "-m", COVERAGE_MODULE, "--data-file", outputs.coverage_data]
+    command += ["--xml", outputs.coverage_xml, *data]
+    path = [str(PLUGIN_DIR), ctx.runner.env.get("PYTHONPATH", "")]
+    env = {"PYTHONPATH": os.pathsep.join(p for p in path if p), "COVERAGE_FILE": None}
+    done = ctx.runner.run(command, cwd=ctx.root, env=env, check=False)
+    if done.returncode == 2:  # noqa: PLR2004 - coverage's own "under fail_under"
+        return done.tail.splitlines()[-1]
+    return None
 
 
 def usage_problem(tail: str, pytest_args: Sequence[str]) -> str:
@@ -206,7 +332,7 @@ def usage_problem(tail: str, pytest_args: Sequence[str]) -> str:
     lines = [line.strip() for line in tail.splitlines()]
     said = [line for line in lines if "error:" in line.lower() and "usage:" not in line.lower()]
     message = said[-1] if said else ""
-    ours = ("--reruns", "--reruns-delay", "-n", "--cov", "--cov-report")
+    ours = ("--reruns", "--reruns-delay", "-n", "--cov", "--cov-report", "--cov-fail-under")
     refused = message.partition("unrecognized arguments:")[2].split()
     if message and not any(arg.split("=")[0] in ours for arg in refused):
         return f"pytest rejected its command line: {message}"
@@ -215,6 +341,7 @@ def usage_problem(tail: str, pytest_args: Sequence[str]) -> str:
     shown = f" ({message})" if message else " (exit code 4)"
     return (
         f"pytest rejected its command line{shown}; the tests stage needs pytest, "
-        "pytest-rerunfailures, pytest-xdist (workers) and pytest-cov (coverage) in the "
-        "locked dependency groups, or set [tool.ci-tasks.tests] accordingly"
+        'pytest-rerunfailures, pytest-cov (coverage) and, with parallel = "xdist", '
+        "pytest-xdist in the locked dependency groups, or set [tool.ci-tasks.tests] "
+        "accordingly"
     )

@@ -27,10 +27,11 @@ from ci_tasks.stages.tests import durations, flaky
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.invocation import (
     Outputs,
+    Plan,
     PytestRun,
     Shard,
     has_coverage_source,
-    pytest_command,
+    report_coverage,
     run_pytest,
     usage_problem,
 )
@@ -182,20 +183,26 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _workers(
+def _plan(
     ctx: StageContext, store: durations.Store, shard: Shard | None, pytest_args: Sequence[str]
-) -> int | None:
-    """The worker count for ``workers = "auto"`` (said, with why); else the configured one."""
-    if ctx.config.tests.workers != "auto":
-        return None
+) -> Plan:
+    """How many pytest processes (or xdist workers) run the suite; ``auto`` says why."""
+    config = ctx.config.section("tests", TestsConfig)
+    xdist = config.parallel == "xdist"
     if any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
-        return None  # the user's own -n, given after ours, decides
-    recorded, tests = durations.serial_seconds(store), len(store)
-    if recorded is not None and shard is not None:
-        recorded, tests = recorded / shard.total, tests // shard.total
-    choice = durations.choose_workers(recorded, usable_cores(), tests)
-    ctx.output.line(f"workers: {choice.reason}")
-    return choice.workers
+        return Plan()  # the user's own -n decides: one pytest, its xdist
+    if config.workers == "auto":
+        recorded, tests = durations.serial_seconds(store), len(store)
+        if recorded is not None and shard is not None:
+            recorded, tests = recorded / shard.total, tests // shard.total
+        choice = durations.choose_workers(recorded, usable_cores(), tests, xdist=xdist)
+        ctx.output.line(f"workers: {choice.reason}")
+        count = choice.workers
+    else:
+        count = config.workers
+    if count < 2:  # noqa: PLR2004 - one process, or one worker, is no parallelism
+        return Plan()
+    return Plan(xdist=count) if xdist else Plan(processes=count)
 
 
 def _mask_file(path: Path) -> None:
@@ -210,7 +217,7 @@ def _mask_file(path: Path) -> None:
 
 
 def history_extra(
-    outputs: Outputs, shard: Shard | None, pytest_run: PytestRun, workers: int
+    outputs: Outputs, shard: Shard | None, pytest_run: PytestRun, plan: Plan
 ) -> dict[str, Any]:
     """What a history entry says besides the results: which session, shard and CI run."""
     run_id = os.environ.get("GITHUB_RUN_ID")
@@ -222,7 +229,8 @@ def history_extra(
         "ci_run": f"{run_id}-{attempt}" if run_id else None,
         "seconds": round(pytest_run.seconds, 2),
         "serial_seconds": round(sum(r.duration for r in results), 2),
-        "workers": workers,
+        "workers": plan.processes if plan.processes > 1 else plan.xdist,
+        "parallel": "xdist" if plan.xdist else "processes",
     }
 
 
@@ -236,17 +244,19 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     coverage_xml = ctx.root / outputs.coverage_xml
     coverage_xml.unlink(missing_ok=True)  # a stale file must not pass for this run's total
     store = _read_durations(ctx)
-    workers = _workers(ctx, store, shard, options.pytest_args)
-    command = pytest_command(
-        config,
+    plan = _plan(ctx, store, shard, options.pytest_args)
+    pytest_run = run_pytest(
+        ctx,
         options.pytest_args,
+        outputs,
+        plan,
+        shard=shard,
+        costs=durations.latest(store),
         coverage_source_set=has_coverage_source(ctx.root),
-        workers=workers,
-        outputs=outputs,
     )
-    pytest_run = run_pytest(ctx, command, outputs, shard, durations.latest(store))
     _mask_file(ctx.root / outputs.junit_xml)
     run = _checked(pytest_run, options.pytest_args)
+    own_floor = report_coverage(ctx, outputs, plan.processes) if config.coverage else None
     quarantine = flaky.apply_quarantine(run, config.quarantine, dt.datetime.now(dt.UTC).date())
     total = coverage_total(coverage_xml) if config.coverage else None
     if total is not None:
@@ -258,11 +268,12 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
         pytest_run.code, run, quarantine, fail_on_flaky=options.fail_on_flaky
     )
     problems += coverage_problems(config, total, outputs.coverage_xml)
+    if own_floor:
+        problems.append(own_floor)
     if slow and config.fail_on_slow:
         problems.append(f"{len(slow)} test(s) much slower than before and fail-on-slow is set")
 
-    used = workers if workers is not None else config.workers
-    extra = history_extra(outputs, shard, pytest_run, used if isinstance(used, int) else 0)
+    extra = history_extra(outputs, shard, pytest_run, plan)
     body = {
         **flaky.report_body(run, quarantine),
         "slow": [s.as_dict() for s in slow],

@@ -9,7 +9,7 @@ import types
 import pytest
 
 from ci_tasks.stages.readiness import checks, evidence
-from ci_tasks.stages.tests import durations, invocation
+from ci_tasks.stages.tests import durations, flaky, invocation
 from ci_tasks.stages.tests.flaky import TestResult
 
 sys.path.insert(0, str(invocation.PLUGIN_DIR))
@@ -99,22 +99,25 @@ def test_store_keeps_a_window_and_forgets_deleted_tests_on_whole_runs():
 
 
 @pytest.mark.parametrize(
-    ("recorded", "tests", "cores", "workers", "said"),
+    ("recorded", "tests", "cores", "xdist", "workers", "said"),
     [
-        (0.4, 30, 2, 0, "serial: recorded suite time 0.4 s (30 tests)"),
-        (2.0, 297, 4, 0, "serial"),
-        (45.0, 400, 2, 2, "xdist on 2 cores: recorded suite time 45.0 s (400 tests)"),
-        (7.5, 1500, 2, 2, "xdist on 2 cores"),  # 1,500 tests of 4-5 ms
-        (130.0, 62000, 2, 0, "serial"),  # many 2 ms tests: the controller is the floor
-        (45.0, 400, 1, 0, "serial: 1 core"),
-        (None, 0, 2, 2, "no recorded suite duration yet"),
+        (0.4, 30, 2, False, 1, "one process: recorded suite time 0.4 s (30 tests)"),
+        (0.6, 297, 4, False, 1, "~0.7 s as 4 pytest processes, no faster"),
+        (7.5, 1500, 2, False, 2, "2 pytest processes: recorded suite time 7.5 s"),
+        (130.0, 62000, 2, False, 2, "~65.5 s as 2"),  # no controller: the cores pay
+        (2.0, 3, 8, False, 3, "3 pytest processes"),  # never more parts than tests
+        (45.0, 400, 1, False, 1, "one process: 1 core"),
+        (None, 0, 2, False, 2, "no recorded suite duration yet"),
+        (2.0, 297, 4, True, 1, "one process"),  # xdist's start-up outweighs 2 s
+        (45.0, 400, 2, True, 2, "2 xdist workers: recorded suite time 45.0 s (400 tests)"),
+        (130.0, 62000, 2, True, 1, "one process"),  # 2 ms tests: the controller's floor
     ],
 )
-def test_auto_workers_serial_for_a_tiny_suite_xdist_for_a_long_one(
-    recorded, tests, cores, workers, said
+def test_auto_workers_one_process_for_a_tiny_suite_several_for_a_long_one(  # noqa: PLR0917
+    recorded, tests, cores, xdist, workers, said
 ):
-    """`workers = "auto"` weighs the recorded suite time against xdist's start-up and cost."""
-    choice = durations.choose_workers(recorded, cores, tests)
+    """`workers = "auto"` weighs the recorded suite time against what parallel parts cost."""
+    choice = durations.choose_workers(recorded, cores, tests, xdist=xdist)
     assert choice.workers == workers
     assert said in choice.reason
 
@@ -248,3 +251,56 @@ def test_slow_tests_readiness_check():
     clean = evidence.Report("flaky", report.path, {"slow": []})
     assert checks.slow_tests([clean]).status is checks.Status.PASS
     assert checks.slow_tests([]).status is checks.Status.NOT_APPLICABLE
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite \
+name="pytest" errors="0" failures="{failures}" skipped="0" tests="{tests}" time="{time}">\
+{cases}</testsuite></testsuites>"""
+
+
+def test_parts_junit_files_merge_into_one_suite():
+    """Every part's test cases in one suite; counts summed, the time the slowest part's."""
+    first = JUNIT.format(
+        failures=1, tests=2, time="2.0", cases='<testcase name="a"/><testcase name="b"/>'
+    )
+    second = JUNIT.format(failures=0, tests=1, time="3.5", cases='<testcase name="c"/>')
+    merged = invocation.merge_junit([first, second])
+    assert merged.count("<testsuite ") == 1
+    assert [m for m in ("a", "b", "c") if f'<testcase name="{m}"' in merged] == ["a", "b", "c"]
+    assert 'tests="3"' in merged
+    assert 'failures="1"' in merged
+    assert 'time="3.500"' in merged
+
+
+@pytest.mark.parametrize(
+    ("codes", "combined"),
+    [
+        ([0, 0], 0),
+        ([0, 1], 1),
+        ([5, 0], 0),  # a part left with no tests is no failure of the run
+        ([5, 5], 5),  # nothing ran anywhere
+        ([1, 4], 4),  # a refused command line outweighs failed tests
+        ([2, 1], 2),
+        ([0, -9], -9),  # a part killed by a signal
+    ],
+)
+def test_parts_exit_codes_combine_by_what_they_say(codes, combined):
+    """The run's exit code is its most telling part's."""
+    assert invocation.combined_exit_code(codes) == combined
+
+
+def test_parts_records_merge_into_one_run():
+    """Tests of every part, one entry per collection error (each part sees it), stop kept."""
+    error = TestResult("tests/test_bad.py", 1, "failed", ("ImportError",))
+    passed = TestResult("tests/test_a.py::test_a", 1, "passed", ())
+    failed = TestResult("tests/test_b.py::test_b", 2, "failed", ("boom",))
+    merged = flaky.merge_runs(
+        [
+            flaky.RunResult((passed,), (error,), 1, None),
+            flaky.RunResult((failed,), (error,), 1, "stopping after 1 failures"),
+        ]
+    )
+    assert merged.results == (passed, failed)
+    assert merged.collect_errors == (error,)
+    assert merged.stopped == "stopping after 1 failures"
+    assert [r.nodeid for r in merged.failed] == ["tests/test_bad.py", "tests/test_b.py::test_b"]

@@ -147,8 +147,13 @@ def test_posargs_fail_on_flaky_is_ours():
     command = invocation.pytest_command(config, options.pytest_args)
     assert command[:3] == ["pytest", "-p", "ci_tasks_recorder"]
     assert command[-2:] == ["-k", "x"]
-    for expected in ("--reruns", "--maxfail=5", "-n", "--strict-markers", "--cov=."):
+    for expected in ("--reruns", "--maxfail=5", "--strict-markers", "--cov=.", "--cov-report="):
         assert expected in command
+    assert "-n" not in command  # parts are processes of our own, not xdist workers
+    xdist = invocation.pytest_command(config, [], xdist=3)
+    assert xdist[xdist.index("-n") + 1] == "3"
+    # Each process only measures; the session combines, reports and judges fail_under.
+    assert xdist[-2:] == ["--cov-report=", "--cov-fail-under=0"]
 
 
 @pytest.mark.parametrize(

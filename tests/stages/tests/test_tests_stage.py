@@ -12,7 +12,8 @@ from tests.support.sample import TEST_TOOLS, make_project, pyproject
 pytestmark = pytest.mark.slow
 
 DEV = list(TEST_TOOLS)
-# Fast and serial by default; one test turns xdist on to show reruns are seen there too.
+# Fast and one process by default; one test turns xdist on to show reruns are seen there,
+# another runs the suite as two processes.
 BASE = "[tool.ci-tasks.tests]\nreruns-delay = 0\n"
 PYTEST_INI = """
 [tool.pytest.ini_options]
@@ -90,13 +91,13 @@ def flaky_report(project):
 
 
 def test_flaky_test_is_reported_and_the_session_passes(project, tmp_path):
-    """Fails once, passes on rerun: reported as flaky (under xdist too); the session passes."""
+    """Fails once, passes on rerun: reported as flaky (under xdist); the session passes."""
     summary = tmp_path / "summary.md"
     result = run(
         project,
         "tests/test_flaky.py",
         "tests/test_sample.py",
-        config="workers = 2\n",
+        config='workers = 2\nparallel = "xdist"\n',
         env={"GITHUB_STEP_SUMMARY": str(summary)},
     )
     assert result.returncode == 0, result.stdout
@@ -301,3 +302,81 @@ def test_tests_group_is_synced(tmp_path):
     result = sample.nox("-s", "tests")
     assert result.returncode == 0, result.stdout
     assert "2 passed" in result.stdout
+
+
+PARTS = """\
+import os
+
+import pytest
+
+from sample.halves import first, second
+
+
+@pytest.mark.parametrize("n", range(20))
+def test_part(n):
+    with open("ran.txt", "a") as ran:
+        ran.write(f"test_part[{n}] {os.environ['PYTEST_XDIST_WORKER']}\\n")
+    assert not (os.environ.get("FAIL") and n % 5 == 0), f"{n} fails on request"
+
+
+def test_first():
+    assert first() == 1
+
+
+def test_second():
+    assert second() == 2
+"""
+HALVES = "def first():\n    return 1\n\n\ndef second():\n    return 2\n"
+PARTS_CONFIG = '[tool.ci-tasks.tests]\nreruns = 0\ncov-source = ["sample"]\nworkers = 2\n'
+COVERAGE_FLOOR = "[tool.coverage.report]\nfail_under = 100\n"
+
+
+def test_parts_run_each_test_once_and_merge_into_one_session(tmp_path):
+    """Two pytest processes: each test once, one JUnit file, --lf keeps both parts' failures.
+
+    Coverage is combined before the project's own fail_under is judged, on the whole run.
+    """
+    files = {"tests/test_parts.py": PARTS, "sample/halves.py": HALVES}
+    sample = make_project(tmp_path, dev=DEV, ci_tasks=PARTS_CONFIG, files=files)
+    result = sample.nox("-s", "tests", env={"FAIL": "1"})
+    assert result.returncode == 1, result.stdout
+    ran = [line.split() for line in (sample.path / "ran.txt").read_text().splitlines()]
+    assert sorted(test for test, _ in ran) == sorted(f"test_part[{n}]" for n in range(20))
+    by_part = {worker: {t for t, w in ran if w == worker} for _, worker in ran}
+    assert set(by_part) == {"gw0", "gw1"}
+    failing = {f"tests/test_parts.py::test_part[{n}]" for n in (0, 5, 10, 15)}
+    assert {t.split("::")[1] for t in failing} & by_part["gw0"]
+    assert {t.split("::")[1] for t in failing} & by_part["gw1"]  # failures in both parts
+    assert "4 test(s) failed: " in result.stdout
+    assert all(nodeid in result.stdout for nodeid in failing)
+    report = json.loads((sample.path / SESSION_DIR / "flaky-report.json").read_text())
+    assert report["tests"] == 23
+    junit = (sample.path / SESSION_DIR / "junit.xml").read_text()
+    assert junit.count("<testcase ") == 23
+    assert 'tests="23"' in junit
+    assert 'failures="4"' in junit
+    assert "[1/2] " in result.stdout
+    assert "[2/2] " in result.stdout
+    lastfailed = json.loads((sample.path / ".pytest_cache/v/cache/lastfailed").read_text())
+    assert set(lastfailed) == failing
+
+    # Green, with the project's own floor of 100 % judged on the combined data.
+    sample.write("pyproject.toml", pyproject(dev=DEV, ci_tasks=PARTS_CONFIG, extra=COVERAGE_FLOOR))
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 0, result.stdout
+    assert "coverage: 100.0 %" in result.stdout
+    folder = sample.path / SESSION_DIR
+    assert (folder / ".coverage").is_file()
+    assert not list(folder.glob(".coverage.part*"))  # combined, not left beside it
+
+    # Without the test of the second half the floor is missed, and the session says so.
+    result = sample.nox("-s", "tests", "--", "-k", "not test_second")
+    assert result.returncode == 1
+    assert "under the project's fail_under 100 %" in result.stdout
+
+    # pytest's own options asking for xdist as well: refused in one line, not run twice over.
+    extra = COVERAGE_FLOOR + '[tool.pytest.ini_options]\naddopts = "-n 2"\n'
+    sample.write("pyproject.toml", pyproject(dev=DEV, ci_tasks=PARTS_CONFIG, extra=extra))
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 2, result.stdout
+    assert "remove -n/--numprocesses from pytest's options" in result.stdout

@@ -14,6 +14,10 @@ sibling :mod:`ci_tasks_split`.
 * ``CI_TASKS_PYTEST_SHARD`` (``k/n``) and ``CI_TASKS_PYTEST_DURATIONS`` (a JSON file
   ``{nodeid: seconds}``): run only shard *k* of *n* of the collected tests
   (:mod:`ci_tasks_split`); every xdist worker computes the same split.
+* ``CI_TASKS_PYTEST_PART`` (``j/m``): this process is part *j* of the *m* pytest
+  processes the tests stage runs side by side; it runs part *j* of the split of what its
+  shard keeps. Sibling parts' tests are not "deselected" (they run, elsewhere), and
+  pytest's ``--lf`` cache keeps every part's results, not the last writer's.
 """
 
 # This folder is a sys.path entry of the test environment, not a package: no __init__.py.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import importlib
 import json
 import os
 import socket
@@ -38,6 +43,7 @@ RECORD_ENV = "CI_TASKS_PYTEST_RECORD"
 RULES_ENV = "CI_TASKS_PYTEST_RERUN_RULES"
 SHARD_ENV = "CI_TASKS_PYTEST_SHARD"
 DURATIONS_ENV = "CI_TASKS_PYTEST_DURATIONS"
+PART_ENV = "CI_TASKS_PYTEST_PART"
 _MESSAGE_LIMIT = 500
 
 
@@ -109,28 +115,91 @@ def _add_rerun_rules(items: list[pytest.Item]) -> None:
                 break
 
 
-def _keep_shard(config: pytest.Config, items: list[pytest.Item], shard: str) -> None:
-    index, total = parse_shard(shard)
+def _durations() -> dict[str, float]:
     durations: dict[str, float] = {}
     source = os.environ.get(DURATIONS_ENV)
     if source:
         with contextlib.suppress(OSError, ValueError):
             durations = json.loads(Path(source).read_text(encoding="utf-8"))
-    mine = set(split([item.nodeid for item in items], durations, total)[index - 1])
+    return durations
+
+
+def _split(items: list[pytest.Item], label: str) -> tuple[list[pytest.Item], set[str]]:
+    """The items of part *label* (``k/n``), and the node ids of the other parts."""
+    index, total = parse_shard(label)
+    groups = split([item.nodeid for item in items], _durations(), total)
+    mine = set(groups[index - 1])
     kept = [item for item in items if item.nodeid in mine]
-    dropped = [item for item in items if item.nodeid not in mine]
+    return kept, {n for i, group in enumerate(groups) if i != index - 1 for n in group}
+
+
+class _Part:
+    """This process's part of the suite: what it runs, and what its siblings run."""
+
+    def __init__(self, label: str, total: int, others: set[str]) -> None:
+        self.label, self.total, self.others = label, total, others
+
+    def pytest_report_collectionfinish(self, items: list[pytest.Item]) -> str:
+        """Say how much of the suite this process runs (its siblings run the rest)."""
+        return f"ci_tasks: part {self.label}: {len(items)} of {self.total} tests here"
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # old-style: any pytest >= 6
+    def pytest_sessionfinish(self, session: pytest.Session) -> Any:
+        """Merge pytest's ``--lf`` record with the sibling parts' (under a file lock).
+
+        Each part's cache plugin writes ``cache/lastfailed`` from what it saw: the last to
+        finish would drop the failures of the others. Holding a lock from reading the
+        saved record to writing it, each part keeps the siblings' entries for their tests.
+        """
+        lastfailed: Any = session.config.pluginmanager.get_plugin("lfplugin")
+        if not hasattr(lastfailed, "lastfailed"):  # -p no:cacheprovider, or its insides moved
+            lastfailed = None
+        cache = getattr(session.config, "cache", None)
+        try:
+            fcntl = importlib.import_module("fcntl")
+        except ImportError:  # Windows: parts may then lose each other's entries
+            fcntl = None
+        if fcntl is None or cache is None or lastfailed is None:
+            yield
+            return
+        folder = getattr(cache, "mkdir", None) or cache.makedir  # pytest < 7: makedir
+        with (Path(str(folder("ci-tasks"))) / "lastfailed.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            saved = cache.get("cache/lastfailed", {})
+            mine = {k: v for k, v in lastfailed.lastfailed.items() if k not in self.others}
+            lastfailed.lastfailed = {
+                **{k: v for k, v in saved.items() if k in self.others},
+                **mine,
+            }
+            yield
+
+
+def _keep_shard(config: pytest.Config, items: list[pytest.Item], shard: str) -> None:
+    kept, _ = _split(items, shard)
+    keep = {id(item) for item in kept}
+    dropped = [item for item in items if id(item) not in keep]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = kept
 
 
+def _keep_part(config: pytest.Config, items: list[pytest.Item], part: str) -> None:
+    total = len(items)
+    kept, others = _split(items, part)
+    items[:] = kept
+    config.pluginmanager.register(_Part(part, total, others), "ci_tasks_part")
+
+
 @pytest.hookimpl(trylast=True)  # split what -k/-m and other plugins left
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Give tests matched by a rerun rule their reruns; keep only this shard's tests."""
+    """Give tests matched by a rerun rule their reruns; keep only this shard's part."""
     _add_rerun_rules(items)
     shard = os.environ.get(SHARD_ENV)
     if shard:
         _keep_shard(config, items, shard)
+    part = os.environ.get(PART_ENV)
+    if part:
+        _keep_part(config, items, part)
 
 
 def _no_delay(sock: object) -> None:
@@ -144,6 +213,8 @@ def _no_delay(sock: object) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Remove rerunfailures' per-test stall under xdist; register the recorder (controller).
 
+    A part of a suite the tests stage splits itself refuses xdist on top (pytest's addopts).
+
     Under xdist, pytest-rerunfailures keeps a status server in the controller and a
     client socket in each worker, and makes small request/response round trips on it for
     every test. With Nagle's algorithm and delayed ACKs each waits for the peer's ACK, a
@@ -153,6 +224,14 @@ def pytest_configure(config: pytest.Config) -> None:
     another version) has no ``failures_db.sock`` and is left untouched.
     """
     _no_delay(getattr(getattr(config, "failures_db", None), "sock", None))
+    part = os.environ.get(PART_ENV)
+    if part and getattr(config.option, "numprocesses", None):
+        msg = (
+            f"ci_tasks runs the suite as {part.split('/')[1]} pytest processes itself; "
+            "remove -n/--numprocesses from pytest's options, or set [tool.ci-tasks.tests] "
+            'parallel = "xdist" (or workers = 0)'
+        )
+        raise pytest.UsageError(msg)
     target = os.environ.get(RECORD_ENV)
     if target and not hasattr(config, "workerinput"):
         config.pluginmanager.register(Recorder(Path(target)), "ci_tasks_recorder_instance")
