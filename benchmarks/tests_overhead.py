@@ -141,10 +141,11 @@ def project_suite(args: argparse.Namespace) -> None:
     env["VIRTUAL_ENV"] = str(venv)
     pytest = [str(venv / "bin" / "pytest"), "-p", "no:cacheprovider"]
     session_once(root, env)  # records the durations "auto" decides from
-    store = durations.parse_store(json.loads((root / ".ci-tasks" / durations.FILE).read_text()))
+    document = json.loads((root / ".ci-tasks" / durations.FILE).read_text())
+    store, profile = durations.parse_store(document), durations.parse_profile(document)
     assert store is not None  # written just now by the session
     recorded, tests = durations.serial_seconds(store), len(store)
-    choice = durations.choose_workers(recorded, testsuite.usable_cores(), tests)
+    choice = durations.choose_workers(recorded, testsuite.usable_cores(), tests, profile=profile)
     rows: dict[str, list[float]] = {
         "plain pytest": [],
         f"session (auto: {choice.workers} process(es))": [],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ci_tasks.stages.tests.flaky import TestResult
@@ -20,10 +20,13 @@ VERSION = 1
 FILE = "test-durations.json"
 MIN_SAMPLES = 3
 """A median over fewer recorded runs says too little to call a test slower."""
-# What running the suite as several pytest processes adds: each starts and collects on
-# its own core while the others do (no wall time), then the records, JUnit files and
-# coverage data are merged, and the parts never end at quite the same moment.
+# What running the suite as several pytest processes adds besides each one's own start:
+# the records, JUnit files and coverage data are merged, and parts never end together.
 PROCESS_OVERHEAD_SECONDS = 0.5
+START_SECONDS = 1.0
+"""A pytest process's own time (start-up, collection, the end) until one is measured."""
+MAX_PROCESSES_PER_CORE = 2
+"""A suite whose tests mostly wait runs in up to this many processes per core."""
 # pytest-xdist (parallel = "xdist"): the controller starts each worker (a new interpreter
 # that imports pytest, the plugins and coverage) and every worker collects the suite.
 # `pytest -n 2` against `pytest` on a one-test project, 2 cores: 1.2-2.5 s more.
@@ -59,16 +62,21 @@ def updated_store(
     *,
     window: int,
     whole_suite: bool,
+    profile: Profile | None = None,
 ) -> dict[str, Any]:
     """The store document with this run's durations appended (the last *window* kept).
 
     A whole-suite run also forgets tests it did not run (they were deleted or renamed).
+    *profile* is the suite's (from this run, else the one recorded before).
     """
     ran = {r.nodeid: r.duration for r in results if r.outcome != "skipped"}
     kept = {} if whole_suite else {n: list(v) for n, v in store.items()}
     for nodeid, seconds in ran.items():
         kept[nodeid] = [*store.get(nodeid, []), round(seconds, 3)][-window:]
-    return {"schema": SCHEMA, "version": VERSION, "tests": dict(sorted(kept.items()))}
+    document = {"schema": SCHEMA, "version": VERSION, "tests": dict(sorted(kept.items()))}
+    if profile is not None:
+        document["profile"] = profile.as_dict()
+    return document
 
 
 def latest(store: Mapping[str, list[float]]) -> dict[str, float]:
@@ -99,30 +107,121 @@ def xdist_seconds(recorded: float, tests: int, cores: int) -> float:
     return start + max(recorded / cores, XDIST_SECONDS_PER_TEST * tests)
 
 
-def process_seconds(recorded: float, cores: int) -> float:
-    """Estimated wall time of a suite that took *recorded* seconds serially, in *cores* parts."""
-    return PROCESS_OVERHEAD_SECONDS + recorded / cores
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """What the suite's last whole run said about running it in parts."""
+
+    cpu_share: float = 1.0
+    """CPU time over wall time while its tests ran (their child processes included)."""
+    start_seconds: float = START_SECONDS
+    """A pytest process's own time: start-up, collection and the end, tests left out."""
+
+    def as_dict(self) -> dict[str, float]:
+        """The store document's ``profile``."""
+        return {"cpu_share": self.cpu_share, "start_seconds": self.start_seconds}
+
+
+def parse_profile(data: Any) -> Profile:
+    """The profile in a store document; the defaults where it has none we can trust."""
+    profile = data.get("profile") if isinstance(data, dict) else None
+    if not isinstance(profile, dict):
+        return Profile()
+    share, start = profile.get("cpu_share"), profile.get("start_seconds")
+    if not isinstance(share, int | float) or not isinstance(start, int | float):
+        return Profile()
+    return Profile(min(max(float(share), 0.05), 1.0), max(float(start), 0.0))
+
+
+@dataclasses.dataclass(frozen=True)
+class PartTimes:
+    """What one pytest process of a run took, in seconds."""
+
+    wall: float
+    """The whole process, start to end."""
+    tests: float
+    """Its tests, one after another (wall time)."""
+    cpu: float
+    """Its tests' CPU time, their child processes included."""
+    waited: float | None
+    """How long its tests waited for a core (``None``: the OS does not say)."""
+
+
+SATURATED = 0.9
+"""Parts that kept this share of the cores busy may have queued for them."""
+
+
+def measured_profile(
+    parts: Sequence[PartTimes], cores: int, previous: Profile | None = None
+) -> Profile | None:
+    """The suite's profile from its parts' times; ``None`` when no test time was measured.
+
+    The share of CPU leaves out the time tests waited for a core, so a CPU-bound suite in
+    more processes than cores still reads as CPU-bound. Where the OS does not say how long
+    they waited, a run that kept the cores busy cannot tell waiting from blocking: its
+    share is read as if each part had had a core of its own, and never below *previous*.
+    """
+    tests = sum(p.tests - (p.waited or 0.0) for p in parts)
+    if tests <= 0 or not parts:
+        return None
+    cpu = sum(p.cpu for p in parts)
+    share = cpu / tests
+    busiest = max(p.tests for p in parts)
+    if any(p.waited is None for p in parts) and cpu >= SATURATED * cores * busiest:
+        floor = previous.cpu_share if previous else 0.0
+        share = max(floor, share * max(1.0, len(parts) / cores))
+    start = statistics.median(max(p.wall - p.tests, 0.0) for p in parts)
+    return Profile(round(min(max(share, 0.05), 1.0), 3), round(start, 3))
+
+
+def process_seconds(recorded: float, cores: int, processes: int, profile: Profile) -> float:
+    """Estimated wall time of a suite that took *recorded* seconds serially, in parts.
+
+    Each process starts and collects (sharing the cores when there are more processes
+    than cores); then the tests take the larger of their CPU time spread over the cores
+    and their wall time spread over the processes; then the parts are merged.
+    """
+    start = profile.start_seconds * max(1.0, processes / cores)
+    work = max(recorded * profile.cpu_share / cores, recorded / processes)
+    return start + work + PROCESS_OVERHEAD_SECONDS
 
 
 def choose_workers(
-    recorded: float | None, cores: int, tests: int = 0, *, xdist: bool = False
+    recorded: float | None,
+    cores: int,
+    tests: int = 0,
+    *,
+    xdist: bool = False,
+    profile: Profile | None = None,
 ) -> WorkerChoice:
-    """``workers = "auto"``: one process per core where that pays, else one process.
+    """``workers = "auto"``: as many processes as pay (at least one per core), else one.
 
     *recorded* is the suite's serial test time and *tests* its size, from the last run;
-    *xdist* prices pytest-xdist's workers instead of ci_tasks' processes. Parallel pays
-    when its estimate beats the serial time. With nothing recorded yet, every core: a
-    first run must not risk a long suite running serially.
+    *profile* how much of that was CPU and what a process costs to start. A suite that
+    mostly waits (on sleeps, sockets) runs in more processes than cores, up to
+    :data:`MAX_PROCESSES_PER_CORE` per core. *xdist* prices pytest-xdist's workers (one per
+    core) instead. With nothing recorded yet, one per core: a first run must not risk a
+    long suite running serially.
     """
     what = "xdist workers" if xdist else "pytest processes"
     if cores < 2:  # noqa: PLR2004 - one core cannot run anything in parallel
         return WorkerChoice(1, f"one process: {cores} core available")
     if recorded is None:
         return WorkerChoice(cores, f"{cores} {what}: no recorded suite duration yet")
-    count = min(cores, tests) if tests else cores
-    parallel = xdist_seconds(recorded, tests, count) if xdist else process_seconds(recorded, count)
-    said = f"recorded suite time {recorded:.1f} s ({tests} tests); ~{parallel:.1f} s as {count}"
-    if parallel < recorded:
+    known = profile or Profile()
+    if xdist:
+        count = min(cores, tests) if tests else cores
+        parallel = xdist_seconds(recorded, tests, count)
+        serial = recorded
+    else:
+        most = MAX_PROCESSES_PER_CORE * cores
+        choices = range(cores, (min(most, tests) if tests else cores) + 1) or [tests]
+        count = min(choices, key=lambda n: (process_seconds(recorded, cores, n, known), n))
+        parallel = process_seconds(recorded, cores, count, known)
+        serial = recorded + known.start_seconds
+    cpu = "" if xdist else f", {known.cpu_share:.0%} CPU"
+    said = f"recorded suite time {recorded:.1f} s ({tests} tests{cpu})"
+    said += f"; ~{parallel:.1f} s as {count}"
+    if parallel < serial:
         return WorkerChoice(count, f"{count} {what}: {said}")
     return WorkerChoice(1, f"one process: {said} {what}, no faster")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from ci_tasks.core import reports
 from ci_tasks.core.runner import Completed, Job
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests import flaky
+from ci_tasks.stages.tests import durations, flaky
 from ci_tasks.stages.tests.config import TestsConfig
 
 PLUGIN_DIR = Path(__file__).parent / "_pytest"
@@ -81,6 +81,14 @@ class Outputs:
             config.junit_xml.replace(SESSION_PLACEHOLDER, session),
             config.coverage_xml.replace(SESSION_PLACEHOLDER, session),
         )
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity, where the OS tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
 
 
 def has_coverage_source(root: Path) -> bool:
@@ -198,6 +206,8 @@ class PytestRun:
     run: flaky.RunResult | None
     tail: str
     seconds: float
+    profile: durations.Profile | None = None
+    """How much of the tests' time was CPU, and what a process took besides its tests."""
 
 
 # pytest's exit codes, by how much they say about a whole run made of parts: a usage or
@@ -236,11 +246,18 @@ def merge_junit(texts: Sequence[str]) -> str:
     return ET.tostring(roots[0], encoding="unicode", xml_declaration=True)
 
 
-def _read_record(path: Path) -> flaky.RunResult | None:
+def _read_record(path: Path) -> tuple[flaky.RunResult | None, durations.PartTimes | None]:
+    """The record's run, and what its tests took (``None`` when it does not say)."""
     try:
-        return flaky.parse_record(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        run = flaky.parse_record(data)
     except (OSError, KeyError, TypeError, ValueError):
-        return None
+        return None, None
+    tests, cpu, wait = (data.get(k) for k in ("test_seconds", "cpu_seconds", "wait_seconds"))
+    if not isinstance(tests, int | float) or not isinstance(cpu, int | float):
+        return run, None
+    waited = float(wait) if isinstance(wait, int | float) else None
+    return run, durations.PartTimes(0.0, float(tests), float(cpu), waited)
 
 
 def run_pytest(
@@ -252,8 +269,12 @@ def run_pytest(
     shard: Shard | None,
     costs: dict[str, float],
     coverage_source_set: bool,
+    previous: durations.Profile | None = None,
 ) -> PytestRun:
-    """Run the suite as *plan* says (never raising on exit codes); merge what it left."""
+    """Run the suite as *plan* says (never raising on exit codes); merge what it left.
+
+    *previous* is the suite's recorded profile, which this run's measures update.
+    """
     config = ctx.config.tests
     parts = plan.processes
     for stale in (ctx.root / outputs.folder).glob(".coverage*"):
@@ -288,15 +309,22 @@ def run_pytest(
         else:
             done = runner.run_parallel(jobs)
         seconds = time.monotonic() - start
-        runs = [_read_record(folder / f"record-{index}.json") for index in range(1, parts + 1)]
+        records = [_read_record(folder / f"record-{index}.json") for index in range(1, parts + 1)]
         junits = [folder / f"junit-{index}.xml" for index in range(1, parts + 1)]
         if parts > 1 and all(path.is_file() for path in junits):
             merged = merge_junit([path.read_text(encoding="utf-8") for path in junits])
             reports.atomic_write(ctx.root / outputs.junit_xml, merged)
     code = combined_exit_code([d.returncode for d in done])
     tail = "\n".join(d.tail for d in done)
-    whole = None if any(r is None for r in runs) else flaky.merge_runs([r for r in runs if r])
-    return PytestRun(code, whole, tail, seconds)
+    runs = [run for run, _ in records if run is not None]
+    whole = flaky.merge_runs(runs) if len(runs) == len(records) else None
+    times = [
+        dataclasses.replace(part, wall=d.duration)
+        for d, (_, part) in zip(done, records, strict=True)
+        if part is not None
+    ]
+    profile = durations.measured_profile(times, usable_cores(), previous)
+    return PytestRun(code, whole, tail, seconds, profile)
 
 
 def report_coverage(ctx: StageContext, outputs: Outputs, parts: int) -> str | None:

@@ -33,6 +33,7 @@ from ci_tasks.stages.tests.invocation import (
     has_coverage_source,
     report_coverage,
     run_pytest,
+    usable_cores,
     usage_problem,
 )
 
@@ -104,13 +105,16 @@ def _record_history(ctx: StageContext, outputs: Outputs, entry: dict[str, Any]) 
     reports.write_json(path, flaky.append_history(runs, entry, ctx.config.tests.history_size))
 
 
-def _read_durations(ctx: StageContext) -> durations.Store:
+def _read_durations(ctx: StageContext) -> tuple[durations.Store, durations.Profile | None]:
+    """The recorded durations and the suite's profile (``None``: never measured)."""
     path = ctx.root / reports.REPORT_DIR / durations.FILE
-    store = durations.parse_store(reports.read_json(path, ctx.output))
+    data = reports.read_json(path, ctx.output)
+    store = durations.parse_store(data)
     if store is None:
         reports.set_aside(path, "not a ci_tasks test-durations file", ctx.output)
-        return {}
-    return store
+        return {}, None
+    profiled = isinstance(data, dict) and "profile" in data
+    return store, durations.parse_profile(data) if profiled else None
 
 
 def _tell(
@@ -175,16 +179,11 @@ def coverage_problems(config: TestsConfig, total: float | None, xml: str = "") -
     return []
 
 
-def usable_cores() -> int:
-    """The CPUs this process may run on (its affinity, where the OS tells)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        return os.cpu_count() or 1
-
-
 def _plan(
-    ctx: StageContext, store: durations.Store, shard: Shard | None, pytest_args: Sequence[str]
+    ctx: StageContext,
+    recorded: tuple[durations.Store, durations.Profile | None],
+    shard: Shard | None,
+    pytest_args: Sequence[str],
 ) -> Plan:
     """How many pytest processes (or xdist workers) run the suite; ``auto`` says why."""
     config = ctx.config.section("tests", TestsConfig)
@@ -192,10 +191,13 @@ def _plan(
     if any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
         return Plan()  # the user's own -n decides: one pytest, its xdist
     if config.workers == "auto":
-        recorded, tests = durations.serial_seconds(store), len(store)
-        if recorded is not None and shard is not None:
-            recorded, tests = recorded / shard.total, tests // shard.total
-        choice = durations.choose_workers(recorded, usable_cores(), tests, xdist=xdist)
+        store, profile = recorded
+        seconds, tests = durations.serial_seconds(store), len(store)
+        if seconds is not None and shard is not None:
+            seconds, tests = seconds / shard.total, tests // shard.total
+        choice = durations.choose_workers(
+            seconds, usable_cores(), tests, xdist=xdist, profile=profile
+        )
         ctx.output.line(f"workers: {choice.reason}")
         count = choice.workers
     else:
@@ -243,8 +245,8 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     outputs = Outputs.of(config, session_name(ctx))
     coverage_xml = ctx.root / outputs.coverage_xml
     coverage_xml.unlink(missing_ok=True)  # a stale file must not pass for this run's total
-    store = _read_durations(ctx)
-    plan = _plan(ctx, store, shard, options.pytest_args)
+    store, profile = _read_durations(ctx)
+    plan = _plan(ctx, (store, profile), shard, options.pytest_args)
     pytest_run = run_pytest(
         ctx,
         options.pytest_args,
@@ -253,6 +255,7 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
         shard=shard,
         costs=durations.latest(store),
         coverage_source_set=has_coverage_source(ctx.root),
+        previous=profile,
     )
     _mask_file(ctx.root / outputs.junit_xml)
     run = _checked(pytest_run, options.pytest_args)
@@ -292,7 +295,11 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
         # Only a complete run of the whole suite may forget tests it did not see.
         whole = not options.pytest_args and not run.stopped and not run.collect_errors
         document = durations.updated_store(
-            store, run.results, window=config.slow_window, whole_suite=whole
+            store,
+            run.results,
+            window=config.slow_window,
+            whole_suite=whole,
+            profile=pytest_run.profile or profile,
         )
         reports.write_json(ctx.root / reports.REPORT_DIR / durations.FILE, document)
     _tell(ctx, run, quarantine, slow)

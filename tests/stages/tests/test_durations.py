@@ -101,10 +101,10 @@ def test_store_keeps_a_window_and_forgets_deleted_tests_on_whole_runs():
 @pytest.mark.parametrize(
     ("recorded", "tests", "cores", "xdist", "workers", "said"),
     [
-        (0.4, 30, 2, False, 1, "one process: recorded suite time 0.4 s (30 tests)"),
-        (0.6, 297, 4, False, 1, "~0.7 s as 4 pytest processes, no faster"),
+        (0.4, 30, 2, False, 1, "one process: recorded suite time 0.4 s (30 tests, 100% CPU)"),
+        (0.6, 297, 4, False, 1, "as 4 pytest processes, no faster"),
         (7.5, 1500, 2, False, 2, "2 pytest processes: recorded suite time 7.5 s"),
-        (130.0, 62000, 2, False, 2, "~65.5 s as 2"),  # no controller: the cores pay
+        (130.0, 62000, 2, False, 2, "~66.5 s as 2"),  # no controller: the cores pay
         (2.0, 3, 8, False, 3, "3 pytest processes"),  # never more parts than tests
         (45.0, 400, 1, False, 1, "one process: 1 core"),
         (None, 0, 2, False, 2, "no recorded suite duration yet"),
@@ -120,6 +120,48 @@ def test_auto_workers_one_process_for_a_tiny_suite_several_for_a_long_one(  # no
     choice = durations.choose_workers(recorded, cores, tests, xdist=xdist)
     assert choice.workers == workers
     assert said in choice.reason
+
+
+def test_auto_workers_run_a_waiting_suite_in_more_processes_than_cores():
+    """Tests that spend 35 % of their time on CPU run in 4 processes on 2 cores; CPU-bound, 2."""
+    waiting = durations.choose_workers(7.5, 2, 1500, profile=durations.Profile(0.35, 1.0))
+    assert waiting.workers == 4
+    assert "35% CPU" in waiting.reason
+    busy = durations.choose_workers(7.5, 2, 1500, profile=durations.Profile(1.0, 1.0))
+    assert busy.workers == 2
+
+
+def part(wall, tests, cpu, waited=None):
+    return durations.PartTimes(wall, tests, cpu, waited)
+
+
+def test_profile_share_leaves_out_waiting_for_a_core():
+    """Two parts on one core, CPU-bound: they waited half the time; the share reads 100 %."""
+    profile = durations.measured_profile([part(6, 5, 2.5, 2.5), part(6, 5, 2.5, 2.5)], 1)
+    assert profile == durations.Profile(1.0, 1.0)
+
+
+def test_profile_of_a_busy_run_without_wait_figures_is_not_read_as_waiting():
+    """Four CPU-bound parts on 2 cores, the OS silent on waits: not a suite that waits."""
+    busy = [part(11, 10, 5) for _ in range(4)]  # each got half a core
+    assert durations.measured_profile(busy, 2).cpu_share == 1.0
+    # Parts that mostly slept left the cores idle: their share is taken as measured.
+    idle = [part(11, 10, 3) for _ in range(4)]
+    assert durations.measured_profile(idle, 2).cpu_share == 0.3
+    # A busy run never lowers the share recorded before.
+    before = durations.Profile(0.6, 1.0)
+    assert durations.measured_profile([part(11, 10, 9), part(11, 10, 9)], 2, before) == (
+        durations.Profile(0.9, 1.0)
+    )
+    assert durations.measured_profile([part(5, 0, 0)], 2) is None  # xdist's controller
+
+
+def test_profile_round_trips_through_the_store():
+    """The profile a run measured is what the next run reads; a bad one gives defaults."""
+    profile = durations.Profile(0.42, 0.8)
+    document = durations.updated_store({}, [], window=3, whole_suite=True, profile=profile)
+    assert durations.parse_profile(document) == profile
+    assert durations.parse_profile({"profile": {"cpu_share": "x"}}) == durations.Profile()
 
 
 class _FakeDB:

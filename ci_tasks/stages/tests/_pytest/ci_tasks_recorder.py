@@ -31,10 +31,16 @@ import importlib
 import json
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+try:
+    import resource
+except ImportError:  # Windows: the children's CPU time goes unseen
+    resource = None  # type: ignore[assignment]
 
 # A sibling on the same sys.path entry (mypy sees the folder as ci_tasks' own).
 from ci_tasks_split import parse_shard, split  # type: ignore[import-not-found]
@@ -58,13 +64,57 @@ def _message(report: Any) -> str | None:
     return str(text)[:_MESSAGE_LIMIT]
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of the child processes it has waited for."""
+    seconds = time.process_time()
+    if resource is not None:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds += children.ru_utime + children.ru_stime
+    return seconds
+
+
+def _waiting_seconds() -> float | None:
+    """How long this process has waited for a CPU (Linux's schedstat), if the OS says."""
+    try:
+        running, waiting = Path("/proc/self/schedstat").read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    # A kernel (or sandbox) without schedstats shows zeros even for a running process.
+    return int(waiting) / 1e9 if int(running) else None
+
+
 class Recorder:
-    """Collects ``(when, outcome, message)`` per node id; writes them at session end."""
+    """Collects ``(when, outcome, message)`` per node id; writes them at session end.
+
+    It also sums the wall and CPU time of the tests this process runs (children
+    included), and how long it waited for a CPU meanwhile: how much of a suite's time is
+    CPU, with or without other processes beside it, decides how many processes pay.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.reports: dict[str, list[list[Any]]] = {}
         self.collect_errors: dict[str, str | None] = {}
+        self.test_seconds = 0.0
+        self.cpu_seconds = 0.0
+        self.wait_seconds: float | None = None
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtestloop(self) -> Any:
+        """How long the tests waited for a CPU, all together (one read before, one after)."""
+        waited = _waiting_seconds()
+        yield
+        now = _waiting_seconds()
+        if waited is not None and now is not None:
+            self.wait_seconds = now - waited
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self) -> Any:
+        """Time each test's whole protocol (setup, call, teardown, reruns), wall and CPU."""
+        wall, cpu = time.perf_counter(), _cpu_seconds()
+        yield
+        self.test_seconds += time.perf_counter() - wall
+        self.cpu_seconds += _cpu_seconds() - cpu
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Every phase of every attempt, workers' reports included under xdist."""
@@ -86,6 +136,10 @@ class Recorder:
             "stopped": str(stopped) if stopped else None,
             "tests": [{"nodeid": k, "reports": v} for k, v in self.reports.items()],
             "collect_errors": [{"nodeid": k, "message": v} for k, v in self.collect_errors.items()],
+            # Zero under xdist: the workers run the tests, not this (controller) process.
+            "test_seconds": round(self.test_seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
+            "wait_seconds": None if self.wait_seconds is None else round(self.wait_seconds, 3),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
