@@ -9,8 +9,8 @@ from ci_tasks.stages.tests.session import register, tests
 USAGE = """\
 usage: nox -s tests-<python> [-- [--fail-on-flaky] PYTEST_ARGS ...]
 
-pytest from uv.lock with per-test reruns, xdist, JUnit XML, coverage, a flaky-test
-report and quarantine (configured in [tool.ci-tasks.tests]).
+pytest from uv.lock with per-test reruns, parallel processes, JUnit XML, coverage, a
+flaky-test report and quarantine (configured in [tool.ci-tasks.tests]).
 
 options:
   --fail-on-flaky  fail when a test passed only on a rerun (also: fail-on-flaky = true)

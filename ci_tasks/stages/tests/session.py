@@ -301,7 +301,7 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
             whole_suite=whole,
             profile=pytest_run.profile or profile,
         )
-        reports.write_json(ctx.root / reports.REPORT_DIR / durations.FILE, document)
+        reports.write_json(ctx.root / reports.REPORT_DIR / durations.FILE, document, compact=True)
     _tell(ctx, run, quarantine, slow)
     ctx.output.summary(
         flaky.render_markdown(run, quarantine, total) + durations.render_markdown(slow)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 import types
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -306,7 +307,9 @@ def test_parts_junit_files_merge_into_one_suite():
         failures=1, tests=2, time="2.0", cases='<testcase name="a"/><testcase name="b"/>'
     )
     second = JUNIT.format(failures=0, tests=1, time="3.5", cases='<testcase name="c"/>')
-    merged = invocation.merge_junit([first, second])
+    empty = '<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="0" /></testsuites>'
+    merged = invocation.merge_junit([first, empty, second])
+    assert ET.fromstring(merged).tag == "testsuites"  # noqa: S314 - well-formed, like the parts
     assert merged.count("<testsuite ") == 1
     assert [m for m in ("a", "b", "c") if f'<testcase name="{m}"' in merged] == ["a", "b", "c"]
     assert 'tests="3"' in merged
