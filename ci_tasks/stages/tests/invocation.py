@@ -60,6 +60,11 @@ class Outputs:
         """Coverage's data file: the session's parts combined."""
         return f"{self.folder}/.coverage"
 
+    def junit_part(self, index: int) -> str:
+        """Where pytest process *index* (from 1) writes its JUnit XML, merged after the run."""
+        stem, dot, suffix = self.junit_xml.rpartition(".")
+        return f"{stem}.part{index}.{suffix}" if dot else f"{self.junit_xml}.part{index}"
+
     def coverage_part(self, index: int) -> str:
         """``COVERAGE_FILE`` of pytest process *index* (from 1), combined after the run."""
         return f"{self.coverage_data}.part{index}"
@@ -282,6 +287,16 @@ def _read_record(path: Path) -> tuple[flaky.RunResult | None, durations.PartTime
     return run, durations.PartTimes(0.0, float(tests), float(cpu), waited)
 
 
+def _merge_junit_parts(root: Path, outputs: Outputs, parts: int) -> None:
+    """The parts' JUnit files as the session's one; the parts' files removed."""
+    paths = [root / outputs.junit_part(index) for index in range(1, parts + 1)]
+    written = [path.read_text(encoding="utf-8") for path in paths if path.is_file()]
+    if written:  # a part that died wrote none: the rest still tell
+        reports.atomic_write(root / outputs.junit_xml, merge_junit(written))
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
 def run_pytest(
     ctx: StageContext,
     pytest_args: Sequence[str],
@@ -310,7 +325,7 @@ def run_pytest(
             costs_file.write_text(json.dumps(costs), encoding="utf-8")
         jobs = []
         for index in range(1, parts + 1):
-            junit = outputs.junit_xml if parts == 1 else str(folder / f"junit-{index}.xml")
+            junit = outputs.junit_xml if parts == 1 else outputs.junit_part(index)
             command = pytest_command(
                 config,
                 pytest_args,
@@ -333,10 +348,8 @@ def run_pytest(
             done = runner.run_parallel(jobs)
         seconds = time.monotonic() - start
         records = [_read_record(folder / f"record-{index}.json") for index in range(1, parts + 1)]
-        junits = [folder / f"junit-{index}.xml" for index in range(1, parts + 1)]
-        written = [path.read_text(encoding="utf-8") for path in junits if path.is_file()]
-        if parts > 1 and written:  # a part that died wrote none: the rest still tell
-            reports.atomic_write(ctx.root / outputs.junit_xml, merge_junit(written))
+        if parts > 1:
+            _merge_junit_parts(ctx.root, outputs, parts)
     code = combined_exit_code([d.returncode for d in done])
     tail = "\n".join(d.tail for d in done)
     runs = [run for run, _ in records if run is not None]

@@ -355,6 +355,7 @@ def test_parts_run_each_test_once_and_merge_into_one_session(tmp_path):
     assert junit.count("<testcase ") == 23
     assert 'tests="23"' in junit
     assert 'failures="4"' in junit
+    assert not list((sample.path / SESSION_DIR).glob("junit.part*"))  # merged, then removed
     assert "[1/2] " in result.stdout
     assert "[2/2] " in result.stdout
     lastfailed = json.loads((sample.path / ".pytest_cache/v/cache/lastfailed").read_text())
