@@ -14,10 +14,12 @@ JUnit files and coverage data are merged into the session's one set of outputs.
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
 import json
 import os
 import re
+import shlex
 import tempfile
 import time
 import tomllib
@@ -111,6 +113,68 @@ def has_coverage_source(root: Path) -> bool:
         return False
     run = data.get("tool", {}).get("coverage", {}).get("run", {})
     return bool(run.get("source") or run.get("source_pkgs"))
+
+
+def _pytest_addopts(root: Path) -> list[str]:
+    """The ``addopts`` of the project's own pytest configuration file, as pytest finds it.
+
+    The first of ``pytest.ini``, ``pyproject.toml`` (with a pytest table), ``tox.ini`` and
+    ``setup.cfg`` (with a pytest section) in the project directory, then ``PYTEST_ADDOPTS``.
+    """
+    found: str | list[str] | None = None
+    for name, section in _PYTEST_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        if name == "pyproject.toml":
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+            table = data.get("tool", {}).get("pytest", {})
+            if not isinstance(table, dict) or not table:
+                continue
+            options = table.get("ini_options", table)
+            found = options.get("addopts") if isinstance(options, dict) else None
+            break
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(path, encoding="utf-8")
+        except (OSError, configparser.Error):
+            continue
+        if parser.has_section(section) or name == "pytest.ini":
+            found = parser.get(section, "addopts", fallback=None)
+            break
+    words = shlex.split(found) if isinstance(found, str) else list(found or [])
+    return [*words, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+
+
+_PYTEST_FILES = (
+    ("pytest.ini", "pytest"),
+    ("pyproject.toml", ""),
+    ("tox.ini", "pytest"),
+    ("setup.cfg", "tool:pytest"),
+)
+
+
+def asks_for_xdist(args: Sequence[str]) -> str | None:
+    """The xdist option among pytest arguments *args* (``-n auto``), unless it is ``-n 0``."""
+    for index, arg in enumerate(args):
+        value = None
+        if arg in ("-n", "--numprocesses") and index + 1 < len(args):
+            value = args[index + 1]
+        elif arg.startswith("--numprocesses="):
+            value = arg.partition("=")[2]
+        elif arg.startswith("-n") and not arg.startswith("--"):  # -nauto, -n=4
+            value = arg[2:].lstrip("=")
+        if value is not None and value not in ("0", ""):
+            return f"-n {value}"
+    return None
+
+
+def xdist_in_addopts(root: Path) -> str | None:
+    """The xdist option in the project's own pytest ``addopts``, if it asks for workers."""
+    return asks_for_xdist(_pytest_addopts(root))
 
 
 def pytest_command(

@@ -30,11 +30,13 @@ from ci_tasks.stages.tests.invocation import (
     Plan,
     PytestRun,
     Shard,
+    asks_for_xdist,
     has_coverage_source,
     report_coverage,
     run_pytest,
     usable_cores,
     usage_problem,
+    xdist_in_addopts,
 )
 
 if TYPE_CHECKING:
@@ -188,8 +190,12 @@ def _plan(
     """How many pytest processes (or xdist workers) run the suite; ``auto`` says why."""
     config = ctx.config.section("tests", TestsConfig)
     xdist = config.parallel == "xdist"
-    if any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+    if asks_for_xdist(pytest_args):
         return Plan()  # the user's own -n decides: one pytest, its xdist
+    own = xdist_in_addopts(ctx.root)
+    if own:  # the project chose xdist in pytest's own configuration: one pytest, its -n
+        ctx.output.line(f"workers: one pytest, with the {own} of pytest's own addopts")
+        return Plan()
     if config.workers == "auto":
         store, profile = recorded
         seconds, tests = durations.serial_seconds(store), len(store)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import sys
 import types
 import xml.etree.ElementTree as ET
@@ -349,3 +351,30 @@ def test_parts_records_merge_into_one_run():
     assert merged.collect_errors == (error,)
     assert merged.stopped == "stopping after 1 failures"
     assert [r.nodeid for r in merged.failed] == ["tests/test_bad.py", "tests/test_b.py::test_b"]
+
+
+def test_a_part_refuses_xdist_on_top(tmp_path):
+    """A part of a suite the session splits itself, asked for xdist too, stops in one line."""
+    (tmp_path / "test_one.py").write_text("def test_one():\n    pass\n")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(invocation.PLUGIN_DIR),
+        invocation.PART_ENV: "1/2",
+        "PYTEST_ADDOPTS": "",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        invocation.PLUGIN,
+        "-n",
+        "2",
+        "-p",
+        "no:cacheprovider",
+    ]
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "ci_tasks runs the suite as 2 pytest processes itself" in done.stderr

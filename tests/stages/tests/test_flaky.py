@@ -201,3 +201,46 @@ def test_exit_code_without_failures_is_not_a_pass():
     for code in (1, 2):
         problems = testsuite.verdict_problems(code, run, none, fail_on_flaky=False)
         assert problems == [f"pytest exited with code {code}"]
+
+
+@pytest.mark.parametrize(
+    ("args", "found"),
+    [
+        (["-n", "auto"], "-n auto"),
+        (["-n4"], "-n 4"),
+        (["--numprocesses=3", "-x"], "-n 3"),
+        (["--numprocesses", "logical"], "-n logical"),
+        (["-n", "0"], None),  # xdist told not to start workers
+        (["-x", "--no-header"], None),
+    ],
+)
+def test_xdist_is_seen_among_pytest_arguments(args, found):
+    """`-n` in any of its spellings asks for xdist workers; `-n 0` does not."""
+    assert invocation.asks_for_xdist(args) == found
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("pyproject.toml", '[tool.pytest.ini_options]\naddopts = ["-ra", "-n", "auto"]\n'),
+        ("pyproject.toml", '[tool.pytest.ini_options]\naddopts = "-ra -n auto"\n'),
+        ("pytest.ini", "[pytest]\naddopts = -ra -n auto\n"),
+        ("tox.ini", "[pytest]\naddopts = -n auto\n"),
+        ("setup.cfg", "[tool:pytest]\naddopts = -n auto\n"),
+    ],
+)
+def test_xdist_in_the_projects_own_addopts_is_found(tmp_path, monkeypatch, name, text):
+    """Wherever the project configures pytest, `-n auto` in its addopts is found."""
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    (tmp_path / name).write_text(text)
+    assert invocation.xdist_in_addopts(tmp_path) == "-n auto"
+
+
+def test_pytest_reads_only_its_first_configuration_file(tmp_path, monkeypatch):
+    """A pytest.ini wins over the pyproject table, as in pytest; PYTEST_ADDOPTS counts too."""
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -ra\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "-n 2"\n')
+    assert invocation.xdist_in_addopts(tmp_path) is None
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-n 3")
+    assert invocation.xdist_in_addopts(tmp_path) == "-n 3"

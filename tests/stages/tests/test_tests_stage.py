@@ -375,9 +375,11 @@ def test_parts_run_each_test_once_and_merge_into_one_session(tmp_path):
     assert result.returncode == 1
     assert "under the project's fail_under 100 %" in result.stdout
 
-    # pytest's own options asking for xdist as well: refused in one line, not run twice over.
-    extra = COVERAGE_FLOOR + '[tool.pytest.ini_options]\naddopts = "-n 2"\n'
+    # A project that chose xdist in pytest's own addopts keeps it: one pytest, its workers.
+    extra = COVERAGE_FLOOR + '[tool.pytest.ini_options]\naddopts = ["-n", "2"]\n'
     sample.write("pyproject.toml", pyproject(dev=DEV, ci_tasks=PARTS_CONFIG, extra=extra))
     result = sample.nox("-s", "tests")
-    assert result.returncode == 2, result.stdout
-    assert "remove -n/--numprocesses from pytest's options" in result.stdout
+    assert result.returncode == 0, result.stdout
+    assert "workers: one pytest, with the -n 2 of pytest's own addopts" in result.stdout
+    assert "[1/2]" not in result.stdout
+    assert "coverage: 100.0 %" in result.stdout  # pytest-cov combined its workers' data
