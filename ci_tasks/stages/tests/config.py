@@ -58,7 +58,7 @@ class TestsConfig:
     """Stop after this many failures (0: never stop early)."""
     workers: int | Literal["auto"] = "auto"
     """How many pytest processes run the suite side by side (0 or 1: one); ``auto``
-    decides from the recorded suite duration and the cores."""
+    decides from the last run's durations, its share of CPU time and the cores."""
     parallel: Literal["processes", "xdist"] = "processes"
     """``processes``: ci_tasks runs ``workers`` pytest processes, each a part of the suite
     split by recorded durations. ``xdist``: one pytest with ``-n workers``, for suites
