@@ -40,9 +40,12 @@ time.sleep(60)
 SLEEPING_TEST = """\
 import os, pathlib, time
 
+import pytest
 
-def test_sleeps():
-    pathlib.Path(os.environ["READY_FILE"]).touch()
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_sleeps(n):
+    pathlib.Path(os.environ["READY_FILE"] + str(n)).touch()
     time.sleep(60)
 """
 
@@ -66,12 +69,16 @@ def _stop(process: subprocess.Popen[str], signum: int, marker: str) -> tuple[int
 
 
 @pytest.mark.slow
-def test_sigterm_stops_nox_and_pytest_with_143(tmp_path: Path) -> None:
-    """SIGTERM to `nox -s tests` mid-test: pytest's tree is gone, the report says interrupted."""
+@pytest.mark.parametrize("workers", [0, 2])
+def test_sigterm_stops_nox_and_pytest_with_143(tmp_path: Path, workers: int) -> None:
+    """SIGTERM to `nox -s tests` mid-test: every pytest tree is gone, the report says so.
+
+    With `workers = 2` both pytest processes are mid-test when the signal arrives.
+    """
     project = make_project(
         tmp_path,
         dev=TEST_TOOLS,
-        ci_tasks="tests = { workers = 0, reruns = 0, coverage = false }",
+        ci_tasks=f"tests = {{ workers = {workers}, reruns = 0, coverage = false }}",
         files={"tests/test_sleep.py": SLEEPING_TEST},
     )
     marker, ready = new_marker(), tmp_path / "ready"
@@ -85,7 +92,9 @@ def test_sigterm_stops_nox_and_pytest_with_143(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        assert wait_for_file(ready, 300), "pytest never started the sleeping test"
+        expected = [Path(f"{ready}1"), Path(f"{ready}2")] if workers else [Path(f"{ready}1")]
+        for started in expected:
+            assert wait_for_file(started, 300), "pytest never started the sleeping test"
         code, left = _stop(nox, signal.SIGTERM, marker)
         output = nox.stdout.read() if nox.stdout else ""
     finally:
