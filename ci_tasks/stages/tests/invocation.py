@@ -115,6 +115,22 @@ def has_coverage_source(root: Path) -> bool:
     return bool(run.get("source") or run.get("source_pkgs"))
 
 
+_PYTEST_FILES = (  # where pytest looks, in its order; the section it reads
+    ("pytest.ini", "pytest"),
+    ("pyproject.toml", ""),
+    ("tox.ini", "pytest"),
+    ("setup.cfg", "tool:pytest"),
+)
+
+
+def _words(text: str) -> list[str]:
+    """*text* split as a shell would; plain whitespace splitting if its quotes do not pair."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
 def _pytest_addopts(root: Path) -> list[str]:
     """The ``addopts`` of the project's own pytest configuration file, as pytest finds it.
 
@@ -145,16 +161,8 @@ def _pytest_addopts(root: Path) -> list[str]:
         if parser.has_section(section) or name == "pytest.ini":
             found = parser.get(section, "addopts", fallback=None)
             break
-    words = shlex.split(found) if isinstance(found, str) else list(found or [])
-    return [*words, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
-
-
-_PYTEST_FILES = (
-    ("pytest.ini", "pytest"),
-    ("pyproject.toml", ""),
-    ("tox.ini", "pytest"),
-    ("setup.cfg", "tool:pytest"),
-)
+    words = _words(found) if isinstance(found, str) else [str(w) for w in found or []]
+    return [*words, *_words(os.environ.get("PYTEST_ADDOPTS", ""))]
 
 
 def asks_for_xdist(args: Sequence[str]) -> str | None:

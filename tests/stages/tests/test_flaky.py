@@ -227,6 +227,7 @@ def test_xdist_is_seen_among_pytest_arguments(args, found):
         ("pytest.ini", "[pytest]\naddopts = -ra -n auto\n"),
         ("tox.ini", "[pytest]\naddopts = -n auto\n"),
         ("setup.cfg", "[tool:pytest]\naddopts = -n auto\n"),
+        ("pytest.ini", '[pytest]\naddopts = -n auto -k "unpaired\n'),  # read, not a crash
     ],
 )
 def test_xdist_in_the_projects_own_addopts_is_found(tmp_path, monkeypatch, name, text):
