@@ -244,6 +244,12 @@ class Plan:
     xdist: int = 0
 
 
+def plugin_pythonpath(ctx: StageContext) -> str:
+    """``PYTHONPATH`` with our plugin folder first, the session's own entries after it."""
+    path = [str(PLUGIN_DIR), ctx.runner.env.get("PYTHONPATH", "")]
+    return os.pathsep.join(p for p in path if p)
+
+
 def pytest_env(
     ctx: StageContext,
     record: Path,
@@ -259,9 +265,8 @@ def pytest_env(
     of recorded durations they split by. Parts get pytest-xdist's worker variables too, so
     tests that keep per-worker resources apart by them (a database, a port) still do.
     """
-    path = [str(PLUGIN_DIR), ctx.runner.env.get("PYTHONPATH", "")]
     env: dict[str, str | None] = {
-        "PYTHONPATH": os.pathsep.join(p for p in path if p),
+        "PYTHONPATH": plugin_pythonpath(ctx),
         RECORD_ENV: str(record),
         RULES_ENV: rerun_rules(ctx.config.tests),
         # Coverage's data file (and a killed run's parallel ones) stay in our folder.
@@ -305,44 +310,50 @@ _SUITE = re.compile(r"<testsuite\b[^>]*>")
 _SUITE_END = "</testsuite>"
 
 
+def _suite(text: str) -> tuple[str, dict[str, str], str, str]:
+    """A pytest JUnit document split around its one testsuite.
+
+    What comes before it, its attributes, its test cases (as text) and what comes after;
+    ValueError when the document has no testsuite.
+    """
+    # Our own pytest's output, not untrusted input: the stdlib parser is fine here.
+    import xml.etree.ElementTree as ET  # noqa: PLC0415  # nosec B405
+
+    opening = _SUITE.search(text)
+    if opening is None:
+        msg = "a JUnit XML document without a testsuite"
+        raise ValueError(msg)
+    tag = opening.group(0)
+    if tag.endswith("/>"):  # a part that ran no test
+        cases, after = "", text[opening.end() :]
+    else:
+        end = text.rfind(_SUITE_END)
+        cases, after = text[opening.end() : end], text[end + len(_SUITE_END) :]
+    closed = tag if tag.endswith("/>") else f"{tag}{_SUITE_END}"
+    suite = ET.fromstring(closed)  # noqa: S314  # nosec B314
+    return text[: opening.start()], dict(suite.attrib), cases, after
+
+
 def merge_junit(texts: Sequence[str]) -> str:
     """The parts' JUnit XML documents as one: every test case, the counts summed (pure).
 
     pytest writes one ``<testsuite>`` per document. Its test cases are copied as text,
     not parsed and written again: a 62,000-test suite merges in a tenth of a second.
     """
-    # Our own pytest's output, not untrusted input: the stdlib parser is fine here.
     import xml.etree.ElementTree as ET  # noqa: PLC0415  # nosec B405
 
-    attributes: dict[str, str] = {}
-    cases = []
-    for text in texts:
-        opening = _SUITE.search(text)
-        if opening is None:
-            msg = "a JUnit XML document without a testsuite"
-            raise ValueError(msg)
-        tag = opening.group(0)
-        empty = tag.endswith("/>")
-        suite = ET.fromstring(tag if empty else f"{tag}{_SUITE_END}")  # noqa: S314  # nosec B314
-        end = opening.end() if empty else text.rfind(_SUITE_END)
-        cases.append(text[opening.end() : end])
-        if not attributes:
-            attributes = dict(suite.attrib)
-            continue
+    before, attributes, cases, after = _suite(texts[0])
+    pieces = [cases]
+    for text in texts[1:]:
+        _, more, cases, _ = _suite(text)
+        pieces.append(cases)
         for key in ("tests", "errors", "failures", "skipped"):
-            attributes[key] = str(int(attributes.get(key, "0")) + int(suite.get(key, "0")))
-        wall = max(float(attributes.get("time", "0")), float(suite.get("time", "0")))
+            attributes[key] = str(int(attributes.get(key, "0")) + int(more.get(key, "0")))
+        wall = max(float(attributes.get("time", "0")), float(more.get("time", "0")))
         attributes["time"] = f"{wall:.3f}"  # the parts ran side by side
-    first = texts[0]
-    opening = _SUITE.search(first)
-    assert opening is not None  # noqa: S101 - checked in the loop
-    if opening.group(0).endswith("/>"):
-        after = first[opening.end() :]
-    else:
-        after = first[first.rfind(_SUITE_END) + len(_SUITE_END) :]
     tag = ET.tostring(ET.Element("testsuite", attributes), encoding="unicode")
     tag = tag.removesuffix(" />") + ">"
-    return first[: opening.start()] + tag + "".join(cases) + _SUITE_END + after
+    return before + tag + "".join(pieces) + _SUITE_END + after
 
 
 def _read_record(path: Path) -> tuple[flaky.RunResult | None, durations.PartTimes | None]:
@@ -450,8 +461,7 @@ def report_coverage(ctx: StageContext, outputs: Outputs, parts: int) -> str | No
     interpreter = str(python) if python and python.exists() else "python"
     command = [interpreter, "-m", COVERAGE_MODULE, "--data-file", outputs.coverage_data]
     command += ["--xml", outputs.coverage_xml, *data]
-    path = [str(PLUGIN_DIR), ctx.runner.env.get("PYTHONPATH", "")]
-    env = {"PYTHONPATH": os.pathsep.join(p for p in path if p), "COVERAGE_FILE": None}
+    env = {"PYTHONPATH": plugin_pythonpath(ctx), "COVERAGE_FILE": None}
     done = ctx.runner.run(command, cwd=ctx.root, env=env, check=False)
     if done.returncode == 2:  # noqa: PLR2004 - coverage's own "under fail_under"
         return done.tail.splitlines()[-1]
