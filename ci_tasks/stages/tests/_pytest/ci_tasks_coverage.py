@@ -27,15 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ci_tasks_coverage")
     parser.add_argument("--data-file", required=True)
     parser.add_argument("--xml", required=True)
-    parser.add_argument("parts", nargs="*")
+    parser.add_argument("parts", nargs="+")
     args = parser.parse_args(argv)
     cov = coverage.Coverage(data_file=args.data_file)
     try:
-        if args.parts:
-            cov.combine(args.parts, keep=False)
-            cov.save()
-        else:
-            cov.load()
+        cov.combine(args.parts)
+        cov.save()
         total = cov.report(file=sys.stdout)
         cov.xml_report(outfile=args.xml)
     except coverage.CoverageException as exc:
