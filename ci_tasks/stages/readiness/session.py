@@ -36,7 +36,7 @@ from ci_tasks.stages.readiness.evidence import (
 from ci_tasks.stages.readiness.model import Result, apply_exemptions, format_score
 
 if TYPE_CHECKING:
-    from ci_tasks.stages.readiness.github import GitHubClient
+    from ci_tasks.stages.readiness.github import ActionsClient
 
 BADGE_FILE = "readiness-badge.svg"
 
@@ -176,11 +176,11 @@ def _remote(ctx: StageContext) -> str | None:
     return (done.stdout or "").strip() if done.ok else None
 
 
-def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> GitHubClient:
+def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> ActionsClient:
     """A GitHub client for the project's repository, within the session's deadline."""
     from ci_tasks.stages.readiness.github import (  # noqa: PLC0415 - requests costs 0.2 s at start-up; only a run needs it
         DEFAULT_API_URL,
-        GitHubClient,
+        ActionsClient,
         api_session,
         resolve_repository,
         token_from,
@@ -199,7 +199,7 @@ def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> GitHubClient:
     deadline = ctx.runner.deadline
     if deadline is None:
         deadline = time.monotonic() + ctx.config.timeouts.readiness
-    return GitHubClient(
+    return ActionsClient(
         repository=repository,
         http=api_session(ctx.config.retry.policy()),
         base_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL,
@@ -211,7 +211,7 @@ def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> GitHubClient:
     )
 
 
-def fetch_runs(client: GitHubClient, ctx: StageContext) -> CIRuns:
+def fetch_runs(client: ActionsClient, ctx: StageContext) -> CIRuns:
     """The CI workflow's runs from the GitHub API."""
     cfg = ctx.config.readiness
     branch = cfg.branch or client.default_branch()
@@ -226,7 +226,7 @@ def _needs_runs(ctx: StageContext) -> bool:
 def add_ci_evidence(
     ctx: StageContext,
     options: Options,
-    client: GitHubClient,
+    client: ActionsClient,
     ci: CIRuns,
     evidence: Evidence,
     *,
@@ -309,7 +309,9 @@ def _code_commit(
     return walk[-1], frozenset(walk)
 
 
-def compute(ctx: StageContext, options: Options, client: GitHubClient | None) -> tuple[Result, Any]:
+def compute(
+    ctx: StageContext, options: Options, client: ActionsClient | None
+) -> tuple[Result, Any]:
     """Gather the evidence and score it; returns the result and the API data to cache."""
     cfg = ctx.config.readiness
     # Nothing needs the runs when both CI checks and the CI evidence are turned off.
@@ -448,7 +450,7 @@ def _write(ctx: StageContext, files: dict[Path, str], fresh: cache_mod.Cache) ->
 def _comment(
     ctx: StageContext,
     options: Options,
-    client: GitHubClient,
+    client: ActionsClient,
     result: Result,
     fresh: cache_mod.Cache,
 ) -> None:
