@@ -268,7 +268,7 @@ def publish(
     """
     if not changes:
         return "nothing to update"
-    message = f"Update the CI environment ({LOCK})\n\n" + "\n".join(c.line for c in changes)
+    message = f"Update the CI environment ({LOCK})\n\n" + "\n".join(c.line.strip() for c in changes)
     pushed = push_branch(runner, root, message)
     done = open_or_update(client, changes, base=base, warn=warn)
     return f"{UPDATE_BRANCH} {'pushed' if pushed else 'already current'}; pull request {done}"
