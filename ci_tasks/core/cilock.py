@@ -17,6 +17,8 @@ from ci_tasks.core.runner import Runner
 NOXFILE = "noxfile.py"
 LOCK = "noxfile.py.lock"
 """Where ``uv lock --script noxfile.py`` puts the lock: beside the script, ``.lock`` added."""
+STALE = "needs to be updated"
+"""What uv says of a lock that no longer matches its requirements."""
 UPDATE_BRANCH = "ci-tasks/update-ci-lock"
 """The one branch (and pull request) the scheduled lock update writes to."""
 
@@ -35,21 +37,27 @@ def uv_binary() -> str:
 def is_current(root: Path, runner: Runner) -> bool:
     """Whether ``noxfile.py.lock`` is current with the noxfile's block (``uv lock --check``).
 
-    uv exits 1 for a stale lock; anything else means it could not tell (no index, a
-    broken block), which raises :class:`CITasksError` with uv's last line rather than
-    reading as stale.
+    uv says a stale lock "needs to be updated"; anything else that fails means it could
+    not tell (no index, an unsatisfiable block, which also exits 1, a broken lock) and
+    raises :class:`CITasksError` with uv's cause rather than reading as stale.
     """
     done = runner.run(
         [uv_binary(), "lock", "--script", NOXFILE, "--check"],
         cwd=root,
         check=False,
+        stream=False,
         retry_on=NETWORK_ERRORS,
     )
-    if done.returncode > 1:
-        lines = done.tail.strip().splitlines()
-        msg = (
-            f"`uv lock --script {NOXFILE} --check` could not tell whether {LOCK} is current "
-            f"(exit code {done.returncode}): {lines[-1] if lines else 'no output'}"
-        )
-        raise CITasksError(msg)
-    return done.returncode == 0
+    if done.ok:
+        return True
+    if done.returncode == 1 and STALE in done.tail:
+        return False
+    causes = [line.strip() for line in done.tail.splitlines() if line.strip()]
+    first = next((c for c in causes if c.startswith(("error:", "cause:"))), "no output")
+    last = next((c for c in reversed(causes) if c.startswith("cause:")), "")
+    why = first if not last or last == first else f"{first} ({last})"
+    msg = (
+        f"`uv lock --script {NOXFILE} --check` could not tell whether {LOCK} is current "
+        f"(exit code {done.returncode}): {why}"
+    )
+    raise CITasksError(msg)

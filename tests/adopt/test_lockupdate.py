@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,8 @@ from ci_tasks.core.cilock import LOCK, UPDATE_BRANCH
 from tests.support.github_fake import REPO, FakeGitHub
 from tests.support.gitsupport import bare_remote, git, git_env, init_repo, remote_ref
 from tests.support.localserver import Response, serve
+from tests.support.wheelhouse import env as wheel_env
+from tests.support.wheelhouse import release
 
 TOKEN = "ghs_updateCiLockToken0123456789abcdef"
 NOXFILE = """\
@@ -38,21 +39,6 @@ FORBIDDEN = Response(
         "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
     },
 )
-
-
-def release(wheels: Path, name: str, version: str) -> None:
-    """A wheel of *name* at *version* in the find-links folder."""
-    dist = f"{name.replace('-', '_')}-{version}"
-    with zipfile.ZipFile(wheels / f"{dist}-py3-none-any.whl", "w") as archive:
-        archive.writestr(
-            f"{dist}.dist-info/METADATA",
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        )
-        archive.writestr(
-            f"{dist}.dist-info/WHEEL",
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        )
-        archive.writestr(f"{dist}.dist-info/RECORD", "")
 
 
 class Project:
@@ -75,10 +61,7 @@ class Project:
         self.env = git_env(
             {
                 "PATH": f"{wrapper}{os.pathsep}{os.environ['PATH']}",
-                "UV_NO_INDEX": "1",
-                "UV_FIND_LINKS": str(self.wheels),
-                "UV_CACHE_DIR": str(tmp / "uv-cache"),
-                "UV_PYTHON_DOWNLOADS": "never",
+                **wheel_env(self.wheels, tmp / "uv-cache"),
                 "GITHUB_TOKEN": TOKEN,
                 "GITHUB_ACTIONS": "true",
                 "GITHUB_REPOSITORY": REPO,

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 from ci_tasks.core import masking, reports
 from ci_tasks.core.errors import CheckFailed, ToolMissingError, UsageError
 from ci_tasks.core.stage import ArgumentParser, StageContext
-from ci_tasks.stages.readiness import artifacts, autocommit, badge, checklist, publish, trend
+from ci_tasks.stages.readiness import (
+    artifacts,
+    autocommit,
+    badge,
+    checklist,
+    cienv,
+    publish,
+    trend,
+)
 from ci_tasks.stages.readiness import cache as cache_mod
 from ci_tasks.stages.readiness.checks import all_checks
 from ci_tasks.stages.readiness.config import ReadinessConfig
@@ -332,6 +340,10 @@ def compute(
         output=ctx.output,
         same_as_head=same_as_head,
     )
+    if cfg.checks.ci_environment.enabled:
+        why = "--offline" if options.offline else "the GitHub API checks are turned off"
+        seen = cienv.gather(ctx.root, ctx.runner, client, not_looked=why)
+        evidence = dataclasses.replace(evidence, ci_environment=seen)
     if client is not None and ci is not None:
         if cfg.ci_evidence:
             evidence = add_ci_evidence(
