@@ -73,6 +73,9 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         if args.pull_request or args.json:
             msg = "lock: --check changes nothing; it cannot go with --pull-request or --json"
             raise UsageError(msg)
+        if not (root / cilock.LOCK).is_file():
+            out.line(f"{cilock.LOCK} does not exist: run `ci-tasks lock`", "error")
+            return EXIT_FINDINGS
         if cilock.is_current(root, runner):
             out.line(f"{scriptenv.LOCK} is current")
             return EXIT_OK

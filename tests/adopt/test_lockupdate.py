@@ -240,3 +240,21 @@ def test_body_lists_each_package_with_its_changelog_where_known(change, item):
     (line,) = [x for x in text.splitlines() if x.startswith("- ")]
     assert line.startswith(item)
     assert ("changelog" in line) == (change.name == "nox")
+
+
+def test_check_tells_stale_missing_and_could_not_tell_apart(project):
+    """`lock --check`: 0 current, 1 stale or missing (naming the fix), 2 when uv cannot tell."""
+    assert project.ci_tasks("lock", "--check").returncode == 0
+    noxfile = project.root / "noxfile.py"
+    noxfile.write_text(NOXFILE.replace('"ruff"', '"ruff>=1"'))
+    stale = project.ci_tasks("lock", "--check")
+    assert (stale.returncode, "is stale: run `ci-tasks lock`") == (1, stale.stdout.strip()[-29:])
+    noxfile.write_text(NOXFILE.replace('"ruff"', '"ruff", "never-released"'))
+    unknown = project.ci_tasks("lock", "--check")
+    assert unknown.returncode == 2
+    assert "could not tell" in unknown.stderr
+    assert "never-released" in unknown.stderr
+    (project.root / LOCK).unlink()
+    missing = project.ci_tasks("lock", "--check")
+    assert missing.returncode == 1
+    assert f"{LOCK} does not exist: run `ci-tasks lock`" in missing.stdout
