@@ -25,7 +25,13 @@ from ci_tasks.adopt.scriptenv import PackageChange
 from ci_tasks.core import git, masking
 from ci_tasks.core.cilock import LOCK, UPDATE_BRANCH
 from ci_tasks.core.errors import ConfigError, ServiceUnavailable, ToolMissingError
-from ci_tasks.core.github import GitHubClient
+from ci_tasks.core.github import (
+    DEFAULT_API_URL,
+    GitHubClient,
+    api_session,
+    resolve_repository,
+    token_from,
+)
 from ci_tasks.core.retry import NETWORK_ERRORS, RetryPolicy
 from ci_tasks.core.runner import Runner
 
@@ -283,13 +289,6 @@ def client_for(
     ``GITHUB_TOKEN`` or ``GH_TOKEN`` (required: the pull request needs one), the API
     ``GITHUB_API_URL``.
     """
-    from ci_tasks.core.github import (  # noqa: PLC0415 - requests costs 0.2 s at start-up
-        DEFAULT_API_URL,
-        api_session,
-        resolve_repository,
-        token_from,
-    )
-
     token = token_from(env)
     if not token:
         msg = "--pull-request: no token; set GITHUB_TOKEN (or GH_TOKEN) to one that can " + NEEDS
