@@ -140,17 +140,17 @@ def _remote_tip(runner: Runner, root: Path, auth: Mapping[str, str | None]) -> s
     return (done.stdout or "").split("\t", 1)[0].strip()
 
 
-def _pushed_lock(runner: Runner, root: Path, tip: str, auth: Mapping[str, str | None]) -> str:
-    """The lock's blob id on the update branch's *tip* (empty when it has none)."""
+def _pushed_lock(runner: Runner, root: Path, auth: Mapping[str, str | None]) -> str:
+    """The lock's blob id on the update branch as ``origin`` has it (empty: none there)."""
     runner.run(
-        ["git", "fetch", "--quiet", "--depth=1", "origin", tip],
+        ["git", "fetch", "--quiet", "--depth=1", "origin", f"refs/heads/{UPDATE_BRANCH}"],
         cwd=root,
         env=auth,
         stream=False,
         retry_on=NETWORK_ERRORS,
     )
     done = runner.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{tip}:{LOCK}"],
+        ["git", "rev-parse", "--verify", "--quiet", f"FETCH_HEAD:{LOCK}"],
         cwd=root,
         check=False,
         capture_stdout=True,
@@ -178,7 +178,7 @@ def push_branch(runner: Runner, root: Path, message: str) -> bool:
     auth = git.push_auth(runner.env)
     blob = _git(runner, root, "hash-object", "-w", "--", LOCK)
     tip = _remote_tip(runner, root, auth)
-    if tip and _pushed_lock(runner, root, tip, auth) == blob:
+    if tip and _pushed_lock(runner, root, auth) == blob:
         return False
     commit = _commit(runner, root, blob, message)
     runner.run(

@@ -34,15 +34,16 @@ def uv_binary() -> str:
         raise ToolMissingError(msg) from None
 
 
-def is_current(root: Path, runner: Runner) -> bool:
+def is_current(root: Path, runner: Runner, *, offline: bool = False) -> bool:
     """Whether ``noxfile.py.lock`` is current with the noxfile's block (``uv lock --check``).
 
     uv says a stale lock "needs to be updated"; anything else that fails means it could
     not tell (no index, an unsatisfiable block, which also exits 1, a broken lock) and
-    raises :class:`CITasksError` with uv's cause rather than reading as stale.
+    raises :class:`CITasksError` with uv's cause rather than reading as stale. With
+    *offline*, uv answers from its cache alone.
     """
     done = runner.run(
-        [uv_binary(), "lock", "--script", NOXFILE, "--check"],
+        [uv_binary(), "lock", "--script", NOXFILE, "--check", *(["--offline"] if offline else [])],
         cwd=root,
         check=False,
         stream=False,

@@ -61,18 +61,24 @@ def _opened(value: object) -> dt.datetime | None:
 
 
 def gather(
-    root: Path, runner: Runner, client: GitHubClient | None, *, not_looked: str = "--offline"
+    root: Path,
+    runner: Runner,
+    client: GitHubClient | None,
+    *,
+    not_looked: str = "--offline",
+    offline: bool = False,
 ) -> CIEnvironment | None:
     """Ask uv whether the lock is current and GitHub which update PRs are open.
 
-    Without a *client* the pull requests are not listed, for the reason *not_looked*.
+    Without a *client* the pull requests are not listed, for the reason *not_looked*;
+    *offline* keeps uv to its cache too.
     ``None`` when the project has no ``noxfile.py.lock`` (its CI environment is its own
     virtual environment, which the dependencies check already judges).
     """
     if not (root / cilock.LOCK).is_file():
         return None
     try:
-        current: bool | None = cilock.is_current(root, runner)
+        current: bool | None = cilock.is_current(root, runner, offline=offline)
         problem = ""
     except CITasksError as exc:
         current, problem = None, str(exc)

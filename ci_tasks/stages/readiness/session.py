@@ -342,7 +342,7 @@ def compute(
     )
     if cfg.checks.ci_environment.enabled:
         why = "--offline" if options.offline else "the GitHub API checks are turned off"
-        seen = cienv.gather(ctx.root, ctx.runner, client, not_looked=why)
+        seen = cienv.gather(ctx.root, ctx.runner, client, not_looked=why, offline=options.offline)
         evidence = dataclasses.replace(evidence, ci_environment=seen)
     if client is not None and ci is not None:
         if cfg.ci_evidence:
