@@ -24,7 +24,13 @@ from typing import Any
 from ci_tasks.adopt.scriptenv import PackageChange
 from ci_tasks.core import git, masking
 from ci_tasks.core.cilock import LOCK, UPDATE_BRANCH
-from ci_tasks.core.errors import ConfigError, ServiceUnavailable, ToolMissingError
+from ci_tasks.core.errors import (
+    CITasksError,
+    CommandFailed,
+    ConfigError,
+    ServiceUnavailable,
+    ToolMissingError,
+)
 from ci_tasks.core.github import (
     DEFAULT_API_URL,
     GitHubClient,
@@ -275,7 +281,14 @@ def publish(
     if not changes:
         return "nothing to update"
     message = f"Update the CI environment ({LOCK})\n\n" + "\n".join(c.line.strip() for c in changes)
-    pushed = push_branch(runner, root, message)
+    try:
+        pushed = push_branch(runner, root, message)
+    except CommandFailed as exc:
+        # Git refusing (no origin, no access, a lost lease) is "could not run", not a finding.
+        lines = [line for line in exc.tail.splitlines() if line.strip()]
+        why = lines[-1].strip() if lines else f"exit code {exc.returncode}"
+        msg = f"{exc.command}: {why} (the lock is updated here, not pushed to {UPDATE_BRANCH})"
+        raise CITasksError(msg) from None
     done = open_or_update(client, changes, base=base, warn=warn)
     return f"{UPDATE_BRANCH} {'pushed' if pushed else 'already current'}; pull request {done}"
 

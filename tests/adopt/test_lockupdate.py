@@ -258,3 +258,16 @@ def test_check_tells_stale_missing_and_could_not_tell_apart(project):
     missing = project.ci_tasks("lock", "--check")
     assert missing.returncode == 1
     assert f"{LOCK} does not exist: run `ci-tasks lock`" in missing.stdout
+
+
+def test_a_push_git_refuses_is_exit_2_in_one_line(project, github):
+    """No reachable origin: exit 2 naming git's reason, no pull request asked for."""
+    git(project.root, "remote", "set-url", "origin", str(project.root.parent / "gone.git"))
+    release(project.wheels, "ruff", "1.1")
+    done = project.scheduled_run()
+    assert done.returncode == 2
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("ci-tasks: error:")]
+    assert "git ls-remote origin" in line
+    assert "not pushed to ci-tasks/update-ci-lock" in line
+    assert TOKEN not in done.stderr + done.stdout
+    assert not github[1].requests
