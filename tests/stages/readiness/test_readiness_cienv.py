@@ -9,6 +9,8 @@ import pytest
 from test_readiness_session import api_env, project, stage
 
 from ci_tasks.core.cilock import LOCK, UPDATE_BRANCH
+from ci_tasks.core.config import parse_config
+from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.github import GitHubClient, api_session
 from ci_tasks.core.retry import RetryPolicy, set_testing
 from ci_tasks.core.runner import Runner
@@ -183,3 +185,13 @@ def test_stage_reports_the_check_and_its_weight(tmp_path):
     offline = (root / "RELEASE_CHECKLIST.md").read_text()
     assert "**CI environment** (pass, weight 1): noxfile.py.lock is current; update pull" in offline
     assert "not checked: --offline" in offline
+
+
+def test_max_age_is_configured_in_the_readiness_table(tmp_path):
+    """ci-lock-max-age-days reads from [tool.ci-tasks.readiness]; a negative one is refused."""
+    source = tmp_path / "pyproject.toml"
+    cfg = parse_config({"readiness": {"ci-lock-max-age-days": 3}}, source).readiness
+    assert cfg.ci_lock_max_age_days == 3
+    assert cfg.checks.ci_environment.weight == 1
+    with pytest.raises(ConfigError, match="ci-lock-max-age-days"):
+        parse_config({"readiness": {"ci-lock-max-age-days": -1}}, source)
