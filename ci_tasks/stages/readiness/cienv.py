@@ -154,7 +154,9 @@ def check(seen: CIEnvironment | None, *, max_age_days: float, now: dt.datetime) 
             remediation=f"review and merge the CI lock update #{pull.number} (or close it)",
             source=source,
         )
-    pending = f"update #{waiting[0][0].number} open" if waiting else "no update pull request open"
+    pending = (
+        f"update #{seen.pulls[0].number} open" if seen.pulls else "no update pull request open"
+    )
     return Check(
         "ci-environment",
         TITLE,
