@@ -12,8 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from ci_tasks import __version__
+from ci_tasks.core.cilock import UPDATE_BRANCH
 from ci_tasks.core.config import Config, fields_of, load_config
-from ci_tasks.core.errors import EXIT_FINDINGS, EXIT_OK, CITasksError, exit_code_for
+from ci_tasks.core.errors import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    CITasksError,
+    UsageError,
+    exit_code_for,
+)
 from ci_tasks.core.runner import handle_termination_signals
 from ci_tasks.core.stage import ArgumentParser
 from ci_tasks.stages.smoke.session import add_arguments as _smoke_arguments
@@ -52,23 +59,53 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_lock(args: argparse.Namespace) -> int:
-    from ci_tasks.adopt import scriptenv  # noqa: PLC0415 - only this subcommand runs uv
-    from ci_tasks.core.actions import default_output  # noqa: PLC0415
+    from ci_tasks.adopt import lockupdate, scriptenv  # noqa: PLC0415 - only this subcommand runs uv
+    from ci_tasks.core import cilock  # noqa: PLC0415
+    from ci_tasks.core.actions import Output, default_output  # noqa: PLC0415
+    from ci_tasks.core.retry import RetryPolicy  # noqa: PLC0415
     from ci_tasks.core.runner import Runner  # noqa: PLC0415
 
     root = args.project.resolve()
-    out = default_output()
+    # With --json, standard output is the data alone; uv's progress and our lines go to stderr.
+    out = Output(stream=sys.stderr) if args.json else default_output()
     runner = Runner(cwd=root, output=out, timeout=args.timeout)
     if args.check:
-        if scriptenv.check(root, runner):
+        if args.pull_request or args.json:
+            msg = "lock: --check changes nothing; it cannot go with --pull-request or --json"
+            raise UsageError(msg)
+        if not (root / cilock.LOCK).is_file():
+            out.line(f"{cilock.LOCK} does not exist: run `ci-tasks lock`", "error")
+            return EXIT_FINDINGS
+        if cilock.is_current(root, runner):
             out.line(f"{scriptenv.LOCK} is current")
             return EXIT_OK
         out.line(f"{scriptenv.LOCK} is stale: run `ci-tasks lock`", "error")
         return EXIT_FINDINGS
+    # The token and repository are checked before uv runs: a misconfigured workflow fails
+    # in a second, not after the lock.
+    client = (
+        lockupdate.client_for(root, runner.env, RetryPolicy(), args.timeout)
+        if args.pull_request
+        else None
+    )
     changes = scriptenv.refresh(root, runner, upgrade=args.upgrade)
-    out.line(f"{scriptenv.LOCK}: " + ("unchanged" if not changes else "changed:"))
-    for line in changes:
-        out.line(f"  {line}")
+    if args.json:
+        data = json.dumps(lockupdate.as_data(changes), indent=2)
+        print(default_output().masker.mask(data))  # noqa: T201
+    else:
+        out.line(f"{scriptenv.LOCK}: " + ("unchanged" if not changes else "changed:"))
+        for change in changes:
+            out.line(f"  {change.line}")
+    if client is not None:
+        done = lockupdate.publish(
+            runner,
+            root,
+            client,
+            changes,
+            base=args.base,
+            warn=lambda msg: out.annotate("warning", msg),
+        )
+        out.line(done)
     return EXIT_OK
 
 
@@ -145,6 +182,20 @@ def build_parser() -> argparse.ArgumentParser:
     lock.add_argument("--upgrade", action="store_true", help="take the newest allowed versions")
     lock.add_argument(
         "--check", action="store_true", help="exit 1 when the lock is stale; change nothing"
+    )
+    lock.add_argument(
+        "--json", action="store_true", help="print the changes as JSON (for the update PR)"
+    )
+    lock.add_argument(
+        "--pull-request",
+        action="store_true",
+        help=f"push the lock to {UPDATE_BRANCH!r} and open or update its one pull request "
+        "(GITHUB_TOKEN; what update-ci-lock.yml runs)",
+    )
+    lock.add_argument(
+        "--base",
+        default=None,
+        help="the pull request's base branch (default: the repository's default branch)",
     )
     lock.add_argument("--timeout", type=float, default=600, help="seconds uv may take")
     lock.set_defaults(func=_cmd_lock)

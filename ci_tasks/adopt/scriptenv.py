@@ -18,14 +18,16 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ci_tasks.core import __version__
-from ci_tasks.core.errors import CITasksError, CommandFailed, ConfigError, ToolMissingError
+from ci_tasks.core import __version__, cilock
+from ci_tasks.core.errors import CITasksError, CommandFailed, ConfigError
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.runner import Runner
 
-NOXFILE = "noxfile.py"
-LOCK = "noxfile.py.lock"
-"""Where ``uv lock --script noxfile.py`` puts the lock: beside the script, ``.lock`` added."""
+# The lock's place and uv live in core (readiness asks whether the lock is current too);
+# adoption code names them through this module.
+NOXFILE = cilock.NOXFILE
+LOCK = cilock.LOCK
+uv_binary = cilock.uv_binary
 FALLBACK_FLOOR = ">=3.11"
 
 # PEP 723's reference regular expression for a metadata block.
@@ -126,31 +128,43 @@ def lock_versions(text: str) -> dict[str, str]:
     return found
 
 
+@dataclasses.dataclass(frozen=True)
+class PackageChange:
+    """One package whose locked version moved: added (no *before*), removed (no *after*)."""
+
+    name: str
+    before: str | None
+    after: str | None
+
+    @property
+    def kind(self) -> str:
+        """``added``, ``removed`` or ``changed``."""
+        if self.before is None:
+            return "added"
+        return "removed" if self.after is None else "changed"
+
+    @property
+    def line(self) -> str:
+        """As ``ci-tasks lock`` prints it: ``+ new 1.0``, ``- gone 2.1``, ``  nox a -> b``."""
+        if self.before is None:
+            return f"+ {self.name} {self.after}"
+        if self.after is None:
+            return f"- {self.name} {self.before}"
+        return f"  {self.name} {self.before} -> {self.after}"
+
+
+def package_changes(old: Mapping[str, str], new: Mapping[str, str]) -> list[PackageChange]:
+    """What changed between two locks' ``{package: version}``, sorted by name."""
+    return [
+        PackageChange(name, old.get(name), new.get(name))
+        for name in sorted(set(old) | set(new))
+        if old.get(name) != new.get(name)
+    ]
+
+
 def lock_changes(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
     """What changed between two locks, one line a package, sorted by name."""
-    lines = []
-    for name in sorted(set(old) | set(new)):
-        before, after = old.get(name), new.get(name)
-        if before == after:
-            continue
-        if before is None:
-            lines.append(f"+ {name} {after}")
-        elif after is None:
-            lines.append(f"- {name} {before}")
-        else:
-            lines.append(f"  {name} {before} -> {after}")
-    return lines
-
-
-def uv_binary() -> str:
-    """The uv executable (the uv wheel is one of ci_tasks' dependencies)."""
-    import uv  # noqa: PLC0415 - imported only where uv is run
-
-    try:
-        return str(uv.find_uv_bin())
-    except FileNotFoundError:
-        msg = "uv is not installed; install it (https://docs.astral.sh/uv/)"
-        raise ToolMissingError(msg) from None
+    return [change.line for change in package_changes(old, new)]
 
 
 def launcher(project: Path, python: str | None = None) -> list[str]:
@@ -195,8 +209,8 @@ def lock_script(runner: Runner, *, upgrade: bool = False) -> None:
     run_uv(runner, args, f"{LOCK} (the CI environment)")
 
 
-def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> list[str]:
-    """Lock the CI environment of the project at *root* again; what changed, a line each.
+def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> list[PackageChange]:
+    """Lock the CI environment of the project at *root* again; each package that moved.
 
     Dependabot does not update script locks: ``ci-tasks lock --upgrade`` is how the
     CI environment moves to newer nox, ci-tasks and tool versions.
@@ -212,10 +226,5 @@ def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> list[str]:
     lock = root / LOCK
     before = lock.read_text(encoding="utf-8") if lock.is_file() else ""
     lock_script(runner, upgrade=upgrade)
-    return lock_changes(lock_versions(before), lock_versions(lock.read_text(encoding="utf-8")))
-
-
-def check(root: Path, runner: Runner) -> bool:
-    """Whether ``noxfile.py.lock`` is current with the noxfile's block."""
-    done = runner.run([uv_binary(), "lock", "--script", NOXFILE, "--check"], cwd=root, check=False)
-    return done.ok
+    after = lock.read_text(encoding="utf-8")
+    return package_changes(lock_versions(before), lock_versions(after))

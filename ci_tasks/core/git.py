@@ -6,13 +6,18 @@ rather than something to stream; long-running git work (push) goes through the r
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
+from ci_tasks.core import masking
 from ci_tasks.core.errors import ToolMissingError, UsageError
 
 TIMEOUT = 60.0
+AUTHOR_NAME = "ci-tasks[bot]"
+AUTHOR_EMAIL = "ci-tasks@users.noreply.github.com"
 # Set by git for hooks; they would point a child git at the pushing repository's
 # index instead of the one in *cwd*.
 _HOOK_VARIABLES = frozenset({"GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"})
@@ -57,3 +62,42 @@ def head(cwd: Path) -> str | None:
         return text(cwd, "rev-parse", "HEAD")
     except (GitError, ToolMissingError):
         return None
+
+
+def bot_identity() -> dict[str, str | None]:
+    """The author and committer of what ci_tasks commits itself (checklist, CI lock)."""
+    return {
+        "GIT_AUTHOR_NAME": AUTHOR_NAME,
+        "GIT_AUTHOR_EMAIL": AUTHOR_EMAIL,
+        "GIT_COMMITTER_NAME": AUTHOR_NAME,
+        "GIT_COMMITTER_EMAIL": AUTHOR_EMAIL,
+    }
+
+
+def push_auth(env: Mapping[str, str]) -> dict[str, str | None]:
+    """Environment that authenticates a push with ``GITHUB_TOKEN`` inside GitHub Actions.
+
+    The workflows check out with ``persist-credentials: false`` (so no other step can
+    read the token from ``.git/config``); the push gets it as a header for this one
+    command instead, as actions/checkout itself does. The header goes through git's
+    ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_<n>``/``GIT_CONFIG_VALUE_<n>`` variables, never
+    ``-c`` on the command line: any process on the machine may read a command line
+    (``/proc/<pid>/cmdline``), only the same user its environment. Settings already
+    passed that way are kept. The token is masked in all output.
+    """
+    token = env.get("GITHUB_TOKEN")
+    if not token or env.get("GITHUB_ACTIONS") != "true":
+        return {}
+    masking.default_masker().add(token)
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    masking.default_masker().add(basic)
+    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    try:
+        index = max(int(env.get("GIT_CONFIG_COUNT", "0")), 0)
+    except ValueError:
+        index = 0
+    return {
+        "GIT_CONFIG_COUNT": str(index + 1),
+        f"GIT_CONFIG_KEY_{index}": f"http.{server}/.extraheader",
+        f"GIT_CONFIG_VALUE_{index}": f"AUTHORIZATION: basic {basic}",
+    }

@@ -52,6 +52,7 @@ GENERATED = [
     ".github/workflows/ci.yml",
     ".github/workflows/update-readiness.yml",
     ".github/workflows/staging-smoke-test.yml",
+    ".github/workflows/update-ci-lock.yml",
     ".github/dependabot.yml",
 ]
 # What ci_tasks runs, which must never enter an adopter's own dependency groups.

@@ -73,8 +73,12 @@ def test_least_privilege_and_no_untrusted_expansion(path):
         assert runs
         for run in runs:
             assert "${{" not in run
-            # Thin: every shell step is a nox session, but for the Codecov token probe.
-            assert "uv run --locked --script noxfile.py " in run or run == workflows.CODECOV_PROBE
+            # Thin: every shell step is a nox session, but for the Codecov token probe and
+            # the lock update (ci_tasks itself, from the same locked environment).
+            assert "uv run --locked --script noxfile.py " in run or run in {
+                workflows.CODECOV_PROBE,
+                workflows.LOCK_UPDATE,
+            }
             assert "uv run --locked nox" not in run
 
 
@@ -117,7 +121,11 @@ def test_update_readiness_and_smoke_triggers_and_secrets():
     assert readiness["on"]["schedule"] == [{"cron": "0 9 * * *"}]
     assert "workflow_dispatch" in readiness["on"]
     job = readiness["jobs"]["readiness"]
-    assert job["permissions"] == {"actions": "read", "contents": "write"}
+    assert job["permissions"] == {
+        "actions": "read",
+        "contents": "write",
+        "pull-requests": "read",
+    }
     assert job["steps"][-1]["run"] == (
         "uv run --locked --script noxfile.py -s readiness -- --commit --push --notify"
     )
@@ -222,6 +230,24 @@ def test_ci_uploads_the_reports_under_the_name_readiness_fetches():
 
 
 def test_update_readiness_may_read_actions_and_write_contents_only():
-    """The scheduled readiness job reads runs and artifacts (actions: read), commits, no more."""
+    """The scheduled readiness job reads runs, artifacts and pull requests, commits, no more."""
     data = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/update-readiness.yml"])
-    assert data["jobs"]["readiness"]["permissions"] == {"actions": "read", "contents": "write"}
+    assert data["jobs"]["readiness"]["permissions"] == {
+        "actions": "read",
+        "contents": "write",
+        "pull-requests": "read",
+    }
+
+
+def test_update_ci_lock_runs_weekly_from_the_locked_environment_with_two_grants():
+    """update-ci-lock.yml: weekly and manual, one job with contents and pull-requests write."""
+    data = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/update-ci-lock.yml"])
+    assert data["on"] == {"schedule": [{"cron": "0 6 * * 1"}], "workflow_dispatch": None}
+    assert data["concurrency"] == {"group": "${{ github.workflow }}", "cancel-in-progress": False}
+    (job,) = data["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    step = job["steps"][-1]
+    assert step["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+    assert step["run"] == workflows.LOCK_UPDATE
+    assert "lock --upgrade --pull-request" in step["run"]
+    assert "--locked --script noxfile.py" in step["run"]

@@ -122,6 +122,10 @@ class FakeGitHub:
     """Run id -> its artifacts (:func:`make_artifact`); a run not listed has none."""
     storage: str = ""
     """The storage server's base URL, where downloads are redirected."""
+    pulls: list[dict[str, object]] = field(default_factory=list)
+    """Pull requests, as GitHub lists them (``head.label`` is ``owner:branch``)."""
+    pull_refusal: Response | None = None
+    """When set, every POST/PATCH of a pull request is answered with it."""
 
     def upload(
         self, run: dict[str, object], name: str, archive: bytes, storage: FakeStorage
@@ -134,7 +138,7 @@ class FakeGitHub:
         self.artifacts.setdefault(int(str(run["id"])), []).append(entry)
         return artifact_id
 
-    def __call__(self, request: Request) -> Response:
+    def __call__(self, request: Request) -> Response:  # noqa: PLR0911 - one return per endpoint
         if self.faults:
             return self.faults.pop(0)
         url = urllib.parse.urlsplit(request.path)
@@ -155,6 +159,8 @@ class FakeGitHub:
             return self._download(int(url.path.split("/")[-2]))
         elif url.path.startswith(f"/repos/{REPO}/issues/"):
             return self._comments(request, url.path, query)
+        elif url.path == f"/repos/{REPO}/pulls" or url.path.startswith(f"/repos/{REPO}/pulls/"):
+            return self._pulls(request, url.path, query)
         else:
             return Response(404, {"message": "Not Found"})
         data = json.dumps(body).encode()
@@ -229,6 +235,46 @@ class FakeGitHub:
                     if comment["id"] == int(parts[6]):
                         comment["body"] = request.json()["body"]
                         return Response(200, comment)
+        return Response(404, {"message": "Not Found"})
+
+    def _pulls(self, request: Request, path: str, query: dict[str, str]) -> Response:
+        """Pull requests: list (``head``, ``state`` filters), create (POST), update (PATCH)."""
+        if request.method != "GET":
+            self.writes.append((request.method, path))
+            if self.pull_refusal is not None:
+                return self.pull_refusal
+        if request.method == "GET" and path.endswith("/pulls"):
+            state = query.get("state", "open")
+            found = [
+                p
+                for p in self.pulls
+                if (state == "all" or p["state"] == state)
+                and query.get("head") in (None, p["head"]["label"])  # type: ignore[index]
+            ]
+            return Response(200, found, {"Content-Type": "application/json"})
+        if request.method == "POST" and path.endswith("/pulls"):
+            sent = request.json()
+            if not sent.get("base") or not sent.get("title"):
+                return Response(422, {"message": "Validation Failed"})
+            number = len(self.pulls) + 1
+            owner = REPO.split("/", maxsplit=1)[0]
+            pull = {
+                "number": number,
+                "state": "open",
+                "title": sent["title"],
+                "body": sent.get("body"),
+                "html_url": f"https://github.com/{REPO}/pull/{number}",
+                "created_at": "2026-11-30T09:00:00Z",
+                "head": {"ref": sent["head"], "label": f"{owner}:{sent['head']}"},
+                "base": {"ref": sent["base"]},
+            }
+            self.pulls.append(pull)
+            return Response(201, pull)
+        if request.method == "PATCH":
+            for pull in self.pulls:
+                if pull["number"] == int(path.rsplit("/", 1)[-1]):
+                    pull.update(request.json())
+                    return Response(200, pull)
         return Response(404, {"message": "Not Found"})
 
 

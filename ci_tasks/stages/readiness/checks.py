@@ -8,10 +8,12 @@ last ``runs`` entries of the flaky history, that failed and were rescued by a re
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ci_tasks.stages.readiness import cienv
 from ci_tasks.stages.readiness.config import ReadinessConfig
 from ci_tasks.stages.readiness.evidence import (
     IGNORED_CONCLUSIONS,
@@ -330,9 +332,15 @@ def smoke(report: Report, *, staging_configured: bool) -> Check:
     )
 
 
-def all_checks(evidence: Evidence, config: ReadinessConfig) -> tuple[Check, ...]:
-    """Every enabled check, weighted as configured, exemptions applied by the caller."""
+def all_checks(
+    evidence: Evidence, config: ReadinessConfig, now: dt.datetime | None = None
+) -> tuple[Check, ...]:
+    """Every enabled check, weighted as configured, exemptions applied by the caller.
+
+    *now* dates the CI lock's update pull request (default: the wall clock).
+    """
     cfg = config.checks
+    when = now or dt.datetime.now(dt.UTC)
     makers: dict[str, tuple[Callable[[], Check], Any]] = {
         "ci_pass_rate": (
             lambda: ci_pass_rate(
@@ -363,6 +371,12 @@ def all_checks(evidence: Evidence, config: ReadinessConfig) -> tuple[Check, ...]
                 evidence.reports["smoke"], staging_configured=evidence.staging_configured
             ),
             cfg.smoke,
+        ),
+        "ci_environment": (
+            lambda: cienv.check(
+                evidence.ci_environment, max_age_days=config.ci_lock_max_age_days, now=when
+            ),
+            cfg.ci_environment,
         ),
     }
     return tuple(

@@ -16,6 +16,7 @@ READINESS_CHECKS = (
     "workflows",
     "build",
     "smoke",
+    "ci_environment",
 )
 
 
@@ -42,6 +43,7 @@ class ReadinessChecksConfig:
     workflows: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
     build: ReadinessCheckConfig = ReadinessCheckConfig(weight=2.0)
     smoke: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
+    ci_environment: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +73,8 @@ class ReadinessConfig:
     """Judge the reports the newest CI run uploaded when ours are missing or older."""
     max_artifact_mb: float = dataclasses.field(default=50.0, metadata=at_least(0.001))
     """An artifact archive larger than this, packed or unpacked, is refused."""
+    ci_lock_max_age_days: float = dataclasses.field(default=14.0, metadata=at_least(0))
+    """Days the CI lock's update pull request may stay open; 0 turns the limit off."""
     checks: ReadinessChecksConfig = ReadinessChecksConfig()
     exemptions: tuple[ReadinessExemption, ...] = ()
     notify_on_recovery: bool = True

@@ -21,6 +21,7 @@ from ci_tasks.core.actions import Output
 
 if TYPE_CHECKING:
     from ci_tasks.stages.readiness.artifacts import RunEvidence
+    from ci_tasks.stages.readiness.cienv import CIEnvironment
 
 REPORT_KINDS = ("security", "build", "smoke", "lint")
 HISTORY_NAME = "flaky-history.json"
@@ -117,6 +118,8 @@ class Evidence:
     """Each tests session's report (``.ci-tasks/<session>/flaky-report.json``)."""
     coverage: float | None = None
     """Line coverage combined over the tests sessions' ``coverage.xml`` files."""
+    ci_environment: CIEnvironment | None = None
+    """The CI lock and its update pull requests; ``None`` without ``noxfile.py.lock``."""
 
 
 def parse_time(value: object) -> dt.datetime | None:

@@ -1,33 +1,40 @@
-"""A small GitHub REST client for readiness: workflow runs, with ETags and rate limits.
+"""The Actions endpoints readiness reads: workflow runs and their artifacts.
 
-Built on :func:`ci_tasks.http.session` (urllib3 ``Retry``: 429/5xx and connection
-errors retried with backoff, ``Retry-After`` honoured). On top of that it adds what is
-GitHub's own: pagination only by the ``Link`` header, conditional requests with stored
-ETags (a 304 answers from the cache and, on GitHub, costs no rate limit), waiting for
-``x-ratelimit-reset`` when the limit is spent and the session's deadline allows it, and
-one-line errors that name the repository and the token's absence, never the token.
+:class:`ActionsClient` is the shared :class:`~ci_tasks.core.github.GitHubClient` (ETags,
+rate limits, one-line errors) with what only readiness asks GitHub for.
 """
 
 from __future__ import annotations
 
-import re
-import time
 import urllib.parse
-from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from collections.abc import Mapping
+from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 
-from ci_tasks.core import http, masking
-from ci_tasks.core.errors import ConfigError, ServiceUnavailable
-from ci_tasks.core.retry import Clock, RetryPolicy, SystemClock
+from ci_tasks.core import masking
+from ci_tasks.core.errors import ServiceUnavailable
+from ci_tasks.core.github import (
+    DEFAULT_API_URL,
+    PER_PAGE,
+    GitHubClient,
+    api_session,
+    parse_remote,
+    resolve_repository,
+    token_from,
+)
 from ci_tasks.stages.readiness.artifacts import ArchiveRefused, Artifact, parse_artifacts
 from ci_tasks.stages.readiness.evidence import IGNORED_CONCLUSIONS, CIRuns, Run, parse_time
 
-DEFAULT_API_URL = "https://api.github.com"
-TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
-PER_PAGE = 100
+__all__ = [
+    "DEFAULT_API_URL",
+    "ActionsClient",
+    "api_session",
+    "parse_remote",
+    "resolve_repository",
+    "token_from",
+]
+
 RUN_FIELDS = (
     "id",
     "run_number",
@@ -39,62 +46,6 @@ RUN_FIELDS = (
 )
 ARTIFACT_FIELDS = ("id", "name", "size_in_bytes", "expired", "archive_download_url")
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-# A rate-limited answer (403/429) is waited out at most this often.
-MAX_RATE_LIMIT_WAITS = 3
-# GitHub's advice for a 429 that carries no Retry-After: wait at least a minute.
-DEFAULT_RATE_LIMIT_WAIT = 60.0
-RETRY_STATUSES = frozenset({500, 502, 503, 504})
-_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_REMOTE = re.compile(r"[:/]([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
-
-
-def api_session(policy: RetryPolicy) -> requests.Session:
-    """An HTTP session for the API: 5xx and connection errors retried by urllib3.
-
-    Rate limits (403/429, ``Retry-After``) are left to :class:`GitHubClient`: urllib3
-    would sleep any ``Retry-After``, however long, where the client waits only when
-    the wait fits the session's deadline.
-    """
-    session = http.session(policy, statuses=RETRY_STATUSES)
-    for adapter in session.adapters.values():
-        if isinstance(adapter, HTTPAdapter):
-            adapter.max_retries = adapter.max_retries.new(respect_retry_after_header=False)
-    return session
-
-
-def parse_remote(url: str) -> str | None:
-    """``owner/name`` from a git remote URL (https, ssh or scp-like), else ``None``."""
-    match = _REMOTE.search(url.strip())
-    return f"{match.group(1)}/{match.group(2)}" if match else None
-
-
-def resolve_repository(configured: str, env: Mapping[str, str], remote: str | None) -> str:
-    """The repository: configuration, then ``GITHUB_REPOSITORY``, then the git remote."""
-    for value, where in (
-        (configured, "[tool.ci-tasks.readiness] repository"),
-        (env.get("GITHUB_REPOSITORY", ""), "GITHUB_REPOSITORY"),
-    ):
-        if value:
-            if not _REPOSITORY.match(value):
-                msg = f"{where}: expected 'owner/name', got {value!r}"
-                raise ConfigError(msg)
-            return value
-    found = parse_remote(remote) if remote else None
-    if found:
-        return found
-    msg = (
-        "no GitHub repository: set [tool.ci-tasks.readiness] repository = 'owner/name' "
-        "or GITHUB_REPOSITORY, add an 'origin' remote, or use --offline"
-    )
-    raise ConfigError(msg)
-
-
-def token_from(env: Mapping[str, str]) -> str | None:
-    """The API token from ``GITHUB_TOKEN`` or ``GH_TOKEN``."""
-    for name in TOKEN_VARIABLES:
-        if env.get(name):
-            return env[name]
-    return None
 
 
 def _trim_runs(body: Any) -> dict[str, Any]:
@@ -115,211 +66,8 @@ def _trim_artifacts(body: Any) -> dict[str, Any]:
     return {"total_count": body.get("total_count"), "artifacts": kept}
 
 
-def _trim_comments(body: Any) -> list[Any]:
-    if not isinstance(body, list):
-        msg = "the answer is not a list of comments"
-        raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
-    return [
-        {
-            "id": c.get("id"),
-            "body": c.get("body") or "",
-            "user": (c.get("user") or {}).get("login"),
-        }
-        for c in body
-        if isinstance(c, dict)
-    ]
-
-
-def _trim_repo(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get("default_branch"), str):
-        msg = "the answer has no default_branch"
-        raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
-    return {"default_branch": body["default_branch"]}
-
-
-class GitHubClient:
-    """GET requests against one repository, remembering ETags and bodies per URL.
-
-    *cached* is the previous run's ``{url: {"etag", "body", "next"}}``; :attr:`fresh`
-    collects the entries used by this run, for the caller to store.
-    """
-
-    def __init__(
-        self,
-        *,
-        repository: str,
-        http: requests.Session,
-        base_url: str = DEFAULT_API_URL,
-        token: str | None = None,
-        cached: Mapping[str, Any] | None = None,
-        timeout: float = 30.0,
-        deadline: float | None = None,
-        log: Callable[[str], None] = lambda _msg: None,
-        clock: Clock | None = None,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        self.repository = repository
-        self.http = http
-        self.base_url = base_url.rstrip("/")
-        self.token = token
-        self.cached = dict(cached or {})
-        self.fresh: dict[str, Any] = {}
-        self.timeout = timeout
-        self.deadline = deadline
-        self.log = log
-        self.clock = clock or SystemClock()
-        self.wall = wall
-        self.requests = 0
-        self.not_modified = 0
-
-    def _remaining(self) -> float | None:
-        return None if self.deadline is None else self.deadline - self.clock.monotonic()
-
-    def _headers(self, url: str) -> dict[str, str]:
-        headers = {
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-        }
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        etag = (self.cached.get(url) or {}).get("etag")
-        if isinstance(etag, str) and etag:
-            headers["If-None-Match"] = etag
-        return headers
-
-    def _what(self, url: str) -> str:
-        return f"GitHub API {url.removeprefix(self.base_url).split('?')[0]}"
-
-    def _rate_limit_wait(self, response: requests.Response, url: str, waits: int) -> float:
-        """Seconds to wait before asking again, or raise when that cannot be done."""
-        headers = response.headers
-        what = self._what(url)
-        if headers.get("x-ratelimit-remaining") == "0":
-            try:
-                reset = float(headers.get("x-ratelimit-reset", ""))
-            except ValueError:
-                reset = self.wall() + 3600
-            wait = max(reset - self.wall(), 0.0) + 1.0
-            why = f"rate limit exhausted (resets in {wait:.0f} s)"
-        elif headers.get("retry-after", "").strip().isdigit():
-            wait = float(headers["retry-after"])
-            why = f"asked to retry after {wait:.0f} s ({response.status_code})"
-        elif response.status_code == 429:  # noqa: PLR2004 - HTTP status
-            wait = DEFAULT_RATE_LIMIT_WAIT
-            why = "rate limited (429) without Retry-After"
-        else:
-            return -1.0
-        remaining = self._remaining()
-        if waits >= MAX_RATE_LIMIT_WAITS or (remaining is not None and wait >= remaining):
-            budget = (
-                "" if remaining is None else f"; the session has {max(remaining, 0):.0f} s left"
-            )
-            msg = (
-                f"{what}: {why}{budget}; try again later or raise "
-                "[tool.ci-tasks.timeouts] readiness"
-            )
-            raise ServiceUnavailable(msg)
-        self.log(f"{what}: {why}; waiting")
-        return wait
-
-    def _timeout(self) -> float:
-        remaining = self._remaining()
-        return self.timeout if remaining is None else max(min(self.timeout, remaining), 0.001)
-
-    def _send(
-        self,
-        url: str,
-        method: str = "GET",
-        payload: Mapping[str, Any] | None = None,
-        *,
-        allow_redirects: bool = True,
-        stream: bool = False,
-    ) -> requests.Response:
-        timeout = self._timeout()
-        self.requests += 1
-        headers = self._headers(url) if method == "GET" else self._headers("")
-        try:
-            return self.http.request(
-                method,
-                url,
-                headers=headers,
-                json=payload,
-                timeout=timeout,
-                allow_redirects=allow_redirects,
-                stream=stream,
-            )
-        except requests.RequestException as exc:
-            text = str(exc)
-            if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
-                why = f"no answer within {timeout:g} s"
-            else:
-                why = f"cannot connect to {self.base_url}"
-            msg = f"{self._what(url)}: {why} (after retries)"
-            raise ServiceUnavailable(msg) from None
-
-    def _fail(self, response: requests.Response, url: str) -> NoReturn:
-        status, what = response.status_code, self._what(url)
-        token = (
-            "no token is set (GITHUB_TOKEN or GH_TOKEN)"
-            if not self.token
-            else "check that the token can read this repository's Actions (actions: read)"
-        )
-        if status == 401:  # noqa: PLR2004 - HTTP status
-            msg = f"{what}: 401 unauthorised for {self.repository}: {token}"
-            raise ConfigError(msg)
-        if status == 404:  # noqa: PLR2004
-            msg = (
-                f"{what}: 404 not found: repository {self.repository} or the workflow does "
-                f"not exist, or is private and {token}"
-            )
-            raise ConfigError(msg)
-        if status == 403:  # noqa: PLR2004
-            msg = f"{what}: 403 forbidden for {self.repository}: {token}"
-            raise ConfigError(msg)
-        msg = f"{what}: answered HTTP {status} (after retries)"
-        raise ServiceUnavailable(msg)
-
-    def get(
-        self, url: str, trim: Callable[[Any], dict[str, Any]], *, remember: bool = True
-    ) -> tuple[Any, str | None]:
-        """The trimmed JSON body at *url* and the ``Link: rel="next"`` URL, if any.
-
-        With *remember* the answer and its ETag are kept for the cache (and a 304 is
-        answered from it); without, the page is fetched plainly.
-        """
-        response = self._answer(url)
-        cached = self.cached.get(url)
-        if response.status_code == 304 and isinstance(cached, dict) and "body" in cached:  # noqa: PLR2004
-            self.not_modified += 1
-            self.fresh[url] = cached
-            return cached["body"], cached.get("next")
-        if response.status_code != 200:  # noqa: PLR2004
-            self._fail(response, url)
-        try:
-            body = trim(response.json())
-        except ValueError as exc:
-            msg = f"{self._what(url)}: the answer is not the JSON expected ({exc})"
-            raise ServiceUnavailable(msg) from None
-        next_url = response.links.get("next", {}).get("url")
-        if remember:
-            entry = {"etag": response.headers.get("ETag"), "body": body, "next": next_url}
-            self.fresh[url] = entry
-        return body, next_url
-
-    def _answer(
-        self, url: str, *, allow_redirects: bool = True, stream: bool = False
-    ) -> requests.Response:
-        """A GET's answer once rate limits are waited out (or raised about)."""
-        waits = 0
-        while True:
-            response = self._send(url, allow_redirects=allow_redirects, stream=stream)
-            if response.status_code in {403, 429}:
-                wait = self._rate_limit_wait(response, url, waits)
-                if wait >= 0:
-                    waits += 1
-                    self.clock.sleep(wait)
-                    continue
-            return response
+class ActionsClient(GitHubClient):
+    """The GitHub client with the workflow-runs and artifacts endpoints."""
 
     def run_artifacts(self, run_id: int) -> list[Artifact]:
         """The artifacts of workflow run *run_id* (every page, each remembered for ETags)."""
@@ -377,44 +125,6 @@ class GitHubClient:
             msg = f"artifact storage {host}: answered HTTP {stored.status_code} (after retries)"
             raise ServiceUnavailable(msg)
         return _capped(stored, max_bytes)
-
-    def pages(self, url: str, trim: Callable[[Any], list[Any]]) -> list[Any]:
-        """Every item of a paginated list, following ``Link: rel="next"`` (not cached)."""
-        items: list[Any] = []
-        seen: set[str] = set()
-        next_url: str | None = url
-        while next_url and next_url not in seen:
-            seen.add(next_url)
-            body, next_url = self.get(next_url, lambda raw: {"items": trim(raw)}, remember=False)
-            items += body["items"]
-        return items
-
-    def write(self, method: str, url: str, payload: Mapping[str, Any]) -> tuple[int, Any]:
-        """Send a POST or PATCH; returns the status and the JSON answer (``None`` if none).
-
-        Writes are not retried: POST is not idempotent, and the next run repairs a PATCH.
-        401/404 raise like reads; the caller decides what a 403 means.
-        """
-        response = self._send(url, method, payload)
-        if response.status_code in {401, 404}:
-            self._fail(response, url)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        return response.status_code, body
-
-    def issue_comments(self, number: int) -> list[dict[str, Any]]:
-        """The comments of issue or pull request *number*: id, body and author login."""
-        url = (
-            f"{self.base_url}/repos/{self.repository}/issues/{number}/comments?per_page={PER_PAGE}"
-        )
-        return self.pages(url, _trim_comments)
-
-    def default_branch(self) -> str:
-        """The repository's default branch."""
-        body, _ = self.get(f"{self.base_url}/repos/{self.repository}", _trim_repo)
-        return str(body["default_branch"])
 
     def workflow_runs(self, workflow: str, branch: str, count: int) -> CIRuns:
         """The newest completed runs of *workflow* on *branch*: at least *count* that count.

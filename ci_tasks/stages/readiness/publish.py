@@ -19,7 +19,7 @@ from ci_tasks.stages.readiness import trend
 from ci_tasks.stages.readiness.model import Result, Status, format_score
 
 if TYPE_CHECKING:
-    from ci_tasks.stages.readiness.github import GitHubClient
+    from ci_tasks.core.github import GitHubClient
 
 MARKER = "<!-- ci-tasks:readiness -->"
 _STATE = re.compile(r"<!-- ci-tasks:readiness-state (\{.*?\}) -->")

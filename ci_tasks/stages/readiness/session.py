@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 from ci_tasks.core import masking, reports
 from ci_tasks.core.errors import CheckFailed, ToolMissingError, UsageError
 from ci_tasks.core.stage import ArgumentParser, StageContext
-from ci_tasks.stages.readiness import artifacts, autocommit, badge, checklist, publish, trend
+from ci_tasks.stages.readiness import (
+    artifacts,
+    autocommit,
+    badge,
+    checklist,
+    cienv,
+    publish,
+    trend,
+)
 from ci_tasks.stages.readiness import cache as cache_mod
 from ci_tasks.stages.readiness.checks import all_checks
 from ci_tasks.stages.readiness.config import ReadinessConfig
@@ -36,7 +44,7 @@ from ci_tasks.stages.readiness.evidence import (
 from ci_tasks.stages.readiness.model import Result, apply_exemptions, format_score
 
 if TYPE_CHECKING:
-    from ci_tasks.stages.readiness.github import GitHubClient
+    from ci_tasks.stages.readiness.github import ActionsClient
 
 BADGE_FILE = "readiness-badge.svg"
 
@@ -176,11 +184,11 @@ def _remote(ctx: StageContext) -> str | None:
     return (done.stdout or "").strip() if done.ok else None
 
 
-def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> GitHubClient:
+def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> ActionsClient:
     """A GitHub client for the project's repository, within the session's deadline."""
     from ci_tasks.stages.readiness.github import (  # noqa: PLC0415 - requests costs 0.2 s at start-up; only a run needs it
         DEFAULT_API_URL,
-        GitHubClient,
+        ActionsClient,
         api_session,
         resolve_repository,
         token_from,
@@ -199,7 +207,7 @@ def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> GitHubClient:
     deadline = ctx.runner.deadline
     if deadline is None:
         deadline = time.monotonic() + ctx.config.timeouts.readiness
-    return GitHubClient(
+    return ActionsClient(
         repository=repository,
         http=api_session(ctx.config.retry.policy()),
         base_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL,
@@ -211,7 +219,7 @@ def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> GitHubClient:
     )
 
 
-def fetch_runs(client: GitHubClient, ctx: StageContext) -> CIRuns:
+def fetch_runs(client: ActionsClient, ctx: StageContext) -> CIRuns:
     """The CI workflow's runs from the GitHub API."""
     cfg = ctx.config.readiness
     branch = cfg.branch or client.default_branch()
@@ -226,7 +234,7 @@ def _needs_runs(ctx: StageContext) -> bool:
 def add_ci_evidence(
     ctx: StageContext,
     options: Options,
-    client: GitHubClient,
+    client: ActionsClient,
     ci: CIRuns,
     evidence: Evidence,
     *,
@@ -309,7 +317,9 @@ def _code_commit(
     return walk[-1], frozenset(walk)
 
 
-def compute(ctx: StageContext, options: Options, client: GitHubClient | None) -> tuple[Result, Any]:
+def compute(
+    ctx: StageContext, options: Options, client: ActionsClient | None
+) -> tuple[Result, Any]:
     """Gather the evidence and score it; returns the result and the API data to cache."""
     cfg = ctx.config.readiness
     # Nothing needs the runs when both CI checks and the CI evidence are turned off.
@@ -330,6 +340,10 @@ def compute(ctx: StageContext, options: Options, client: GitHubClient | None) ->
         output=ctx.output,
         same_as_head=same_as_head,
     )
+    if cfg.checks.ci_environment.enabled:
+        why = "--offline" if options.offline else "the GitHub API checks are turned off"
+        seen = cienv.gather(ctx.root, ctx.runner, client, not_looked=why, offline=options.offline)
+        evidence = dataclasses.replace(evidence, ci_environment=seen)
     if client is not None and ci is not None:
         if cfg.ci_evidence:
             evidence = add_ci_evidence(
@@ -448,7 +462,7 @@ def _write(ctx: StageContext, files: dict[Path, str], fresh: cache_mod.Cache) ->
 def _comment(
     ctx: StageContext,
     options: Options,
-    client: GitHubClient,
+    client: ActionsClient,
     result: Result,
     fresh: cache_mod.Cache,
 ) -> None:

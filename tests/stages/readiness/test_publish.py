@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ci_tasks.core import git as git_mod
 from ci_tasks.core.runner import Runner
 from ci_tasks.stages.readiness import autocommit, badge, trend
 from tests.support.gitsupport import git_env
@@ -91,7 +92,7 @@ def test_commit_exactly_the_changed_files(repo, out):
     assert autocommit.commit(Runner(output=out), repo, files, "readiness: 93.5%")
     assert (
         git(repo, "log", "-1", "--format=%an <%ae>|%s")
-        == f"{autocommit.AUTHOR_NAME} <{autocommit.AUTHOR_EMAIL}>|readiness: 93.5%\n"
+        == f"{git_mod.AUTHOR_NAME} <{git_mod.AUTHOR_EMAIL}>|readiness: 93.5%\n"
     )
     committed = sorted(git(repo, "show", "--name-only", "--format=", "HEAD").split())
     assert committed == [
@@ -131,10 +132,8 @@ def test_commit_and_push_to_a_bare_remote(repo, tmp_path_factory, out):
 )
 def test_push_authenticates_with_the_token_only_in_actions(masker, repo, before):
     """Inside Actions git reads GITHUB_TOKEN's header from the environment; elsewhere nothing."""
-    assert autocommit._push_auth({"GITHUB_TOKEN": "ghs_tok12345"}) == {}
-    extra = autocommit._push_auth(
-        {"GITHUB_TOKEN": "ghs_tok12345", "GITHUB_ACTIONS": "true", **before}
-    )
+    assert git_mod.push_auth({"GITHUB_TOKEN": "ghs_tok12345"}) == {}
+    extra = git_mod.push_auth({"GITHUB_TOKEN": "ghs_tok12345", "GITHUB_ACTIONS": "true", **before})
     env = {**git_env(), **before, **{k: v for k, v in extra.items() if v is not None}}
     header = subprocess.run(
         ["git", "config", "--get", "http.https://github.com/.extraheader"],

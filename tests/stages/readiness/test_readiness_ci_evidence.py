@@ -26,7 +26,7 @@ from ci_tasks.stages.readiness.evidence import (
     choose,
     wants_ci_copy,
 )
-from ci_tasks.stages.readiness.github import GitHubClient, api_session
+from ci_tasks.stages.readiness.github import ActionsClient, api_session
 from tests.support.github_fake import (
     REPO,
     FakeGitHub,
@@ -256,8 +256,8 @@ def test_storage_requests_carry_no_token(checkout, ci):
     assert "storage-signature-42" not in out
 
 
-def client(api_url: str, **kwargs: object) -> GitHubClient:
-    return GitHubClient(
+def client(api_url: str, **kwargs: object) -> ActionsClient:
+    return ActionsClient(
         repository=REPO,
         http=api_session(RetryPolicy(attempts=3, initial_delay=0, jitter=0)),
         base_url=api_url,

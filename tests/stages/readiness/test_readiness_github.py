@@ -9,7 +9,7 @@ import pytest
 from ci_tasks.core.errors import ConfigError, ServiceUnavailable
 from ci_tasks.core.retry import RetryPolicy, set_testing
 from ci_tasks.stages.readiness.github import (
-    GitHubClient,
+    ActionsClient,
     api_session,
     parse_remote,
     resolve_repository,
@@ -36,7 +36,7 @@ def client(server, fake, **kwargs):
         "timeout": 5.0,
         "deadline": time.monotonic() + 60,
     } | kwargs
-    return GitHubClient(**options)
+    return ActionsClient(**options)
 
 
 def test_pages_by_link_header_until_enough_runs():
@@ -195,7 +195,7 @@ def test_connection_refused_is_service_unavailable():
     with serve(fake) as server:
         url = server.url
     with pytest.raises(ServiceUnavailable, match="cannot connect"):
-        GitHubClient(
+        ActionsClient(
             repository=REPO,
             http=api_session(POLICY),
             base_url=url,
