@@ -23,8 +23,11 @@ from ci_tasks.core.actions import Output, default_output
 
 REPORT_DIR = ".ci-tasks"
 ARTIFACT_PREFIX = "ci-tasks-"
-"""CI uploads each session's ``REPORT_DIR`` as the artifact ``ci-tasks-<session>``;
+"""CI uploads each session's ``REPORT_DIR`` as the artifact ``ci-tasks-<session>-<os>``;
 ``ci-tasks init`` writes that name into ``ci.yml`` and ``readiness`` looks for it."""
+JOBS_DIR = f"{REPORT_DIR}/ci-jobs"
+"""Where CI's readiness gate downloads every job's artifact: ``<JOBS_DIR>/<artifact>/``,
+one folder per job, so the same session's reports from several OSes never collide."""
 
 
 def _new_file_mode() -> int:
