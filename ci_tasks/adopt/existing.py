@@ -22,13 +22,19 @@ from ci_tasks.core import matrix
 WORKFLOWS_DIR = ".github/workflows"
 MAX_COMBINATIONS = 256
 """GitHub's own limit on the jobs one matrix makes."""
-_EXPANSION = re.compile(r"^\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}$")
+# `${{ matrix.os }}`, `${{ matrix.config.os || 'ubuntu-latest' }}`: a matrix value, maybe
+# nested, maybe with a literal fallback; `${{ matrix.os }}-latest` puts text around it.
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+_MATRIX_PATH = re.compile(r"^matrix((?:\.[A-Za-z0-9_-]+)+)$")
+_LITERAL = re.compile(r"^'([^']*)'$")
 _PYTHON_KEY = re.compile(r"^(python|py)([-_]?versions?)?$", re.IGNORECASE)
 _SPECIAL = frozenset({"include", "exclude"})
 _TEST_RUN = re.compile(r"\b(pytest|tox|nox)\b")
+# `nox -s docs`, `tox -e lint`: a runner of something other than the tests.
+_OTHER_ENV = re.compile(r"\b(?:tox|nox)\b.*?\s(?:-e|-s|--sessions?|--envs?)[\s=]+(?!py|test)[\w.-]")
 # actions/setup-python's spellings: pypy3.11, pypy-3.11, pypy-3.11-v7.3.x; 3.14t; 3.15-dev.
 _SETUP_PYPY = re.compile(r"^pypy-?(3\.\d+)(?:-.*)?$")
-_SETUP_CPYTHON = re.compile(r"^(3\.\d+)(t?)(-dev)?$")
+_SETUP_CPYTHON = re.compile(r"^(3\.\d+(?:\.\d+)?)(t?)(-dev)?$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +54,8 @@ class Matrix:
     """Interpreters in ``[tool.ci-tasks] python`` spelling (``pypy3.11``, ``3.15-dev``)."""
     ignored: tuple[Found, ...] = ()
     """Values ci_tasks cannot run (``graalpy-24``, ``3.x``), said so rather than dropped."""
+    excluded: tuple[str, ...] = ()
+    """Where a matrix leaves combinations out: ci_tasks runs every interpreter on every OS."""
 
 
 def python_entry(value: str) -> str | None:
@@ -62,8 +70,53 @@ def python_entry(value: str) -> str | None:
     return None
 
 
-def _expansion(value: Any) -> str | None:
-    return m.group(1) if isinstance(value, str) and (m := _EXPANSION.match(value.strip())) else None
+def _matrix_path(expression: str) -> tuple[str, ...] | None:
+    """``matrix.config.os`` as ``("config", "os")``; ``None`` for any other expression."""
+    found = _MATRIX_PATH.match(expression.strip())
+    return tuple(found.group(1).split(".")[1:]) if found else None
+
+
+def _lookup(combo: Mapping[str, Any], path: Sequence[str]) -> Any:
+    value: Any = combo
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _evaluate(expression: str, combo: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``matrix.a.b || 'fallback'`` for one matrix job, with the key the value came from.
+
+    The key is ``""`` for a literal; ``None`` when the expression is not that simple.
+    """
+    for alternative in expression.split("||"):
+        literal = _LITERAL.match(alternative.strip())
+        if literal:
+            return literal.group(1), ""
+        path = _matrix_path(alternative)
+        if path is None:
+            return None
+        value = _lookup(combo, path)
+        if isinstance(value, str) and value:
+            return value, ".".join(path)
+    return None
+
+
+def _expand(template: str, combo: Mapping[str, Any]) -> tuple[str, str] | None:
+    """A ``runs-on`` or ``python-version`` value for one matrix job, and its matrix key.
+
+    The key is ``""`` when the value is the template's own text; ``None``: not that simple.
+    """
+    parts: list[str] = []
+    keys: list[str] = []
+    last = 0
+    for found in _EXPRESSION.finditer(template):
+        evaluated = _evaluate(found.group(1), combo)
+        if evaluated is None:
+            return None
+        parts += [template[last : found.start()], evaluated[0]]
+        keys += [evaluated[1]] if evaluated[1] else []
+        last = found.end()
+    return "".join([*parts, template[last:]]).strip(), keys[0] if keys else ""
 
 
 def _is_test_job(job_id: str, job: Mapping[str, Any]) -> bool:
@@ -72,19 +125,24 @@ def _is_test_job(job_id: str, job: Mapping[str, Any]) -> bool:
         return True
     steps = job.get("steps")
     runs = [str(s.get("run") or "") for s in steps if isinstance(s, dict)] if steps else []
-    return any(_TEST_RUN.search(run) for run in runs)
+    return any(_TEST_RUN.search(run) and not _OTHER_ENV.search(run) for run in runs)
 
 
-def _python_keys(job: Mapping[str, Any], keys: Sequence[str]) -> set[str]:
-    """Matrix keys holding Python versions: named so, or fed to a ``python-version`` input."""
-    found = {k for k in keys if _PYTHON_KEY.match(k)}
+def _python_templates(job: Mapping[str, Any], keys: Sequence[str]) -> list[tuple[str, str]]:
+    """``(template, key)`` for each matrix value naming a Python.
+
+    Keys named so, and the values fed to a ``python-version`` input
+    (``${{ matrix.config.python }}``).
+    """
+    found = {f"${{{{ matrix.{k} }}}}": k for k in keys if _PYTHON_KEY.match(k)}
     for step in job.get("steps") or ():
         given = step.get("with") if isinstance(step, dict) else None
-        if isinstance(given, dict):
-            key = _expansion(given.get("python-version"))
-            if key:
-                found.add(key)
-    return found
+        value = given.get("python-version") if isinstance(given, dict) else None
+        if isinstance(value, str) and _EXPRESSION.search(value):
+            inner = [_matrix_path(e.split("||")[0]) for e in _EXPRESSION.findall(value)]
+            key = ".".join(inner[0]) if inner and inner[0] else value
+            found.setdefault(value, key)
+    return list(found.items())
 
 
 def _combinations(strategy: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
@@ -115,21 +173,24 @@ def _job(path: str, job_id: str, job: Mapping[str, Any]) -> Iterator[tuple[str, 
     raw_spec = strategy.get("matrix")
     spec: Mapping[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
     runs_on = job.get("runs-on")
-    os_key = _expansion(runs_on)
-    if isinstance(runs_on, str) and os_key is None:
+    if isinstance(runs_on, str) and not _EXPRESSION.search(runs_on):
         yield "os", Found(runs_on.strip(), f"{where}.runs-on")
     keys = [k for k in spec if k not in _SPECIAL]
     keys += [k for e in spec.get("include") or () if isinstance(e, dict) for k in e]
-    python_keys = _python_keys(job, keys)
+    pythons = _python_templates(job, keys)
     for combo, origin in _combinations(strategy):
-        if os_key and os_key in combo:
-            yield "os", Found(str(combo[os_key]), f"{where}.{origin}.{os_key}")
-        for key in sorted(python_keys & set(combo)):
-            raw = combo[key]
-            if not isinstance(raw, str):
+        if isinstance(runs_on, str) and _EXPRESSION.search(runs_on):
+            label = _expand(runs_on, combo)
+            if label and label[0]:
+                key = f"{origin}.{label[1]}" if label[1] else "runs-on"
+                # Runner labels are case-insensitive: `Ubuntu-latest` is `ubuntu-latest`.
+                yield "os", Found(label[0].lower(), f"{where}.{key}")
+        for template, name in pythons:
+            raw = _expand(template, combo)
+            if not raw or not raw[0]:
                 continue
-            entry = python_entry(raw)
-            found = Found(entry or raw, f"{where}.{origin}.{key}")
+            entry = python_entry(raw[0])
+            found = Found(entry or raw[0], f"{where}.{origin}.{raw[1] or name}")
             yield ("python" if entry else "ignored"), found
 
 
@@ -140,6 +201,7 @@ def read(root: Path) -> Matrix:
     folder = root / WORKFLOWS_DIR
     files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]) if folder.is_dir() else []
     seen: dict[str, dict[str, Found]] = {"os": {}, "python": {}, "ignored": {}}
+    tests: list[tuple[str, str, Mapping[str, Any]]] = []
     for file in files:
         try:
             # BaseLoader keeps every scalar a string: `3.10` stays 3.10, not the float 3.1.
@@ -150,16 +212,27 @@ def read(root: Path) -> Matrix:
         if not isinstance(jobs, dict):
             continue
         path = file.relative_to(root).as_posix()
-        for job_id, job in jobs.items():
-            if not isinstance(job, dict) or not _is_test_job(str(job_id), job):
-                continue
-            for kind, found in _job(path, str(job_id), job):
-                bad = kind == "os" and matrix.os_problem(found.value) is not None
-                seen["ignored" if bad else kind].setdefault(found.value, found)
+        tests.extend(
+            (path, str(job_id), job)
+            for job_id, job in jobs.items()
+            if isinstance(job, dict) and _is_test_job(str(job_id), job)
+        )
+    # Matrix jobs first: they say best where a value comes from.
+    tests.sort(key=lambda found: not isinstance(found[2].get("strategy"), dict))
+    excluded = []
+    for path, job_id, job in tests:
+        strategy = job.get("strategy")
+        spec = strategy.get("matrix") if isinstance(strategy, dict) else None
+        if isinstance(spec, dict) and spec.get("exclude"):
+            excluded.append(f"{path}: jobs.{job_id}.strategy.matrix.exclude")
+        for kind, found in _job(path, job_id, job):
+            bad = kind == "os" and matrix.os_problem(found.value) is not None
+            seen["ignored" if bad else kind].setdefault(found.value, found)
     return Matrix(
         oses=tuple(seen["os"].values()),
         pythons=tuple(seen["python"].values()),
         ignored=tuple(seen["ignored"].values()),
+        excluded=tuple(excluded),
     )
 
 

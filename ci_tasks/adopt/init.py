@@ -323,6 +323,11 @@ def _matrix_overrides(
     if found.oses:
         overrides["os"] = (tuple(f.value for f in found.oses), existing.describe(found.oses))
         lines.append(f"kept os {existing.describe(found.oses)}")
+    if found.excluded and (extra or found.oses):
+        lines.append(
+            f"excluded combinations run too (every python runs on every os): "
+            f"{', '.join(found.excluded)}"
+        )
     if found.ignored:
         lines.append(
             f"not kept (ci_tasks runs CPython and PyPy on GitHub runner labels): "

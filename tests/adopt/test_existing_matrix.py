@@ -134,3 +134,61 @@ def test_interpreters_requires_python_excludes_are_not_kept(tmp_path):
     ]
     assert "pypy3.10" not in python
     assert "3.14t" in python
+
+
+@pytest.mark.parametrize(
+    ("runs_on", "include", "expected"),
+    [
+        # pallets/click: `${{ matrix.os || 'ubuntu-latest' }}`, os only in some entries.
+        (
+            "${{ matrix.os || 'ubuntu-latest' }}",
+            '[{python: "3.14"}, {python: "3.14", os: windows-latest}]',
+            ("ubuntu-latest", "windows-latest"),
+        ),
+        # pypa/packaging: `${{ matrix.os }}-latest` over os: [Ubuntu, Windows, macOS].
+        ("${{ matrix.os }}-latest", "[]", ("ubuntu-latest", "windows-latest", "macos-latest")),
+        # A nested matrix value: `${{ matrix.config.os }}`.
+        (
+            "${{ matrix.config.os }}",
+            '[{config: {os: macos-14, python: "3.12"}}]',
+            ("macos-14",),
+        ),
+    ],
+)
+def test_runs_on_expressions_are_evaluated_per_matrix_job(tmp_path, runs_on, include, expected):
+    """Fallbacks, text around the expansion and nested values give each job's runner."""
+    axes = "os: [Ubuntu, Windows, macOS]" if runs_on.endswith("-latest") else "x: [1]"
+    workflow = textwrap.dedent(f"""\
+        on: push
+        jobs:
+          tests:
+            runs-on: "{runs_on}"
+            strategy:
+              matrix:
+                {axes}
+                include: {include}
+            steps:
+              - run: pytest
+        """)
+    folder = tmp_path / ".github/workflows"
+    folder.mkdir(parents=True)
+    (folder / "t.yml").write_text(workflow)
+    assert tuple(f.value for f in existing.read(tmp_path).oses) == expected
+
+
+def test_a_docs_job_is_not_a_test_job(tmp_path):
+    """`nox -s docs` on a runner of its own does not add that runner to the matrix."""
+    folder = tmp_path / ".github/workflows"
+    folder.mkdir(parents=True)
+    (folder / "docs.yml").write_text(
+        "on: push\njobs:\n  docs:\n    runs-on: macos-14\n    steps:\n"
+        "      - run: pipx run nox -s docs\n"
+    )
+    assert existing.read(tmp_path).oses == ()
+
+
+def test_exclusions_are_said_to_run_anyway(tmp_path):
+    """ci_tasks runs the full product: an exclude block is named in init's output."""
+    _, _, out = _adopt(tmp_path, {"tests.yml": TESTS_YML})
+    assert "excluded combinations run too" in out
+    assert ".github/workflows/tests.yml: jobs.tests.strategy.matrix.exclude" in out
