@@ -16,7 +16,7 @@ import dataclasses
 import difflib
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -458,6 +458,14 @@ def _missing_pythons(result: Plan, runner: Runner) -> list[str]:
         found = None
     if not isinstance(found, list):
         return []  # uv could not say: no claim either way
+    return not_installed(result.config.python, found)
+
+
+def not_installed(pythons: Sequence[str], found: Sequence[Any]) -> list[str]:
+    """Those of *pythons* none of uv's ``python list --output-format json`` entries is (pure).
+
+    ``pypy3.11`` needs a PyPy and ``3.14t`` a free-threaded build; ``3.15-dev`` any 3.15.
+    """
     installed = {
         ("pypy" if p.get("implementation") == "pypy" else "")
         + f"{p['version_parts']['major']}.{p['version_parts']['minor']}"
@@ -465,11 +473,7 @@ def _missing_pythons(result: Plan, runner: Runner) -> list[str]:
         for p in found
         if isinstance(p, dict) and isinstance(p.get("version_parts"), dict)
     }
-    return [
-        v
-        for v in result.config.python
-        if matrix.nox_python(v).removeprefix("cpython") not in installed
-    ]
+    return [v for v in pythons if matrix.nox_python(v).removeprefix("cpython") not in installed]
 
 
 def run(

@@ -192,3 +192,17 @@ def test_exclusions_are_said_to_run_anyway(tmp_path):
     _, _, out = _adopt(tmp_path, {"tests.yml": TESTS_YML})
     assert "excluded combinations run too" in out
     assert ".github/workflows/tests.yml: jobs.tests.strategy.matrix.exclude" in out
+
+
+def _uv(implementation: str, minor: int, variant: str = "default") -> dict:
+    """One entry of `uv python list --output-format json`, in uv's shape."""
+    parts = {"major": 3, "minor": minor, "patch": 1}
+    return {"implementation": implementation, "version_parts": parts, "variant": variant}
+
+
+def test_pypy_and_free_threaded_need_their_own_interpreter_installed():
+    """CPython 3.11 is not PyPy 3.11 nor 3.11t; a PyPy or free-threaded build counts as itself."""
+    pythons = ["3.11", "3.11t", "pypy3.11", "3.16-dev"]
+    assert init.not_installed(pythons, [_uv("cpython", 11)]) == ["3.11t", "pypy3.11", "3.16-dev"]
+    found = [_uv("pypy", 11), _uv("cpython", 11, "freethreaded"), _uv("cpython", 16)]
+    assert init.not_installed(pythons, found) == ["3.11"]
