@@ -16,12 +16,12 @@ import dataclasses
 import difflib
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from ci_tasks.adopt import project, scriptenv, workflows
-from ci_tasks.core import groups
+from ci_tasks.adopt import existing, project, scriptenv, workflows
+from ci_tasks.core import groups, matrix
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.config import PYPROJECT, Config, parse_config
 from ci_tasks.core.errors import CITasksError, ConfigError
@@ -102,6 +102,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     """What the user should know or do by hand (shown after the files)."""
     config: Config = dataclasses.field(default_factory=Config)
+    kept: tuple[str, ...] = ()
+    """What the project's own workflows test on, kept in ``[tool.ci-tasks]`` (and where)."""
 
     @property
     def pyproject_changed(self) -> bool:
@@ -263,8 +265,9 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     detected = groups.test_groups(data)
     group, wanted = _test_requirements(data)
     detected = detected or (group,)
+    overrides, kept = _matrix_overrides(root, layout, data)
     table = project.render_config_table(
-        {"python": (layout.python, "from requires-python")},
+        overrides,
         {"dependency_groups": (list(detected), "unset: detected from pytest's group")},
     )
     edit = project.edit_pyproject(text, wanted, table, group=group, source=str(pyproject_path))
@@ -291,7 +294,46 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     changes.append(
         _edited(".gitignore", gitignore, project.edit_gitignore(gitignore or ""), ignores)
     )
-    return Plan(root, layout, tuple(changes), tuple(_workflow_notes(root, generated)), config)
+    notes = _workflow_notes(root, generated)
+    return Plan(root, layout, tuple(changes), tuple(notes), config, tuple(kept))
+
+
+def _matrix_overrides(
+    root: Path, layout: project.Layout, data: Mapping[str, Any]
+) -> tuple[dict[str, tuple[Any, str]], list[str]]:
+    """``python`` and ``os`` for the table: requires-python, and what the workflows test on.
+
+    Returns the table's overrides (value, where it came from) and a line per finding.
+    """
+    requires = data.get("project", {}).get("requires-python")
+    found = existing.read(root)
+    extra = [
+        f
+        for f in found.pythons
+        if f.value not in layout.python
+        and existing.allowed(f.value, requires if isinstance(requires, str) else None)
+    ]
+    why = "from requires-python"
+    if extra:
+        why += "; " + existing.describe(extra)
+    overrides: dict[str, tuple[Any, str]] = {
+        "python": ((*layout.python, *(f.value for f in extra)), why)
+    }
+    lines = [f"kept python {existing.describe(extra)}"] if extra else []
+    if found.oses:
+        overrides["os"] = (tuple(f.value for f in found.oses), existing.describe(found.oses))
+        lines.append(f"kept os {existing.describe(found.oses)}")
+    if found.excluded and (extra or found.oses):
+        lines.append(
+            f"excluded combinations run too (every python runs on every os): "
+            f"{', '.join(found.excluded)}"
+        )
+    if found.ignored:
+        lines.append(
+            f"not kept (ci_tasks runs CPython and PyPy on GitHub runner labels): "
+            f"{existing.describe(found.ignored)}"
+        )
+    return overrides, lines
 
 
 class _Journal:
@@ -416,12 +458,22 @@ def _missing_pythons(result: Plan, runner: Runner) -> list[str]:
         found = None
     if not isinstance(found, list):
         return []  # uv could not say: no claim either way
+    return not_installed(result.config.python, found)
+
+
+def not_installed(pythons: Sequence[str], found: Sequence[Any]) -> list[str]:
+    """Those of *pythons* none of uv's ``python list --output-format json`` entries is (pure).
+
+    ``pypy3.11`` needs a PyPy and ``3.14t`` a free-threaded build; ``3.15-dev`` any 3.15.
+    """
     installed = {
-        f"{p['version_parts']['major']}.{p['version_parts']['minor']}"
+        ("pypy" if p.get("implementation") == "pypy" else "")
+        + f"{p['version_parts']['major']}.{p['version_parts']['minor']}"
+        + ("t" if p.get("variant") == "freethreaded" else "")
         for p in found
         if isinstance(p, dict) and isinstance(p.get("version_parts"), dict)
     }
-    return [v for v in result.config.python if v not in installed]
+    return [v for v in pythons if matrix.nox_python(v).removeprefix("cpython") not in installed]
 
 
 def run(
@@ -442,6 +494,8 @@ def run(
     out = out or default_output()
     result = plan(root, ci_tasks_source=ci_tasks_source, force=force)
     out.line(result.layout.describe())
+    for line in result.kept:
+        out.line(line)
     if dry_run:
         for change in result.changes:
             _show(change, out, dry_run=True)

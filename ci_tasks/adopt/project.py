@@ -186,7 +186,8 @@ def _field_docs(cls: type) -> dict[str, str]:
 
 def _comment(text: str) -> list[str]:
     text = text.replace("``", "`")
-    return [f"# {line}" for line in textwrap.wrap(text, 86)]
+    # Never break inside a name (`jobs.race-tests`, `windows-latest`) at its hyphen.
+    return [f"# {line}" for line in textwrap.wrap(text, 86, break_on_hyphens=False)]
 
 
 def _toml_value(value: Any) -> str:

@@ -17,8 +17,9 @@ import json
 import math
 from collections.abc import Mapping
 
+from ci_tasks.core import matrix
 from ci_tasks.core.config import Config
-from ci_tasks.core.reports import ARTIFACT_PREFIX
+from ci_tasks.core.reports import ARTIFACT_PREFIX, JOBS_DIR
 
 WORKFLOWS_DIR = ".github/workflows"
 DEPENDABOT = ".github/dependabot.yml"
@@ -156,19 +157,26 @@ jobs:
         env:
           # Job timeouts in minutes: each session's own timeout plus a margin.
           MINUTES: '<<minutes>>'
+        # One job per session and `os:` tag ([tool.ci-tasks] os); an `allow-failure:<python>`
+        # tag ([tool.ci-tasks] python: a -dev pre-release) lets that job fail.
         run: |
           <<nox>> -l --json -t ci \\
-            | jq -c --argjson minutes "$MINUTES" \\
-              '[.[] | {session, timeout: ($minutes[.name] // <<default_minutes>>)}]' > matrix.json
+            | jq -c --argjson minutes "$MINUTES" '[.[] | . as $s
+                | ([$s.tags[] | select(startswith("<<os_tag>>")) | ltrimstr("<<os_tag>>")]
+                   | if . == [] then ["<<default_os>>"] else . end)[]
+                | {session: $s.session, os: .,
+                   timeout: ($minutes[$s.name] // <<default_minutes>>),
+                   allow_failure: any($s.tags[]; . == "<<allow_tag>>\\($s.python)")}]' > matrix.json
           echo "matrix=$(cat matrix.json)" >> "$GITHUB_OUTPUT"
 
   session:
-    name: ${{ matrix.session }}
+    name: ${{ matrix.session }} (${{ matrix.os }})
     needs: sessions
-    runs-on: ubuntu-latest
+    runs-on: ${{ matrix.os }}
     permissions:
       contents: read
     timeout-minutes: ${{ matrix.timeout }}
+    continue-on-error: ${{ matrix.allow_failure }}
     strategy:
       fail-fast: false
       matrix:
@@ -183,7 +191,8 @@ jobs:
         if: ${{ !cancelled() }}
         uses: <<upload_artifact>>
         with:
-          name: <<artifact_prefix>>${{ matrix.session }}
+          # Unique per job: the same session runs on every OS.
+          name: <<artifact_prefix>>${{ matrix.session }}-${{ matrix.os }}
           path: .ci-tasks/
           include-hidden-files: true
           if-no-files-found: ignore
@@ -192,7 +201,7 @@ jobs:
         if: ${{ !cancelled() && startsWith(matrix.session, 'tests') }}
         uses: <<upload_artifact>>
         with:
-          name: coverage-${{ matrix.session }}
+          name: coverage-${{ matrix.session }}-${{ matrix.os }}
           path: .ci-tasks/${{ matrix.session }}/coverage.xml
           if-no-files-found: ignore
           retention-days: 7
@@ -208,6 +217,7 @@ jobs:
         uses: <<codecov>>
         with:
           files: .ci-tasks/${{ matrix.session }}/coverage.xml
+          name: ${{ matrix.session }}-${{ matrix.os }}
           token: ${{ secrets.CODECOV_TOKEN }}
           fail_ci_if_error: true
 
@@ -223,12 +233,11 @@ jobs:
     timeout-minutes: <<readiness_timeout>>
     steps:
 <<setup>>\
-      - name: Collect the sessions' reports
+      - name: Collect the sessions' reports, one folder per job
         uses: <<download_artifact>>
         with:
           pattern: <<artifact_prefix>>*
-          path: .ci-tasks/
-          merge-multiple: true
+          path: <<jobs_dir>>/
       - name: nox -s readiness -- --check-only
         env:
           GITHUB_TOKEN: ${{ github.token }}
@@ -398,6 +407,10 @@ def _values(spec: WorkflowSpec) -> dict[str, str | int]:
         "codecov_probe": CODECOV_PROBE,
         "download_artifact": DOWNLOAD_ARTIFACT.uses,
         "artifact_prefix": ARTIFACT_PREFIX,
+        "jobs_dir": JOBS_DIR,
+        "os_tag": matrix.OS_TAG,
+        "allow_tag": matrix.ALLOW_FAILURE_TAG,
+        "default_os": matrix.DEFAULT_OS[0],
         "list_timeout": spec.list_timeout,
         "minutes": json.dumps(dict(spec.timeouts), separators=(",", ":")),
         "default_minutes": spec.minutes(""),

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
-from ci_tasks.core import groups
+from ci_tasks.core import groups, matrix
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.retry import RetryPolicy
 
@@ -136,7 +136,11 @@ class Config:
     """
 
     python: tuple[str, ...] = ("3.11",)
-    """Python versions the test session runs on (one nox session each)."""
+    """Python versions the test session runs on (one nox session each): CPython ``3.12``,
+    free-threaded ``3.14t``, PyPy ``pypy3.11``, or ``3.15-dev``, a pre-release whose CI
+    jobs may fail."""
+    os: tuple[str, ...] = matrix.DEFAULT_OS
+    """GitHub runner labels every CI session runs on (one job per session and OS)."""
     dependency_groups: tuple[str, ...] = ("dev",)
     """Dependency groups installed from ``uv.lock`` into session environments (default: the
     group that lists pytest, the groups it includes, and ``[tool.uv] default-groups``)."""
@@ -154,6 +158,7 @@ class Config:
     """The project directory (where ``pyproject.toml`` is); not a key."""
 
     def __post_init__(self) -> None:
+        _check_matrix(self.python, self.os)
         # Sections the table leaves out get their defaults once, here, not at each lookup.
         missing = {n: cls() for n, cls in _SECTIONS.items() if n not in self.sections}
         if missing:
@@ -179,6 +184,31 @@ class Config:
         if name.startswith("__") or name not in _SECTIONS:
             raise AttributeError(name)
         return self.sections[name]
+
+
+def _check_matrix(pythons: tuple[str, ...], oses: tuple[str, ...]) -> None:
+    """A value ``python`` or ``os`` cannot run is refused, naming it and what is expected."""
+    for key, values, problem in (
+        ("python", pythons, matrix.python_problem),
+        ("os", oses, matrix.os_problem),
+    ):
+        if not values:
+            msg = f"{key}: expected at least one entry, got []"
+            raise ValueError(msg)
+        for index, value in enumerate(values):
+            expected = problem(value)
+            if expected is not None:
+                msg = f"{key}[{index}]: expected {expected}, got {value!r}"
+                raise ValueError(msg)
+    seen: dict[str, str] = {}
+    for value in pythons:
+        same = seen.setdefault(matrix.nox_python(value), value)
+        if same != value or pythons.count(value) > 1:
+            msg = f"python: {same!r} and {value!r} are the same interpreter; list it once"
+            raise ValueError(msg)
+    if len(set(oses)) != len(oses):
+        msg = f"os: {min(o for o in oses if oses.count(o) > 1)!r} is listed twice"
+        raise ValueError(msg)
 
 
 @dataclasses.dataclass(frozen=True)

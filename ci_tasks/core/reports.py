@@ -23,8 +23,11 @@ from ci_tasks.core.actions import Output, default_output
 
 REPORT_DIR = ".ci-tasks"
 ARTIFACT_PREFIX = "ci-tasks-"
-"""CI uploads each session's ``REPORT_DIR`` as the artifact ``ci-tasks-<session>``;
+"""CI uploads each session's ``REPORT_DIR`` as the artifact ``ci-tasks-<session>-<os>``;
 ``ci-tasks init`` writes that name into ``ci.yml`` and ``readiness`` looks for it."""
+JOBS_DIR = f"{REPORT_DIR}/ci-jobs"
+"""Where CI's readiness gate downloads every job's artifact: ``<JOBS_DIR>/<artifact>/``,
+one folder per job, so the same session's reports from several OSes never collide."""
 
 
 def _new_file_mode() -> int:
@@ -48,7 +51,8 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         mode = _new_file_mode()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, mode)
+        # chmod by name, not fchmod: Windows' Python (before 3.13) has no os.fchmod.
+        Path(tmp).chmod(mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()
@@ -69,6 +73,22 @@ def write_json(path: Path, payload: Any, *, compact: bool = False) -> None:
     spacing: dict[str, Any] = {"separators": (",", ":")} if compact else {"indent": 2}
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, **spacing) + "\n"
     atomic_write(path, masking.mask(text))
+
+
+def portable_path(name: str, root: Path | None = None) -> str:
+    """A path a tool printed, as reports carry it: ``/``-separated, relative to *root*.
+
+    The same file reads the same in a report from Linux, macOS or Windows, so reports and
+    annotations from several OSes' jobs name it alike. An absolute path outside *root*
+    stays absolute.
+    """
+    path = Path(name)
+    if root is not None and path.is_absolute():
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
 
 
 def set_aside(path: Path, why: str, output: Output | None = None) -> Path:

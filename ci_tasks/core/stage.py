@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ci_tasks.core import masking, reports, tools
+from ci_tasks.core import masking, matrix, reports, tools
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.errors import (
     EXIT_ERROR,
@@ -226,7 +226,14 @@ def nox_session(
     1); a stage that could not run (bad configuration, a missing tool) ends nox with
     exit code 2; SIGINT, SIGTERM or SIGHUP stop the running command's tree and end nox
     with 128 + the signal's number (130, 143, 129).
+    *python* holds ``[tool.ci-tasks] python`` entries; a ``ci`` session is tagged with
+    the CI matrix (:func:`ci_tasks.core.matrix.session_tags`).
     """
+    entries = [python] if isinstance(python, str) else list(python or ())
+    interpreters = [matrix.nox_python(p) for p in entries]
+    nox_python: str | list[str] | None = (
+        interpreters[0] if isinstance(python, str) else interpreters or None
+    )
 
     def session_func(session: nox.Session) -> None:
         if HELP_FLAGS.intersection(session.posargs):
@@ -254,7 +261,7 @@ def nox_session(
     nox.session(  # type: ignore[call-overload]
         session_func,
         name=name,
-        python=python,
+        python=nox_python,
         venv_backend=venv_backend,
-        tags=list(tags),
+        tags=matrix.session_tags(tags, config.os, entries),
     )

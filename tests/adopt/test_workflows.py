@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 from ci_tasks.adopt import init, workflows
 from ci_tasks.core import reports
 from ci_tasks.core.config import Config, TimeoutsConfig, load_config
+from tests.support.sample import NOXFILE, clean_env, make_project
 
 REPO = Path(__file__).resolve().parents[2]
 REGENERATE = (
@@ -215,7 +217,7 @@ def test_coverage_uploaded_and_sent_to_codecov_only_with_a_token():
 
 
 def test_ci_uploads_the_reports_under_the_name_readiness_fetches():
-    """Each CI session uploads .ci-tasks/ as `<ARTIFACT_PREFIX><session>`, hidden files kept."""
+    """Each CI job uploads .ci-tasks/ as `<ARTIFACT_PREFIX><session>-<os>`, hidden files kept."""
     ci = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"])
     uploads = [
         s["with"]
@@ -223,7 +225,7 @@ def test_ci_uploads_the_reports_under_the_name_readiness_fetches():
         if s.get("with", {}).get("path") == f"{reports.REPORT_DIR}/"
     ]
     assert len(uploads) == 1
-    assert uploads[0]["name"] == reports.ARTIFACT_PREFIX + "${{ matrix.session }}"
+    assert uploads[0]["name"] == reports.ARTIFACT_PREFIX + "${{ matrix.session }}-${{ matrix.os }}"
     assert uploads[0]["include-hidden-files"] is True
     collect = ci["jobs"]["readiness"]["steps"]
     assert any(s.get("with", {}).get("pattern") == f"{reports.ARTIFACT_PREFIX}*" for s in collect)
@@ -251,3 +253,99 @@ def test_update_ci_lock_runs_weekly_from_the_locked_environment_with_two_grants(
     assert step["run"] == workflows.LOCK_UPDATE
     assert "lock --upgrade --pull-request" in step["run"]
     assert "--locked --script noxfile.py" in step["run"]
+
+
+def _matrix_program(ci: dict) -> tuple[str, str]:
+    """The jq program and the MINUTES table of ci.yml's listing step, as the runner runs it."""
+    step = ci["jobs"]["sessions"]["steps"][-1]
+    run = step["run"]
+    return run[run.index("'") + 1 : run.rindex("'")], step["env"]["MINUTES"]
+
+
+def _ci_matrix(root: Path, tmp_path: Path) -> list[dict]:
+    """The matrix ci.yml's listing step makes for the project in *root*: real nox, real jq."""
+    jq = shutil.which("jq")
+    if jq is None:
+        pytest.skip("jq is not installed here (GitHub's runners have it); the matrix needs it")
+    listing = subprocess.run(
+        [sys.executable, "-m", "nox", "-l", "--json", "-t", "ci"],
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    program, minutes = _matrix_program(_load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"]))
+    listed = tmp_path / "sessions.json"
+    listed.write_text(listing.stdout)
+    done = subprocess.run(
+        [jq, "-c", "--argjson", "minutes", minutes, program, str(listed)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_ci_matrix_is_every_ci_session_on_every_configured_os(tmp_path):
+    """Nox lists os and -dev in tags: one job per session and OS; the -dev ones may fail."""
+    sample = make_project(
+        tmp_path / "p",
+        lock=False,
+        ci_tasks=(
+            'python = ["3.12", "pypy3.11", "3.14t", "3.16-dev"]\n'
+            'os = ["ubuntu-latest", "windows-latest", "macos-14"]'
+        ),
+    )
+    jobs = _ci_matrix(sample.path, tmp_path)
+    oses = ["ubuntu-latest", "windows-latest", "macos-14"]
+    sessions = ["lint", "tests-3.12", "tests-pypy3.11", "tests-3.14t", "tests-3.16"]
+    sessions += ["security", "build"]
+    assert sorted((j["session"], j["os"]) for j in jobs) == sorted(
+        (s, o) for s in sessions for o in oses
+    )
+    assert {j["session"] for j in jobs if j["allow_failure"]} == {"tests-3.16"}
+    assert {j["timeout"] for j in jobs if j["session"].startswith("tests")} == {35}
+    # readiness (its own job) and smoke (its own workflow) are never multiplied.
+    assert not {"readiness", "smoke"} & {j["session"] for j in jobs}
+
+
+def test_ci_matrix_defaults_to_ubuntu_for_a_session_without_os_tags(tmp_path):
+    """A ci session of the project's own noxfile (no os: tags) still runs, on ubuntu-latest."""
+    sample = make_project(tmp_path / "p", lock=False)
+    sample.write(
+        "noxfile.py",
+        NOXFILE + "\n\n@nox.session(python=False, tags=['ci'])\ndef docs(session):\n    pass\n",
+    )
+    jobs = _ci_matrix(sample.path, tmp_path)
+    assert {"session": "docs", "os": "ubuntu-latest", "timeout": 35, "allow_failure": False} in (
+        jobs
+    )
+    assert {j["os"] for j in jobs} == {"ubuntu-latest"}
+
+
+def test_each_job_runs_on_its_os_and_keeps_its_reports_under_a_unique_name():
+    """runs-on, artifact names and the readiness download are per job, so OSes never collide."""
+    ci = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"])
+    job = ci["jobs"]["session"]
+    assert job["runs-on"] == "${{ matrix.os }}"
+    assert job["continue-on-error"] == "${{ matrix.allow_failure }}"
+    assert "${{ matrix.os }}" in job["name"]
+    names = [s["with"]["name"] for s in job["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert names
+    assert all(n.endswith("${{ matrix.session }}-${{ matrix.os }}") for n in names)
+    collect = next(
+        s for s in ci["jobs"]["readiness"]["steps"] if "download-artifact" in s.get("uses", "")
+    )
+    assert collect["with"]["path"] == f"{reports.JOBS_DIR}/"
+    assert "merge-multiple" not in collect["with"]  # one folder per job
+    # The listing and the gate run once, on Linux, whatever [tool.ci-tasks] os says.
+    assert ci["jobs"]["sessions"]["runs-on"] == ci["jobs"]["readiness"]["runs-on"]
+
+
+def test_this_repository_tests_on_linux_macos_and_windows():
+    """ci_tasks' own CI runs every session on ubuntu, macOS and Windows."""
+    config = load_config(REPO)
+    assert {label.split("-")[0] for label in config.os} == {"ubuntu", "macos", "windows"}

@@ -117,6 +117,21 @@ def test_folder_is_accepted(tmp_path):
             "tool.ci-tasks.python[0]: expected a string, got 3.11",
         ),
         ("[tool.ci-tasks]\nretry = 3\n", "tool.ci-tasks.retry: expected a table, got 3"),
+        (
+            '[tool.ci-tasks]\npython = ["3.11", "pypy-3.11"]\n',
+            "[tool.ci-tasks]: python[1]: expected a Python version as uv and nox name it",
+        ),
+        ('[tool.ci-tasks]\npython = ["py3"]\n', "python[0]: expected a Python version"),
+        ("[tool.ci-tasks]\npython = []\n", "python: expected at least one entry, got []"),
+        (
+            '[tool.ci-tasks]\npython = ["3.15", "3.15-dev"]\n',
+            "python: '3.15' and '3.15-dev' are the same interpreter; list it once",
+        ),
+        (
+            '[tool.ci-tasks]\nos = ["windows latest"]\n',
+            "os[0]: expected a GitHub runner label (ubuntu-latest, windows-latest, macos-latest",
+        ),
+        ('[tool.ci-tasks]\nos = ["macos-14", "macos-14"]\n', "os: 'macos-14' is listed twice"),
     ],
 )
 def test_invalid_config_is_one_line_naming_file_and_key(tmp_path, table, expected):
@@ -193,3 +208,19 @@ def test_defaults_object_is_consistent():
     """Config() and RetryConfig() give the same policy as an empty table."""
     assert Config().retry == RetryConfig()
     assert RetryConfig().policy().attempts == 3
+
+
+def test_os_and_interpreters_beyond_cpython_are_read(tmp_path):
+    """Runner labels, PyPy, free-threaded and -dev interpreters are all valid entries."""
+    path = write(
+        tmp_path,
+        """\
+        [tool.ci-tasks]
+        python = ["3.12", "pypy3.11", "3.14t", "3.16-dev"]
+        os = ["ubuntu-latest", "windows-2025", "macos-14"]
+        """,
+    )
+    config = load_config(path)
+    assert config.python == ("3.12", "pypy3.11", "3.14t", "3.16-dev")
+    assert config.os == ("ubuntu-latest", "windows-2025", "macos-14")
+    assert Config().os == ("ubuntu-latest",)

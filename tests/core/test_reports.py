@@ -95,3 +95,17 @@ def test_missing_json_reads_as_none(tmp_path, out):
     """A missing file is simply absent: no warning."""
     assert reports.read_json(tmp_path / "nothing.json", out) is None
     assert out.text == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("{root}/pkg/mod.py", "pkg/mod.py"),
+        ("pkg/mod.py", "pkg/mod.py"),
+        ("./pkg/mod.py", "pkg/mod.py"),
+        ("/elsewhere/mod.py", "/elsewhere/mod.py"),
+    ],
+)
+def test_paths_in_reports_are_posix_and_relative_to_the_project(tmp_path, name, expected):
+    """A tool's absolute path inside the project becomes relative, `/`-separated."""
+    assert reports.portable_path(name.format(root=tmp_path), tmp_path) == expected

@@ -34,16 +34,6 @@ _MYPY_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? error: (?P<
 _WOULD_REFORMAT = "Would reformat: "
 
 
-def _relative(root: Path, name: str) -> str:
-    path = Path(name)
-    if path.is_absolute():
-        try:
-            return path.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
-    return path.as_posix()
-
-
 def parse_ruff_json(text: str, root: Path) -> list[Finding]:
     """Findings from ``ruff check --output-format=json``; ValueError if it is not that."""
     data: Any = json.loads(text or "[]")
@@ -57,7 +47,7 @@ def parse_ruff_json(text: str, root: Path) -> list[Finding]:
         findings.append(
             Finding(
                 "ruff",
-                _relative(root, str(item.get("filename", "."))),
+                reports.portable_path(str(item.get("filename", ".")), root),
                 location.get("row"),
                 f"{code} {item.get('message', '')}".strip(),
             )
@@ -68,7 +58,7 @@ def parse_ruff_json(text: str, root: Path) -> list[Finding]:
 def parse_ruff_format(text: str, root: Path) -> list[Finding]:
     """Findings from ``ruff format --check`` (one per file it would reformat)."""
     return [
-        Finding("format", _relative(root, line[len(_WOULD_REFORMAT) :].strip()), None,
+        Finding("format", reports.portable_path(line[len(_WOULD_REFORMAT) :].strip(), root), None,
                 "not formatted; run `ruff format`")
         for line in text.splitlines()
         if line.startswith(_WOULD_REFORMAT)
@@ -84,7 +74,7 @@ def parse_mypy(text: str, root: Path) -> list[Finding]:
             findings.append(
                 Finding(
                     "mypy",
-                    _relative(root, match["file"]),
+                    reports.portable_path(match["file"], root),
                     int(match["line"]),
                     match["message"],
                 )

@@ -1,7 +1,7 @@
 """The reports CI uploaded: artifact archives checked, then kept under ``.ci-tasks/ci-run/``.
 
 A scheduled readiness run checks out a fresh tree with no reports of its own; the CI
-workflow uploads each session's ``.ci-tasks/`` as the artifact ``ci-tasks-<session>``
+workflow uploads each session's ``.ci-tasks/`` as the artifact ``ci-tasks-<session>-<os>``
 (:data:`ci_tasks.core.reports.ARTIFACT_PREFIX`). An archive is untrusted input: it is
 read in memory and checked whole (:func:`check_archive`) before anything is written, and
 only the report names readiness reads are ever written, each to a path this module

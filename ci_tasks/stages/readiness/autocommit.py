@@ -12,7 +12,8 @@ from ci_tasks.core.runner import Runner
 
 def changed(runner: Runner, root: Path, paths: Sequence[Path]) -> list[Path]:
     """Those of *paths* that differ from HEAD (modified, new or deleted)."""
-    relative = [str(p.relative_to(root)) if p.is_absolute() else str(p) for p in paths]
+    # git prints `/`-separated paths on every OS; compare like with like.
+    relative = [(p.relative_to(root) if p.is_absolute() else p).as_posix() for p in paths]
     done = runner.run(
         ["git", "status", "--porcelain", "--untracked-files=all", "--", *relative],
         cwd=root,
@@ -40,7 +41,7 @@ def commit(
     todo = changed(runner, root, paths)
     if not todo:
         return False
-    names = [str(p.relative_to(root)) for p in todo]
+    names = [p.relative_to(root).as_posix() for p in todo]
     runner.run(["git", "add", "--", *names], cwd=root, stream=False)
     runner.run(
         ["git", "commit", "--quiet", "--no-verify", "-m", message, "--", *names],

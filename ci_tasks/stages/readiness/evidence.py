@@ -249,11 +249,46 @@ def combined_coverage(documents: Sequence[str]) -> float | None:
         except ET.ParseError:
             continue
         for cls in root.iter("class"):
-            name = str(cls.get("filename"))
+            # A Windows job may write `pkg\\mod.py`: the same file as `pkg/mod.py`.
+            name = str(cls.get("filename")).replace("\\", "/")
             for line in cls.iter("line"):
                 key = (name, str(line.get("number")))
                 lines[key] = lines.get(key, False) or int(line.get("hits") or 0) > 0
     return 100.0 * sum(lines.values()) / len(lines) if lines else None
+
+
+_SEVERITY = {"failed": 2, "unverified": 1, "passed": 0}
+
+
+def worst(copies: Sequence[Report]) -> Report:
+    """One report from the copies of one CI run's jobs (the same session on each OS).
+
+    A usable copy beats an unusable one; among usable ones the worst verdict wins, so
+    a failure on one OS is never hidden by a pass on another; then the newest (pure).
+    """
+    usable = [r for r in copies if r.problem is None]
+    if not usable:
+        return next((r for r in copies if r.data is not None), copies[0])
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return max(usable, key=lambda r: (_SEVERITY.get(r.verdict or "", 0), made_at(r) or never))
+
+
+def job_folders(root: Path) -> list[Path]:
+    """The folders CI's readiness gate downloaded, one per job (:data:`reports.JOBS_DIR`)."""
+    folder = root / reports.JOBS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_dir() and not p.is_symlink() and p.name.startswith(reports.ARTIFACT_PREFIX)
+    )
+
+
+def _in_job(job: Path, root: Path, path: str) -> Path:
+    """Where a path a job's report names (``.ci-tasks/tests-3.11/coverage.xml``) is now."""
+    prefix = f"{reports.REPORT_DIR}/"
+    return job / path.removeprefix(prefix) if path.startswith(prefix) else root / path
 
 
 def load_workflows(root: Path) -> tuple[WorkflowFile, ...]:
@@ -292,27 +327,10 @@ def load_evidence(
     same_as_head: frozenset[str] = frozenset(),
 ) -> Evidence:
     """Read the reports, the flaky history and the workflows of the project in *root*."""
-    found = {}
-    for kind in REPORT_KINDS:
-        path = reports.report_path(root, kind)
-        rel = path.relative_to(root).as_posix()
-        data = reports.read_json(path, output)
-        found[kind] = assess_report(
+
+    def assess(kind: str, path: Path) -> Report:
+        return assess_report(
             kind,
-            rel,
-            data,
-            head=head,
-            now=now,
-            max_age_hours=max_age_hours,
-            same_as_head=same_as_head,
-        )
-    folder = root / reports.REPORT_DIR
-    histories = [root / FLAKY_HISTORY, *sorted(folder.glob(TESTS_HISTORIES))]
-    read = [reports.read_json(path, output) for path in histories if path.is_file()]
-    history = assess_history(FLAKY_HISTORY, merge_histories(read))
-    tests = tuple(
-        assess_report(
-            "flaky",
             path.relative_to(root).as_posix(),
             reports.read_json(path, output),
             head=head,
@@ -320,12 +338,31 @@ def load_evidence(
             max_age_hours=max_age_hours,
             same_as_head=same_as_head,
         )
-        for path in sorted(folder.glob(TESTS_REPORTS))
-    )
+
+    # This tree's own reports, and each CI job's when the readiness gate downloaded them
+    # (one folder per job: the same session on several OSes writes the same names).
+    folder = root / reports.REPORT_DIR
+    jobs = job_folders(root)
+    found = {}
+    for kind in REPORT_KINDS:
+        name = f"{kind}-report.json"
+        copies = [job / name for job in jobs if (job / name).is_file()]
+        own = assess(kind, reports.report_path(root, kind))
+        found[kind] = worst([own, *(assess(kind, p) for p in copies)]) if copies else own
+    histories = [root / FLAKY_HISTORY, *sorted(folder.glob(TESTS_HISTORIES))]
+    for job in jobs:
+        histories += [job / HISTORY_NAME, *sorted(job.glob(TESTS_HISTORIES))]
+    read = [reports.read_json(path, output) for path in histories if path.is_file()]
+    history = assess_history(FLAKY_HISTORY, merge_histories(read))
+    where = [(root, p) for p in sorted(folder.glob(TESTS_REPORTS))]
+    where += [(job, p) for job in jobs for p in sorted(job.glob(TESTS_REPORTS))]
+    assessed = [(base, assess("flaky", path)) for base, path in where]
+    tests = tuple(report for _, report in assessed)
     xml = []
-    for report in tests:
+    for base, report in assessed:
         if report.data is not None and not report.problem and report.data.get("coverage_xml"):
-            path = root / str(report.data["coverage_xml"])
+            named = str(report.data["coverage_xml"])
+            path = root / named if base == root else _in_job(base, root, named)
             xml += [path.read_text(encoding="utf-8")] if path.is_file() else []
     return Evidence(
         head=head,
@@ -391,9 +428,9 @@ def _ci_report(
     max_age_hours: float,
     same_as_head: frozenset[str],
 ) -> Report | None:
-    """The best ``<kind>`` report among CI *run*'s files, checked against the run's commit."""
+    """The ``<kind>`` report of CI *run* (the worst of its jobs'), checked against its commit."""
     name = f"{kind}-report.json"
-    best: Report | None = None
+    copies: list[Report] = []
     for file in (f for f in run.files if f.name == name):
         path = f"{file.artifact}/{name}"
         data = _json(file.data)
@@ -417,8 +454,9 @@ def _ci_report(
                 same_as_head=same_as_head,
                 origin=run.label,
             )
-        best = found if best is None else choose(best, found)
-    return best
+        copies.append(found)
+    # One run's jobs (the same session on several OSes): the worst verdict stands.
+    return worst(copies) if copies else None
 
 
 def _is_history(name: str) -> bool:

@@ -440,7 +440,7 @@ def _files(ctx: StageContext, result: Result, fresh: cache_mod.Cache) -> dict[Pa
 def _show_dry_run(ctx: StageContext, files: dict[Path, str]) -> None:
     out = ctx.output
     for path, text in files.items():
-        name = str(path.relative_to(ctx.root))
+        name = path.relative_to(ctx.root).as_posix()
         old = path.read_text(encoding="utf-8") if path.exists() else None
         change = checklist.diff(old, text, name)
         out.line(f"dry run: {name} would change:" if change else f"dry run: {name} unchanged")
@@ -455,7 +455,7 @@ def _write(ctx: StageContext, files: dict[Path, str], fresh: cache_mod.Cache) ->
         if old != text:
             reports.atomic_write(path, text)
     cache_mod.save(ctx.root, fresh)
-    names = ", ".join(str(p.relative_to(ctx.root)) for p in files)
+    names = ", ".join(p.relative_to(ctx.root).as_posix() for p in files)
     ctx.output.line(f"wrote {names} and {cache_mod.CACHE_FILE}")
 
 

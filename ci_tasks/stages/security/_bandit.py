@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ci_tasks.core import reports
 from ci_tasks.stages.security._common import last_line, read_json_file, run_tool
 from ci_tasks.stages.security._model import Finding, ScanContext, ScanResult
 
@@ -28,7 +29,8 @@ def parse(report: Mapping[str, Any]) -> ScanResult:
             id=str(item.get("test_id", "?")),
             severity=str(item.get("issue_severity", "undefined")).lower(),
             message=str(item.get("issue_text", "")).strip(),
-            file=item.get("filename"),
+            # bandit names files as its targets were given (relative), with the OS's `\`.
+            file=reports.portable_path(str(item["filename"])) if item.get("filename") else None,
             line=item.get("line_number"),
             fix=item.get("more_info"),
         )

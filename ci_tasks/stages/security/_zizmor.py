@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ci_tasks.core import reports
 from ci_tasks.stages.security._common import last_line, run_tool, tool_version
 from ci_tasks.stages.security._model import Finding, ScanContext, ScanResult
 
@@ -25,7 +26,8 @@ def _primary(finding: Any) -> tuple[str | None, int | None]:
         path = symbolic.get("key", {}).get("Local", {}).get("verbatim_path")
         row = location.get("concrete", {}).get("location", {}).get("start_point", {}).get("row")
         # zizmor counts rows from 0; editors and annotations from 1.
-        return path, row + 1 if isinstance(row, int) else None
+        shown = reports.portable_path(path) if isinstance(path, str) else None
+        return shown, row + 1 if isinstance(row, int) else None
     return None, None
 
 

@@ -1,0 +1,80 @@
+"""The CI matrix: runner OSes and Python interpreters, as configured and as nox shows them.
+
+``[tool.ci-tasks] os`` names GitHub runner labels (``ubuntu-latest``, ``windows-2025``,
+``macos-14``); ``python`` names interpreters the way uv and nox request them: ``3.12``,
+``3.14t`` (free-threaded), ``pypy3.11``, and ``3.15-dev``, a pre-release that may fail.
+The CI workflow reads nothing from ``pyproject.toml``: ``nox -l --json -t ci`` carries the
+matrix in each session's tags (``os:<label>`` per OS, ``allow-failure:<python>`` for a
+``-dev`` interpreter), and ``ci.yml`` fans every ``ci`` session out over its ``os:`` tags.
+Pure: strings in, strings out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "ALLOW_FAILURE_TAG",
+    "DEFAULT_OS",
+    "OS_TAG",
+    "is_prerelease",
+    "nox_python",
+    "os_problem",
+    "python_problem",
+    "session_tags",
+]
+
+DEFAULT_OS = ("ubuntu-latest",)
+OS_TAG = "os:"
+"""``os:<label>``: a runner the session's CI job runs on (one job per label)."""
+ALLOW_FAILURE_TAG = "allow-failure:"
+"""``allow-failure:<python>``: the session's job on that interpreter may fail."""
+DEV = "-dev"
+
+# uv's and nox's request forms: an optional implementation, X.Y[.Z], an optional `t`.
+_PYTHON = re.compile(r"^(?:pypy|cpython)?3\.\d+(?:\.\d+)?t?(?:-dev)?$")
+# GitHub runner labels: letters, digits, `.`, `_`, `-` (self-hosted labels included).
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def python_problem(value: str) -> str | None:
+    """Why *value* is not an interpreter ``python`` may name, or ``None`` when it is."""
+    if _PYTHON.match(value) and not (value.startswith("pypy") and value.endswith(DEV)):
+        return None
+    return (
+        "a Python version as uv and nox name it: 3.12, 3.14t (free-threaded), pypy3.11, "
+        "or 3.15-dev (a pre-release allowed to fail)"
+    )
+
+
+def os_problem(value: str) -> str | None:
+    """Why *value* is not a runner label ``os`` may name, or ``None`` when it is."""
+    if _LABEL.match(value):
+        return None
+    return "a GitHub runner label (ubuntu-latest, windows-latest, macos-latest, ...)"
+
+
+def is_prerelease(python: str) -> bool:
+    """Whether *python* (``3.15-dev``) is a pre-release whose CI jobs may fail."""
+    return python.endswith(DEV)
+
+
+def nox_python(python: str) -> str:
+    """The interpreter nox asks uv for: ``3.15-dev`` is ``3.15`` (uv's newest pre-release).
+
+    uv does not read ``-dev`` (that is ``actions/setup-python``'s spelling), but asked for a
+    minor version with no final release it installs that version's newest pre-release.
+    """
+    return python.removesuffix(DEV)
+
+
+def session_tags(
+    tags: Sequence[str], oses: Iterable[str], pythons: Iterable[str] = ()
+) -> list[str]:
+    """A session's nox tags with the matrix added: only ``ci`` sessions run on the OSes."""
+    if "ci" not in tags:
+        return list(tags)
+    extra = [f"{OS_TAG}{label}" for label in oses]
+    extra += [f"{ALLOW_FAILURE_TAG}{nox_python(p)}" for p in pythons if is_prerelease(p)]
+    return [*tags, *extra]
