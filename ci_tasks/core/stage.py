@@ -129,6 +129,13 @@ def runnable_stages() -> Mapping[str, Stage]:
     )
 
 
+def baseline_stages() -> Mapping[str, Callable[[StageContext], list[ignores.Candidate]]]:
+    """Each stage's offline findings as baseline candidates, in the registry's order."""
+    return types.MappingProxyType(
+        {name: spec.baseline for name, spec in _STAGES.items() if spec.baseline is not None}
+    )
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """An argument parser for posargs and subcommands whose mistakes are one-line errors.
 
