@@ -129,13 +129,15 @@ def _lock_committed(ctx: StageContext) -> bool:
     return done.ok or "not a git repository" in done.tail
 
 
-def _lock_problem(ctx: StageContext, *, lock_current: bool) -> str | None:
+def _lock_problem(
+    ctx: StageContext, *, lock_current: bool, uncommitted_ok: bool = False
+) -> str | None:
     """Why ``uv.lock`` does not pin the dependency groups (a missing one is pinning's to see)."""
     if not (ctx.root / "uv.lock").is_file():
         return None
     if not lock_current:
         return "uv.lock is out of date"
-    if not _lock_committed(ctx):
+    if not uncommitted_ok and not _lock_committed(ctx):
         return "uv.lock is not committed"
     return None
 
@@ -250,8 +252,12 @@ class Collected:
     """``{tool: {"version", "pinned_in", "source"}}``: which version ran, pinned where."""
 
 
-def collect(ctx: StageContext, config: LintConfig) -> Collected:
-    """Run every lint check over the project; its findings and the tools that ran."""
+def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False) -> Collected:
+    """Run every lint check over the project; its findings and the tools that ran.
+
+    *for_baseline*: an uncommitted ``uv.lock`` still pins (``init`` has just written it,
+    and the commit adopting ci_tasks commits it): that is no finding to accept.
+    """
     chain = toolchain.read(ctx.root, mypy=config.mypy)
     findings: list[Finding] = []
     lock_current = _lock_current(ctx) if config.lock_check else True
@@ -275,7 +281,7 @@ def collect(ctx: StageContext, config: LintConfig) -> Collected:
     binaries = {"ruff": ruff}
     findings += _ruff(ctx, ruff)
     if config.pinning:
-        problem = _lock_problem(ctx, lock_current=lock_current)
+        problem = _lock_problem(ctx, lock_current=lock_current, uncommitted_ok=for_baseline)
         findings += pinning.check(ctx.root, exact_groups=config.exact_groups, lock_problem=problem)
     if env is not None and config.mypy:
         mypy = _mypy_binary(ctx, chain, env)
@@ -369,7 +375,7 @@ _NOT_BASELINED = frozenset({"stale-lock", "tool-drift"})
 def baseline(ctx: StageContext) -> list[ignores.Candidate]:
     """What lint finds offline (no ``uv lock --check``), as baseline candidates."""
     config = dataclasses.replace(ctx.config.section("lint", LintConfig), lock_check=False)
-    collected = collect(ctx, config)
+    collected = collect(ctx, config, for_baseline=True)
     return [
         ignores.Candidate("lint", f.code or f.rule, f.file, f.message)
         for f in collected.findings
