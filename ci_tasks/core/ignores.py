@@ -58,7 +58,8 @@ class Ignore:
 
     def __post_init__(self) -> None:
         if not self.key.strip():
-            msg = f"every ignore needs an {self.key_name!r}"
+            article = "an" if self.key_name[0] in "aeiou" else "a"
+            msg = f"every ignore needs {article} {self.key_name!r}"
             raise ValueError(msg)
         if not self.reason.strip():
             msg = f"ignore {self.key!r} has no 'reason'; say why it is accepted"

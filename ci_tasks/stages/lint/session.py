@@ -299,7 +299,6 @@ def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False
         drifted = drift(tool, pin, version) if pin is not None else None
         if drifted is not None:
             findings.append(drifted)
-            ctx.output.line(drifted.message, "error")
     return Collected(tuple(findings), lock_current, ran)
 
 
