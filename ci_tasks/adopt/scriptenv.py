@@ -321,7 +321,12 @@ def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> list[Packag
     if pinned != text:
         runner.output.line(f"{NOXFILE}: script block now pins what {PRE_COMMIT} pins")
     after = lock.read_text(encoding="utf-8")
-    return package_changes(lock_versions(before), lock_versions(after))
+    changes = package_changes(lock_versions(before), lock_versions(after))
+    if changes:
+        # `uv run --script` syncs inexactly: a package the lock dropped (a stub package
+        # pre-commit no longer lists) would stay in the environment it reuses.
+        run_uv(runner, ["sync", "--script", NOXFILE, "--locked", "--quiet"], LOCK)
+    return changes
 
 
 def tools_dirs(root: Path, runner: Runner) -> tuple[Path, ...] | None:

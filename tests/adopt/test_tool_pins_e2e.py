@@ -75,3 +75,52 @@ def test_pre_commit_ruff_runs_and_a_bumped_rev_is_reported_until_locked(tmp_path
     again = locked_nox(sample, "-s", "lint")
     assert again.returncode == 0, again.stdout
     assert _tools(sample)["ruff"]["version"] == "0.15.16"
+
+
+MYPY_PRE_COMMIT = """\
+repos:
+  - repo: https://github.com/pre-commit/mirrors-mypy
+    rev: v1.11.2
+    hooks:
+      - id: mypy
+        additional_dependencies: [{extras}]
+"""
+USES_SIMPLEJSON = '''\
+"""A sample package."""
+
+import simplejson
+
+
+def dump(value: int) -> str:
+    """*value* as JSON."""
+    return simplejson.dumps(value)
+'''
+
+
+@pytest.mark.slow
+def test_pre_commit_mypy_runs_with_its_additional_dependencies(tmp_path):
+    """mirrors-mypy v1.11.2 sees the hook's stubs, as pre-commit would; without them it fails."""
+    config = '\n[tool.mypy]\nstrict = true\nfiles = ["sample"]\n'
+    sample = make_adopter(tmp_path, PYPROJECT + config)
+    sample.write("sample/__init__.py", USES_SIMPLEJSON)
+    sample.write(".pre-commit-config.yaml", MYPY_PRE_COMMIT.format(extras="types-simplejson"))
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "pre-commit")
+    done = sample.ci_tasks("init", "--ci-tasks-source", str(REPO))
+    assert done.returncode == 0, done.stdout + done.stderr
+    pyproject = sample.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("mypy = false", "mypy = true", 1))
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "Adopt ci-tasks")
+    run = locked_nox(sample, "-s", "lint")
+    assert run.returncode == 0, run.stdout
+    assert _tools(sample)["mypy"]["version"] == "1.11.2"
+
+    sample.write(".pre-commit-config.yaml", MYPY_PRE_COMMIT.format(extras=""))
+    relocked = sample.ci_tasks("lock")
+    assert "- types-simplejson" in relocked.stdout, relocked.stdout + relocked.stderr
+    without = locked_nox(sample, "-s", "lint")
+    assert without.returncode == 1, without.stdout
+    report = json.loads((sample.path / ".ci-tasks" / "lint-report.json").read_text())
+    # simplejson is in the CI environment, untyped: only the hook's stubs typed it.
+    assert "import-untyped" in [f["code"] for f in report["findings"]]

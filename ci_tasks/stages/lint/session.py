@@ -152,7 +152,7 @@ def _sync(ctx: StageContext, chain: Toolchain, *, lock_current: bool) -> Path:
     target = ctx.venv or ctx.root / ".venv"
     command = [ctx.tool("uv"), "sync", "--locked" if lock_current else "--frozen", "--inexact"]
     command.append("--no-default-groups")
-    flag = "--group" if chain.mypy else "--only-group"  # ruff alone needs no project
+    flag = "--group" if chain.mypy_needs_project else "--only-group"  # ruff needs no project
     for group in chain.sync_groups(tuple(ctx.config.dependency_groups)):
         command += [flag, group]
     env = {"UV_PROJECT_ENVIRONMENT": str(target), "VIRTUAL_ENV": None}
@@ -200,8 +200,10 @@ def mypy_command(root: Path, targets: tuple[str, ...]) -> list[str]:
     return ["mypy", "."]
 
 
-def _mypy_binary(ctx: StageContext, chain: Toolchain, env: Path) -> list[str]:
-    """The mypy to run: the project's, or the CI environment's looking at *env*."""
+def _mypy_binary(ctx: StageContext, chain: Toolchain, env: Path | None) -> list[str]:
+    """The mypy to run: the project's, the CI environment's looking at *env*, or alone."""
+    if env is None or chain.mypy_isolated:
+        return [ctx.tool("mypy")]  # pre-commit's way: its own environment only
     if chain.mypy_groups:
         return [tools.find("mypy", (env / "bin",))]
     # The CI environment's mypy, looking at the project's environment for imports.
@@ -283,7 +285,7 @@ def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False
     if config.pinning:
         problem = _lock_problem(ctx, lock_current=lock_current, uncommitted_ok=for_baseline)
         findings += pinning.check(ctx.root, exact_groups=config.exact_groups, lock_problem=problem)
-    if env is not None and config.mypy:
+    if config.mypy and (env is not None or chain.mypy_isolated):
         mypy = _mypy_binary(ctx, chain, env)
         binaries["mypy"] = mypy[0]
         findings += _mypy(ctx, mypy)

@@ -5,9 +5,10 @@ Formatting and type rules are the project's: a project whose dependency groups l
 synced from the lock. Otherwise ``lint`` runs the CI environment's ruff and mypy (ci-tasks
 depends on both); a tool the project pins in ``.pre-commit-config.yaml`` is locked into
 the CI environment at that version (``ci-tasks lock``), and a drift between the two is a
-finding. mypy always needs the project installed to see its imports; ruff alone
-needs nothing, so a project that does not lock ruff and does not ask for mypy is linted
-with no environment at all.
+finding. mypy needs the project installed to see its imports, except when pre-commit
+pins it: then it runs as pre-commit runs it, in its own environment with the hook's
+``additional_dependencies``. ruff alone needs nothing, so a project that does not lock
+ruff and does not ask for mypy is linted with no environment at all.
 """
 
 from __future__ import annotations
@@ -43,7 +44,22 @@ class Toolchain:
     @property
     def needs_env(self) -> bool:
         """Whether lint needs an environment synced from the project's ``uv.lock``."""
-        return bool(self.ruff_groups) or self.mypy
+        return bool(self.ruff_groups) or self.mypy_needs_project
+
+    @property
+    def mypy_isolated(self) -> bool:
+        """Whether mypy runs as pre-commit runs it: pinned there, seeing only its own env.
+
+        pre-commit's mypy hook has an environment of mypy and the hook's
+        ``additional_dependencies``, without the project installed; the CI environment
+        has the same pins, so its mypy without ``--python-executable`` gives that verdict.
+        """
+        return self.mypy and not self.mypy_groups and self.pin("mypy") is not None
+
+    @property
+    def mypy_needs_project(self) -> bool:
+        """Whether mypy runs against the project's synced environment."""
+        return self.mypy and not self.mypy_isolated
 
     def sources(self) -> dict[str, str]:
         """Where each tool comes from, in words, for the report and the log."""
@@ -68,12 +84,14 @@ class Toolchain:
             return f"the project's (uv.lock, group {', '.join(groups)})"
         pin = self.pin(tool)
         if pin is not None:
-            return f"the CI environment's, pinned in {pins.PRE_COMMIT} ({pin.version})"
+            how = " with its additional_dependencies, as pre-commit runs it" if pin.extras else ""
+            return f"the CI environment's, pinned in {pins.PRE_COMMIT} ({pin.version}){how}"
         return "the CI environment's"
 
     def sync_groups(self, test_groups: tuple[str, ...]) -> tuple[str, ...]:
         """The groups to sync: ruff's; with mypy, mypy's and the test groups too."""
-        chosen = self.ruff_groups + ((*self.mypy_groups, *test_groups) if self.mypy else ())
+        project = (*self.mypy_groups, *test_groups) if self.mypy_needs_project else ()
+        chosen = self.ruff_groups + project
         return tuple(dict.fromkeys(chosen))
 
 

@@ -73,3 +73,15 @@ def test_drift_is_one_finding_naming_the_fix():
     )
     assert "pins ruff 0.15.16 but the CI environment has 0.17.6" in finding.message
     assert "run `ci-tasks lock`" in finding.message
+
+
+def test_a_pre_commit_mypy_runs_alone_as_pre_commit_runs_it():
+    """A mypy pinned only in pre-commit needs no project env, so ruff alone needs none either."""
+    pins = {"mypy": Pin("mypy", "1.11.2", 7, ("types-requests",))}
+    chain = plan(DOCUMENT, None, mypy=True, pre_commit=pins)
+    assert chain.mypy_isolated
+    assert not chain.needs_env
+    assert chain.sync_groups(("tests",)) == ()
+    locked = plan(DOCUMENT, LOCK_WITH_BOTH, mypy=True, pre_commit=pins)
+    assert not locked.mypy_isolated
+    assert locked.sync_groups(("tests",)) == ("lint", "tests")
