@@ -181,3 +181,19 @@ def test_readiness_lists_the_entries_and_flags_the_expired(tmp_path):
     assert "accepted findings: 2 ignore entries (1 expired; the first ends 2026-01-01)" in (
         checklist.breakdown(result)
     )
+
+
+def test_a_scan_that_could_not_look_writes_nothing(sample):
+    """A bandit path that is not there: exit 2 naming it, and pyproject.toml as it was."""
+    pyproject = sample.path / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.ci-tasks.lint]",
+            '[tool.ci-tasks.security]\npaths = ["nowhere"]\n\n[tool.ci-tasks.lint]',
+        )
+    )
+    before = pyproject.read_text()
+    done = sample.ci_tasks("baseline")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "cannot take a security baseline: bandit" in done.stderr
+    assert pyproject.read_text() == before
