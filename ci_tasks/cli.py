@@ -87,6 +87,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     from ci_tasks.adopt import lockupdate, scriptenv  # noqa: PLC0415 - only this subcommand runs uv
     from ci_tasks.core import cilock  # noqa: PLC0415
     from ci_tasks.core.actions import Output, default_output  # noqa: PLC0415
+    from ci_tasks.core.pins import PRE_COMMIT as PRE_COMMIT_FILE  # noqa: PLC0415
     from ci_tasks.core.retry import RetryPolicy  # noqa: PLC0415
     from ci_tasks.core.runner import Runner  # noqa: PLC0415
 
@@ -100,6 +101,13 @@ def _cmd_lock(args: argparse.Namespace) -> int:
             raise UsageError(msg)
         if not (root / cilock.LOCK).is_file():
             out.line(f"{cilock.LOCK} does not exist: run `ci-tasks lock`", "error")
+            return EXIT_FINDINGS
+        if not scriptenv.pins_current(root):
+            out.line(
+                f"{scriptenv.LOCK} is stale: {PRE_COMMIT_FILE} pins tools the noxfile's "
+                "block does not; run `ci-tasks lock`",
+                "error",
+            )
             return EXIT_FINDINGS
         if cilock.is_current(root, runner):
             out.line(f"{scriptenv.LOCK} is current")

@@ -350,3 +350,13 @@ def tools_dirs(root: Path, runner: Runner) -> tuple[Path, ...] | None:
         msg = f"uv found no environment for {NOXFILE}: {failure_cause(done.tail)}"
         raise CITasksError(msg)
     return (Path(found[-1]).parent,)
+
+
+def pins_current(root: Path) -> bool:
+    """Whether the noxfile's block carries exactly what ``.pre-commit-config.yaml`` pins.
+
+    A bumped pre-commit rev makes the CI lock stale: ``ci-tasks lock`` writes the new pin.
+    """
+    noxfile = root / NOXFILE
+    text = noxfile.read_text(encoding="utf-8") if noxfile.is_file() else ""
+    return not text or apply_pins(text, ci_pins(root)) == text

@@ -69,9 +69,11 @@ def test_pre_commit_ruff_runs_and_a_bumped_rev_is_reported_until_locked(tmp_path
     [line] = [x for x in drifted.stdout.splitlines() if "pins ruff 0.15.16" in x]
     assert "the CI environment has 0.15.15; run `ci-tasks lock`" in line
 
+    assert sample.ci_tasks("lock", "--check").returncode == 1
     relocked = sample.ci_tasks("lock")
     assert relocked.returncode == 0, relocked.stdout + relocked.stderr
     assert "ruff 0.15.15 -> 0.15.16" in relocked.stdout
+    assert sample.ci_tasks("lock", "--check").returncode == 0
     again = locked_nox(sample, "-s", "lint")
     assert again.returncode == 0, again.stdout
     assert _tools(sample)["ruff"]["version"] == "0.15.16"
