@@ -55,6 +55,31 @@ def _cmd_init(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         update_lock=args.lock,
     )
+    if args.baseline and not args.dry_run:
+        args.timeout = 600
+        return _cmd_baseline(args)
+    return EXIT_OK
+
+
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    from ci_tasks.adopt import scriptenv  # noqa: PLC0415
+    from ci_tasks.core import baseline  # noqa: PLC0415
+    from ci_tasks.core.actions import default_output  # noqa: PLC0415
+    from ci_tasks.core.runner import Runner  # noqa: PLC0415
+
+    config = load_config(args.project)
+    out = default_output()
+    runner = Runner(cwd=config.root, output=out, timeout=args.timeout)
+    added = baseline.run(config, runner, out, tools_dirs=scriptenv.tools_dirs(config.root, runner))
+    if not added:
+        out.line("baseline: every current finding is already accounted for; nothing added", "ok")
+        return EXIT_OK
+    out.line(
+        f"baseline: added {len(added)} entr{'y' if len(added) == 1 else 'ies'} to pyproject.toml:"
+    )
+    for entry in added:
+        out.line(f"  {entry.describe()}")
+    out.line("each is listed by readiness until it is fixed or expires; commit pyproject.toml")
     return EXIT_OK
 
 
@@ -62,6 +87,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     from ci_tasks.adopt import lockupdate, scriptenv  # noqa: PLC0415 - only this subcommand runs uv
     from ci_tasks.core import cilock  # noqa: PLC0415
     from ci_tasks.core.actions import Output, default_output  # noqa: PLC0415
+    from ci_tasks.core.pins import PRE_COMMIT as PRE_COMMIT_FILE  # noqa: PLC0415
     from ci_tasks.core.retry import RetryPolicy  # noqa: PLC0415
     from ci_tasks.core.runner import Runner  # noqa: PLC0415
 
@@ -75,6 +101,13 @@ def _cmd_lock(args: argparse.Namespace) -> int:
             raise UsageError(msg)
         if not (root / cilock.LOCK).is_file():
             out.line(f"{cilock.LOCK} does not exist: run `ci-tasks lock`", "error")
+            return EXIT_FINDINGS
+        if not scriptenv.pins_current(root):
+            out.line(
+                f"{scriptenv.LOCK} is stale: {PRE_COMMIT_FILE} pins tools the noxfile's "
+                "block does not; run `ci-tasks lock`",
+                "error",
+            )
             return EXIT_FINDINGS
         if cilock.is_current(root, runner):
             out.line(f"{scriptenv.LOCK} is current")
@@ -167,7 +200,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="run neither `uv lock` nor `uv lock --script noxfile.py`",
     )
+    init.add_argument(
+        "--baseline",
+        action="store_true",
+        help="then accept today's findings as dated ignore entries (see `ci-tasks baseline`)",
+    )
     init.set_defaults(func=_cmd_init)
+
+    base = commands.add_parser(
+        "baseline",
+        help="accept today's lint and security findings as dated, accountable ignore entries",
+        description="Run the checks that need no network (ruff, mypy if configured, the "
+        "pinning policy, bandit, zizmor) and write each finding not yet accepted to "
+        "[tool.ci-tasks.<stage>] ignore with a reason and an expiry 90 days out. Running it "
+        "again adds nothing; an expired entry is never renewed.",
+    )
+    base.add_argument(
+        "--project", type=Path, default=Path(), help="the project folder (default: here)"
+    )
+    base.add_argument("--timeout", type=float, default=600, help="seconds each check may take")
+    base.set_defaults(func=_cmd_baseline)
 
     lock = commands.add_parser(
         "lock",

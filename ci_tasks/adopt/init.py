@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ci_tasks.adopt import existing, project, scriptenv, workflows
-from ci_tasks.core import groups, matrix
+from ci_tasks.core import groups, matrix, pins
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.config import PYPROJECT, Config, parse_config
 from ci_tasks.core.errors import CITasksError, ConfigError
@@ -260,7 +260,7 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     pyproject_path = root / PYPROJECT
     text, data = _parse_pyproject(pyproject_path)
     source = None if ci_tasks_source is None else scriptenv.source_table(ci_tasks_source, root)
-    spec = scriptenv.ScriptSpec.default(source)
+    spec = scriptenv.ScriptSpec.default(source, pins.ci_pins(root))
     layout = project.detect_layout(root, data)
     detected = groups.test_groups(data)
     group, wanted = _test_requirements(data)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from ci_tasks.core import __version__, cilock
 from ci_tasks.core.errors import CITasksError, CommandFailed, ConfigError
+from ci_tasks.core.pins import PRE_COMMIT, Pin, ci_pins
+from ci_tasks.core.reports import atomic_write
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.runner import Runner
 
@@ -51,9 +53,11 @@ class ScriptSpec:
     dependencies: tuple[str, ...]
     sources: tuple[tuple[str, str], ...] = ()
     """``(name, inline table)``: where uv takes a requirement from instead of the index."""
+    pins: tuple[Pin, ...] = ()
+    """The tools the project pins in ``.pre-commit-config.yaml`` (:func:`apply_pins`)."""
 
     @classmethod
-    def default(cls, ci_tasks_source: str | None = None) -> ScriptSpec:
+    def default(cls, ci_tasks_source: str | None = None, pins: Sequence[Pin] = ()) -> ScriptSpec:
         """Nox and ci-tasks pinned at the running versions; ci-tasks from *source* if given."""
         sources = () if ci_tasks_source is None else (("ci-tasks", ci_tasks_source),)
         return cls(
@@ -63,6 +67,7 @@ class ScriptSpec:
                 f"nox=={importlib.metadata.version('nox')}",
             ),
             sources=sources,
+            pins=tuple(pins),
         )
 
 
@@ -96,7 +101,84 @@ def render_block(spec: ScriptSpec) -> str:
         lines += ["#", "# [tool.uv.sources]"]
         lines += [f"# {name} = {table}" for name, table in spec.sources]
     lines.append("# ///")
-    return "\n".join(lines) + "\n"
+    return apply_pins("\n".join(lines) + "\n", spec.pins)
+
+
+# A requirement line ci_tasks wrote from the pre-commit configuration ends with this.
+_PIN_MARK = PRE_COMMIT
+_MARKED = re.compile(rf",\s+# .*{re.escape(_PIN_MARK)}$")
+
+
+def _pin_lines(pins: Sequence[Pin]) -> tuple[list[str], list[str]]:
+    """The marked lines for the block: (extra dependencies, overrides)."""
+    overrides = [f'#     "{p.requirement}",  # pinned in {_PIN_MARK}' for p in pins]
+    extras = dict.fromkeys(e for p in pins for e in p.extras)
+    tool = {e: p.tool for p in pins for e in p.extras}
+    return [f'#     "{e}",  # {tool[e]} needs it, per {_PIN_MARK}' for e in extras], overrides
+
+
+def _closing(lines: list[str], opener: str) -> int | None:
+    """The index of the ``# ]`` closing the multi-line array opened by *opener*."""
+    if opener not in lines:
+        return None
+    start = lines.index(opener)
+    return next((i for i in range(start + 1, len(lines)) if lines[i] == "# ]"), None)
+
+
+def _drop_empty(lines: list[str]) -> list[str]:
+    """Remove an override array left empty, and a ``[tool.uv]`` table left with nothing."""
+    opener = "# override-dependencies = ["
+    end = _closing(lines, opener)
+    if end is not None and end == lines.index(opener) + 1:
+        del lines[end - 1 : end + 1]
+    if "# [tool.uv]" in lines:
+        at = lines.index("# [tool.uv]")
+        rest = lines[at + 1 :]
+        if not rest or rest[0] in ("#", "# ///") or rest[0].startswith("# ["):
+            del lines[at]
+            if at > 0 and lines[at - 1] == "#":
+                del lines[at - 1]
+    return lines
+
+
+def apply_pins(text: str, pins: Sequence[Pin]) -> str:
+    """*text* (a noxfile) with its script block carrying exactly *pins*.
+
+    Each pin becomes a ``[tool.uv] override-dependencies`` entry, so it wins over
+    ci-tasks' own floor (``ruff>=0.6``): a project pinning an older ruff still gets it.
+    The tools' extra requirements (mypy's ``additional_dependencies``) are dependencies.
+    Every such line is marked, so the next call replaces what the last one wrote and
+    leaves the rest of the block as it was.
+    """
+    match = next((m for m in _BLOCK.finditer(text) if m.group("type") == "script"), None)
+    if match is None:
+        return text
+    block = match.group(0).splitlines()
+    lines = _drop_empty([line for line in block if not _MARKED.search(line)])
+    extras, overrides = _pin_lines(pins)
+    if extras:
+        end = _closing(lines, "# dependencies = [")
+        if end is None:
+            msg = (
+                f"{NOXFILE}: the script block's dependencies must be an array with one "
+                f"entry a line to take the requirements {PRE_COMMIT} pins"
+            )
+            raise ConfigError(msg)
+        lines[end:end] = extras
+    if overrides:
+        end = _closing(lines, "# override-dependencies = [")
+        if end is not None:
+            lines[end:end] = overrides
+        elif "# [tool.uv]" in lines:
+            at = lines.index("# [tool.uv]") + 1
+            lines[at:at] = ["# override-dependencies = [", *overrides, "# ]"]
+        else:
+            lines[-1:-1] = ["#", "# [tool.uv]", "# override-dependencies = [", *overrides, "# ]"]
+    new = text[: match.start()] + "\n".join(lines) + text[match.end() :]
+    if read_block(new) is None:
+        msg = f"{NOXFILE}: its script block is not valid TOML once the {PRE_COMMIT} pins are in"
+        raise ConfigError(msg)
+    return new
 
 
 def read_block(text: str) -> dict[str, object] | None:
@@ -213,7 +295,9 @@ def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> list[Packag
     """Lock the CI environment of the project at *root* again; each package that moved.
 
     Dependabot does not update script locks: ``ci-tasks lock --upgrade`` is how the
-    CI environment moves to newer nox, ci-tasks and tool versions.
+    CI environment moves to newer nox, ci-tasks and tool versions. The tools the
+    project pins in ``.pre-commit-config.yaml`` (and ``uv.lock`` does not) are written
+    into the block first (:func:`apply_pins`), so a bumped pre-commit rev follows.
     """
     noxfile = root / NOXFILE
     text = noxfile.read_text(encoding="utf-8") if noxfile.is_file() else ""
@@ -223,8 +307,56 @@ def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> list[Packag
             "(or shows the block to add to your own noxfile)"
         )
         raise ConfigError(msg)
+    pinned = apply_pins(text, ci_pins(root))
     lock = root / LOCK
     before = lock.read_text(encoding="utf-8") if lock.is_file() else ""
-    lock_script(runner, upgrade=upgrade)
+    if pinned != text:
+        atomic_write(noxfile, pinned)
+    try:
+        lock_script(runner, upgrade=upgrade)
+    except BaseException:
+        if pinned != text:
+            atomic_write(noxfile, text)  # all or nothing: the block as it was
+        raise
+    if pinned != text:
+        runner.output.line(f"{NOXFILE}: script block now pins what {PRE_COMMIT} pins")
     after = lock.read_text(encoding="utf-8")
-    return package_changes(lock_versions(before), lock_versions(after))
+    changes = package_changes(lock_versions(before), lock_versions(after))
+    if changes:
+        # `uv run --script` syncs inexactly: a package the lock dropped (a stub package
+        # pre-commit no longer lists) would stay in the environment it reuses.
+        run_uv(runner, ["sync", "--script", NOXFILE, "--locked", "--quiet"], LOCK)
+    return changes
+
+
+def tools_dirs(root: Path, runner: Runner) -> tuple[Path, ...] | None:
+    """Where the CI environment's tools are, synced from ``noxfile.py.lock``.
+
+    The same environment ``uv run --locked --script noxfile.py`` runs, so a command run
+    outside nox (``ci-tasks baseline``) uses the ruff the sessions will. Without a lock,
+    ``None``: the running environment's tools.
+    """
+    if not (root / LOCK).is_file():
+        return None
+    run_uv(runner, ["sync", "--script", NOXFILE, "--locked", "--quiet"], LOCK)
+    done = runner.run(
+        [uv_binary(), "python", "find", "--script", NOXFILE],
+        check=False,
+        capture_stdout=True,
+        stream=False,
+    )
+    found = (done.stdout or "").strip().splitlines()
+    if not done.ok or not found:
+        msg = f"uv found no environment for {NOXFILE}: {failure_cause(done.tail)}"
+        raise CITasksError(msg)
+    return (Path(found[-1]).parent,)
+
+
+def pins_current(root: Path) -> bool:
+    """Whether the noxfile's block carries exactly what ``.pre-commit-config.yaml`` pins.
+
+    A bumped pre-commit rev makes the CI lock stale: ``ci-tasks lock`` writes the new pin.
+    """
+    noxfile = root / NOXFILE
+    text = noxfile.read_text(encoding="utf-8") if noxfile.is_file() else ""
+    return not text or apply_pins(text, ci_pins(root)) == text

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import time
 import types
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ci_tasks.core import masking, matrix, reports, tools
+from ci_tasks.core import ignores, masking, matrix, reports, tools
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.errors import (
     EXIT_ERROR,
@@ -54,6 +55,8 @@ class StageContext:
     """The session's virtual environment, where :func:`install_locked` installs."""
     tools_dirs: tuple[Path, ...] | None = None
     """Where the stage's tools are (default: the CI environment, :func:`tools.ci_bin_dirs`)."""
+    today: Callable[[], dt.date] = ignores.today
+    """The date ignores' ``until`` is judged against (tests hand in their own)."""
 
     @property
     def root(self) -> Path:
@@ -86,6 +89,8 @@ class StageSpec:
     """The kind of ``.ci-tasks/<kind>-report.json`` the stage writes, if any: an
     interrupted run replaces it with an ``interrupted`` verdict, so no earlier green
     outlives it."""
+    baseline: Callable[[StageContext], list[ignores.Candidate]] | None = None
+    """What the stage finds without the network, as ``ci-tasks baseline`` candidates."""
     usage: str | Callable[[], str] | None = None
     """What ``nox -s <name> -- --help`` prints: the session's flags, and where the rest of
     its posargs go (pytest, ruff). Default: the stage's docstring and "no arguments"."""
@@ -121,6 +126,13 @@ def runnable_stages() -> Mapping[str, Stage]:
     """The stages another stage may run, in the registry's order (read-only)."""
     return types.MappingProxyType(
         {name: spec.run for name, spec in _STAGES.items() if spec.run is not None}
+    )
+
+
+def baseline_stages() -> Mapping[str, Callable[[StageContext], list[ignores.Candidate]]]:
+    """Each stage's offline findings as baseline candidates, in the registry's order."""
+    return types.MappingProxyType(
+        {name: spec.baseline for name, spec in _STAGES.items() if spec.baseline is not None}
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ci_tasks.core.stage import StageSpec
 from ci_tasks.stages.lint.config import LintConfig
-from ci_tasks.stages.lint.session import lint, register
+from ci_tasks.stages.lint.session import baseline, lint, register
 
 USAGE = """\
 usage: nox -s lint [-- RUFF_CHECK_ARGS ...]
@@ -19,7 +19,13 @@ positional arguments:
 """
 
 STAGE: StageSpec = StageSpec(
-    name="lint", section=LintConfig, register=register, run=lint, report="lint", usage=USAGE
+    name="lint",
+    section=LintConfig,
+    register=register,
+    run=lint,
+    report="lint",
+    baseline=baseline,
+    usage=USAGE,
 )
 
 __all__ = ["STAGE", "lint", "register"]

@@ -4,6 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 
+from ci_tasks.core.ignores import Ignore
+
+
+@dataclasses.dataclass(frozen=True)
+class LintIgnore(Ignore):
+    """One ``[tool.ci-tasks.lint] ignore`` entry: an accepted lint finding, accounted for.
+
+    ``rule`` is a ruff code (``E501``), a mypy error code (``arg-type``), a pinning rule
+    (``unhashed-pip-install``) or a whole kind (``ruff``, ``format``, ``mypy``); ``file``
+    (a glob), ``reason`` and ``until`` are :class:`~ci_tasks.core.ignores.Ignore`'s.
+    """
+
+    rule: str = ""
+    key_name = "rule"
+
+    @property
+    def key(self) -> str:
+        """The rule the entry accepts."""
+        return self.rule
+
 
 @dataclasses.dataclass(frozen=True)
 class LintConfig:
@@ -20,3 +40,5 @@ class LintConfig:
     exact_groups: tuple[str, ...] = ()
     """Dependency groups whose every entry must also be pinned with ``==`` in pyproject
     (``"*"``: all). A current, committed ``uv.lock`` pins every group already."""
+    ignore: tuple[LintIgnore, ...] = ()
+    """Accepted findings, each with a reason and an expiry date (``ci-tasks baseline``)."""

@@ -43,6 +43,13 @@ class Finding:
     file: str
     line: int | None
     message: str
+    code: str | None = None
+    """The tool's own code for it (ruff's ``E501``, mypy's ``arg-type``), where it has one."""
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """What an ignore's ``rule`` may name: the code, or the whole kind."""
+        return (self.code, self.rule) if self.code else (self.rule,)
 
     def as_dict(self) -> dict[str, Any]:
         """The finding as the lint report stores it."""

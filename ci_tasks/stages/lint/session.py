@@ -12,18 +12,22 @@ is one, a line: an ``::error file=,line=::`` annotation under GitHub Actions, a
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import reports, tools
+from ci_tasks.core import ignores, reports, tools
 from ci_tasks.core.errors import CheckFailed, CITasksError, ToolMissingError
+from ci_tasks.core.pins import PRE_COMMIT, Pin
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.lint import pinning, toolchain
-from ci_tasks.stages.lint.config import LintConfig
+from ci_tasks.stages.lint.config import LintConfig, LintIgnore
 from ci_tasks.stages.lint.pinning import Finding
 from ci_tasks.stages.lint.toolchain import Toolchain
 
@@ -31,7 +35,9 @@ if TYPE_CHECKING:
     from ci_tasks.core.config import Config
 
 _MYPY_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? error: (?P<message>.*)$")
+_MYPY_CODE = re.compile(r"\s\[(?P<code>[a-z][a-z-]*)\]$")
 _WOULD_REFORMAT = "Would reformat: "
+_VERSION = re.compile(r"\b(?P<version>\d+\.\d+(?:\.\d+)*(?:[a-z]+\d+)?)\b")
 
 
 def parse_ruff_json(text: str, root: Path) -> list[Finding]:
@@ -50,6 +56,7 @@ def parse_ruff_json(text: str, root: Path) -> list[Finding]:
                 reports.portable_path(str(item.get("filename", ".")), root),
                 location.get("row"),
                 f"{code} {item.get('message', '')}".strip(),
+                code=item.get("code") or None,
             )
         )
     return findings
@@ -77,6 +84,7 @@ def parse_mypy(text: str, root: Path) -> list[Finding]:
                     reports.portable_path(match["file"], root),
                     int(match["line"]),
                     match["message"],
+                    code=code["code"] if (code := _MYPY_CODE.search(match["message"])) else None,
                 )
             )
     return findings
@@ -111,13 +119,15 @@ def _lock_committed(ctx: StageContext) -> bool:
     return done.ok or "not a git repository" in done.tail
 
 
-def _lock_problem(ctx: StageContext, *, lock_current: bool) -> str | None:
+def _lock_problem(
+    ctx: StageContext, *, lock_current: bool, uncommitted_ok: bool = False
+) -> str | None:
     """Why ``uv.lock`` does not pin the dependency groups (a missing one is pinning's to see)."""
     if not (ctx.root / "uv.lock").is_file():
         return None
     if not lock_current:
         return "uv.lock is out of date"
-    if not _lock_committed(ctx):
+    if not uncommitted_ok and not _lock_committed(ctx):
         return "uv.lock is not committed"
     return None
 
@@ -132,7 +142,7 @@ def _sync(ctx: StageContext, chain: Toolchain, *, lock_current: bool) -> Path:
     target = ctx.venv or ctx.root / ".venv"
     command = [ctx.tool("uv"), "sync", "--locked" if lock_current else "--frozen", "--inexact"]
     command.append("--no-default-groups")
-    flag = "--group" if chain.mypy else "--only-group"  # ruff alone needs no project
+    flag = "--group" if chain.mypy_needs_project else "--only-group"  # ruff needs no project
     for group in chain.sync_groups(tuple(ctx.config.dependency_groups)):
         command += [flag, group]
     env = {"UV_PROJECT_ENVIRONMENT": str(target), "VIRTUAL_ENV": None}
@@ -180,14 +190,19 @@ def mypy_command(root: Path, targets: tuple[str, ...]) -> list[str]:
     return ["mypy", "."]
 
 
-def _mypy(ctx: StageContext, chain: Toolchain, env: Path) -> list[Finding]:
-    command = mypy_command(ctx.root, ctx.config.lint.mypy_targets)
-    bin_dir = env / "bin"
+def _mypy_binary(ctx: StageContext, chain: Toolchain, env: Path | None) -> list[str]:
+    """The mypy to run: the project's, the CI environment's looking at *env*, or alone."""
+    if env is None or chain.mypy_isolated:
+        return [ctx.tool("mypy")]  # pre-commit's way: its own environment only
     if chain.mypy_groups:
-        command[0] = tools.find("mypy", (bin_dir,))
-    else:
-        # The CI environment's mypy, looking at the project's environment for imports.
-        command[0:1] = [ctx.tool("mypy"), "--python-executable", str(bin_dir / "python")]
+        return [tools.find("mypy", (env / "bin",))]
+    # The CI environment's mypy, looking at the project's environment for imports.
+    return [ctx.tool("mypy"), "--python-executable", str(env / "bin" / "python")]
+
+
+def _mypy(ctx: StageContext, binary: list[str]) -> list[Finding]:
+    command = mypy_command(ctx.root, ctx.config.lint.mypy_targets)
+    command[0:1] = binary
     done = ctx.runner.run(command, cwd=ctx.root, check=False, capture_stdout=True)
     if done.returncode > 1:
         raise _could_not_run("mypy", done.returncode, done.tail)
@@ -197,9 +212,44 @@ def _mypy(ctx: StageContext, chain: Toolchain, env: Path) -> list[Finding]:
     return findings
 
 
-def lint(ctx: StageContext) -> None:
-    """Ruff check and format, a current uv.lock, the pinning policy (and mypy if asked)."""
-    config = ctx.config.section("lint", LintConfig)
+def tool_version(ctx: StageContext, binary: str) -> str | None:
+    """The version ``BINARY --version`` prints (``ruff 0.15.16``, ``mypy 1.10.0 (...)``)."""
+    done = ctx.runner.run(
+        [binary, "--version"], cwd=ctx.root, check=False, capture_stdout=True, stream=False
+    )
+    match = _VERSION.search(done.stdout or "") if done.ok else None
+    return match["version"] if match else None
+
+
+def drift(tool: str, pin: Pin, ran: str | None) -> Finding | None:
+    """A finding when the CI environment's *tool* is not the version pre-commit pins (pure)."""
+    if ran is None or ran == pin.version:
+        return None
+    return Finding(
+        "tool-drift",
+        PRE_COMMIT,
+        pin.line,
+        f"{PRE_COMMIT} pins {tool} {pin.version} but the CI environment has {ran}; "
+        "run `ci-tasks lock` and commit noxfile.py and noxfile.py.lock",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Collected:
+    """What lint's checks found, before any ignore is applied."""
+
+    findings: tuple[Finding, ...]
+    lock_current: bool
+    tools: dict[str, dict[str, str | None]]
+    """``{tool: {"version", "pinned_in", "source"}}``: which version ran, pinned where."""
+
+
+def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False) -> Collected:
+    """Run every lint check over the project; its findings and the tools that ran.
+
+    *for_baseline*: an uncommitted ``uv.lock`` still pins (``init`` has just written it,
+    and the commit adopting ci_tasks commits it): that is no finding to accept.
+    """
     chain = toolchain.read(ctx.root, mypy=config.mypy)
     findings: list[Finding] = []
     lock_current = _lock_current(ctx) if config.lock_check else True
@@ -220,23 +270,81 @@ def lint(ctx: StageContext) -> None:
         ruff = tools.find("ruff", (env / "bin",))
     else:
         ruff = ctx.tool("ruff")
+    binaries = {"ruff": ruff}
     findings += _ruff(ctx, ruff)
     if config.pinning:
-        problem = _lock_problem(ctx, lock_current=lock_current)
+        problem = _lock_problem(ctx, lock_current=lock_current, uncommitted_ok=for_baseline)
         findings += pinning.check(ctx.root, exact_groups=config.exact_groups, lock_problem=problem)
-    if env is not None and config.mypy:
-        findings += _mypy(ctx, chain, env)
+    if config.mypy and (env is not None or chain.mypy_isolated):
+        mypy = _mypy_binary(ctx, chain, env)
+        binaries["mypy"] = mypy[0]
+        findings += _mypy(ctx, mypy)
+    ran: dict[str, dict[str, str | None]] = {}
+    for tool, binary in binaries.items():
+        version = tool_version(ctx, binary)
+        ran[tool] = {
+            "version": version,
+            "pinned_in": chain.pinned_in(tool),
+            "source": sources[tool],
+        }
+        pin = chain.pin(tool)
+        drifted = drift(tool, pin, version) if pin is not None else None
+        if drifted is not None:
+            findings.append(drifted)
+    return Collected(tuple(findings), lock_current, ran)
 
+
+@dataclasses.dataclass(frozen=True)
+class Judged:
+    """Lint's findings split by the ignores in force, and the expired ones said out loud."""
+
+    active: tuple[Finding, ...]
+    ignored: tuple[tuple[Finding, LintIgnore], ...]
+    notes: tuple[str, ...]
+
+
+def judge(findings: Sequence[Finding], entries: Sequence[LintIgnore], on: dt.date) -> Judged:
+    """Apply the ``[tool.ci-tasks.lint] ignore`` entries as of *on* (pure)."""
+    active: list[Finding] = []
+    ignored: list[tuple[Finding, LintIgnore]] = []
+    notes: list[str] = []
+    for finding in findings:
+        verdict = ignores.judge(finding.ids, finding.file, entries, on)
+        if verdict.live is None:
+            active.append(finding)
+            where = f"{finding.file}:{finding.line}" if finding.line else finding.file
+            what = f"{finding.code or finding.rule} in {where}"
+            notes.extend(ignores.expiry_note(e, what) for e in verdict.expired)
+        else:
+            ignored.append((finding, verdict.live))
+    return Judged(tuple(active), tuple(ignored), tuple(dict.fromkeys(notes)))
+
+
+def lint(ctx: StageContext) -> None:
+    """Ruff check and format, a current uv.lock, the pinning policy (and mypy if asked)."""
+    config = ctx.config.section("lint", LintConfig)
+    collected = collect(ctx, config)
+    judged = judge(collected.findings, config.ignore, ctx.today())
+    findings = judged.active
     reports.write_report(
         ctx.root,
         "lint",
         verdict="failed" if findings else "passed",
         body={
-            "lock_current": lock_current,
-            "tools": sources,
+            "lock_current": collected.lock_current,
+            "tools": collected.tools,
             "findings": [f.as_dict() for f in findings],
+            "ignored": [
+                {**f.as_dict(), "reason": e.reason, "until": str(e.until)}
+                for f, e in judged.ignored
+            ],
+            "notes": list(judged.notes),
         },
     )
+    if judged.ignored:
+        ctx.output.line(f"{len(judged.ignored)} finding(s) ignored by [tool.ci-tasks.lint] ignore")
+    for note in judged.notes:
+        ctx.output.annotate("warning", note, title="lint")
     for finding in findings:
         ctx.output.annotate(
             "error",
@@ -249,6 +357,21 @@ def lint(ctx: StageContext) -> None:
         rules = sorted({f.rule for f in findings})
         msg = f"lint found {len(findings)} problem(s) ({', '.join(rules)})"
         raise CheckFailed(msg)
+
+
+# Fixed by a command (`uv lock`, `ci-tasks lock`), never accepted as a baseline.
+_NOT_BASELINED = frozenset({"stale-lock", "tool-drift"})
+
+
+def baseline(ctx: StageContext) -> list[ignores.Candidate]:
+    """What lint finds offline (no ``uv lock --check``), as baseline candidates."""
+    config = dataclasses.replace(ctx.config.section("lint", LintConfig), lock_check=False)
+    collected = collect(ctx, config, for_baseline=True)
+    return [
+        ignores.Candidate("lint", f.code or f.rule, f.file, f.message)
+        for f in collected.findings
+        if f.rule not in _NOT_BASELINED
+    ]
 
 
 def register(config: Config) -> None:

@@ -71,6 +71,7 @@ def result_record(result: Result) -> dict[str, Any]:
             }
             for c in result.checks
         ],
+        "accepted": [a.as_dict() for a in result.accepted],
     }
 
 

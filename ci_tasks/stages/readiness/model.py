@@ -89,6 +89,24 @@ def score(checks: Iterable[Check]) -> float:
 
 
 @dataclasses.dataclass(frozen=True)
+class Accepted:
+    """One ignore entry of a stage's section: accepted debt, listed until it is gone."""
+
+    stage: str
+    what: str
+    """``E501 in src/x.py``."""
+    reason: str
+    until: str
+    """The entry's last day (ISO date)."""
+    expired: bool
+    """Past ``until``: the finding counts again."""
+
+    def as_dict(self) -> dict[str, object]:
+        """The entry as the cache's ``last`` holds it."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
 class Result:
     """A whole readiness computation: the checks, the score, and the gate's verdict."""
 
@@ -98,6 +116,8 @@ class Result:
     as_of: str
     """The newest evidence's timestamp (ISO-8601 UTC), not the wall clock: unchanged
     evidence renders unchanged bytes."""
+    accepted: tuple[Accepted, ...] = ()
+    """Every ``ignore`` entry of ``[tool.ci-tasks.<stage>]``, with its expiry."""
 
     @property
     def score(self) -> float:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import masking, reports
+from ci_tasks.core import ignores, masking, reports
 from ci_tasks.core.errors import CheckFailed, ToolMissingError, UsageError
 from ci_tasks.core.stage import ArgumentParser, StageContext
 from ci_tasks.stages.readiness import (
@@ -41,7 +41,7 @@ from ci_tasks.stages.readiness.evidence import (
     wants_ci_copy,
     with_ci,
 )
-from ci_tasks.stages.readiness.model import Result, apply_exemptions, format_score
+from ci_tasks.stages.readiness.model import Accepted, Result, apply_exemptions, format_score
 
 if TYPE_CHECKING:
     from ci_tasks.stages.readiness.github import ActionsClient
@@ -358,9 +358,21 @@ def compute(
     checks = apply_exemptions(all_checks(evidence, cfg), reasons)
     threshold = cfg.threshold if options.threshold is None else options.threshold
     result = Result(
-        checks=checks, threshold=threshold, commit=head, as_of=newest_evidence(evidence)
+        checks=checks,
+        threshold=threshold,
+        commit=head,
+        as_of=newest_evidence(evidence),
+        accepted=accepted(ctx.config.sections, ctx.today()),
     )
     return result, api
+
+
+def accepted(sections: Mapping[str, Any], today: dt.date) -> tuple[Accepted, ...]:
+    """Every stage's ignore entries, as of *today* (pure)."""
+    return tuple(
+        Accepted(stage, e.describe(), e.reason, str(e.until), e.expired(today))
+        for stage, e in ignores.configured(sections)
+    )
 
 
 def readiness(ctx: StageContext) -> str | None:

@@ -10,7 +10,7 @@ from ci_tasks.core.stage import StageSpec
 from ci_tasks.stages.security._model import Finding, ScanContext, Scanner, ScanResult
 from ci_tasks.stages.security._verdict import Outcome, judge
 from ci_tasks.stages.security.config import SecurityConfig
-from ci_tasks.stages.security.session import SCANNERS, register, run_scanners, security
+from ci_tasks.stages.security.session import SCANNERS, baseline, register, run_scanners, security
 
 USAGE = """\
 usage: nox -s security
@@ -26,6 +26,7 @@ STAGE: StageSpec = StageSpec(
     register=register,
     run=security,
     report="security",
+    baseline=baseline,
     usage=USAGE,
 )
 

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from ci_tasks.core import ignores as ignores_mod
 from ci_tasks.stages.security._model import Finding, ScanResult
 from ci_tasks.stages.security._pip_audit import CI_LOCK
 from ci_tasks.stages.security._pip_audit import CI_NAME as CI_SCANNER
@@ -69,19 +70,11 @@ def judge(
     """
     judged: list[Judged] = []
     notes: list[str] = []
-    by_id: dict[str, list[SecurityIgnore]] = {}
-    for entry in ignores:
-        by_id.setdefault(entry.id, []).append(entry)
     for result in results:
         for finding in result.findings:
-            matching = [i for fid in finding.ids for i in by_id.get(fid, [])]
-            live = next((i for i in matching if i.until is None or i.until >= today), None)
-            if live is None:
-                notes.extend(
-                    f"ignore {i.id} expired on {i.until}; {finding.id} counts again"
-                    for i in matching
-                )
-            judged.append(Judged(finding, live))
+            found = ignores_mod.judge(finding.ids, finding.file, ignores, today)
+            notes.extend(ignores_mod.expiry_note(i, finding.id) for i in found.expired)
+            judged.append(Judged(finding, found.live))
     verdict: Verdict = "passed"
     if any(not j.ignored for j in judged) or any(r.status == "failed" for r in results):
         verdict = "failed"

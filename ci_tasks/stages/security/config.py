@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Literal
+
+from ci_tasks.core.ignores import Ignore
 
 Level = Literal["low", "medium", "high"]
 
 
 @dataclasses.dataclass(frozen=True)
-class SecurityIgnore:
-    """One ``[[tool.ci-tasks.security.ignore]]`` entry: an accepted finding, accounted for."""
+class SecurityIgnore(Ignore):
+    """One ``[[tool.ci-tasks.security.ignore]]`` entry: an accepted finding, accounted for.
+
+    ``reason``, ``until`` and the optional ``file`` are :class:`~ci_tasks.core.ignores.Ignore`'s.
+    """
 
     id: str = ""
     """A CVE/GHSA/PYSEC id, a bandit test id (B602), a zizmor rule or ``skipped:<package>``."""
-    reason: str = ""
-    until: dt.date | None = None
-    """The last day the ignore holds; after it the finding counts again."""
 
-    def __post_init__(self) -> None:
-        if not self.id.strip():
-            msg = "every ignore needs an 'id'"
-            raise ValueError(msg)
-        if not self.reason.strip():
-            msg = f"ignore {self.id!r} has no 'reason'; say why it is accepted"
-            raise ValueError(msg)
-        if self.until is None:
-            msg = f"ignore {self.id!r} has no 'until' date (YYYY-MM-DD); ignores must expire"
-            raise ValueError(msg)
+    @property
+    def key(self) -> str:
+        """The id the entry accepts."""
+        return self.id
 
 
 VERSIONS_REMOVED = (

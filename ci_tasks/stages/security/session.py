@@ -14,14 +14,20 @@ installed, and it gets a private environment synced from ``uv.lock`` (or, inside
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ci_tasks.core import reports
-from ci_tasks.core.errors import CheckFailed, CommandFailed, CommandTimedOut, ToolMissingError
+from ci_tasks.core.errors import (
+    CheckFailed,
+    CITasksError,
+    CommandFailed,
+    CommandTimedOut,
+    ToolMissingError,
+)
+from ci_tasks.core.ignores import Candidate
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.security._bandit import Bandit
@@ -131,7 +137,7 @@ def security(ctx: StageContext) -> str | None:
             python_problem=problem,
         )
         results, missing = run_scanners(SCANNERS, scan_ctx)
-    outcome = judge(results, cfg.ignore, dt.datetime.now(dt.UTC).date())
+    outcome = judge(results, cfg.ignore, ctx.today())
     path = reports.write_report(
         ctx.root, "security", verdict=outcome.verdict, body=report_body(outcome)
     )
@@ -148,6 +154,38 @@ def security(ctx: StageContext) -> str | None:
         return "UNVERIFIED (warning only: set CI=true or unverified = 'fail' to block)"
     ctx.output.line(line, "ok")
     return None
+
+
+OFFLINE: tuple[Scanner, ...] = (Bandit(), Zizmor())
+"""The scanners that need no network: what ``ci-tasks baseline`` takes entries from."""
+
+
+def baseline(ctx: StageContext) -> list[Candidate]:
+    """The findings bandit and zizmor report now, as baseline candidates.
+
+    A scanner that could not scan is an error: a baseline taken over a scan that did not
+    happen would accept nothing and claim everything.
+    """
+    cfg = ctx.config.section("security", SecurityConfig)
+    with tempfile.TemporaryDirectory(prefix="ci-tasks-baseline-") as scratch:
+        scan_ctx = ScanContext(
+            root=ctx.root,
+            config=cfg,
+            runner=ctx.runner,
+            output=ctx.output,
+            workdir=Path(scratch),
+            python=None,
+            tools_dirs=ctx.tools_dirs,
+            python_problem="not needed for a baseline",
+        )
+        results, missing = run_scanners(OFFLINE, scan_ctx)
+    if missing:
+        raise ToolMissingError(missing)
+    failures = [f"{r.scanner}: {e}" for r in results if r.status == "failed" for e in r.errors]
+    if failures:
+        msg = f"cannot take a security baseline: {'; '.join(failures)}"
+        raise CITasksError(msg)
+    return [Candidate("security", f.id, f.file, f.message) for r in results for f in r.findings]
 
 
 def register(config: Config) -> None:

@@ -67,7 +67,13 @@ def test_clean_project_passes(project):
     assert report["verdict"] == "passed"
     assert report["lock_current"] is True
     assert report["findings"] == []
-    assert report["tools"] == {"ruff": "the project's (uv.lock, group dev)"}
+    assert report["tools"] == {
+        "ruff": {
+            "version": "0.17.6",
+            "pinned_in": "uv.lock",
+            "source": "the project's (uv.lock, group dev)",
+        }
+    }
 
 
 def test_each_problem_is_reported_with_file_and_line(project):
@@ -141,7 +147,7 @@ def test_lock_pinned_lower_bounds_pass_once_the_lock_is_committed(tmp_path):
     git(project.path, "add", "uv.lock")
     committed = project.nox("-r", "-s", "lint")
     assert committed.returncode == 0, committed.stdout
-    assert lint_report(project)["tools"] == {"ruff": "the project's (uv.lock, group dev)"}
+    assert lint_report(project)["tools"]["ruff"]["pinned_in"] == "uv.lock"
 
 
 def test_without_a_locked_ruff_lint_makes_no_venv(tmp_path):
@@ -149,7 +155,9 @@ def test_without_a_locked_ruff_lint_makes_no_venv(tmp_path):
     project = make_project(tmp_path, dev=["iniconfig>=2"], files={"noxfile.py": SORTED_NOXFILE})
     result = project.nox("-s", "lint")
     assert result.returncode == 0, result.stdout
-    assert lint_report(project)["tools"] == {"ruff": "the CI environment's"}
+    tools = lint_report(project)["tools"]
+    assert list(tools) == ["ruff"]
+    assert tools["ruff"]["pinned_in"] == "the CI environment"
     assert not (project.path / ".nox" / "lint").exists()
 
 
@@ -167,7 +175,10 @@ def test_ci_environments_mypy_sees_the_projects_imports(tmp_path):
     result = project.nox("-s", "lint")
     assert result.returncode == 1, result.stdout
     report = lint_report(project)
-    assert report["tools"] == {"ruff": "the CI environment's", "mypy": "the CI environment's"}
+    assert {t: v["pinned_in"] for t, v in report["tools"].items()} == {
+        "ruff": "the CI environment",
+        "mypy": "the CI environment",
+    }
     [finding] = report["findings"]
     assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 5)
     assert "Incompatible return value type" in finding["message"]

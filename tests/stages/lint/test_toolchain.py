@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ci_tasks.core.pins import Pin
+from ci_tasks.stages.lint.session import drift
 from ci_tasks.stages.lint.toolchain import plan
 
 LOCK_WITH_RUFF = '[[package]]\nname = "ruff"\nversion = "0.5.0"\n'
@@ -44,3 +46,42 @@ def test_sync_groups_add_the_test_groups_only_for_mypy():
     assert chain.sync_groups(("tests",)) == ("lint",)
     chain = plan(DOCUMENT, LOCK_WITH_BOTH, mypy=True)
     assert chain.sync_groups(("tests",)) == ("lint", "tests")
+
+
+def test_uv_lock_comes_before_pre_commit():
+    """A tool locked in uv.lock is the project's even when pre-commit pins it too."""
+    pins = {"ruff": Pin("ruff", "0.15.16", 3), "mypy": Pin("mypy", "1.11.2", 7)}
+    chain = plan(DOCUMENT, LOCK_WITH_RUFF, mypy=True, pre_commit=pins)
+    assert chain.pinned_in("ruff") == "uv.lock"
+    assert chain.pin("ruff") is None
+    assert chain.pinned_in("mypy") == ".pre-commit-config.yaml"
+    assert chain.sources()["mypy"] == (
+        "the CI environment's, pinned in .pre-commit-config.yaml (1.11.2)"
+    )
+
+
+def test_drift_is_one_finding_naming_the_fix():
+    """A CI environment's ruff other than the pre-commit rev is a finding at the rev's line."""
+    pin = Pin("ruff", "0.15.16", 3)
+    assert drift("ruff", pin, "0.15.16") is None
+    finding = drift("ruff", pin, "0.17.6")
+    assert finding is not None
+    assert (finding.rule, finding.file, finding.line) == (
+        "tool-drift",
+        ".pre-commit-config.yaml",
+        3,
+    )
+    assert "pins ruff 0.15.16 but the CI environment has 0.17.6" in finding.message
+    assert "run `ci-tasks lock`" in finding.message
+
+
+def test_a_pre_commit_mypy_runs_alone_as_pre_commit_runs_it():
+    """A mypy pinned only in pre-commit needs no project env, so ruff alone needs none either."""
+    pins = {"mypy": Pin("mypy", "1.11.2", 7, ("types-requests",))}
+    chain = plan(DOCUMENT, None, mypy=True, pre_commit=pins)
+    assert chain.mypy_isolated
+    assert not chain.needs_env
+    assert chain.sync_groups(("tests",)) == ()
+    locked = plan(DOCUMENT, LOCK_WITH_BOTH, mypy=True, pre_commit=pins)
+    assert not locked.mypy_isolated
+    assert locked.sync_groups(("tests",)) == ("lint", "tests")

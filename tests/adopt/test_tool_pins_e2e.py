@@ -1,0 +1,128 @@
+"""A ruff pinned only in ``.pre-commit-config.yaml`` is the ruff lint runs, from the CI lock."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.gitsupport import git
+from tests.support.sample import REPO, locked_nox, make_adopter
+
+# No group lists ruff: the pre-commit hook's rev is the project's only pin of it.
+PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "sample"
+version = "0.1.0"
+requires-python = ">=3.11"
+
+[dependency-groups]
+tests = ["pytest>=8"]
+"""
+
+PRE_COMMIT = """\
+repos:
+  - repo: https://github.com/astral-sh/ruff-pre-commit
+    rev: {rev}
+    hooks:
+      - id: ruff
+      - id: ruff-format
+"""
+
+
+def _tools(sample) -> dict[str, dict[str, str]]:
+    report = json.loads((sample.path / ".ci-tasks" / "lint-report.json").read_text())
+    return report["tools"]
+
+
+@pytest.mark.slow
+def test_pre_commit_ruff_runs_and_a_bumped_rev_is_reported_until_locked(tmp_path):
+    """Rev v0.15.15 means ruff 0.15.15 runs; a bumped rev is one tool-drift line naming the fix."""
+    sample = make_adopter(tmp_path, PYPROJECT)
+    sample.write(".pre-commit-config.yaml", PRE_COMMIT.format(rev="v0.15.15"))
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "pre-commit")
+    done = sample.ci_tasks("init", "--ci-tasks-source", str(REPO))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        '"ruff==0.15.15",  # pinned in .pre-commit-config.yaml'
+        in (sample.path / "noxfile.py").read_text()
+    )
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "Adopt ci-tasks")
+
+    first = locked_nox(sample, "-s", "lint")
+    assert first.returncode == 0, first.stdout
+    assert _tools(sample)["ruff"] == {
+        "version": "0.15.15",
+        "pinned_in": ".pre-commit-config.yaml",
+        "source": "the CI environment's, pinned in .pre-commit-config.yaml (0.15.15)",
+    }
+
+    sample.write(".pre-commit-config.yaml", PRE_COMMIT.format(rev="v0.15.16"))
+    drifted = locked_nox(sample, "-s", "lint")
+    assert drifted.returncode == 1, drifted.stdout
+    [line] = [x for x in drifted.stdout.splitlines() if "pins ruff 0.15.16" in x]
+    assert "the CI environment has 0.15.15; run `ci-tasks lock`" in line
+
+    assert sample.ci_tasks("lock", "--check").returncode == 1
+    relocked = sample.ci_tasks("lock")
+    assert relocked.returncode == 0, relocked.stdout + relocked.stderr
+    assert "ruff 0.15.15 -> 0.15.16" in relocked.stdout
+    assert sample.ci_tasks("lock", "--check").returncode == 0
+    again = locked_nox(sample, "-s", "lint")
+    assert again.returncode == 0, again.stdout
+    assert _tools(sample)["ruff"]["version"] == "0.15.16"
+
+
+MYPY_PRE_COMMIT = """\
+repos:
+  - repo: https://github.com/pre-commit/mirrors-mypy
+    rev: v1.11.2
+    hooks:
+      - id: mypy
+        additional_dependencies: [{extras}]
+"""
+USES_SIMPLEJSON = '''\
+"""A sample package."""
+
+import simplejson
+
+
+def dump(value: int) -> str:
+    """*value* as JSON."""
+    return simplejson.dumps(value)
+'''
+
+
+@pytest.mark.slow
+def test_pre_commit_mypy_runs_with_its_additional_dependencies(tmp_path):
+    """mirrors-mypy v1.11.2 sees the hook's stubs, as pre-commit would; without them it fails."""
+    config = '\n[tool.mypy]\nstrict = true\nfiles = ["sample"]\n'
+    sample = make_adopter(tmp_path, PYPROJECT + config)
+    sample.write("sample/__init__.py", USES_SIMPLEJSON)
+    sample.write(".pre-commit-config.yaml", MYPY_PRE_COMMIT.format(extras="types-simplejson"))
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "pre-commit")
+    done = sample.ci_tasks("init", "--ci-tasks-source", str(REPO))
+    assert done.returncode == 0, done.stdout + done.stderr
+    pyproject = sample.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("mypy = false", "mypy = true", 1))
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "Adopt ci-tasks")
+    run = locked_nox(sample, "-s", "lint")
+    assert run.returncode == 0, run.stdout
+    assert _tools(sample)["mypy"]["version"] == "1.11.2"
+
+    sample.write(".pre-commit-config.yaml", MYPY_PRE_COMMIT.format(extras=""))
+    relocked = sample.ci_tasks("lock")
+    assert "- types-simplejson" in relocked.stdout, relocked.stdout + relocked.stderr
+    without = locked_nox(sample, "-s", "lint")
+    assert without.returncode == 1, without.stdout
+    report = json.loads((sample.path / ".ci-tasks" / "lint-report.json").read_text())
+    # simplejson is in the CI environment, untyped: only the hook's stubs typed it.
+    assert "import-untyped" in [f["code"] for f in report["findings"]]
