@@ -9,6 +9,7 @@ its inputs (see :mod:`ci_tasks.fingerprint`); a later run with the same fingerpr
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import platform
 import shlex
 import time
@@ -16,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import __version__, git, reports
+from ci_tasks.core import __version__, git, ignores, reports
 from ci_tasks.core.errors import (
     EXIT_ERROR,
     EXIT_OK,
@@ -265,15 +266,28 @@ def python_version(venv: Path | None) -> str:
     return platform.python_version()
 
 
-def stage_settings(config: Config, name: str) -> Any:
-    """The configuration a stage reads, as plain data: its section and the shared keys."""
-    section = getattr(config, name, None)
-    if dataclasses.is_dataclass(section) and not isinstance(section, type):
-        section = dataclasses.asdict(section)
+def stage_settings(config: Config, name: str, today: dt.date | None = None) -> Any:
+    """The configuration a stage reads, as plain data: its section and the shared keys.
+
+    The ignores that have expired by *today* are part of it: an entry's ``until`` passing
+    changes the verdict though no file changed, so a green answered from the cache must
+    not outlive it.
+    """
+    raw = getattr(config, name, None)
+    section: Any = raw
+    if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
+        section = dataclasses.asdict(raw)
+    on = today or ignores.today()
+    expired = [
+        f"{entry.key}:{entry.file}"
+        for entry in getattr(raw, "ignore", ())
+        if isinstance(entry, ignores.Ignore) and entry.expired(on)
+    ]
     return {
         "section": section,
         "dependency_groups": list(config.dependency_groups),
         "python": list(config.python),
+        "expired_ignores": sorted(expired),
     }
 
 
@@ -312,7 +326,7 @@ class _Fingerprinter:
         return fingerprint.stage_fingerprint(
             self.tree,
             stage=name,
-            settings=stage_settings(self.ctx.config, name),
+            settings=stage_settings(self.ctx.config, name, self.ctx.today()),
             posargs=posargs,
             python=self.python,
             ci_tasks_version=__version__,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -144,3 +145,12 @@ def test_outside_git_is_a_git_error(tmp_path: Path) -> None:
     """No repository: a GitError naming the folder, which preflight reports."""
     with pytest.raises(GitError, match=str(tmp_path)):
         fingerprint.tree_state(tmp_path)
+
+
+def test_an_ignore_expiring_invalidates(repo: Path) -> None:
+    """The day a lint ignore's ``until`` passes, the cached lint verdict no longer holds."""
+    entry = {"rule": "F401", "reason": "accepted", "until": dt.date(2026, 6, 30)}
+    config = parse_config({"lint": {"ignore": [entry]}}, repo / "pyproject.toml")
+    last_day = stage_settings(config, "lint", dt.date(2026, 6, 30))
+    assert stage_settings(config, "lint", dt.date(2026, 6, 1)) == last_day
+    assert stage_settings(config, "lint", dt.date(2026, 7, 1)) != last_day
