@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_tasks.core.runner import KILL_GRACE_SECONDS
+from ci_tasks.core.process import KILL_GRACE_SECONDS
 from tests.support.gitsupport import init_repo
 from tests.support.localserver import silent
 from tests.support.processes import MARKER_VARIABLE, new_marker, survivors, wait_for_file
@@ -187,7 +187,8 @@ while True:
 RUNNER = """\
 import sys
 from ci_tasks.core.errors import exit_code_for
-from ci_tasks.core.runner import Runner, handle_termination_signals
+from ci_tasks.core.process import handle_termination_signals
+from ci_tasks.core.runner import Runner
 handle_termination_signals()
 try:
     Runner().run([sys.executable, "-c", sys.argv[1], sys.argv[2]])

@@ -27,13 +27,9 @@ from ci_tasks.core.errors import (
     UsageError,
     exit_code_for,
 )
+from ci_tasks.core.process import deferred_signals, handle_termination_signals
 from ci_tasks.core.retry import NETWORK_ERRORS
-from ci_tasks.core.runner import (
-    Runner,
-    deferred_signals,
-    handle_termination_signals,
-    session_venv,
-)
+from ci_tasks.core.runner import Runner, session_venv
 
 if TYPE_CHECKING:
     import nox

@@ -83,7 +83,7 @@ def test_grandchild_holding_pipe_is_killed_promptly(out, tmp_path):
     elapsed = time.monotonic() - start
     assert elapsed < 3, elapsed
     assert "started" in info.value.tail
-    assert "timed out after 1 s" in str(info.value)
+    assert "timed out after 1.0 s;" in str(info.value)
     for pid in map(int, pids.read_text().split()):
         assert not alive(pid), f"process {pid} survived"
 
@@ -278,7 +278,7 @@ def test_ignored_signals_stay_ignored():
     """Under nohup SIGHUP stays ignored; a handler someone else installed is kept."""
     import signal  # noqa: PLC0415
 
-    from ci_tasks.core.runner import handle_termination_signals  # noqa: PLC0415
+    from ci_tasks.core.process import handle_termination_signals  # noqa: PLC0415
 
     def theirs(*_args: object) -> None:
         pass
