@@ -108,7 +108,7 @@ class CommandTimedOut(_CommandError):
 
 def _seconds(value: float) -> str:
     """``1.0``, ``1800.0``; small values keep their digits (``0.25``)."""
-    return f"{value:.1f}" if value >= 1 else f"{value:.2g}"
+    return f"{value:.1f}" if round(value, 1) >= 1 else f"{value:.2g}"
 
 
 class Interrupted(KeyboardInterrupt):

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 KILL_GRACE_SECONDS = 1.0
 _POLL_SECONDS = 0.02
+_DYING_SECONDS = 1.0
 
 TERMINATION_SIGNALS = tuple(
     getattr(signal, name)
@@ -502,6 +503,11 @@ def _kill_leaves_first(tree: Tree, walked: Sequence[psutil.Process]) -> None:
     if tree.process.poll() is None:
         with contextlib.suppress(OSError):
             tree.process.kill()
+    # A killed process takes a moment to die (a large one, to free its memory): the tree
+    # is stopped when the call returns, not soon after.
+    end = time.monotonic() + _DYING_SECONDS
+    while _any_alive(list(found.values())) and time.monotonic() < end:
+        time.sleep(_POLL_SECONDS)
 
 
 # A signal that arrives while a tree is being stopped waits until it is (see _deferred).
