@@ -192,7 +192,7 @@ while True:
 RUNNER = """\
 import sys
 from ci_tasks.core.errors import exit_code_for
-from ci_tasks.core.process import handle_termination_signals
+from ci_tasks.core.signals import handle_termination_signals
 from ci_tasks.core.runner import Runner
 handle_termination_signals()
 try:

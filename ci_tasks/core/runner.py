@@ -6,7 +6,7 @@ a ``pytest`` that started a server, a ``uv`` that spawned a build. Here every co
 starts apart and, on timeout, its whole tree is stopped (:mod:`ci_tasks.core.process`
 keeps how, on each platform) and we stop waiting for the pipe. Leftovers of a command
 that exited on its own are cleaned up the same way, and so is a command running when
-Ctrl-C, SIGTERM or SIGHUP arrives (:func:`~ci_tasks.core.process.handle_termination_signals`).
+Ctrl-C, SIGTERM or SIGHUP arrives (:mod:`ci_tasks.core.signals`).
 This module keeps the policy: which timeout applies, what is retried, what is shown.
 """
 

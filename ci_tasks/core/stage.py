@@ -27,9 +27,9 @@ from ci_tasks.core.errors import (
     UsageError,
     exit_code_for,
 )
-from ci_tasks.core.process import deferred_signals, handle_termination_signals
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.runner import Runner, session_venv
+from ci_tasks.core.signals import deferred_signals, handle_termination_signals
 
 if TYPE_CHECKING:
     import nox

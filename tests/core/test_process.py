@@ -22,13 +22,8 @@ from pathlib import Path
 import pytest
 
 from ci_tasks import CommandTimedOut, Runner
-from ci_tasks.core.process import (
-    NATIVE,
-    TERMINATION_SIGNALS,
-    PosixProcesses,
-    WalkedProcesses,
-    WindowsProcesses,
-)
+from ci_tasks.core.process import NATIVE, PosixProcesses, WalkedProcesses, WindowsProcesses
+from ci_tasks.core.signals import TERMINATION_SIGNALS
 from tests.support.processes import MARKER_VARIABLE, alive, new_marker, survivors, wait_for_file
 from tests.support.sample import clean_env
 
@@ -71,13 +66,13 @@ WITHOUT_POSIX = textwrap.dedent("""\
     del signal.SIGHUP, os.killpg, os.getpgid
     import ci_tasks
     from ci_tasks import CommandTimedOut, Runner
-    from ci_tasks.core import process
-    process.handle_termination_signals()
+    from ci_tasks.core import process, signals
+    signals.handle_termination_signals()
     found = {
         "system": type(process.NATIVE).__name__,
-        "signals": [s.name for s in process.TERMINATION_SIGNALS],
-        "handled": [s.name for s in process.TERMINATION_SIGNALS
-                    if signal.getsignal(s) is process._on_termination],
+        "signals": [s.name for s in signals.TERMINATION_SIGNALS],
+        "handled": [s.name for s in signals.TERMINATION_SIGNALS
+                    if signal.getsignal(s) is signals._on_termination],
     }
     start = time.monotonic()
     try:

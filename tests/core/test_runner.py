@@ -302,7 +302,7 @@ def test_ignored_signals_stay_ignored():
     """Under nohup SIGHUP stays ignored; a handler someone else installed is kept."""
     import signal  # noqa: PLC0415
 
-    from ci_tasks.core.process import handle_termination_signals  # noqa: PLC0415
+    from ci_tasks.core.signals import handle_termination_signals  # noqa: PLC0415
 
     def theirs(*_args: object) -> None:
         pass
