@@ -8,7 +8,7 @@ Exit codes (documented in the README):
 * 2: the tool could not run: bad configuration or usage, a missing tool, an unreachable
   service (:class:`ConfigError`, :class:`UsageError`, :class:`ServiceUnavailable`, ...);
 * 128 + the signal's number when a termination signal stopped the run (:class:`Interrupted`):
-  130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP.
+  130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP (149 for Windows' Ctrl-Break, SIGBREAK).
 """
 
 from __future__ import annotations
