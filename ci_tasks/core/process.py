@@ -248,15 +248,17 @@ class WalkedProcesses:
 
     def terminate(self, tree: Tree, descendants: Sequence[psutil.Process]) -> bool:
         """Terminate the command and each descendant the walk found, one by one."""
-        if tree.process.poll() is None:
+        running = tree.process.poll() is None
+        if running:
             with contextlib.suppress(OSError):
                 tree.process.terminate()
-        import psutil  # noqa: PLC0415 - descendants exist, so it is loaded already
+        if descendants:
+            import psutil  # noqa: PLC0415 - loaded already: the walk found them
 
-        for child in descendants:
-            with contextlib.suppress(psutil.Error):
-                child.terminate()
-        return tree.process.returncode is None or bool(descendants)
+            for child in descendants:
+                with contextlib.suppress(psutil.Error):
+                    child.terminate()
+        return running or bool(descendants)
 
     def alive(self, tree: Tree) -> bool:  # noqa: ARG002 - the walk answers for the tree
         """Nothing beyond what the walk found."""
