@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import invoke
+import psutil
 
 from ci_tasks import CommandTimedOut, Runner
 from ci_tasks.core.actions import Output
@@ -52,10 +53,9 @@ def median_ms(func) -> float:
 
 def grandchild_alive() -> bool:
     try:
-        stat = Path(f"/proc/{int(PID_FILE.read_text())}/stat").read_text()
-    except (OSError, ValueError):
+        return psutil.Process(int(PID_FILE.read_text())).status() != psutil.STATUS_ZOMBIE
+    except (OSError, ValueError, psutil.NoSuchProcess):
         return False
-    return stat[stat.rfind(")") + 2] != "Z"
 
 
 def timed(func) -> tuple[float, bool]:

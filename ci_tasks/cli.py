@@ -21,7 +21,7 @@ from ci_tasks.core.errors import (
     UsageError,
     exit_code_for,
 )
-from ci_tasks.core.runner import handle_termination_signals
+from ci_tasks.core.signals import handle_termination_signals
 from ci_tasks.core.stage import ArgumentParser
 from ci_tasks.stages.smoke.session import add_arguments as _smoke_arguments
 

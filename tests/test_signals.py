@@ -1,7 +1,7 @@
 """SIGTERM and SIGHUP stop a run the way Ctrl-C does: nothing is left running, exit 128 + N.
 
 Each run gets a marker in its environment; every process of its tree inherits it, in
-whatever session, so ``/proc`` tells what is left. The processes say they are ready
+whatever session, so the process table tells what is left. The processes say they are ready
 through marker files; nothing here sleeps to synchronise.
 """
 
@@ -16,11 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from ci_tasks.core.runner import KILL_GRACE_SECONDS
+from ci_tasks.core.process import KILL_GRACE_SECONDS
 from tests.support.gitsupport import init_repo
 from tests.support.localserver import silent
 from tests.support.processes import MARKER_VARIABLE, new_marker, survivors, wait_for_file
 from tests.support.sample import TEST_TOOLS, clean_env, make_project
+
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="sends POSIX signals (SIGTERM, SIGHUP) to a process: Windows has no such signals",
+)
 
 # A command that leaves a grandchild in a session of its own (out of its process group),
 # says both are ready through files, then sleeps: what a test starting a server does.
@@ -187,7 +192,8 @@ while True:
 RUNNER = """\
 import sys
 from ci_tasks.core.errors import exit_code_for
-from ci_tasks.core.runner import Runner, handle_termination_signals
+from ci_tasks.core.signals import handle_termination_signals
+from ci_tasks.core.runner import Runner
 handle_termination_signals()
 try:
     Runner().run([sys.executable, "-c", sys.argv[1], sys.argv[2]])

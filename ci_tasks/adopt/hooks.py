@@ -28,7 +28,8 @@ from ci_tasks.core import git
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.config import load_config
 from ci_tasks.core.errors import EXIT_ERROR, EXIT_OK, CITasksError, UsageError, exit_code_for
-from ci_tasks.core.runner import Runner, handle_termination_signals
+from ci_tasks.core.runner import Runner
+from ci_tasks.core.signals import handle_termination_signals
 
 HOOK = "pre-push"
 LEGACY = "pre-push.legacy"

@@ -22,7 +22,8 @@ from ci_tasks.adopt import scriptenv
 from ci_tasks.core.actions import default_output
 from ci_tasks.core.config import find_pyproject
 from ci_tasks.core.errors import CITasksError, exit_code_for
-from ci_tasks.core.runner import Runner, handle_termination_signals
+from ci_tasks.core.runner import Runner
+from ci_tasks.core.signals import handle_termination_signals
 
 
 def _project() -> Path:

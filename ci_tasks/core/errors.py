@@ -8,7 +8,7 @@ Exit codes (documented in the README):
 * 2: the tool could not run: bad configuration or usage, a missing tool, an unreachable
   service (:class:`ConfigError`, :class:`UsageError`, :class:`ServiceUnavailable`, ...);
 * 128 + the signal's number when a termination signal stopped the run (:class:`Interrupted`):
-  130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP.
+  130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP (149 for Windows' Ctrl-Break, SIGBREAK).
 """
 
 from __future__ import annotations
@@ -88,12 +88,27 @@ class CommandFailed(_CommandError):
 
 
 class CommandTimedOut(_CommandError):
-    """A command ran past its timeout; its whole process tree was killed."""
+    """A command ran past its timeout; its whole process tree was killed.
 
-    def __init__(self, command: str, timeout: float, tail: str) -> None:
+    *timeout* is the one that applied, fixed when the command started: its own, or what
+    was left of the runner's deadline (*by_deadline*: a session's timeout).
+    """
+
+    def __init__(
+        self, command: str, timeout: float, tail: str, *, by_deadline: bool = False
+    ) -> None:
         self.timeout = timeout
-        message = f"`{command}` timed out after {timeout:g} s; its process tree was killed"
+        self.by_deadline = by_deadline
+        why = ", all that was left of the session's timeout" if by_deadline else ""
+        message = (
+            f"`{command}` timed out after {_seconds(timeout)} s{why}; its process tree was killed"
+        )
         super().__init__(command, message, tail)
+
+
+def _seconds(value: float) -> str:
+    """``1.0``, ``1800.0``; small values keep their digits (``0.25``)."""
+    return f"{value:.1f}" if round(value, 1) >= 1 else f"{value:.2g}"
 
 
 class Interrupted(KeyboardInterrupt):

@@ -3,38 +3,34 @@
 ``subprocess.run(timeout=)`` (and invoke's ``timeout=``) kill only the direct child and
 then wait for the output pipe to close, which never happens while a grandchild holds it:
 a ``pytest`` that started a server, a ``uv`` that spawned a build. Here every command
-runs in a new session (its own process group); on timeout the whole group gets SIGTERM,
-then SIGKILL after a grace period, and we stop waiting for the pipe. Leftovers of a
-command that exited on its own are cleaned up the same way.
-
-That same cleanup is what stops a run on Ctrl-C: :func:`handle_termination_signals`
-makes SIGTERM and SIGHUP raise :class:`~ci_tasks.core.errors.Interrupted` (a
-``KeyboardInterrupt``) too, so they take the path Ctrl-C takes.
+starts apart and, on timeout, its whole tree is stopped (:mod:`ci_tasks.core.process`
+keeps how, on each platform) and we stop waiting for the pipe. Leftovers of a command
+that exited on its own are cleaned up the same way, and so is a command running when
+Ctrl-C, SIGTERM or SIGHUP arrives (:mod:`ci_tasks.core.signals`).
+This module keeps the policy: which timeout applies, what is retried, what is shown.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
 import os
 import shlex
-import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ci_tasks.core import retry as retry_mod
 from ci_tasks.core.actions import Output, default_output
-from ci_tasks.core.errors import CommandFailed, CommandTimedOut, Interrupted, ToolMissingError
+from ci_tasks.core.errors import CommandFailed, CommandTimedOut, ToolMissingError
+from ci_tasks.core.process import KILL_GRACE_SECONDS, NATIVE, ProcessOS, Tree, start_tree, stop_tree
 
 if TYPE_CHECKING:
     import nox
 
-KILL_GRACE_SECONDS = 1.0
 # After the command exits, how long its output readers may take to drain the pipe.
 _DRAIN_SECONDS = 2.0
 _CHUNK = 65536
@@ -80,163 +76,18 @@ class Job:
     """Put before each line of the command's output (``[1/2]``)."""
 
 
+@dataclasses.dataclass(frozen=True)
+class _Limit:
+    """The timeout a command got when it started, and whether the deadline set it."""
+
+    seconds: float
+    by_deadline: bool
+
+
 class _AttemptFailedError(Exception):
     def __init__(self, attempt: _Attempt) -> None:
         super().__init__(attempt.returncode)
         self.attempt = attempt
-
-
-TERMINATION_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-"""Handled alike: the running command's tree is stopped, then :class:`Interrupted` is raised."""
-
-# A signal that arrives while a tree is being stopped waits until it is (see _deferred).
-# Re-entrant: the handler runs in the main thread, maybe while that thread holds it.
-_defer_lock = threading.RLock()
-_defer_depth = 0
-_deferred: int | None = None
-
-
-def _on_termination(signum: int, frame: object) -> None:  # noqa: ARG001 - signal handler API
-    global _deferred  # noqa: PLW0603 - one process-wide signal state
-    with _defer_lock:
-        if _defer_depth:
-            _deferred = signum
-            return
-    raise Interrupted(signum)
-
-
-@contextlib.contextmanager
-def deferred_signals() -> Iterator[None]:
-    """Hold termination signals back while a tree is stopped; deliver them afterwards.
-
-    A second SIGTERM (the Actions runner sends one after its SIGINT) must not cut the
-    first one's cleanup short and leave half a tree running.
-    """
-    global _defer_depth, _deferred  # noqa: PLW0603 - one process-wide signal state
-    with _defer_lock:
-        _defer_depth += 1
-    try:
-        yield
-    finally:
-        with _defer_lock:
-            _defer_depth -= 1
-            pending = _deferred if _defer_depth == 0 else None
-            if pending is not None:
-                _deferred = None
-        if pending is not None:
-            signal.raise_signal(pending)
-
-
-def handle_termination_signals() -> None:
-    """Make SIGTERM and SIGHUP stop a run the way Ctrl-C does.
-
-    Without this, SIGTERM (GitLab, Jenkins, ``docker stop``, Kubernetes, ``timeout``, the
-    Actions runner after a cancel) ends the Python process at once and every command it
-    started keeps running in its own session. With it, SIGINT, SIGTERM and SIGHUP raise
-    :class:`~ci_tasks.core.errors.Interrupted` in the main thread: the running command's
-    tree gets SIGTERM, then SIGKILL after the grace period, and the entry point exits
-    128 + the signal's number. A signal the process was told to ignore (``nohup``, a
-    background job's SIGINT) stays ignored; a handler someone else installed is kept.
-    Only the main thread can install handlers; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for signum in TERMINATION_SIGNALS:
-        current = signal.getsignal(signum)
-        ours = current is _on_termination
-        default = current is signal.default_int_handler or current == signal.SIG_DFL
-        if not ours and default:
-            signal.signal(signum, _on_termination)
-
-
-def _process_table() -> list[tuple[int, int, int]] | None:
-    """``(pid, ppid, pgid)`` of every live process (zombies left out); ``None`` without /proc."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return None
-    table = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the command name, which is in parentheses and may hold spaces.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if fields[0] != "Z":
-            table.append((int(entry.name), int(fields[1]), int(fields[2])))
-    return table
-
-
-def _tree_groups(pid: int) -> set[int]:
-    """The process groups of *pid* and of all its descendants, in whatever session.
-
-    A command may start children in sessions of their own (ci_tasks under ci_tasks: the
-    pre-push hook runs nox, which runs pytest), which its group's signal would miss.
-    """
-    groups = {pid}
-    table = _process_table()
-    if table is None:
-        return groups
-    children: dict[int, list[tuple[int, int]]] = collections.defaultdict(list)
-    for child, parent, pgid in table:
-        children[parent].append((child, pgid))
-    todo = [pid]
-    while todo:
-        for child, pgid in children.get(todo.pop(), []):
-            groups.add(pgid)
-            todo.append(child)
-    return groups
-
-
-def _groups_alive(pgids: set[int]) -> bool:
-    """Whether any process of the groups *pgids* is still running (zombies do not count)."""
-    table = _process_table()
-    if table is not None:
-        return any(pgid in pgids for _, _, pgid in table)
-    for pgid in pgids:
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            continue
-        return True
-    return False
-
-
-def _signal_groups(pgids: set[int], signum: int) -> bool:
-    """Send *signum* to every group of *pgids*; whether any of them existed."""
-    sent = False
-    for pgid in pgids:
-        try:
-            os.killpg(pgid, signum)
-        except (ProcessLookupError, PermissionError):
-            continue
-        sent = True
-    return sent
-
-
-def kill_tree(process: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) -> None:
-    """SIGTERM the process tree of *process*, then SIGKILL what is left after *grace*.
-
-    The tree is the process's group and, while the process still runs, the groups of
-    all its descendants. Termination signals arriving meanwhile wait until it is done.
-    """
-    with deferred_signals():
-        pgids = _tree_groups(process.pid) if process.poll() is None else {process.pid}
-        pgids.discard(os.getpgrp())  # never our own group, whatever a descendant did
-        if not _signal_groups(pgids, signal.SIGTERM):
-            process.wait()
-            return
-        end = time.monotonic() + grace
-        while time.monotonic() < end:
-            process.poll()
-            if not _groups_alive(pgids):
-                break
-            time.sleep(0.02)
-        else:
-            _signal_groups(pgids, signal.SIGKILL)
-        process.wait()
 
 
 @dataclasses.dataclass
@@ -244,9 +95,14 @@ class _Started:
     """A command started: its process, the threads draining its output, its tail."""
 
     argv: tuple[str, ...]
-    process: subprocess.Popen[bytes]
+    tree: Tree
     readers: list[_Reader]
     tail: collections.deque[str]
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        """The command's own process."""
+        return self.tree.process
 
     @property
     def shown(self) -> str:
@@ -338,7 +194,8 @@ class Runner:
     Make one with :meth:`for_session` inside a nox session (it uses the session's
     environment and ``bin`` directory) or directly from invoke tasks and plain Python.
     A runner may carry an overall ``deadline`` (a :func:`time.monotonic` value): every
-    command's timeout is cut to what is left of it.
+    command's timeout is cut to what is left of it when the command starts.
+    ``process_os`` is how commands are started and stopped (default: this platform's).
     """
 
     def __init__(
@@ -353,6 +210,7 @@ class Runner:
         clock: retry_mod.Clock | None = None,
         tail_lines: int = 60,
         kill_grace: float = KILL_GRACE_SECONDS,
+        process_os: ProcessOS = NATIVE,
     ) -> None:
         self.env = dict(os.environ if env is None else env)
         self.cwd = Path(cwd) if cwd is not None else None
@@ -363,6 +221,7 @@ class Runner:
         self.clock = clock or retry_mod.SystemClock()
         self.tail_lines = tail_lines
         self.kill_grace = kill_grace
+        self.process_os = process_os
 
     @classmethod
     def for_session(cls, session: nox.Session, **kwargs: Any) -> Runner:
@@ -391,11 +250,15 @@ class Runner:
 
         return shutil.which(program, path=self.env.get("PATH"))
 
-    def _timeout_for(self, timeout: float | None) -> float | None:
-        candidates = [t for t in (timeout if timeout is not None else self.timeout,) if t]
+    def _timeout_for(self, timeout: float | None) -> _Limit | None:
+        """The timeout a command starting now gets: its own, or what is left of the deadline."""
+        own = timeout if timeout is not None else self.timeout
+        limit = _Limit(own, by_deadline=False) if own else None
         if self.deadline is not None:
-            candidates.append(max(self.deadline - time.monotonic(), 0.001))
-        return min(candidates) if candidates else None
+            left = max(self.deadline - time.monotonic(), 0.001)
+            if limit is None or left < limit.seconds:
+                limit = _Limit(left, by_deadline=True)
+        return limit
 
     def run(
         self,
@@ -429,15 +292,17 @@ class Runner:
             policy = retry_mod.NO_RETRY
         attempts = 0
         start = time.monotonic()
+        limit: _Limit | None = None
 
         def once() -> _Attempt:
-            nonlocal attempts
+            nonlocal attempts, limit
             attempts += 1
+            limit = self._timeout_for(timeout)  # once, at the start: what the message names
             result = self._run_once(
                 argv,
                 env=full_env,
                 cwd=workdir,
-                timeout=self._timeout_for(timeout),
+                timeout=limit.seconds if limit else None,
                 stream=stream,
                 capture_stdout=capture_stdout,
             )
@@ -462,9 +327,8 @@ class Runner:
             result = exc.attempt
             if check:
                 raise CommandFailed(shown, result.returncode, result.tail) from None
-        if result.timed_out:
-            effective = self._timeout_for(timeout) or 0.0
-            raise CommandTimedOut(shown, effective, result.tail)
+        if result.timed_out and limit is not None:
+            raise CommandTimedOut(shown, limit.seconds, result.tail, by_deadline=limit.by_deadline)
         return Completed(
             command=argv,
             returncode=result.returncode,
@@ -503,18 +367,19 @@ class Runner:
                 for index, one in enumerate(started):
                     if index not in ended and one.process.poll() is not None:
                         ended[index] = time.monotonic()
-                if limit is not None and time.monotonic() - begin > limit:
+                if limit is not None and time.monotonic() - begin > limit.seconds:
                     timed_out = True
                     break
                 time.sleep(_POLL_SECONDS)
         finally:
             for one in started:
-                kill_tree(one.process, self.kill_grace)
+                stop_tree(one.tree, self.kill_grace)
         attempts = [self._collect(one, timed_out=timed_out) for one in started]
         if timed_out:
             running = [one.shown for i, one in enumerate(started) if i not in ended]
             tail = "\n".join(a.tail for a in attempts)
-            raise CommandTimedOut(" & ".join(running), limit or 0.0, tail)
+            seconds, by_deadline = (limit.seconds, limit.by_deadline) if limit else (0.0, False)
+            raise CommandTimedOut(" & ".join(running), seconds, tail, by_deadline=by_deadline)
         return [
             Completed(one.argv, a.returncode, a.tail, None, ended[i] - begin, 1)
             for i, (one, a) in enumerate(zip(started, attempts, strict=True))
@@ -531,19 +396,19 @@ class Runner:
         label: str = "",
     ) -> _Started:
         try:
-            process = subprocess.Popen(
+            tree = start_tree(
                 argv,
-                stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE if capture_stdout else subprocess.STDOUT,
                 env=env,
                 cwd=cwd,
-                start_new_session=True,
+                system=self.process_os,
             )
         except FileNotFoundError:
             where = f" in {cwd}" if cwd and not cwd.is_dir() else ""
             msg = f"`{argv[0]}` was not found{where}; is it installed and on PATH?"
             raise ToolMissingError(msg) from None
+        process = tree.process
         tail: collections.deque[str] = collections.deque(maxlen=self.tail_lines)
         assert process.stdout is not None  # noqa: S101 - guaranteed by stdout=PIPE
         readers = [
@@ -554,12 +419,12 @@ class Runner:
             readers.append(_Reader(process.stderr, output=sink, tail=tail, keep_all=False))
         for reader in readers:
             reader.start()
-        return _Started(argv, process, readers, tail)
+        return _Started(argv, tree, readers, tail)
 
     def _collect(self, started: _Started, *, timed_out: bool) -> _Attempt:
         """The attempt of a command whose tree is already stopped."""
         for reader in started.readers:
-            # A process that escaped the group (setsid) may still hold the pipe: we stop
+            # A process that escaped the stop may still hold the pipe: we stop
             # waiting for it rather than hang; the daemon reader dies with us.
             reader.join(_DRAIN_SECONDS)
         stdout = None
@@ -593,7 +458,7 @@ class Runner:
             timed_out = True
         finally:
             # Kill the tree on timeout, and whatever the command left behind otherwise.
-            kill_tree(started.process, self.kill_grace)
+            stop_tree(started.tree, self.kill_grace)
         return self._collect(started, timed_out=timed_out)
 
 

@@ -28,12 +28,8 @@ from ci_tasks.core.errors import (
     exit_code_for,
 )
 from ci_tasks.core.retry import NETWORK_ERRORS
-from ci_tasks.core.runner import (
-    Runner,
-    deferred_signals,
-    handle_termination_signals,
-    session_venv,
-)
+from ci_tasks.core.runner import Runner, session_venv
+from ci_tasks.core.signals import deferred_signals, handle_termination_signals
 
 if TYPE_CHECKING:
     import nox

@@ -14,21 +14,16 @@ import pytest
 from ci_tasks import CommandFailed, CommandTimedOut, RetryOn, RetryPolicy, Runner, ToolMissingError
 from ci_tasks.core.runner import Job
 from tests.conftest import Captured
+from tests.support.processes import alive
 
 PY = sys.executable
+POSIX_SIGNALS = pytest.mark.skipif(
+    sys.platform == "win32", reason="needs POSIX signals (SIGTERM ignored, SIGHUP): not on Windows"
+)
 
 
 def py(code: str) -> list[str]:
     return [PY, "-c", textwrap.dedent(code)]
-
-
-def alive(pid: int) -> bool:
-    """Whether *pid* runs and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2] != "Z"
 
 
 def test_success_returns_exit_code_and_tail(out):
@@ -83,11 +78,12 @@ def test_grandchild_holding_pipe_is_killed_promptly(out, tmp_path):
     elapsed = time.monotonic() - start
     assert elapsed < 3, elapsed
     assert "started" in info.value.tail
-    assert "timed out after 1 s" in str(info.value)
+    assert "timed out after 1.0 s;" in str(info.value)
     for pid in map(int, pids.read_text().split()):
         assert not alive(pid), f"process {pid} survived"
 
 
+@POSIX_SIGNALS
 def test_timeout_escalates_to_sigkill(out, tmp_path):
     """A process that ignores SIGTERM is killed with SIGKILL after the grace period."""
     marker = tmp_path / "ready"
@@ -131,6 +127,33 @@ def test_runner_deadline_caps_each_command(out):
     with pytest.raises(CommandTimedOut):
         runner.run(py("import time; time.sleep(30)"), timeout=60)
     assert time.monotonic() - start < 3
+
+
+def test_deadline_timeout_names_what_the_deadline_allowed(out):
+    """Cut by the deadline, the message names what was left when the command started."""
+    runner = Runner(output=out, deadline=time.monotonic() + 1.5)
+    with pytest.raises(CommandTimedOut) as info:
+        runner.run(py("import time; time.sleep(10)"), timeout=60)
+    assert info.value.timeout == pytest.approx(1.5, abs=0.05)
+    assert info.value.by_deadline
+    assert "timed out after 1.5 s, all that was left of the session's timeout;" in str(info.value)
+
+
+def test_own_timeout_is_named_inside_a_deadline(out):
+    """A command's own timeout, shorter than the deadline, is the one the message names."""
+    runner = Runner(output=out, deadline=time.monotonic() + 60)
+    with pytest.raises(CommandTimedOut) as info:
+        runner.run(py("import time; time.sleep(10)"), timeout=0.5)
+    assert not info.value.by_deadline
+    assert "timed out after 0.5 s;" in str(info.value)
+
+
+def test_parallel_timeout_names_the_deadline(out):
+    """run_parallel cut by the deadline says so, with what the deadline allowed."""
+    runner = Runner(output=out, deadline=time.monotonic() + 1)
+    with pytest.raises(CommandTimedOut) as info:
+        runner.run_parallel([Job(py("import time; time.sleep(10)"))], timeout=60)
+    assert "timed out after 1.0 s, all that was left of the session's timeout;" in str(info.value)
 
 
 def test_output_streams_live(tmp_path):
@@ -274,11 +297,12 @@ def test_env_overrides_and_unsets(out):
     assert result.stdout.split() == ["1", "None", "n"]
 
 
+@POSIX_SIGNALS
 def test_ignored_signals_stay_ignored():
     """Under nohup SIGHUP stays ignored; a handler someone else installed is kept."""
     import signal  # noqa: PLC0415
 
-    from ci_tasks.core.runner import handle_termination_signals  # noqa: PLC0415
+    from ci_tasks.core.signals import handle_termination_signals  # noqa: PLC0415
 
     def theirs(*_args: object) -> None:
         pass
@@ -345,3 +369,12 @@ def test_parallel_timeout_stops_every_tree(out, tmp_path):
     assert "print('quick')" not in str(info.value)
     for pid in map(int, pid_file.read_text().split()):
         assert not alive(pid), f"process {pid} survived"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(1, "1.0"), (0.9999, "1.0"), (1800, "1800.0"), (0.25, "0.25"), (0.001, "0.001")],
+)
+def test_timeout_message_shows_the_seconds_readably(seconds, shown):
+    """A timeout reads as seconds with a decimal; a short one keeps its digits."""
+    assert f"timed out after {shown} s;" in str(CommandTimedOut("x", seconds, ""))

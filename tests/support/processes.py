@@ -1,9 +1,10 @@
 """Finding a test's processes by a marker in their environment, and waiting on marker files.
 
 A test gives the processes it starts ``CI_TASKS_TEST_MARKER=<unique>``; every descendant
-inherits it, in whatever session or process group it ends up, so scanning
-``/proc/*/environ`` finds the whole tree. Synchronisation goes through files the
-processes write (as nox's own tests do), never through sleeps.
+inherits it, in whatever session or process group it ends up, so scanning every
+process's environment (psutil: no ``/proc`` needed) finds the whole tree.
+Synchronisation goes through files the processes write (as nox's own tests do), never
+through sleeps.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
+
+import psutil
 
 MARKER_VARIABLE = "CI_TASKS_TEST_MARKER"
 
@@ -22,19 +25,21 @@ def new_marker() -> str:
 
 def marked_pids(marker: str) -> list[int]:
     """The live (not zombie) processes whose environment carries *marker*."""
-    needle = f"{MARKER_VARIABLE}={marker}".encode()
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if stat[stat.rfind(")") + 2] != "Z" and needle in environ.split(b"\0"):
-            found.append(int(entry.name))
+    for process in psutil.process_iter(["status", "environ"]):
+        environ = process.info["environ"] or {}
+        alive = process.info["status"] != psutil.STATUS_ZOMBIE
+        if alive and environ.get(MARKER_VARIABLE) == marker:
+            found.append(process.pid)
     return found
+
+
+def alive(pid: int) -> bool:
+    """Whether *pid* runs and is not a zombie."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def wait_for_file(path: Path, timeout: float) -> bool:
