@@ -181,9 +181,14 @@ def apply_pins(text: str, pins: Sequence[Pin]) -> str:
     return new
 
 
+def script_blocks(text: str) -> list[re.Match[str]]:
+    """Every PEP 723 metadata block of *text* (``type`` and ``content`` groups), in order."""
+    return list(_BLOCK.finditer(text))
+
+
 def read_block(text: str) -> dict[str, object] | None:
     """The parsed ``script`` block of *text*, or ``None`` when it has none."""
-    for match in _BLOCK.finditer(text):
+    for match in script_blocks(text):
         if match.group("type") != "script":
             continue
         content = "".join(
