@@ -159,6 +159,12 @@ def _import_line(body: list[ast.stmt]) -> int:
     return run[0].lineno - 1
 
 
+def _binds_nox(node: ast.stmt) -> bool:
+    """Whether *node* is ``import nox`` (so ``nox.main()`` can be called)."""
+    names = node.names if isinstance(node, ast.Import) else []
+    return any(alias.name == "nox" and alias.asname is None for alias in names)
+
+
 def _has_import(body: list[ast.stmt]) -> bool:
     plain = [alias for n in body if isinstance(n, ast.Import) for alias in n.names]
     return any(alias.name == "ci_tasks" and alias.asname is None for alias in plain)
@@ -315,17 +321,24 @@ def merge(text: str, spec: scriptenv.ScriptSpec, source: str = scriptenv.NOXFILE
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    notes: list[str] = []
     # Insert from the bottom up, so the line numbers ast gave stay right.
+    if guard == len(body):
+        # `uv run --script noxfile.py` runs the file: without this guard nox never starts.
+        start = "" if any(_binds_nox(n) for n in body) else f"    import nox{newline}"
+        lines += [newline, newline, f'if __name__ == "__main__":{newline}', start]
+        lines += [f"    nox.main(){newline}"]
+        notes.append('+if __name__ == "__main__": nox.main() (so uv run --script starts nox)')
     if not _has_register(body) and body[:guard]:
         before = body[guard - 1]
         at = before.end_lineno or before.lineno
         spaced = isinstance(before, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         lines[at:at] = [newline] * (2 if spaced else 1) + [REGISTER + newline]
     elif not _has_register(body):
-        lines.append(REGISTER + newline)
+        lines.insert(0, REGISTER + newline)
     if not _has_import(body):
         at = _import_line(body) if body else 0
         lines[at:at] = [IMPORT + newline]
-    notes = tuple(block_notes(text, spec))
     merged = "".join(_with_block(lines, spec, source))
-    return Merged(re.sub(r"\r?\n", newline, merged) if newline != "\n" else merged, notes)
+    notes = [*block_notes(text, spec), *notes]
+    return Merged(re.sub(r"\r?\n", newline, merged) if newline != "\n" else merged, tuple(notes))
