@@ -75,9 +75,10 @@ def register(
     theirs = [n for n in [*names, INVOKE_SESSION] if n in own]
     if theirs:
         mine = [n for n in names if n not in theirs]
+        ci_note = ", and CI's matrix runs the noxfile's" if set(theirs) & set(in_ci) else ""
         print(  # noqa: T201
             f"ci-tasks: warning: the noxfile defines {', '.join(map(repr, theirs))} itself; "
-            f"ci_tasks' session of that name is not registered (to choose: "
+            f"ci_tasks' session of that name is not registered{ci_note} (to choose: "
             f"ci_tasks.register(sessions={mine!r}))",
             file=sys.stderr,
         )

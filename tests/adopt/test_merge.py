@@ -276,3 +276,16 @@ def test_an_unknown_ci_session_ends_nox_with_one_line_and_exit_2(tmp_path):
     done = sample.nox("-l")
     assert done.returncode == 2
     assert "ci-sessions: unknown session 'doc'; the noxfile defines: tests, docs" in done.stdout
+
+
+def test_init_refuses_an_unknown_ci_session_before_writing(tmp_path):
+    """Init reads the noxfile's sessions too: an unknown ci-sessions name is exit 2, no write."""
+    pyproject = '[project]\nname = "s"\nversion = "0"\n\n[tool.ci-tasks]\nci-sessions = ["doc"]\n'
+    sample = make_project(tmp_path, files={"pyproject.toml": pyproject}, lock=False)
+    (sample.path / "noxfile.py").write_text(WITH_BLOCK)
+    before = {p: p.read_bytes() for p in sample.path.rglob("*") if p.is_file()}
+    done = sample.ci_tasks("init")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "ci-sessions: unknown session 'doc'; the noxfile defines: tests, docs" in done.stderr
+    assert {p: p.read_bytes() for p in sample.path.rglob("*") if p.is_file()} == before
