@@ -115,6 +115,22 @@ def _imports_nox(node: ast.stmt) -> bool:
     return isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "nox"
 
 
+def _adjacent(above: ast.stmt, below: ast.stmt) -> bool:
+    return below.lineno - (above.end_lineno or above.lineno) == 1
+
+
+def _import_run(body: list[ast.stmt], at: int) -> list[ast.stmt]:
+    """The imports around ``body[at]`` with no blank line between them: isort's block."""
+    first = last = at
+    while first > 0 and _only_imports(body[first - 1]) and _adjacent(body[first - 1], body[first]):
+        first -= 1
+    while last + 1 < len(body) and _only_imports(body[last + 1]):
+        if not _adjacent(body[last], body[last + 1]):
+            break
+        last += 1
+    return body[first : last + 1]
+
+
 def _import_line(body: list[ast.stmt]) -> int:
     """The index of the line ``import ci_tasks`` goes before (0: the first).
 
@@ -134,22 +150,7 @@ def _import_line(body: list[ast.stmt]) -> int:
             return (first.end_lineno or first.lineno) if docstring else first.lineno - 1
         last = imports[-1]
         return last.end_lineno or last.lineno
-    # The run of imports around nox's with no blank line between them: isort's block.
-    run = [body[nox_at]]
-    for step in (-1, 1):
-        index = nox_at + step
-        while 0 <= index < len(body) and _only_imports(body[index]):
-            near = run[0] if step < 0 else run[-1]
-            node = body[index]
-            gap = (
-                near.lineno - (node.end_lineno or 0)
-                if step < 0
-                else node.lineno - (near.end_lineno or 0)
-            )
-            if gap != 1:
-                break
-            run.insert(0, node) if step < 0 else run.append(node)
-            index += step
+    run = _import_run(body, nox_at)
     plain = [n for n in run if isinstance(n, ast.Import)]
     for node in plain:
         if node.names[0].name.lower() > "ci_tasks":
