@@ -16,7 +16,8 @@ from ci_tasks.adopt import init, merge, scriptenv, workflows
 from ci_tasks.core.actions import Output
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.registry import project_ci_sessions
-from tests.support.sample import clean_env, make_project
+from tests.support.gitsupport import git
+from tests.support.sample import REPO, clean_env, locked_nox, make_adopter, make_project
 
 SPEC = scriptenv.ScriptSpec(">=3.11", ("ci-tasks==1.0", "nox==2025.2.9"))
 
@@ -289,3 +290,31 @@ def test_init_refuses_an_unknown_ci_session_before_writing(tmp_path):
     assert done.stderr.count("\n") == 1
     assert "ci-sessions: unknown session 'doc'; the noxfile defines: tests, docs" in done.stderr
     assert {p: p.read_bytes() for p in sample.path.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.slow
+def test_end_to_end_a_nox_project_adopts_in_one_command_and_ci_runs_both_sets(tmp_path):
+    """Init, commit: the locked noxfile lists theirs and ours; their tests and our lint run."""
+    sample = make_adopter(tmp_path)
+    own = WITH_BLOCK.replace('python=["3.10", "3.11"]', "python=False")
+    own = own.replace("\nimport packaging.version  # will always be present with nox\n", "")
+    (sample.path / "noxfile.py").write_text(own)
+    git(sample.path, "add", "noxfile.py")
+    git(sample.path, "commit", "-qm", "their noxfile")
+    done = sample.ci_tasks("init", "--ci-tasks-source", str(REPO))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "created  noxfile.py.lock" in done.stdout
+    assert (sample.path / ".github/workflows/ci.yml").is_file()
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "adopt ci_tasks")
+    diff = git(sample.path, "diff", "HEAD~1", "--", "noxfile.py")
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+    assert [line for line in changed if line.startswith("-")] == [
+        '-# dependencies = ["nox>=2025.02.09", "packaging"]'
+    ]
+    listed = locked_nox(sample, "-l", "--json", "-t", "ci")
+    sessions = json.loads(next(x for x in listed.stdout.splitlines() if x.startswith("[")))
+    assert [s["session"] for s in sessions] == ["tests", "lint", "security", "build"]
+    assert "THEIR TESTS" in locked_nox(sample, "-s", "tests").stdout
+    run = locked_nox(sample, "-s", "lint")
+    assert run.returncode == 0, run.stdout
