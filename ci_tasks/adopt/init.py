@@ -152,11 +152,13 @@ def _session_notes(change: Change, config: Config, pyproject: Path) -> list[str]
         f"noxfile.py: your sessions, kept: {', '.join(own)}",
         f"noxfile.py: ci_tasks adds: {', '.join(added) or 'none (yours have every name)'}",
     ]
-    if in_ci:
-        notes.append(
-            f"CI's matrix runs your {', '.join(in_ci)} (in ci_tasks' place, or named in "
-            "[tool.ci-tasks] ci-sessions); add more with ci-sessions = [...]"
-        )
+    replacing = [n for n in in_ci if n in SESSIONS]
+    parts = [f"{', '.join(replacing)} in place of ci_tasks' own"] if replacing else []
+    extra = [n for n in in_ci if n not in replacing]
+    parts += [f"{', '.join(extra)} (from [tool.ci-tasks] ci-sessions)"] if extra else []
+    if parts:
+        notes.append(f"CI's matrix runs your {'; '.join(parts)}")
+    notes.append("more of yours join CI's matrix with [tool.ci-tasks] ci-sessions = [...]")
     return notes
 
 

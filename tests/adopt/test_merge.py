@@ -252,7 +252,8 @@ def test_ci_matrix_runs_the_projects_own_tests_in_place_of_ours_and_ci_sessions(
         if change.writes:
             (sample.path / change.path).parent.mkdir(parents=True, exist_ok=True)
             (sample.path / change.path).write_text(change.text)
-    assert "CI's matrix runs your tests, docs" in "\n".join(result.notes)
+    shown = "\n".join(result.notes)
+    assert "CI's matrix runs your tests in place of ci_tasks' own; docs (from [tool" in shown
     matrix = _matrix(sample.path)
     sessions = [entry["session"] for entry in matrix]
     assert sessions == ["tests-3.10", "tests-3.11", "docs", "lint", "security", "build"]
