@@ -319,3 +319,19 @@ def test_end_to_end_a_nox_project_adopts_in_one_command_and_ci_runs_both_sets(tm
     assert "THEIR TESTS" in locked_nox(sample, "-s", "tests").stdout
     run = locked_nox(sample, "-s", "lint")
     assert run.returncode == 0, run.stdout
+
+
+def test_a_noxfile_importing_only_from_nox_gets_ci_tasks_before_it_and_nox_in_the_guard():
+    """`from nox import session`: import ci_tasks above it (isort), nox imported to start."""
+    text = "from nox import session\n\n\n@session\ndef docs(s):\n    pass\n"
+    merged = merge.merge(text, SPEC).text
+    assert "# ///\n\nimport ci_tasks\nfrom nox import session\n" in merged
+    assert merged.endswith('if __name__ == "__main__":\n    import nox\n    nox.main()\n')
+    assert merge.read_sessions(merged) == ["docs"]
+
+
+def test_crlf_line_endings_are_kept():
+    """A noxfile written with CRLF stays CRLF throughout, the added lines too."""
+    merged = merge.merge(WITH_BLOCK.replace("\n", "\r\n"), SPEC).text
+    assert "\r\nimport ci_tasks\r\nimport nox\r\n" in merged
+    assert merged.count("\n") == merged.count("\r\n")
