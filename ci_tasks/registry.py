@@ -29,6 +29,7 @@ STAGES: tuple[StageSpec, ...] = (
 )
 
 SESSIONS: dict[str, StageSpec] = {spec.name: spec for spec in STAGES}
+_WARNED: set[str] = set()
 
 for _spec in STAGES:
     config_mod.register_section(_spec.name, _spec.section)
@@ -76,12 +77,16 @@ def register(
     if theirs:
         mine = [n for n in names if n not in theirs]
         ci_note = ", and CI's matrix runs the noxfile's" if set(theirs) & set(in_ci) else ""
-        print(  # noqa: T201
+        warning = (
             f"ci-tasks: warning: the noxfile defines {', '.join(map(repr, theirs))} itself; "
             f"ci_tasks' session of that name is not registered{ci_note} (to choose: "
-            f"ci_tasks.register(sessions={mine!r}))",
-            file=sys.stderr,
+            f"ci_tasks.register(sessions={mine!r}))"
         )
+        # A noxfile run as a script (`uv run --script`) runs once as __main__ and again
+        # when nox.main() loads it: one warning is enough.
+        if warning not in _WARNED:
+            _WARNED.add(warning)
+            print(warning, file=sys.stderr)  # noqa: T201
     for name in names:
         if name not in theirs:
             SESSIONS[name].register(cfg)

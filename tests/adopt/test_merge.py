@@ -316,6 +316,7 @@ def test_end_to_end_a_nox_project_adopts_in_one_command_and_ci_runs_both_sets(tm
     listed = locked_nox(sample, "-l", "--json", "-t", "ci")
     sessions = json.loads(next(x for x in listed.stdout.splitlines() if x.startswith("[")))
     assert [s["session"] for s in sessions] == ["tests", "lint", "security", "build"]
+    assert listed.stdout.count("the noxfile defines 'tests' itself") == 1  # run twice, said once
     assert "THEIR TESTS" in locked_nox(sample, "-s", "tests").stdout
     run = locked_nox(sample, "-s", "lint")
     assert run.returncode == 0, run.stdout
