@@ -126,7 +126,9 @@ def _read(path: Path) -> str | None:
         raise ConfigError(msg) from None
 
 
-def _noxfile_change(root: Path, text: str, spec: scriptenv.ScriptSpec, *, force: bool) -> Change:
+def _noxfile_change(
+    root: Path, text: str, spec: scriptenv.ScriptSpec, layout: project.Layout, *, force: bool
+) -> Change:
     old = _read(root / scriptenv.NOXFILE)
     if old is None:
         return Change(scriptenv.NOXFILE, "create", text)
@@ -134,7 +136,8 @@ def _noxfile_change(root: Path, text: str, spec: scriptenv.ScriptSpec, *, force:
         return Change(scriptenv.NOXFILE, "unchanged", text, old)
     if force:
         return Change(scriptenv.NOXFILE, "overwrite", text, old, "the old file is kept as a backup")
-    merged = merge.merge(old, spec, str(root / scriptenv.NOXFILE))
+    own = frozenset({layout.package.split(".")[0]} if layout.package else ())
+    merged = merge.merge(old, spec, str(root / scriptenv.NOXFILE), first_party=own)
     note = "merged: " + ", ".join(merged.notes) if merged.notes else ""
     return _edited(scriptenv.NOXFILE, old, merged.text, note)
 
@@ -264,7 +267,8 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
         raise ConfigError(msg)
     config: Config = parse_config(table_data, pyproject_path.resolve())
     generated = workflows.render_all(workflows.WorkflowSpec.from_config(config))
-    noxfile = _noxfile_change(root, render_noxfile(spec, layout.blank_lines), spec, force=force)
+    generated_noxfile = render_noxfile(spec, layout.blank_lines)
+    noxfile = _noxfile_change(root, generated_noxfile, spec, layout, force=force)
     changes = [
         _edited(PYPROJECT, text, edit.text, "; ".join(notes)),
         noxfile,

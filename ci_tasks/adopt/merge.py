@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
+import sys
 
 import tomlkit
 import tomlkit.exceptions
@@ -109,55 +110,74 @@ def _only_imports(node: ast.stmt) -> bool:
     return False
 
 
-def _imports_nox(node: ast.stmt) -> bool:
+def _module(node: ast.stmt) -> str:
+    """The top-level module an import (or the first import of a fallback block) names."""
+    while isinstance(node, ast.If | ast.Try):
+        node = node.body[0]
     if isinstance(node, ast.Import):
-        return any(alias.name.split(".")[0] == "nox" for alias in node.names)
-    return isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "nox"
+        return node.names[0].name.split(".")[0]
+    return ("." if isinstance(node, ast.ImportFrom) and node.level else "") + (
+        getattr(node, "module", None) or ""
+    ).split(".")[0]
+
+
+def _section(run: list[ast.stmt], first_party: frozenset[str]) -> str:
+    """The isort section of a block of imports: future, stdlib, first-party, third-party."""
+    module = _module(run[0])
+    if module == "__future__":
+        return "future"
+    if module in sys.stdlib_module_names:
+        return "stdlib"
+    if module in first_party or module.startswith("."):
+        return "first"
+    return "third"
+
+
+def _import_runs(body: list[ast.stmt]) -> list[list[ast.stmt]]:
+    """The module's blocks of imports: consecutive lines, no blank line between."""
+    runs: list[list[ast.stmt]] = []
+    for node in body:
+        if not _only_imports(node):
+            continue
+        if runs and _adjacent(runs[-1][-1], node):
+            runs[-1].append(node)
+        else:
+            runs.append([node])
+    return runs
 
 
 def _adjacent(above: ast.stmt, below: ast.stmt) -> bool:
     return below.lineno - (above.end_lineno or above.lineno) == 1
 
 
-def _import_run(body: list[ast.stmt], at: int) -> list[ast.stmt]:
-    """The imports around ``body[at]`` with no blank line between them: isort's block."""
-    first = last = at
-    while first > 0 and _only_imports(body[first - 1]) and _adjacent(body[first - 1], body[first]):
-        first -= 1
-    while last + 1 < len(body) and _only_imports(body[last + 1]):
-        if not _adjacent(body[last], body[last + 1]):
-            break
-        last += 1
-    return body[first : last + 1]
+def _import_lines(body: list[ast.stmt], first_party: frozenset[str]) -> tuple[int, list[str]]:
+    """Where ``import ci_tasks`` goes (the index of the line it goes before), and the lines.
 
-
-def _import_line(body: list[ast.stmt]) -> int:
-    """The index of the line ``import ci_tasks`` goes before (0: the first).
-
-    Among the project's third-party imports, where isort (and ruff's ``I`` rules) would
-    put it: with ``import nox``'s own run of plain imports, in name order, so a project
-    whose linter sorts imports stays clean. Without a top-level nox import, after the
-    last top-level import.
+    Where isort (and ruff's ``I`` rules) put it, so a project whose linter sorts imports
+    stays clean: in name order among the plain imports of the first third-party block;
+    with none, a block of its own before the first-party imports, or after the standard
+    library's. *first_party* names the project's own top-level packages.
     """
-    imports = [n for n in body if _only_imports(n)]
-    nox_at = next((i for i, n in enumerate(body) if _imports_nox(n)), None)
-    if nox_at is None:
-        if not imports:
-            first = body[0]
-            docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-            if docstring and len(body) > 1:
-                return body[1].lineno - 1
-            return (first.end_lineno or first.lineno) if docstring else first.lineno - 1
-        last = imports[-1]
-        return last.end_lineno or last.lineno
-    run = _import_run(body, nox_at)
-    plain = [n for n in run if isinstance(n, ast.Import)]
-    for node in plain:
-        if node.names[0].name.lower() > "ci_tasks":
-            return node.lineno - 1
-    if plain:
-        return plain[-1].end_lineno or plain[-1].lineno
-    return run[0].lineno - 1
+    runs = _import_runs(body)
+    sections = [_section(run, first_party) for run in runs]
+    if "third" in sections:
+        run = runs[sections.index("third")]
+        plain = [n for n in run if isinstance(n, ast.Import)]
+        for node in plain:
+            if node.names[0].name.lower() > "ci_tasks":
+                return node.lineno - 1, [IMPORT]
+        after = plain[-1] if plain else None
+        if after is None:
+            return run[0].lineno - 1, [IMPORT]
+        return after.end_lineno or after.lineno, [IMPORT]
+    if "first" in sections:
+        return runs[sections.index("first")][0].lineno - 1, [IMPORT, ""]
+    if runs:
+        last = runs[-1][-1]
+        return last.end_lineno or last.lineno, ["", IMPORT]
+    first = body[0]
+    docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    return (first.end_lineno or first.lineno, ["", IMPORT]) if docstring else (0, [IMPORT])
 
 
 def _binds_nox(node: ast.stmt) -> bool:
@@ -300,8 +320,15 @@ def block_notes(text: str, spec: scriptenv.ScriptSpec) -> list[str]:
     return _merge_block(content, spec, scriptenv.NOXFILE)[1]
 
 
-def merge(text: str, spec: scriptenv.ScriptSpec, source: str = scriptenv.NOXFILE) -> Merged:
+def merge(
+    text: str,
+    spec: scriptenv.ScriptSpec,
+    source: str = scriptenv.NOXFILE,
+    first_party: frozenset[str] = frozenset(),
+) -> Merged:
     """*text* (a project's noxfile) running ci_tasks' sessions beside its own.
+
+    *first_party* names the project's own packages, which isort keeps in a block apart.
 
     Refused, with a one-line :class:`ConfigError`, when Python cannot parse it, when its
     script block cannot be edited, or when there is no module-level place for
@@ -338,8 +365,8 @@ def merge(text: str, spec: scriptenv.ScriptSpec, source: str = scriptenv.NOXFILE
     elif not _has_register(body):
         lines.insert(0, REGISTER + newline)
     if not _has_import(body):
-        at = _import_line(body) if body else 0
-        lines[at:at] = [IMPORT + newline]
+        at, added = _import_lines(body, first_party) if body else (0, [IMPORT])
+        lines[at:at] = [line + newline for line in added]
     merged = "".join(_with_block(lines, spec, source))
     notes = [*block_notes(text, spec), *notes]
     return Merged(re.sub(r"\r?\n", newline, merged) if newline != "\n" else merged, tuple(notes))

@@ -201,21 +201,35 @@ def test_dry_run_shows_the_noxfiles_exact_diff(tmp_path):
     assert "    +ci_tasks.register()\n" in shown
 
 
-def test_the_merged_noxfile_passes_the_projects_isort_rules(tmp_path):
-    """Ruff's import sorting (I001) finds nothing to move in a merged noxfile."""
-    # In its own repository packaging is first-party; nothing else configured.
-    (tmp_path / "ruff.toml").write_text('[lint.isort]\nknown-first-party = ["packaging"]\n')
+# nox's own noxfile: there nox is first-party, so ci_tasks goes in a block of its own.
+FIRST_PARTY_NOX = "from __future__ import annotations\n\nimport os\n\nimport nox\n\nX = os.sep\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "first_party", "expected"),
+    [
+        (WITH_BLOCK, "packaging", "\nimport ci_tasks\nimport nox\n\nimport packaging.version"),
+        (WITHOUT_BLOCK, "", "\nimport attr\nimport ci_tasks\nimport nox\n"),
+        (FIRST_PARTY_NOX, "nox", "\nimport os\n\nimport ci_tasks\n\nimport nox\n\nX ="),
+        ("import os\n\nX = os.sep\n", "", "\nimport os\n\nimport ci_tasks\n\nX ="),
+    ],
+)
+def test_the_merged_noxfile_passes_the_projects_isort_rules(tmp_path, text, first_party, expected):
+    """Ruff's import sorting (I001) finds nothing to move: ci_tasks sits in its section."""
+    known = f'known-first-party = ["{first_party}"]\n' if first_party else ""
+    (tmp_path / "ruff.toml").write_text(f"[lint.isort]\n{known}")
     path = tmp_path / "noxfile.py"
-    for text in (WITH_BLOCK, WITHOUT_BLOCK):
-        path.write_text(merge.merge(text, SPEC).text)
-        done = subprocess.run(
-            [Path(sys.executable).parent / "ruff", "check", "--select", "I", path],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout
+    merged = merge.merge(text, SPEC, first_party=frozenset({first_party} - {""})).text
+    path.write_text(merged)
+    assert expected in merged
+    done = subprocess.run(
+        [Path(sys.executable).parent / "ruff", "check", "--select", "I", path],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
 
 
 def test_ci_sessions_must_name_sessions_the_noxfile_defines():
