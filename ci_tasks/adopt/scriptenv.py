@@ -309,7 +309,7 @@ def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> list[Packag
     if read_block(text) is None:
         msg = (
             f"{noxfile}: no PEP 723 script block to lock; `ci-tasks init` writes one "
-            "(or shows the block to add to your own noxfile)"
+            "(merged into your own noxfile when you have one)"
         )
         raise ConfigError(msg)
     pinned = apply_pins(text, ci_pins(root))
