@@ -28,7 +28,8 @@ from ci_tasks.core.reports import atomic_write
 from ci_tasks.core.runner import Runner
 from ci_tasks.registry import SESSIONS, project_ci_sessions
 
-Action = Literal["create", "update", "overwrite", "skip", "unchanged"]
+Action = Literal["create", "update", "overwrite", "skip", "hold", "unchanged"]
+"""``hold``: not written, because what it runs cannot run yet (a workflow without the lock)."""
 
 PYTEST = "pytest>=8.0"
 """Added (to a new ``tests`` group) only when no group lists pytest."""
@@ -324,17 +325,17 @@ def _matrix_overrides(
 
 def _without_workflows(result: Plan) -> Plan:
     """*result* writing no workflow whose jobs run nox: with no lock, they cannot run."""
-    why = (
-        "not written: its jobs run `uv run --locked --script noxfile.py`, which needs "
-        f"{scriptenv.LOCK}; run `ci-tasks init` again without --no-lock to lock and write it"
-    )
     changes = tuple(
-        dataclasses.replace(c, action="skip", note=why)
+        dataclasses.replace(c, action="hold", note=f"its jobs need {scriptenv.LOCK}")
         if c.writes and c.path.startswith(workflows.WORKFLOWS_DIR) and workflows.NOX in c.text
         else c
         for c in result.changes
     )
-    return dataclasses.replace(result, changes=changes)
+    # "ci.yml runs the same checks: delete the jobs it replaces" must not be said without it.
+    generated = {c.path: c.text for c in result.changes if c.path.startswith(".github/")}
+    replaced = _workflow_notes(result.root, generated)
+    notes = tuple(n for n in result.notes if n not in replaced)
+    return dataclasses.replace(result, changes=changes, notes=notes)
 
 
 class _Journal:
@@ -385,14 +386,17 @@ _VERBS = {
     "update": "updated",
     "overwrite": "overwrote",
     "skip": "skipped",
+    "hold": "not written",
     "unchanged": "unchanged",
 }
 
 
 def _show(change: Change, out: Output, *, dry_run: bool) -> None:
-    verb = f"would {change.action}" if dry_run else _VERBS[change.action]
+    would = "would not write" if change.action == "hold" else f"would {change.action}"
+    verb = would if dry_run else _VERBS[change.action]
     note = f" ({change.note})" if change.note else ""
-    out.line(f"{verb:>16}  {change.path}{note}", "warning" if change.action == "skip" else "")
+    warn = change.action in ("skip", "hold")
+    out.line(f"{verb:>16}  {change.path}{note}", "warning" if warn else "")
     if not dry_run or not change.writes:
         return
     if change.old is None:
@@ -534,5 +538,12 @@ def _report(result: Plan, out: Output, *, pythons: bool) -> None:
     skipped = [c.path for c in result.changes if c.action == "skip"]
     if skipped:
         out.line(f"kept {len(skipped)} existing file(s) as they were: {', '.join(skipped)}")
-    if result.noxfile_ours:
+    held = [c.path for c in result.changes if c.action == "hold"]
+    if held:
+        out.line(
+            f"not written without {scriptenv.LOCK}: {', '.join(held)}; run `ci-tasks init` "
+            "again without --no-lock to lock the CI environment and write them",
+            "warning",
+        )
+    elif result.noxfile_ours:
         out.line("run a session as CI does: uv run --locked --script noxfile.py -s lint")

@@ -109,7 +109,7 @@ def test_init_writes_a_locked_noxfile_and_only_test_plugins_into_pytests_group(t
         # Without the lock (update_lock=False is --no-lock) no workflow that runs nox.
         held = relative.startswith(".github/workflows/")
         assert (sample.path / relative).is_file() != held, relative
-        assert f"{'skipped' if held else 'created'}  {relative}" in shown
+        assert f"{'not written' if held else 'created'}  {relative}" in shown
     text = (sample.path / "pyproject.toml").read_text()
     assert text.startswith(PYPROJECT.split("[dependency-groups]", maxsplit=1)[0])
     assert '"pytest==9.2.0",  # the test runner' in text
@@ -184,7 +184,7 @@ def test_running_init_twice_changes_nothing(tmp_path):
     result, shown = _init(sample.path)
     assert _snapshot(sample.path) == before
     assert not any(c.writes for c in result.changes)
-    held = {c.path for c in result.changes if c.action == "skip"}
+    held = {c.path for c in result.changes if c.action == "hold"}
     assert held == {g for g in GENERATED if g.startswith(".github/workflows/")}
     assert "created" not in shown
     assert "updated" not in shown
@@ -195,6 +195,7 @@ def test_no_lock_writes_no_workflow_that_would_fail_and_says_what_to_do(tmp_path
     sample = _sample(tmp_path)
     own = '"""My sessions."""\n\nimport nox\n'
     (sample.path / "noxfile.py").write_text(own)
+    sample.write(".github/workflows/tests.yml", "name: tests\n")
     done = sample.ci_tasks("init", "--no-lock")
     assert done.returncode == 0, done.stderr
     merged = (sample.path / "noxfile.py").read_text()
@@ -202,10 +203,13 @@ def test_no_lock_writes_no_workflow_that_would_fail_and_says_what_to_do(tmp_path
         "import ci_tasks\nimport nox\n\nci_tasks.register()\n\n\n"
         'if __name__ == "__main__":\n    nox.main()\n'
     )
-    assert not (sample.path / ".github/workflows").exists()
+    assert [p.name for p in (sample.path / ".github/workflows").iterdir()] == ["tests.yml"]
     assert (sample.path / ".github/dependabot.yml").is_file()  # runs no nox: written
-    assert "skipped  .github/workflows/ci.yml (not written: " in done.stdout
+    assert "delete the jobs it replaces" not in done.stdout  # yours are all CI has
+    assert "not written  .github/workflows/ci.yml (its jobs need noxfile.py.lock)" in done.stdout
     assert "run `ci-tasks init` again without --no-lock" in done.stdout
+    assert "kept " not in done.stdout  # nothing existed: nothing was kept
+    assert "run a session as CI does" not in done.stdout  # it could not, yet
     assert not (sample.path / scriptenv.LOCK).exists()
 
 
@@ -238,7 +242,8 @@ def test_existing_workflows_are_named_with_how_to_switch(tmp_path):
     _, shown = _init(sample.path)
     assert (sample.path / ".github/workflows/ci.yml").read_text() == "name: mine\n"
     assert "uv run --locked --script noxfile.py -s <session>" in shown
-    assert "your workflows (tests.yaml) are kept" in shown
+    notes = "\n".join(init.plan(sample.path).notes)  # with the lock, ci.yml would be written
+    assert "your workflows (tests.yaml) are kept" in notes
 
 
 def test_force_overwrites_and_keeps_a_backup(tmp_path):
