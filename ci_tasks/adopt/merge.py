@@ -285,8 +285,13 @@ def _commented(content: str) -> list[str]:
     return [f"# {line}" if line else "#" for line in content.splitlines()]
 
 
-def _with_block(lines: list[str], spec: scriptenv.ScriptSpec, source: str) -> list[str]:
-    """*lines* with ci_tasks' requirements in their script block (one made if none)."""
+def _with_block(
+    lines: list[str], spec: scriptenv.ScriptSpec, source: str
+) -> tuple[list[str], list[str]]:
+    """*lines* with ci_tasks' requirements in their script block (one made if none).
+
+    Also returns what changed in the block, a phrase each.
+    """
     text = "".join(lines)
     found = [m for m in scriptenv.script_blocks(text) if m.group("type") == "script"]
     if len(found) > 1:
@@ -296,28 +301,12 @@ def _with_block(lines: list[str], spec: scriptenv.ScriptSpec, source: str) -> li
         block = scriptenv.render_block(spec).splitlines(keepends=True)
         start = 1 if lines and lines[0].startswith("#!") else 0
         gap = [] if len(lines) > start and not lines[start].strip() else ["\n"]
-        return [*lines[:start], *block, *gap, *lines[start:]]
+        return [*lines[:start], *block, *gap, *lines[start:]], ["script block added"]
     match = found[0]
-    content = "".join(
-        line[2:] if line.startswith("# ") else line[1:]
-        for line in match.group("content").splitlines(keepends=True)
-    )
-    merged, _ = _merge_block(content, spec, source)
+    merged, notes = _merge_block(scriptenv.block_content(match), spec, source)
     first = text.count("\n", 0, match.start("content"))
     last = first + match.group("content").count("\n")
-    return [*lines[:first], *(f"{c}\n" for c in _commented(merged)), *lines[last:]]
-
-
-def block_notes(text: str, spec: scriptenv.ScriptSpec) -> list[str]:
-    """What merging *spec* into *text*'s script block changes there, a phrase each."""
-    blocks = [m for m in scriptenv.script_blocks(text) if m.group("type") == "script"]
-    if not blocks:
-        return ["script block added"]
-    content = "".join(
-        line[2:] if line.startswith("# ") else line[1:]
-        for line in blocks[0].group("content").splitlines(keepends=True)
-    )
-    return _merge_block(content, spec, scriptenv.NOXFILE)[1]
+    return [*lines[:first], *(f"{c}\n" for c in _commented(merged)), *lines[last:]], notes
 
 
 def merge(
@@ -367,6 +356,8 @@ def merge(
     if not _has_import(body):
         at, added = _import_lines(body, first_party) if body else (0, [IMPORT])
         lines[at:at] = [line + newline for line in added]
-    merged = "".join(_with_block(lines, spec, source))
-    notes = [*block_notes(text, spec), *notes]
-    return Merged(re.sub(r"\r?\n", newline, merged) if newline != "\n" else merged, tuple(notes))
+    with_block, changed = _with_block(lines, spec, source)
+    merged = "".join(with_block)
+    if newline != "\n":
+        merged = re.sub(r"\r?\n", newline, merged)
+    return Merged(merged, (*changed, *notes))

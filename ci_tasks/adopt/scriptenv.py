@@ -186,17 +186,21 @@ def script_blocks(text: str) -> list[re.Match[str]]:
     return list(_BLOCK.finditer(text))
 
 
+def block_content(match: re.Match[str]) -> str:
+    """A metadata block's TOML: its content lines without their ``# `` (or ``#``)."""
+    return "".join(
+        line[2:] if line.startswith("# ") else line[1:]
+        for line in match.group("content").splitlines(keepends=True)
+    )
+
+
 def read_block(text: str) -> dict[str, object] | None:
     """The parsed ``script`` block of *text*, or ``None`` when it has none."""
     for match in script_blocks(text):
         if match.group("type") != "script":
             continue
-        content = "".join(
-            line[2:] if line.startswith("# ") else line[1:]
-            for line in match.group("content").splitlines(keepends=True)
-        )
         try:
-            return tomllib.loads(content)
+            return tomllib.loads(block_content(match))
         except tomllib.TOMLDecodeError:
             return None
     return None
