@@ -324,10 +324,14 @@ def _matrix_overrides(
 
 
 def _without_workflows(result: Plan) -> Plan:
-    """*result* writing no workflow whose jobs run nox: with no lock, they cannot run."""
+    """*result* writing no workflow: without the lock, none of their jobs can run.
+
+    Every workflow init writes runs from the CI environment locked in ``noxfile.py.lock``
+    (``uv run --locked --script``, ``uv sync --locked --script``).
+    """
     changes = tuple(
         dataclasses.replace(c, action="hold", note=f"its jobs need {scriptenv.LOCK}")
-        if c.writes and c.path.startswith(workflows.WORKFLOWS_DIR) and workflows.NOX in c.text
+        if c.writes and c.path.startswith(workflows.WORKFLOWS_DIR)
         else c
         for c in result.changes
     )

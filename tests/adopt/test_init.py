@@ -204,6 +204,10 @@ def test_no_lock_writes_no_workflow_that_would_fail_and_says_what_to_do(tmp_path
         'if __name__ == "__main__":\n    nox.main()\n'
     )
     assert [p.name for p in (sample.path / ".github/workflows").iterdir()] == ["tests.yml"]
+    assert "not written  .github/workflows/update-ci-lock.yml" in done.stdout  # uv sync --locked
+    # Held because every one runs from the lock: a workflow that did not would be written.
+    planned = init.plan(sample.path).changes
+    assert all("--locked" in c.text for c in planned if c.path.startswith(".github/workflows/"))
     assert (sample.path / ".github/dependabot.yml").is_file()  # runs no nox: written
     assert "delete the jobs it replaces" not in done.stdout  # yours are all CI has
     assert "not written  .github/workflows/ci.yml (its jobs need noxfile.py.lock)" in done.stdout
