@@ -357,7 +357,8 @@ def merge(
         at, added = _import_lines(body, first_party) if body else (0, [IMPORT])
         lines[at:at] = [line + newline for line in added]
     with_block, changed = _with_block(lines, spec, source)
-    merged = "".join(with_block)
+    # The tools the project pins in pre-commit, as a block init writes carries them.
+    merged = scriptenv.apply_pins("".join(with_block), spec.pins)
     if newline != "\n":
         merged = re.sub(r"\r?\n", newline, merged)
     return Merged(merged, (*changed, *notes))

@@ -15,6 +15,7 @@ import yaml
 from ci_tasks.adopt import init, merge, scriptenv, workflows
 from ci_tasks.core.actions import Output
 from ci_tasks.core.errors import ConfigError
+from ci_tasks.core.pins import Pin
 from ci_tasks.registry import project_ci_sessions
 from tests.support.gitsupport import git
 from tests.support.sample import REPO, clean_env, locked_nox, make_adopter, make_project
@@ -350,3 +351,14 @@ def test_crlf_line_endings_are_kept():
     merged = merge.merge(WITH_BLOCK.replace("\n", "\r\n"), SPEC).text
     assert "\r\nimport ci_tasks\r\nimport nox\r\n" in merged
     assert merged.count("\n") == merged.count("\r\n")
+
+
+def test_an_existing_block_takes_the_tools_pinned_in_pre_commit_too():
+    """A project's own block gains the pre-commit ruff pin, as a block init writes does."""
+    spec = scriptenv.ScriptSpec(
+        SPEC.requires_python, SPEC.dependencies, pins=(Pin("ruff", "0.15.15"),)
+    )
+    block = scriptenv.read_block(merge.merge(WITH_BLOCK, spec).text)
+    assert block is not None
+    assert block["tool"] == {"uv": {"override-dependencies": ["ruff==0.15.15"]}}
+    assert block["dependencies"] == ["nox>=2025.02.09", "packaging", "ci-tasks==1.0"]
