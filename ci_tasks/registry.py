@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ci_tasks.core import config as config_mod
 from ci_tasks.core import stage as stage_mod
-from ci_tasks.core.config import Config, load_config
-from ci_tasks.core.errors import EXIT_ERROR, CITasksError
+from ci_tasks.core.config import PYPROJECT, Config, load_config
+from ci_tasks.core.errors import EXIT_ERROR, CITasksError, ConfigError
 from ci_tasks.core.stage import StageSpec
 from ci_tasks.stages import build, lint, preflight, readiness, security, smoke, tests
 
@@ -29,6 +29,7 @@ STAGES: tuple[StageSpec, ...] = (
 )
 
 SESSIONS: dict[str, StageSpec] = {spec.name: spec for spec in STAGES}
+_WARNED: set[str] = set()
 
 for _spec in STAGES:
     config_mod.register_section(_spec.name, _spec.section)
@@ -49,9 +50,15 @@ def register(
     ``pyproject.toml`` (default: the nearest one above the working directory).
     An invalid configuration ends nox here with a one-line error and exit code 2.
     A session the noxfile defined already keeps the noxfile's definition, and a warning
-    says so: ours never silently replaces it. The ``invoke`` session (not run by
-    default) runs ci_tasks' invoke tasks from the noxfile's environment.
+    says so: ours never silently replaces it. Call it after the noxfile's own sessions,
+    so it sees them: one that takes the place of a session CI runs (a ``tests`` of its
+    own) is tagged ``ci`` for CI's matrix, as are those ``[tool.ci-tasks] ci-sessions``
+    names. The ``invoke`` session (not run by default) runs ci_tasks' invoke tasks from
+    the noxfile's environment.
     """
+    import nox.registry  # noqa: PLC0415 - nox is only needed when sessions are registered
+
+    own = {name: func for name, func in nox.registry.get().items() if not _ours(func)}
     try:
         cfg = config or load_config(project)
         names = list(SESSIONS) if sessions is None else list(sessions)
@@ -59,21 +66,27 @@ def register(
         if unknown:
             msg = f"unknown session {unknown[0]!r}; ci_tasks provides: {', '.join(SESSIONS)}"
             raise CITasksError(msg)
+        in_ci = project_ci_sessions(own, cfg.ci_sessions, cfg.root / PYPROJECT)
     except CITasksError as exc:
         print(f"ci-tasks: error: {exc}", file=sys.stderr)  # noqa: T201
         raise SystemExit(EXIT_ERROR) from None
-    import nox.registry  # noqa: PLC0415 - nox is only needed when sessions are registered
-
-    defined = nox.registry.get()
-    theirs = [n for n in [*names, INVOKE_SESSION] if n in defined and not _ours(defined[n])]
+    for name in in_ci:
+        if "ci" not in own[name].tags:
+            own[name].tags = [*own[name].tags, "ci"]
+    theirs = [n for n in [*names, INVOKE_SESSION] if n in own]
     if theirs:
         mine = [n for n in names if n not in theirs]
-        print(  # noqa: T201
+        ci_note = ", and CI's matrix runs the noxfile's" if set(theirs) & set(in_ci) else ""
+        warning = (
             f"ci-tasks: warning: the noxfile defines {', '.join(map(repr, theirs))} itself; "
-            f"ci_tasks' session of that name is not registered (to choose: "
-            f"ci_tasks.register(sessions={mine!r}))",
-            file=sys.stderr,
+            f"ci_tasks' session of that name is not registered{ci_note} (to choose: "
+            f"ci_tasks.register(sessions={mine!r}))"
         )
+        # A noxfile run as a script (`uv run --script`) runs once as __main__ and again
+        # when nox.main() loads it: one warning is enough.
+        if warning not in _WARNED:
+            _WARNED.add(warning)
+            print(warning, file=sys.stderr)  # noqa: T201
     for name in names:
         if name not in theirs:
             SESSIONS[name].register(cfg)
@@ -83,6 +96,28 @@ def register(
 
 
 INVOKE_SESSION = "invoke"
+
+
+def project_ci_sessions(
+    own: Iterable[str], configured: Iterable[str], pyproject: str | Path
+) -> list[str]:
+    """The noxfile's own sessions CI's matrix runs, given the names it defines (*own*).
+
+    Those that take the place of one of ci_tasks' sessions CI runs (a ``tests`` of its
+    own: nothing the project ran drops out of CI), then those ``ci-sessions`` names. A
+    name in *configured* the noxfile does not define is a :class:`ConfigError`.
+    """
+    own = list(own)
+    configured = list(configured)
+    unknown = [n for n in configured if n not in own]
+    if unknown:
+        msg = (
+            f"{pyproject}: [tool.ci-tasks] ci-sessions: unknown session {unknown[0]!r}; "
+            f"the noxfile defines: {', '.join(own) or 'no session'}"
+        )
+        raise ConfigError(msg)
+    replacing = [n for n in own if n in SESSIONS and SESSIONS[n].ci]
+    return replacing + [n for n in configured if n not in replacing]
 
 
 def _ours(session: object) -> bool:

@@ -11,7 +11,6 @@ byte for byte. An existing file is never overwritten unless ``force`` is given (
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import difflib
 import json
@@ -20,16 +19,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from ci_tasks.adopt import existing, project, scriptenv, workflows
+from ci_tasks.adopt import existing, merge, project, scriptenv, workflows
 from ci_tasks.core import groups, matrix, pins
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.config import PYPROJECT, Config, parse_config
 from ci_tasks.core.errors import CITasksError, ConfigError
 from ci_tasks.core.reports import atomic_write
 from ci_tasks.core.runner import Runner
-from ci_tasks.registry import INVOKE_SESSION, SESSIONS
+from ci_tasks.registry import SESSIONS, project_ci_sessions
 
-Action = Literal["create", "update", "overwrite", "skip", "unchanged"]
+Action = Literal["create", "update", "overwrite", "skip", "hold", "unchanged"]
+"""``hold``: not written, because what it runs cannot run yet (a workflow without the lock)."""
 
 PYTEST = "pytest>=8.0"
 """Added (to a new ``tests`` group) only when no group lists pytest."""
@@ -127,50 +127,9 @@ def _read(path: Path) -> str | None:
         raise ConfigError(msg) from None
 
 
-def session_names(noxfile: str) -> list[str]:
-    """The sessions a noxfile defines with ``@nox.session`` (``name=`` when given)."""
-    try:
-        tree = ast.parse(noxfile)
-    except SyntaxError:
-        return []
-    found = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            continue
-        for decorator in node.decorator_list:
-            call = decorator if isinstance(decorator, ast.Call) else None
-            target = call.func if call is not None else decorator
-            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
-            if name != "session":
-                continue
-            given = [
-                k.value.value
-                for k in (call.keywords if call is not None else [])
-                if k.arg == "name" and isinstance(k.value, ast.Constant)
-            ]
-            found.append(str(given[0]) if given else node.name)
-    return found
-
-
-def _switch_noxfile(old: str, spec: scriptenv.ScriptSpec) -> str:
-    """How to switch an existing noxfile: the block to put on top, the lines to add."""
-    clash = [n for n in session_names(old) if n in SESSIONS or n == INVOKE_SESSION]
-    mine = [n for n in SESSIONS if n not in clash]
-    register = (
-        "ci_tasks.register()"
-        if not clash
-        else f"ci_tasks.register(sessions={mine!r})  # yours keep: {', '.join(clash)}"
-    )
-    block = scriptenv.render_block(spec).rstrip("\n").replace("\n", "\n    ")
-    return (
-        "exists and differs; kept. To run ci_tasks from it, put this block at its top:\n"
-        f"    {block}\n"
-        "  add the lines `import ci_tasks` and "
-        f"`{register}`, then run `ci-tasks lock` (or: --force replaces it, keeping a .bak)"
-    )
-
-
-def _noxfile_change(root: Path, text: str, spec: scriptenv.ScriptSpec, *, force: bool) -> Change:
+def _noxfile_change(
+    root: Path, text: str, spec: scriptenv.ScriptSpec, layout: project.Layout, *, force: bool
+) -> Change:
     old = _read(root / scriptenv.NOXFILE)
     if old is None:
         return Change(scriptenv.NOXFILE, "create", text)
@@ -178,7 +137,33 @@ def _noxfile_change(root: Path, text: str, spec: scriptenv.ScriptSpec, *, force:
         return Change(scriptenv.NOXFILE, "unchanged", text, old)
     if force:
         return Change(scriptenv.NOXFILE, "overwrite", text, old, "the old file is kept as a backup")
-    return Change(scriptenv.NOXFILE, "skip", text, old, _switch_noxfile(old, spec))
+    own = frozenset({layout.package.split(".")[0]} if layout.package else ())
+    merged = merge.merge(old, spec, str(root / scriptenv.NOXFILE), first_party=own)
+    note = "merged: " + ", ".join(merged.notes) if merged.notes else ""
+    return _edited(scriptenv.NOXFILE, old, merged.text, note)
+
+
+def _session_notes(change: Change, config: Config, pyproject: Path) -> list[str]:
+    """Which sessions the project's noxfile keeps, which ci_tasks adds, which CI runs."""
+    if change.old is None or change.action == "overwrite":
+        return []
+    own = merge.read_sessions(change.old)
+    in_ci = project_ci_sessions(own, config.ci_sessions, pyproject)
+    if not own:
+        return []
+    added = [n for n in SESSIONS if n not in own]
+    notes = [
+        f"noxfile.py: your sessions, kept: {', '.join(own)}",
+        f"noxfile.py: ci_tasks adds: {', '.join(added) or 'none (yours have every name)'}",
+    ]
+    replacing = [n for n in in_ci if n in SESSIONS]
+    parts = [f"{', '.join(replacing)} in place of ci_tasks' own"] if replacing else []
+    extra = [n for n in in_ci if n not in replacing]
+    parts += [f"{', '.join(extra)} (from [tool.ci-tasks] ci-sessions)"] if extra else []
+    if parts:
+        notes.append(f"CI's matrix runs your {'; '.join(parts)}")
+    notes.append("more of yours join CI's matrix with [tool.ci-tasks] ci-sessions = [...]")
+    return notes
 
 
 def _generated(root: Path, relative: str, text: str, *, force: bool) -> Change:
@@ -283,9 +268,11 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
         raise ConfigError(msg)
     config: Config = parse_config(table_data, pyproject_path.resolve())
     generated = workflows.render_all(workflows.WorkflowSpec.from_config(config))
+    generated_noxfile = render_noxfile(spec, layout.blank_lines)
+    noxfile = _noxfile_change(root, generated_noxfile, spec, layout, force=force)
     changes = [
         _edited(PYPROJECT, text, edit.text, "; ".join(notes)),
-        _noxfile_change(root, render_noxfile(spec, layout.blank_lines), spec, force=force),
+        noxfile,
         _generated(root, "tasks.py", render_tasks(layout.blank_lines), force=force),
     ]
     changes += [_generated(root, rel, body, force=force) for rel, body in generated.items()]
@@ -294,8 +281,8 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     changes.append(
         _edited(".gitignore", gitignore, project.edit_gitignore(gitignore or ""), ignores)
     )
-    notes = _workflow_notes(root, generated)
-    return Plan(root, layout, tuple(changes), tuple(notes), config, tuple(kept))
+    found = [*_session_notes(noxfile, config, pyproject_path), *_workflow_notes(root, generated)]
+    return Plan(root, layout, tuple(changes), tuple(found), config, tuple(kept))
 
 
 def _matrix_overrides(
@@ -334,6 +321,25 @@ def _matrix_overrides(
             f"{existing.describe(found.ignored)}"
         )
     return overrides, lines
+
+
+def _without_workflows(result: Plan) -> Plan:
+    """*result* writing no workflow: without the lock, none of their jobs can run.
+
+    Every workflow init writes runs from the CI environment locked in ``noxfile.py.lock``
+    (``uv run --locked --script``, ``uv sync --locked --script``).
+    """
+    changes = tuple(
+        dataclasses.replace(c, action="hold", note=f"its jobs need {scriptenv.LOCK}")
+        if c.writes and c.path.startswith(workflows.WORKFLOWS_DIR)
+        else c
+        for c in result.changes
+    )
+    # "ci.yml runs the same checks: delete the jobs it replaces" must not be said without it.
+    generated = {c.path: c.text for c in result.changes if c.path.startswith(".github/")}
+    replaced = _workflow_notes(result.root, generated)
+    notes = tuple(n for n in result.notes if n not in replaced)
+    return dataclasses.replace(result, changes=changes, notes=notes)
 
 
 class _Journal:
@@ -384,14 +390,17 @@ _VERBS = {
     "update": "updated",
     "overwrite": "overwrote",
     "skip": "skipped",
+    "hold": "not written",
     "unchanged": "unchanged",
 }
 
 
 def _show(change: Change, out: Output, *, dry_run: bool) -> None:
-    verb = f"would {change.action}" if dry_run else _VERBS[change.action]
+    would = "would not write" if change.action == "hold" else f"would {change.action}"
+    verb = would if dry_run else _VERBS[change.action]
     note = f" ({change.note})" if change.note else ""
-    out.line(f"{verb:>16}  {change.path}{note}", "warning" if change.action == "skip" else "")
+    warn = change.action in ("skip", "hold")
+    out.line(f"{verb:>16}  {change.path}{note}", "warning" if warn else "")
     if not dry_run or not change.writes:
         return
     if change.old is None:
@@ -493,6 +502,8 @@ def run(
     """
     out = out or default_output()
     result = plan(root, ci_tasks_source=ci_tasks_source, force=force)
+    if not update_lock:
+        result = _without_workflows(result)
     out.line(result.layout.describe())
     for line in result.kept:
         out.line(line)
@@ -531,5 +542,12 @@ def _report(result: Plan, out: Output, *, pythons: bool) -> None:
     skipped = [c.path for c in result.changes if c.action == "skip"]
     if skipped:
         out.line(f"kept {len(skipped)} existing file(s) as they were: {', '.join(skipped)}")
-    if result.noxfile_ours:
+    held = [c.path for c in result.changes if c.action == "hold"]
+    if held:
+        out.line(
+            f"not written without {scriptenv.LOCK}: {', '.join(held)}; run `ci-tasks init` "
+            "again without --no-lock to lock the CI environment and write them",
+            "warning",
+        )
+    elif result.noxfile_ours:
         out.line("run a session as CI does: uv run --locked --script noxfile.py -s lint")

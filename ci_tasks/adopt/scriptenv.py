@@ -181,17 +181,26 @@ def apply_pins(text: str, pins: Sequence[Pin]) -> str:
     return new
 
 
+def script_blocks(text: str) -> list[re.Match[str]]:
+    """Every PEP 723 metadata block of *text* (``type`` and ``content`` groups), in order."""
+    return list(_BLOCK.finditer(text))
+
+
+def block_content(match: re.Match[str]) -> str:
+    """A metadata block's TOML: its content lines without their ``# `` (or ``#``)."""
+    return "".join(
+        line[2:] if line.startswith("# ") else line[1:]
+        for line in match.group("content").splitlines(keepends=True)
+    )
+
+
 def read_block(text: str) -> dict[str, object] | None:
     """The parsed ``script`` block of *text*, or ``None`` when it has none."""
-    for match in _BLOCK.finditer(text):
+    for match in script_blocks(text):
         if match.group("type") != "script":
             continue
-        content = "".join(
-            line[2:] if line.startswith("# ") else line[1:]
-            for line in match.group("content").splitlines(keepends=True)
-        )
         try:
-            return tomllib.loads(content)
+            return tomllib.loads(block_content(match))
         except tomllib.TOMLDecodeError:
             return None
     return None
@@ -304,7 +313,7 @@ def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> list[Packag
     if read_block(text) is None:
         msg = (
             f"{noxfile}: no PEP 723 script block to lock; `ci-tasks init` writes one "
-            "(or shows the block to add to your own noxfile)"
+            "(merged into your own noxfile when you have one)"
         )
         raise ConfigError(msg)
     pinned = apply_pins(text, ci_pins(root))

@@ -212,8 +212,11 @@ jobs:
           CODECOV_TOKEN: ${{ secrets.CODECOV_TOKEN }}
         run: <<codecov_probe>>
       - name: Upload coverage to Codecov
-        # Only with a token: without one the upload would fail or go out anonymously.
-        if: ${{ !cancelled() && steps.codecov.outputs.set == 'true' }}
+        # Only with a token: without one the upload would fail or go out anonymously. Only
+        # with a report: a noxfile's own tests session, in place of ci_tasks', writes none.
+        if: >-
+          ${{ !cancelled() && steps.codecov.outputs.set == 'true'
+          && hashFiles(format('.ci-tasks/{0}/coverage.xml', matrix.session)) != '' }}
         uses: <<codecov>>
         with:
           files: .ci-tasks/${{ matrix.session }}/coverage.xml

@@ -146,6 +146,9 @@ class Config:
     group that lists pytest, the groups it includes, and ``[tool.uv] default-groups``)."""
     secrets: tuple[str, ...] = ()
     """Extra environment variables whose values are masked in all output."""
+    ci_sessions: tuple[str, ...] = ()
+    """The noxfile's own sessions CI's matrix runs too (``["docs"]``), beside those that
+    take the place of one of ci_tasks' (a ``tests`` of its own), which it always runs."""
     retry: RetryConfig = RetryConfig()
     timeouts: TimeoutsConfig = TimeoutsConfig()
     hooks: HooksConfig = dataclasses.field(default_factory=HooksConfig)

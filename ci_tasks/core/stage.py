@@ -90,6 +90,9 @@ class StageSpec:
     usage: str | Callable[[], str] | None = None
     """What ``nox -s <name> -- --help`` prints: the session's flags, and where the rest of
     its posargs go (pytest, ruff). Default: the stage's docstring and "no arguments"."""
+    ci: bool = True
+    """Whether CI's session matrix runs the stage (its session is tagged ``ci``), so a
+    noxfile's own session of that name runs there in its place."""
 
 
 # Every stage's spec, by name, in the registry's order; filled by the registry through

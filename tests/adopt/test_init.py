@@ -102,10 +102,14 @@ def _group_names(pyproject: Path) -> set[str]:
 def test_init_writes_a_locked_noxfile_and_only_test_plugins_into_pytests_group(tmp_path):
     """Files written; pyproject keeps its comments and gains only the missing test plugins."""
     sample = _sample(tmp_path)
+    planned = {c.path: c.action for c in init.plan(sample.path).changes}
+    assert all(planned[relative] == "create" for relative in GENERATED)
     _, shown = _init(sample.path)
     for relative in GENERATED:
-        assert (sample.path / relative).is_file(), relative
-        assert f"created  {relative}" in shown
+        # Without the lock (update_lock=False is --no-lock) no workflow that runs nox.
+        held = relative.startswith(".github/workflows/")
+        assert (sample.path / relative).is_file() != held, relative
+        assert f"{'not written' if held else 'created'}  {relative}" in shown
     text = (sample.path / "pyproject.toml").read_text()
     assert text.startswith(PYPROJECT.split("[dependency-groups]", maxsplit=1)[0])
     assert '"pytest==9.2.0",  # the test runner' in text
@@ -179,28 +183,42 @@ def test_running_init_twice_changes_nothing(tmp_path):
     before = _snapshot(sample.path)
     result, shown = _init(sample.path)
     assert _snapshot(sample.path) == before
-    assert {c.action for c in result.changes} == {"unchanged"}
+    assert not any(c.writes for c in result.changes)
+    held = {c.path for c in result.changes if c.action == "hold"}
+    assert held == {g for g in GENERATED if g.startswith(".github/workflows/")}
     assert "created" not in shown
     assert "updated" not in shown
 
 
-def test_an_existing_noxfile_is_kept_with_the_block_and_lines_to_add(tmp_path):
-    """The project's noxfile stays; init prints the block, the import and the register call."""
+def test_no_lock_writes_no_workflow_that_would_fail_and_says_what_to_do(tmp_path):
+    """--no-lock: the noxfile is merged, but no workflow whose jobs need the lock."""
     sample = _sample(tmp_path)
     own = '"""My sessions."""\n\nimport nox\n'
     (sample.path / "noxfile.py").write_text(own)
+    sample.write(".github/workflows/tests.yml", "name: tests\n")
     done = sample.ci_tasks("init", "--no-lock")
     assert done.returncode == 0, done.stderr
-    assert (sample.path / "noxfile.py").read_text() == own
-    assert "skipped  noxfile.py" in done.stdout
-    assert "    # /// script\n    # requires-python" in done.stdout
-    assert "`import ci_tasks`" in done.stdout
-    assert "`ci_tasks.register()`" in done.stdout
+    merged = (sample.path / "noxfile.py").read_text()
+    assert merged.endswith(
+        "import ci_tasks\nimport nox\n\nci_tasks.register()\n\n\n"
+        'if __name__ == "__main__":\n    nox.main()\n'
+    )
+    assert [p.name for p in (sample.path / ".github/workflows").iterdir()] == ["tests.yml"]
+    assert "not written  .github/workflows/update-ci-lock.yml" in done.stdout  # uv sync --locked
+    # Held because every one runs from the lock: a workflow that did not would be written.
+    planned = init.plan(sample.path).changes
+    assert all("--locked" in c.text for c in planned if c.path.startswith(".github/workflows/"))
+    assert (sample.path / ".github/dependabot.yml").is_file()  # runs no nox: written
+    assert "delete the jobs it replaces" not in done.stdout  # yours are all CI has
+    assert "not written  .github/workflows/ci.yml (its jobs need noxfile.py.lock)" in done.stdout
+    assert "run `ci-tasks init` again without --no-lock" in done.stdout
+    assert "kept " not in done.stdout  # nothing existed: nothing was kept
+    assert "run a session as CI does" not in done.stdout  # it could not, yet
     assert not (sample.path / scriptenv.LOCK).exists()
 
 
 def test_a_session_name_the_noxfile_already_uses_is_reported_never_shadowed(tmp_path):
-    """Init names the clash; at run time the noxfile's own `lint` stays, with a warning."""
+    """Init names both sets; at run time the noxfile's own `lint` stays, tagged for CI."""
     sample = _sample(tmp_path)
     own = (
         "import nox\n\nimport ci_tasks\n\n\n@nox.session(python=False)\n"
@@ -208,12 +226,16 @@ def test_a_session_name_the_noxfile_already_uses_is_reported_never_shadowed(tmp_
     )
     (sample.path / "noxfile.py").write_text(own)
     _, shown = _init(sample.path)
-    assert "ci_tasks.register(sessions=['tests', 'security'" in shown
-    assert "# yours keep: lint" in shown
+    assert "your sessions, kept: lint\n" in shown
+    assert "ci_tasks adds: tests, security, build, readiness, smoke, preflight\n" in shown
+    assert "CI's matrix runs your lint" in shown
     run = sample.nox("-s", "lint")
     assert "MY LINT" in run.stdout
     assert "the noxfile defines 'lint' itself" in run.stdout
     assert run.returncode == 0, run.stdout
+    listed = sample.nox("-l", "--json", "-t", "ci")
+    sessions = json.loads(listed.stdout.splitlines()[-1])
+    assert [s["session"] for s in sessions if s["description"] == ""] == ["lint"]
 
 
 def test_existing_workflows_are_named_with_how_to_switch(tmp_path):
@@ -224,7 +246,8 @@ def test_existing_workflows_are_named_with_how_to_switch(tmp_path):
     _, shown = _init(sample.path)
     assert (sample.path / ".github/workflows/ci.yml").read_text() == "name: mine\n"
     assert "uv run --locked --script noxfile.py -s <session>" in shown
-    assert "your workflows (tests.yaml) are kept" in shown
+    notes = "\n".join(init.plan(sample.path).notes)  # with the lock, ci.yml would be written
+    assert "your workflows (tests.yaml) are kept" in notes
 
 
 def test_force_overwrites_and_keeps_a_backup(tmp_path):
@@ -300,11 +323,12 @@ def test_an_existing_table_is_kept_and_drives_the_workflows(tmp_path):
     """A configured [tool.ci-tasks] stays as written, and its timeouts reach ci.yml."""
     configured = PYPROJECT + "\n[tool.ci-tasks.timeouts]\ntests = 3600  # slow suite\n"
     sample = _sample(tmp_path, configured)
+    planned = {c.path: c.text for c in init.plan(sample.path).changes}
     _init(sample.path)
     text = (sample.path / "pyproject.toml").read_text()
     assert text.endswith("[tool.ci-tasks.timeouts]\ntests = 3600  # slow suite\n")
     assert "Written by `ci-tasks init`" not in text
-    ci = yaml.safe_load((sample.path / ".github/workflows/ci.yml").read_text())
+    ci = yaml.safe_load(planned[".github/workflows/ci.yml"])
     assert json.loads(ci["jobs"]["sessions"]["steps"][-1]["env"]["MINUTES"])["tests"] == 65
 
 

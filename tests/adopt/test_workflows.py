@@ -214,6 +214,7 @@ def test_coverage_uploaded_and_sent_to_codecov_only_with_a_token():
     upload = by_name["Upload coverage to Codecov"]
     assert upload["uses"].startswith("codecov/codecov-action@")
     assert "steps.codecov.outputs.set == 'true'" in upload["if"]
+    assert "hashFiles(format('.ci-tasks/{0}/coverage.xml', matrix.session)) != ''" in upload["if"]
 
 
 def test_ci_uploads_the_reports_under_the_name_readiness_fetches():

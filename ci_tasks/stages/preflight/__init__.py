@@ -7,7 +7,7 @@ from ci_tasks.stages.preflight.config import PreflightConfig
 from ci_tasks.stages.preflight.session import USAGE, preflight, register
 
 STAGE: StageSpec = StageSpec(
-    name="preflight", section=PreflightConfig, register=register, usage=USAGE
+    name="preflight", section=PreflightConfig, register=register, usage=USAGE, ci=False
 )
 
 __all__ = ["STAGE", "preflight", "register"]

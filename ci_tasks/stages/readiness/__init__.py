@@ -14,7 +14,7 @@ from ci_tasks.stages.readiness.model import Check, Result, Status, score
 from ci_tasks.stages.readiness.session import Options, readiness, register, run, usage
 
 STAGE: StageSpec = StageSpec(
-    name="readiness", section=ReadinessConfig, register=register, usage=usage
+    name="readiness", section=ReadinessConfig, register=register, usage=usage, ci=False
 )
 
 __all__ = ["STAGE", "Check", "Options", "Result", "Status", "readiness", "register", "run", "score"]

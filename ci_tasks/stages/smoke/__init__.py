@@ -7,7 +7,7 @@ from ci_tasks.stages.smoke.config import SmokeConfig
 from ci_tasks.stages.smoke.session import register, smoke, usage
 
 STAGE: StageSpec = StageSpec(
-    name="smoke", section=SmokeConfig, register=register, report="smoke", usage=usage
+    name="smoke", section=SmokeConfig, register=register, report="smoke", usage=usage, ci=False
 )
 
 __all__ = ["STAGE", "register", "smoke"]
