@@ -21,9 +21,9 @@ import shutil
 import sys
 import tempfile
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ci_tasks.core import __version__, reports
 from ci_tasks.core.errors import (
@@ -38,7 +38,13 @@ from ci_tasks.core.errors import (
 )
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.build.archives import differences, read_archive, sha256_file
+from ci_tasks.stages.build.archives import (
+    ENCODING_ONLY,
+    Differences,
+    differences,
+    read_archive,
+    sha256_file,
+)
 from ci_tasks.stages.build.sbom import LockError, make_sbom
 
 if TYPE_CHECKING:
@@ -70,6 +76,8 @@ class Check:
     name: str
     status: Status
     message: str = ""
+    artifacts: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Per artifact, what the check found (reproducible: ``byte-identical``...)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,14 +129,29 @@ def stray_members(names: Sequence[str]) -> list[str]:
     return found
 
 
+def _pyproject(root: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
 def project_name(root: Path) -> str:
     """The normalised ``[project].name`` of the project in *root* (``""`` when unknown)."""
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return ""
-    name = str(data.get("project", {}).get("name", ""))
+    name = str(_pyproject(root).get("project", {}).get("name", ""))
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def build_backend(root: Path) -> str:
+    """The build backend's distribution-like name: ``setuptools``, ``hatchling``, ``flit_core``.
+
+    Without ``[build-system] build-backend``, PEP 517 front ends use setuptools.
+    """
+    system = _pyproject(root).get("build-system", {})
+    backend = system.get("build-backend") if isinstance(system, dict) else None
+    if not isinstance(backend, str) or not backend.strip():
+        return "setuptools"
+    return backend.strip().split(".", 1)[0].split(":", 1)[0]
 
 
 def source_date_epoch(ctx: StageContext) -> tuple[int, str]:
@@ -220,21 +243,66 @@ def check_sdist(sdist: Path) -> Check:
     return Check("sdist-contents", "passed", f"{len(names)} members")
 
 
-def compare_builds(first: Artifacts, second: Artifacts) -> Check:
-    """Both builds byte-identical; otherwise name what differs inside each archive."""
-    findings = []
+REPRODUCIBILITY_ISSUES = {"setuptools": "pypa/setuptools#2133"}
+"""Known, open backend issues that make sdists differ in metadata only, named in the note."""
+
+
+def _compare_one(a: Path, b: Path) -> Differences | None:
+    """``None`` when byte-identical; otherwise what differs (never empty)."""
+    if sha256_file(a) == sha256_file(b):
+        return None
+    found = differences(read_archive(a), read_archive(b))
+    return found if found.all() else ENCODING_ONLY
+
+
+def _listed(name: str, lines: Sequence[str]) -> list[str]:
+    return [f"{name}: {line}" for line in lines[:_MAX_FINDINGS]]
+
+
+def compare_builds(
+    first: Artifacts,
+    second: Artifacts,
+    *,
+    mode: Literal["contents", "bytes"] = "contents",
+    backend: str = "",
+) -> Check:
+    """Whether the two builds are the same, byte identity reported apart from contents.
+
+    The wheel must be byte-identical (every backend can make it so). The sdist must be
+    too with ``mode="bytes"``; with ``"contents"`` (the default) an sdist whose builds
+    differ only in archive metadata (timestamps, owners, the gzip header) passes with a
+    note naming *backend*, which stamps them; a difference in what it holds fails.
+    """
+    findings: list[str] = []
+    facts: dict[str, str] = {}
+    notes: list[str] = []
     for a, b in zip(first.all(), second.all(), strict=True):
         if a.name != b.name:
             findings.append(f"the second build made {b.name} instead of {a.name}")
+            facts[a.name] = "differs"
             continue
-        if sha256_file(a) == sha256_file(b):
-            continue
-        found = differences(read_archive(a), read_archive(b))
-        found = found or ["every member is identical; the compression differs"]
-        findings += [f"{a.name}: {line}" for line in found[:_MAX_FINDINGS]]
+        found = _compare_one(a, b)
+        if found is None:
+            facts[a.name] = "byte-identical"
+        elif a is first.sdist and mode == "contents" and not found.content:
+            facts[a.name] = "contents identical"
+            who = backend or "the build backend"
+            issue = REPRODUCIBILITY_ISSUES.get(backend)
+            cause = ", ".join(found.causes) + (f"; {issue}" if issue else "")
+            notes.append(
+                f"{a.name}: {who} stamps sdists with build-time metadata ({cause}); "
+                "contents identical"
+            )
+        else:
+            facts[a.name] = "differs"
+            findings += _listed(a.name, found.all())
+    identical = [name for name, fact in facts.items() if fact == "byte-identical"]
     if findings:
-        return Check("reproducible", "failed", "; ".join(findings))
-    return Check("reproducible", "passed", "two builds are byte-identical")
+        return Check("reproducible", "failed", "; ".join(findings), facts)
+    if not notes:
+        return Check("reproducible", "passed", "two builds are byte-identical", facts)
+    said = [*(f"{name}: byte-identical" for name in identical), *notes]
+    return Check("reproducible", "passed", "; ".join(said), facts)
 
 
 def _venv_python(venv: Path) -> Path:
@@ -370,6 +438,13 @@ def publish(out: Path, artifacts: Artifacts, sbom: dict[str, object]) -> list[Pa
     return written
 
 
+def _check_entry(check: Check) -> dict[str, object]:
+    entry: dict[str, object] = {"status": check.status, "message": check.message}
+    if check.artifacts:
+        entry["artifacts"] = dict(check.artifacts)
+    return entry
+
+
 def summary_markdown(checks: Sequence[Check], files: Sequence[Path], verdict: str) -> str:
     """The job summary: one row per check, one per artifact (pure)."""
     icon = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
@@ -382,7 +457,7 @@ def summary_markdown(checks: Sequence[Check], files: Sequence[Path], verdict: st
 
 def build(ctx: StageContext) -> None:
     """Build sdist and wheel; twine/wheel/sdist checks; reproducibility; install test; SBOM."""
-    reproduce = parse_posargs(ctx.posargs) and ctx.config.build.reproducible
+    reproduce = parse_posargs(ctx.posargs) and ctx.config.build.reproducible is not False
     workdir = Path(tempfile.mkdtemp(prefix="ci-tasks-build-"))
     try:
         epoch, epoch_source = source_date_epoch(ctx)
@@ -415,7 +490,7 @@ def build(ctx: StageContext) -> None:
                 for p in files
                 if not p.name.endswith(".cdx.json")
             ],
-            "checks": {c.name: {"status": c.status, "message": c.message} for c in checks},
+            "checks": {c.name: _check_entry(c) for c in checks},
             "output_dir": ctx.config.build.output_dir,
             "sbom": next((p.name for p in files if p.name.endswith(".cdx.json")), None),
             "source_date_epoch": {"value": epoch, "source": epoch_source},
@@ -447,7 +522,8 @@ def run_checks(
         if isinstance(second, Check):
             checks.append(dataclasses.replace(second, name="reproducible"))
         else:
-            checks.append(compare_builds(first, second))
+            mode, backend = ctx.config.build.reproduce_mode, build_backend(ctx.root)
+            checks.append(compare_builds(first, second, mode=mode, backend=backend))
     else:
         checks.append(Check("reproducible", "skipped", "--no-reproduce or reproducible = false"))
     checks += install_test(ctx, first.wheel, workdir)
