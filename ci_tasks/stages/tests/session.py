@@ -247,6 +247,7 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     config = ctx.config.tests
     options = parse_posargs(ctx.posargs, config)
     if ctx.venv is not None:
+        ctx.output.line(f"groups: {ctx.config.group_choice().describe()}")
         install_locked(ctx)
     outputs = Outputs.of(config, session_name(ctx))
     coverage_xml = ctx.root / outputs.coverage_xml
