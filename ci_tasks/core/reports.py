@@ -22,6 +22,9 @@ from ci_tasks.core import git, masking
 from ci_tasks.core.actions import Output, default_output
 
 REPORT_DIR = ".ci-tasks"
+REPORT_DIR_GITIGNORE = "# Written by ci-tasks: this folder holds the sessions' outputs only.\n*\n"
+"""``.ci-tasks/.gitignore``: git never lists or commits the folder (as pytest's cache does),
+so a backend taking its files from git (setuptools-scm, flit) never ships it."""
 ARTIFACT_PREFIX = "ci-tasks-"
 """CI uploads each session's ``REPORT_DIR`` as the artifact ``ci-tasks-<session>-<os>``;
 ``ci-tasks init`` writes that name into ``ci.yml`` and ``readiness`` looks for it."""
@@ -41,8 +44,16 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     """Replace *path* with *data* so readers see the old file or the new one, never half.
 
     The file keeps its permissions (a new one gets the usual ones, not mkstemp's 0600):
-    ``ci-tasks init`` rewrites files such as ``pyproject.toml`` with it.
+    ``ci-tasks init`` rewrites files such as ``pyproject.toml`` with it. A file under a
+    ``.ci-tasks/`` folder has that folder made by :func:`report_dir`.
     """
+    parts = path.parts[:-1]
+    if REPORT_DIR in parts:
+        report_dir(Path(*parts[: len(parts) - parts[::-1].index(REPORT_DIR) - 1]))
+    _replace(path, data)
+
+
+def _replace(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode() if isinstance(data, str) else data
     try:
@@ -126,6 +137,29 @@ def current_commit(root: Path) -> str | None:
 def now_iso() -> str:
     """The current UTC time, ISO-8601, to the second."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def report_dir(root: Path, output: Output | None = None) -> Path:
+    """``.ci-tasks/`` in *root*, made (with its ``.gitignore``) if it has none yet.
+
+    The one place the folder is made: :func:`atomic_write` calls it for every file under
+    it, a stage whose tools write there (pytest) before running them. The first time,
+    when the project's git does not ignore the folder itself, say once how to: hatchling
+    reads only the top-level ``.gitignore`` and would put the folder in the sdist.
+    """
+    folder = root / REPORT_DIR
+    marker = folder / ".gitignore"
+    if marker.is_file():
+        return folder
+    _replace(marker, REPORT_DIR_GITIGNORE)
+    if git.ignored(root, REPORT_DIR) is False:
+        (output or default_output()).annotate(
+            "warning",
+            f"{REPORT_DIR}/ (ci-tasks' outputs) is not ignored by git: add `{REPORT_DIR}/` "
+            "to .gitignore (`ci-tasks init` does), or a backend reading .gitignore "
+            "(hatchling) puts it in the sdist",
+        )
+    return folder
 
 
 def report_path(root: Path, kind: str) -> Path:

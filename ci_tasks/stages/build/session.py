@@ -61,6 +61,12 @@ STRAY_DIRS = frozenset(
     }
 )  # fmt: skip
 STRAY_TOP_DIRS = frozenset({"dist", "build"})
+OWN_OUTPUTS_FIX = (
+    f"{reports.REPORT_DIR}/ holds ci-tasks' outputs: add `{reports.REPORT_DIR}/` to the "
+    "top-level .gitignore (`ci-tasks init` does; hatchling reads only that one), and if git "
+    f"tracks it, `git rm -r --cached {reports.REPORT_DIR}`"
+)
+"""What to change when an sdist holds ``.ci-tasks/``."""
 STRAY_SUFFIXES = (".pyc", ".pyo", ".whl", ".DS_Store", ".coverage")
 _MAX_FINDINGS = 10
 _IMPORT = "import importlib, sys; importlib.import_module(sys.argv[1])"
@@ -239,7 +245,9 @@ def check_sdist(sdist: Path) -> Check:
     if stray:
         shown = ", ".join(stray[:_MAX_FINDINGS])
         more = f" (and {len(stray) - _MAX_FINDINGS} more)" if len(stray) > _MAX_FINDINGS else ""
-        return Check("sdist-contents", "failed", f"{sdist.name} contains {shown}{more}")
+        ours = any(s.endswith(f"/{reports.REPORT_DIR}/") for s in stray)
+        fix = f"; {OWN_OUTPUTS_FIX}" if ours else ""
+        return Check("sdist-contents", "failed", f"{sdist.name} contains {shown}{more}{fix}")
     return Check("sdist-contents", "passed", f"{len(names)} members")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sample import Project, clean_env, make_project, pyproject
+from tests.support.sample import TEST_TOOLS, Project, clean_env, make_project, pyproject
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +57,13 @@ def _with_project_keys(text: str, keys: str) -> str:
 
 def _git(path, *args):
     subprocess.run(["git", *args], cwd=path, check=True, capture_output=True, env=clean_env())
+
+
+def _git_out(path, *args):
+    done = subprocess.run(
+        ["git", *args], cwd=path, check=True, capture_output=True, text=True, env=clean_env()
+    )
+    return done.stdout
 
 
 def _report(project):
@@ -334,3 +341,27 @@ def test_setuptools_sample_writing_the_time_into_a_member_fails(tmp_path):
     check = _report(project)["checks"]["reproducible"]
     assert check["status"] == "failed"
     assert "sample-0.1.0.tar.gz: sample-0.1.0/sample/_stamp.py: content differs" in check["message"]
+
+
+def test_unignored_ci_tasks_folder_is_warned_about_and_its_sdist_fix_named(tmp_path):
+    """Without `.ci-tasks/` in .gitignore: tests warns once; build after it names the fix."""
+    project = make_project(tmp_path, dev=TEST_TOOLS, files={".gitignore": ".nox/\ndist/\n"})
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "initial")
+    tests = project.nox("-s", "tests")
+    assert tests.returncode == 0, tests.stdout
+    result = project.nox("-s", "build", "--", "--no-reproduce")
+    assert result.returncode == 1, result.stdout
+    warning = "warning: .ci-tasks/ (ci-tasks' outputs) is not ignored by git"
+    assert (tests.stdout + result.stdout).count(warning) == 1
+    assert warning in tests.stdout
+    check = _report(project)["checks"]["sdist-contents"]
+    assert check["status"] == "failed"
+    assert check["message"] == (
+        "sample-0.1.0.tar.gz contains sample-0.1.0/.ci-tasks/; .ci-tasks/ holds ci-tasks' "
+        "outputs: add `.ci-tasks/` to the top-level .gitignore (`ci-tasks init` does; hatchling "
+        "reads only that one), and if git tracks it, `git rm -r --cached .ci-tasks`"
+    )
+    # The folder ignores itself: git lists none of the session's outputs.
+    assert _git_out(tmp_path, "status", "--porcelain", "--untracked-files=all") == ""
