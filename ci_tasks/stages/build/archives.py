@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shutil
 import tarfile
 import zipfile
 from pathlib import Path
@@ -64,6 +65,31 @@ class Differences:
     def all(self) -> list[str]:
         """Every finding, content first: what a maintainer has to fix comes first."""
         return [*self.content, *self.metadata]
+
+
+class ArchiveError(Exception):
+    """An sdist that cannot be unpacked safely (a member escaping its folder, not a tar)."""
+
+
+def unpack_sdist(sdist: Path, into: Path) -> Path:
+    """Unpack *sdist* into *into* (emptied first); returns the folder it holds.
+
+    tarfile's ``data`` filter refuses members that would land outside *into*, links
+    pointing out of it and device files, as pip and uv do.
+    """
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    try:
+        with tarfile.open(sdist, "r:*") as archive:
+            archive.extractall(into, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        msg = f"{sdist.name} cannot be unpacked: {exc}"
+        raise ArchiveError(msg) from None
+    tops = list(into.iterdir())
+    if len(tops) != 1 or not tops[0].is_dir():
+        msg = f"{sdist.name} holds {len(tops)} top-level entries, not one folder"
+        raise ArchiveError(msg)
+    return tops[0]
 
 
 def sha256_file(path: Path) -> str:

@@ -40,10 +40,12 @@ from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.build.archives import (
     ENCODING_ONLY,
+    ArchiveError,
     Differences,
     differences,
     read_archive,
     sha256_file,
+    unpack_sdist,
 )
 from ci_tasks.stages.build.sbom import LockError, make_sbom
 
@@ -193,22 +195,40 @@ def _network_trouble(failure: CommandFailed) -> None:
         raise ServiceUnavailable(msg) from None
 
 
-def build_once(ctx: StageContext, out_dir: Path, epoch: int) -> Artifacts | Check:
-    """``uv build`` (sdist, then the wheel from it) into *out_dir*; a failed check if not."""
+def _uv_build(ctx: StageContext, what: str, out_dir: Path, source: Path, epoch: int) -> None:
+    ctx.runner.run(
+        [ctx.tool("uv"), "build", what, "--out-dir", str(out_dir), str(source)],
+        cwd=ctx.root,
+        env={"SOURCE_DATE_EPOCH": str(epoch)},
+        retry_on=NETWORK_ERRORS,
+    )
+
+
+def build_once(ctx: StageContext, out_dir: Path, epoch: int, unpacked: Path) -> Artifacts | Check:
+    """The sdist, then the wheel from it, into *out_dir*; a failed check if not.
+
+    The sdist is unpacked at *unpacked*, the same folder for both builds: a compiler
+    records the source path in what it makes (debug information), and ``uv build``
+    would unpack the sdist in a new temporary folder each time. A fixed build path is
+    reproducible-builds' own answer; the project has nothing to change for it.
+    """
     try:
-        ctx.runner.run(
-            [ctx.tool("uv"), "build", "--out-dir", str(out_dir), str(ctx.root)],
-            cwd=ctx.root,
-            env={"SOURCE_DATE_EPOCH": str(epoch)},
-            retry_on=NETWORK_ERRORS,
-        )
+        _uv_build(ctx, "--sdist", out_dir, ctx.root, epoch)
+        sdists = sorted(out_dir.glob("*.tar.gz"))
+        if len(sdists) != 1:
+            found = ", ".join(p.name for p in sdists) or "nothing"
+            return Check("build", "failed", f"expected one sdist, got {found}")
+        source = unpack_sdist(sdists[0], unpacked)
+        _uv_build(ctx, "--wheel", out_dir, source, epoch)
     except CommandFailed as exc:
         _network_trouble(exc)
         return Check("build", "failed", f"uv build failed: {_tail_lines(exc)}")
-    sdists, wheels = sorted(out_dir.glob("*.tar.gz")), sorted(out_dir.glob("*.whl"))
-    if len(sdists) != 1 or len(wheels) != 1:
-        found = ", ".join(p.name for p in [*sdists, *wheels]) or "nothing"
-        return Check("build", "failed", f"expected one sdist and one wheel, got {found}")
+    except ArchiveError as exc:
+        return Check("build", "failed", str(exc))
+    wheels = sorted(out_dir.glob("*.whl"))
+    if len(wheels) != 1:
+        found = ", ".join(p.name for p in wheels) or "nothing"
+        return Check("build", "failed", f"expected one wheel, got {found}")
     return Artifacts(sdists[0], wheels[0])
 
 
@@ -515,7 +535,7 @@ def run_checks(
     ctx: StageContext, workdir: Path, epoch: int, *, reproduce: bool
 ) -> tuple[list[Check], list[Path]]:
     """Every check, in order; the artifacts published to the output folder."""
-    first = build_once(ctx, workdir / "first", epoch)
+    first = build_once(ctx, workdir / "first", epoch, workdir / "unpacked")
     if isinstance(first, Check):
         later = ("twine", "wheel-contents", "sdist-contents", "reproducible", "install")
         return [first, *(Check(n, "skipped", "nothing was built") for n in later)], []
@@ -526,7 +546,7 @@ def run_checks(
         check_sdist(first.sdist),
     ]
     if reproduce:
-        second = build_once(ctx, workdir / "second", epoch)
+        second = build_once(ctx, workdir / "second", epoch, workdir / "unpacked")
         if isinstance(second, Check):
             checks.append(dataclasses.replace(second, name="reproducible"))
         else:

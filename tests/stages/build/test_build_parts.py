@@ -19,7 +19,13 @@ from ci_tasks.core.config import load_config
 from ci_tasks.core.errors import UsageError
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, run_stage
-from ci_tasks.stages.build.archives import Differences, differences, read_archive
+from ci_tasks.stages.build.archives import (
+    ArchiveError,
+    Differences,
+    differences,
+    read_archive,
+    unpack_sdist,
+)
 from ci_tasks.stages.build.sbom import LockError, make_sbom
 from ci_tasks.stages.build.session import (
     Artifacts,
@@ -335,3 +341,19 @@ def test_a_run_that_could_not_finish_replaces_a_green_report(tmp_path):
     assert written["verdict"] == "unverified"
     assert "`twine` is not in the CI environment" in written["error"]
     assert not (bin_dir / "twine").exists()
+
+
+def test_unpack_sdist_refuses_a_member_escaping_its_folder(tmp_path):
+    """An sdist member pointing outside the unpack folder is refused, the sdist named."""
+    evil = _tgz(tmp_path / "p-1.tar.gz", [("p-1/PKG-INFO", b"m"), ("../escape.py", b"x")])
+    with pytest.raises(ArchiveError, match=r"p-1\.tar\.gz cannot be unpacked"):
+        unpack_sdist(evil, tmp_path / "unpacked")
+    assert not (tmp_path / "escape.py").exists()
+
+
+def test_unpack_sdist_empties_the_folder_and_returns_the_project(tmp_path):
+    """The same folder serves both builds: what the first left there is gone."""
+    (tmp_path / "unpacked" / "old").mkdir(parents=True)
+    sdist = _tgz(tmp_path / "p-1.tar.gz", [("p-1/PKG-INFO", b"m")])
+    assert unpack_sdist(sdist, tmp_path / "unpacked") == tmp_path / "unpacked" / "p-1"
+    assert sorted(p.name for p in (tmp_path / "unpacked").iterdir()) == ["p-1"]
