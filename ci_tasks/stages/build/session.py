@@ -21,9 +21,9 @@ import shutil
 import sys
 import tempfile
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ci_tasks.core import __version__, reports
 from ci_tasks.core.errors import (
@@ -38,15 +38,9 @@ from ci_tasks.core.errors import (
 )
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.build.archives import (
-    ENCODING_ONLY,
-    ArchiveError,
-    Differences,
-    differences,
-    read_archive,
-    sha256_file,
-    unpack_sdist,
-)
+from ci_tasks.stages.build.archives import ArchiveError, read_archive, sha256_file, unpack_sdist
+from ci_tasks.stages.build.model import MAX_FINDINGS, Artifacts, Check
+from ci_tasks.stages.build.reproduce import build_backend, compare_builds
 from ci_tasks.stages.build.sbom import LockError, make_sbom
 
 if TYPE_CHECKING:
@@ -63,41 +57,15 @@ STRAY_DIRS = frozenset(
     }
 )  # fmt: skip
 STRAY_TOP_DIRS = frozenset({"dist", "build"})
+STRAY_SUFFIXES = (".pyc", ".pyo", ".whl", ".DS_Store", ".coverage")
 OWN_OUTPUTS_FIX = (
     f"{reports.REPORT_DIR}/ holds ci-tasks' outputs: add `{reports.REPORT_DIR}/` to the "
     "top-level .gitignore (`ci-tasks init` does; hatchling reads only that one), and if git "
     f"tracks it, `git rm -r --cached {reports.REPORT_DIR}`"
 )
 """What to change when an sdist holds ``.ci-tasks/``."""
-STRAY_SUFFIXES = (".pyc", ".pyo", ".whl", ".DS_Store", ".coverage")
-_MAX_FINDINGS = 10
 _IMPORT = "import importlib, sys; importlib.import_module(sys.argv[1])"
 _MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-
-Status = Literal["passed", "failed", "skipped"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Check:
-    """The outcome of one check."""
-
-    name: str
-    status: Status
-    message: str = ""
-    artifacts: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    """Per artifact, what the check found (reproducible: ``byte-identical``...)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Artifacts:
-    """One build's sdist and wheel."""
-
-    sdist: Path
-    wheel: Path
-
-    def all(self) -> tuple[Path, Path]:
-        """Both artifacts, sdist first."""
-        return (self.sdist, self.wheel)
 
 
 def parse_posargs(posargs: Sequence[str]) -> bool:
@@ -148,18 +116,6 @@ def project_name(root: Path) -> str:
     """The normalised ``[project].name`` of the project in *root* (``""`` when unknown)."""
     name = str(_pyproject(root).get("project", {}).get("name", ""))
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def build_backend(root: Path) -> str:
-    """The build backend's distribution-like name: ``setuptools``, ``hatchling``, ``flit_core``.
-
-    Without ``[build-system] build-backend``, PEP 517 front ends use setuptools.
-    """
-    system = _pyproject(root).get("build-system", {})
-    backend = system.get("build-backend") if isinstance(system, dict) else None
-    if not isinstance(backend, str) or not backend.strip():
-        return "setuptools"
-    return backend.strip().split(".", 1)[0].split(":", 1)[0]
 
 
 def source_date_epoch(ctx: StageContext) -> tuple[int, str]:
@@ -263,74 +219,12 @@ def check_sdist(sdist: Path) -> Check:
     names = [member.name for member in read_archive(sdist).members]
     stray = stray_members(names)
     if stray:
-        shown = ", ".join(stray[:_MAX_FINDINGS])
-        more = f" (and {len(stray) - _MAX_FINDINGS} more)" if len(stray) > _MAX_FINDINGS else ""
+        shown = ", ".join(stray[:MAX_FINDINGS])
+        more = f" (and {len(stray) - MAX_FINDINGS} more)" if len(stray) > MAX_FINDINGS else ""
         ours = any(s.endswith(f"/{reports.REPORT_DIR}/") for s in stray)
         fix = f"; {OWN_OUTPUTS_FIX}" if ours else ""
         return Check("sdist-contents", "failed", f"{sdist.name} contains {shown}{more}{fix}")
     return Check("sdist-contents", "passed", f"{len(names)} members")
-
-
-REPRODUCIBILITY_ISSUES = {"setuptools": "pypa/setuptools#2133"}
-"""Known, open backend issues that make sdists differ in metadata only, named in the note."""
-
-
-def _compare_one(a: Path, b: Path) -> Differences | None:
-    """``None`` when byte-identical; otherwise what differs (never empty)."""
-    if sha256_file(a) == sha256_file(b):
-        return None
-    found = differences(read_archive(a), read_archive(b))
-    return found if found.all() else ENCODING_ONLY
-
-
-def _listed(name: str, lines: Sequence[str]) -> list[str]:
-    return [f"{name}: {line}" for line in lines[:_MAX_FINDINGS]]
-
-
-def compare_builds(
-    first: Artifacts,
-    second: Artifacts,
-    *,
-    mode: Literal["contents", "bytes"] = "contents",
-    backend: str = "",
-) -> Check:
-    """Whether the two builds are the same, byte identity reported apart from contents.
-
-    The wheel must be byte-identical (every backend can make it so). The sdist must be
-    too with ``mode="bytes"``; with ``"contents"`` (the default) an sdist whose builds
-    differ only in archive metadata (timestamps, owners, the gzip header) passes with a
-    note naming *backend*, which stamps them; a difference in what it holds fails.
-    """
-    findings: list[str] = []
-    facts: dict[str, str] = {}
-    notes: list[str] = []
-    for a, b in zip(first.all(), second.all(), strict=True):
-        if a.name != b.name:
-            findings.append(f"the second build made {b.name} instead of {a.name}")
-            facts[a.name] = "differs"
-            continue
-        found = _compare_one(a, b)
-        if found is None:
-            facts[a.name] = "byte-identical"
-        elif a is first.sdist and mode == "contents" and not found.content:
-            facts[a.name] = "contents identical"
-            who = backend or "the build backend"
-            issue = REPRODUCIBILITY_ISSUES.get(backend)
-            cause = ", ".join(found.causes) + (f"; {issue}" if issue else "")
-            notes.append(
-                f"{a.name}: {who} stamps sdists with build-time metadata ({cause}); "
-                "contents identical"
-            )
-        else:
-            facts[a.name] = "differs"
-            findings += _listed(a.name, found.all())
-    identical = [name for name, fact in facts.items() if fact == "byte-identical"]
-    if findings:
-        return Check("reproducible", "failed", "; ".join(findings), facts)
-    if not notes:
-        return Check("reproducible", "passed", "two builds are byte-identical", facts)
-    said = [*(f"{name}: byte-identical" for name in identical), *notes]
-    return Check("reproducible", "passed", "; ".join(said), facts)
 
 
 def _venv_python(venv: Path) -> Path:
@@ -550,7 +444,7 @@ def run_checks(
         if isinstance(second, Check):
             checks.append(dataclasses.replace(second, name="reproducible"))
         else:
-            mode, backend = ctx.config.build.reproduce_mode, build_backend(ctx.root)
+            mode, backend = ctx.config.build.reproduce_mode, build_backend(_pyproject(ctx.root))
             checks.append(compare_builds(first, second, mode=mode, backend=backend))
     else:
         checks.append(Check("reproducible", "skipped", "--no-reproduce or reproducible = false"))

@@ -9,6 +9,7 @@ import re
 import sys
 import tarfile
 import textwrap
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -26,11 +27,11 @@ from ci_tasks.stages.build.archives import (
     read_archive,
     unpack_sdist,
 )
+from ci_tasks.stages.build.model import Artifacts
+from ci_tasks.stages.build.reproduce import build_backend, compare_builds
 from ci_tasks.stages.build.sbom import LockError, make_sbom
 from ci_tasks.stages.build.session import (
-    Artifacts,
     build,
-    compare_builds,
     parse_posargs,
     stray_members,
     top_level_names,
@@ -341,6 +342,20 @@ def test_a_run_that_could_not_finish_replaces_a_green_report(tmp_path):
     assert written["verdict"] == "unverified"
     assert "`twine` is not in the CI environment" in written["error"]
     assert not (bin_dir / "twine").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "backend"),
+    [
+        ('[build-system]\nbuild-backend = "setuptools.build_meta"\n', "setuptools"),
+        ('[build-system]\nbuild-backend = "hatchling.build"\n', "hatchling"),
+        ('[build-system]\nbuild-backend = "flit_core.buildapi"\n', "flit_core"),
+        ('[build-system]\nrequires = ["setuptools"]\n', "setuptools"),
+    ],
+)
+def test_build_backend_is_named_from_pyproject(text, backend):
+    """The backend named in notes comes from build-backend; none means setuptools (PEP 517)."""
+    assert build_backend(tomllib.loads(text)) == backend
 
 
 def test_unpack_sdist_refuses_a_member_escaping_its_folder(tmp_path):
