@@ -44,16 +44,8 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     """Replace *path* with *data* so readers see the old file or the new one, never half.
 
     The file keeps its permissions (a new one gets the usual ones, not mkstemp's 0600):
-    ``ci-tasks init`` rewrites files such as ``pyproject.toml`` with it. A file under a
-    ``.ci-tasks/`` folder has that folder made by :func:`report_dir`.
+    ``ci-tasks init`` rewrites files such as ``pyproject.toml`` with it.
     """
-    parts = path.parts[:-1]
-    if REPORT_DIR in parts:
-        report_dir(Path(*parts[: len(parts) - parts[::-1].index(REPORT_DIR) - 1]))
-    _replace(path, data)
-
-
-def _replace(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode() if isinstance(data, str) else data
     try:
@@ -142,16 +134,17 @@ def now_iso() -> str:
 def report_dir(root: Path, output: Output | None = None) -> Path:
     """``.ci-tasks/`` in *root*, made (with its ``.gitignore``) if it has none yet.
 
-    The one place the folder is made: :func:`atomic_write` calls it for every file under
-    it, a stage whose tools write there (pytest) before running them. The first time,
-    when the project's git does not ignore the folder itself, say once how to: hatchling
-    reads only the top-level ``.gitignore`` and would put the folder in the sdist.
+    The one place the folder is made: whatever writes there asks for it first (the
+    reports, the preflight cache, readiness' CI evidence, the tests stage before pytest
+    writes its files). The first time, when the project's git does not ignore the folder
+    itself, say once how to: hatchling reads only the top-level ``.gitignore`` and would
+    put the folder in the sdist.
     """
     folder = root / REPORT_DIR
     marker = folder / ".gitignore"
     if marker.is_file():
         return folder
-    _replace(marker, REPORT_DIR_GITIGNORE)
+    atomic_write(marker, REPORT_DIR_GITIGNORE)
     if git.ignored(root, REPORT_DIR) is False:
         (output or default_output()).annotate(
             "warning",
@@ -185,6 +178,8 @@ def write_report(
         "verdict": verdict,
         **body,
     }
+    if path is None:
+        report_dir(root)
     target = path or report_path(root, kind)
     write_json(target, payload)
     return target
