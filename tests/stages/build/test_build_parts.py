@@ -372,3 +372,15 @@ def test_unpack_sdist_empties_the_folder_and_returns_the_project(tmp_path):
     sdist = _tgz(tmp_path / "p-1.tar.gz", [("p-1/PKG-INFO", b"m")])
     assert unpack_sdist(sdist, tmp_path / "unpacked") == tmp_path / "unpacked" / "p-1"
     assert sorted(p.name for p in (tmp_path / "unpacked").iterdir()) == ["p-1"]
+
+
+def test_reproducible_accepts_only_its_modes(tmp_path):
+    """``reproducible = "byte"`` is a one-line error naming the key and every allowed value."""
+    project = make_project(tmp_path, lock=False, ci_tasks='build.reproducible = "byte"')
+    result = project.ci_tasks("config")
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(
+        "tool.ci-tasks.build.reproducible: expected true or false or one of 'contents', "
+        "'bytes', got 'byte'"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
