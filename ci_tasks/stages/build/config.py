@@ -15,10 +15,10 @@ class BuildConfig:
     command: str = ""
     """A command run from the installed wheel's venv, e.g. ``"sample --version"``."""
     reproducible: bool | Literal["contents", "bytes"] = "contents"
-    """Build twice with ``SOURCE_DATE_EPOCH`` and compare: ``"contents"`` (or ``true``)
-    requires a byte-identical wheel and an sdist holding the same members, bytes, modes
-    and links (its archive metadata may differ, with a note); ``"bytes"`` requires both
-    byte-identical; ``false`` builds once."""
+    """Build twice with ``SOURCE_DATE_EPOCH`` and compare. ``"contents"`` (or ``true``):
+    the wheel byte for byte, the sdist by its members, their bytes, modes and links (its
+    timestamps and gzip header may differ, with a note); ``"bytes"``: the sdist byte for
+    byte too; ``false``: build once."""
     sbom: bool = True
     """Write a CycloneDX SBOM of the locked runtime dependencies beside the artifacts."""
     output_dir: str = dataclasses.field(default="dist", metadata={"nonempty": True})
