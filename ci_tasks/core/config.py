@@ -160,8 +160,11 @@ class Config:
     """Every stage's section by key: as parsed, else its defaults; not a key itself."""
     root: Path = dataclasses.field(default=Path(), metadata={"internal": True})
     """The project directory (where ``pyproject.toml`` is); not a key."""
-    group_reasons: tuple[str, ...] = dataclasses.field(default=(), metadata={"internal": True})
-    """Why each of ``dependency_groups`` is synced, when detected; not a key."""
+    group_reasons: tuple[str, ...] = dataclasses.field(
+        default=(), compare=False, metadata={"internal": True}
+    )
+    """Why each of ``dependency_groups`` is synced, when detected; not a key, and not part
+    of equality (two configs syncing the same groups are the same)."""
 
     def __post_init__(self) -> None:
         _check_matrix(self.python, self.os)
