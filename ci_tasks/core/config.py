@@ -143,7 +143,8 @@ class Config:
     """GitHub runner labels every CI session runs on (one job per session and OS)."""
     dependency_groups: tuple[str, ...] = ("dev",)
     """Dependency groups installed from ``uv.lock`` into session environments (default: the
-    group that lists pytest, the groups it includes, and ``[tool.uv] default-groups``)."""
+    group that lists pytest and the groups it includes; without one, ``[tool.uv]
+    default-groups``)."""
     secrets: tuple[str, ...] = ()
     """Extra environment variables whose values are masked in all output."""
     ci_sessions: tuple[str, ...] = ()
@@ -159,6 +160,11 @@ class Config:
     """Every stage's section by key: as parsed, else its defaults; not a key itself."""
     root: Path = dataclasses.field(default=Path(), metadata={"internal": True})
     """The project directory (where ``pyproject.toml`` is); not a key."""
+    group_reasons: tuple[str, ...] = dataclasses.field(
+        default=(), compare=False, metadata={"internal": True}
+    )
+    """Why each of ``dependency_groups`` is synced, when detected; not a key, and not part
+    of equality (two configs syncing the same groups are the same)."""
 
     def __post_init__(self) -> None:
         _check_matrix(self.python, self.os)
@@ -166,6 +172,13 @@ class Config:
         missing = {n: cls() for n, cls in _SECTIONS.items() if n not in self.sections}
         if missing:
             object.__setattr__(self, "sections", {**self.sections, **missing})
+
+    def group_choice(self) -> groups.GroupChoice:
+        """``dependency_groups`` and why each is synced (detected, or set in the table)."""
+        if len(self.group_reasons) == len(self.dependency_groups):
+            return groups.GroupChoice(self.dependency_groups, self.group_reasons)
+        why = f"[{'.'.join(TABLE)}] dependency-groups"
+        return groups.GroupChoice.configured(self.dependency_groups, why)
 
     def section(self, name: str, cls: type[T]) -> T:
         """The stage section *name*, checked to be a *cls*."""
@@ -439,9 +452,14 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(msg)
     config = parse_config(table, source.resolve())
     if "dependency_groups" not in {key.replace("-", "_") for key in table}:
-        detected = groups.test_groups(document)
-        if detected:
-            config = dataclasses.replace(config, dependency_groups=detected)
+        detected = groups.choose_test_groups(document)
+        if detected.groups:
+            config = dataclasses.replace(
+                config, dependency_groups=detected.groups, group_reasons=detected.reasons
+            )
+        else:
+            why = ("the default; no group lists pytest",) * len(config.dependency_groups)
+            config = dataclasses.replace(config, group_reasons=why)
     return config
 
 

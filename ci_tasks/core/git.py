@@ -27,15 +27,12 @@ class GitError(UsageError):
     """git refused: not a repository, an unknown revision, an unset config key."""
 
 
-def run(cwd: Path, *args: str, timeout: float = TIMEOUT) -> bytes:
-    """Git's standard output for ``git <args>`` in *cwd*.
-
-    Raises :class:`ToolMissingError` without git, :class:`GitError` (with git's last
-    line of error) when it exits non-zero.
-    """
+def _completed(
+    cwd: Path, args: tuple[str, ...], timeout: float
+) -> subprocess.CompletedProcess[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in _HOOK_VARIABLES}
     try:
-        done = subprocess.run(
+        return subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, timeout=timeout, check=False, env=env
         )
     except FileNotFoundError:
@@ -44,6 +41,15 @@ def run(cwd: Path, *args: str, timeout: float = TIMEOUT) -> bytes:
     except subprocess.TimeoutExpired:
         msg = f"`git {' '.join(args)}` gave no answer within {timeout:g} s in {cwd}"
         raise GitError(msg) from None
+
+
+def run(cwd: Path, *args: str, timeout: float = TIMEOUT) -> bytes:
+    """Git's standard output for ``git <args>`` in *cwd*.
+
+    Raises :class:`ToolMissingError` without git, :class:`GitError` (with git's last
+    line of error) when it exits non-zero.
+    """
+    done = _completed(cwd, args, timeout)
     if done.returncode != 0:
         error = done.stderr.decode(errors="replace").strip().splitlines()
         msg = f"`git {' '.join(args)}` failed in {cwd}: {error[-1] if error else 'no output'}"
@@ -101,3 +107,16 @@ def push_auth(env: Mapping[str, str]) -> dict[str, str | None]:
         f"GIT_CONFIG_KEY_{index}": f"http.{server}/.extraheader",
         f"GIT_CONFIG_VALUE_{index}": f"AUTHORIZATION: basic {basic}",
     }
+
+
+def ignored(cwd: Path, path: str) -> bool | None:
+    """Whether git ignores *path* (``git check-ignore``); ``None`` outside a repository.
+
+    Only ignore files at or above *path*'s folder count: a ``.gitignore`` inside a
+    folder ignores what is in it, not the folder.
+    """
+    try:
+        done = _completed(cwd, ("check-ignore", "-q", "--", path), TIMEOUT)
+    except (GitError, ToolMissingError):
+        return None
+    return {0: True, 1: False}.get(done.returncode)

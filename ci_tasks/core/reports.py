@@ -22,6 +22,9 @@ from ci_tasks.core import git, masking
 from ci_tasks.core.actions import Output, default_output
 
 REPORT_DIR = ".ci-tasks"
+REPORT_DIR_GITIGNORE = "# Written by ci-tasks: this folder holds the sessions' outputs only.\n*\n"
+"""``.ci-tasks/.gitignore``: git never lists or commits the folder (as pytest's cache does),
+so a backend taking its files from git (setuptools-scm, flit) never ships it."""
 ARTIFACT_PREFIX = "ci-tasks-"
 """CI uploads each session's ``REPORT_DIR`` as the artifact ``ci-tasks-<session>-<os>``;
 ``ci-tasks init`` writes that name into ``ci.yml`` and ``readiness`` looks for it."""
@@ -128,6 +131,30 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
+def report_dir(root: Path, output: Output | None = None) -> Path:
+    """``.ci-tasks/`` in *root*, made (with its ``.gitignore``) if it has none yet.
+
+    The one place the folder is made: whatever writes there asks for it first (the
+    reports, the preflight cache, readiness' CI evidence, the tests stage before pytest
+    writes its files). The first time, when the project's git does not ignore the folder
+    itself, say once how to: hatchling reads only the top-level ``.gitignore`` and would
+    put the folder in the sdist.
+    """
+    folder = root / REPORT_DIR
+    marker = folder / ".gitignore"
+    if marker.is_file():
+        return folder
+    atomic_write(marker, REPORT_DIR_GITIGNORE)
+    if git.ignored(root, REPORT_DIR) is False:
+        (output or default_output()).annotate(
+            "warning",
+            f"{REPORT_DIR}/ (ci-tasks' outputs) is not ignored by git: add `{REPORT_DIR}/` "
+            "to .gitignore (`ci-tasks init` does), or a backend reading .gitignore "
+            "(hatchling) puts it in the sdist",
+        )
+    return folder
+
+
 def report_path(root: Path, kind: str) -> Path:
     """Where the ``<kind>`` report of the project in *root* lives."""
     return root / REPORT_DIR / f"{kind}-report.json"
@@ -151,6 +178,8 @@ def write_report(
         "verdict": verdict,
         **body,
     }
+    if path is None:
+        report_dir(root)
     target = path or report_path(root, kind)
     write_json(target, payload)
     return target

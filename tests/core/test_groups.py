@@ -31,9 +31,13 @@ TYPING = [
     ("lines", "expected"),
     [
         (["[dependency-groups]", 'dev = ["pytest>=8", "ruff==0.6"]'], ("dev",)),
-        (TESTS_AND_DEV, ("tests", "dev")),
+        (TESTS_AND_DEV, ("tests",)),
         ([*COV, "[tool.uv]", "default-groups = []"], ("tests", "cov")),
-        ([*TYPING, "[tool.uv]", 'default-groups = ["typing"]'], ("tests", "typing")),
+        ([*TYPING, "[tool.uv]", 'default-groups = ["typing", "docs"]'], ("tests",)),
+        (
+            ["[dependency-groups]", 'dev = ["ruff", {include-group = "docs"}]', 'docs = ["x"]'],
+            ("dev", "docs"),
+        ),
         (
             ["[dependency-groups]", 'docs = ["sphinx"]', "[tool.uv]", 'default-groups = "all"'],
             ("docs",),
@@ -46,8 +50,53 @@ TYPING = [
     ],
 )
 def test_test_groups(lines: list[str], expected: tuple[str, ...]) -> None:
-    """Pytest's group, the groups it includes and uv's default groups, each once, in order."""
+    """Pytest's group and what it includes; uv's default groups only without one; each once."""
     assert groups.test_groups(_doc("\n".join(lines))) == expected
+
+
+TYPING_PRE_COMMIT = """\
+[dependency-groups]
+tests = ["pytest>=8", {include-group = "coverage"}]
+coverage = ["coverage[toml]", {include-group = "tests"}]
+typing = ["mypy", "pyright"]
+pre-commit = ["pre-commit", "tox"]
+
+[tool.uv]
+default-groups = ["typing", "pre-commit", "tests"]
+"""
+
+
+def test_default_groups_holding_typing_and_pre_commit_are_not_synced() -> None:
+    """Default groups holding type checkers and pre-commit are not synced; only the test groups."""
+    choice = groups.choose_test_groups(_doc(TYPING_PRE_COMMIT))
+    assert choice.groups == ("tests", "coverage")
+    assert choice.describe() == "tests (lists pytest), coverage (included by tests)"
+
+
+@pytest.mark.parametrize(
+    ("text", "described"),
+    [
+        (
+            '[dependency-groups]\ndev = ["ruff"]\n',
+            "dev (uv's default group; no group lists pytest)",
+        ),
+        (
+            '[dependency-groups]\nlint = ["ruff"]\n[tool.uv]\ndefault-groups = ["lint"]\n',
+            "lint ([tool.uv] default-groups; no group lists pytest)",
+        ),
+        (
+            (
+                '[dependency-groups]\ntests = ["pytest"]\n'
+                '[tool.ci-tasks]\ndependency-groups = ["tests"]\n'
+            ),
+            "tests ([tool.ci-tasks] dependency-groups)",
+        ),
+    ],
+)
+def test_config_says_why_each_group_is_synced(tmp_path: Path, text: str, described: str) -> None:
+    """The loaded config says where its groups came from: uv's defaults, or the table."""
+    (tmp_path / "pyproject.toml").write_text(text)
+    assert load_config(tmp_path).group_choice().describe() == described
 
 
 def test_includes_follow_cycles_once() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -109,3 +110,53 @@ def test_missing_json_reads_as_none(tmp_path, out):
 def test_paths_in_reports_are_posix_and_relative_to_the_project(tmp_path, name, expected):
     """A tool's absolute path inside the project becomes relative, `/`-separated."""
     assert reports.portable_path(name.format(root=tmp_path), tmp_path) == expected
+
+
+@pytest.fixture
+def quiet_git(monkeypatch):
+    """No global or system git configuration (a global excludesFile) decides what is ignored."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+def _output():
+    from ci_tasks.core.actions import Output  # noqa: PLC0415
+
+    stream = io.StringIO()
+    return Output(stream=stream, env={}), stream
+
+
+@pytest.mark.usefixtures("quiet_git")
+def test_report_dir_ignores_itself_and_warns_once_when_the_project_does_not(tmp_path):
+    """It ignores itself (`*`), so git lists nothing; unignored by the project: one warning."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    out, stream = _output()
+    folder = reports.report_dir(tmp_path, out)
+    assert (folder / ".gitignore").read_text().splitlines()[-1] == "*"
+    (folder / "build-report.json").write_text("{}")
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert status.stdout == ""
+    assert stream.getvalue() == (
+        "warning: .ci-tasks/ (ci-tasks' outputs) is not ignored by git: add `.ci-tasks/` to "
+        ".gitignore (`ci-tasks init` does), or a backend reading .gitignore (hatchling) puts "
+        "it in the sdist\n"
+    )
+    reports.report_dir(tmp_path, out)
+    reports.write_report(tmp_path, "build", verdict="passed", body={})
+    assert stream.getvalue().count("warning") == 1
+
+
+@pytest.mark.usefixtures("quiet_git")
+@pytest.mark.parametrize("git_ignores", [".ci-tasks/\n", None])
+def test_report_dir_says_nothing_when_ignored_or_outside_git(tmp_path, git_ignores):
+    """A project whose .gitignore lists the folder, or no git repository: no warning."""
+    if git_ignores is not None:
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+        (tmp_path / ".gitignore").write_text(git_ignores)
+    out, stream = _output()
+    reports.report_dir(tmp_path, out)
+    assert (tmp_path / ".ci-tasks" / ".gitignore").is_file()
+    assert stream.getvalue() == ""

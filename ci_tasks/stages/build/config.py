@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -13,9 +14,17 @@ class BuildConfig:
     """Modules imported from the installed wheel (default: its top-level packages)."""
     command: str = ""
     """A command run from the installed wheel's venv, e.g. ``"sample --version"``."""
-    reproducible: bool = True
-    """Build twice with ``SOURCE_DATE_EPOCH`` and require identical bytes."""
+    reproducible: bool | Literal["contents", "bytes"] = "contents"
+    """Build twice with ``SOURCE_DATE_EPOCH`` and compare. ``"contents"`` (or ``true``):
+    the wheel byte for byte, the sdist by its members, their bytes, modes and links (its
+    timestamps and gzip header may differ, with a note); ``"bytes"``: the sdist byte for
+    byte too; ``false``: build once."""
     sbom: bool = True
     """Write a CycloneDX SBOM of the locked runtime dependencies beside the artifacts."""
     output_dir: str = dataclasses.field(default="dist", metadata={"nonempty": True})
     """Where the verified artifacts are copied, relative to the project."""
+
+    @property
+    def reproduce_mode(self) -> Literal["contents", "bytes"]:
+        """How the two builds are compared (``true`` means the default, ``"contents"``)."""
+        return "bytes" if self.reproducible == "bytes" else "contents"

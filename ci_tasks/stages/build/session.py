@@ -23,7 +23,7 @@ import tempfile
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any
 
 from ci_tasks.core import __version__, reports
 from ci_tasks.core.errors import (
@@ -38,7 +38,9 @@ from ci_tasks.core.errors import (
 )
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.build.archives import differences, read_archive, sha256_file
+from ci_tasks.stages.build.archives import ArchiveError, read_archive, sha256_file, unpack_sdist
+from ci_tasks.stages.build.model import MAX_FINDINGS, Artifacts, Check
+from ci_tasks.stages.build.reproduce import build_backend, compare_builds
 from ci_tasks.stages.build.sbom import LockError, make_sbom
 
 if TYPE_CHECKING:
@@ -56,32 +58,14 @@ STRAY_DIRS = frozenset(
 )  # fmt: skip
 STRAY_TOP_DIRS = frozenset({"dist", "build"})
 STRAY_SUFFIXES = (".pyc", ".pyo", ".whl", ".DS_Store", ".coverage")
-_MAX_FINDINGS = 10
+OWN_OUTPUTS_FIX = (
+    f"{reports.REPORT_DIR}/ holds ci-tasks' outputs: add `{reports.REPORT_DIR}/` to the "
+    "top-level .gitignore (`ci-tasks init` does; hatchling reads only that one), and if git "
+    f"tracks it, `git rm -r --cached {reports.REPORT_DIR}`"
+)
+"""What to change when an sdist holds ``.ci-tasks/``."""
 _IMPORT = "import importlib, sys; importlib.import_module(sys.argv[1])"
 _MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-
-Status = Literal["passed", "failed", "skipped"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Check:
-    """The outcome of one check."""
-
-    name: str
-    status: Status
-    message: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Artifacts:
-    """One build's sdist and wheel."""
-
-    sdist: Path
-    wheel: Path
-
-    def all(self) -> tuple[Path, Path]:
-        """Both artifacts, sdist first."""
-        return (self.sdist, self.wheel)
 
 
 def parse_posargs(posargs: Sequence[str]) -> bool:
@@ -121,13 +105,16 @@ def stray_members(names: Sequence[str]) -> list[str]:
     return found
 
 
+def _pyproject(root: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
 def project_name(root: Path) -> str:
     """The normalised ``[project].name`` of the project in *root* (``""`` when unknown)."""
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return ""
-    name = str(data.get("project", {}).get("name", ""))
+    name = str(_pyproject(root).get("project", {}).get("name", ""))
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -164,22 +151,40 @@ def _network_trouble(failure: CommandFailed) -> None:
         raise ServiceUnavailable(msg) from None
 
 
-def build_once(ctx: StageContext, out_dir: Path, epoch: int) -> Artifacts | Check:
-    """``uv build`` (sdist, then the wheel from it) into *out_dir*; a failed check if not."""
+def _uv_build(ctx: StageContext, what: str, out_dir: Path, source: Path, epoch: int) -> None:
+    ctx.runner.run(
+        [ctx.tool("uv"), "build", what, "--out-dir", str(out_dir), str(source)],
+        cwd=ctx.root,
+        env={"SOURCE_DATE_EPOCH": str(epoch)},
+        retry_on=NETWORK_ERRORS,
+    )
+
+
+def build_once(ctx: StageContext, out_dir: Path, epoch: int, unpacked: Path) -> Artifacts | Check:
+    """The sdist, then the wheel from it, into *out_dir*; a failed check if not.
+
+    The sdist is unpacked at *unpacked*, the same folder for both builds: a compiler
+    records the source path in what it makes (debug information), and ``uv build``
+    would unpack the sdist in a new temporary folder each time. A fixed build path is
+    reproducible-builds' own answer; the project has nothing to change for it.
+    """
     try:
-        ctx.runner.run(
-            [ctx.tool("uv"), "build", "--out-dir", str(out_dir), str(ctx.root)],
-            cwd=ctx.root,
-            env={"SOURCE_DATE_EPOCH": str(epoch)},
-            retry_on=NETWORK_ERRORS,
-        )
+        _uv_build(ctx, "--sdist", out_dir, ctx.root, epoch)
+        sdists = sorted(out_dir.glob("*.tar.gz"))
+        if len(sdists) != 1:
+            found = ", ".join(p.name for p in sdists) or "nothing"
+            return Check("build", "failed", f"expected one sdist, got {found}")
+        source = unpack_sdist(sdists[0], unpacked)
+        _uv_build(ctx, "--wheel", out_dir, source, epoch)
     except CommandFailed as exc:
         _network_trouble(exc)
         return Check("build", "failed", f"uv build failed: {_tail_lines(exc)}")
-    sdists, wheels = sorted(out_dir.glob("*.tar.gz")), sorted(out_dir.glob("*.whl"))
-    if len(sdists) != 1 or len(wheels) != 1:
-        found = ", ".join(p.name for p in [*sdists, *wheels]) or "nothing"
-        return Check("build", "failed", f"expected one sdist and one wheel, got {found}")
+    except ArchiveError as exc:
+        return Check("build", "failed", str(exc))
+    wheels = sorted(out_dir.glob("*.whl"))
+    if len(wheels) != 1:
+        found = ", ".join(p.name for p in wheels) or "nothing"
+        return Check("build", "failed", f"expected one wheel, got {found}")
     return Artifacts(sdists[0], wheels[0])
 
 
@@ -214,27 +219,12 @@ def check_sdist(sdist: Path) -> Check:
     names = [member.name for member in read_archive(sdist).members]
     stray = stray_members(names)
     if stray:
-        shown = ", ".join(stray[:_MAX_FINDINGS])
-        more = f" (and {len(stray) - _MAX_FINDINGS} more)" if len(stray) > _MAX_FINDINGS else ""
-        return Check("sdist-contents", "failed", f"{sdist.name} contains {shown}{more}")
+        shown = ", ".join(stray[:MAX_FINDINGS])
+        more = f" (and {len(stray) - MAX_FINDINGS} more)" if len(stray) > MAX_FINDINGS else ""
+        ours = any(s.endswith(f"/{reports.REPORT_DIR}/") for s in stray)
+        fix = f"; {OWN_OUTPUTS_FIX}" if ours else ""
+        return Check("sdist-contents", "failed", f"{sdist.name} contains {shown}{more}{fix}")
     return Check("sdist-contents", "passed", f"{len(names)} members")
-
-
-def compare_builds(first: Artifacts, second: Artifacts) -> Check:
-    """Both builds byte-identical; otherwise name what differs inside each archive."""
-    findings = []
-    for a, b in zip(first.all(), second.all(), strict=True):
-        if a.name != b.name:
-            findings.append(f"the second build made {b.name} instead of {a.name}")
-            continue
-        if sha256_file(a) == sha256_file(b):
-            continue
-        found = differences(read_archive(a), read_archive(b))
-        found = found or ["every member is identical; the compression differs"]
-        findings += [f"{a.name}: {line}" for line in found[:_MAX_FINDINGS]]
-    if findings:
-        return Check("reproducible", "failed", "; ".join(findings))
-    return Check("reproducible", "passed", "two builds are byte-identical")
 
 
 def _venv_python(venv: Path) -> Path:
@@ -370,6 +360,13 @@ def publish(out: Path, artifacts: Artifacts, sbom: dict[str, object]) -> list[Pa
     return written
 
 
+def _check_entry(check: Check) -> dict[str, object]:
+    entry: dict[str, object] = {"status": check.status, "message": check.message}
+    if check.artifacts:
+        entry["artifacts"] = dict(check.artifacts)
+    return entry
+
+
 def summary_markdown(checks: Sequence[Check], files: Sequence[Path], verdict: str) -> str:
     """The job summary: one row per check, one per artifact (pure)."""
     icon = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
@@ -382,7 +379,7 @@ def summary_markdown(checks: Sequence[Check], files: Sequence[Path], verdict: st
 
 def build(ctx: StageContext) -> None:
     """Build sdist and wheel; twine/wheel/sdist checks; reproducibility; install test; SBOM."""
-    reproduce = parse_posargs(ctx.posargs) and ctx.config.build.reproducible
+    reproduce = parse_posargs(ctx.posargs) and ctx.config.build.reproducible is not False
     workdir = Path(tempfile.mkdtemp(prefix="ci-tasks-build-"))
     try:
         epoch, epoch_source = source_date_epoch(ctx)
@@ -415,7 +412,7 @@ def build(ctx: StageContext) -> None:
                 for p in files
                 if not p.name.endswith(".cdx.json")
             ],
-            "checks": {c.name: {"status": c.status, "message": c.message} for c in checks},
+            "checks": {c.name: _check_entry(c) for c in checks},
             "output_dir": ctx.config.build.output_dir,
             "sbom": next((p.name for p in files if p.name.endswith(".cdx.json")), None),
             "source_date_epoch": {"value": epoch, "source": epoch_source},
@@ -432,7 +429,7 @@ def run_checks(
     ctx: StageContext, workdir: Path, epoch: int, *, reproduce: bool
 ) -> tuple[list[Check], list[Path]]:
     """Every check, in order; the artifacts published to the output folder."""
-    first = build_once(ctx, workdir / "first", epoch)
+    first = build_once(ctx, workdir / "first", epoch, workdir / "unpacked")
     if isinstance(first, Check):
         later = ("twine", "wheel-contents", "sdist-contents", "reproducible", "install")
         return [first, *(Check(n, "skipped", "nothing was built") for n in later)], []
@@ -443,11 +440,12 @@ def run_checks(
         check_sdist(first.sdist),
     ]
     if reproduce:
-        second = build_once(ctx, workdir / "second", epoch)
+        second = build_once(ctx, workdir / "second", epoch, workdir / "unpacked")
         if isinstance(second, Check):
             checks.append(dataclasses.replace(second, name="reproducible"))
         else:
-            checks.append(compare_builds(first, second))
+            mode, backend = ctx.config.build.reproduce_mode, build_backend(_pyproject(ctx.root))
+            checks.append(compare_builds(first, second, mode=mode, backend=backend))
     else:
         checks.append(Check("reproducible", "skipped", "--no-reproduce or reproducible = false"))
     checks += install_test(ctx, first.wheel, workdir)

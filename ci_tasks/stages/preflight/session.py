@@ -211,6 +211,7 @@ class ResultCache:
     """Recorded passes, ``.ci-tasks/preflight-cache.json``, written atomically."""
 
     def __init__(self, root: Path, ctx: StageContext) -> None:
+        self.root = root
         self.path = root / reports.REPORT_DIR / CACHE_FILE
         data = reports.read_json(self.path, ctx.output)
         entries: dict[str, list[dict[str, Any]]] = {}
@@ -238,6 +239,7 @@ class ResultCache:
         entry = {"fingerprint": fp, "passed_at": time.time(), "seconds": round(seconds, 3)}
         self.stages[stage] = [entry, *kept][:CACHE_ENTRIES_PER_STAGE]
         payload = {"schema": CACHE_SCHEMA, "version": 1, "stages": self.stages}
+        reports.report_dir(self.root)
         reports.write_json(self.path, payload)
 
 

@@ -194,7 +194,7 @@ def save(root: Path, evidence: RunEvidence) -> None:
     mistaken for a complete one: the next run downloads again.
     """
     store = _store(root)
-    report_dir = (root / reports.REPORT_DIR).resolve()
+    report_dir = reports.report_dir(root).resolve()
     (store / MANIFEST).unlink(missing_ok=True)
     if store.is_dir() and not store.is_symlink():
         for child in store.iterdir():

@@ -247,8 +247,10 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     config = ctx.config.tests
     options = parse_posargs(ctx.posargs, config)
     if ctx.venv is not None:
+        ctx.output.line(f"groups: {ctx.config.group_choice().describe()}")
         install_locked(ctx)
     outputs = Outputs.of(config, session_name(ctx))
+    reports.report_dir(ctx.root, ctx.output)  # pytest writes its files there itself
     coverage_xml = ctx.root / outputs.coverage_xml
     coverage_xml.unlink(missing_ok=True)  # a stale file must not pass for this run's total
     store, profile = _read_durations(ctx)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.sample import Project, clean_env, make_project, pyproject
+from tests.support.sample import TEST_TOOLS, Project, clean_env, make_project, pyproject
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +57,13 @@ def _with_project_keys(text: str, keys: str) -> str:
 
 def _git(path, *args):
     subprocess.run(["git", *args], cwd=path, check=True, capture_output=True, env=clean_env())
+
+
+def _git_out(path, *args):
+    done = subprocess.run(
+        ["git", *args], cwd=path, check=True, capture_output=True, text=True, env=clean_env()
+    )
+    return done.stdout
 
 
 def _report(project):
@@ -251,3 +258,110 @@ def test_this_repository_builds_reproducibly(tmp_path):
         "ci_tasks-0.1.0.tar.gz",
         "ci_tasks-0.1.0-py3-none-any.whl",
     }
+
+
+SETUPTOOLS_SYSTEM = """\
+[build-system]
+requires = ["setuptools>=77"]
+build-backend = "setuptools.build_meta"
+"""
+
+SETUP_STAMPING_TIME = """\
+import time
+
+from setuptools import setup
+
+with open("sample/_stamp.py", "w") as fh:
+    fh.write(f"BUILT_AT = {time.time_ns()}\\n")
+setup()
+"""
+
+
+def _setuptools_project(path: Path, *, ci_tasks: str = "", files=None) -> Project:
+    text = pyproject(ci_tasks=ci_tasks, extra='[tool.setuptools]\npackages = ["sample"]\n')
+    text = text.replace(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n',
+        SETUPTOOLS_SYSTEM,
+    )
+    text = _with_project_keys(text, 'readme = "README.md"\n')
+    project = make_project(
+        path, files={"pyproject.toml": text, ".gitignore": ".ci-tasks/\n", **(files or {})}
+    )
+    _git(path, "init", "-q")
+    _git(path, "add", "-A")
+    _git(path, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "initial")
+    return project
+
+
+@pytest.fixture(scope="module")
+def setuptools_sample(tmp_path_factory):
+    project = _setuptools_project(tmp_path_factory.mktemp("setuptools"))
+    result = project.nox("-s", "build")
+    return project, result, _report(project)
+
+
+def test_setuptools_sample_builds_reproducibly_by_contents(setuptools_sample):
+    """A setuptools sdist differing only in build-time mtimes passes, setuptools named."""
+    _, result, report = setuptools_sample
+    assert result.returncode == 0, result.stdout
+    check = report["checks"]["reproducible"]
+    assert check["status"] == "passed"
+    assert check["artifacts"] == {
+        "sample-0.1.0.tar.gz": "contents identical",
+        "sample-0.1.0-py3-none-any.whl": "byte-identical",
+    }
+    assert (
+        "sample-0.1.0.tar.gz: setuptools stamps sdists with build-time metadata (member "
+        "timestamps, gzip header mtime; pypa/setuptools#2133); contents identical"
+    ) in check["message"]
+    assert "sample-0.1.0-py3-none-any.whl: byte-identical" in result.stdout
+
+
+def test_reproducible_bytes_fails_the_same_setuptools_sample(setuptools_sample):
+    """``reproducible = "bytes"`` keeps the strict check: the same sdist fails, PKG-INFO named."""
+    project, _, _ = setuptools_sample
+    text = (project.path / "pyproject.toml").read_text()
+    project.write(
+        "pyproject.toml",
+        text.replace("[tool.ci-tasks]\n", '[tool.ci-tasks]\nbuild.reproducible = "bytes"\n'),
+    )
+    result = project.nox("-s", "build")
+    assert result.returncode == 1, result.stdout
+    check = _report(project)["checks"]["reproducible"]
+    assert check["status"] == "failed"
+    assert "sample-0.1.0.tar.gz: sample-0.1.0/PKG-INFO: timestamp differs" in check["message"]
+    assert check["artifacts"]["sample-0.1.0-py3-none-any.whl"] == "byte-identical"
+
+
+def test_setuptools_sample_writing_the_time_into_a_member_fails(tmp_path):
+    """A setup.py that writes the build time into a module fails by contents, the member named."""
+    project = _setuptools_project(tmp_path, files={"setup.py": SETUP_STAMPING_TIME})
+    result = project.nox("-s", "build")
+    assert result.returncode == 1, result.stdout
+    check = _report(project)["checks"]["reproducible"]
+    assert check["status"] == "failed"
+    assert "sample-0.1.0.tar.gz: sample-0.1.0/sample/_stamp.py: content differs" in check["message"]
+
+
+def test_unignored_ci_tasks_folder_is_warned_about_and_its_sdist_fix_named(tmp_path):
+    """Without `.ci-tasks/` in .gitignore: tests warns once; build after it names the fix."""
+    project = make_project(tmp_path, dev=TEST_TOOLS, files={".gitignore": ".nox/\ndist/\n"})
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "initial")
+    tests = project.nox("-s", "tests")
+    assert tests.returncode == 0, tests.stdout
+    result = project.nox("-s", "build", "--", "--no-reproduce")
+    assert result.returncode == 1, result.stdout
+    warning = "warning: .ci-tasks/ (ci-tasks' outputs) is not ignored by git"
+    assert (tests.stdout + result.stdout).count(warning) == 1
+    assert warning in tests.stdout
+    check = _report(project)["checks"]["sdist-contents"]
+    assert check["status"] == "failed"
+    assert check["message"] == (
+        "sample-0.1.0.tar.gz contains sample-0.1.0/.ci-tasks/; .ci-tasks/ holds ci-tasks' "
+        "outputs: add `.ci-tasks/` to the top-level .gitignore (`ci-tasks init` does; hatchling "
+        "reads only that one), and if git tracks it, `git rm -r --cached .ci-tasks`"
+    )
+    # The folder ignores itself: git lists none of the session's outputs.
+    assert _git_out(tmp_path, "status", "--porcelain", "--untracked-files=all") == ""

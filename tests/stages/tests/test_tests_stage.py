@@ -276,6 +276,11 @@ requires-python = ">=3.11"
 [dependency-groups]
 tests = [{tools}, "freezegun>=1.2"]
 lint = ["ruff"]
+typing = ["typing-extensions"]
+pre-commit = ["identify"]
+
+[tool.uv]
+default-groups = ["typing", "pre-commit"]
 
 [tool.ci-tasks.tests]
 reruns-delay = 0
@@ -294,7 +299,7 @@ def test_frozen():
 
 
 def test_tests_group_is_synced(tmp_path):
-    """Pytest and freezegun kept in a `tests` group: the session syncs that group and passes."""
+    """Pytest's `tests` group is synced, and not uv's default groups (typing, pre-commit)."""
     tools = ", ".join(f'"{t}"' for t in DEV)
     sample = make_project(tmp_path, lock=False, files={"tests/test_frozen.py": FROZEN})
     sample.write("pyproject.toml", GROUPS_PYPROJECT.format(tools=tools))
@@ -302,6 +307,10 @@ def test_tests_group_is_synced(tmp_path):
     result = sample.nox("-s", "tests")
     assert result.returncode == 0, result.stdout
     assert "2 passed" in result.stdout
+    assert "groups: tests (lists pytest)\n" in result.stdout
+    installed = {p.name.split("-")[0] for p in tmp_path.glob(".nox/*/lib/*/site-packages/*")}
+    assert "freezegun" in installed
+    assert not installed & {"typing_extensions", "identify"}
 
 
 PARTS = """\
