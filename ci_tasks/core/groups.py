@@ -136,6 +136,16 @@ def choose_test_groups(data: Mapping[str, Any]) -> GroupChoice:
     return GroupChoice(tuple(g for g, _ in kept), tuple(why for _, why in kept))
 
 
+def synced_by_default(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The groups a plain ``uv sync`` installs: uv's default groups and what they include.
+
+    Not what the tests need, but what every developer's environment holds, so the
+    security stage audits them beside the test groups.
+    """
+    defined = set(group_names(data))
+    return tuple(g for g, _ in _with_includes(data, _default_groups(data)) if g in defined)
+
+
 def test_groups(data: Mapping[str, Any]) -> tuple[str, ...]:
     """The names :func:`choose_test_groups` chooses."""
     return choose_test_groups(data).groups

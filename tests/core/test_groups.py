@@ -127,3 +127,18 @@ def test_config_takes_the_test_groups_unless_set(tmp_path: Path) -> None:
         '[dependency-groups]\ntests = ["pytest"]\n[tool.ci-tasks]\ndependency-groups = ["lint"]\n'
     )
     assert load_config(tmp_path).dependency_groups == ("lint",)
+
+
+@pytest.mark.parametrize(
+    ("uv", "expected"),
+    [
+        ("", ("dev", "tests")),  # uv's implicit default: dev, and what it includes
+        ('[tool.uv]\ndefault-groups = ["typing"]', ("typing",)),
+        ('[tool.uv]\ndefault-groups = ["typing", "nowhere"]', ("typing",)),
+        ('[tool.uv]\ndefault-groups = "all"', ("tests", "dev", "typing")),
+    ],
+)
+def test_synced_by_default(uv, expected):
+    """What a plain ``uv sync`` installs: uv's default groups and their includes, if defined."""
+    text = f'[dependency-groups]\ntests = ["pytest"]\n{DEV_INCLUDES_TESTS}\ntyping = ["mypy"]\n{uv}'
+    assert groups.synced_by_default(_doc(text)) == expected

@@ -58,7 +58,7 @@ class SecurityConfig:
     """What bandit scans (default: the project's package directories)."""
     groups: tuple[str, ...] | None = None
     """Dependency groups exported for pip-audit besides the project's own (default:
-    ``dependency_groups``)."""
+    ``dependency_groups`` and the groups a plain ``uv sync`` installs)."""
     service: Literal["pypi", "osv"] = "pypi"
     osv_url: str | None = None
     """An OSV-compatible query endpoint (a mirror); implies ``service = "osv"``."""

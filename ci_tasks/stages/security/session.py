@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ci_tasks.core import groups as groups_mod
 from ci_tasks.core import reports
+from ci_tasks.core.config import PYPROJECT, read_pyproject
 from ci_tasks.core.errors import (
     CheckFailed,
     CITasksError,
@@ -119,10 +121,21 @@ def sync_project(
     return target, ""
 
 
+def audited_groups(ctx: StageContext) -> tuple[str, ...]:
+    """The tests' groups, then those a plain ``uv sync`` installs.
+
+    A developer's pre-commit and type checker are in the supply chain too, though the
+    tests do not sync them.
+    """
+    source = ctx.root / PYPROJECT
+    by_default = groups_mod.synced_by_default(read_pyproject(source)) if source.is_file() else ()
+    return tuple(dict.fromkeys([*ctx.config.dependency_groups, *by_default]))
+
+
 def security(ctx: StageContext) -> str | None:
     """bandit, pip-audit over uv.lock and noxfile.py.lock, uv pip check, zizmor; fail closed."""
     cfg = ctx.config.section("security", SecurityConfig)
-    groups = tuple(ctx.config.dependency_groups if cfg.groups is None else cfg.groups)
+    groups = audited_groups(ctx) if cfg.groups is None else cfg.groups
     with tempfile.TemporaryDirectory(prefix="ci-tasks-security-") as scratch:
         python, problem = sync_project(ctx, groups, Path(scratch))
         scan_ctx = ScanContext(
