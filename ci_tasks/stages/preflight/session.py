@@ -420,7 +420,10 @@ def project_session(replacement: ReplacedStage) -> AnyStage:
         except CommandFailed as exc:
             # nox ends with 1 when a session failed, 2 when it could not start (usage).
             failed = CITasksError if exc.returncode == EXIT_ERROR else CheckFailed
-            msg = f"{shown} failed in {replacement.stage}'s place (nox exit code {exc.returncode})"
+            msg = (
+                f"{shown} failed (nox exit code {exc.returncode}) in place of ci_tasks' "
+                f"{replacement.stage} stage"
+            )
             raise failed(msg) from None  # its output has streamed already
 
     stage.__doc__ = f"{replacement.stage}: the project's own session(s) in its place"
