@@ -7,13 +7,15 @@ in-process stage to the others (``preflight``), so neither needs to import a sta
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ci_tasks.core import config as config_mod
 from ci_tasks.core import stage as stage_mod
-from ci_tasks.core.config import PYPROJECT, Config, load_config
+from ci_tasks.core.config import PYPROJECT, Config, ReplacedStage, load_config
 from ci_tasks.core.errors import EXIT_ERROR, CITasksError, ConfigError
 from ci_tasks.core.stage import StageSpec
 from ci_tasks.stages import build, lint, preflight, readiness, security, smoke, tests
@@ -87,6 +89,7 @@ def register(
         if warning not in _WARNED:
             _WARNED.add(warning)
             print(warning, file=sys.stderr)  # noqa: T201
+    cfg = dataclasses.replace(cfg, replaced=replaced_stages(own, names))
     for name in names:
         if name not in theirs:
             SESSIONS[name].register(cfg)
@@ -118,6 +121,26 @@ def project_ci_sessions(
         raise ConfigError(msg)
     replacing = [n for n in own if n in SESSIONS and SESSIONS[n].ci]
     return replacing + [n for n in configured if n not in replacing]
+
+
+def replaced_stages(own: Mapping[str, object], names: Iterable[str]) -> dict[str, ReplacedStage]:
+    """The stages of *names* whose place a session of the noxfile takes.
+
+    *own* maps the noxfile's session names to nox's registered functions; readiness and
+    preflight read the result from :attr:`Config.replaced`.
+    """
+    return {
+        name: ReplacedStage(name, (name,), _defined_in(own[name])) for name in names if name in own
+    }
+
+
+def _defined_in(session: object) -> Path:
+    """The file defining a registered nox session: the noxfile."""
+    func = session
+    while hasattr(func, "func"):  # nox's Func (and a parametrized one) wraps the function
+        func = func.func
+    where = inspect.getsourcefile(func)  # type: ignore[arg-type]
+    return Path(where).resolve() if where else Path("noxfile.py").resolve()
 
 
 def _ours(session: object) -> bool:

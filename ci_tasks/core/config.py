@@ -127,6 +127,25 @@ def register_section(name: str, section: type[Any]) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReplacedStage:
+    """One of ci_tasks' stages whose place a session of the project's noxfile takes."""
+
+    stage: str
+    """The stage's name (``tests``)."""
+    sessions: tuple[str, ...]
+    """The noxfile's sessions that run in its place (``nox -s`` expands parametrized ones:
+    ``tests`` runs ``tests-3.11`` and ``tests-3.12``)."""
+    noxfile: Path
+    """The noxfile defining them."""
+
+    @property
+    def shown(self) -> str:
+        """The sessions as named in messages: ``the project's own `tests` session``."""
+        names = ", ".join(f"`{s}`" for s in self.sessions)
+        return f"the project's own {names} session{'s' if len(self.sessions) > 1 else ''}"
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     """The whole ``[tool.ci-tasks]`` table.
 
@@ -165,6 +184,11 @@ class Config:
     )
     """Why each of ``dependency_groups`` is synced, when detected; not a key, and not part
     of equality (two configs syncing the same groups are the same)."""
+    replaced: Mapping[str, ReplacedStage] = dataclasses.field(
+        default_factory=dict, metadata={"internal": True}
+    )
+    """Stages the project's noxfile runs a session of its own in place of, by stage name;
+    ``ci_tasks.register()`` fills it (its sessions get this configuration). Not a key."""
 
     def __post_init__(self) -> None:
         _check_matrix(self.python, self.os)

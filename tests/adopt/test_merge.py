@@ -16,7 +16,7 @@ from ci_tasks.adopt import init, merge, scriptenv, workflows
 from ci_tasks.core.actions import Output
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.pins import Pin
-from ci_tasks.registry import project_ci_sessions
+from ci_tasks.registry import project_ci_sessions, replaced_stages
 from tests.support.gitsupport import git
 from tests.support.sample import REPO, clean_env, locked_nox, make_adopter, make_project
 
@@ -362,3 +362,24 @@ def test_an_existing_block_takes_the_tools_pinned_in_pre_commit_too():
     assert block is not None
     assert block["tool"] == {"uv": {"override-dependencies": ["ruff==0.15.15"]}}
     assert block["dependencies"] == ["nox>=2025.02.09", "packaging", "ci-tasks==1.0"]
+
+
+class _NoxFunc:
+    """What nox's registry holds for a session: the function, wrapped (``.func``)."""
+
+    def __init__(self, func: object) -> None:
+        self.func = func
+
+
+def _projects_tests() -> None:
+    """Stands in for a noxfile's own `tests` session: this file defines it."""
+
+
+def test_register_records_which_stages_the_noxfiles_own_sessions_replace():
+    """The noxfile's `tests` takes the tests stage's place, named with its noxfile; docs none."""
+    own = {"tests": _NoxFunc(_NoxFunc(_projects_tests)), "docs": _NoxFunc(_projects_tests)}
+    replaced = replaced_stages(own, ["lint", "tests", "preflight"])
+    assert list(replaced) == ["tests"]
+    assert replaced["tests"].sessions == ("tests",)
+    assert replaced["tests"].noxfile == Path(__file__).resolve()
+    assert replaced["tests"].shown == "the project's own `tests` session"

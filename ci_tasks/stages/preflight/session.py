@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import platform
 import shlex
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from ci_tasks.core.errors import (
     EXIT_OK,
     CheckFailed,
     CITasksError,
+    CommandFailed,
     ConfigError,
     ToolMissingError,
     UsageError,
@@ -33,7 +35,7 @@ from ci_tasks.stages.preflight import fingerprint
 from ci_tasks.stages.preflight.config import PreflightConfig
 
 if TYPE_CHECKING:
-    from ci_tasks.core.config import Config
+    from ci_tasks.core.config import Config, ReplacedStage
 
 DEFAULT_STAGES = ("lint", "tests", "security")
 CACHE_FILE = "preflight-cache.json"
@@ -285,8 +287,11 @@ def stage_settings(config: Config, name: str, today: dt.date | None = None) -> A
         for entry in getattr(raw, "ignore", ())
         if isinstance(entry, ignores.Ignore) and entry.expired(on)
     ]
+    replacement = config.replaced.get(name)
     return {
         "section": section,
+        # A pass of ci_tasks' stage never answers for the project's session, nor back.
+        "replaced_by": list(replacement.sessions) if replacement else None,
         "dependency_groups": list(config.dependency_groups),
         "python": list(config.python),
         "expired_ignores": sorted(expired),
@@ -394,6 +399,37 @@ class _Cache:
             self.results.record(result.name, key, result.seconds)
 
 
+def project_session(replacement: ReplacedStage) -> AnyStage:
+    """A stage running the project's own sessions in *replacement*'s place, as CI does.
+
+    They run as ``nox -s <name>`` in a child process of this interpreter (which has nox),
+    through the runner: the stage's timeout, the tree kill and the masking apply. The
+    noxfile's script block is not built again (``--script-mode none``): the interpreter
+    running preflight already comes from it.
+    """
+
+    def stage(ctx: StageContext) -> None:
+        shown = replacement.shown
+        ctx.output.line(f"{replacement.stage}: {shown} runs in its place (as in CI)")
+        command = [sys.executable, "-m", "nox", "--script-mode", "none"]
+        command += ["-f", str(replacement.noxfile), "-s", *replacement.sessions]
+        if ctx.posargs:
+            command += ["--", *ctx.posargs]
+        try:
+            ctx.runner.run(command, cwd=ctx.root)
+        except CommandFailed as exc:
+            # nox ends with 1 when a session failed, 2 when it could not start (usage).
+            failed = CITasksError if exc.returncode == EXIT_ERROR else CheckFailed
+            msg = (
+                f"{shown} failed (nox exit code {exc.returncode}) in place of ci_tasks' "
+                f"{replacement.stage} stage"
+            )
+            raise failed(msg) from None  # its output has streamed already
+
+    stage.__doc__ = f"{replacement.stage}: the project's own session(s) in its place"
+    return stage
+
+
 def _run_uncached(
     stage: AnyStage, ctx: StageContext, name: str, posargs: Sequence[str]
 ) -> StageResult:
@@ -429,7 +465,9 @@ def run_preflight(ctx: StageContext, available: Mapping[str, AnyStage]) -> list[
         else:
             start = time.monotonic()
             try:
-                result = _run_uncached(available[name], ctx, name, posargs)
+                replacement = ctx.config.replaced.get(name)
+                stage = project_session(replacement) if replacement else available[name]
+                result = _run_uncached(stage, ctx, name, posargs)
             except KeyboardInterrupt as exc:
                 # Show what ran before the interruption, then let it end the run.
                 seconds = time.monotonic() - start

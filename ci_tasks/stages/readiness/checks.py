@@ -31,6 +31,27 @@ DEPENDENCY_RULES = frozenset({"stale-lock", "unpinned-dev-tool", "unhashed-pip-i
 ACTION_RULES = frozenset({"unpinned-action"})
 
 OFFLINE = "not checked: --offline (needs the GitHub API)"
+# The stage whose report is a check's only evidence: when the project's own session runs
+# in that stage's place, nothing writes the report and the check does not apply.
+EVIDENCE_STAGE: Mapping[str, str] = {
+    "flaky_tests": "tests",
+    "slow_tests": "tests",
+    "security": "security",
+    "dependencies": "lint",
+    "build": "build",
+    "smoke": "smoke",
+}
+
+
+def replaced(check: Check, stage: str, by: str) -> Check:
+    """*check* as not applicable: *by* (the project's own session) runs in *stage*'s place."""
+    return Check(
+        check.id,
+        check.title,
+        Status.NOT_APPLICABLE,
+        f"{stage}: {by} runs in its place; its CI job's result counts in the CI pass rate",
+        weight=check.weight,
+    )
 
 
 def _unknown(check_id: str, title: str, report: Report, remediation: str) -> Check:
@@ -260,8 +281,14 @@ def _workflow_problems(workflow: WorkflowFile) -> list[str]:
     return problems
 
 
-def workflows(files: tuple[WorkflowFile, ...], lint: Report) -> Check:
-    """Concurrency, timeout-minutes on every job, declared permissions, SHA-pinned actions."""
+def workflows(
+    files: tuple[WorkflowFile, ...], lint: Report, lint_replaced_by: str | None = None
+) -> Check:
+    """Concurrency, timeout-minutes on every job, declared permissions, SHA-pinned actions.
+
+    SHA pinning comes from the lint report; with *lint_replaced_by* (the project's own
+    session runs in lint's place) the rest is judged and the summary says pinning was not.
+    """
     title = "Workflows"
     fix = "add concurrency, timeout-minutes and permissions; pin actions to commit SHAs"
     if not files:
@@ -274,6 +301,17 @@ def workflows(files: tuple[WorkflowFile, ...], lint: Report) -> Check:
             source=".github/workflows",
         )
     problems = [p for f in files for p in _workflow_problems(f)]
+    if lint_replaced_by is not None:
+        return Check(
+            "workflows",
+            title,
+            Status.FAIL if problems else Status.PASS,
+            f"{len(files)} workflows, {len(problems)} problems (SHA pinning not checked: "
+            f"{lint_replaced_by} runs in lint's place)",
+            evidence=tuple(problems),
+            remediation=fix,
+            source=".github/workflows",
+        )
     if lint.data is None or lint.problem:
         return Check(
             "workflows",
@@ -362,7 +400,9 @@ def all_checks(
         "security": (lambda: security(evidence.reports["security"]), cfg.security),
         "dependencies": (lambda: dependencies(evidence.reports["lint"]), cfg.dependencies),
         "workflows": (
-            lambda: workflows(evidence.workflows, evidence.reports["lint"]),
+            lambda: workflows(
+                evidence.workflows, evidence.reports["lint"], evidence.replaced.get("lint")
+            ),
             cfg.workflows,
         ),
         "build": (lambda: build(evidence.reports["build"]), cfg.build),
@@ -379,8 +419,13 @@ def all_checks(
             cfg.ci_environment,
         ),
     }
-    return tuple(
-        make().with_weight(settings.weight)
-        for make, settings in makers.values()
-        if settings.enabled
-    )
+    checks = []
+    for key, (make, settings) in makers.items():
+        if not settings.enabled:
+            continue
+        check = make().with_weight(settings.weight)
+        stage = EVIDENCE_STAGE.get(key)
+        if stage is not None and stage in evidence.replaced:
+            check = replaced(check, stage, evidence.replaced[stage])
+        checks.append(check)
+    return tuple(checks)

@@ -120,6 +120,9 @@ class Evidence:
     """Line coverage combined over the tests sessions' ``coverage.xml`` files."""
     ci_environment: CIEnvironment | None = None
     """The CI lock and its update pull requests; ``None`` without ``noxfile.py.lock``."""
+    replaced: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Stages the project's own session runs in place of: stage → that session, as shown
+    (``the project's own `tests` session``); their reports are nobody's evidence."""
 
 
 def parse_time(value: object) -> dt.datetime | None:

@@ -340,6 +340,8 @@ def compute(
         output=ctx.output,
         same_as_head=same_as_head,
     )
+    by = {name: r.shown for name, r in ctx.config.replaced.items()}
+    evidence = dataclasses.replace(evidence, replaced=by)
     if cfg.checks.ci_environment.enabled:
         why = "--offline" if options.offline else "the GitHub API checks are turned off"
         seen = cienv.gather(ctx.root, ctx.runner, client, not_looked=why, offline=options.offline)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 
 from ci_tasks.core.actions import Output
-from ci_tasks.core.config import parse_config
+from ci_tasks.core.config import ReplacedStage, parse_config
 from ci_tasks.core.errors import (
     CheckFailed,
     ConfigError,
@@ -25,6 +27,7 @@ from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, runnable_stages
 from ci_tasks.stages.preflight import session as pf
 from tests.support.gitsupport import git_env, init_repo
+from tests.support.sample import make_project
 
 
 class Stages:
@@ -374,3 +377,73 @@ def test_an_interrupted_stage_shows_the_summary_and_stops(repo: Path) -> None:
         ["security", "not"],
     ]
     assert "tests: interrupted (SIGTERM)" in stream.getvalue()
+
+
+PROJECT_TESTS = """\
+from pathlib import Path
+
+import nox
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    with Path("tests-ran.log").open("a") as log:
+        log.write(" ".join(["ran", *session.posargs]) + "\\n")
+    if Path("tests.fail").exists():
+        session.error("the project's tests failed")
+"""
+
+
+def test_the_projects_own_tests_run_in_the_stages_place_and_are_cached(repo: Path) -> None:
+    """A replaced stage runs the noxfile's session through nox; its pass is cached like any."""
+    noxfile = repo / "noxfile.py"
+    noxfile.write_text(PROJECT_TESTS)
+    subprocess.run(["git", "add", "-A"], cwd=repo, env=git_env(), check=True)
+    stages = Stages()
+    replaced = {"tests": ReplacedStage("tests", ("tests",), noxfile)}
+
+    def once(*posargs: str) -> tuple[list[pf.StageResult], str]:
+        stream = io.StringIO()
+        output = Output(stream=stream, env={})
+        config = dataclasses.replace(parse_config({}, repo / "pyproject.toml"), replaced=replaced)
+        runner = Runner(env=git_env(), cwd=repo, output=output)
+        ctx = StageContext("preflight", config, runner, list(posargs), output)
+        return pf.run_preflight(ctx, stages.mapping), stream.getvalue()
+
+    results, out = once("--tests-args=-k fast")
+    assert verdicts(results) == {"lint": "passed", "tests": "passed", "security": "passed"}
+    assert stages.calls == ["lint", "security"]  # ci_tasks' own tests stage never ran
+    assert (repo / "tests-ran.log").read_text() == "ran -k fast\n"
+    assert "tests: the project's own `tests` session runs in its place (as in CI)" in out
+    results, out = once("--tests-args=-k fast")
+    assert results[1].cached_at is not None, out
+    assert (repo / "tests-ran.log").read_text() == "ran -k fast\n"
+
+
+def test_a_replaced_stage_keeps_apart_from_ours_in_the_cache(repo: Path) -> None:
+    """A pass of ci_tasks' tests stage never answers for the project's session (fingerprint)."""
+    config = parse_config({}, repo / "pyproject.toml")
+    replaced = dataclasses.replace(
+        config, replaced={"tests": ReplacedStage("tests", ("tests",), repo / "noxfile.py")}
+    )
+    ours, theirs = pf.stage_settings(config, "tests"), pf.stage_settings(replaced, "tests")
+    assert ours != theirs
+    assert theirs["replaced_by"] == ["tests"]
+
+
+def test_nox_preflight_fails_naming_the_projects_failing_session(tmp_path: Path) -> None:
+    """Through register(): `nox -s preflight` runs the noxfile's own tests; it fails, named."""
+    noxfile = PROJECT_TESTS + "\nimport ci_tasks\n\nci_tasks.register()\n"
+    extra = '[tool.ci-tasks.preflight]\nstages = ["tests"]\n'
+    sample = make_project(
+        tmp_path, lock=False, extra=extra, files={"noxfile.py": noxfile, "tests.fail": ""}
+    )
+    init_repo(sample.path, {".gitignore": "*.log\n.nox/\n"})
+    done = sample.nox("-s", "preflight")
+    assert done.returncode == 1, done.stdout
+    assert (sample.path / "tests-ran.log").read_text() == "ran\n"
+    assert "tests: the project's own `tests` session runs in its place" in done.stdout
+    assert (
+        "the project's own `tests` session failed (nox exit code 1) in place of ci_tasks' "
+        "tests stage" in done.stdout
+    )

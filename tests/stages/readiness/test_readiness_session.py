@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 
 from ci_tasks.core import reports
 from ci_tasks.core.actions import Output
-from ci_tasks.core.config import load_config
+from ci_tasks.core.config import ReplacedStage, load_config
 from ci_tasks.core.retry import set_testing
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, run_stage
@@ -364,3 +365,33 @@ def test_no_secret_fragment_from_slack_or_the_pr_comment(tmp_path, actions):
     assert "http: " in output  # the client's request lines were shown, masked
     secrets = (HOOK_SECRET, HOOK_QUERY, TOKEN, STAGING_PASSWORD, STAGING_QUERY)
     assert leaks(secrets, output, proj.path, [summary, outputs, *proj.path.glob("*.md")]) == []
+
+
+def test_checks_only_a_replaced_stage_feeds_do_not_apply_and_say_who_ran(tmp_path):
+    """The project's own tests and lint ran, not ours: their checks leave the score, named."""
+    root = project(tmp_path).path
+    (root / ".ci-tasks/flaky-history.json").unlink()
+    reports.report_path(root, "lint").unlink()
+    code, out = stage(root, "--check-only", "--offline")
+    assert code == 1, out  # ci_tasks' reports are missing: unknown, failing closed
+    noxfile = root / "noxfile.py"
+    by = {n: ReplacedStage(n, (n,), noxfile) for n in ("tests", "lint")}
+    config = dataclasses.replace(load_config(root), replaced=by)
+    stream = io.StringIO()
+    ctx = StageContext(
+        name="readiness",
+        config=config,
+        runner=Runner(env=clean_env(), cwd=root),
+        posargs=["--check-only", "--offline", "--verbose"],
+        output=Output(stream=stream, env={}),
+    )
+    code, out = run_stage(readiness, ctx), stream.getvalue()
+    assert code == 0, out
+    assert "100.0 %" in out
+    assert (
+        "tests: the project's own `tests` session runs in its place; its CI job's result "
+        "counts in the CI pass rate" in out
+    )
+    assert "lint: the project's own `lint` session runs in its place" in out
+    assert "SHA pinning not checked: the project's own `lint` session runs in lint's place" in out
+    assert "run the tests session" not in out
