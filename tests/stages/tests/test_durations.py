@@ -108,7 +108,9 @@ def test_store_keeps_a_window_and_forgets_deleted_tests_on_whole_runs():
         (0.6, 297, 4, False, 1, "as 4 pytest processes, no faster"),
         (7.5, 1500, 2, False, 2, "2 pytest processes: recorded suite time 7.5 s"),
         (130.0, 62000, 2, False, 2, "~66.5 s as 2"),  # no controller: the cores pay
-        (2.0, 3, 8, False, 3, "3 pytest processes"),  # never more parts than tests
+        (6.0, 3, 8, False, 3, "3 pytest processes"),  # never more parts than tests
+        (2.0, 297, 2, False, 1, "one process: recorded suite time 2.0 s"),  # a couple of s
+        (1.1, 297, 2, False, 1, "one process"),  # the 297-test suite
         (45.0, 400, 1, False, 1, "one process: 1 core"),
         (None, 0, 2, False, 2, "no recorded suite duration yet"),
         (2.0, 297, 4, True, 1, "one process"),  # xdist's start-up outweighs 2 s
