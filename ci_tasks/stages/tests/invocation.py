@@ -14,12 +14,10 @@ JUnit files and coverage data are merged into the session's one set of outputs.
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import json
 import os
 import re
-import shlex
 import tempfile
 import time
 import tomllib
@@ -27,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ci_tasks.core import reports
+from ci_tasks.core.coverage_evidence import pytest_addopts
 from ci_tasks.core.runner import Completed, Job
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.tests import durations, flaky
@@ -117,56 +116,6 @@ def has_coverage_source(root: Path) -> bool:
         return False
     run = data.get("tool", {}).get("coverage", {}).get("run", {})
     return bool(run.get("source") or run.get("source_pkgs"))
-
-
-_PYTEST_FILES = (  # where pytest looks, in its order; the section it reads
-    ("pytest.ini", "pytest"),
-    ("pyproject.toml", ""),
-    ("tox.ini", "pytest"),
-    ("setup.cfg", "tool:pytest"),
-)
-
-
-def _words(text: str) -> list[str]:
-    """*text* split as a shell would; plain whitespace splitting if its quotes do not pair."""
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
-
-
-def pytest_addopts(root: Path) -> list[str]:
-    """The ``addopts`` of the project's own pytest configuration file, as pytest finds it.
-
-    The first of ``pytest.ini``, ``pyproject.toml`` (with a pytest table), ``tox.ini`` and
-    ``setup.cfg`` (with a pytest section) in the project directory, then ``PYTEST_ADDOPTS``.
-    """
-    found: str | list[str] | None = None
-    for name, section in _PYTEST_FILES:
-        path = root / name
-        if not path.is_file():
-            continue
-        if name == "pyproject.toml":
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError):
-                continue
-            table = data.get("tool", {}).get("pytest", {})
-            if not isinstance(table, dict) or not table:
-                continue
-            options = table.get("ini_options", table)
-            found = options.get("addopts") if isinstance(options, dict) else None
-            break
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read(path, encoding="utf-8")
-        except (OSError, configparser.Error):
-            continue
-        if parser.has_section(section) or name == "pytest.ini":
-            found = parser.get(section, "addopts", fallback=None)
-            break
-    words = _words(found) if isinstance(found, str) else [str(w) for w in found or []]
-    return [*words, *_words(os.environ.get("PYTEST_ADDOPTS", ""))]
 
 
 def asks_for_xdist(args: Sequence[str]) -> str | None:

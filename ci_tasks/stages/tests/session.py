@@ -34,7 +34,6 @@ from ci_tasks.stages.tests.invocation import (
     PytestRun,
     Shard,
     asks_for_xdist,
-    pytest_addopts,
     report_coverage,
     run_pytest,
     usable_cores,
@@ -350,7 +349,7 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     coverage_xml = ctx.root / outputs.coverage_xml
     coverage_xml.unlink(missing_ok=True)  # a stale file must not pass for this run's total
     store, profile = _read_durations(ctx)
-    decision = coverage.decide(ctx.root, config, pytest_addopts(ctx.root))
+    decision = coverage.decide(ctx.root, config)
     plan = _plan(ctx, (store, profile), shard, options.pytest_args, measured=decision.on)
     measure = _measure(ctx, decision, plan)
     pytest_run = run_pytest(
