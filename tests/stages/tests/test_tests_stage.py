@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 import pytest
 
-from tests.support.sample import TEST_TOOLS, make_project, pyproject
+from tests.support.sample import TEST_TOOLS, clean_env, make_project, pyproject
 
 pytestmark = pytest.mark.slow
 
@@ -437,3 +438,38 @@ def test_a_failure_only_a_split_run_sees_takes_the_serial_verdict(tmp_path):
     assert again.returncode == 0, again.stdout
     assert "workers: one process: 1 test(s) failed in the last run in parts" in again.stdout
     assert "[1/2]" not in again.stdout
+
+
+BENCHMARKED = """\
+import pytest
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_sum(benchmark, n):
+    assert benchmark.pedantic(sum, args=(range(n * 10),), rounds=2, iterations=1) >= 0
+"""
+WARNINGS_ARE_ERRORS = '[tool.pytest.ini_options]\nfilterwarnings = ["error"]\n'
+
+
+def test_pytest_benchmark_with_warnings_as_errors_passes_in_parts_as_under_plain_pytest(
+    tmp_path,
+):
+    """Parts set no xdist variable, so pytest-benchmark does not warn "xdist is on"; both pass."""
+    config = "[tool.ci-tasks.tests]\nreruns = 0\nworkers = 2\n"
+    # pytest-benchmark 5.2/5.3 read Node._nodeid, which pytest 9.2 no longer has.
+    dev = ["pytest==8.4.2", "pytest-cov==7.1.0", "pytest-rerunfailures==16.7"]
+    dev.append("pytest-benchmark==5.2.3")
+    files = {"tests/test_bench.py": BENCHMARKED}
+    sample = make_project(
+        tmp_path, dev=dev, ci_tasks=config, extra=WARNINGS_ARE_ERRORS, files=files
+    )
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 0, result.stdout
+    assert "[1/2] " in result.stdout
+    assert "[2/2] " in result.stdout
+    assert "PytestBenchmarkWarning" not in result.stdout
+    pytest_bin = sample.path / ".nox" / "tests-3-11" / "bin" / "pytest"
+    plain = subprocess.run(
+        [str(pytest_bin), "-q"], cwd=sample.path, env=clean_env(), capture_output=True, check=False
+    )
+    assert plain.returncode == 0, plain.stdout
