@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 
 import pytest
 
+from ci_tasks.core import reports
 from ci_tasks.core.config import parse_config
+from ci_tasks.stages.readiness import checks, evidence
+from ci_tasks.stages.readiness.model import Status
 from ci_tasks.stages.tests import coverage
 
 BASE = '[project]\nname = "p"\nversion = "1"\n'
@@ -99,3 +103,43 @@ def test_auto_coverage_follows_the_projects_own_evidence(tmp_path, files, sectio
     decision = coverage.decide(tmp_path, _config(tmp_path, section))
     assert decision.on is on
     assert said in decision.reason
+
+
+def _cobertura(hits: dict[int, int]) -> str:
+    lines = "".join(f'<line number="{n}" hits="{h}"/>' for n, h in hits.items())
+    return (
+        '<?xml version="1.0" ?><coverage line-rate="0"><packages><package name="p"><classes>'
+        f'<class name="m.py" filename="p/m.py"><lines>{lines}</lines></class>'
+        "</classes></package></packages></coverage>"
+    )
+
+
+def test_the_floor_is_judged_on_every_tests_job_combined(tmp_path):
+    """Two jobs each under the floor of 100 % cover every line together: the gate passes."""
+    now = dt.datetime.now(dt.UTC)
+    jobs = {"tests-3.11": {1: 1, 2: 1, 3: 0}, "tests-3.13": {1: 1, 2: 0, 3: 1}}
+    for session, hits in jobs.items():
+        folder = tmp_path / ".ci-tasks" / session
+        folder.mkdir(parents=True)
+        (folder / "coverage.xml").write_text(_cobertura(hits))
+        floor = {"fail_under": 100.0, "source": "the project's fail_under"}
+        body = {"session": session, "coverage_xml": f".ci-tasks/{session}/coverage.xml"}
+        reports.write_report(
+            tmp_path,
+            "flaky",
+            verdict="passed",
+            body={**body, "coverage": 66.7, "coverage_floor": floor, "slow": []},
+            path=folder / "flaky-report.json",
+        )
+    found = evidence.load_evidence(
+        tmp_path, head=None, now=now, max_age_hours=24, ci=None, staging_configured=False
+    )
+    check = checks.coverage_floor(found.tests, found.coverage)
+    assert check.status is Status.PASS, check.summary
+    assert "coverage 100.0 % over 2 tests session(s) combined (floor 100 %" in check.summary
+    alone = checks.coverage_floor(
+        found.tests[:1], evidence.combined_coverage([_cobertura({1: 1, 2: 1, 3: 0})])
+    )
+    assert alone.status is Status.FAIL
+    assert "lower the project's fail_under (now 100 %)" in alone.remediation
+    assert checks.coverage_floor([], None).status is Status.NOT_APPLICABLE
