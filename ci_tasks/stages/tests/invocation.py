@@ -138,6 +138,22 @@ def xdist_in_addopts(root: Path) -> str | None:
     return asks_for_xdist(pytest_addopts(root))
 
 
+def test_python(ctx: StageContext) -> str:
+    """The interpreter of the test environment: the one beside its pytest."""
+    pytest = ctx.runner.which("pytest")
+    python = Path(pytest).with_name("python") if pytest else None
+    return str(python) if python and python.exists() else "python"
+
+
+def has_coverage(ctx: StageContext) -> bool:
+    """Whether coverage is installed in the test environment (beside its pytest).
+
+    Not just anywhere on ``PATH``: ci_tasks' own environment has a coverage too.
+    """
+    pytest = ctx.runner.which("pytest")
+    return pytest is not None and Path(pytest).with_name("coverage").exists()
+
+
 @dataclasses.dataclass(frozen=True)
 class Measure:
     """How each pytest process of a session measures coverage (no Measure: it does not)."""
@@ -148,14 +164,16 @@ class Measure:
     """Through pytest-cov, which measures xdist's workers; else ``coverage run``."""
     silence_pytest_cov: bool = False
     """``--no-cov``: the project's addopts start pytest-cov, which must not measure twice."""
+    python: str = "python"
+    """The test environment's interpreter, which runs ``-m coverage run -m pytest``."""
 
     @classmethod
-    def of(cls, config: TestsConfig, root: Path, *, xdist: bool) -> Measure:
+    def of(cls, config: TestsConfig, root: Path, *, xdist: bool, python: str = "python") -> Measure:
         """``cov_source``; else the project's own ``source``; else the project directory."""
         default = () if has_coverage_source(root) else (".",)
         addopts = pytest_addopts(root)
         own_cov = any(opt == "--cov" or opt.startswith("--cov=") for opt in addopts)
-        return cls(config.cov_source or default, xdist, own_cov and not xdist)
+        return cls(config.cov_source or default, xdist, own_cov and not xdist, python)
 
 
 def pytest_command(
@@ -191,7 +209,7 @@ def pytest_command(
     elif measure is not None:
         command += ["--no-cov"] if measure.silence_pytest_cov else []
         source = [f"--source={','.join(measure.sources)}"] if measure.sources else []
-        command = ["coverage", "run", *source, "-m", *command]
+        command = [measure.python, "-m", "coverage", "run", *source, "-m", *command]
     return [*command, *pytest_args]
 
 
@@ -457,9 +475,7 @@ def report_coverage(ctx: StageContext, outputs: Outputs) -> CoverageTotal | None
     folder = ctx.root / outputs.folder
     if not any(folder.glob(".coverage.*")):
         return None  # pytest measured nothing (it stopped before): no total, said later
-    pytest = ctx.runner.which("pytest")
-    python = Path(pytest).with_name("python") if pytest else None
-    interpreter = str(python) if python and python.exists() else "python"
+    interpreter = test_python(ctx)
     with tempfile.TemporaryDirectory(prefix="ci-tasks-coverage-") as tmp:
         result = Path(tmp) / "total.json"
         command = [interpreter, "-m", COVERAGE_MODULE, "--data-file", outputs.coverage_data]

@@ -34,8 +34,10 @@ from ci_tasks.stages.tests.invocation import (
     PytestRun,
     Shard,
     asks_for_xdist,
+    has_coverage,
     report_coverage,
     run_pytest,
+    test_python,
     usable_cores,
     usage_problem,
     xdist_in_addopts,
@@ -273,14 +275,14 @@ def _measure(ctx: StageContext, decision: coverage.Decision, plan: Plan) -> Meas
     if not decision.on:
         return None
     tool = "pytest-cov" if plan.under_xdist else "coverage"
-    if ctx.runner.which("coverage") is None:
+    if not has_coverage(ctx):
         msg = (
             f"coverage is on ({decision.reason}) but {tool} is not in the test "
             f"environment: add {tool} to the project's test dependency group, or set "
             "[tool.ci-tasks.tests] coverage = false"
         )
         raise UsageError(msg)
-    return Measure.of(ctx.config.tests, ctx.root, xdist=plan.under_xdist)
+    return Measure.of(ctx.config.tests, ctx.root, xdist=plan.under_xdist, python=test_python(ctx))
 
 
 def _confirm_serially(
@@ -319,13 +321,17 @@ def _confirm_serially(
 
 
 def _judge_coverage(
-    ctx: StageContext, outputs: Outputs, measure: Measure | None
+    ctx: StageContext, outputs: Outputs, measure: Measure | None, shard: Shard | None
 ) -> tuple[CoverageTotal | None, Floor | None, list[str]]:
-    """Report the run's coverage once; the floor judged here, or said to be judged in CI."""
+    """Report the run's coverage once; the floor judged here, or said to be judged later.
+
+    In GitHub Actions, and for a shard (which runs a part of the suite only), the readiness
+    gate judges the floor on every tests job's coverage combined.
+    """
     config = ctx.config.tests
     total = report_coverage(ctx, outputs) if measure is not None else None
     floor = coverage_floor(config, total) if measure is not None else None
-    later = in_ci_matrix(ctx.runner.env) and floor is not None
+    later = (in_ci_matrix(ctx.runner.env) or shard is not None) and floor is not None
     if total is not None:
         where = f"; {floor.source} {floor.percent:g} %" if floor else ""
         if later:
@@ -364,7 +370,7 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     )
     _mask_file(ctx.root / outputs.junit_xml)
     run = _checked(pytest_run, options.pytest_args)
-    total, floor, coverage_said = _judge_coverage(ctx, outputs, measure)
+    total, floor, coverage_said = _judge_coverage(ctx, outputs, measure, shard)
     cleared: tuple[str, ...] = ()
     code = pytest_run.code
     if plan.processes > 1:

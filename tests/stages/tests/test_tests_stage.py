@@ -473,3 +473,15 @@ def test_pytest_benchmark_with_warnings_as_errors_passes_in_parts_as_under_plain
         [str(pytest_bin), "-q"], cwd=sample.path, env=clean_env(), capture_output=True, check=False
     )
     assert plain.returncode == 0, plain.stdout
+
+
+def test_coverage_on_without_coverage_installed_names_the_fix(tmp_path):
+    """A floor turns auto coverage on; with no coverage in the test group: exit 2, the fix named."""
+    dev = ["pytest==9.2.0", "pytest-rerunfailures==16.7"]
+    config = "[tool.ci-tasks.tests]\nreruns = 0\nworkers = 0\n"
+    sample = make_project(tmp_path, dev=dev, ci_tasks=config, extra=COVERAGE_FLOOR)
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 2, result.stdout
+    assert "coverage is on (auto: on, fail_under = 100 in pyproject.toml" in result.stdout
+    assert "add coverage to the project's test dependency group" in result.stdout
+    assert "coverage = false" in result.stdout
