@@ -106,14 +106,20 @@ def run_rows(
     commands: dict[str, tuple[list[str], Path, dict[str, str], bool]],
     repeat: int,
     log: Path,
+    *,
+    cold: bool = True,
 ) -> tuple[dict[str, list[float]], dict[str, set[int]]]:
-    """Each command once cold, then *repeat* rounds in turn; (times, exit codes) per row."""
+    """Each command once cold (unless not *cold*), then *repeat* rounds in turn.
+
+    Returns the times and exit codes per row.
+    """
     rows: dict[str, list[float]] = {name: [] for name in commands}
     codes: dict[str, set[int]] = {name: set() for name in commands}
-    for rounds in (0, *range(1, repeat + 1)):
+    for rounds in (*((0,) if cold else ()), *range(1, repeat + 1)):
         for name, (command, cwd, env, off) in commands.items():
             with coverage_off(root) if off else contextlib.nullcontext():
                 seconds, code = timed(command, cwd, env, log)
+            print(f"  round {rounds}: {name}: {seconds:.2f} s (exit {code})", flush=True)
             if rounds:  # round 0 is the cold one
                 rows[name].append(seconds)
                 codes[name].add(code)
@@ -140,11 +146,11 @@ def small(args: argparse.Namespace) -> None:
     }
     log = Path(tempfile.gettempdir()) / f"tests_real-{root.name}.log"
     log.write_text("")
-    rows, codes = run_rows(root, commands, args.repeat, log)
+    rows, codes = run_rows(root, commands, args.repeat, log, cold=not args.warm)
     names = list(commands)
     load = os.getloadavg()[0]
     show(
-        f"{root.name}: runs each {args.repeat} (+1 cold), load {load:.1f}; log {log}",
+        f"{root.name}: runs each {args.repeat}, load {load:.1f}; log {log}",
         rows,
         codes,
         [(names[0], names[1], 1.2), (names[0], names[2], 0.8)],
@@ -168,11 +174,11 @@ def packaging(args: argparse.Namespace) -> None:
         }
         log = Path(tempfile.gettempdir()) / f"tests_real-{root.name}.log"
         log.write_text("")
-        rows, codes = run_rows(root, commands, args.repeat, log)
+        rows, codes = run_rows(root, commands, args.repeat, log, cold=not args.warm)
     names = list(commands)
     load = os.getloadavg()[0]
     show(
-        f"{root.name}: runs each {args.repeat} (+1 cold), load {load:.1f}; log {log}",
+        f"{root.name}: runs each {args.repeat}, load {load:.1f}; log {log}",
         rows,
         codes,
         [(names[0], names[1], 0.7), (names[2], names[3], 0.75)],
@@ -188,6 +194,9 @@ def main() -> None:
         one = sub.add_parser(name)
         one.add_argument("dir")
         one.add_argument("--repeat", type=int, default=default)
+        one.add_argument(
+            "--warm", action="store_true", help="skip the cold round (venvs and durations exist)"
+        )
     args = parser.parse_args()
     (small if args.suite == "small" else packaging)(args)
 

@@ -75,6 +75,11 @@ class Outputs:
         return f"{self.coverage_data}.part{index}"
 
     @property
+    def durations(self) -> str:
+        """A shard's own recorded durations, which the next CI run's shards split by."""
+        return f"{self.folder}/{durations.FILE}"
+
+    @property
     def report(self) -> str:
         """The flaky report (``flaky-report.json``): results, flaky, quarantined, slow."""
         return f"{self.folder}/flaky-report.json"

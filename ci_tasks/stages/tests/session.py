@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ci_tasks.core import masking, reports
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
 from ci_tasks.core.stage import StageContext, install_locked
-from ci_tasks.stages.tests import coverage, durations, flaky
+from ci_tasks.stages.tests import ci_durations, coverage, durations, flaky
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.invocation import (
     CoverageTotal,
@@ -266,6 +266,19 @@ def history_extra(
     }
 
 
+def _shard_durations(ctx: StageContext, store: durations.Store) -> durations.Store:
+    """The durations a shard splits by: recorded here, else (in CI) the last CI run's."""
+    if store:
+        ctx.output.line(f"shards: split by the recorded durations ({len(store)} tests)")
+        return store
+    if not in_ci_matrix(ctx.runner.env):
+        ctx.output.line("shards: split by count: no recorded durations yet")
+        return store
+    found = ci_durations.from_ci(ctx.root, ctx.runner.env, ctx.config.retry.policy())
+    ctx.output.line(f"shards: {found.said}")
+    return found.store
+
+
 def _measure(ctx: StageContext, decision: coverage.Decision, plan: Plan) -> Measure | None:
     """How coverage is measured, if it is (``auto`` says why).
 
@@ -343,6 +356,39 @@ def _judge_coverage(
     return total, floor, problems
 
 
+def _write_durations(  # noqa: PLR0917 - the run's pieces, passed on as they are
+    ctx: StageContext,
+    outputs: Outputs,
+    shard: Shard | None,
+    recorded: tuple[durations.Store, durations.Profile | None],
+    pytest_run: PytestRun,
+    run: flaky.RunResult,
+    plan: Plan,
+    cleared: tuple[str, ...],
+) -> None:
+    """The durations this run recorded: a shard's in its folder, a whole run's in the store."""
+    config = ctx.config.tests
+    store, profile = recorded
+    if shard is not None:  # for the next CI run's split, through this job's artifact
+        document = durations.updated_store(
+            {}, run.results, window=config.slow_window, whole_suite=True
+        )
+        reports.write_json(ctx.root / outputs.durations, document, compact=True)
+        return  # shards only read the store, so every shard splits alike
+    # Only a complete run of the whole suite may forget tests it did not see.
+    pytest_args = parse_posargs(ctx.posargs, config).pytest_args
+    whole = not pytest_args and not run.stopped and not run.collect_errors
+    measured = pytest_run.profile or profile
+    if measured is not None:  # a serial run keeps what the last split run showed
+        before = profile.split_only_failures if profile else 0
+        split = len(cleared) if plan.processes > 1 else before
+        measured = dataclasses.replace(measured, split_only_failures=split)
+    document = durations.updated_store(
+        store, run.results, window=config.slow_window, whole_suite=whole, profile=measured
+    )
+    reports.write_json(ctx.root / reports.REPORT_DIR / durations.FILE, document, compact=True)
+
+
 def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     """Pytest from the locked environment, with reruns, a flaky report and quarantine."""
     config = ctx.config.tests
@@ -355,6 +401,8 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     coverage_xml = ctx.root / outputs.coverage_xml
     coverage_xml.unlink(missing_ok=True)  # a stale file must not pass for this run's total
     store, profile = _read_durations(ctx)
+    if shard is not None:
+        store = _shard_durations(ctx, store)
     decision = coverage.decide(ctx.root, config)
     plan = _plan(ctx, (store, profile), shard, options.pytest_args, measured=decision.on)
     measure = _measure(ctx, decision, plan)
@@ -405,22 +453,7 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     )
     entry = flaky.history_entry(run, reports.current_commit(ctx.root), reports.now_iso())
     _record_history(ctx, outputs, {**entry, **extra})
-    if shard is None:  # shards only read durations, so every shard splits alike
-        # Only a complete run of the whole suite may forget tests it did not see.
-        whole = not options.pytest_args and not run.stopped and not run.collect_errors
-        measured = pytest_run.profile or profile
-        if measured is not None:  # a serial run keeps what the last split run showed
-            before = profile.split_only_failures if profile else 0
-            split = len(cleared) if plan.processes > 1 else before
-            measured = dataclasses.replace(measured, split_only_failures=split)
-        document = durations.updated_store(
-            store,
-            run.results,
-            window=config.slow_window,
-            whole_suite=whole,
-            profile=measured,
-        )
-        reports.write_json(ctx.root / reports.REPORT_DIR / durations.FILE, document, compact=True)
+    _write_durations(ctx, outputs, shard, (store, profile), pytest_run, run, plan, cleared)
     _tell(ctx, run, quarantine, slow)
     ctx.output.summary(
         flaky.render_markdown(run, quarantine, total.percent if total else None)

@@ -256,9 +256,13 @@ def test_shards_split_the_suite_each_test_once(tmp_path):
         report = json.loads((folder / "flaky-report.json").read_text())
         assert report["shard"] == [k, 2]
         assert (folder / "coverage.xml").is_file()
+        # Its own tests' durations, uploaded with its folder for the next CI run's split.
+        recorded = json.loads((folder / "test-durations.json").read_text())["tests"]
+        assert len(recorded) == len(ran[-1])
     assert not ran[0] & ran[1]
     assert len(ran[0] | ran[1]) == 51
     assert abs(len(ran[0]) - len(ran[1])) <= 1  # nothing recorded yet: split by count
+    assert "shards: split by count: no recorded durations yet" in result.stdout
     assert not [
         p.name for p in sample.path.iterdir() if p.name.startswith(("junit", "cov", ".cov"))
     ]
