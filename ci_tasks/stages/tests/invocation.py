@@ -515,7 +515,7 @@ def usage_problem(tail: str, pytest_args: Sequence[str]) -> str:
     shown = f" ({message})" if message else " (exit code 4)"
     return (
         f"pytest rejected its command line{shown}; the tests stage needs pytest, "
-        'pytest-rerunfailures, pytest-cov (coverage) and, with parallel = "xdist", '
-        "pytest-xdist in the locked dependency groups, or set [tool.ci-tasks.tests] "
-        "accordingly"
+        'pytest-rerunfailures and, with parallel = "xdist", pytest-xdist and pytest-cov '
+        "(where coverage is on) in the locked dependency groups, or set "
+        "[tool.ci-tasks.tests] accordingly"
     )
