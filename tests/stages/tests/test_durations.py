@@ -380,3 +380,18 @@ def test_a_part_refuses_xdist_on_top(tmp_path):
     )
     assert done.returncode == 4, done.stdout + done.stderr
     assert "ci_tasks runs the suite as 2 pytest processes itself" in done.stderr
+
+
+def test_auto_workers_keep_a_suite_that_failed_only_in_parts_in_one_process():
+    """A recorded split-only failure, or coverage's per-part cost on a small gain: one process."""
+    split = durations.Profile(1.0, 1.0, split_only_failures=2)
+    choice = durations.choose_workers(60.0, 2, 1000, profile=split)
+    assert choice.workers == 1
+    assert "2 test(s) failed in the last run in parts and passed serially" in choice.reason
+    plain = durations.choose_workers(4.0, 2, 300, profile=durations.Profile(1.0, 1.0))
+    measured = durations.choose_workers(
+        4.0, 2, 300, profile=durations.Profile(1.0, 1.0), coverage=True
+    )
+    assert (plain.workers, measured.workers) == (2, 1)
+    document = durations.updated_store({}, [], window=3, whole_suite=True, profile=split)
+    assert durations.parse_profile(document) == split  # remembered across runs

@@ -275,3 +275,17 @@ def test_pytest_reads_only_its_first_configuration_file(tmp_path, monkeypatch):
     assert invocation.xdist_in_addopts(tmp_path) is None
     monkeypatch.setenv("PYTEST_ADDOPTS", "-n 3")
     assert invocation.xdist_in_addopts(tmp_path) == "-n 3"
+
+
+def test_a_failure_only_the_split_run_saw_takes_the_serial_verdict():
+    """Failed in parts, passed serially: the serial outcome, named; a real failure stays."""
+    split = flaky.parse_record(
+        {"tests": [{"nodeid": "t::a", "reports": FAIL}, {"nodeid": "t::b", "reports": FAIL}]}
+    )
+    serial = flaky.parse_record(
+        {"tests": [{"nodeid": "t::a", "reports": PASS}, {"nodeid": "t::b", "reports": FAIL}]}
+    )
+    confirmed, cleared = flaky.confirm_serially(split, serial)
+    assert cleared == ("t::a",)
+    assert [r.nodeid for r in confirmed.failed] == ["t::b"]
+    assert confirmed.tests == 2
