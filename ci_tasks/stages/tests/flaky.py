@@ -238,11 +238,11 @@ def append_history(
     return {"schema": HISTORY_SCHEMA, "version": HISTORY_VERSION, "runs": kept}
 
 
-def render_markdown(run: RunResult, quarantine: Quarantine, coverage: float | None) -> str:
+def render_markdown(run: RunResult, quarantine: Quarantine, coverage: str | None) -> str:
     """The step-summary section of a test run."""
     lines = ["### Tests", "", f"{run.tests} tests ran, {len(run.failed)} failed."]
     if coverage is not None:
-        lines.append(f"Coverage: **{coverage:.1f} %**.")
+        lines.append(f"Coverage: **{coverage}**.")
     if run.flaky:
         lines += ["", f"**Flaky** ({len(run.flaky)}: failed, then passed on a rerun):", ""]
         for result in run.flaky:

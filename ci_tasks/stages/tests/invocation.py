@@ -460,8 +460,18 @@ class CoverageTotal:
     """Coverage's own ``report:fail_under`` (0: none)."""
 
     def shown(self) -> str:
-        """The total as coverage's report shows it (its ``precision``)."""
-        return f"{self.percent:.{self.precision}f} %"
+        """The total as coverage's report shows it (``precision``; never 100 when short).
+
+        As coverage's own report, a total just under 100 shows as 99 (not 100), one just
+        over 0 as 1 (not 0): the shown figure never contradicts the floor's verdict.
+        """
+        near = 1.0 / 10**self.precision
+        percent = round(self.percent, self.precision)
+        if 0 < self.percent < near:
+            percent = near
+        elif 100 - near < self.percent < 100:  # noqa: PLR2004
+            percent = 100 - near
+        return f"{percent:.{self.precision}f} %"
 
     def under(self, floor: float) -> bool:
         """As coverage judges ``fail_under``: 100 means every line, whatever rounding shows."""

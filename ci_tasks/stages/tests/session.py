@@ -456,7 +456,7 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     _write_durations(ctx, outputs, shard, (store, profile), pytest_run, run, plan, cleared)
     _tell(ctx, run, quarantine, slow)
     ctx.output.summary(
-        flaky.render_markdown(run, quarantine, total.percent if total else None)
+        flaky.render_markdown(run, quarantine, total.shown() if total else None)
         + durations.render_markdown(slow)
     )
     if problems:
