@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ci_tasks.adopt import existing, merge, project, scriptenv, workflows
-from ci_tasks.core import groups, matrix, pins
+from ci_tasks.core import coverage_evidence, groups, matrix, pins
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.config import PYPROJECT, Config, parse_config
 from ci_tasks.core.errors import CITasksError, ConfigError
@@ -36,7 +36,10 @@ PYTEST = "pytest>=8.0"
 # Lower bounds only: the project's lock picks, per Python it supports, versions valid there.
 # No pytest-xdist: the tests session runs its own pytest processes (parallel = "xdist" is
 # the project's choice, and its dependency).
-TEST_PLUGINS = ("pytest-rerunfailures>=14.0", "pytest-cov>=5.0")
+# Coverage only where the project measures coverage (coverage = "auto"): each pytest runs
+# under `coverage run`, so coverage itself is what the session needs, not pytest-cov.
+TEST_PLUGINS = ("pytest-rerunfailures>=14.0",)
+COVERAGE = "coverage>=7.10"
 NEW_TEST_GROUP = "tests"
 
 NOXFILE_BODY = '''\
@@ -214,11 +217,23 @@ def _parse_pyproject(path: Path) -> tuple[str, dict[str, Any]]:
     return text, data
 
 
-def _test_requirements(data: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """The group to add test plugins to (pytest's, else a new one) and what to add."""
+def _test_requirements(data: Mapping[str, Any], *, coverage: bool) -> tuple[str, list[str]]:
+    """The group to add test plugins to (pytest's, else a new one) and what to add.
+
+    *coverage*: the project measures coverage, so the session needs coverage itself.
+    """
     found = groups.pytest_group(data)
     wanted = list(TEST_PLUGINS) if found is not None else [PYTEST, *TEST_PLUGINS]
-    return found or NEW_TEST_GROUP, wanted
+    has = coverage_evidence.test_requirement(data) is not None  # coverage, or pytest-cov's
+    return found or NEW_TEST_GROUP, [*wanted, *([COVERAGE] if coverage and not has else [])]
+
+
+def coverage_note(root: Path) -> tuple[bool, str]:
+    """Whether ``coverage = "auto"`` turns coverage on for the project, and what it found."""
+    found = coverage_evidence.evidence(root, None)
+    if found is None:
+        return False, "auto: off, the project measures no coverage that init could find"
+    return True, f"auto: on, {found}"
 
 
 def _workflow_notes(root: Path, generated: Mapping[str, str]) -> list[str]:
@@ -248,11 +263,12 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     spec = scriptenv.ScriptSpec.default(source, pins.ci_pins(root))
     layout = project.detect_layout(root, data)
     detected = groups.test_groups(data)
-    group, wanted = _test_requirements(data)
+    measured, why = coverage_note(root)
+    group, wanted = _test_requirements(data, coverage=measured)
     detected = detected or (group,)
     overrides, kept = _matrix_overrides(root, layout, data)
     table = project.render_config_table(
-        overrides,
+        {**overrides, "coverage": ("auto", why)},
         {"dependency_groups": (list(detected), "unset: detected from pytest's group")},
     )
     edit = project.edit_pyproject(text, wanted, table, group=group, source=str(pyproject_path))

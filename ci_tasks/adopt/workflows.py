@@ -71,6 +71,9 @@ class WorkflowSpec:
     list_timeout: int = 10
     """The job that lists the sessions only installs the locked tools and asks nox."""
     readiness_branches: tuple[str, ...] = ("main", "develop")
+    shards: int = 1
+    """``[tool.ci-tasks.tests] shards``: above 1, the tests jobs read the last CI run's
+    artifacts (``actions: read`` and the job's token) to split the suite by durations."""
 
     def minutes(self, session: str) -> int:
         """The job timeout for *session* (the longest one for a session not listed)."""
@@ -89,7 +92,8 @@ class WorkflowSpec:
             timeouts=tuple(
                 (name, math.ceil(config.timeouts.for_session(name) / 60) + margin_minutes)
                 for name in sorted(names)
-            )
+            ),
+            shards=int(config.tests.shards),
         )
 
 
@@ -175,6 +179,7 @@ jobs:
     runs-on: ${{ matrix.os }}
     permissions:
       contents: read
+<<shard_permissions>>\
     timeout-minutes: ${{ matrix.timeout }}
     continue-on-error: ${{ matrix.allow_failure }}
     strategy:
@@ -186,6 +191,7 @@ jobs:
       - name: nox -s ${{ matrix.session }}
         env:
           SESSION: ${{ matrix.session }}
+<<shard_token>>\
         run: <<nox>> -s "$SESSION"
       - name: Keep the session's reports for the readiness gate
         if: ${{ !cancelled() }}
@@ -424,6 +430,12 @@ def _values(spec: WorkflowSpec) -> dict[str, str | int]:
         "lock_update": "".join(f"          {line}\n" for line in LOCK_UPDATE.splitlines()).rstrip(
             "\n"
         ),
+        "shard_permissions": (
+            "      actions: read  # shards split by the last CI run's recorded durations\n"
+            if spec.shards > 1
+            else ""
+        ),
+        "shard_token": "          GITHUB_TOKEN: ${{ github.token }}\n" if spec.shards > 1 else "",
     }
 
 

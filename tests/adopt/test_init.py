@@ -118,11 +118,12 @@ def test_init_writes_a_locked_noxfile_and_only_test_plugins_into_pytests_group(t
         "dev": [
             "pytest==9.2.0",
             "pytest-xdist>=3.6",  # present already: kept as written
-            "pytest-rerunfailures>=14.0",
-            "pytest-cov>=5.0",
+            "pytest-rerunfailures>=14.0",  # no coverage: the project measures none
         ]
     }
     table = data["tool"]["ci-tasks"]
+    assert table["tests"]["coverage"] == "auto"
+    assert "# (auto: off, the project measures no coverage that init could find" in text
     assert table["python"] == ["3.11"]  # from requires-python
     # Left to the loader's detection: a fixed value would override it for good.
     assert "dependency-groups" not in table
@@ -501,3 +502,50 @@ def test_added_requirements_follow_the_arrays_own_indent():
     text = '[project]\nname = "x"\n\n[dependency-groups]\ntests = [\n  "pytest>9",\n]\n'
     edit = project.edit_pyproject(text, ["pytest-cov>=5.0"], "", group="tests")
     assert '\n  "pytest>9",\n  "pytest-cov>=5.0",\n]' in edit.text
+
+
+@pytest.mark.parametrize(
+    ("files", "said", "added"),
+    [
+        (
+            {"pyproject.toml": "\n[tool.coverage.report]\nfail_under = 90\n"},
+            "auto: on, fail_under = 90 in pyproject.toml [tool.coverage.report]",
+            True,
+        ),
+        (
+            {"pytest.ini": "[pytest]\naddopts = --cov=sample -q\n"},
+            "auto: on, --cov=sample in pytest's addopts",
+            True,
+        ),
+        ({".coveragerc": "[report]\nfail_under = 80\n"}, "fail_under = 80 in .coveragerc", True),
+        (
+            {"tox.ini": "[testenv]\ncommands = coverage run -m pytest\n"},
+            "auto: on, tox.ini runs 'coverage run'",
+            True,
+        ),
+        (
+            {".github/workflows/test.yml": "jobs:\n  t:\n    steps:\n      - run: pytest --cov\n"},
+            "auto: on, .github/workflows/test.yml runs '--cov'",
+            True,
+        ),
+        ({"deps": '"coverage[toml]>=7"'}, "auto: on, coverage in dependency group 'dev'", False),
+        ({"deps": '"pytest-cov"'}, "auto: on, pytest-cov in dependency group 'dev'", False),
+        ({}, "auto: off, the project measures no coverage", False),
+    ],
+)
+def test_init_says_what_auto_coverage_found(tmp_path, files, said, added):
+    """Each kind of evidence turns `auto` coverage on, and init says which; none: off."""
+    files = dict(files)
+    deps = files.pop("deps", None)
+    text = PYPROJECT + files.pop("pyproject.toml", "")
+    if deps:
+        text = text.replace('"pytest-xdist>=3.6",', f'"pytest-xdist>=3.6", {deps},')
+    sample = _sample(tmp_path, text)
+    for relative, body in files.items():
+        sample.write(relative, body)
+    _init(sample.path)
+    written = (sample.path / "pyproject.toml").read_text()
+    assert " ".join(line.lstrip("# ") for line in written.splitlines()).count(said) == 1
+    dev = tomllib.loads(written)["dependency-groups"]["dev"]
+    assert ("coverage>=7.10" in dev) is added  # coverage itself, where it is not there yet
+    assert "pytest-cov>=5.0" not in dev

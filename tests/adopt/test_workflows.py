@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -350,3 +351,17 @@ def test_this_repository_tests_on_linux_macos_and_windows():
     """ci_tasks' own CI runs every session on ubuntu, macOS and Windows."""
     config = load_config(REPO)
     assert {label.split("-")[0] for label in config.os} == {"ubuntu", "macos", "windows"}
+
+
+@pytest.mark.parametrize("shards", [1, 3])
+def test_sharded_tests_jobs_may_read_the_last_ci_runs_artifacts(shards):
+    """With shards, the jobs get `actions: read` and the job token, to split by CI durations."""
+    spec = dataclasses.replace(SPEC, shards=shards)
+    job = _load(workflows.render_ci(spec))["jobs"]["session"]
+    nox = next(s for s in job["steps"] if s["name"].startswith("nox -s"))
+    if shards == 1:  # nothing to split: no token in the project's test run
+        assert job["permissions"] == {"contents": "read"}
+        assert "GITHUB_TOKEN" not in nox["env"]
+    else:
+        assert job["permissions"] == {"contents": "read", "actions": "read"}
+        assert nox["env"]["GITHUB_TOKEN"] == "${{ github.token }}"

@@ -1,6 +1,6 @@
 """A fake GitHub REST API for readiness tests, served by tests.localserver on 127.0.0.1.
 
-It serves ``GET /repos/{owner}/{repo}``, the workflow-runs endpoint, a run's artifacts
+It serves ``GET /repos/{owner}/{repo}``, the workflow-runs endpoint, one run, a run's artifacts
 and their download in GitHub's documented schema, paginated with ``Link`` headers, with
 ETags (304 on a matching ``If-None-Match``), and with scripted faults served before the
 real answers. A download answers 302 to :class:`FakeStorage`, a second server reached by
@@ -126,6 +126,8 @@ class FakeGitHub:
     """Pull requests, as GitHub lists them (``head.label`` is ``owner:branch``)."""
     pull_refusal: Response | None = None
     """When set, every POST/PATCH of a pull request is answered with it."""
+    current: dict[str, object] | None = None
+    """The run in progress (``GET /actions/runs/{id}`` finds it besides the completed ones)."""
 
     def upload(
         self, run: dict[str, object], name: str, archive: bytes, storage: FakeStorage
@@ -138,7 +140,7 @@ class FakeGitHub:
         self.artifacts.setdefault(int(str(run["id"])), []).append(entry)
         return artifact_id
 
-    def __call__(self, request: Request) -> Response:  # noqa: PLR0911 - one return per endpoint
+    def __call__(self, request: Request) -> Response:  # noqa: C901, PLR0911 - one per endpoint
         if self.faults:
             return self.faults.pop(0)
         url = urllib.parse.urlsplit(request.path)
@@ -155,6 +157,13 @@ class FakeGitHub:
         ):
             items = self.artifacts.get(int(url.path.split("/")[-2]), [])
             body, headers = self._page(url.path, query, "artifacts", items)
+        elif url.path.startswith(f"/repos/{REPO}/actions/runs/") and url.path.count("/") == 6:
+            wanted = url.path.rsplit("/", 1)[-1]
+            known = [*self.runs, *([self.current] if self.current else [])]
+            found = next((r for r in known if str(r["id"]) == wanted), None)
+            if found is None:
+                return Response(404, {"message": "Not Found"})
+            body, headers = found, {}
         elif url.path.startswith(f"/repos/{REPO}/actions/artifacts/") and url.path.endswith("/zip"):
             return self._download(int(url.path.split("/")[-2]))
         elif url.path.startswith(f"/repos/{REPO}/issues/"):

@@ -75,7 +75,8 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("GITHUB_", "NOX_", "CI_TASKS_"))
+        # PYTEST_XDIST_*: this repository's own xdist worker must not leak into a sample's.
+        if not k.startswith(("GITHUB_", "NOX_", "CI_TASKS_", "PYTEST_XDIST_"))
         and k not in {"CI", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
     }
     env["UV_PYTHON_DOWNLOADS"] = "never"

@@ -370,6 +370,45 @@ def smoke(report: Report, *, staging_configured: bool) -> Check:
     )
 
 
+def coverage_floor(
+    reports: Sequence[Report], combined: float | None, threshold: float | None = None
+) -> Check:
+    """The coverage floor the tests sessions report, judged on their data combined.
+
+    Code that runs only on some Pythons (or some OSes) can reach a floor only combined,
+    so in CI the tests jobs leave the floor to this check. Not applicable when no tests
+    session measured coverage under a floor.
+    """
+    title = "Coverage floor"
+    usable = [r for r in reports if r.data is not None and not r.problem]
+    floors = [
+        (float(f["fail_under"]), str(f.get("source") or "fail_under"))
+        for r in usable
+        if r.data is not None and isinstance(f := r.data.get("coverage_floor"), dict)
+        if isinstance(f.get("fail_under"), int | float)
+    ]
+    if threshold is not None:
+        floors = [(threshold, "[tool.ci-tasks.readiness.checks.coverage] threshold")]
+    if not floors:
+        return Check("coverage", title, Status.NOT_APPLICABLE, "no tests session has a floor")
+    floor, source = max(floors)
+    fix = f"cover the lines the report lists, or lower {source} (now {floor:g} %)"
+    if combined is None:
+        return Check(
+            "coverage", title, Status.UNKNOWN, "no coverage.xml to combine", remediation=fix
+        )
+    # A line-by-line union of the jobs' coverage.xml: 100 means every line, as coverage has it.
+    under = combined < floor if floor >= 100 else round(combined, 1) < floor  # noqa: PLR2004
+    return Check(
+        "coverage",
+        title,
+        Status.FAIL if under else Status.PASS,
+        f"coverage {combined:.1f} % over {len(usable)} tests session(s) combined "
+        f"(floor {floor:g} %, {source})",
+        remediation=fix if under else "",
+    )
+
+
 def all_checks(
     evidence: Evidence, config: ReadinessConfig, now: dt.datetime | None = None
 ) -> tuple[Check, ...]:
@@ -397,6 +436,10 @@ def all_checks(
             cfg.flaky_tests,
         ),
         "slow_tests": (lambda: slow_tests(evidence.tests, evidence.coverage), cfg.slow_tests),
+        "coverage": (
+            lambda: coverage_floor(evidence.tests, evidence.coverage, cfg.coverage.threshold),
+            cfg.coverage,
+        ),
         "security": (lambda: security(evidence.reports["security"]), cfg.security),
         "dependencies": (lambda: dependencies(evidence.reports["lint"]), cfg.dependencies),
         "workflows": (

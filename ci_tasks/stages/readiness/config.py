@@ -11,6 +11,7 @@ READINESS_CHECKS = (
     "ci_duration",
     "flaky_tests",
     "slow_tests",
+    "coverage",
     "security",
     "dependencies",
     "workflows",
@@ -38,6 +39,9 @@ class ReadinessChecksConfig:
     ci_duration: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
     flaky_tests: ReadinessCheckConfig = ReadinessCheckConfig(weight=2.0)
     slow_tests: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
+    coverage: ReadinessCheckConfig = ReadinessCheckConfig(weight=2.0)
+    """The coverage floor, judged on every tests job's data combined (``threshold``
+    overrides the floor the tests sessions report)."""
     security: ReadinessCheckConfig = ReadinessCheckConfig(weight=3.0)
     dependencies: ReadinessCheckConfig = ReadinessCheckConfig(weight=2.0)
     workflows: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)

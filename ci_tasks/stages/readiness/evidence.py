@@ -20,7 +20,7 @@ from ci_tasks.core import reports
 from ci_tasks.core.actions import Output
 
 if TYPE_CHECKING:
-    from ci_tasks.stages.readiness.artifacts import RunEvidence
+    from ci_tasks.core.artifacts import RunEvidence
     from ci_tasks.stages.readiness.cienv import CIEnvironment
 
 REPORT_KINDS = ("security", "build", "smoke", "lint")

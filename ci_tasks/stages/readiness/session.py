@@ -15,11 +15,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import ignores, masking, reports
+from ci_tasks.core import artifacts, ignores, masking, reports
 from ci_tasks.core.errors import CheckFailed, ToolMissingError, UsageError
 from ci_tasks.core.stage import ArgumentParser, StageContext
 from ci_tasks.stages.readiness import (
-    artifacts,
     autocommit,
     badge,
     checklist,

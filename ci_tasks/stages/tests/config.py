@@ -67,14 +67,18 @@ class TestsConfig:
     """``--strict-markers --strict-config``."""
     junit_xml: str = ".ci-tasks/{session}/junit.xml"
     """Where pytest's JUnit XML goes; ``{session}`` is the nox session (``tests-3.11``)."""
-    coverage: bool = True
-    """Measure coverage with pytest-cov and write ``coverage_xml``."""
+    coverage: bool | Literal["auto"] = "auto"
+    """Measure coverage (each pytest process under ``coverage run``) and write
+    ``coverage_xml``. ``auto``: when the project measures coverage (``--cov`` in pytest's
+    addopts, a ``fail_under``, coverage or pytest-cov in its test dependencies, or its own
+    workflows, noxfile or tox running coverage); ``true``/``false`` force it."""
     cov_source: tuple[str, ...] = ()
-    """What ``--cov`` measures (default: coverage's own ``source`` setting if the project
+    """What coverage measures (default: coverage's own ``source`` setting if the project
     has one, else the project directory)."""
     coverage_xml: str = ".ci-tasks/{session}/coverage.xml"
     fail_under: float | None = dataclasses.field(default=None, metadata=at_least(0))
-    """Fail below this total coverage percentage (unset: never)."""
+    """Fail below this total coverage percentage (unset: coverage's own ``fail_under``).
+    In GitHub Actions it is judged on every tests job combined, by the readiness gate."""
     fail_on_flaky: bool = False
     history_size: int = dataclasses.field(default=200, metadata=at_least(1))
     """How many runs the flaky history keeps."""

@@ -23,6 +23,13 @@ MIN_SAMPLES = 3
 # What running the suite as several pytest processes adds besides each one's own start:
 # the records, JUnit files and coverage data are merged, and parts never end together.
 PROCESS_OVERHEAD_SECONDS = 0.5
+COVERAGE_SECONDS_PER_PART = 0.3
+"""Coverage's cost per extra process: its data file written at the end, then combined."""
+MIN_SAVING_SECONDS = 1.0
+"""Parts must save this much on the estimate: below it, noise and a loaded machine decide,
+and one process is the plain run (a suite of a couple of seconds runs in one)."""
+MIN_SAVING_SHARE = 0.15
+"""...and this share of the serial estimate."""
 START_SECONDS = 1.0
 """A pytest process's own time (start-up, collection, the end) until one is measured."""
 MAX_PROCESSES_PER_CORE = 2
@@ -115,10 +122,15 @@ class Profile:
     """CPU time over wall time while its tests ran (their child processes included)."""
     start_seconds: float = START_SECONDS
     """A pytest process's own time: start-up, collection and the end, tests left out."""
+    split_only_failures: int = 0
+    """How many tests failed in the last run in parts yet passed serially (0: none seen)."""
 
     def as_dict(self) -> dict[str, float]:
         """The store document's ``profile``."""
-        return {"cpu_share": self.cpu_share, "start_seconds": self.start_seconds}
+        document = {"cpu_share": self.cpu_share, "start_seconds": self.start_seconds}
+        if self.split_only_failures:
+            document["split_only_failures"] = self.split_only_failures
+        return document
 
 
 def parse_profile(data: Any) -> Profile:
@@ -129,7 +141,9 @@ def parse_profile(data: Any) -> Profile:
     share, start = profile.get("cpu_share"), profile.get("start_seconds")
     if not isinstance(share, int | float) or not isinstance(start, int | float):
         return Profile()
-    return Profile(min(max(float(share), 0.05), 1.0), max(float(start), 0.0))
+    split = profile.get("split_only_failures", 0)
+    split = int(split) if isinstance(split, int) and split > 0 else 0
+    return Profile(min(max(float(share), 0.05), 1.0), max(float(start), 0.0), split)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,16 +187,26 @@ def measured_profile(
     return Profile(round(min(max(share, 0.05), 1.0), 3), round(start, 3))
 
 
-def process_seconds(recorded: float, cores: int, processes: int, profile: Profile) -> float:
+def process_seconds(
+    recorded: float, cores: int, processes: int, profile: Profile, *, coverage: bool = False
+) -> float:
     """Estimated wall time of a suite that took *recorded* seconds serially, in parts.
 
     Each process starts and collects (sharing the cores when there are more processes
     than cores); then the tests take the larger of their CPU time spread over the cores
-    and their wall time spread over the processes; then the parts are merged.
+    and their wall time spread over the processes; then the parts are merged (with
+    *coverage*, their data files too).
     """
     start = profile.start_seconds * max(1.0, processes / cores)
     work = max(recorded * profile.cpu_share / cores, recorded / processes)
-    return start + work + PROCESS_OVERHEAD_SECONDS
+    merge = PROCESS_OVERHEAD_SECONDS + (COVERAGE_SECONDS_PER_PART * processes if coverage else 0)
+    return start + work + merge
+
+
+def pays(parallel: float, serial: float) -> bool:
+    """Whether parts estimated at *parallel* seconds beat one process at *serial* clearly."""
+    saving = serial - parallel
+    return saving >= MIN_SAVING_SECONDS and saving >= MIN_SAVING_SHARE * serial
 
 
 def choose_workers(
@@ -192,6 +216,7 @@ def choose_workers(
     *,
     xdist: bool = False,
     profile: Profile | None = None,
+    coverage: bool = False,
 ) -> WorkerChoice:
     """``workers = "auto"``: as many processes as pay (at least one per core), else one.
 
@@ -200,7 +225,9 @@ def choose_workers(
     mostly waits (on sleeps, sockets) runs in more processes than cores, up to
     :data:`MAX_PROCESSES_PER_CORE` per core. *xdist* prices pytest-xdist's workers (one per
     core) instead. With nothing recorded yet, one per core: a first run must not risk a
-    long suite running serially.
+    long suite running serially. Parts must save clearly (:func:`pays`); *coverage* adds
+    each part's data file to combine. A suite whose last run in parts had failures that a
+    serial run did not have (:attr:`Profile.split_only_failures`) runs in one process.
     """
     what = "xdist workers" if xdist else "pytest processes"
     if cores < 2:  # noqa: PLR2004 - one core cannot run anything in parallel
@@ -208,6 +235,12 @@ def choose_workers(
     if recorded is None:
         return WorkerChoice(cores, f"{cores} {what}: no recorded suite duration yet")
     known = profile or Profile()
+    if known.split_only_failures and not xdist:
+        return WorkerChoice(
+            1,
+            f"one process: {known.split_only_failures} test(s) failed in the last run in "
+            "parts and passed serially; the suite is not safe to split",
+        )
     if xdist:
         count = min(cores, tests) if tests else cores
         parallel = xdist_seconds(recorded, tests, count)
@@ -215,13 +248,17 @@ def choose_workers(
     else:
         most = MAX_PROCESSES_PER_CORE * cores
         choices = range(cores, (min(most, tests) if tests else cores) + 1) or [tests]
-        count = min(choices, key=lambda n: (process_seconds(recorded, cores, n, known), n))
-        parallel = process_seconds(recorded, cores, count, known)
+
+        def estimate(n: int) -> float:
+            return process_seconds(recorded, cores, n, known, coverage=coverage)
+
+        count = min(choices, key=lambda n: (estimate(n), n))
+        parallel = estimate(count)
         serial = recorded + known.start_seconds
     cpu = "" if xdist else f", {known.cpu_share:.0%} CPU"
     said = f"recorded suite time {recorded:.1f} s ({tests} tests{cpu})"
     said += f"; ~{parallel:.1f} s as {count}"
-    if parallel < serial:
+    if pays(parallel, serial):
         return WorkerChoice(count, f"{count} {what}: {said}")
     return WorkerChoice(1, f"one process: {said} {what}, no faster")
 

@@ -132,6 +132,25 @@ def merge_runs(runs: Sequence[RunResult]) -> RunResult:
     )
 
 
+def confirm_serially(split: RunResult, serial: RunResult) -> tuple[RunResult, tuple[str, ...]]:
+    """*split* with the verdict of *serial*, a one-process re-run of its failed tests (pure).
+
+    A test that failed in a run split into parts but passed on its own, serially, is a
+    split-only failure: it takes the serial outcome (the verdict plain ``pytest`` gives)
+    and its node id is returned, to be reported. Collection errors are not re-judged.
+    """
+    again = {r.nodeid: r for r in serial.results}
+    cleared = []
+    results = []
+    for result in split.results:
+        redo = again.get(result.nodeid)
+        if result.outcome == "failed" and redo is not None and redo.outcome == "passed":
+            cleared.append(result.nodeid)
+            result = dataclasses.replace(redo, failures=result.failures)  # noqa: PLW2901
+        results.append(result)
+    return dataclasses.replace(split, results=tuple(results)), tuple(cleared)
+
+
 def quarantine_matches(nodeid: str, pattern: str) -> bool:
     """Whether *nodeid* is the quarantined test *pattern* (a node id, a prefix or a glob)."""
     return (
@@ -219,11 +238,11 @@ def append_history(
     return {"schema": HISTORY_SCHEMA, "version": HISTORY_VERSION, "runs": kept}
 
 
-def render_markdown(run: RunResult, quarantine: Quarantine, coverage: float | None) -> str:
+def render_markdown(run: RunResult, quarantine: Quarantine, coverage: str | None) -> str:
     """The step-summary section of a test run."""
     lines = ["### Tests", "", f"{run.tests} tests ran, {len(run.failed)} failed."]
     if coverage is not None:
-        lines.append(f"Coverage: **{coverage:.1f} %**.")
+        lines.append(f"Coverage: **{coverage}**.")
     if run.flaky:
         lines += ["", f"**Flaky** ({len(run.flaky)}: failed, then passed on a rerun):", ""]
         for result in run.flaky:

@@ -14,12 +14,10 @@ JUnit files and coverage data are merged into the session's one set of outputs.
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import json
 import os
 import re
-import shlex
 import tempfile
 import time
 import tomllib
@@ -27,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ci_tasks.core import reports
+from ci_tasks.core.coverage_evidence import pytest_addopts
 from ci_tasks.core.runner import Completed, Job
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.tests import durations, flaky
@@ -39,6 +38,10 @@ RULES_ENV = "CI_TASKS_PYTEST_RERUN_RULES"
 SHARD_ENV = "CI_TASKS_PYTEST_SHARD"
 DURATIONS_ENV = "CI_TASKS_PYTEST_DURATIONS"
 PART_ENV = "CI_TASKS_PYTEST_PART"
+PART_INDEX_ENV = "CI_TASKS_TEST_PART"
+"""Documented for the project's tests: this process's part (from 1), only in a split run."""
+PARTS_ENV = "CI_TASKS_TEST_PARTS"
+"""Documented for the project's tests: how many parts the split run has."""
 COVERAGE_MODULE = "ci_tasks_coverage"
 SESSION_PLACEHOLDER = "{session}"
 
@@ -70,6 +73,11 @@ class Outputs:
     def coverage_part(self, index: int) -> str:
         """``COVERAGE_FILE`` of pytest process *index* (from 1), combined after the run."""
         return f"{self.coverage_data}.part{index}"
+
+    @property
+    def durations(self) -> str:
+        """A shard's own recorded durations, which the next CI run's shards split by."""
+        return f"{self.folder}/{durations.FILE}"
 
     @property
     def report(self) -> str:
@@ -115,56 +123,6 @@ def has_coverage_source(root: Path) -> bool:
     return bool(run.get("source") or run.get("source_pkgs"))
 
 
-_PYTEST_FILES = (  # where pytest looks, in its order; the section it reads
-    ("pytest.ini", "pytest"),
-    ("pyproject.toml", ""),
-    ("tox.ini", "pytest"),
-    ("setup.cfg", "tool:pytest"),
-)
-
-
-def _words(text: str) -> list[str]:
-    """*text* split as a shell would; plain whitespace splitting if its quotes do not pair."""
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
-
-
-def _pytest_addopts(root: Path) -> list[str]:
-    """The ``addopts`` of the project's own pytest configuration file, as pytest finds it.
-
-    The first of ``pytest.ini``, ``pyproject.toml`` (with a pytest table), ``tox.ini`` and
-    ``setup.cfg`` (with a pytest section) in the project directory, then ``PYTEST_ADDOPTS``.
-    """
-    found: str | list[str] | None = None
-    for name, section in _PYTEST_FILES:
-        path = root / name
-        if not path.is_file():
-            continue
-        if name == "pyproject.toml":
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError):
-                continue
-            table = data.get("tool", {}).get("pytest", {})
-            if not isinstance(table, dict) or not table:
-                continue
-            options = table.get("ini_options", table)
-            found = options.get("addopts") if isinstance(options, dict) else None
-            break
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read(path, encoding="utf-8")
-        except (OSError, configparser.Error):
-            continue
-        if parser.has_section(section) or name == "pytest.ini":
-            found = parser.get(section, "addopts", fallback=None)
-            break
-    words = _words(found) if isinstance(found, str) else [str(w) for w in found or []]
-    return [*words, *_words(os.environ.get("PYTEST_ADDOPTS", ""))]
-
-
 def asks_for_xdist(args: Sequence[str]) -> str | None:
     """The xdist option among pytest arguments *args* (``-n auto``), unless it is ``-n 0``."""
     for index, arg in enumerate(args):
@@ -182,23 +140,62 @@ def asks_for_xdist(args: Sequence[str]) -> str | None:
 
 def xdist_in_addopts(root: Path) -> str | None:
     """The xdist option in the project's own pytest ``addopts``, if it asks for workers."""
-    return asks_for_xdist(_pytest_addopts(root))
+    return asks_for_xdist(pytest_addopts(root))
+
+
+def test_python(ctx: StageContext) -> str:
+    """The interpreter of the test environment: the one beside its pytest."""
+    pytest = ctx.runner.which("pytest")
+    python = Path(pytest).with_name("python") if pytest else None
+    return str(python) if python and python.exists() else "python"
+
+
+def has_coverage(ctx: StageContext) -> bool:
+    """Whether coverage is installed in the test environment (beside its pytest).
+
+    Not just anywhere on ``PATH``: ci_tasks' own environment has a coverage too.
+    """
+    pytest = ctx.runner.which("pytest")
+    return pytest is not None and Path(pytest).with_name("coverage").exists()
+
+
+@dataclasses.dataclass(frozen=True)
+class Measure:
+    """How each pytest process of a session measures coverage (no Measure: it does not)."""
+
+    sources: tuple[str, ...] = ()
+    """What to measure (``()``: what the project's coverage configuration says)."""
+    pytest_cov: bool = False
+    """Through pytest-cov, which measures xdist's workers; else ``coverage run``."""
+    silence_pytest_cov: bool = False
+    """``--no-cov``: the project's addopts start pytest-cov, which must not measure twice."""
+    python: str = "python"
+    """The test environment's interpreter, which runs ``-m coverage run -m pytest``."""
+
+    @classmethod
+    def of(cls, config: TestsConfig, root: Path, *, xdist: bool, python: str = "python") -> Measure:
+        """``cov_source``; else the project's own ``source``; else the project directory."""
+        default = () if has_coverage_source(root) else (".",)
+        addopts = pytest_addopts(root)
+        own_cov = any(opt == "--cov" or opt.startswith("--cov=") for opt in addopts)
+        return cls(config.cov_source or default, xdist, own_cov and not xdist, python)
 
 
 def pytest_command(
     config: TestsConfig,
     pytest_args: Sequence[str],
     *,
-    coverage_source_set: bool = False,
+    measure: Measure | None = None,
     xdist: int = 0,
     junit_xml: str | None = None,
 ) -> list[str]:
     """The pytest command line the configuration asks for (posargs last, so they win).
 
-    Coverage measures ``cov_source``; else what the project's coverage configuration says
-    (*coverage_source_set*); else the project directory, never the whole interpreter.
-    pytest-cov only measures: the session combines and reports the data afterwards
-    (:func:`report_coverage`), so it neither reports nor judges ``fail_under`` per process.
+    With *measure*, pytest runs under ``coverage run``: measured from interpreter start-up,
+    as ``coverage run -m pytest`` is, so what pytest and its plugins import before any
+    plugin could start coverage (pypa/packaging, pluggy) is measured too. Under xdist
+    pytest-cov measures instead (it starts coverage in each worker). Either way it only
+    measures: the session combines and reports the data afterwards (:func:`report_coverage`).
     *xdist* is a pytest-xdist worker count (``parallel = "xdist"``).
     """
     junit = junit_xml or Outputs.of(config, "tests").junit_xml
@@ -211,10 +208,13 @@ def pytest_command(
         command += ["-n", str(xdist)]
     if config.strict:
         command += ["--strict-markers", "--strict-config"]
-    if config.coverage:
-        default = ["--cov"] if coverage_source_set else ["--cov=."]
-        command += [f"--cov={source}" for source in config.cov_source] or default
+    if measure is not None and measure.pytest_cov:
+        command += [f"--cov={source}" for source in measure.sources] or ["--cov"]
         command += ["--cov-report=", "--cov-fail-under=0"]
+    elif measure is not None:
+        command += ["--no-cov"] if measure.silence_pytest_cov else []
+        source = [f"--source={','.join(measure.sources)}"] if measure.sources else []
+        command = [measure.python, "-m", "coverage", "run", *source, "-m", *command]
     return [*command, *pytest_args]
 
 
@@ -242,6 +242,13 @@ class Plan:
 
     processes: int = 1
     xdist: int = 0
+    own_xdist: bool = False
+    """The user's ``-n`` or the project's addopts run pytest-xdist in one pytest."""
+
+    @property
+    def under_xdist(self) -> bool:
+        """Whether pytest-xdist's workers run the tests."""
+        return bool(self.xdist) or self.own_xdist
 
 
 def plugin_pythonpath(ctx: StageContext) -> str:
@@ -262,8 +269,9 @@ def pytest_env(
     """The environment one pytest process runs with (the plugin importable, its instructions).
 
     *shard* is the CI shard to keep and *part* this process's part of it; *costs* the file
-    of recorded durations they split by. Parts get pytest-xdist's worker variables too, so
-    tests that keep per-worker resources apart by them (a database, a port) still do.
+    of recorded durations they split by. A part sees what a plain run sees (never
+    pytest-xdist's variables, which plugins read as "xdist is on"), plus our own
+    :data:`PART_INDEX_ENV` and :data:`PARTS_ENV`, for tests that keep resources apart.
     """
     env: dict[str, str | None] = {
         "PYTHONPATH": plugin_pythonpath(ctx),
@@ -276,8 +284,8 @@ def pytest_env(
         DURATIONS_ENV: str(costs) if costs else None,
     }
     if part is not None:
-        env["PYTEST_XDIST_WORKER"] = f"gw{part.index - 1}"
-        env["PYTEST_XDIST_WORKER_COUNT"] = str(part.total)
+        env[PART_INDEX_ENV] = str(part.index)
+        env[PARTS_ENV] = str(part.total)
     return env
 
 
@@ -388,7 +396,7 @@ def run_pytest(
     *,
     shard: Shard | None,
     costs: dict[str, float],
-    coverage_source_set: bool,
+    measure: Measure | None,
     previous: durations.Profile | None = None,
 ) -> PytestRun:
     """Run the suite as *plan* says (never raising on exit codes); merge what it left.
@@ -410,11 +418,7 @@ def run_pytest(
         for index in range(1, parts + 1):
             junit = outputs.junit_xml if parts == 1 else outputs.junit_part(index)
             command = pytest_command(
-                config,
-                pytest_args,
-                coverage_source_set=coverage_source_set,
-                xdist=plan.xdist,
-                junit_xml=junit,
+                config, pytest_args, measure=measure, xdist=plan.xdist, junit_xml=junit
             )
             part = Shard(index, parts) if parts > 1 else None
             record = folder / f"record-{index}.json"
@@ -446,26 +450,60 @@ def run_pytest(
     return PytestRun(code, whole, tail, seconds, profile)
 
 
-def report_coverage(ctx: StageContext, outputs: Outputs, parts: int) -> str | None:
-    """Combine the parts' coverage data, print the report, write ``coverage.xml``.
+@dataclasses.dataclass(frozen=True)
+class CoverageTotal:
+    """The session's one coverage total, as coverage reported it, and the project's floor."""
 
-    Runs :mod:`ci_tasks_coverage` with the interpreter pytest ran with. Returns the
-    problem when the total is under the project's own ``fail_under``, else ``None``.
+    percent: float
+    precision: int
+    fail_under: float
+    """Coverage's own ``report:fail_under`` (0: none)."""
+
+    def shown(self) -> str:
+        """The total as coverage's report shows it (``precision``; never 100 when short).
+
+        As coverage's own report, a total just under 100 shows as 99 (not 100), one just
+        over 0 as 1 (not 0): the shown figure never contradicts the floor's verdict.
+        """
+        near = 1.0 / 10**self.precision
+        percent = round(self.percent, self.precision)
+        if 0 < self.percent < near:
+            percent = near
+        elif 100 - near < self.percent < 100:  # noqa: PLR2004
+            percent = 100 - near
+        return f"{percent:.{self.precision}f} %"
+
+    def under(self, floor: float) -> bool:
+        """As coverage judges ``fail_under``: 100 means every line, whatever rounding shows."""
+        if floor >= 100:  # noqa: PLR2004 - every line
+            return self.percent < 100  # noqa: PLR2004
+        return round(self.percent, self.precision) < floor
+
+
+def report_coverage(ctx: StageContext, outputs: Outputs) -> CoverageTotal | None:
+    """Combine the processes' coverage data, print the report, write ``coverage.xml``.
+
+    Runs :mod:`ci_tasks_coverage` with the interpreter pytest ran with, over every data
+    file in the session's folder (each part's, and each subprocess's that coverage's own
+    ``parallel`` or ``patch = subprocess`` wrote). ``None``: nothing was measured.
     """
-    data = [outputs.coverage_part(i) for i in range(1, parts + 1)]
-    data = [part for part in data if (ctx.root / part).is_file()]
-    if not data:
+    folder = ctx.root / outputs.folder
+    if not any(folder.glob(".coverage.*")):
         return None  # pytest measured nothing (it stopped before): no total, said later
-    pytest = ctx.runner.which("pytest")
-    python = Path(pytest).with_name("python") if pytest else None
-    interpreter = str(python) if python and python.exists() else "python"
-    command = [interpreter, "-m", COVERAGE_MODULE, "--data-file", outputs.coverage_data]
-    command += ["--xml", outputs.coverage_xml, *data]
-    env = {"PYTHONPATH": plugin_pythonpath(ctx), "COVERAGE_FILE": None}
-    done = ctx.runner.run(command, cwd=ctx.root, env=env, check=False)
-    if done.returncode == 2:  # noqa: PLR2004 - coverage's own "under fail_under"
-        return done.tail.splitlines()[-1]
-    return None
+    interpreter = test_python(ctx)
+    with tempfile.TemporaryDirectory(prefix="ci-tasks-coverage-") as tmp:
+        result = Path(tmp) / "total.json"
+        command = [interpreter, "-m", COVERAGE_MODULE, "--data-file", outputs.coverage_data]
+        command += ["--xml", outputs.coverage_xml, "--result", str(result), outputs.folder]
+        env = {"PYTHONPATH": plugin_pythonpath(ctx), "COVERAGE_FILE": None}
+        ctx.runner.run(command, cwd=ctx.root, env=env, check=False)
+        try:
+            data = json.loads(result.read_text(encoding="utf-8"))
+            return CoverageTotal(
+                float(data["total"]), int(data["precision"]), float(data["fail_under"])
+            )
+        except (OSError, KeyError, TypeError, ValueError):
+            return None
 
 
 def usage_problem(tail: str, pytest_args: Sequence[str]) -> str:
@@ -487,7 +525,7 @@ def usage_problem(tail: str, pytest_args: Sequence[str]) -> str:
     shown = f" ({message})" if message else " (exit code 4)"
     return (
         f"pytest rejected its command line{shown}; the tests stage needs pytest, "
-        'pytest-rerunfailures, pytest-cov (coverage) and, with parallel = "xdist", '
-        "pytest-xdist in the locked dependency groups, or set [tool.ci-tasks.tests] "
-        "accordingly"
+        'pytest-rerunfailures and, with parallel = "xdist", pytest-xdist and pytest-cov '
+        "(where coverage is on) in the locked dependency groups, or set "
+        "[tool.ci-tasks.tests] accordingly"
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,17 +24,20 @@ from typing import TYPE_CHECKING, Any
 from ci_tasks.core import masking, reports
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
 from ci_tasks.core.stage import StageContext, install_locked
-from ci_tasks.stages.tests import durations, flaky
+from ci_tasks.stages.tests import ci_durations, coverage, durations, flaky
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.invocation import (
+    CoverageTotal,
+    Measure,
     Outputs,
     Plan,
     PytestRun,
     Shard,
     asks_for_xdist,
-    has_coverage_source,
+    has_coverage,
     report_coverage,
     run_pytest,
+    test_python,
     usable_cores,
     usage_problem,
     xdist_in_addopts,
@@ -66,18 +70,6 @@ def parse_posargs(posargs: Sequence[str], config: TestsConfig) -> Options:
     """``--fail-on-flaky`` is ours; everything else goes to pytest."""
     rest = tuple(arg for arg in posargs if arg != FAIL_ON_FLAKY)
     return Options(config.fail_on_flaky or len(rest) != len(posargs), rest)
-
-
-def coverage_total(path: Path) -> float | None:
-    """The total line coverage (percent) in a Cobertura ``coverage.xml``, if readable."""
-    # Our own pytest-cov output, not untrusted input: the stdlib parser is fine here.
-    import xml.etree.ElementTree as ET  # noqa: PLC0415  # nosec B405
-
-    try:
-        rate = ET.parse(path).getroot().get("line-rate")  # noqa: S314  # nosec B314
-    except (OSError, ET.ParseError):
-        return None
-    return None if rate is None else float(rate) * 100
 
 
 def _checked(pytest_run: PytestRun, pytest_args: Sequence[str]) -> flaky.RunResult:
@@ -170,15 +162,45 @@ def verdict_problems(
     return problems
 
 
-def coverage_problems(config: TestsConfig, total: float | None, xml: str = "") -> list[str]:
-    """A total under ``fail_under`` (or none at all when one is required) is a failure."""
-    if not config.coverage or config.fail_under is None:
+@dataclasses.dataclass(frozen=True)
+class Floor:
+    """The coverage floor a session judges, and where it is set."""
+
+    percent: float
+    source: str
+
+
+def coverage_floor(config: TestsConfig, total: CoverageTotal | None) -> Floor | None:
+    """Our ``fail-under`` when set, else coverage's own ``fail_under`` (0: none)."""
+    if config.fail_under is not None:
+        return Floor(config.fail_under, "[tool.ci-tasks.tests] fail-under")
+    if total is not None and total.fail_under > 0:
+        return Floor(total.fail_under, "the project's fail_under (coverage's configuration)")
+    return None
+
+
+def coverage_problems(
+    floor: Floor | None, total: CoverageTotal | None, xml: str, *, combined_later: bool
+) -> list[str]:
+    """A total under the floor (or none at all when one is required) is a failure.
+
+    *combined_later*: the floor is judged on every tests job combined, not on this one.
+    """
+    if floor is None or combined_later:
         return []
     if total is None:
-        return [f"no coverage total in {xml or config.coverage_xml}"]
-    if total < config.fail_under:
-        return [f"coverage {total:.1f} % is under fail_under {config.fail_under:g} %"]
+        return [f"no coverage total in {xml}"]
+    if total.under(floor.percent):
+        return [f"coverage {total.shown()} is under {floor.source} {floor.percent:g} %"]
     return []
+
+
+def in_ci_matrix(env: dict[str, str]) -> bool:
+    """Whether this session is one job of the CI matrix (GitHub Actions).
+
+    There the readiness gate judges the coverage floor on every tests job's data combined.
+    """
+    return env.get("GITHUB_ACTIONS") == "true"
 
 
 def _plan(
@@ -186,23 +208,25 @@ def _plan(
     recorded: tuple[durations.Store, durations.Profile | None],
     shard: Shard | None,
     pytest_args: Sequence[str],
+    *,
+    measured: bool,
 ) -> Plan:
     """How many pytest processes (or xdist workers) run the suite; ``auto`` says why."""
     config = ctx.config.section("tests", TestsConfig)
     xdist = config.parallel == "xdist"
     if asks_for_xdist(pytest_args):
-        return Plan()  # the user's own -n decides: one pytest, its xdist
+        return Plan(own_xdist=True)  # the user's own -n decides: one pytest, its xdist
     own = xdist_in_addopts(ctx.root)
     if own:  # the project chose xdist in pytest's own configuration: one pytest, its -n
         ctx.output.line(f"workers: one pytest, with the {own} of pytest's own addopts")
-        return Plan()
+        return Plan(own_xdist=True)
     if config.workers == "auto":
         store, profile = recorded
         seconds, tests = durations.serial_seconds(store), len(store)
         if seconds is not None and shard is not None:
             seconds, tests = seconds / shard.total, tests // shard.total
         choice = durations.choose_workers(
-            seconds, usable_cores(), tests, xdist=xdist, profile=profile
+            seconds, usable_cores(), tests, xdist=xdist, profile=profile, coverage=measured
         )
         ctx.output.line(f"workers: {choice.reason}")
         count = choice.workers
@@ -242,6 +266,129 @@ def history_extra(
     }
 
 
+def _shard_durations(ctx: StageContext, store: durations.Store) -> durations.Store:
+    """The durations a shard splits by: recorded here, else (in CI) the last CI run's."""
+    if store:
+        ctx.output.line(f"shards: split by the recorded durations ({len(store)} tests)")
+        return store
+    if not in_ci_matrix(ctx.runner.env):
+        ctx.output.line("shards: split by count: no recorded durations yet")
+        return store
+    found = ci_durations.from_ci(ctx.root, ctx.runner.env, ctx.config.retry.policy())
+    ctx.output.line(f"shards: {found.said}")
+    return found.store
+
+
+def _measure(ctx: StageContext, decision: coverage.Decision, plan: Plan) -> Measure | None:
+    """How coverage is measured, if it is (``auto`` says why).
+
+    Coverage on but not installed is a configuration problem, named.
+    """
+    ctx.output.line(f"coverage: {decision.reason}")
+    if not decision.on:
+        return None
+    tool = "pytest-cov" if plan.under_xdist else "coverage"
+    if not has_coverage(ctx):
+        msg = (
+            f"coverage is on ({decision.reason}) but {tool} is not in the test "
+            f"environment: add {tool} to the project's test dependency group, or set "
+            "[tool.ci-tasks.tests] coverage = false"
+        )
+        raise UsageError(msg)
+    return Measure.of(ctx.config.tests, ctx.root, xdist=plan.under_xdist, python=test_python(ctx))
+
+
+def _confirm_serially(
+    ctx: StageContext, outputs: Outputs, run: flaky.RunResult
+) -> tuple[flaky.RunResult, tuple[str, ...]]:
+    """Re-run a split run's failures in one process, as plain pytest would run them.
+
+    A test that passes there failed only because the suite was split: it takes the serial
+    verdict, and is named (a warning and the report's ``split_only``), never hidden.
+    """
+    failed = [r.nodeid for r in run.results if r.outcome == "failed"]
+    if not failed:
+        return run, ()
+    ctx.output.line(f"split run: {len(failed)} failure(s); re-running them in one process")
+    again = Outputs(f"{outputs.session}/serial", f"{outputs.folder}/serial/junit.xml", "")
+    serial = run_pytest(ctx, failed, again, Plan(), shard=None, costs={}, measure=None)
+    shutil.rmtree(ctx.root / again.folder, ignore_errors=True)
+    if serial.run is None:
+        return run, ()
+    confirmed, cleared = flaky.confirm_serially(run, serial.run)
+    for nodeid in cleared:
+        ctx.output.annotate(
+            "warning",
+            "failed when the suite ran in parts, passed serially (plain pytest's verdict); "
+            "it shares state with tests in another process: a file, a port, a database",
+            file=nodeid.split("::", 1)[0],
+            title=f"split-only failure {nodeid}",
+        )
+    if cleared:
+        ctx.output.line(
+            f"split-only: {len(cleared)} test(s) failed only in parts and passed serially; "
+            "later runs use one process until it is fixed (or set workers)",
+            "warning",
+        )
+    return confirmed, cleared
+
+
+def _judge_coverage(
+    ctx: StageContext, outputs: Outputs, measure: Measure | None, shard: Shard | None
+) -> tuple[CoverageTotal | None, Floor | None, list[str]]:
+    """Report the run's coverage once; the floor judged here, or said to be judged later.
+
+    In GitHub Actions, and for a shard (which runs a part of the suite only), the readiness
+    gate judges the floor on every tests job's coverage combined.
+    """
+    config = ctx.config.tests
+    total = report_coverage(ctx, outputs) if measure is not None else None
+    floor = coverage_floor(config, total) if measure is not None else None
+    later = (in_ci_matrix(ctx.runner.env) or shard is not None) and floor is not None
+    if total is not None:
+        where = f"; {floor.source} {floor.percent:g} %" if floor else ""
+        if later:
+            where += ", judged by the readiness gate on every tests job combined"
+        elif floor:
+            where += f", judged on this run ({outputs.session})"
+        ctx.output.line(f"coverage total: {total.shown()}{where}")
+    problems = coverage_problems(floor, total, outputs.coverage_xml, combined_later=later)
+    return total, floor, problems
+
+
+def _write_durations(  # noqa: PLR0917 - the run's pieces, passed on as they are
+    ctx: StageContext,
+    outputs: Outputs,
+    shard: Shard | None,
+    recorded: tuple[durations.Store, durations.Profile | None],
+    pytest_run: PytestRun,
+    run: flaky.RunResult,
+    plan: Plan,
+    cleared: tuple[str, ...],
+) -> None:
+    """The durations this run recorded: a shard's in its folder, a whole run's in the store."""
+    config = ctx.config.tests
+    store, profile = recorded
+    if shard is not None:  # for the next CI run's split, through this job's artifact
+        document = durations.updated_store(
+            {}, run.results, window=config.slow_window, whole_suite=True
+        )
+        reports.write_json(ctx.root / outputs.durations, document, compact=True)
+        return  # shards only read the store, so every shard splits alike
+    # Only a complete run of the whole suite may forget tests it did not see.
+    pytest_args = parse_posargs(ctx.posargs, config).pytest_args
+    whole = not pytest_args and not run.stopped and not run.collect_errors
+    measured = pytest_run.profile or profile
+    if measured is not None:  # a serial run keeps what the last split run showed
+        before = profile.split_only_failures if profile else 0
+        split = len(cleared) if plan.processes > 1 else before
+        measured = dataclasses.replace(measured, split_only_failures=split)
+    document = durations.updated_store(
+        store, run.results, window=config.slow_window, whole_suite=whole, profile=measured
+    )
+    reports.write_json(ctx.root / reports.REPORT_DIR / durations.FILE, document, compact=True)
+
+
 def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     """Pytest from the locked environment, with reruns, a flaky report and quarantine."""
     config = ctx.config.tests
@@ -254,7 +401,11 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     coverage_xml = ctx.root / outputs.coverage_xml
     coverage_xml.unlink(missing_ok=True)  # a stale file must not pass for this run's total
     store, profile = _read_durations(ctx)
-    plan = _plan(ctx, (store, profile), shard, options.pytest_args)
+    if shard is not None:
+        store = _shard_durations(ctx, store)
+    decision = coverage.decide(ctx.root, config)
+    plan = _plan(ctx, (store, profile), shard, options.pytest_args, measured=decision.on)
+    measure = _measure(ctx, decision, plan)
     pytest_run = run_pytest(
         ctx,
         options.pytest_args,
@@ -262,25 +413,24 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
         plan,
         shard=shard,
         costs=durations.latest(store),
-        coverage_source_set=has_coverage_source(ctx.root),
+        measure=measure,
         previous=profile,
     )
     _mask_file(ctx.root / outputs.junit_xml)
     run = _checked(pytest_run, options.pytest_args)
-    own_floor = report_coverage(ctx, outputs, plan.processes) if config.coverage else None
+    total, floor, coverage_said = _judge_coverage(ctx, outputs, measure, shard)
+    cleared: tuple[str, ...] = ()
+    code = pytest_run.code
+    if plan.processes > 1:
+        run, cleared = _confirm_serially(ctx, outputs, run)
+        if cleared and code == 1 and not run.failed:
+            code = 0  # every failure was the split's: the serial verdict is a pass
     quarantine = flaky.apply_quarantine(run, config.quarantine, dt.datetime.now(dt.UTC).date())
-    total = coverage_total(coverage_xml) if config.coverage else None
-    if total is not None:
-        ctx.output.line(f"coverage: {total:.1f} %")
     slow = durations.slow_regressions(
         run.results, store, factor=config.slow_factor, min_seconds=config.slow_min_seconds
     )
-    problems = verdict_problems(
-        pytest_run.code, run, quarantine, fail_on_flaky=options.fail_on_flaky
-    )
-    problems += coverage_problems(config, total, outputs.coverage_xml)
-    if own_floor:
-        problems.append(own_floor)
+    problems = verdict_problems(code, run, quarantine, fail_on_flaky=options.fail_on_flaky)
+    problems += coverage_said
     if slow and config.fail_on_slow:
         problems.append(f"{len(slow)} test(s) much slower than before and fail-on-slow is set")
 
@@ -288,9 +438,13 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     body = {
         **flaky.report_body(run, quarantine),
         "slow": [s.as_dict() for s in slow],
-        "coverage": total,
+        "split_only": list(cleared),
+        "coverage": total.percent if total else None,
+        "coverage_floor": (
+            {"fail_under": floor.percent, "source": floor.source} if floor and total else None
+        ),
         "junit_xml": outputs.junit_xml,
-        "coverage_xml": outputs.coverage_xml if config.coverage else None,
+        "coverage_xml": outputs.coverage_xml if total else None,
         **extra,
     }
     verdict = "failed" if problems else "passed"
@@ -299,20 +453,11 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     )
     entry = flaky.history_entry(run, reports.current_commit(ctx.root), reports.now_iso())
     _record_history(ctx, outputs, {**entry, **extra})
-    if shard is None:  # shards only read durations, so every shard splits alike
-        # Only a complete run of the whole suite may forget tests it did not see.
-        whole = not options.pytest_args and not run.stopped and not run.collect_errors
-        document = durations.updated_store(
-            store,
-            run.results,
-            window=config.slow_window,
-            whole_suite=whole,
-            profile=pytest_run.profile or profile,
-        )
-        reports.write_json(ctx.root / reports.REPORT_DIR / durations.FILE, document, compact=True)
+    _write_durations(ctx, outputs, shard, (store, profile), pytest_run, run, plan, cleared)
     _tell(ctx, run, quarantine, slow)
     ctx.output.summary(
-        flaky.render_markdown(run, quarantine, total) + durations.render_markdown(slow)
+        flaky.render_markdown(run, quarantine, total.shown() if total else None)
+        + durations.render_markdown(slow)
     )
     if problems:
         raise CheckFailed("; ".join(problems))

@@ -14,9 +14,9 @@ import requests
 from test_readiness_session import WORKFLOW, git, stage
 
 from ci_tasks.core import http, reports
+from ci_tasks.core.artifacts import ArchiveRefused, check_archive
 from ci_tasks.core.errors import ServiceUnavailable
 from ci_tasks.core.retry import RetryPolicy
-from ci_tasks.stages.readiness.artifacts import ArchiveRefused, check_archive
 from ci_tasks.stages.readiness.evidence import (
     EVIDENCE_FILES,
     SESSION_FILES,

@@ -8,7 +8,7 @@ from pathlib import Path
 from test_readiness_ci_evidence import envelope
 
 from ci_tasks.core import reports
-from ci_tasks.stages.readiness.artifacts import CIFile, RunEvidence
+from ci_tasks.core.artifacts import CIFile, RunEvidence
 from ci_tasks.stages.readiness.evidence import (
     Evidence,
     Report,

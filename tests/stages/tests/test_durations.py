@@ -108,7 +108,9 @@ def test_store_keeps_a_window_and_forgets_deleted_tests_on_whole_runs():
         (0.6, 297, 4, False, 1, "as 4 pytest processes, no faster"),
         (7.5, 1500, 2, False, 2, "2 pytest processes: recorded suite time 7.5 s"),
         (130.0, 62000, 2, False, 2, "~66.5 s as 2"),  # no controller: the cores pay
-        (2.0, 3, 8, False, 3, "3 pytest processes"),  # never more parts than tests
+        (6.0, 3, 8, False, 3, "3 pytest processes"),  # never more parts than tests
+        (2.0, 297, 2, False, 1, "one process: recorded suite time 2.0 s"),  # a couple of s
+        (1.1, 297, 2, False, 1, "one process"),  # the issue's 297-test suite
         (45.0, 400, 1, False, 1, "one process: 1 core"),
         (None, 0, 2, False, 2, "no recorded suite duration yet"),
         (2.0, 297, 4, True, 1, "one process"),  # xdist's start-up outweighs 2 s
@@ -378,3 +380,18 @@ def test_a_part_refuses_xdist_on_top(tmp_path):
     )
     assert done.returncode == 4, done.stdout + done.stderr
     assert "ci_tasks runs the suite as 2 pytest processes itself" in done.stderr
+
+
+def test_auto_workers_keep_a_suite_that_failed_only_in_parts_in_one_process():
+    """A recorded split-only failure, or coverage's per-part cost on a small gain: one process."""
+    split = durations.Profile(1.0, 1.0, split_only_failures=2)
+    choice = durations.choose_workers(60.0, 2, 1000, profile=split)
+    assert choice.workers == 1
+    assert "2 test(s) failed in the last run in parts and passed serially" in choice.reason
+    plain = durations.choose_workers(4.0, 2, 300, profile=durations.Profile(1.0, 1.0))
+    measured = durations.choose_workers(
+        4.0, 2, 300, profile=durations.Profile(1.0, 1.0), coverage=True
+    )
+    assert (plain.workers, measured.workers) == (2, 1)
+    document = durations.updated_store({}, [], window=3, whole_suite=True, profile=split)
+    assert durations.parse_profile(document) == split  # remembered across runs

@@ -147,50 +147,80 @@ def test_posargs_fail_on_flaky_is_ours():
     command = invocation.pytest_command(config, options.pytest_args)
     assert command[:3] == ["pytest", "-p", "ci_tasks_recorder"]
     assert command[-2:] == ["-k", "x"]
-    for expected in ("--reruns", "--maxfail=5", "--strict-markers", "--cov=.", "--cov-report="):
+    for expected in ("--reruns", "--maxfail=5", "--strict-markers"):
         assert expected in command
+    assert not [c for c in command if c.startswith("--cov")]  # no Measure: no coverage
     assert "-n" not in command  # parts are processes of our own, not xdist workers
-    xdist = invocation.pytest_command(config, [], xdist=3)
+    xdist = invocation.pytest_command(
+        config, [], xdist=3, measure=invocation.Measure((".",), pytest_cov=True)
+    )
     assert xdist[xdist.index("-n") + 1] == "3"
     # Each process only measures; the session combines, reports and judges fail_under.
-    assert xdist[-2:] == ["--cov-report=", "--cov-fail-under=0"]
+    assert xdist[-3:] == ["--cov=.", "--cov-report=", "--cov-fail-under=0"]
 
 
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        ({}, "--cov=."),
-        ({"pyproject.toml": '[tool.coverage.run]\nsource = ["pkg"]\n'}, "--cov"),
-        ({"pyproject.toml": '[tool.coverage.run]\nsource_pkgs = ["pkg"]\n'}, "--cov"),
-        ({".coveragerc": "[run]\nsource = pkg\n"}, "--cov"),
+        ({}, ["--source=."]),
+        ({"pyproject.toml": '[tool.coverage.run]\nsource = ["pkg"]\n'}, []),
+        ({"pyproject.toml": '[tool.coverage.run]\nsource_pkgs = ["pkg"]\n'}, []),
+        ({".coveragerc": "[run]\nsource = pkg\n"}, []),
     ],
 )
-def test_coverage_respects_the_projects_own_source(tmp_path, files, expected):
-    """Coverage's own `source`/`source_pkgs` is respected; without one, the project is measured."""
+def test_coverage_runs_from_start_up_with_the_projects_own_source(tmp_path, files, expected):
+    """Each pytest runs under `coverage run`; coverage's own `source` is respected, else `.`."""
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    source_set = invocation.has_coverage_source(tmp_path)
-    command = invocation.pytest_command(Config().tests, [], coverage_source_set=source_set)
-    assert expected in command
-    assert [c for c in command if c.startswith("--cov=") or c == "--cov"] == [expected]
+    measure = invocation.Measure.of(Config().tests, tmp_path, xdist=False)
+    command = invocation.pytest_command(Config().tests, ["-k", "x"], measure=measure)
+    head = ["python", "-m", "coverage", "run", *expected, "-m", "pytest"]
+    assert command[: len(head)] == head
+    assert not [c for c in command if c.startswith("--cov")]  # pytest-cov is not involved
+    assert command[-2:] == ["-k", "x"]
+
+
+def test_coverage_run_silences_the_projects_own_pytest_cov(tmp_path):
+    """`--cov` in the project's addopts would measure twice: `--no-cov` turns pytest-cov off."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --cov=pkg --cov-report=term\n")
+    measure = invocation.Measure.of(Config().tests, tmp_path, xdist=False)
+    assert "--no-cov" in invocation.pytest_command(Config().tests, [], measure=measure)
+    under_xdist = invocation.Measure.of(Config().tests, tmp_path, xdist=True)
+    assert "--no-cov" not in invocation.pytest_command(Config().tests, [], measure=under_xdist)
 
 
 @pytest.mark.parametrize(
-    ("section", "total", "expected"),
+    ("section", "total", "combined_later", "expected"),
     [
-        ("", 10.0, []),
-        ("fail-under = 80", 85.0, []),
-        ("fail-under = 80", 79.5, ["coverage 79.5 % is under fail_under 80 %"]),
-        ("fail-under = 80", None, ["no coverage total in .ci-tasks/tests/coverage.xml"]),
-        ("fail-under = 80\ncoverage = false", None, []),
+        ("", (10.0, 0, 0.0), False, []),
+        ("fail-under = 80", (85.0, 1, 0.0), False, []),
+        (
+            "fail-under = 80",
+            (79.5, 1, 0.0),
+            False,
+            ["coverage 79.5 % is under [tool.ci-tasks.tests] fail-under 80 %"],
+        ),
+        ("fail-under = 80", None, False, ["no coverage total in .ci-tasks/tests/coverage.xml"]),
+        ("fail-under = 80", (79.5, 1, 0.0), True, []),  # CI: judged on every job combined
+        (
+            "",
+            (99.6, 0, 100.0),
+            False,
+            ["coverage 99 % is under the project's fail_under (coverage's configuration) 100 %"],
+        ),
+        ("", (100.0, 0, 100.0), False, []),
+        ("", (79.6, 0, 80.0), False, []),  # rounded as coverage's report rounds it
     ],
 )
-def test_fail_under(tmp_path, section, total, expected):
-    """Coverage fails the run only under a configured `fail_under`, or when it is missing."""
+def test_fail_under(tmp_path, section, total, combined_later, expected):
+    """The floor (ours, else coverage's) fails the run under it, as coverage judges it."""
     data = tomllib.loads(f"[tests]\n{section}\n")
     config = parse_config(data, tmp_path / "pyproject.toml").tests
+    measured = invocation.CoverageTotal(*total) if total else None
+    floor = testsuite.coverage_floor(config, measured)
     xml = ".ci-tasks/tests/coverage.xml"
-    assert testsuite.coverage_problems(config, total, xml) == expected
+    problems = testsuite.coverage_problems(floor, measured, xml, combined_later=combined_later)
+    assert problems == expected
 
 
 def test_exit_code_without_failures_is_not_a_pass():
@@ -245,3 +275,17 @@ def test_pytest_reads_only_its_first_configuration_file(tmp_path, monkeypatch):
     assert invocation.xdist_in_addopts(tmp_path) is None
     monkeypatch.setenv("PYTEST_ADDOPTS", "-n 3")
     assert invocation.xdist_in_addopts(tmp_path) == "-n 3"
+
+
+def test_a_failure_only_the_split_run_saw_takes_the_serial_verdict():
+    """Failed in parts, passed serially: the serial outcome, named; a real failure stays."""
+    split = flaky.parse_record(
+        {"tests": [{"nodeid": "t::a", "reports": FAIL}, {"nodeid": "t::b", "reports": FAIL}]}
+    )
+    serial = flaky.parse_record(
+        {"tests": [{"nodeid": "t::a", "reports": PASS}, {"nodeid": "t::b", "reports": FAIL}]}
+    )
+    confirmed, cleared = flaky.confirm_serially(split, serial)
+    assert cleared == ("t::a",)
+    assert [r.nodeid for r in confirmed.failed] == ["t::b"]
+    assert confirmed.tests == 2

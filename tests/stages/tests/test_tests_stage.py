@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 import pytest
 
-from tests.support.sample import TEST_TOOLS, make_project, pyproject
+from tests.support.sample import TEST_TOOLS, clean_env, make_project, pyproject
 
 pytestmark = pytest.mark.slow
 
@@ -255,9 +256,13 @@ def test_shards_split_the_suite_each_test_once(tmp_path):
         report = json.loads((folder / "flaky-report.json").read_text())
         assert report["shard"] == [k, 2]
         assert (folder / "coverage.xml").is_file()
+        # Its own tests' durations, uploaded with its folder for the next CI run's split.
+        recorded = json.loads((folder / "test-durations.json").read_text())["tests"]
+        assert len(recorded) == len(ran[-1])
     assert not ran[0] & ran[1]
     assert len(ran[0] | ran[1]) == 51
     assert abs(len(ran[0]) - len(ran[1])) <= 1  # nothing recorded yet: split by count
+    assert "shards: split by count: no recorded durations yet" in result.stdout
     assert not [
         p.name for p in sample.path.iterdir() if p.name.startswith(("junit", "cov", ".cov"))
     ]
@@ -324,7 +329,9 @@ from sample.halves import first, second
 @pytest.mark.parametrize("n", range(20))
 def test_part(n):
     with open("ran.txt", "a") as ran:
-        ran.write(f"test_part[{n}] {os.environ['PYTEST_XDIST_WORKER']}\\n")
+        part = os.environ.get("CI_TASKS_TEST_PART", "-") + "of"
+        part += os.environ.get("CI_TASKS_TEST_PARTS", "-")
+        ran.write(f"test_part[{n}] {part} {os.environ.get('PYTEST_XDIST_WORKER')}\\n")
     assert not (os.environ.get("FAIL") and n % 5 == 0), f"{n} fails on request"
 
 
@@ -349,13 +356,18 @@ def test_parts_run_each_test_once_and_merge_into_one_session(tmp_path):
     sample = make_project(tmp_path, dev=DEV, ci_tasks=PARTS_CONFIG, files=files)
     result = sample.nox("-s", "tests", env={"FAIL": "1"})
     assert result.returncode == 1, result.stdout
-    ran = [line.split() for line in (sample.path / "ran.txt").read_text().splitlines()]
-    assert sorted(test for test, _ in ran) == sorted(f"test_part[{n}]" for n in range(20))
-    by_part = {worker: {t for t, w in ran if w == worker} for _, worker in ran}
-    assert set(by_part) == {"gw0", "gw1"}
+    lines = [line.split() for line in (sample.path / "ran.txt").read_text().splitlines()]
+    ran = [line for line in lines if line[1] != "-of-"]
+    assert sorted(test for test, _, _ in ran) == sorted(f"test_part[{n}]" for n in range(20))
+    # The split run's failures ran again in one process, and failed there too.
+    serial = sorted(test for test, part, _ in lines if part == "-of-")
+    assert serial == sorted(f"test_part[{n}]" for n in (0, 10, 15, 5))
+    assert {xdist for _, _, xdist in ran} == {"None"}  # a part sees no xdist variable
+    by_part = {part: {t for t, p, _ in ran if p == part} for _, part, _ in ran}
+    assert set(by_part) == {"1of2", "2of2"}
     failing = {f"tests/test_parts.py::test_part[{n}]" for n in (0, 5, 10, 15)}
-    assert {t.split("::")[1] for t in failing} & by_part["gw0"]
-    assert {t.split("::")[1] for t in failing} & by_part["gw1"]  # failures in both parts
+    assert {t.split("::")[1] for t in failing} & by_part["1of2"]
+    assert {t.split("::")[1] for t in failing} & by_part["2of2"]  # failures in both parts
     assert "4 test(s) failed: " in result.stdout
     assert all(nodeid in result.stdout for nodeid in failing)
     report = json.loads((sample.path / SESSION_DIR / "flaky-report.json").read_text())
@@ -374,7 +386,10 @@ def test_parts_run_each_test_once_and_merge_into_one_session(tmp_path):
     sample.write("pyproject.toml", pyproject(dev=DEV, ci_tasks=PARTS_CONFIG, extra=COVERAGE_FLOOR))
     result = sample.nox("-s", "tests")
     assert result.returncode == 0, result.stdout
-    assert "coverage: 100.0 %" in result.stdout
+    assert "coverage: auto: on, fail_under = 100 in pyproject.toml" in result.stdout
+    assert "coverage total: 100 %; the project's fail_under" in result.stdout
+    assert result.stdout.count("coverage total") == 1  # one total, the one judged
+    assert "coverage: 100" not in result.stdout  # no second total, read from the XML
     folder = sample.path / SESSION_DIR
     assert (folder / ".coverage").is_file()
     assert not list(folder.glob(".coverage.part*"))  # combined, not left beside it
@@ -382,7 +397,7 @@ def test_parts_run_each_test_once_and_merge_into_one_session(tmp_path):
     # Without the test of the second half the floor is missed, and the session says so.
     result = sample.nox("-s", "tests", "--", "-k", "not test_second")
     assert result.returncode == 1
-    assert "under the project's fail_under 100 %" in result.stdout
+    assert "is under the project's fail_under (coverage's configuration) 100 %" in result.stdout
 
     # A project that chose xdist in pytest's own addopts keeps it: one pytest, its workers.
     extra = COVERAGE_FLOOR + '[tool.pytest.ini_options]\naddopts = ["-n", "2"]\n'
@@ -391,4 +406,86 @@ def test_parts_run_each_test_once_and_merge_into_one_session(tmp_path):
     assert result.returncode == 0, result.stdout
     assert "workers: one pytest, with the -n 2 of pytest's own addopts" in result.stdout
     assert "[1/2]" not in result.stdout
-    assert "coverage: 100.0 %" in result.stdout  # pytest-cov combined its workers' data
+    assert "coverage total: 100 %" in result.stdout  # pytest-cov measured its workers
+
+
+SPLIT_ONLY = """\
+import os
+
+import pytest
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_shared(n):
+    assert not (n == 3 and os.environ.get("CI_TASKS_TEST_PARTS")), "sees another part"
+"""
+
+
+def test_a_failure_only_a_split_run_sees_takes_the_serial_verdict(tmp_path):
+    """A test failing only in parts passes serially: named, the session passes, then one process.
+
+    The durations file records it, so `workers = "auto"` runs the suite serially next time.
+    """
+    config = "[tool.ci-tasks.tests]\nreruns = 0\ncoverage = false\nworkers = 2\n"
+    sample = make_project(tmp_path, dev=DEV, ci_tasks=config, files={"tests/test_s.py": SPLIT_ONLY})
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 0, result.stdout
+    assert "split run: 1 failure(s); re-running them in one process" in result.stdout
+    assert "split-only: 1 test(s) failed only in parts and passed serially" in result.stdout
+    report = json.loads((sample.path / SESSION_DIR / "flaky-report.json").read_text())
+    assert report["split_only"] == ["tests/test_s.py::test_shared[3]"]
+    assert report["verdict"] == "passed"
+    stored = json.loads((sample.path / ".ci-tasks/test-durations.json").read_text())
+    assert stored["profile"]["split_only_failures"] == 1
+    sample.write("pyproject.toml", pyproject(dev=DEV, ci_tasks=config.replace("2", '"auto"')))
+    again = sample.nox("-R", "-s", "tests")
+    assert again.returncode == 0, again.stdout
+    assert "workers: one process: 1 test(s) failed in the last run in parts" in again.stdout
+    assert "[1/2]" not in again.stdout
+
+
+BENCHMARKED = """\
+import pytest
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_sum(benchmark, n):
+    assert benchmark.pedantic(sum, args=(range(n * 10),), rounds=2, iterations=1) >= 0
+"""
+WARNINGS_ARE_ERRORS = '[tool.pytest.ini_options]\nfilterwarnings = ["error"]\n'
+
+
+def test_pytest_benchmark_with_warnings_as_errors_passes_in_parts_as_under_plain_pytest(
+    tmp_path,
+):
+    """Parts set no xdist variable, so pytest-benchmark does not warn "xdist is on"; both pass."""
+    config = "[tool.ci-tasks.tests]\nreruns = 0\nworkers = 2\n"
+    # pytest-benchmark 5.2/5.3 read Node._nodeid, which pytest 9.2 no longer has.
+    dev = ["pytest==8.4.2", "pytest-cov==7.1.0", "pytest-rerunfailures==16.7"]
+    dev.append("pytest-benchmark==5.2.3")
+    files = {"tests/test_bench.py": BENCHMARKED}
+    sample = make_project(
+        tmp_path, dev=dev, ci_tasks=config, extra=WARNINGS_ARE_ERRORS, files=files
+    )
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 0, result.stdout
+    assert "[1/2] " in result.stdout
+    assert "[2/2] " in result.stdout
+    assert "PytestBenchmarkWarning" not in result.stdout
+    pytest_bin = sample.path / ".nox" / "tests-3-11" / "bin" / "pytest"
+    plain = subprocess.run(
+        [str(pytest_bin), "-q"], cwd=sample.path, env=clean_env(), capture_output=True, check=False
+    )
+    assert plain.returncode == 0, plain.stdout
+
+
+def test_coverage_on_without_coverage_installed_names_the_fix(tmp_path):
+    """A floor turns auto coverage on; with no coverage in the test group: exit 2, the fix named."""
+    dev = ["pytest==9.2.0", "pytest-rerunfailures==16.7"]
+    config = "[tool.ci-tasks.tests]\nreruns = 0\nworkers = 0\n"
+    sample = make_project(tmp_path, dev=dev, ci_tasks=config, extra=COVERAGE_FLOOR)
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 2, result.stdout
+    assert "coverage is on (auto: on, fail_under = 100 in pyproject.toml" in result.stdout
+    assert "add coverage to the project's test dependency group" in result.stdout
+    assert "coverage = false" in result.stdout

@@ -3,12 +3,13 @@
 Run in the project's own test environment (``python -m ci_tasks_coverage``, this folder
 on ``PYTHONPATH``), with the project's coverage and its configuration. It imports nothing
 but the standard library and coverage. Each pytest process of a session writes its own
-data file (pytest-cov, told not to report); this combines them into one data file,
-prints the terminal report, writes the XML one, and judges the project's own
-``fail_under`` on the whole run: no part of a split suite could reach it alone.
+data file (under ``coverage run``, or pytest-cov under xdist, told not to report); this
+combines them into one data file, prints the terminal report, writes the XML one, and
+writes the total with the project's ``precision`` and ``fail_under`` as JSON: the
+session judges the floor on the whole run (no part of a split suite could reach it
+alone) and prints that one total.
 
-Exit codes: 0, 2 when the total is under the project's ``fail_under`` (as ``coverage
-report`` does), 1 when there is nothing to report.
+Exit codes: 0, 1 when there is nothing to report.
 """
 
 # This folder is a sys.path entry of the test environment, not a package: no __init__.py.
@@ -17,17 +18,20 @@ report`` does), 1 when there is nothing to report.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 import coverage  # type: ignore[import-not-found,unused-ignore]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Combine *parts* into *data_file*, report it, write *xml*; the exit code."""
+    """Combine *parts* into *data_file*, report it, write *xml* and *result*; the exit code."""
     parser = argparse.ArgumentParser(prog="python -m ci_tasks_coverage")
     parser.add_argument("--data-file", required=True)
     parser.add_argument("--xml", required=True)
-    parser.add_argument("parts", nargs="+")
+    parser.add_argument("--result", required=True)
+    parser.add_argument("parts", nargs="+", help="data files, or folders holding them")
     args = parser.parse_args(argv)
     cov = coverage.Coverage(data_file=args.data_file)
     try:
@@ -38,16 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     except coverage.CoverageException as exc:
         print(f"coverage: {exc}")
         return 1
-    fail_under = float(str(cov.get_option("report:fail_under") or 0))
-    precision = int(str(cov.get_option("report:precision") or 0))
-    # As coverage itself judges: 100 means every line, whatever the rounding shows.
-    under = total < 100 if fail_under == 100 else round(total, precision) < fail_under  # noqa: PLR2004
-    if fail_under and under:
-        print(
-            f"coverage {total:.{precision}f} % is under the project's fail_under "
-            f"{fail_under:g} % (coverage's own configuration)"
-        )
-        return 2
+    result = {
+        "total": total,
+        "precision": int(str(cov.get_option("report:precision") or 0)),
+        "fail_under": float(str(cov.get_option("report:fail_under") or 0)),
+    }
+    Path(args.result).write_text(json.dumps(result), encoding="utf-8")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The reports CI uploaded: artifact archives checked, then kept under ``.ci-tasks/ci-run/``.
+"""The reports CI uploaded: archives fetched and checked, kept under ``.ci-tasks/ci-run/``.
 
 A scheduled readiness run checks out a fresh tree with no reports of its own; the CI
 workflow uploads each session's ``.ci-tasks/`` as the artifact ``ci-tasks-<session>-<os>``
@@ -15,13 +15,18 @@ import io
 import re
 import shutil
 import stat
+import urllib.parse
 import zipfile
 import zlib
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ci_tasks.core import reports
+import requests
+
+from ci_tasks.core import masking, reports
+from ci_tasks.core.errors import ServiceUnavailable
+from ci_tasks.core.github import PER_PAGE, GitHubClient
 
 STORE_DIR = f"{reports.REPORT_DIR}/ci-run"
 MANIFEST = "ci-run.json"
@@ -331,3 +336,109 @@ def gather(
         files=tuple(files),
         refused=tuple(refused),
     )
+
+
+ARTIFACT_FIELDS = ("id", "name", "size_in_bytes", "expired", "archive_download_url")
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _trim_artifacts(body: Any) -> dict[str, Any]:
+    items = body.get("artifacts") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        msg = "the answer has no artifacts list"
+        raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
+    kept = [{k: a.get(k) for k in ARTIFACT_FIELDS} for a in items if isinstance(a, dict)]
+    return {"total_count": body.get("total_count"), "artifacts": kept}
+
+
+class ArtifactsClient(GitHubClient):
+    """The GitHub client with a run's artifacts: listed, and downloaded without credentials."""
+
+    def run_artifacts(self, run_id: int) -> list[Artifact]:
+        """The artifacts of workflow run *run_id* (every page, each remembered for ETags)."""
+        path = f"/repos/{self.repository}/actions/runs/{run_id}/artifacts"
+        url: str | None = f"{self.base_url}{path}?per_page={PER_PAGE}"
+        found: list[Artifact] = []
+        seen: set[str] = set()
+        while url and url not in seen:
+            seen.add(url)
+            body, url = self.get(url, _trim_artifacts)
+            found += parse_artifacts(body)
+        return found
+
+    def download(self, url: str, max_bytes: int) -> bytes | None:
+        """The archive behind an artifact's ``archive_download_url``; ``None`` when gone.
+
+        The API answers with a redirect to a short-lived signed URL on a storage host. That
+        request is made here, not by requests, and carries no credentials: requests drops
+        ``Authorization`` on a redirect only when host, port or scheme change, and may add
+        ``~/.netrc`` credentials for the new host. Its URL is never shown (the query is the
+        signature). More than *max_bytes* is refused without reading further.
+        """
+        # Streamed: an archive served in place is read no further than the cap.
+        response = self._answer(url, allow_redirects=False, stream=True)
+        if response.status_code in {404, 410}:  # expired (410) or deleted since it was listed
+            response.close()
+            return None
+        if response.status_code == 200:  # noqa: PLR2004 - served in place (no storage host)
+            return _capped(response, max_bytes)
+        response.close()
+        location = response.headers.get("Location")
+        if response.status_code not in REDIRECTS or not location:
+            self._fail(response, url)
+        target = urllib.parse.urljoin(url, location)
+        parts = urllib.parse.urlsplit(target)
+        host, scheme = parts.hostname or "?", parts.scheme
+        masking.default_masker().add(parts.query)  # the signature: a credential for a minute
+        if scheme != "https" and scheme != urllib.parse.urlsplit(self.base_url).scheme:
+            msg = f"{self._what(url)}: redirected to {scheme}://{host}, which is not https"
+            raise ServiceUnavailable(msg)
+        self.requests += 1
+        try:
+            stored = self.http.get(
+                target,
+                headers={"Accept": "application/zip"},
+                auth=_no_credentials,
+                allow_redirects=False,
+                stream=True,
+                timeout=self._timeout(),
+            )
+        except requests.RequestException:
+            msg = f"artifact storage {host}: no answer (after retries)"
+            raise ServiceUnavailable(msg) from None
+        if stored.status_code != 200:  # noqa: PLR2004
+            msg = f"artifact storage {host}: answered HTTP {stored.status_code} (after retries)"
+            raise ServiceUnavailable(msg)
+        return _capped(stored, max_bytes)
+
+
+def _no_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An ``auth`` that sends none (passing it stops requests reading ``~/.netrc``)."""
+    request.headers.pop("Authorization", None)
+    return request
+
+
+def _capped(response: requests.Response, max_bytes: int) -> bytes:
+    """The body of a streamed *response*, refused past *max_bytes* (read no further)."""
+    cap = f"over the {max_bytes / 1e6:g} MB cap"
+    try:
+        declared = int(response.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > max_bytes:
+        response.close()
+        msg = f"the archive is {declared / 1e6:.1f} MB, {cap}"
+        raise ArchiveRefused(msg)
+    data = bytearray()
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            data += chunk
+            if len(data) > max_bytes:
+                msg = f"the archive is larger than {max_bytes / 1e6:g} MB, {cap}"
+                raise ArchiveRefused(msg)
+    except requests.RequestException:
+        msg = "artifact storage: the download broke off (after retries)"
+        raise ServiceUnavailable(msg) from None
+    finally:
+        response.close()
+    return bytes(data)

@@ -1,0 +1,205 @@
+"""The default ``tests`` session against the project's own test commands, on real suites.
+
+Run on a project adopted with ``ci-tasks init`` (and committed), given by its path; nothing
+fetched is part of this repository:
+
+* ``uv run python benchmarks/tests_real.py small DIR [--repeat 5]``: a ~300-test suite
+  whose project measures no coverage (pallets/itsdangerous: 297 tests, flit, its CI runs
+  ``uv run --locked tox run -e py3.11`` with tox-uv). Side by side, warm: the default
+  session as CI runs it (``uv run --locked --script noxfile.py -R -s tests-3.11``),
+  ``uv run pytest``, and the project's tox-uv env. Targets: <= 1.2x ``uv run pytest``,
+  <= 0.8x tox.
+* ``uv run python benchmarks/tests_real.py packaging DIR [--repeat 3]``: pypa/packaging's
+  whole suite (its ``fail_under = 100`` turns coverage on). The default session against
+  serial ``pytest --cov``, and the session with ``coverage = false`` against plain
+  ``pytest`` (both in a venv made from the project's lock, with pytest-cov added, which
+  packaging's own groups lack). Targets: <= 0.7x and <= 0.75x; and the session passes
+  the project's own floor.
+
+Each command runs once cold (venvs, the durations ``workers = "auto"`` decides from),
+then the commands take turns (A, B, A, B...), so a loaded machine slows each alike;
+medians are printed. ``coverage = false`` is set in the project's pyproject.toml for
+those runs only, and put back after each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ci_tasks.core import groups
+from tests.support.sample import clean_env
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, int]:
+    """Wall seconds and exit code of *command*; its output appended to *log*."""
+    start = time.perf_counter()
+    with log.open("a", encoding="utf-8") as sink:
+        sink.write(f"\n$ {' '.join(command)}\n")
+        sink.flush()
+        done = subprocess.run(
+            command, cwd=cwd, env=env, check=False, stdout=sink, stderr=subprocess.STDOUT
+        )
+    return time.perf_counter() - start, done.returncode
+
+
+@contextlib.contextmanager
+def coverage_off(root: Path) -> Iterator[None]:
+    """``[tool.ci-tasks.tests] coverage = false`` for the duration, then the file as it was."""
+    path = root / "pyproject.toml"
+    text = path.read_text(encoding="utf-8")
+    changed, count = re.subn(r'(?m)^coverage = "auto"$', "coverage = false", text)
+    if count != 1:
+        msg = f'{path}: no `coverage = "auto"` line to switch (run `ci-tasks init` first)'
+        raise SystemExit(msg)
+    path.write_text(changed, encoding="utf-8")
+    try:
+        yield
+    finally:
+        path.write_text(text, encoding="utf-8")
+
+
+def bench_venv(root: Path, folder: Path, env: dict[str, str], extra: list[str]) -> Path:
+    """A venv with the project's locked test group (and *extra*), apart from the session's."""
+    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    group = groups.pytest_group(data)
+    requirements = folder / "requirements.txt"
+    export = ["uv", "export", "--locked", "--no-hashes", "--no-default-groups"]
+    export += ["--group", group] if group else []
+    subprocess.run([*export, "-o", str(requirements)], cwd=root, env=env, check=True)
+    venv = folder / "venv"
+    subprocess.run(["uv", "venv", "-q", "--python", "3.11", str(venv)], env=env, check=True)
+    install = ["uv", "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
+    subprocess.run([*install, "-r", str(requirements), *extra], cwd=root, env=env, check=True)
+    return venv
+
+
+def show(
+    title: str, rows: dict[str, list[float]], codes: dict[str, set[int]], targets: list[tuple]
+) -> None:
+    medians = {name: statistics.median(times) for name, times in rows.items()}
+    print(title)
+    print(f"{'':58}{'median s':>9}{'min s':>8}  exit")
+    for name, times in rows.items():
+        exits = ",".join(str(c) for c in sorted(codes[name]))
+        print(f"{name:58}{medians[name]:9.2f}{min(times):8.2f}  {exits}")
+    for what, against, target in targets:
+        ratio = medians[what] / medians[against]
+        verdict = "ok" if ratio <= target else "MISSED"
+        print(f"  {what} / {against}: {ratio:.2f}x (target <= {target:g}x) {verdict}")
+
+
+def run_rows(
+    root: Path,
+    commands: dict[str, tuple[list[str], Path, dict[str, str], bool]],
+    repeat: int,
+    log: Path,
+    *,
+    cold: bool = True,
+) -> tuple[dict[str, list[float]], dict[str, set[int]]]:
+    """Each command once cold (unless not *cold*), then *repeat* rounds in turn.
+
+    Returns the times and exit codes per row.
+    """
+    rows: dict[str, list[float]] = {name: [] for name in commands}
+    codes: dict[str, set[int]] = {name: set() for name in commands}
+    for rounds in (*((0,) if cold else ()), *range(1, repeat + 1)):
+        for name, (command, cwd, env, off) in commands.items():
+            with coverage_off(root) if off else contextlib.nullcontext():
+                seconds, code = timed(command, cwd, env, log)
+            print(f"  round {rounds}: {name}: {seconds:.2f} s (exit {code})", flush=True)
+            if rounds:  # round 0 is the cold one
+                rows[name].append(seconds)
+                codes[name].add(code)
+    return rows, codes
+
+
+def small(args: argparse.Namespace) -> None:
+    root = Path(args.dir).resolve()
+    env = clean_env()
+    session = ["uv", "run", "--locked", "--script", "noxfile.py", "-R", "-s", "tests-3.11"]
+    probe = ["uv", "run", "--locked", "tox", "--version"]
+    own_tox = subprocess.run(probe, cwd=root, env=env, capture_output=True, check=False)
+    # The project's own tox (itsdangerous: tox and tox-uv in its dev group), else uvx's.
+    tox = probe[:-1] if own_tox.returncode == 0 else ["uvx", "--with", "tox-uv", "tox"]
+    commands = {
+        "default session (nox -R -s tests-3.11)": (session, root, env, False),
+        "uv run pytest": (["uv", "run", "pytest"], root, env, False),
+        f"tox-uv env ({' '.join(tox)} run -e py3.11)": (
+            [*tox, "run", "-e", "py3.11"],
+            root,
+            env,
+            False,
+        ),
+    }
+    log = Path(tempfile.gettempdir()) / f"tests_real-{root.name}.log"
+    log.write_text("")
+    rows, codes = run_rows(root, commands, args.repeat, log, cold=not args.warm)
+    names = list(commands)
+    load = os.getloadavg()[0]
+    show(
+        f"{root.name}: runs each {args.repeat}, load {load:.1f}; log {log}",
+        rows,
+        codes,
+        [(names[0], names[1], 1.2), (names[0], names[2], 0.8)],
+    )
+
+
+def packaging(args: argparse.Namespace) -> None:
+    root = Path(args.dir).resolve()
+    env = clean_env()
+    session = ["uv", "run", "--locked", "--script", "noxfile.py", "-R", "-s", "tests-3.11"]
+    with tempfile.TemporaryDirectory(prefix="tests-real-") as tmp:
+        venv = bench_venv(root, Path(tmp), env, ["pytest-cov"])
+        plain_env = {**env, "PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}"}
+        plain_env["COVERAGE_FILE"] = str(Path(tmp) / ".coverage")
+        pytest = [str(venv / "bin" / "pytest"), "-p", "no:cacheprovider", "-q"]
+        commands = {
+            "default session (auto: coverage on)": (session, root, env, False),
+            "serial pytest --cov": ([*pytest, "--cov"], root, plain_env, False),
+            "session, coverage = false": (session, root, env, True),
+            "plain pytest": (pytest, root, plain_env, False),
+        }
+        log = Path(tempfile.gettempdir()) / f"tests_real-{root.name}.log"
+        log.write_text("")
+        rows, codes = run_rows(root, commands, args.repeat, log, cold=not args.warm)
+    names = list(commands)
+    load = os.getloadavg()[0]
+    show(
+        f"{root.name}: runs each {args.repeat}, load {load:.1f}; log {log}",
+        rows,
+        codes,
+        [(names[0], names[1], 0.7), (names[2], names[3], 0.75)],
+    )
+    totals = re.findall(r"coverage total: [^\n]*", log.read_text(encoding="utf-8"))
+    print(f"  the default session's coverage: {totals[-1] if totals else 'none reported'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="suite", required=True)
+    for name, default in (("small", 5), ("packaging", 3)):
+        one = sub.add_parser(name)
+        one.add_argument("dir")
+        one.add_argument("--repeat", type=int, default=default)
+        one.add_argument(
+            "--warm", action="store_true", help="skip the cold round (venvs and durations exist)"
+        )
+    args = parser.parse_args()
+    (small if args.suite == "small" else packaging)(args)
+
+
+if __name__ == "__main__":
+    main()
