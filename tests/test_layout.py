@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,10 @@ def test_public_api_imports_as_before() -> None:
     module = importlib.import_module("ci_tasks")
     for name in module.__all__:
         assert getattr(module, name) is not None
+
+
+def test_registering_sessions_loads_no_http_client() -> None:
+    """``import ci_tasks`` (every nox start-up) does not load requests: it costs 0.1 s."""
+    code = "import sys, ci_tasks.registry; print(sorted({'requests', 'urllib3'} & {*sys.modules}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

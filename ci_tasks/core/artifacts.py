@@ -20,13 +20,14 @@ import zipfile
 import zlib
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
-
-import requests
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ci_tasks.core import masking, reports
 from ci_tasks.core.errors import ServiceUnavailable
 from ci_tasks.core.github import PER_PAGE, GitHubClient
+
+if TYPE_CHECKING:
+    import requests  # loaded on use, as in core.github: it costs 0.1 s at start-up
 
 STORE_DIR = f"{reports.REPORT_DIR}/ci-run"
 MANIFEST = "ci-run.json"
@@ -394,6 +395,8 @@ class ArtifactsClient(GitHubClient):
             msg = f"{self._what(url)}: redirected to {scheme}://{host}, which is not https"
             raise ServiceUnavailable(msg)
         self.requests += 1
+        import requests  # noqa: PLC0415 - loaded on use
+
         try:
             stored = self.http.get(
                 target,
@@ -430,6 +433,8 @@ def _capped(response: requests.Response, max_bytes: int) -> bytes:
         msg = f"the archive is {declared / 1e6:.1f} MB, {cap}"
         raise ArchiveRefused(msg)
     data = bytearray()
+    import requests  # noqa: PLC0415 - loaded on use
+
     try:
         for chunk in response.iter_content(64 * 1024):
             data += chunk

@@ -14,14 +14,15 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import requests
-from requests.adapters import HTTPAdapter
-
-from ci_tasks.core import http
 from ci_tasks.core.errors import ConfigError, ServiceUnavailable
 from ci_tasks.core.retry import Clock, RetryPolicy, SystemClock
+
+if TYPE_CHECKING:
+    # requests costs about 0.1 s at import; every stage that may call GitHub (the tests
+    # stage, for shard durations) would pay it at nox start-up, so it is loaded on use.
+    import requests
 
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
@@ -42,6 +43,10 @@ def api_session(policy: RetryPolicy) -> requests.Session:
     would sleep any ``Retry-After``, however long, where the client waits only when
     the wait fits the session's deadline.
     """
+    from requests.adapters import HTTPAdapter  # noqa: PLC0415 - loaded on use, see above
+
+    from ci_tasks.core import http  # noqa: PLC0415 - it imports requests
+
     session = http.session(policy, statuses=RETRY_STATUSES)
     for adapter in session.adapters.values():
         if isinstance(adapter, HTTPAdapter):
@@ -227,6 +232,8 @@ class GitHubClient:
         timeout = self._timeout()
         self.requests += 1
         headers = self._headers(url) if method == "GET" else self._headers("")
+        import requests  # noqa: PLC0415 - loaded on use, see the imports
+
         try:
             return self.http.request(
                 method,
