@@ -33,6 +33,20 @@ JOBS_DIR = f"{REPORT_DIR}/ci-jobs"
 one folder per job, so the same session's reports from several OSes never collide."""
 
 
+def parse_time(value: object) -> dt.datetime | None:
+    """An ISO-8601 timestamp (``generated_at``, GitHub's ``Z`` suffix) as an aware datetime.
+
+    ``None`` for anything else: a report or an API answer may hold anything.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
 def _new_file_mode() -> int:
     # The mode open() would give a new file; os.umask can only be read by setting it.
     umask = os.umask(0o022)

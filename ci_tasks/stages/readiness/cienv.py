@@ -13,7 +13,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ci_tasks.core import cilock
+from ci_tasks.core import cilock, reports
 from ci_tasks.core.errors import CITasksError
 from ci_tasks.core.runner import Runner
 from ci_tasks.stages.readiness.model import Check, Status
@@ -50,16 +50,6 @@ class CIEnvironment:
     """``False`` when the pull requests were not asked for (offline, no API checks)."""
 
 
-def _opened(value: object) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def gather(
     root: Path,
     runner: Runner,
@@ -89,7 +79,9 @@ def gather(
     except CITasksError as exc:
         return CIEnvironment(current, problem, None, pulls_problem=str(exc))
     pulls = tuple(
-        UpdatePull(int(p["number"]), _opened(p.get("created_at")), str(p.get("html_url") or ""))
+        UpdatePull(
+            int(p["number"]), reports.parse_time(p.get("created_at")), str(p.get("html_url") or "")
+        )
         for p in found
     )
     return CIEnvironment(current, problem, pulls)

@@ -125,17 +125,6 @@ class Evidence:
     (``the project's own `tests` session``); their reports are nobody's evidence."""
 
 
-def parse_time(value: object) -> dt.datetime | None:
-    """An ISO-8601 timestamp (GitHub's ``Z`` suffix included) as an aware datetime."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def assess_report(  # noqa: PLR0911 - one return per reason to distrust
     kind: str,
     path: str,
@@ -169,7 +158,7 @@ def assess_report(  # noqa: PLR0911 - one return per reason to distrust
     if head and commit != head and commit not in same_as_head:
         shown = str(commit)[:12] if commit else "an unknown commit"
         return report(data, f"stale: {where} is from {shown}, HEAD is {head[:12]}")
-    made = parse_time(data.get("generated_at"))
+    made = reports.parse_time(data.get("generated_at"))
     if made is None:
         return report(data, f"{where} has no valid generated_at")
     if max_age_hours > 0 and now - made > dt.timedelta(hours=max_age_hours):
@@ -384,10 +373,12 @@ def made_at(report: Report) -> dt.datetime | None:
     if report.data is None:
         return None
     if report.kind == "flaky-history":
-        dates = [parse_time(e.get("date")) for e in report.data["runs"] if isinstance(e, dict)]
+        dates = [
+            reports.parse_time(e.get("date")) for e in report.data["runs"] if isinstance(e, dict)
+        ]
         known = [d for d in dates if d is not None]
         return max(known) if known else None
-    return parse_time(report.data.get("generated_at"))
+    return reports.parse_time(report.data.get("generated_at"))
 
 
 def wants_ci_copy(evidence: Evidence, run: Run) -> bool:

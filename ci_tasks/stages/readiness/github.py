@@ -19,7 +19,8 @@ from ci_tasks.core.github import (
     resolve_repository,
     token_from,
 )
-from ci_tasks.stages.readiness.evidence import IGNORED_CONCLUSIONS, CIRuns, Run, parse_time
+from ci_tasks.core.reports import parse_time
+from ci_tasks.stages.readiness.evidence import IGNORED_CONCLUSIONS, CIRuns, Run
 
 __all__ = [
     "DEFAULT_API_URL",

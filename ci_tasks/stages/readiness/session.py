@@ -36,7 +36,6 @@ from ci_tasks.stages.readiness.evidence import (
     CIRuns,
     Evidence,
     load_evidence,
-    parse_time,
     wants_ci_copy,
     with_ci,
 )
@@ -157,12 +156,12 @@ def options_from(args: argparse.Namespace) -> Options:
 def newest_evidence(evidence: Evidence) -> str:
     """The newest timestamp among the evidence (ISO-8601 UTC), or ``"no evidence"``."""
     stamps = [
-        parse_time(r.data.get("generated_at"))
+        reports.parse_time(r.data.get("generated_at"))
         for r in evidence.reports.values()
         if r.data is not None
     ]
     if evidence.flaky.data is not None:
-        stamps += [parse_time(e.get("date")) for e in evidence.flaky.data["runs"][-1:]]
+        stamps += [reports.parse_time(e.get("date")) for e in evidence.flaky.data["runs"][-1:]]
     if evidence.ci is not None:
         stamps += [r.updated for r in evidence.ci.runs[:1]]
     known = [s.astimezone(dt.UTC) for s in stamps if s is not None]

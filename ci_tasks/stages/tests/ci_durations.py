@@ -13,7 +13,6 @@ durations in it) falls back to the split by count, and says why; it never fails 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import time
 import urllib.parse
@@ -21,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ci_tasks.core import artifacts, github
+from ci_tasks.core import artifacts, github, reports
 from ci_tasks.core.errors import CITasksError
 from ci_tasks.core.retry import RetryPolicy
 from ci_tasks.stages.tests import durations
@@ -50,17 +49,6 @@ def _workflow(env: Mapping[str, str]) -> str | None:
     return name or None
 
 
-def _when(value: object) -> dt.datetime | None:
-    """GitHub's ISO-8601 timestamp (``Z`` suffix) as an aware datetime, if it is one."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def _trim_run(raw: Any) -> dict[str, Any]:
     return {"run_started_at": raw.get("run_started_at")} if isinstance(raw, dict) else {}
 
@@ -80,14 +68,14 @@ def earlier_run(client: artifacts.ArtifactsClient, env: Mapping[str, str]) -> di
         return None
     base = f"{client.base_url}/repos/{client.repository}/actions"
     this, _ = client.get(f"{base}/runs/{run_id}", _trim_run, remember=False)
-    began = _when(this.get("run_started_at"))
+    began = reports.parse_time(this.get("run_started_at"))
     query = urllib.parse.urlencode(
         {"branch": branch, "status": "completed", "per_page": RUNS_LOOKED_AT}
     )
     url = f"{base}/workflows/{urllib.parse.quote(workflow)}/runs?{query}"
     body, _ = client.get(url, _trim_runs, remember=False)
     for run in body["workflow_runs"]:
-        updated = _when(run.get("updated_at"))
+        updated = reports.parse_time(run.get("updated_at"))
         if run.get("id") == int(run_id) or updated is None:
             continue
         if began is None or updated < began:
