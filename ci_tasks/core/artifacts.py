@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ci_tasks.core import masking, reports
 from ci_tasks.core.errors import ServiceUnavailable
-from ci_tasks.core.github import PER_PAGE, GitHubClient
+from ci_tasks.core.github import PER_PAGE, GitHubClient, trim_listing
 
 if TYPE_CHECKING:
     import requests  # loaded on use, as in core.github: it costs 0.1 s at start-up
@@ -344,12 +344,7 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def _trim_artifacts(body: Any) -> dict[str, Any]:
-    items = body.get("artifacts") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        msg = "the answer has no artifacts list"
-        raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
-    kept = [{k: a.get(k) for k in ARTIFACT_FIELDS} for a in items if isinstance(a, dict)]
-    return {"total_count": body.get("total_count"), "artifacts": kept}
+    return trim_listing(body, "artifacts", ARTIFACT_FIELDS)
 
 
 class ArtifactsClient(GitHubClient):

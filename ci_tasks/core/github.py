@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ci_tasks.core.errors import ConfigError, ServiceUnavailable
@@ -87,6 +87,20 @@ def token_from(env: Mapping[str, str]) -> str | None:
         if env.get(name):
             return env[name]
     return None
+
+
+def trim_listing(body: Any, key: str, fields: Sequence[str]) -> dict[str, Any]:
+    """A listing's answer (``total_count`` and the list under *key*), each item cut to *fields*.
+
+    A :class:`ValueError` when the list is missing, which the client reports as it reports
+    invalid JSON.
+    """
+    items = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        msg = f"the answer has no {key} list"
+        raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
+    kept = [{k: item.get(k) for k in fields} for item in items if isinstance(item, dict)]
+    return {"total_count": body.get("total_count"), key: kept}
 
 
 def _trim_comments(body: Any) -> list[Any]:

@@ -18,6 +18,7 @@ from ci_tasks.core.github import (
     parse_remote,
     resolve_repository,
     token_from,
+    trim_listing,
 )
 from ci_tasks.core.reports import parse_time
 from ci_tasks.stages.readiness.evidence import IGNORED_CONCLUSIONS, CIRuns, Run
@@ -43,12 +44,7 @@ RUN_FIELDS = (
 
 
 def _trim_runs(body: Any) -> dict[str, Any]:
-    runs = body.get("workflow_runs") if isinstance(body, dict) else None
-    if not isinstance(runs, list):
-        msg = "the answer has no workflow_runs list"
-        raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
-    kept = [{k: r.get(k) for k in RUN_FIELDS} for r in runs if isinstance(r, dict)]
-    return {"total_count": body.get("total_count"), "workflow_runs": kept}
+    return trim_listing(body, "workflow_runs", RUN_FIELDS)
 
 
 class ActionsClient(ArtifactsClient):

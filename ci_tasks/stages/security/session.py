@@ -132,22 +132,37 @@ def audited_groups(ctx: StageContext) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*ctx.config.dependency_groups, *by_default]))
 
 
+def _scan_context(
+    ctx: StageContext,
+    cfg: SecurityConfig,
+    workdir: Path,
+    *,
+    python: Path | None,
+    groups: tuple[str, ...],
+    python_problem: str,
+) -> ScanContext:
+    """What the scanners get from the stage, for the session and for a baseline alike."""
+    return ScanContext(
+        root=ctx.root,
+        config=cfg,
+        runner=ctx.runner,
+        output=ctx.output,
+        workdir=workdir,
+        python=python,
+        groups=groups,
+        tools_dirs=ctx.tools_dirs,
+        python_problem=python_problem,
+    )
+
+
 def security(ctx: StageContext) -> str | None:
     """bandit, pip-audit over uv.lock and noxfile.py.lock, uv pip check, zizmor; fail closed."""
     cfg = ctx.config.section("security", SecurityConfig)
     groups = audited_groups(ctx) if cfg.groups is None else cfg.groups
     with tempfile.TemporaryDirectory(prefix="ci-tasks-security-") as scratch:
         python, problem = sync_project(ctx, groups, Path(scratch))
-        scan_ctx = ScanContext(
-            root=ctx.root,
-            config=cfg,
-            runner=ctx.runner,
-            output=ctx.output,
-            workdir=Path(scratch),
-            python=python,
-            groups=groups,
-            tools_dirs=ctx.tools_dirs,
-            python_problem=problem,
+        scan_ctx = _scan_context(
+            ctx, cfg, Path(scratch), python=python, groups=groups, python_problem=problem
         )
         results, missing = run_scanners(SCANNERS, scan_ctx)
     outcome = judge(results, cfg.ignore, ctx.today())
@@ -181,14 +196,12 @@ def baseline(ctx: StageContext) -> list[Candidate]:
     """
     cfg = ctx.config.section("security", SecurityConfig)
     with tempfile.TemporaryDirectory(prefix="ci-tasks-baseline-") as scratch:
-        scan_ctx = ScanContext(
-            root=ctx.root,
-            config=cfg,
-            runner=ctx.runner,
-            output=ctx.output,
-            workdir=Path(scratch),
+        scan_ctx = _scan_context(
+            ctx,
+            cfg,
+            Path(scratch),
             python=None,
-            tools_dirs=ctx.tools_dirs,
+            groups=(),
             python_problem="not needed for a baseline",
         )
         results, missing = run_scanners(OFFLINE, scan_ctx)
