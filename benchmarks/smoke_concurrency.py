@@ -23,6 +23,7 @@ from ci_tasks.core.actions import Output
 from ci_tasks.core.config import parse_config
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, run_stage
+from ci_tasks.stages.smoke.config import SmokeConfig
 from ci_tasks.stages.smoke.probe import HttpProbe
 from ci_tasks.stages.smoke.session import PollClock, assert_all, plan, smoke
 
@@ -91,7 +92,7 @@ def main() -> None:
             root / "pyproject.toml",
         )
         # The root "/" is a default check too; it answers after DELAY like the others.
-        _, checks = plan(config.smoke)
+        _, checks = plan(config.section(SmokeConfig))
         probe = HttpProbe(url, policy=config.retry.policy(), clock=PollClock())
         start = time.perf_counter()
         results = assert_all(checks, probe, 10)

@@ -39,6 +39,7 @@ from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.tests import durations, invocation
 from ci_tasks.stages.tests import session as testsuite
+from ci_tasks.stages.tests.config import TestsConfig
 from tests.support.sample import TEST_TOOLS, clean_env, make_project
 
 ISSUE = {
@@ -124,7 +125,7 @@ def session_once(root: Path, env: dict[str, str], **changes: object) -> float:
     floor) is still a timed run.
     """
     config = load_config(root)
-    config = config.with_section("tests", dataclasses.replace(config.tests, **changes))
+    config = config.with_section(dataclasses.replace(config.section(TestsConfig), **changes))
     with Path(os.devnull).open("w", encoding="utf-8") as sink:
         output = Output(stream=sink, env={})
         runner = Runner(env=env, cwd=root, output=output)

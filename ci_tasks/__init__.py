@@ -17,7 +17,8 @@ from ci_tasks.core.errors import (
 )
 from ci_tasks.core.retry import NETWORK_ERRORS, RetryOn, RetryPolicy, set_testing
 from ci_tasks.core.runner import Completed, Runner, run
-from ci_tasks.core.stage import StageContext, run_stage
+from ci_tasks.core.stage import StageContext, judge, run_stage
+from ci_tasks.core.verdict import Status, Verdict, unverified
 from ci_tasks.registry import register
 
 __all__ = [
@@ -35,12 +36,16 @@ __all__ = [
     "Runner",
     "ServiceUnavailable",
     "StageContext",
+    "Status",
     "ToolMissingError",
     "UsageError",
+    "Verdict",
     "__version__",
+    "judge",
     "load_config",
     "register",
     "run",
     "run_stage",
     "set_testing",
+    "unverified",
 ]

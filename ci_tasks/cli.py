@@ -23,12 +23,13 @@ from ci_tasks.core.errors import (
 )
 from ci_tasks.core.signals import handle_termination_signals
 from ci_tasks.core.stage import ArgumentParser
+from ci_tasks.core.verdict import Verdict
 from ci_tasks.stages.smoke.session import add_arguments as _smoke_arguments
 
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        plain = {f.name: _plain(getattr(value, f.name)) for f in fields_of(type(value))}
+        plain = {f.name: _plain(f.value(value)) for f in fields_of(type(value))}
         if isinstance(value, Config):
             plain["root"] = _plain(value.root)
         return plain
@@ -152,8 +153,8 @@ def _cmd_readiness(args: argparse.Namespace) -> int:
     ctx = StageContext(name="readiness", config=config, runner=Runner(cwd=config.root))
     register_secrets(config, ctx.output)
 
-    def stage(ctx: StageContext) -> str | None:
-        return readiness.verdict_word(readiness.run(ctx, options))
+    def stage(ctx: StageContext) -> Verdict | None:
+        return readiness.verdict_of(readiness.run(ctx, options))
 
     return run_stage(stage, ctx)
 

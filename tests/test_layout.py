@@ -12,6 +12,8 @@ import pytest
 
 import ci_tasks
 from ci_tasks import registry
+from ci_tasks.core import reports
+from ci_tasks.core.stage import StageSpec
 
 PACKAGE = Path(ci_tasks.__file__).resolve().parent
 STAGES = ("lint", "tests", "security", "build", "readiness", "smoke", "preflight")
@@ -98,6 +100,111 @@ def test_the_rule_catches_a_stage_importing_another(tmp_path: Path, monkeypatch)
     ]
 
 
+def _declared_schemas(spec: StageSpec) -> set[str]:
+    """The schemas of what *spec* declares it writes: its documents and its report."""
+    own = {document.schema for document in spec.documents}
+    return own | ({reports.report_schema(spec.report)} if spec.report else set())
+
+
+def _reads_config(node: ast.expr) -> bool:
+    """Whether *node* is the whole configuration by its name (``ctx.config``, ``sections``).
+
+    A section's own fields may share a stage's name (readiness's ``checks.security``).
+    """
+    text = ast.unparse(node)
+    return text.endswith(("config", "sections", "Config()"))
+
+
+def _named(node: ast.expr | None, names: set[str]) -> str | None:
+    """The stage name *node* is, if it is a string literal among *names*."""
+    if isinstance(node, ast.Constant) and node.value in names:
+        return str(node.value)
+    return None
+
+
+def _foreign_read(node: ast.AST, others: set[str]) -> str | None:
+    """What *node* reads of another stage's configuration outside its contract, if anything."""
+    if isinstance(node, ast.Attribute) and node.attr in others and _reads_config(node.value):
+        return f"{ast.unparse(node.value)}.{node.attr}"
+    subscript = isinstance(node, ast.Subscript) and _reads_config(node.value)
+    if subscript and (key := _named(node.slice, others)) is not None:
+        return f"{ast.unparse(node.value)}[{key!r}]"
+    if not isinstance(node, ast.Call) or not node.args:
+        return None
+    func = node.func
+    is_getattr = isinstance(func, ast.Name) and func.id == "getattr" and len(node.args) > 1
+    if is_getattr and (key := _named(node.args[1], others)) is not None:
+        return f"getattr(..., {key!r})"
+    is_get = isinstance(func, ast.Attribute) and func.attr == "get" and _reads_config(func.value)
+    if is_get and (key := _named(node.args[0], others)) is not None:
+        return f"{ast.unparse(func.value)}.get({key!r})"
+    return None
+
+
+def _contract_violations() -> list[tuple[str, str]]:
+    """(stage module, what it reads) for every read of another stage outside its contract.
+
+    A stage reads another only through what that stage's ``StageSpec`` declares
+    (``stage.document``, ``stage.exported``, ``stage.written_files``): not its schema as
+    a literal, not a schema built by hand, not its configuration section.
+    """
+    declared = {name: _declared_schemas(spec) for name, spec in registry.SESSIONS.items()}
+    wrong: list[tuple[str, str]] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        me = _module_name(path)
+        area = _area(me)
+        if not area.startswith("stages."):
+            continue
+        mine = area.split(".")[1]
+        others = set(STAGES) - {mine}
+        foreign = {
+            schema for name, schemas in declared.items() if name != mine for schema in schemas
+        }
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in foreign:
+                wrong.append((me, f"schema {node.value!r}"))
+            elif isinstance(node, ast.JoinedStr) and ast.unparse(node)[2:].startswith("ci-tasks/"):
+                wrong.append((me, f"schema {ast.unparse(node)}"))
+            elif (read := _foreign_read(node, others)) is not None:
+                wrong.append((me, read))
+    return wrong
+
+
+def test_stages_read_each_other_only_through_their_contracts() -> None:
+    """No stage names another's schema or reads another's section but through its StageSpec."""
+    assert _contract_violations() == []
+
+
+def test_the_contract_rule_catches_a_literal_schema_and_a_config_read(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A planted literal schema, a hand-built one and reads of another stage's section fail."""
+    fake = tmp_path / "ci_tasks"
+    (fake / "stages" / "readiness").mkdir(parents=True)
+    (fake / "stages" / "tests").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "stages" / "readiness" / "planted.py").write_text(
+        'HISTORY = "ci-tasks/flaky-history"\n'
+        'def kind_schema(kind): return f"ci-tasks/{kind}-report"\n'
+        "def url(ctx): return ctx.config.smoke.url\n"
+        'def shards(config): return getattr(config, "tests", None)\n'
+        'def lint(ctx): return ctx.config.sections["lint"], ctx.config.sections.get("build")\n'
+        "def own(ctx): return ctx.config.readiness, ctx.config.timeout(ctx.name)\n"
+    )
+    (fake / "stages" / "tests" / "flaky.py").write_text('HISTORY = "ci-tasks/flaky-history"\n')
+    monkeypatch.setattr("test_layout.PACKAGE", fake)
+    assert sorted(_contract_violations()) == sorted(
+        [
+            ("ci_tasks.stages.readiness.planted", "schema 'ci-tasks/flaky-history'"),
+            ("ci_tasks.stages.readiness.planted", "schema f'ci-tasks/{kind}-report'"),
+            ("ci_tasks.stages.readiness.planted", "ctx.config.smoke"),
+            ("ci_tasks.stages.readiness.planted", "getattr(..., 'tests')"),
+            ("ci_tasks.stages.readiness.planted", "ctx.config.sections['lint']"),
+            ("ci_tasks.stages.readiness.planted", "ctx.config.sections.get('build')"),
+        ]
+    )
+
+
 def test_package_root_is_small_and_every_stage_has_a_folder() -> None:
     """At most five modules at the root; each of the seven stages is a folder in the registry."""
     assert len(list(PACKAGE.glob("*.py"))) <= 5
@@ -119,7 +226,7 @@ def test_each_stage_section_lives_with_its_stage(name: str) -> None:
     """``[tool.ci-tasks.<stage>]`` is parsed by a dataclass from the stage's own folder."""
     spec = registry.SESSIONS[name]
     assert spec.section.__module__.startswith(f"ci_tasks.stages.{name}.")
-    assert isinstance(getattr(ci_tasks.Config(), name), spec.section)
+    assert isinstance(ci_tasks.Config().section(spec.section), spec.section)
 
 
 def test_public_api_imports_as_before() -> None:

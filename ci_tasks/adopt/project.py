@@ -207,9 +207,11 @@ def _render_table(
     own: list[str] = []
     nested: list[str] = []
     for field in fields_of(cls):
+        if field.metadata.get("alias"):
+            continue  # an older spelling of keys written elsewhere (timeouts)
         key = field.name.replace("_", "-")
         hint = field.hint
-        value = getattr(instance, field.name)
+        value = field.value(instance)
         if dataclasses.is_dataclass(hint):
             head = (inspect.getdoc(hint) or "").split("\n\n")[0]
             head = re.sub(r"^``\[[^\]]*\]``:\s*", "", head)  # the header says it already

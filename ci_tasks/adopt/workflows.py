@@ -15,11 +15,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import typing
 from collections.abc import Mapping
 
 from ci_tasks.core import matrix
 from ci_tasks.core.config import Config
 from ci_tasks.core.reports import ARTIFACT_PREFIX, JOBS_DIR
+from ci_tasks.core.stage import exported
 
 WORKFLOWS_DIR = ".github/workflows"
 DEPENDABOT = ".github/dependabot.yml"
@@ -62,6 +64,10 @@ CODECOV_PROBE = (
 CODECOV = Pin("codecov/codecov-action", "671740ac38dd9b0130fbe1cec585b89eea48d3de", "v5.5.2")
 
 
+# Stages with no job of their own: preflight runs the others on a laptop.
+LOCAL_STAGES = frozenset({"preflight"})
+
+
 @dataclasses.dataclass(frozen=True)
 class WorkflowSpec:
     """What the workflows depend on: each session's job timeout, in minutes."""
@@ -87,13 +93,13 @@ class WorkflowSpec:
         ``timeout-minutes`` is a backstop behind the sessions' own timeouts: a session
         that times out reports it itself, and the job is only killed if that fails.
         """
-        names = [f.name for f in dataclasses.fields(config.timeouts)]
+        names = [name for name in config.sections if name not in LOCAL_STAGES]
         return cls(
             timeouts=tuple(
-                (name, math.ceil(config.timeouts.for_session(name) / 60) + margin_minutes)
+                (name, math.ceil(config.timeout(name) / 60) + margin_minutes)
                 for name in sorted(names)
             ),
-            shards=int(config.tests.shards),
+            shards=typing.cast("int", exported(config, "tests", "shards")),
         )
 
 

@@ -31,7 +31,6 @@ __all__ = [
     "FieldSpec",
     "HooksConfig",
     "RetryConfig",
-    "TimeoutsConfig",
     "at_least",
     "fields_of",
     "find_pyproject",
@@ -40,6 +39,7 @@ __all__ = [
     "read_pyproject",
     "register_section",
     "section_names",
+    "timeout_field",
     "type_name",
 ]
 PYPROJECT = "pyproject.toml"
@@ -92,38 +92,36 @@ class RetryConfig:
         )
 
 
-@dataclasses.dataclass(frozen=True)
-class TimeoutsConfig:
-    """``[tool.ci-tasks.timeouts]``: each session's whole budget, in seconds."""
+def timeout_field(default: float) -> Any:
+    """A section's ``timeout`` key: its session's whole budget, in seconds (at least 1).
 
-    lint: float = dataclasses.field(default=900.0, metadata=at_least(1))
-    tests: float = dataclasses.field(default=1800.0, metadata=at_least(1))
-    security: float = dataclasses.field(default=900.0, metadata=at_least(1))
-    build: float = dataclasses.field(default=900.0, metadata=at_least(1))
-    readiness: float = dataclasses.field(default=600.0, metadata=at_least(1))
-    smoke: float = dataclasses.field(default=600.0, metadata=at_least(1))
-
-    def for_session(self, name: str) -> float:
-        """The timeout of session *name* (the tests' budget for an unknown name)."""
-        value = getattr(self, name, self.tests)
-        return float(value)
+    Every stage's section has one; ``[tool.ci-tasks.timeouts]`` sets the same values by
+    stage name (the older spelling, still read).
+    """
+    return dataclasses.field(default=default, metadata=at_least(1))
 
 
 # Each stage's section, by key, in the registry's order; filled by register_section().
 _SECTIONS: dict[str, type[Any]] = {}
+_SECTION_NAMES: dict[type[Any], str] = {}
 
 
 def register_section(name: str, section: type[Any]) -> None:
     """Make ``[tool.ci-tasks.<name>]`` a section of :class:`Config`, parsed as *section*.
 
-    *section* is a frozen dataclass whose fields all have defaults. :mod:`ci_tasks.registry`
-    calls this once per stage; registering the same pair again changes nothing.
+    *section* is a frozen dataclass whose fields all have defaults, a ``timeout`` among
+    them (:func:`timeout_field`). :mod:`ci_tasks.registry` calls this once per stage;
+    registering the same pair again changes nothing.
     """
     known = _SECTIONS.get(name)
     if known is not None and known is not section:
         msg = f"section {name!r} is already {known.__qualname__}"  # a bug of ours
         raise ValueError(msg)
+    if "timeout" not in {f.name for f in dataclasses.fields(section)}:
+        msg = f"section {name!r} ({section.__qualname__}) has no timeout field"  # ours too
+        raise TypeError(msg)
     _SECTIONS[name] = section
+    _SECTION_NAMES[section] = name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,8 +147,8 @@ class ReplacedStage:
 class Config:
     """The whole ``[tool.ci-tasks]`` table.
 
-    A stage's section is an attribute named after it (``config.tests``), or, typed,
-    ``config.section("tests", TestsConfig)``; a section the table leaves out has its
+    A stage's section is read typed, by its class: ``config.section(TestsConfig)`` (or
+    ``ctx.section(TestsConfig)`` in a stage); a section the table leaves out has its
     defaults.
     """
 
@@ -170,7 +168,11 @@ class Config:
     """The noxfile's own sessions CI's matrix runs too (``["docs"]``), beside those that
     take the place of one of ci_tasks' (a ``tests`` of its own), which it always runs."""
     retry: RetryConfig = RetryConfig()
-    timeouts: TimeoutsConfig = TimeoutsConfig()
+    timeouts: Mapping[str, float] = dataclasses.field(
+        default_factory=dict, metadata={**at_least(1), "alias": True, "keys": lambda: _SECTIONS}
+    )
+    """Each stage's ``timeout`` by the stage's name (``tests = 3600``): the older spelling
+    of ``[tool.ci-tasks.<stage>] timeout``, folded into the sections when loaded."""
     hooks: HooksConfig = dataclasses.field(default_factory=HooksConfig)
 
     sections: Mapping[str, Any] = dataclasses.field(
@@ -196,6 +198,8 @@ class Config:
         missing = {n: cls() for n, cls in _SECTIONS.items() if n not in self.sections}
         if missing:
             object.__setattr__(self, "sections", {**self.sections, **missing})
+        if self.timeouts:
+            object.__setattr__(self, "sections", _fold_timeouts(self.sections, self.timeouts))
 
     def group_choice(self) -> groups.GroupChoice:
         """``dependency_groups`` and why each is synced (detected, or set in the table)."""
@@ -204,26 +208,54 @@ class Config:
         why = f"[{'.'.join(TABLE)}] dependency-groups"
         return groups.GroupChoice.configured(self.dependency_groups, why)
 
-    def section(self, name: str, cls: type[T]) -> T:
-        """The stage section *name*, checked to be a *cls*."""
-        value = self.sections.get(name)
+    def section(self, cls: type[T]) -> T:
+        """The stage section parsed as *cls* (``config.section(TestsConfig)``), typed."""
+        name = _SECTION_NAMES.get(cls)
+        value = self.sections.get(name) if name is not None else None
         if not isinstance(value, cls):
-            msg = f"no configuration section {name!r} of type {cls.__qualname__}"
+            msg = f"no configuration section of type {cls.__qualname__}"
             raise TypeError(msg)  # a bug of ours: the registry names every section
         return value
 
-    def with_section(self, name: str, value: object) -> Config:
-        """A copy with the stage section *name* replaced by *value*."""
-        if name not in _SECTIONS:
-            msg = f"no configuration section {name!r}"
+    def timeout(self, stage: str) -> float:
+        """The whole budget of stage *stage*'s session, in seconds (its section's)."""
+        section = self.sections.get(stage)
+        if section is None:
+            msg = f"no stage {stage!r} has a timeout"  # a bug of ours: stages are registered
+            raise KeyError(msg)
+        return float(section.timeout)
+
+    def with_section(self, value: object) -> Config:
+        """A copy with the stage section of *value*'s type replaced by *value*."""
+        name = _SECTION_NAMES.get(type(value))
+        if name is None:
+            msg = f"no configuration section of type {type(value).__qualname__}"
             raise KeyError(msg)
         return dataclasses.replace(self, sections={**self.sections, name: value})
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails: a stage's section by its key.
-        if name.startswith("__") or name not in _SECTIONS:
-            raise AttributeError(name)
-        return self.sections[name]
+
+def _fold_timeouts(sections: Mapping[str, Any], timeouts: Mapping[str, float]) -> dict[str, Any]:
+    """*sections* with ``[tool.ci-tasks.timeouts]`` entries as their ``timeout``."""
+    folded = dict(sections)
+    for name, seconds in timeouts.items():
+        section = folded.get(name)
+        if section is None:
+            known = ", ".join(sorted(sections))
+            msg = f"timeouts: unknown stage {name!r} (known stages: {known})"
+            raise ValueError(msg)
+        default = _default(type(section), "timeout")
+        if section.timeout not in (default, seconds):
+            msg = (
+                f"timeouts.{name} = {seconds:g} and [tool.ci-tasks.{name}] timeout = "
+                f"{section.timeout:g} disagree; set it once"
+            )
+            raise ValueError(msg)
+        folded[name] = dataclasses.replace(section, timeout=float(seconds))
+    return folded
+
+
+def _default(cls: type[Any], name: str) -> Any:
+    return next(f.default for f in dataclasses.fields(cls) if f.name == name)
 
 
 def _check_matrix(pythons: tuple[str, ...], oses: tuple[str, ...]) -> None:
@@ -259,6 +291,14 @@ class FieldSpec:
     hint: Any
     metadata: Mapping[str, Any]
     required: bool = False
+    section: bool = False
+    """A stage's section, a key of :class:`Config` kept in :attr:`Config.sections`."""
+
+    def value(self, instance: Any) -> Any:
+        """This key's value in *instance* (a :class:`Config` or a section)."""
+        if self.section:
+            return instance.sections[self.name]
+        return getattr(instance, self.name)
 
 
 def fields_of(cls: type[Any]) -> list[FieldSpec]:
@@ -275,7 +315,7 @@ def fields_of(cls: type[Any]) -> list[FieldSpec]:
         if not f.metadata.get("internal")
     ]
     if cls is Config:
-        specs += [FieldSpec(name, section, {}) for name, section in _SECTIONS.items()]
+        specs += [FieldSpec(name, section, {}, section=True) for name, section in _SECTIONS.items()]
     return specs
 
 
@@ -301,7 +341,7 @@ def type_name(hint: Any) -> str:  # noqa: C901, PLR0911
         if dataclasses.is_dataclass(inner):
             return "an array of tables"
         return f"an array of {type_name(inner).removeprefix('an ').removeprefix('a ')}s"
-    if dataclasses.is_dataclass(hint):
+    if dataclasses.is_dataclass(hint) or origin is Mapping:
         return "a table"
     return str(hint)
 
@@ -328,6 +368,17 @@ def spelt(name: str, separator: str) -> str:
 class _Loader:
     def __init__(self, source: Path) -> None:
         self.source = source
+
+    def unknown(
+        self, key: str, raw: str, known: list[str], table: Mapping[str, Any]
+    ) -> typing.NoReturn:
+        sep = key_separator(raw, table)
+        name = raw.replace("-", "_")
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean '{spelt(close[0], sep)}'?" if close else ""
+        shown = ", ".join(sorted(spelt(f, sep) for f in known))
+        msg = f"{self.source}: unknown key '{key}'{hint} (known keys: {shown})"
+        raise ConfigError(msg)
 
     def fail(self, key: str, expected: str, value: Any) -> typing.NoReturn:
         shown = repr(value) if not isinstance(value, dict) else "a table"
@@ -386,6 +437,15 @@ class _Loader:
             if not isinstance(value, dict):
                 self.fail(key, "a table", value)
             return self.build(typing.cast("type[Any]", hint), value, key)
+        if origin is Mapping:
+            if not isinstance(value, dict):
+                self.fail(key, "a table", value)
+            known = list(meta["keys"]())
+            inner = get_args(hint)[1]
+            for name in value:
+                if name not in known:
+                    self.unknown(f"{key}.{name}", name, known, value)
+            return {n: self.convert(inner, v, f"{key}.{n}", meta) for n, v in value.items()}
         msg = f"unsupported configuration type {hint!r} for {key}"  # a bug of ours
         raise TypeError(msg)
 
@@ -396,12 +456,7 @@ class _Loader:
             name = raw_key.replace("-", "_")
             key = f"{prefix}.{raw_key}"
             if name not in fields:
-                sep = key_separator(raw_key, data)
-                close = difflib.get_close_matches(name, list(fields), n=1)
-                hint = f"; did you mean '{spelt(close[0], sep)}'?" if close else ""
-                known = ", ".join(sorted(spelt(f, sep) for f in fields))
-                msg = f"{self.source}: unknown key '{key}'{hint} (known keys: {known})"
-                raise ConfigError(msg)
+                self.unknown(key, raw_key, list(fields), data)
             spec = fields[name]
             values[name] = self.convert(spec.hint, value, key, spec.metadata)
         for name, spec in fields.items():

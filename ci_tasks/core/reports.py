@@ -174,6 +174,11 @@ def report_path(root: Path, kind: str) -> Path:
     return root / REPORT_DIR / f"{kind}-report.json"
 
 
+def report_schema(kind: str) -> str:
+    """The ``schema`` of a ``<kind>`` report (``ci-tasks/tests-report``)."""
+    return f"ci-tasks/{kind}-report"
+
+
 def write_report(
     root: Path,
     kind: str,
@@ -185,7 +190,7 @@ def write_report(
 ) -> Path:
     """Write the ``<kind>`` report in the shared envelope; returns its path."""
     payload = {
-        "schema": f"ci-tasks/{kind}-report",
+        "schema": report_schema(kind),
         "version": version,
         "commit": current_commit(root),
         "generated_at": now_iso(),

@@ -2,8 +2,11 @@
 
 A stage is a plain function ``(StageContext) -> None`` that raises a
 :class:`~ci_tasks.errors.CITasksError` when something is wrong. :func:`nox_session`
-turns it into a nox session; :func:`run_stage` is the one place where its exceptions
-become a verdict and an exit code.
+turns it into a nox session; :func:`judge` is the one place where its exceptions
+become a :class:`~ci_tasks.core.verdict.Verdict` (and :func:`run_stage` an exit code).
+A stage's :class:`StageSpec` is its contract with the others: its section, the reports
+and documents it writes, the files it leaves in the project and the settings it lets
+others read (:func:`document`, :func:`exported`, :func:`written_files`).
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import dataclasses
 import datetime as dt
 import time
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ci_tasks.core import ignores, masking, matrix, reports, tools
 from ci_tasks.core.actions import Output, default_output
@@ -30,11 +33,14 @@ from ci_tasks.core.errors import (
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.runner import Runner, session_venv
 from ci_tasks.core.signals import deferred_signals, handle_termination_signals
+from ci_tasks.core.verdict import Status, Verdict
 
 if TYPE_CHECKING:
     import nox
 
     from ci_tasks.core.config import Config
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -59,19 +65,40 @@ class StageContext:
         """The project directory."""
         return self.config.root
 
+    def section(self, cls: type[T]) -> T:
+        """The stage's own configuration section, typed: ``ctx.section(TestsConfig)``."""
+        return self.config.section(cls)
+
     def tool(self, name: str) -> str:
         """The executable *name* from the CI environment; :class:`ToolMissingError` if absent."""
         return tools.find(name, self.tools_dirs)
 
 
-Stage = Callable[[StageContext], str | None]
-"""A stage raises on failure; it may return a word replacing "passed" in its verdict line
-(``security`` says ``UNVERIFIED`` when it could not look but must not block)."""
+Stage = Callable[[StageContext], Verdict | None]
+"""A stage raises on failure; passing, it returns ``None`` or a verdict that tempers the
+pass (``security`` is :func:`~ci_tasks.core.verdict.unverified` when it could not look
+but must not block)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Document:
+    """A JSON document a stage writes for other stages to read (besides its report)."""
+
+    kind: str
+    """What it is called among the stage's documents (``flaky-history``)."""
+    schema: str
+    """Its ``schema`` field (``ci-tasks/flaky-history``)."""
+    version: int = 1
+    """The ``version`` it is written with."""
 
 
 @dataclasses.dataclass(frozen=True)
 class StageSpec:
-    """What a stage's folder gives the registry: the one thing it needs to know of it."""
+    """What a stage's folder gives the registry, and its contract with the other stages.
+
+    Other stages read nothing of a stage but what its spec declares: its report, its
+    documents, the files it writes and the settings it exports.
+    """
 
     name: str
     """The nox session's name and the ``[tool.ci-tasks.<name>]`` section's key."""
@@ -84,7 +111,17 @@ class StageSpec:
     report: str | None = None
     """The kind of ``.ci-tasks/<kind>-report.json`` the stage writes, if any: an
     interrupted run replaces it with an ``interrupted`` verdict, so no earlier green
-    outlives it."""
+    outlives it. Its schema is :func:`ci_tasks.core.reports.report_schema` of the kind."""
+    report_version: int = 1
+    """The ``version`` its report is written with."""
+    documents: tuple[Document, ...] = ()
+    """The other JSON documents it writes that other stages read (:func:`document`)."""
+    outputs: Callable[[Any], Iterable[str]] | None = None
+    """The files it writes into the project, relative to it, given its section (preflight
+    leaves them out of the inputs it fingerprints)."""
+    exports: Mapping[str, Callable[[Any], object]] = dataclasses.field(default_factory=dict)
+    """The settings of its section other stages and ``init`` may read, by name, each as
+    a function of the section (:func:`exported`)."""
     baseline: Callable[[StageContext], list[ignores.Candidate]] | None = None
     """What the stage finds without the network, as ``ci-tasks baseline`` candidates."""
     usage: str | Callable[[], str] | None = None
@@ -128,6 +165,42 @@ def runnable_stages() -> Mapping[str, Stage]:
     )
 
 
+def _spec(stage: str) -> StageSpec:
+    spec = _STAGES.get(stage)
+    if spec is None:
+        msg = f"no stage {stage!r}"  # a bug of ours: the registry adds every stage
+        raise KeyError(msg)
+    return spec
+
+
+def document(stage: str, kind: str) -> Document:
+    """The document *kind* stage *stage* declares it writes (its schema and version)."""
+    found = [d for d in _spec(stage).documents if d.kind == kind]
+    if not found:
+        msg = f"stage {stage!r} declares no document {kind!r}"  # a bug of ours
+        raise KeyError(msg)
+    return found[0]
+
+
+def exported(config: Config, stage: str, key: str) -> object:
+    """The setting *key* stage *stage* lets others read, from its section in *config*."""
+    read = _spec(stage).exports.get(key)
+    if read is None:
+        msg = f"stage {stage!r} exports no setting {key!r}"  # a bug of ours
+        raise KeyError(msg)
+    return read(config.sections[stage])
+
+
+def written_files(config: Config) -> frozenset[str]:
+    """Every file the stages declare they write into the project, by their sections."""
+    return frozenset(
+        name
+        for stage, spec in _STAGES.items()
+        if spec.outputs is not None
+        for name in spec.outputs(config.sections[stage])
+    )
+
+
 def baseline_stages() -> Mapping[str, Callable[[StageContext], list[ignores.Candidate]]]:
     """Each stage's offline findings as baseline candidates, in the registry's order."""
     return types.MappingProxyType(
@@ -163,6 +236,16 @@ def install_locked(ctx: StageContext, groups: Sequence[str] | None = None) -> No
 
 def run_stage(stage: Stage, ctx: StageContext) -> int:
     """Run *stage*; print its verdict in one line and return the exit code (0, 1 or 2)."""
+    return judge(stage, ctx).exit_code
+
+
+def judge(stage: Stage, ctx: StageContext) -> Verdict:
+    """Run *stage*; print its verdict in one line and return it.
+
+    A :class:`CITasksError` is a finding (``failed``) or bad input (``could not run``),
+    annotated for GitHub; an interruption writes an ``interrupted`` report over the
+    stage's last one and goes on up.
+    """
     out = ctx.output
     start = time.monotonic()
     try:
@@ -173,29 +256,35 @@ def run_stage(stage: Stage, ctx: StageContext) -> int:
         # stage's report does not keep an earlier verdict this run never confirmed.
         with deferred_signals():
             why = exc.name if isinstance(exc, Interrupted) else "SIGINT"
-            took = time.monotonic() - start
-            out.line(f"{ctx.name}: interrupted ({why}) after {took:.1f} s", "error")
-            spec = _STAGES.get(ctx.name)
-            kind = spec.report if spec is not None else None
-            if kind is not None:
-                reports.write_report(
-                    ctx.root, kind, verdict="interrupted", body={"interrupted_by": why}
-                )
+            stopped = Verdict(Status.INTERRUPTED, why, time.monotonic() - start)
+            out.line(stopped.line(ctx.name), stopped.style)
+            _interrupted_report(ctx, why)
         raise
     except CITasksError as exc:
-        code = exit_code_for(exc)
-        verdict = "failed" if code != EXIT_ERROR else "could not run"
-        out.annotate("error", str(exc), title=f"{ctx.name} {verdict}")
-        out.line(f"{ctx.name}: {verdict} in {time.monotonic() - start:.1f} s", "error")
-        return code
-    word, style = (said, "warning") if said else ("passed", "ok")
-    out.line(f"{ctx.name}: {word} in {time.monotonic() - start:.1f} s", style)
-    return EXIT_OK
+        failed = Verdict.of_exit_code(exit_code_for(exc), time.monotonic() - start)
+        out.annotate("error", str(exc), title=f"{ctx.name} {failed.word}")
+        out.line(failed.line(ctx.name), failed.style)
+        return failed
+    verdict = (said or Verdict(Status.PASSED)).took(time.monotonic() - start)
+    out.line(verdict.line(ctx.name), verdict.style)
+    return verdict
+
+
+def _interrupted_report(ctx: StageContext, why: str) -> None:
+    spec = _STAGES.get(ctx.name)
+    if spec is not None and spec.report is not None:
+        reports.write_report(
+            ctx.root,
+            spec.report,
+            verdict=Status.INTERRUPTED.value,
+            body={"interrupted_by": why},
+            version=spec.report_version,
+        )
 
 
 def context_for_session(name: str, session: nox.Session, config: Config) -> StageContext:
     """A stage context bound to a nox session, with the session's overall timeout."""
-    deadline = time.monotonic() + config.timeouts.for_session(name)
+    deadline = time.monotonic() + config.timeout(name)
     runner = Runner.for_session(
         session, deadline=deadline, retry=config.retry.policy(), cwd=config.root
     )

@@ -15,7 +15,7 @@ import yaml
 
 from ci_tasks.adopt import init, workflows
 from ci_tasks.core import reports
-from ci_tasks.core.config import Config, TimeoutsConfig, load_config
+from ci_tasks.core.config import Config, load_config
 from tests.support.sample import NOXFILE, clean_env, make_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,7 +107,7 @@ def test_ci_fans_out_the_listed_sessions_and_gates_on_readiness():
 
 def test_job_timeouts_sit_a_margin_above_the_configured_session_timeouts():
     """A longer [tool.ci-tasks.timeouts] entry lengthens the job's backstop to match."""
-    config = Config(timeouts=TimeoutsConfig(tests=3600, smoke=90))
+    config = Config(timeouts={"tests": 3600, "smoke": 90})
     spec = workflows.WorkflowSpec.from_config(config, margin_minutes=5)
     ci = _load(workflows.render_ci(spec))
     minutes = json.loads(ci["jobs"]["sessions"]["steps"][-1]["env"]["MINUTES"])

@@ -11,6 +11,8 @@ import pytest
 
 from ci_tasks import ConfigError, load_config
 from ci_tasks.core.config import Config, RetryConfig, _Loader
+from ci_tasks.stages.smoke.config import SmokeConfig
+from ci_tasks.stages.tests.config import TestsConfig
 
 
 def write(tmp_path, table: str):
@@ -24,12 +26,12 @@ def test_defaults_follow_the_seed(tmp_path):
     config = load_config(write(tmp_path, ""))
     assert config.retry.attempts == 3
     assert config.retry.initial_delay == 5.0
-    assert (config.timeouts.lint, config.timeouts.tests, config.timeouts.security) == (
+    assert (config.timeout("lint"), config.timeout("tests"), config.timeout("security")) == (
         900,
         1800,
         900,
     )
-    assert (config.timeouts.build, config.timeouts.readiness, config.timeouts.smoke) == (
+    assert (config.timeout("build"), config.timeout("readiness"), config.timeout("smoke")) == (
         900,
         600,
         600,
@@ -56,7 +58,7 @@ def test_values_are_read_and_frozen(tmp_path):
     assert config.python == ("3.11", "3.12")
     assert config.retry.attempts == 5
     assert config.retry.initial_delay == 0.5
-    assert config.timeouts.tests == 60.0
+    assert config.timeout("tests") == 60.0
     assert config.retry.policy().attempts == 5
     with pytest.raises(AttributeError):
         config.retry.attempts = 1  # type: ignore[misc]
@@ -132,6 +134,18 @@ def test_folder_is_accepted(tmp_path):
             "os[0]: expected a GitHub runner label (ubuntu-latest, windows-latest, macos-latest",
         ),
         ('[tool.ci-tasks]\nos = ["macos-14", "macos-14"]\n', "os: 'macos-14' is listed twice"),
+        (
+            "[tool.ci-tasks.timeouts]\ntest = 60\n",
+            "unknown key 'tool.ci-tasks.timeouts.test'; did you mean 'tests'?",
+        ),
+        (
+            "[tool.ci-tasks.tests]\ntimeout = 0\n",
+            "tool.ci-tasks.tests.timeout: expected a number >= 1, got 0",
+        ),
+        (
+            "[tool.ci-tasks.timeouts]\nlint = 60\n[tool.ci-tasks.lint]\ntimeout = 90\n",
+            "timeouts.lint = 60 and [tool.ci-tasks.lint] timeout = 90 disagree; set it once",
+        ),
     ],
 )
 def test_invalid_config_is_one_line_naming_file_and_key(tmp_path, table, expected):
@@ -224,3 +238,25 @@ def test_os_and_interpreters_beyond_cpython_are_read(tmp_path):
     assert config.python == ("3.12", "pypy3.11", "3.14t", "3.16-dev")
     assert config.os == ("ubuntu-latest", "windows-2025", "macos-14")
     assert Config().os == ("ubuntu-latest",)
+
+
+def test_each_stage_owns_its_timeout_under_either_spelling(tmp_path):
+    """``[tool.ci-tasks.<stage>] timeout`` and the older ``timeouts.<stage>`` set one value."""
+    config = load_config(write(tmp_path, "[tool.ci-tasks.tests]\ntimeout = 3600\n"))
+    assert config.section(TestsConfig).timeout == 3600.0 == config.timeout("tests")
+    older = load_config(write(tmp_path, "[tool.ci-tasks.timeouts]\nsmoke = 90\n"))
+    assert older.section(SmokeConfig).timeout == 90.0 == older.timeout("smoke")
+    assert older.timeout("preflight") == 1800.0
+    with pytest.raises(KeyError, match="no stage 'docs' has a timeout"):
+        Config().timeout("docs")  # no silent fallback to another stage's budget
+
+
+def test_a_section_is_read_typed_by_its_class():
+    """``config.section(TestsConfig)`` is that stage's section; a stranger class is a bug."""
+    config = Config()
+    assert config.section(TestsConfig) == TestsConfig()
+    changed = config.with_section(TestsConfig(shards=3))
+    assert changed.section(TestsConfig).shards == 3
+    assert config.section(TestsConfig).shards == 1
+    with pytest.raises(TypeError, match="no configuration section of type RetryConfig"):
+        config.section(RetryConfig)

@@ -39,6 +39,7 @@ from ci_tasks.core.errors import (
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.build.archives import ArchiveError, read_archive, sha256_file, unpack_sdist
+from ci_tasks.stages.build.config import BuildConfig
 from ci_tasks.stages.build.model import MAX_FINDINGS, Artifacts, Check
 from ci_tasks.stages.build.reproduce import build_backend, compare_builds
 from ci_tasks.stages.build.sbom import LockError, make_sbom
@@ -289,7 +290,7 @@ def install_test(ctx: StageContext, wheel: Path, workdir: Path) -> list[Check]:
         _network_trouble(exc)
         failed = Check("install", "failed", f"{wheel.name} did not install: {_tail_lines(exc)}")
         return [failed, Check("command", "skipped", "the wheel did not install")]
-    names = list(ctx.config.build.import_names) or top_level_names(wheel)
+    names = list(ctx.section(BuildConfig).import_names) or top_level_names(wheel)
     problems = []
     if not names:
         problems.append(
@@ -310,7 +311,7 @@ def install_test(ctx: StageContext, wheel: Path, workdir: Path) -> list[Check]:
 
 def run_command(ctx: StageContext, venv: Path, away: Path, env: dict[str, str | None]) -> Check:
     """The configured command, from the install venv's scripts."""
-    command = ctx.config.build.command
+    command = ctx.section(BuildConfig).command
     if not command:
         return Check("command", "skipped", "no command configured")
     argv = shlex.split(command)
@@ -328,7 +329,7 @@ def run_command(ctx: StageContext, venv: Path, away: Path, env: dict[str, str | 
 
 def write_sbom(ctx: StageContext, epoch: int) -> tuple[Check, dict[str, object]]:
     """The CycloneDX SBOM of the locked runtime dependencies, as JSON text in a dict."""
-    if not ctx.config.build.sbom:
+    if not ctx.section(BuildConfig).sbom:
         return Check("sbom", "skipped", "sbom = false"), {}
     lock = ctx.root / "uv.lock"
     try:
@@ -379,7 +380,7 @@ def summary_markdown(checks: Sequence[Check], files: Sequence[Path], verdict: st
 
 def build(ctx: StageContext) -> None:
     """Build sdist and wheel; twine/wheel/sdist checks; reproducibility; install test; SBOM."""
-    reproduce = parse_posargs(ctx.posargs) and ctx.config.build.reproducible is not False
+    reproduce = parse_posargs(ctx.posargs) and ctx.section(BuildConfig).reproducible is not False
     workdir = Path(tempfile.mkdtemp(prefix="ci-tasks-build-"))
     try:
         epoch, epoch_source = source_date_epoch(ctx)
@@ -413,7 +414,7 @@ def build(ctx: StageContext) -> None:
                 if not p.name.endswith(".cdx.json")
             ],
             "checks": {c.name: _check_entry(c) for c in checks},
-            "output_dir": ctx.config.build.output_dir,
+            "output_dir": ctx.section(BuildConfig).output_dir,
             "sbom": next((p.name for p in files if p.name.endswith(".cdx.json")), None),
             "source_date_epoch": {"value": epoch, "source": epoch_source},
         },
@@ -444,14 +445,17 @@ def run_checks(
         if isinstance(second, Check):
             checks.append(dataclasses.replace(second, name="reproducible"))
         else:
-            mode, backend = ctx.config.build.reproduce_mode, build_backend(_pyproject(ctx.root))
+            mode, backend = (
+                ctx.section(BuildConfig).reproduce_mode,
+                build_backend(_pyproject(ctx.root)),
+            )
             checks.append(compare_builds(first, second, mode=mode, backend=backend))
     else:
         checks.append(Check("reproducible", "skipped", "--no-reproduce or reproducible = false"))
     checks += install_test(ctx, first.wheel, workdir)
     sbom_check, sbom = write_sbom(ctx, epoch)
     checks.append(sbom_check)
-    files = publish(ctx.root / ctx.config.build.output_dir, first, sbom)
+    files = publish(ctx.root / ctx.section(BuildConfig).output_dir, first, sbom)
     return checks, files
 
 

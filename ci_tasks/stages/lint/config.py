@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ci_tasks.core.config import timeout_field
 from ci_tasks.core.ignores import Ignore
 
 
@@ -42,3 +43,5 @@ class LintConfig:
     (``"*"``: all). A current, committed ``uv.lock`` pins every group already."""
     ignore: tuple[LintIgnore, ...] = ()
     """Accepted findings, each with a reason and an expiry date (``ci-tasks baseline``)."""
+    timeout: float = timeout_field(900.0)
+    """The session's whole budget, in seconds (also ``[tool.ci-tasks.timeouts] lint``)."""

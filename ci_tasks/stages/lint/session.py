@@ -201,7 +201,7 @@ def _mypy_binary(ctx: StageContext, chain: Toolchain, env: Path | None) -> list[
 
 
 def _mypy(ctx: StageContext, binary: list[str]) -> list[Finding]:
-    command = mypy_command(ctx.root, ctx.config.lint.mypy_targets)
+    command = mypy_command(ctx.root, ctx.section(LintConfig).mypy_targets)
     command[0:1] = binary
     done = ctx.runner.run(command, cwd=ctx.root, check=False, capture_stdout=True)
     if done.returncode > 1:
@@ -322,7 +322,7 @@ def judge(findings: Sequence[Finding], entries: Sequence[LintIgnore], on: dt.dat
 
 def lint(ctx: StageContext) -> None:
     """Ruff check and format, a current uv.lock, the pinning policy (and mypy if asked)."""
-    config = ctx.config.section("lint", LintConfig)
+    config = ctx.section(LintConfig)
     collected = collect(ctx, config)
     judged = judge(collected.findings, config.ignore, ctx.today())
     findings = judged.active
@@ -365,7 +365,7 @@ _NOT_BASELINED = frozenset({"stale-lock", "tool-drift"})
 
 def baseline(ctx: StageContext) -> list[ignores.Candidate]:
     """What lint finds offline (no ``uv lock --check``), as baseline candidates."""
-    config = dataclasses.replace(ctx.config.section("lint", LintConfig), lock_check=False)
+    config = dataclasses.replace(ctx.section(LintConfig), lock_check=False)
     collected = collect(ctx, config, for_baseline=True)
     return [
         ignores.Candidate("lint", f.code or f.rule, f.file, f.message)
@@ -378,6 +378,6 @@ def register(config: Config) -> None:
     """Register the ``lint`` nox session; with a venv only when the project's env is needed."""
     from ci_tasks.core.stage import nox_session  # noqa: PLC0415
 
-    chain = toolchain.read(config.root, mypy=config.section("lint", LintConfig).mypy)
+    chain = toolchain.read(config.root, mypy=config.section(LintConfig).mypy)
     backend = "uv" if chain.needs_env else "none"
     nox_session(lint, name="lint", config=config, venv_backend=backend)

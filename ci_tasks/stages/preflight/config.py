@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ci_tasks.core.config import at_least
+from ci_tasks.core.config import at_least, timeout_field
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +22,8 @@ class PreflightConfig:
     security_cache_hours: float = dataclasses.field(default=24.0, metadata=at_least(0))
     """How long a security pass answers from the cache: new advisories appear every day
     while the inputs stay the same. ``0``: security always runs."""
+    timeout: float = timeout_field(1800.0)
+    """The session's whole budget, in seconds (also ``[tool.ci-tasks.timeouts] preflight``)."""
 
     def __post_init__(self) -> None:
         if self.stages is not None:

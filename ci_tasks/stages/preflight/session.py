@@ -30,7 +30,8 @@ from ci_tasks.core.errors import (
     UsageError,
     exit_code_for,
 )
-from ci_tasks.core.stage import StageContext, run_stage, runnable_stages
+from ci_tasks.core.stage import StageContext, judge, runnable_stages, written_files
+from ci_tasks.core.verdict import Status, Verdict, tempered
 from ci_tasks.stages.preflight import fingerprint
 from ci_tasks.stages.preflight.config import PreflightConfig
 
@@ -38,12 +39,11 @@ if TYPE_CHECKING:
     from ci_tasks.core.config import Config, ReplacedStage
 
 DEFAULT_STAGES = ("lint", "tests", "security")
+NOT_RUN = Verdict(Status.NOT_RUN)
 CACHE_FILE = "preflight-cache.json"
 CACHE_SCHEMA = "ci-tasks/preflight-cache"
 # Fingerprints kept per stage: switching branches back and forth still hits.
 CACHE_ENTRIES_PER_STAGE = 16
-# Verdicts that are not a stage's own word ("UNVERIFIED"): the rest temper "passed".
-PLAIN_VERDICTS = frozenset({"passed", "failed", "could not run", "not run", "interrupted"})
 
 AnyStage = Callable[[StageContext], Any]
 
@@ -81,19 +81,27 @@ class StageResult:
     """How one stage ended in this run."""
 
     name: str
-    verdict: str
-    """``passed``, ``failed``, ``could not run``, ``not run`` or a stage's own word."""
-    code: int
-    seconds: float
+    verdict: Verdict
     cached_at: float | None = None
+    """When the pass answering for it from the cache was recorded (a UNIX time)."""
+
+    @property
+    def code(self) -> int:
+        """The exit code the stage ended with."""
+        return self.verdict.exit_code
+
+    @property
+    def seconds(self) -> float:
+        """How long it ran (0 when answered from the cache or not run)."""
+        return self.verdict.seconds
 
 
 def cache_mode(config: Config, env: Mapping[str, str], *, no_cache: bool) -> tuple[bool, bool, str]:
     """Whether the cache is read, whether passes are recorded, and why not (pure)."""
     in_ci = env.get("CI", "").lower() == "true"
-    read = write = config.preflight.cache
-    why = "" if config.preflight.cache else "off in [tool.ci-tasks.preflight]"
-    if in_ci and not config.preflight.cache_in_ci and read:
+    read = write = config.section(PreflightConfig).cache
+    why = "" if config.section(PreflightConfig).cache else "off in [tool.ci-tasks.preflight]"
+    if in_ci and not config.section(PreflightConfig).cache_in_ci and read:
         read = write = False
         why = "off under CI=true (cache_in_ci = true enables it)"
     elif env.get("CI_TASKS_NO_CACHE", "") not in {"", "0"} and read:
@@ -107,7 +115,7 @@ def parse_posargs(
     posargs: Sequence[str], config: Config, env: Mapping[str, str], stage_names: Sequence[str]
 ) -> Options:
     """Parse preflight's posargs: ``--fail-fast``, ``--no-cache``, ``--<stage>-args="..."``."""
-    fail_fast = config.preflight.fail_fast
+    fail_fast = config.section(PreflightConfig).fail_fast
     no_cache = False
     stage_args: dict[str, tuple[str, ...]] = {}
     for arg in posargs:
@@ -138,16 +146,17 @@ def parse_posargs(
 
 def resolve_stages(config: Config, available: Mapping[str, AnyStage]) -> list[str]:
     """The stage names to run, in order; an unknown configured name is a config error."""
-    if config.preflight.stages is None:
+    stages = config.section(PreflightConfig).stages
+    if stages is None:
         return [name for name in DEFAULT_STAGES if name in available]
-    for name in config.preflight.stages:
+    for name in stages:
         if name not in available:
             msg = (
                 f"{config.root / 'pyproject.toml'}: tool.ci-tasks.preflight.stages: "
                 f"unknown stage {name!r}; expected one of {', '.join(available)}"
             )
             raise ConfigError(msg)
-    return list(config.preflight.stages)
+    return list(stages)
 
 
 def ago(seconds: float) -> str:
@@ -166,8 +175,8 @@ def ago(seconds: float) -> str:
 def verdict_text(result: StageResult, now: float) -> str:
     """``passed``, or ``passed (cached, 3 min ago)`` for a stage answered from the cache."""
     if result.cached_at is None:
-        return result.verdict
-    return f"{result.verdict} (cached, {ago(now - result.cached_at)})"
+        return result.verdict.word
+    return f"{result.verdict.word} (cached, {ago(now - result.cached_at)})"
 
 
 def render_summary(results: Sequence[StageResult], now: float) -> list[str]:
@@ -177,7 +186,7 @@ def render_summary(results: Sequence[StageResult], now: float) -> list[str]:
     verdict_width = max([len(v) for v in shown] + [6])
     lines = ["preflight summary:"]
     for r, verdict in zip(results, shown, strict=True):
-        seconds = "" if r.verdict == "not run" else f"{r.seconds:7.1f} s"
+        seconds = "" if r.verdict.status is Status.NOT_RUN else f"{r.seconds:7.1f} s"
         lines.append(f"  {r.name:<{width}}  {verdict:<{verdict_width}} {seconds}".rstrip())
     return lines
 
@@ -188,7 +197,7 @@ def passed_word(results: Sequence[StageResult]) -> str | None:
     A stage that could not look but must not block (security's UNVERIFIED) exits 0;
     preflight's last line must not then read as a plain pass.
     """
-    tempered = [r for r in results if r.code == EXIT_OK and r.verdict not in PLAIN_VERDICTS]
+    tempered = [r for r in results if r.verdict.tempered]
     if not tempered:
         return None
     count = len(tempered)
@@ -252,7 +261,7 @@ def max_age(config: Config, stage: str) -> float | None:
     since, so its pass expires (``security_cache_hours``).
     """
     if stage == "security":
-        return config.section("preflight", PreflightConfig).security_cache_hours * 3600
+        return config.section(PreflightConfig).security_cache_hours * 3600
     return None
 
 
@@ -277,10 +286,11 @@ def stage_settings(config: Config, name: str, today: dt.date | None = None) -> A
     changes the verdict though no file changed, so a green answered from the cache must
     not outlive it.
     """
-    raw = getattr(config, name, None)
+    raw = config.sections.get(name)
     section: Any = raw
     if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
-        section = dataclasses.asdict(raw)
+        # Its timeout bounds the run but never changes what it finds.
+        section = {k: v for k, v in dataclasses.asdict(raw).items() if k != "timeout"}
     on = today or ignores.today()
     expired = [
         f"{entry.key}:{entry.file}"
@@ -300,12 +310,9 @@ def stage_settings(config: Config, name: str, today: dt.date | None = None) -> A
 
 def stage_outputs(config: Config) -> frozenset[str]:
     """Files the stages write into the project (by their configuration), never inputs."""
-    tests = getattr(config, "tests", None)  # the tests stage's section, when it has one
-    names = {getattr(tests, key, None) for key in ("junit_xml", "coverage_xml")}
-    # Run in-process, the tests stage fills its paths' {session} with "tests"; the root's
-    # junit.xml and coverage.xml are what versions before .ci-tasks/<session>/ left behind.
-    names = {n.replace("{session}", "tests") for n in names if isinstance(n, str)}
-    names.update({"junit.xml", "coverage.xml"})
+    # The root's junit.xml and coverage.xml are what versions before .ci-tasks/<session>/
+    # left behind.
+    names = {*written_files(config), "junit.xml", "coverage.xml"}
     return frozenset(Path(n).as_posix() for n in names if n)
 
 
@@ -339,19 +346,6 @@ class _Fingerprinter:
             ci_tasks_version=__version__,
             lock=self.lock,
         )
-
-
-def _run_one(stage: AnyStage, ctx: StageContext) -> tuple[int, str | None]:
-    said: list[object] = []
-
-    def recording(inner: StageContext) -> Any:
-        word = stage(inner)
-        said.append(word)
-        return word
-
-    code = run_stage(recording, ctx)
-    word = said[0] if said and isinstance(said[0], str) and said[0] else None
-    return code, word
 
 
 class _Cache:
@@ -389,7 +383,7 @@ class _Cache:
         if self.prints is None or self.results is None or key is None:
             return
         changed = self.prints.refresh()
-        if result.verdict != "passed":
+        if result.verdict.status is not Status.PASSED or result.verdict.tempered:
             return
         # Record only what was really checked: a stage that changed its own inputs
         # (a formatter, a generated file) has not checked the tree it leaves behind.
@@ -433,7 +427,7 @@ def project_session(replacement: ReplacedStage) -> AnyStage:
 def _run_uncached(
     stage: AnyStage, ctx: StageContext, name: str, posargs: Sequence[str]
 ) -> StageResult:
-    timeout = ctx.config.timeouts.for_session(name)
+    timeout = ctx.config.timeout(name)
     stage_ctx = dataclasses.replace(
         ctx,
         name=name,
@@ -441,9 +435,8 @@ def _run_uncached(
         runner=ctx.runner.with_options(deadline=time.monotonic() + timeout),
     )
     start = time.monotonic()
-    code, word = _run_one(stage, stage_ctx)
-    verdict = {EXIT_OK: "passed", EXIT_ERROR: "could not run"}.get(code, "failed")
-    return StageResult(name, word or verdict, code, time.monotonic() - start)
+    verdict = judge(stage, stage_ctx)
+    return StageResult(name, verdict.took(time.monotonic() - start))
 
 
 def run_preflight(ctx: StageContext, available: Mapping[str, AnyStage]) -> list[StageResult]:
@@ -454,13 +447,13 @@ def run_preflight(ctx: StageContext, available: Mapping[str, AnyStage]) -> list[
     results: list[StageResult] = []
     for name in names:
         if options.fail_fast and any(r.code != EXIT_OK for r in results):
-            results.append(StageResult(name, "not run", EXIT_OK, 0.0))
+            results.append(StageResult(name, NOT_RUN))
             continue
         posargs = options.stage_args.get(name, ())
         key = cache.key(name, posargs)
         at = cache.lookup(ctx, name, key)
         if at is not None:
-            result = StageResult(name, "passed", EXIT_OK, 0.0, cached_at=at)
+            result = StageResult(name, Verdict(Status.PASSED), cached_at=at)
             ctx.output.line(f"{name}: {verdict_text(result, time.time())}", "ok")
         else:
             start = time.monotonic()
@@ -471,8 +464,9 @@ def run_preflight(ctx: StageContext, available: Mapping[str, AnyStage]) -> list[
             except KeyboardInterrupt as exc:
                 # Show what ran before the interruption, then let it end the run.
                 seconds = time.monotonic() - start
-                results.append(StageResult(name, "interrupted", exit_code_for(exc), seconds))
-                results += [StageResult(n, "not run", EXIT_OK, 0.0) for n in names[len(results) :]]
+                stopped = Verdict(Status.INTERRUPTED, seconds=seconds, code=exit_code_for(exc))
+                results.append(StageResult(name, stopped))
+                results += [StageResult(n, NOT_RUN) for n in names[len(results) :]]
                 _show_summary(ctx, results)
                 raise
             cache.after(ctx, key, result)
@@ -487,7 +481,7 @@ def _show_summary(ctx: StageContext, results: Sequence[StageResult]) -> None:
     ctx.output.summary(render_markdown(results, now))
 
 
-def preflight(ctx: StageContext) -> str | None:
+def preflight(ctx: StageContext) -> Verdict | None:
     """Lint, tests and security in one go; unchanged inputs are answered from a cache."""
     results = run_preflight(ctx, runnable_stages())
     _show_summary(ctx, results)
@@ -499,7 +493,8 @@ def preflight(ctx: StageContext) -> str | None:
     if code != EXIT_OK:
         msg = f"{', '.join(bad)} failed"
         raise CheckFailed(msg)
-    return passed_word(results)
+    word = passed_word(results)
+    return tempered(word) if word else None
 
 
 def register(config: Config) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ci_tasks.core.config import at_least
+from ci_tasks.core.config import at_least, timeout_field
 
 READINESS_CHECKS = (
     "ci_pass_rate",
@@ -83,6 +83,8 @@ class ReadinessConfig:
     exemptions: tuple[ReadinessExemption, ...] = ()
     notify_on_recovery: bool = True
     """With ``--notify``, also tell Slack when readiness is back above the threshold."""
+    timeout: float = timeout_field(600.0)
+    """The session's whole budget, in seconds (also ``[tool.ci-tasks.timeouts] readiness``)."""
 
     def __post_init__(self) -> None:
         if self.threshold > 100:  # noqa: PLR2004 - a percentage

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import reports
+from ci_tasks.core import reports, stage
 from ci_tasks.core.actions import Output
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def assess_report(  # noqa: PLR0911 - one return per reason to distrust
 
     if data is None:
         return report(None, f"no evidence: {where} does not exist")
-    if not isinstance(data, dict) or data.get("schema") != f"ci-tasks/{kind}-report":
+    if not isinstance(data, dict) or data.get("schema") != reports.report_schema(kind):
         return report(None, f"{where} is not a ci-tasks {kind} report")
     if data.get("verdict") == "interrupted":
         return report(data, f"{where}: the last {kind} run was interrupted")
@@ -171,6 +171,11 @@ def _where(path: str, origin: str) -> str:
     return path if origin == LOCAL else f"{path} ({origin})"
 
 
+def _history() -> stage.Document:
+    """The tests stage's flaky history, as its contract declares it."""
+    return stage.document("tests", "flaky-history")
+
+
 def assess_history(path: str, data: Any, origin: str = LOCAL) -> Report:
     """Whether the flaky history *data* is usable (pure); it spans commits by design."""
     where = _where(path, origin)
@@ -178,7 +183,7 @@ def assess_history(path: str, data: Any, origin: str = LOCAL) -> Report:
         return Report("flaky-history", path, None, f"no evidence: {where} does not exist", origin)
     schema = data.get("schema") if isinstance(data, dict) else None
     runs = data.get("runs") if isinstance(data, dict) else None
-    if schema != "ci-tasks/flaky-history" or not isinstance(runs, list):
+    if schema != _history().schema or not isinstance(runs, list):
         return Report(
             "flaky-history", path, None, f"{where} is not a ci-tasks flaky history", origin
         )
@@ -192,10 +197,11 @@ def merge_histories(documents: Iterable[Any]) -> dict[str, Any] | None:
     one entry: their tests and rescued counts added, their flaky tests joined. A shard
     seen twice starts the next suite run. ``None`` when no document is a history.
     """
+    history = _history()
     runs: list[dict[str, Any]] = []
     found = False
     for data in documents:
-        if isinstance(data, dict) and data.get("schema") == "ci-tasks/flaky-history":
+        if isinstance(data, dict) and data.get("schema") == history.schema:
             found = True
             runs += [r for r in data.get("runs") or () if isinstance(r, dict)]
     if not found:
@@ -222,7 +228,7 @@ def merge_histories(documents: Iterable[Any]) -> dict[str, Any] | None:
         entry["rescued"] += int(run.get("rescued") or 0)
         entry["flaky"] = sorted({*entry["flaky"], *(run.get("flaky") or ())})
         entry["date"] = max(str(entry.get("date") or ""), str(run.get("date") or ""))
-    return {"schema": "ci-tasks/flaky-history", "version": 1, "runs": merged}
+    return {"schema": history.schema, "version": history.version, "runs": merged}
 
 
 def combined_coverage(documents: Sequence[str]) -> float | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ci_tasks.core import slack
 from ci_tasks.core.stage import StageContext
+from ci_tasks.stages.readiness.config import ReadinessConfig
 from ci_tasks.stages.readiness.model import Result, Status, format_score
 
 
@@ -51,7 +52,7 @@ def message(result: Result, why: str, where: str) -> tuple[str, list[slack.Block
 
 def send(ctx: StageContext, result: Result, previous: Mapping[str, Any] | None) -> None:
     """Notify Slack if readiness calls for it; a missing webhook is a warning, not a crash."""
-    cfg = ctx.config.readiness
+    cfg = ctx.section(ReadinessConfig)
     why = reason(result, previous, on_recovery=cfg.notify_on_recovery)
     if why is None:
         ctx.output.line("notify: readiness passes; no Slack message")

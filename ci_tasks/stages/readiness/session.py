@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import artifacts, ignores, masking, reports
+from ci_tasks.core import artifacts, ignores, masking, reports, stage
 from ci_tasks.core.errors import CheckFailed, ToolMissingError, UsageError
 from ci_tasks.core.stage import ArgumentParser, StageContext
+from ci_tasks.core.verdict import Verdict, tempered
 from ci_tasks.stages.readiness import (
     autocommit,
     badge,
@@ -192,7 +193,7 @@ def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> ActionsClient:
         token_from,
     )
 
-    cfg = ctx.config.readiness
+    cfg = ctx.section(ReadinessConfig)
     env = ctx.runner.env
     repository = resolve_repository(
         cfg.repository,
@@ -204,7 +205,7 @@ def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> ActionsClient:
         ctx.output.add_mask(token)
     deadline = ctx.runner.deadline
     if deadline is None:
-        deadline = time.monotonic() + ctx.config.timeouts.readiness
+        deadline = time.monotonic() + cfg.timeout
     return ActionsClient(
         repository=repository,
         http=api_session(ctx.config.retry.policy()),
@@ -219,13 +220,13 @@ def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> ActionsClient:
 
 def fetch_runs(client: ActionsClient, ctx: StageContext) -> CIRuns:
     """The CI workflow's runs from the GitHub API."""
-    cfg = ctx.config.readiness
+    cfg = ctx.section(ReadinessConfig)
     branch = cfg.branch or client.default_branch()
     return client.workflow_runs(cfg.workflow, branch, cfg.runs)
 
 
 def _needs_runs(ctx: StageContext) -> bool:
-    cfg = ctx.config.section("readiness", ReadinessConfig)
+    cfg = ctx.section(ReadinessConfig)
     return cfg.checks.ci_pass_rate.enabled or cfg.checks.ci_duration.enabled or cfg.ci_evidence
 
 
@@ -243,7 +244,7 @@ def add_ci_evidence(
     With ``--check-only`` or ``--dry-run`` they stay in memory; otherwise they are kept
     under ``.ci-tasks/ci-run/`` so an unchanged rerun downloads nothing.
     """
-    cfg = ctx.config.readiness
+    cfg = ctx.section(ReadinessConfig)
     newest = next((r for r in ci.runs if r.conclusion not in IGNORED_CONCLUSIONS), None)
     if newest is None or not wants_ci_copy(evidence, newest):
         return evidence
@@ -276,7 +277,7 @@ def add_ci_evidence(
 
 
 def _own_files(ctx: StageContext) -> set[str]:
-    checklist_path = Path(ctx.config.readiness.checklist)
+    checklist_path = Path(ctx.section(ReadinessConfig).checklist)
     return {
         checklist_path.as_posix(),
         (checklist_path.parent / BADGE_FILE).as_posix(),
@@ -319,13 +320,13 @@ def compute(
     ctx: StageContext, options: Options, client: ActionsClient | None
 ) -> tuple[Result, Any]:
     """Gather the evidence and score it; returns the result and the API data to cache."""
-    cfg = ctx.config.readiness
+    cfg = ctx.section(ReadinessConfig)
     # Nothing needs the runs when both CI checks and the CI evidence are turned off.
     ci = fetch_runs(client, ctx) if _needs_runs(ctx) and client is not None else None
     head, same_as_head = _code_commit(ctx, reports.current_commit(ctx.root), _own_files(ctx))
     staging = (
         bool(ctx.runner.env.get("STAGING_URL"))
-        or bool(ctx.config.smoke.url)
+        or bool(stage.exported(ctx.config, "smoke", "url"))
         or reports.report_path(ctx.root, "smoke").exists()
     )
     evidence = load_evidence(
@@ -375,27 +376,28 @@ def accepted(sections: Mapping[str, Any], today: dt.date) -> tuple[Accepted, ...
     )
 
 
-def readiness(ctx: StageContext) -> str | None:
+def readiness(ctx: StageContext) -> Verdict | None:
     """Release readiness: score, checklist and cache (--check-only gates at the threshold)."""
     options = parse_options(ctx.posargs)
-    return verdict_word(run(ctx, options))
+    return verdict_of(run(ctx, options))
 
 
-def verdict_word(result: Result) -> str | None:
-    """What the stage's last line says instead of "passed" when readiness is below par.
+def verdict_of(result: Result) -> Verdict | None:
+    """A pass whose last line says the score instead of "passed" when it is below par.
 
     Without ``--check-only`` a low score does not fail the stage, but the line must not
     read as a green "passed".
     """
     if result.passed:
         return None
-    return f"{format_score(result.score)}, below the {result.threshold:g} % threshold (not gated)"
+    score = format_score(result.score)
+    return tempered(f"{score}, below the {result.threshold:g} % threshold (not gated)")
 
 
 def run(ctx: StageContext, options: Options) -> Result:
     """The stage with parsed *options*; raises :class:`CheckFailed` when the gate fails."""
     out = ctx.output
-    cfg = ctx.config.readiness
+    cfg = ctx.section(ReadinessConfig)
     if options.verbose:
         from ci_tasks.core.http import route_client_logs  # noqa: PLC0415 - requests costs 0.2 s at start-up
 
@@ -439,7 +441,7 @@ def run(ctx: StageContext, options: Options) -> Result:
 
 def _files(ctx: StageContext, result: Result, fresh: cache_mod.Cache) -> dict[Path, str]:
     """The checklist and the badge beside it, rendered."""
-    target = ctx.root / ctx.config.readiness.checklist
+    target = ctx.root / ctx.section(ReadinessConfig).checklist
     chart = trend.mermaid(publish.trend_points(fresh.history), threshold=result.threshold)
     # Evidence quotes other tools' output, so the checklist is masked before it is written.
     text = masking.mask(checklist.render(result, chart))

@@ -32,6 +32,7 @@ from ci_tasks.core.errors import (
 from ci_tasks.core.ignores import Candidate
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.stage import StageContext
+from ci_tasks.core.verdict import Verdict, unverified
 from ci_tasks.stages.security._bandit import Bandit
 from ci_tasks.stages.security._common import last_line
 from ci_tasks.stages.security._model import ScanContext, Scanner, ScanResult
@@ -75,7 +76,7 @@ def run_scanners(scanners: Sequence[Scanner], ctx: ScanContext) -> tuple[list[Sc
 
 
 def _unverified_fails(ctx: StageContext) -> bool:
-    mode = ctx.config.section("security", SecurityConfig).unverified
+    mode = ctx.section(SecurityConfig).unverified
     if mode is not None:
         return mode == "fail"
     return ctx.runner.env.get("CI", "").lower() == "true"
@@ -155,9 +156,9 @@ def _scan_context(
     )
 
 
-def security(ctx: StageContext) -> str | None:
+def security(ctx: StageContext) -> Verdict | None:
     """bandit, pip-audit over uv.lock and noxfile.py.lock, uv pip check, zizmor; fail closed."""
-    cfg = ctx.config.section("security", SecurityConfig)
+    cfg = ctx.section(SecurityConfig)
     groups = audited_groups(ctx) if cfg.groups is None else cfg.groups
     with tempfile.TemporaryDirectory(prefix="ci-tasks-security-") as scratch:
         python, problem = sync_project(ctx, groups, Path(scratch))
@@ -179,7 +180,7 @@ def security(ctx: StageContext) -> str | None:
     if outcome.verdict == "unverified":
         # Loud but not blocking: a developer offline can still push; CI will refuse it.
         ctx.output.annotate("warning", f"{line}; not blocking outside CI")
-        return "UNVERIFIED (warning only: set CI=true or unverified = 'fail' to block)"
+        return unverified("warning only: set CI=true or unverified = 'fail' to block")
     ctx.output.line(line, "ok")
     return None
 
@@ -194,7 +195,7 @@ def baseline(ctx: StageContext) -> list[Candidate]:
     A scanner that could not scan is an error: a baseline taken over a scan that did not
     happen would accept nothing and claim everything.
     """
-    cfg = ctx.config.section("security", SecurityConfig)
+    cfg = ctx.section(SecurityConfig)
     with tempfile.TemporaryDirectory(prefix="ci-tasks-baseline-") as scratch:
         scan_ctx = _scan_context(
             ctx,

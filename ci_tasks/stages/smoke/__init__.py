@@ -7,7 +7,13 @@ from ci_tasks.stages.smoke.config import SmokeConfig
 from ci_tasks.stages.smoke.session import register, smoke, usage
 
 STAGE: StageSpec = StageSpec(
-    name="smoke", section=SmokeConfig, register=register, report="smoke", usage=usage, ci=False
+    name="smoke",
+    section=SmokeConfig,
+    register=register,
+    report="smoke",
+    exports={"url": lambda section: section.url},
+    usage=usage,
+    ci=False,
 )
 
 __all__ = ["STAGE", "register", "smoke"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from ci_tasks.core.config import at_least
+from ci_tasks.core.config import at_least, timeout_field
 from ci_tasks.stages.smoke import conditions
 
 HTTP_METHODS = Literal["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
@@ -47,6 +47,8 @@ class SmokeConfig:
     endpoint: tuple[SmokeEndpoint, ...] = ()
     notify: bool = False
     """Send a Slack message (``SLACK_WEBHOOK_URL``) when the run fails, as ``--notify`` does."""
+    timeout: float = timeout_field(600.0)
+    """The session's whole budget, in seconds (also ``[tool.ci-tasks.timeouts] smoke``)."""
 
     def __post_init__(self) -> None:
         for path in (*self.health_paths, *([self.docs_path] if self.docs_path else [])):

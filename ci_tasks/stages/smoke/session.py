@@ -32,10 +32,10 @@ from ci_tasks.core.errors import CheckFailed, ConfigError, ServiceUnavailable, U
 from ci_tasks.core.retry import NO_RETRY, Clock
 from ci_tasks.core.stage import ArgumentParser, StageContext
 from ci_tasks.stages.smoke.conditions import Condition, Observation, Outcome, evaluate, parse
+from ci_tasks.stages.smoke.config import SmokeConfig
 
 if TYPE_CHECKING:
     from ci_tasks.core.config import Config
-    from ci_tasks.stages.smoke.config import SmokeConfig
     from ci_tasks.stages.smoke.probe import Probe
 
 URL_VARIABLE = "STAGING_URL"
@@ -390,8 +390,10 @@ def smoke(
     args = _parse_posargs(ctx.posargs) if args is None else args
     config: Config = ctx.config
     env = ctx.runner.env
-    options = options_from(args, config.smoke, env)
-    ready, checks = plan(config.smoke)  # invalid conditions fail here, before any request
+    options = options_from(args, config.section(SmokeConfig), env)
+    ready, checks = plan(
+        config.section(SmokeConfig)
+    )  # invalid conditions fail here, before any request
     out = ctx.output
     out.add_url_mask(options.url)
     shown = display_url(options.url)
@@ -418,7 +420,7 @@ def smoke(
         wait_probe = assert_probe = probe
     try:
         out.line(f"smoke: checking {shown}")
-        paths = config.smoke.health_paths
+        paths = config.section(SmokeConfig).health_paths
         if paths:
             readiness = wait_until_ready(
                 paths, ready, wait_probe, options=options, clock=clock, log=out.line

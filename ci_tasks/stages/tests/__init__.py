@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ci_tasks.core.stage import StageSpec
+from ci_tasks.core.stage import Document, StageSpec
 from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.tests.flaky import HISTORY_SCHEMA, HISTORY_VERSION
 from ci_tasks.stages.tests.session import register, tests
 
 USAGE = """\
@@ -20,12 +21,21 @@ positional arguments:
                    so it wins (e.g. -k fast, -x, tests/unit); see `pytest --help`
 """
 
+
+def written(section: TestsConfig) -> tuple[str, ...]:
+    """The reports it leaves in the project: its paths' ``{session}`` as run in-process."""
+    return tuple(p.replace("{session}", "tests") for p in (section.junit_xml, section.coverage_xml))
+
+
 STAGE: StageSpec = StageSpec(
     name="tests",
     section=TestsConfig,
     register=register,
     run=tests,
     report="flaky",
+    documents=(Document("flaky-history", HISTORY_SCHEMA, HISTORY_VERSION),),
+    outputs=written,
+    exports={"shards": lambda section: section.shards},
     usage=USAGE,
 )
 

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Literal
 
-from ci_tasks.core.config import at_least
+from ci_tasks.core.config import at_least, timeout_field
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,3 +94,5 @@ class TestsConfig:
     """Fail the session on a slow-test regression (default: report it only)."""
     rerun: tuple[RerunRule, ...] = ()
     quarantine: tuple[QuarantineEntry, ...] = ()
+    timeout: float = timeout_field(1800.0)
+    """The session's whole budget, in seconds (also ``[tool.ci-tasks.timeouts] tests``)."""

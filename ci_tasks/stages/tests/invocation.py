@@ -276,7 +276,7 @@ def pytest_env(
     env: dict[str, str | None] = {
         "PYTHONPATH": plugin_pythonpath(ctx),
         RECORD_ENV: str(record),
-        RULES_ENV: rerun_rules(ctx.config.tests),
+        RULES_ENV: rerun_rules(ctx.section(TestsConfig)),
         # Coverage's data file (and a killed run's parallel ones) stay in our folder.
         "COVERAGE_FILE": str(ctx.root / coverage_file),
         SHARD_ENV: shard.label if shard else None,
@@ -403,7 +403,7 @@ def run_pytest(
 
     *previous* is the suite's recorded profile, which this run's measures update.
     """
-    config = ctx.config.tests
+    config = ctx.section(TestsConfig)
     parts = plan.processes
     for stale in (ctx.root / outputs.folder).glob(".coverage*"):
         stale.unlink()  # combining must see this run's data only

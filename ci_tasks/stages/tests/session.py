@@ -96,7 +96,9 @@ def _record_history(ctx: StageContext, outputs: Outputs, entry: dict[str, Any]) 
     if runs is None:
         reports.set_aside(path, "not a ci_tasks flaky history", ctx.output)
         runs = []
-    reports.write_json(path, flaky.append_history(runs, entry, ctx.config.tests.history_size))
+    reports.write_json(
+        path, flaky.append_history(runs, entry, ctx.section(TestsConfig).history_size)
+    )
 
 
 def _read_durations(ctx: StageContext) -> tuple[durations.Store, durations.Profile | None]:
@@ -212,7 +214,7 @@ def _plan(
     measured: bool,
 ) -> Plan:
     """How many pytest processes (or xdist workers) run the suite; ``auto`` says why."""
-    config = ctx.config.section("tests", TestsConfig)
+    config = ctx.section(TestsConfig)
     xdist = config.parallel == "xdist"
     if asks_for_xdist(pytest_args):
         return Plan(own_xdist=True)  # the user's own -n decides: one pytest, its xdist
@@ -295,7 +297,9 @@ def _measure(ctx: StageContext, decision: coverage.Decision, plan: Plan) -> Meas
             "[tool.ci-tasks.tests] coverage = false"
         )
         raise UsageError(msg)
-    return Measure.of(ctx.config.tests, ctx.root, xdist=plan.under_xdist, python=test_python(ctx))
+    return Measure.of(
+        ctx.section(TestsConfig), ctx.root, xdist=plan.under_xdist, python=test_python(ctx)
+    )
 
 
 def _confirm_serially(
@@ -341,7 +345,7 @@ def _judge_coverage(
     In GitHub Actions, and for a shard (which runs a part of the suite only), the readiness
     gate judges the floor on every tests job's coverage combined.
     """
-    config = ctx.config.tests
+    config = ctx.section(TestsConfig)
     total = report_coverage(ctx, outputs) if measure is not None else None
     floor = coverage_floor(config, total) if measure is not None else None
     later = (in_ci_matrix(ctx.runner.env) or shard is not None) and floor is not None
@@ -367,7 +371,7 @@ def _write_durations(  # noqa: PLR0917 - the run's pieces, passed on as they are
     cleared: tuple[str, ...],
 ) -> None:
     """The durations this run recorded: a shard's in its folder, a whole run's in the store."""
-    config = ctx.config.tests
+    config = ctx.section(TestsConfig)
     store, profile = recorded
     if shard is not None:  # for the next CI run's split, through this job's artifact
         document = durations.updated_store(
@@ -391,7 +395,7 @@ def _write_durations(  # noqa: PLR0917 - the run's pieces, passed on as they are
 
 def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     """Pytest from the locked environment, with reruns, a flaky report and quarantine."""
-    config = ctx.config.tests
+    config = ctx.section(TestsConfig)
     options = parse_posargs(ctx.posargs, config)
     if ctx.venv is not None:
         ctx.output.line(f"groups: {ctx.config.group_choice().describe()}")
@@ -486,7 +490,7 @@ def register(config: Config) -> None:
     from ci_tasks.core.stage import nox_session  # noqa: PLC0415
 
     pythons = list(config.python)
-    total = config.section("tests", TestsConfig).shards
+    total = config.section(TestsConfig).shards
     nox_session(
         tests, name="tests", config=config, python=pythons, tags=() if total > 1 else ("ci",)
     )

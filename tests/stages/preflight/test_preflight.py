@@ -25,6 +25,7 @@ from ci_tasks.core.errors import (
 )
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, runnable_stages
+from ci_tasks.core.verdict import Status, Verdict
 from ci_tasks.stages.preflight import session as pf
 from tests.support.gitsupport import git_env, init_repo
 from tests.support.sample import make_project
@@ -80,7 +81,13 @@ def run(
 
 
 def verdicts(results: list[pf.StageResult]) -> dict[str, str]:
-    return {r.name: r.verdict for r in results}
+    return {r.name: r.verdict.word for r in results}
+
+
+def result(name: str, status: Status, seconds: float, **kwargs: Any) -> pf.StageResult:
+    """A stage's result: *kwargs* ``note`` goes to its verdict, ``cached_at`` to it."""
+    cached_at = kwargs.pop("cached_at", None)
+    return pf.StageResult(name, Verdict(status, seconds=seconds, **kwargs), cached_at=cached_at)
 
 
 def test_unchanged_tree_is_answered_from_the_cache(repo: Path) -> None:
@@ -170,9 +177,9 @@ def test_a_stage_word_is_not_a_pass_to_cache(repo: Path) -> None:
     stages = Stages(("security",))
     calls = []
 
-    def unverified(ctx: StageContext) -> str:
+    def unverified(ctx: StageContext) -> Verdict:
         calls.append(ctx.name)
-        return "UNVERIFIED"
+        return Verdict(Status.UNVERIFIED)
 
     stages.mapping["security"] = unverified
     first, _ = run(repo, stages)
@@ -274,9 +281,9 @@ def test_summary_is_one_line_per_stage() -> None:
     """The summary names each stage, its verdict (with the cache's age) and its time."""
     now = 10_000.0
     results = [
-        pf.StageResult("lint", "passed", 0, 0.0, cached_at=now - 200),
-        pf.StageResult("tests", "failed", 1, 12.34),
-        pf.StageResult("security", "not run", 0, 0.0),
+        result("lint", Status.PASSED, 0.0, cached_at=now - 200),
+        result("tests", Status.FAILED, 12.34),
+        result("security", Status.NOT_RUN, 0.0),
     ]
     lines = pf.render_summary(results, now)
     assert lines[0] == "preflight summary:"
@@ -334,8 +341,8 @@ def test_a_cached_security_pass_expires(repo: Path, settings, reran) -> None:
 def test_an_unverified_stage_tempers_the_last_line() -> None:
     """A stage that passed with its own word makes preflight's verdict say so."""
     results = [
-        pf.StageResult("lint", "passed", 0, 1.0),
-        pf.StageResult("security", "UNVERIFIED (warning only: set CI=true to block)", 0, 2.0),
+        result("lint", Status.PASSED, 1.0),
+        result("security", Status.UNVERIFIED, 2.0, note="warning only: set CI=true to block"),
     ]
     assert pf.passed_word(results) == "passed, 1 stage unverified"
     assert pf.passed_word(results[:1]) is None
@@ -345,9 +352,9 @@ def test_an_unverified_stage_tempers_the_last_line() -> None:
 def test_summary_stays_aligned_with_a_long_verdict() -> None:
     """The time column starts at the same place on every line, however long a verdict is."""
     results = [
-        pf.StageResult("lint", "passed", 0, 1.0),
-        pf.StageResult("security", "UNVERIFIED (warning only: set CI=true or unverified)", 0, 2.0),
-        pf.StageResult("tests", "failed", 1, 12.34),
+        result("lint", Status.PASSED, 1.0),
+        result("security", Status.UNVERIFIED, 2.0, note="warning only: set CI=true or unverified"),
+        result("tests", Status.FAILED, 12.34),
     ]
     lines = pf.render_summary(results, 0.0)[1:]
     assert len({line.index(" s", len(line) - 3) for line in lines}) == 1

@@ -15,6 +15,7 @@ from ci_tasks.core.github import GitHubClient, api_session
 from ci_tasks.core.retry import RetryPolicy, set_testing
 from ci_tasks.core.runner import Runner
 from ci_tasks.stages.readiness import cienv
+from ci_tasks.stages.readiness.config import ReadinessConfig
 from ci_tasks.stages.readiness.model import Status
 from tests.support.github_fake import REPO, FakeGitHub, make_runs
 from tests.support.localserver import Response, serve
@@ -190,7 +191,7 @@ def test_stage_reports_the_check_and_its_weight(tmp_path):
 def test_max_age_is_configured_in_the_readiness_table(tmp_path):
     """ci-lock-max-age-days reads from [tool.ci-tasks.readiness]; a negative one is refused."""
     source = tmp_path / "pyproject.toml"
-    cfg = parse_config({"readiness": {"ci-lock-max-age-days": 3}}, source).readiness
+    cfg = parse_config({"readiness": {"ci-lock-max-age-days": 3}}, source).section(ReadinessConfig)
     assert cfg.ci_lock_max_age_days == 3
     assert cfg.checks.ci_environment.weight == 1
     with pytest.raises(ConfigError, match="ci-lock-max-age-days"):

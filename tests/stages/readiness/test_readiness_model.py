@@ -104,7 +104,7 @@ def test_config_reads_per_check_tables(tmp_path):
             }
         },
         tmp_path / "pyproject.toml",
-    ).readiness
+    ).section(ReadinessConfig)
     assert cfg.checks.ci_pass_rate.weight == 5
     assert cfg.checks.ci_pass_rate.threshold == 95
     assert cfg.checks.smoke.enabled is False
@@ -328,7 +328,7 @@ def test_disabled_checks_are_left_out_and_weights_applied():
     cfg = parse_config(
         {"readiness": {"checks": {"smoke": {"enabled": False}, "build": {"weight": 7}}}},
         Path("pyproject.toml"),
-    ).readiness
+    ).section(ReadinessConfig)
     missing = {
         k: assess_report(k, k, None, head=HEAD, now=NOW, max_age_hours=1)
         for k in ("security", "build", "smoke", "lint")

@@ -127,7 +127,7 @@ def run_security(project, *, ci=False, tools_dirs=None, **security_changes):
     """
     config = load_config(project.path)
     config = config.with_section(
-        "security", dataclasses.replace(config.security, **security_changes)
+        dataclasses.replace(config.section(SecurityConfig), **security_changes)
     )
     env = clean_env({"CI": "true"} if ci else None)
     env["PATH"] = os.pathsep.join(["/usr/bin", "/bin"])

@@ -12,13 +12,14 @@ from ci_tasks.core.config import parse_config
 from ci_tasks.stages.readiness import checks, evidence
 from ci_tasks.stages.readiness.model import Status
 from ci_tasks.stages.tests import coverage
+from ci_tasks.stages.tests.config import TestsConfig
 
 BASE = '[project]\nname = "p"\nversion = "1"\n'
 
 
 def _config(tmp_path, section=""):
     data = tomllib.loads(f"[tests]\n{section}\n")
-    return parse_config(data, tmp_path / "pyproject.toml").tests
+    return parse_config(data, tmp_path / "pyproject.toml").section(TestsConfig)
 
 
 @pytest.mark.parametrize(

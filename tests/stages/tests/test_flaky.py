@@ -16,7 +16,7 @@ from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.tests import flaky, invocation
 from ci_tasks.stages.tests import session as testsuite
-from ci_tasks.stages.tests.config import QuarantineEntry
+from ci_tasks.stages.tests.config import QuarantineEntry, TestsConfig
 
 PASS = [["setup", "passed", None], ["call", "passed", None], ["teardown", "passed", None]]
 RERUN = [["setup", "passed", None], ["call", "rerun", "boom"], ["teardown", "passed", None]]
@@ -129,7 +129,9 @@ def test_unreadable_history_is_set_aside_and_restarted(tmp_path, content, capsys
     ctx = StageContext("tests", Config(root=tmp_path), Runner(), output=Output(env={}))
     run = flaky.parse_record({"tests": [{"nodeid": "t::a", "reports": RERUN + PASS}]})
     entry = flaky.history_entry(run, None, "2026-11-30T09:00:00+00:00")
-    testsuite._record_history(ctx, invocation.Outputs.of(ctx.config.tests, "tests"), entry)
+    testsuite._record_history(
+        ctx, invocation.Outputs.of(ctx.config.section(TestsConfig), "tests"), entry
+    )
     data = json.loads(history.read_text())
     assert [(r["tests"], r["rescued"], r["flaky"]) for r in data["runs"]] == [(1, 1, ["t::a"])]
     assert dt.datetime.fromisoformat(data["runs"][0]["date"]).tzinfo is not None
@@ -141,7 +143,7 @@ def test_unreadable_history_is_set_aside_and_restarted(tmp_path, content, capsys
 
 def test_posargs_fail_on_flaky_is_ours():
     """`--fail-on-flaky` is taken out of posargs; the rest go to pytest, after our defaults."""
-    config = Config().tests
+    config = Config().section(TestsConfig)
     options = testsuite.parse_posargs(["-k", "x", "--fail-on-flaky"], config)
     assert options == testsuite.Options(fail_on_flaky=True, pytest_args=("-k", "x"))
     command = invocation.pytest_command(config, options.pytest_args)
@@ -172,8 +174,8 @@ def test_coverage_runs_from_start_up_with_the_projects_own_source(tmp_path, file
     """Each pytest runs under `coverage run`; coverage's own `source` is respected, else `.`."""
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    measure = invocation.Measure.of(Config().tests, tmp_path, xdist=False)
-    command = invocation.pytest_command(Config().tests, ["-k", "x"], measure=measure)
+    measure = invocation.Measure.of(Config().section(TestsConfig), tmp_path, xdist=False)
+    command = invocation.pytest_command(Config().section(TestsConfig), ["-k", "x"], measure=measure)
     head = ["python", "-m", "coverage", "run", *expected, "-m", "pytest"]
     assert command[: len(head)] == head
     assert not [c for c in command if c.startswith("--cov")]  # pytest-cov is not involved
@@ -183,10 +185,14 @@ def test_coverage_runs_from_start_up_with_the_projects_own_source(tmp_path, file
 def test_coverage_run_silences_the_projects_own_pytest_cov(tmp_path):
     """`--cov` in the project's addopts would measure twice: `--no-cov` turns pytest-cov off."""
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --cov=pkg --cov-report=term\n")
-    measure = invocation.Measure.of(Config().tests, tmp_path, xdist=False)
-    assert "--no-cov" in invocation.pytest_command(Config().tests, [], measure=measure)
-    under_xdist = invocation.Measure.of(Config().tests, tmp_path, xdist=True)
-    assert "--no-cov" not in invocation.pytest_command(Config().tests, [], measure=under_xdist)
+    measure = invocation.Measure.of(Config().section(TestsConfig), tmp_path, xdist=False)
+    assert "--no-cov" in invocation.pytest_command(
+        Config().section(TestsConfig), [], measure=measure
+    )
+    under_xdist = invocation.Measure.of(Config().section(TestsConfig), tmp_path, xdist=True)
+    assert "--no-cov" not in invocation.pytest_command(
+        Config().section(TestsConfig), [], measure=under_xdist
+    )
 
 
 @pytest.mark.parametrize(
@@ -215,7 +221,7 @@ def test_coverage_run_silences_the_projects_own_pytest_cov(tmp_path):
 def test_fail_under(tmp_path, section, total, combined_later, expected):
     """The floor (ours, else coverage's) fails the run under it, as coverage judges it."""
     data = tomllib.loads(f"[tests]\n{section}\n")
-    config = parse_config(data, tmp_path / "pyproject.toml").tests
+    config = parse_config(data, tmp_path / "pyproject.toml").section(TestsConfig)
     measured = invocation.CoverageTotal(*total) if total else None
     floor = testsuite.coverage_floor(config, measured)
     xml = ".ci-tasks/tests/coverage.xml"

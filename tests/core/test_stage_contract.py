@@ -1,0 +1,40 @@
+"""A stage's StageSpec is its contract: what others may read of it comes from there."""
+
+from __future__ import annotations
+
+import pytest
+
+import ci_tasks  # noqa: F401 - the registry hands every stage's spec to the shared layer
+from ci_tasks.core import stage
+from ci_tasks.core.config import Config
+from ci_tasks.stages.smoke.config import SmokeConfig
+from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.tests.flaky import HISTORY_SCHEMA, HISTORY_VERSION
+
+
+def test_a_declared_document_gives_its_schema_and_version() -> None:
+    """Readiness reads the flaky history's schema from the tests stage's declaration."""
+    history = stage.document("tests", "flaky-history")
+    assert (history.schema, history.version) == (HISTORY_SCHEMA, HISTORY_VERSION)
+    with pytest.raises(KeyError, match="stage 'tests' declares no document 'coverage'"):
+        stage.document("tests", "coverage")
+    with pytest.raises(KeyError, match="no stage 'docs'"):
+        stage.document("docs", "flaky-history")
+
+
+def test_exported_settings_are_read_from_the_owning_section() -> None:
+    """Smoke's URL and the tests' shard count, as configured, and nothing undeclared."""
+    config = Config().with_section(SmokeConfig(url="https://staging.example"))
+    config = config.with_section(TestsConfig(shards=4))
+    assert stage.exported(config, "smoke", "url") == "https://staging.example"
+    assert stage.exported(config, "tests", "shards") == 4
+    with pytest.raises(KeyError, match="stage 'smoke' exports no setting 'health_paths'"):
+        stage.exported(config, "smoke", "health_paths")
+
+
+def test_written_files_follow_the_configured_paths() -> None:
+    """The tests stage's JUnit and coverage paths, ``{session}`` as run in-process."""
+    config = Config().with_section(TestsConfig(junit_xml="out/{session}.xml"))
+    written = stage.written_files(config)
+    assert "out/tests.xml" in written
+    assert ".ci-tasks/tests/coverage.xml" in written
