@@ -25,31 +25,19 @@ from ci_tasks.core import masking, reports
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
 from ci_tasks.core.stage import StageContext, install_locked
 from ci_tasks.stages.tests import ci_durations, coverage, durations, flaky
+from ci_tasks.stages.tests.command import Shard, usage_problem
 from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.invocation import (
-    CoverageTotal,
-    Measure,
-    Outputs,
-    Plan,
-    PytestRun,
-    Shard,
-    asks_for_xdist,
-    has_coverage,
-    report_coverage,
-    run_pytest,
-    test_python,
-    usable_cores,
-    usage_problem,
-    xdist_in_addopts,
-)
+from ci_tasks.stages.tests.coverage import CoverageTotal, Floor, Measure
+from ci_tasks.stages.tests.environment import has_coverage, test_python, usable_cores
+from ci_tasks.stages.tests.exit_codes import ExitCode
+from ci_tasks.stages.tests.outputs import Outputs
+from ci_tasks.stages.tests.processes import Plan, PytestRun, run_pytest
+from ci_tasks.stages.tests.pytest_config import asks_for_xdist, xdist_in_addopts
 
 if TYPE_CHECKING:
     from ci_tasks.core.config import Config
 
 FAIL_ON_FLAKY = "--fail-on-flaky"
-
-# pytest's exit codes (pytest.ExitCode), named here to avoid importing pytest.
-_INTERRUPTED, _INTERNAL_ERROR, _USAGE_ERROR, _NO_TESTS = 2, 3, 4, 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,12 +63,12 @@ def parse_posargs(posargs: Sequence[str], config: TestsConfig) -> Options:
 def _checked(pytest_run: PytestRun, pytest_args: Sequence[str]) -> flaky.RunResult:
     """The run's result, unless pytest's exit code says it could not do its job at all."""
     code, run = pytest_run.code, pytest_run.run
-    if code == _USAGE_ERROR:
+    if code == ExitCode.USAGE_ERROR:
         raise UsageError(usage_problem(pytest_run.tail, pytest_args))
-    if code == _NO_TESTS:
+    if code == ExitCode.NO_TESTS_COLLECTED:
         msg = "no tests were collected; a test stage that ran nothing cannot pass"
         raise CheckFailed(msg)
-    if code == _INTERNAL_ERROR:
+    if code == ExitCode.INTERNAL_ERROR:
         msg = "pytest stopped with an internal error (exit code 3); see its output above"
         raise CITasksError(msg)
     if run is None:
@@ -151,7 +139,9 @@ def verdict_problems(
     failed = [r.nodeid for r in run.failed if r.nodeid not in quarantine.excused]
     if failed:
         problems.append(f"{len(failed)} test(s) failed: {', '.join(failed[:5])}")
-    elif code not in (0, 1) or (code == 1 and not run.failed):
+    elif code not in (ExitCode.OK, ExitCode.TESTS_FAILED) or (
+        code == ExitCode.TESTS_FAILED and not run.failed
+    ):
         problems.append(f"pytest exited with code {code}")
     elif run.stopped:
         # Quarantined failures count toward --maxfail: excused, they still cut the run short.
@@ -160,39 +150,6 @@ def verdict_problems(
     if fail_on_flaky and run.flaky:
         problems.append(f"{len(run.flaky)} flaky test(s) and --fail-on-flaky is set")
     return problems
-
-
-@dataclasses.dataclass(frozen=True)
-class Floor:
-    """The coverage floor a session judges, and where it is set."""
-
-    percent: float
-    source: str
-
-
-def coverage_floor(config: TestsConfig, total: CoverageTotal | None) -> Floor | None:
-    """Our ``fail-under`` when set, else coverage's own ``fail_under`` (0: none)."""
-    if config.fail_under is not None:
-        return Floor(config.fail_under, "[tool.ci-tasks.tests] fail-under")
-    if total is not None and total.fail_under > 0:
-        return Floor(total.fail_under, "the project's fail_under (coverage's configuration)")
-    return None
-
-
-def coverage_problems(
-    floor: Floor | None, total: CoverageTotal | None, xml: str, *, combined_later: bool
-) -> list[str]:
-    """A total under the floor (or none at all when one is required) is a failure.
-
-    *combined_later*: the floor is judged on every tests job combined, not on this one.
-    """
-    if floor is None or combined_later:
-        return []
-    if total is None:
-        return [f"no coverage total in {xml}"]
-    if total.under(floor.percent):
-        return [f"coverage {total.shown()} is under {floor.source} {floor.percent:g} %"]
-    return []
 
 
 def in_ci_matrix(env: dict[str, str]) -> bool:
@@ -342,8 +299,8 @@ def _judge_coverage(
     gate judges the floor on every tests job's coverage combined.
     """
     config = ctx.config.tests
-    total = report_coverage(ctx, outputs) if measure is not None else None
-    floor = coverage_floor(config, total) if measure is not None else None
+    total = coverage.report_coverage(ctx, outputs) if measure is not None else None
+    floor = coverage.coverage_floor(config, total) if measure is not None else None
     later = (in_ci_matrix(ctx.runner.env) or shard is not None) and floor is not None
     if total is not None:
         where = f"; {floor.source} {floor.percent:g} %" if floor else ""
@@ -352,7 +309,7 @@ def _judge_coverage(
         elif floor:
             where += f", judged on this run ({outputs.session})"
         ctx.output.line(f"coverage total: {total.shown()}{where}")
-    problems = coverage_problems(floor, total, outputs.coverage_xml, combined_later=later)
+    problems = coverage.coverage_problems(floor, total, outputs.coverage_xml, combined_later=later)
     return total, floor, problems
 
 
@@ -423,8 +380,8 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     code = pytest_run.code
     if plan.processes > 1:
         run, cleared = _confirm_serially(ctx, outputs, run)
-        if cleared and code == 1 and not run.failed:
-            code = 0  # every failure was the split's: the serial verdict is a pass
+        if cleared and code == ExitCode.TESTS_FAILED and not run.failed:
+            code = ExitCode.OK  # every failure was the split's: the serial verdict is a pass
     quarantine = flaky.apply_quarantine(run, config.quarantine, dt.datetime.now(dt.UTC).date())
     slow = durations.slow_regressions(
         run.results, store, factor=config.slow_factor, min_seconds=config.slow_min_seconds
