@@ -1,11 +1,12 @@
 """The pytest processes a tests session runs, side by side or one, and what they left.
 
 A session runs its suite as one pytest process, or as several side by side, each a part
-of the suite split by recorded durations (:class:`Plan`). Not pytest-xdist: its controller
-handles every test's reports one after another, and on two cores that costs more than
-the second core gives (pypa/packaging's 62,435 tests: 61 s serially, 107 s with
-``-n 2``, 36 s as two processes; ``benchmarks/tests_overhead.py``). The parts' records,
-JUnit files and coverage data are merged into the session's one set of outputs.
+of the suite split by recorded durations (:mod:`~ci_tasks.stages.tests.planning`). Not
+pytest-xdist: its controller handles every test's reports one after another, and on two
+cores that costs more than the second core gives (pypa/packaging's 62,435 tests: 61 s
+serially, 107 s with ``-n 2``, 36 s as two processes; ``benchmarks/tests_overhead.py``).
+The parts' records, JUnit files and coverage data are merged into the session's one set
+of outputs.
 """
 
 from __future__ import annotations
@@ -25,23 +26,9 @@ from ci_tasks.stages.tests.coverage import Measure
 from ci_tasks.stages.tests.environment import usable_cores
 from ci_tasks.stages.tests.exit_codes import combined_exit_code
 from ci_tasks.stages.tests.outputs import Outputs
+from ci_tasks.stages.tests.planning import Plan
 
 _Record = tuple[flaky.RunResult | None, durations.PartTimes | None]
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    """How a session runs its suite: pytest processes side by side, or xdist workers."""
-
-    processes: int = 1
-    xdist: int = 0
-    own_xdist: bool = False
-    """The user's ``-n`` or the project's addopts run pytest-xdist in one pytest."""
-
-    @property
-    def under_xdist(self) -> bool:
-        """Whether pytest-xdist's workers run the tests."""
-        return bool(self.xdist) or self.own_xdist
 
 
 @dataclasses.dataclass(frozen=True)
