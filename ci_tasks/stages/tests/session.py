@@ -14,14 +14,13 @@ So sessions of several Pythons, or the shards of one, never overwrite each other
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import masking, reports
+from ci_tasks.core import ignores, masking, reports
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
 from ci_tasks.core.stage import StageContext, install_locked
 from ci_tasks.stages.tests import ci_durations, coverage, durations, flaky
@@ -344,7 +343,7 @@ def _judge(ctx: StageContext, prepared: Prepared, pytest_run: PytestRun) -> Judg
         ctx, prepared.outputs, prepared.measure, prepared.shard
     )
     code, run, cleared = _settle_split(ctx, prepared, pytest_run.code, run)
-    quarantine = flaky.apply_quarantine(run, config.quarantine, dt.datetime.now(dt.UTC).date())
+    quarantine = flaky.apply_quarantine(run, config.quarantine, ignores.today())
     slow = durations.slow_regressions(
         run.results, prepared.store, factor=config.slow_factor, min_seconds=config.slow_min_seconds
     )
