@@ -37,8 +37,9 @@ from ci_tasks.core.config import load_config
 from ci_tasks.core.errors import CITasksError
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests import durations, invocation
+from ci_tasks.stages.tests import durations, environment
 from ci_tasks.stages.tests import session as testsuite
+from ci_tasks.stages.tests.command import PLUGIN
 from ci_tasks.stages.tests.config import TestsConfig
 from tests.support.sample import TEST_TOOLS, clean_env, make_project
 
@@ -97,13 +98,13 @@ def synthetic(args: argparse.Namespace) -> None:
             plain.append(timed([str(venv / "bin" / "pytest"), "-q"], project.path, plain_env))
         # The stall, once: rerunfailures under xdist as it ships, and with the recorder
         # loaded (TCP_NODELAY on its sockets); no coverage, nothing else differs.
-        stall_env = {**plain_env, "PYTHONPATH": str(invocation.PLUGIN_DIR)}
+        stall_env = {**plain_env, "PYTHONPATH": str(environment.PLUGIN_DIR)}
         reruns = [str(venv / "bin" / "pytest"), "-q", "-n", "2", "--reruns", "2"]
         stalled = [timed(reruns, project.path, stall_env)]
-        fixed = [timed([*reruns, "-p", invocation.PLUGIN], project.path, stall_env)]
+        fixed = [timed([*reruns, "-p", PLUGIN], project.path, stall_env)]
         history = (project.path / ".ci-tasks/tests-3.11/flaky-history.json").read_text()
         workers = json.loads(history)["runs"][-1]["workers"]
-    cores, load = testsuite.usable_cores(), os.getloadavg()[0]
+    cores, load = environment.usable_cores(), os.getloadavg()[0]
     print(f"{args.tests} tests of 4 ms, runs each: {args.repeat}, cores: {cores}, load {load:.1f}")
     show(
         [
@@ -146,7 +147,7 @@ def project_suite(args: argparse.Namespace) -> None:
     store, profile = durations.parse_store(document), durations.parse_profile(document)
     assert store is not None  # written just now by the session
     recorded, tests = durations.serial_seconds(store), len(store)
-    choice = durations.choose_workers(recorded, testsuite.usable_cores(), tests, profile=profile)
+    choice = durations.choose_workers(recorded, environment.usable_cores(), tests, profile=profile)
     rows: dict[str, list[float]] = {
         "plain pytest": [],
         f"session (auto: {choice.workers} process(es))": [],

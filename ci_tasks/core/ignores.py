@@ -15,11 +15,12 @@ import dataclasses
 import datetime as dt
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 __all__ = [
     "BASELINE_DAYS",
     "BASELINE_REASON",
+    "Accountable",
     "Candidate",
     "Ignore",
     "Verdict",
@@ -38,8 +39,47 @@ def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+class Accountable:
+    """An accepted exception to a check: what it names, why, and its last day.
+
+    A frozen dataclass deriving from it declares ``reason`` and ``until`` (and what it
+    names, as :attr:`key`); an entry without any of them is refused, in the words of the
+    ``needs_*`` templates (``str.format`` with ``key``, ``key_name`` and ``article``).
+    """
+
+    reason: str
+    until: dt.date | None
+
+    key_name: ClassVar[str] = "id"
+    """The key under which the entry names what it accepts."""
+    needs_key: ClassVar[str] = "every ignore needs {article} {key_name!r}"
+    needs_reason: ClassVar[str] = "ignore {key!r} has no 'reason'; say why it is accepted"
+    needs_until: ClassVar[str] = (
+        "ignore {key!r} has no 'until' date (YYYY-MM-DD); ignores must expire"
+    )
+
+    @property
+    def key(self) -> str:
+        """What the entry accepts (a rule or an id); a stage's entry type says which."""
+        raise NotImplementedError
+
+    def __post_init__(self) -> None:
+        article = "an" if self.key_name[0] in "aeiou" else "a"
+        said = {"key": self.key, "key_name": self.key_name, "article": article}
+        if not self.key.strip():
+            raise ValueError(self.needs_key.format(**said))
+        if not self.reason.strip():
+            raise ValueError(self.needs_reason.format(**said))
+        if self.until is None:
+            raise ValueError(self.needs_until.format(**said))
+
+    def expired(self, on: dt.date) -> bool:
+        """Whether the entry no longer holds *on* that day."""
+        return self.until is not None and self.until < on
+
+
 @dataclasses.dataclass(frozen=True)
-class Ignore:
+class Ignore(Accountable):
     """An accepted finding, accounted for: a stage's entry type adds what it names."""
 
     reason: str = ""
@@ -48,35 +88,11 @@ class Ignore:
     file: str = ""
     """Only findings in this file (a glob, ``/``-separated, relative to the project)."""
 
-    @property
-    def key(self) -> str:
-        """What the entry accepts (a rule or an id); a stage's entry type says which."""
-        raise NotImplementedError
-
-    key_name = "id"
-    """The key under which the entry names what it accepts."""
-
-    def __post_init__(self) -> None:
-        if not self.key.strip():
-            article = "an" if self.key_name[0] in "aeiou" else "a"
-            msg = f"every ignore needs {article} {self.key_name!r}"
-            raise ValueError(msg)
-        if not self.reason.strip():
-            msg = f"ignore {self.key!r} has no 'reason'; say why it is accepted"
-            raise ValueError(msg)
-        if self.until is None:
-            msg = f"ignore {self.key!r} has no 'until' date (YYYY-MM-DD); ignores must expire"
-            raise ValueError(msg)
-
     def covers(self, keys: Iterable[str], file: str | None) -> bool:
         """Whether the entry names one of *keys* and (if it names a file) *file*."""
         if self.key not in keys:
             return False
         return not self.file or fnmatch.fnmatchcase(file or "", self.file)
-
-    def expired(self, on: dt.date) -> bool:
-        """Whether the entry no longer holds *on* that day."""
-        return self.until is not None and self.until < on
 
     def describe(self) -> str:
         """``E501 in src/x.py``: what the entry accepts, in words."""

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Literal
 
 from ci_tasks.core.config import at_least, timeout_field
+from ci_tasks.core.ignores import Accountable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,24 +27,27 @@ class RerunRule:
 
 
 @dataclasses.dataclass(frozen=True)
-class QuarantineEntry:
-    """One quarantined test: it still runs, but its failure cannot fail the session."""
+class QuarantineEntry(Accountable):
+    """One quarantined test: it still runs, but its failure cannot fail the session.
+
+    Accounted for as an ignore is (:class:`~ci_tasks.core.ignores.Accountable`): a
+    ``reason`` and an ``until``, after which the entry excuses nothing.
+    """
 
     test: str = ""
     """A test node id or a glob over node ids."""
     reason: str = ""
     until: dt.date | None = None
 
-    def __post_init__(self) -> None:
-        if not self.test.strip():
-            msg = "a quarantine entry needs 'test' (a node id or glob)"
-            raise ValueError(msg)
-        if not self.reason.strip():
-            msg = f"quarantine entry {self.test!r} needs a 'reason'"
-            raise ValueError(msg)
-        if self.until is None:
-            msg = f"quarantine entry {self.test!r} needs 'until' (YYYY-MM-DD)"
-            raise ValueError(msg)
+    key_name = "test"
+    needs_key = "a quarantine entry needs 'test' (a node id or glob)"
+    needs_reason = "quarantine entry {key!r} needs a 'reason'"
+    needs_until = "quarantine entry {key!r} needs 'until' (YYYY-MM-DD)"
+
+    @property
+    def key(self) -> str:
+        """The quarantined test (a node id or glob)."""
+        return self.test
 
 
 @dataclasses.dataclass(frozen=True)

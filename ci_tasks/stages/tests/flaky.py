@@ -178,7 +178,7 @@ def apply_quarantine(
     rows, excused, expired = [], [], []
     failed = [r.nodeid for r in run.results if r.outcome == "failed"]
     for entry in entries:
-        is_expired = entry.until is not None and entry.until < today
+        is_expired = entry.expired(today)
         covered = [n for n in failed if quarantine_matches(n, entry.test)]
         if is_expired:
             expired.append(entry)

@@ -14,42 +14,28 @@ So sessions of several Pythons, or the shards of one, never overwrite each other
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import masking, reports
+from ci_tasks.core import ignores, masking, reports
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
 from ci_tasks.core.stage import StageContext, install_locked
 from ci_tasks.stages.tests import ci_durations, coverage, durations, flaky
+from ci_tasks.stages.tests.command import Shard, usage_problem
 from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.invocation import (
-    CoverageTotal,
-    Measure,
-    Outputs,
-    Plan,
-    PytestRun,
-    Shard,
-    asks_for_xdist,
-    has_coverage,
-    report_coverage,
-    run_pytest,
-    test_python,
-    usable_cores,
-    usage_problem,
-    xdist_in_addopts,
-)
+from ci_tasks.stages.tests.coverage import CoverageTotal, Floor, Measure
+from ci_tasks.stages.tests.exit_codes import ExitCode
+from ci_tasks.stages.tests.outputs import Outputs
+from ci_tasks.stages.tests.planning import Plan, choose_measure, choose_plan
+from ci_tasks.stages.tests.processes import PytestRun, run_pytest
 
 if TYPE_CHECKING:
     from ci_tasks.core.config import Config
 
 FAIL_ON_FLAKY = "--fail-on-flaky"
-
-# pytest's exit codes (pytest.ExitCode), named here to avoid importing pytest.
-_INTERRUPTED, _INTERNAL_ERROR, _USAGE_ERROR, _NO_TESTS = 2, 3, 4, 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,12 +61,12 @@ def parse_posargs(posargs: Sequence[str], config: TestsConfig) -> Options:
 def _checked(pytest_run: PytestRun, pytest_args: Sequence[str]) -> flaky.RunResult:
     """The run's result, unless pytest's exit code says it could not do its job at all."""
     code, run = pytest_run.code, pytest_run.run
-    if code == _USAGE_ERROR:
+    if code == ExitCode.USAGE_ERROR:
         raise UsageError(usage_problem(pytest_run.tail, pytest_args))
-    if code == _NO_TESTS:
+    if code == ExitCode.NO_TESTS_COLLECTED:
         msg = "no tests were collected; a test stage that ran nothing cannot pass"
         raise CheckFailed(msg)
-    if code == _INTERNAL_ERROR:
+    if code == ExitCode.INTERNAL_ERROR:
         msg = "pytest stopped with an internal error (exit code 3); see its output above"
         raise CITasksError(msg)
     if run is None:
@@ -153,7 +139,9 @@ def verdict_problems(
     failed = [r.nodeid for r in run.failed if r.nodeid not in quarantine.excused]
     if failed:
         problems.append(f"{len(failed)} test(s) failed: {', '.join(failed[:5])}")
-    elif code not in (0, 1) or (code == 1 and not run.failed):
+    elif code not in (ExitCode.OK, ExitCode.TESTS_FAILED) or (
+        code == ExitCode.TESTS_FAILED and not run.failed
+    ):
         problems.append(f"pytest exited with code {code}")
     elif run.stopped:
         # Quarantined failures count toward --maxfail: excused, they still cut the run short.
@@ -164,79 +152,12 @@ def verdict_problems(
     return problems
 
 
-@dataclasses.dataclass(frozen=True)
-class Floor:
-    """The coverage floor a session judges, and where it is set."""
-
-    percent: float
-    source: str
-
-
-def coverage_floor(config: TestsConfig, total: CoverageTotal | None) -> Floor | None:
-    """Our ``fail-under`` when set, else coverage's own ``fail_under`` (0: none)."""
-    if config.fail_under is not None:
-        return Floor(config.fail_under, "[tool.ci-tasks.tests] fail-under")
-    if total is not None and total.fail_under > 0:
-        return Floor(total.fail_under, "the project's fail_under (coverage's configuration)")
-    return None
-
-
-def coverage_problems(
-    floor: Floor | None, total: CoverageTotal | None, xml: str, *, combined_later: bool
-) -> list[str]:
-    """A total under the floor (or none at all when one is required) is a failure.
-
-    *combined_later*: the floor is judged on every tests job combined, not on this one.
-    """
-    if floor is None or combined_later:
-        return []
-    if total is None:
-        return [f"no coverage total in {xml}"]
-    if total.under(floor.percent):
-        return [f"coverage {total.shown()} is under {floor.source} {floor.percent:g} %"]
-    return []
-
-
 def in_ci_matrix(env: dict[str, str]) -> bool:
     """Whether this session is one job of the CI matrix (GitHub Actions).
 
     There the readiness gate judges the coverage floor on every tests job's data combined.
     """
     return env.get("GITHUB_ACTIONS") == "true"
-
-
-def _plan(
-    ctx: StageContext,
-    recorded: tuple[durations.Store, durations.Profile | None],
-    shard: Shard | None,
-    pytest_args: Sequence[str],
-    *,
-    measured: bool,
-) -> Plan:
-    """How many pytest processes (or xdist workers) run the suite; ``auto`` says why."""
-    config = ctx.section(TestsConfig)
-    xdist = config.parallel == "xdist"
-    if asks_for_xdist(pytest_args):
-        return Plan(own_xdist=True)  # the user's own -n decides: one pytest, its xdist
-    own = xdist_in_addopts(ctx.root)
-    if own:  # the project chose xdist in pytest's own configuration: one pytest, its -n
-        ctx.output.line(f"workers: one pytest, with the {own} of pytest's own addopts")
-        return Plan(own_xdist=True)
-    if config.workers == "auto":
-        store, profile = recorded
-        seconds, tests = durations.serial_seconds(store), len(store)
-        if seconds is not None and shard is not None:
-            seconds, tests = seconds / shard.total, tests // shard.total
-        choice = durations.choose_workers(
-            seconds, usable_cores(), tests, xdist=xdist, profile=profile, coverage=measured
-        )
-        ctx.output.line(f"workers: {choice.reason}")
-        count = choice.workers
-    else:
-        count = config.workers
-    if count < 2:  # noqa: PLR2004 - one process, or one worker, is no parallelism
-        return Plan()
-    return Plan(xdist=count) if xdist else Plan(processes=count)
 
 
 def _mask_file(path: Path) -> None:
@@ -279,27 +200,6 @@ def _shard_durations(ctx: StageContext, store: durations.Store) -> durations.Sto
     found = ci_durations.from_ci(ctx.root, ctx.runner.env, ctx.config.retry.policy())
     ctx.output.line(f"shards: {found.said}")
     return found.store
-
-
-def _measure(ctx: StageContext, decision: coverage.Decision, plan: Plan) -> Measure | None:
-    """How coverage is measured, if it is (``auto`` says why).
-
-    Coverage on but not installed is a configuration problem, named.
-    """
-    ctx.output.line(f"coverage: {decision.reason}")
-    if not decision.on:
-        return None
-    tool = "pytest-cov" if plan.under_xdist else "coverage"
-    if not has_coverage(ctx):
-        msg = (
-            f"coverage is on ({decision.reason}) but {tool} is not in the test "
-            f"environment: add {tool} to the project's test dependency group, or set "
-            "[tool.ci-tasks.tests] coverage = false"
-        )
-        raise UsageError(msg)
-    return Measure.of(
-        ctx.section(TestsConfig), ctx.root, xdist=plan.under_xdist, python=test_python(ctx)
-    )
 
 
 def _confirm_serially(
@@ -346,8 +246,8 @@ def _judge_coverage(
     gate judges the floor on every tests job's coverage combined.
     """
     config = ctx.section(TestsConfig)
-    total = report_coverage(ctx, outputs) if measure is not None else None
-    floor = coverage_floor(config, total) if measure is not None else None
+    total = coverage.report_coverage(ctx, outputs) if measure is not None else None
+    floor = coverage.coverage_floor(config, total) if measure is not None else None
     later = (in_ci_matrix(ctx.runner.env) or shard is not None) and floor is not None
     if total is not None:
         where = f"; {floor.source} {floor.percent:g} %" if floor else ""
@@ -356,45 +256,41 @@ def _judge_coverage(
         elif floor:
             where += f", judged on this run ({outputs.session})"
         ctx.output.line(f"coverage total: {total.shown()}{where}")
-    problems = coverage_problems(floor, total, outputs.coverage_xml, combined_later=later)
+    problems = coverage.coverage_problems(floor, total, outputs.coverage_xml, combined_later=later)
     return total, floor, problems
 
 
-def _write_durations(  # noqa: PLR0917 - the run's pieces, passed on as they are
-    ctx: StageContext,
-    outputs: Outputs,
-    shard: Shard | None,
-    recorded: tuple[durations.Store, durations.Profile | None],
-    pytest_run: PytestRun,
-    run: flaky.RunResult,
-    plan: Plan,
-    cleared: tuple[str, ...],
-) -> None:
-    """The durations this run recorded: a shard's in its folder, a whole run's in the store."""
-    config = ctx.section(TestsConfig)
-    store, profile = recorded
-    if shard is not None:  # for the next CI run's split, through this job's artifact
-        document = durations.updated_store(
-            {}, run.results, window=config.slow_window, whole_suite=True
-        )
-        reports.write_json(ctx.root / outputs.durations, document, compact=True)
-        return  # shards only read the store, so every shard splits alike
-    # Only a complete run of the whole suite may forget tests it did not see.
-    pytest_args = parse_posargs(ctx.posargs, config).pytest_args
-    whole = not pytest_args and not run.stopped and not run.collect_errors
-    measured = pytest_run.profile or profile
-    if measured is not None:  # a serial run keeps what the last split run showed
-        before = profile.split_only_failures if profile else 0
-        split = len(cleared) if plan.processes > 1 else before
-        measured = dataclasses.replace(measured, split_only_failures=split)
-    document = durations.updated_store(
-        store, run.results, window=config.slow_window, whole_suite=whole, profile=measured
-    )
-    reports.write_json(ctx.root / reports.REPORT_DIR / durations.FILE, document, compact=True)
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A session ready to run pytest: its options and outputs, what it recorded, its plan."""
+
+    options: Options
+    outputs: Outputs
+    shard: Shard | None
+    store: durations.Store
+    """The recorded durations (a shard's: the last CI run's where none are recorded)."""
+    profile: durations.Profile | None
+    plan: Plan
+    measure: Measure | None
 
 
-def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
-    """Pytest from the locked environment, with reruns, a flaky report and quarantine."""
+@dataclasses.dataclass(frozen=True)
+class Judged:
+    """What a run came to: its results as judged, and why it fails (no problems: it passes)."""
+
+    run: flaky.RunResult
+    """The recorder's results; a split run's failures take their serial verdict."""
+    cleared: tuple[str, ...]
+    """The tests that failed only in parts and passed serially."""
+    quarantine: flaky.Quarantine
+    slow: tuple[durations.SlowTest, ...]
+    total: CoverageTotal | None
+    floor: Floor | None
+    problems: tuple[str, ...]
+
+
+def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
+    """Install the locked groups, clear stale outputs, read durations, plan, decide coverage."""
     config = ctx.section(TestsConfig)
     options = parse_posargs(ctx.posargs, config)
     if ctx.venv is not None:
@@ -408,41 +304,68 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     if shard is not None:
         store = _shard_durations(ctx, store)
     decision = coverage.decide(ctx.root, config)
-    plan = _plan(ctx, (store, profile), shard, options.pytest_args, measured=decision.on)
-    measure = _measure(ctx, decision, plan)
+    plan = choose_plan(ctx, (store, profile), shard, options.pytest_args, measured=decision.on)
+    measure = choose_measure(ctx, decision, plan)
+    return Prepared(options, outputs, shard, store, profile, plan, measure)
+
+
+def _run_suite(ctx: StageContext, prepared: Prepared) -> PytestRun:
+    """Run pytest as planned; its JUnit file masked, as it leaves the machine."""
     pytest_run = run_pytest(
         ctx,
-        options.pytest_args,
-        outputs,
-        plan,
-        shard=shard,
-        costs=durations.latest(store),
-        measure=measure,
-        previous=profile,
+        prepared.options.pytest_args,
+        prepared.outputs,
+        prepared.plan,
+        shard=prepared.shard,
+        costs=durations.latest(prepared.store),
+        measure=prepared.measure,
+        previous=prepared.profile,
     )
-    _mask_file(ctx.root / outputs.junit_xml)
-    run = _checked(pytest_run, options.pytest_args)
-    total, floor, coverage_said = _judge_coverage(ctx, outputs, measure, shard)
-    cleared: tuple[str, ...] = ()
-    code = pytest_run.code
-    if plan.processes > 1:
-        run, cleared = _confirm_serially(ctx, outputs, run)
-        if cleared and code == 1 and not run.failed:
-            code = 0  # every failure was the split's: the serial verdict is a pass
-    quarantine = flaky.apply_quarantine(run, config.quarantine, dt.datetime.now(dt.UTC).date())
+    _mask_file(ctx.root / prepared.outputs.junit_xml)
+    return pytest_run
+
+
+def _settle_split(
+    ctx: StageContext, prepared: Prepared, code: int, run: flaky.RunResult
+) -> tuple[int, flaky.RunResult, tuple[str, ...]]:
+    """A split run's failures confirmed serially: the exit code, results and cleared tests."""
+    if prepared.plan.processes <= 1:
+        return code, run, ()
+    run, cleared = _confirm_serially(ctx, prepared.outputs, run)
+    if cleared and code == ExitCode.TESTS_FAILED and not run.failed:
+        code = ExitCode.OK  # every failure was the split's: the serial verdict is a pass
+    return code, run, cleared
+
+
+def _judge(ctx: StageContext, prepared: Prepared, pytest_run: PytestRun) -> Judged:
+    """What the run came to: coverage, split-only failures, quarantine, slow tests."""
+    config = ctx.section(TestsConfig)
+    run = _checked(pytest_run, prepared.options.pytest_args)
+    total, floor, coverage_said = _judge_coverage(
+        ctx, prepared.outputs, prepared.measure, prepared.shard
+    )
+    code, run, cleared = _settle_split(ctx, prepared, pytest_run.code, run)
+    quarantine = flaky.apply_quarantine(run, config.quarantine, ignores.today())
     slow = durations.slow_regressions(
-        run.results, store, factor=config.slow_factor, min_seconds=config.slow_min_seconds
+        run.results, prepared.store, factor=config.slow_factor, min_seconds=config.slow_min_seconds
     )
-    problems = verdict_problems(code, run, quarantine, fail_on_flaky=options.fail_on_flaky)
+    fail_on_flaky = prepared.options.fail_on_flaky
+    problems = verdict_problems(code, run, quarantine, fail_on_flaky=fail_on_flaky)
     problems += coverage_said
     if slow and config.fail_on_slow:
         problems.append(f"{len(slow)} test(s) much slower than before and fail-on-slow is set")
+    return Judged(run, cleared, quarantine, tuple(slow), total, floor, tuple(problems))
 
-    extra = history_extra(outputs, shard, pytest_run, plan)
+
+def _write_report(
+    ctx: StageContext, outputs: Outputs, judged: Judged, extra: dict[str, Any]
+) -> None:
+    """The flaky report: results, flaky and quarantined tests, slow ones, coverage, verdict."""
+    total, floor = judged.total, judged.floor
     body = {
-        **flaky.report_body(run, quarantine),
-        "slow": [s.as_dict() for s in slow],
-        "split_only": list(cleared),
+        **flaky.report_body(judged.run, judged.quarantine),
+        "slow": [s.as_dict() for s in judged.slow],
+        "split_only": list(judged.cleared),
         "coverage": total.percent if total else None,
         "coverage_floor": (
             {"fail_under": floor.percent, "source": floor.source} if floor and total else None
@@ -451,20 +374,66 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
         "coverage_xml": outputs.coverage_xml if total else None,
         **extra,
     }
-    verdict = "failed" if problems else "passed"
+    verdict = "failed" if judged.problems else "passed"
     reports.write_report(
         ctx.root, "flaky", verdict=verdict, body=body, path=ctx.root / outputs.report
     )
-    entry = flaky.history_entry(run, reports.current_commit(ctx.root), reports.now_iso())
-    _record_history(ctx, outputs, {**entry, **extra})
-    _write_durations(ctx, outputs, shard, (store, profile), pytest_run, run, plan, cleared)
-    _tell(ctx, run, quarantine, slow)
-    ctx.output.summary(
-        flaky.render_markdown(run, quarantine, total.shown() if total else None)
-        + durations.render_markdown(slow)
+
+
+def _write_durations(
+    ctx: StageContext, prepared: Prepared, pytest_run: PytestRun, judged: Judged
+) -> None:
+    """The durations this run recorded: a shard's in its folder, a whole run's in the store."""
+    config = ctx.section(TestsConfig)
+    run = judged.run
+    if prepared.shard is not None:  # for the next CI run's split, through this job's artifact
+        document = durations.updated_store(
+            {}, run.results, window=config.slow_window, whole_suite=True
+        )
+        reports.write_json(ctx.root / prepared.outputs.durations, document, compact=True)
+        return  # shards only read the store, so every shard splits alike
+    # Only a complete run of the whole suite may forget tests it did not see.
+    pytest_args = prepared.options.pytest_args
+    whole = not pytest_args and not run.stopped and not run.collect_errors
+    profile = prepared.profile
+    measured = pytest_run.profile or profile
+    if measured is not None:  # a serial run keeps what the last split run showed
+        before = profile.split_only_failures if profile else 0
+        split = len(judged.cleared) if prepared.plan.processes > 1 else before
+        measured = dataclasses.replace(measured, split_only_failures=split)
+    document = durations.updated_store(
+        prepared.store, run.results, window=config.slow_window, whole_suite=whole, profile=measured
     )
-    if problems:
-        raise CheckFailed("; ".join(problems))
+    reports.write_json(ctx.root / reports.REPORT_DIR / durations.FILE, document, compact=True)
+
+
+def _summarise(ctx: StageContext, judged: Judged) -> None:
+    """The job summary: flaky and quarantined tests, coverage, slow tests."""
+    shown = judged.total.shown() if judged.total else None
+    ctx.output.summary(
+        flaky.render_markdown(judged.run, judged.quarantine, shown)
+        + durations.render_markdown(judged.slow)
+    )
+
+
+def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
+    """Pytest from the locked environment, with reruns, a flaky report and quarantine.
+
+    Prepare (install, plan, decide coverage), run pytest, judge what it left; then write
+    the report, the history and the durations, tell what it found, pass or fail.
+    """
+    prepared = _prepare(ctx, shard)
+    pytest_run = _run_suite(ctx, prepared)
+    judged = _judge(ctx, prepared, pytest_run)
+    extra = history_extra(prepared.outputs, shard, pytest_run, prepared.plan)
+    _write_report(ctx, prepared.outputs, judged, extra)
+    entry = flaky.history_entry(judged.run, reports.current_commit(ctx.root), reports.now_iso())
+    _record_history(ctx, prepared.outputs, {**entry, **extra})
+    _write_durations(ctx, prepared, pytest_run, judged)
+    _tell(ctx, judged.run, judged.quarantine, judged.slow)
+    _summarise(ctx, judged)
+    if judged.problems:
+        raise CheckFailed("; ".join(judged.problems))
 
 
 def tests(ctx: StageContext) -> None:

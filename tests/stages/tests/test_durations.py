@@ -12,10 +12,11 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ci_tasks.stages.readiness import checks, evidence
-from ci_tasks.stages.tests import durations, flaky, invocation
+from ci_tasks.stages.tests import durations, environment, exit_codes, flaky, junit
+from ci_tasks.stages.tests.command import PART_ENV, PLUGIN, usage_problem
 from ci_tasks.stages.tests.flaky import TestResult
 
-sys.path.insert(0, str(invocation.PLUGIN_DIR))
+sys.path.insert(0, str(environment.PLUGIN_DIR))
 import ci_tasks_recorder
 import ci_tasks_split
 
@@ -225,7 +226,7 @@ def test_rerunfailures_without_sockets_is_left_untouched(db, monkeypatch):
 )
 def test_usage_error_shows_pytests_own_message(tail, args, expected):
     """The user's own bad argument gets pytest's message; a missing plugin gets the hint."""
-    assert expected in invocation.usage_problem(tail, args)
+    assert expected in usage_problem(tail, args)
 
 
 def entry(session, shard, tests, rescued, date, ci_run="7-1", flaky=()):  # noqa: PLR0917
@@ -312,7 +313,7 @@ def test_parts_junit_files_merge_into_one_suite():
     )
     second = JUNIT.format(failures=0, tests=1, time="3.5", cases='<testcase name="c"/>')
     empty = '<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="0" /></testsuites>'
-    merged = invocation.merge_junit([first, empty, second])
+    merged = junit.merge_junit([first, empty, second])
     assert ET.fromstring(merged).tag == "testsuites"  # noqa: S314 - well-formed, like the parts
     assert merged.count("<testsuite ") == 1
     assert [m for m in ("a", "b", "c") if f'<testcase name="{m}"' in merged] == ["a", "b", "c"]
@@ -335,7 +336,7 @@ def test_parts_junit_files_merge_into_one_suite():
 )
 def test_parts_exit_codes_combine_by_what_they_say(codes, combined):
     """The run's exit code is its most telling part's."""
-    assert invocation.combined_exit_code(codes) == combined
+    assert exit_codes.combined_exit_code(codes) == combined
 
 
 def test_parts_records_merge_into_one_run():
@@ -360,8 +361,8 @@ def test_a_part_refuses_xdist_on_top(tmp_path):
     (tmp_path / "test_one.py").write_text("def test_one():\n    pass\n")
     env = {
         **os.environ,
-        "PYTHONPATH": str(invocation.PLUGIN_DIR),
-        invocation.PART_ENV: "1/2",
+        "PYTHONPATH": str(environment.PLUGIN_DIR),
+        PART_ENV: "1/2",
         "PYTEST_ADDOPTS": "",
     }
     command = [
@@ -369,7 +370,7 @@ def test_a_part_refuses_xdist_on_top(tmp_path):
         "-m",
         "pytest",
         "-p",
-        invocation.PLUGIN,
+        PLUGIN,
         "-n",
         "2",
         "-p",

@@ -14,8 +14,9 @@ from ci_tasks.core.config import Config, parse_config
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests import flaky, invocation
+from ci_tasks.stages.tests import coverage, flaky, outputs, pytest_config
 from ci_tasks.stages.tests import session as testsuite
+from ci_tasks.stages.tests.command import pytest_command
 from ci_tasks.stages.tests.config import QuarantineEntry, TestsConfig
 
 PASS = [["setup", "passed", None], ["call", "passed", None], ["teardown", "passed", None]]
@@ -129,9 +130,7 @@ def test_unreadable_history_is_set_aside_and_restarted(tmp_path, content, capsys
     ctx = StageContext("tests", Config(root=tmp_path), Runner(), output=Output(env={}))
     run = flaky.parse_record({"tests": [{"nodeid": "t::a", "reports": RERUN + PASS}]})
     entry = flaky.history_entry(run, None, "2026-11-30T09:00:00+00:00")
-    testsuite._record_history(
-        ctx, invocation.Outputs.of(ctx.config.section(TestsConfig), "tests"), entry
-    )
+    testsuite._record_history(ctx, outputs.Outputs.of(ctx.section(TestsConfig), "tests"), entry)
     data = json.loads(history.read_text())
     assert [(r["tests"], r["rescued"], r["flaky"]) for r in data["runs"]] == [(1, 1, ["t::a"])]
     assert dt.datetime.fromisoformat(data["runs"][0]["date"]).tzinfo is not None
@@ -143,19 +142,17 @@ def test_unreadable_history_is_set_aside_and_restarted(tmp_path, content, capsys
 
 def test_posargs_fail_on_flaky_is_ours():
     """`--fail-on-flaky` is taken out of posargs; the rest go to pytest, after our defaults."""
-    config = Config().section(TestsConfig)
+    config = Config().tests
     options = testsuite.parse_posargs(["-k", "x", "--fail-on-flaky"], config)
     assert options == testsuite.Options(fail_on_flaky=True, pytest_args=("-k", "x"))
-    command = invocation.pytest_command(config, options.pytest_args)
+    command = pytest_command(config, options.pytest_args)
     assert command[:3] == ["pytest", "-p", "ci_tasks_recorder"]
     assert command[-2:] == ["-k", "x"]
     for expected in ("--reruns", "--maxfail=5", "--strict-markers"):
         assert expected in command
     assert not [c for c in command if c.startswith("--cov")]  # no Measure: no coverage
     assert "-n" not in command  # parts are processes of our own, not xdist workers
-    xdist = invocation.pytest_command(
-        config, [], xdist=3, measure=invocation.Measure((".",), pytest_cov=True)
-    )
+    xdist = pytest_command(config, [], xdist=3, measure=coverage.Measure((".",), pytest_cov=True))
     assert xdist[xdist.index("-n") + 1] == "3"
     # Each process only measures; the session combines, reports and judges fail_under.
     assert xdist[-3:] == ["--cov=.", "--cov-report=", "--cov-fail-under=0"]
@@ -174,8 +171,8 @@ def test_coverage_runs_from_start_up_with_the_projects_own_source(tmp_path, file
     """Each pytest runs under `coverage run`; coverage's own `source` is respected, else `.`."""
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    measure = invocation.Measure.of(Config().section(TestsConfig), tmp_path, xdist=False)
-    command = invocation.pytest_command(Config().section(TestsConfig), ["-k", "x"], measure=measure)
+    measure = coverage.Measure.of(Config().tests, tmp_path, xdist=False)
+    command = pytest_command(Config().tests, ["-k", "x"], measure=measure)
     head = ["python", "-m", "coverage", "run", *expected, "-m", "pytest"]
     assert command[: len(head)] == head
     assert not [c for c in command if c.startswith("--cov")]  # pytest-cov is not involved
@@ -185,14 +182,10 @@ def test_coverage_runs_from_start_up_with_the_projects_own_source(tmp_path, file
 def test_coverage_run_silences_the_projects_own_pytest_cov(tmp_path):
     """`--cov` in the project's addopts would measure twice: `--no-cov` turns pytest-cov off."""
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --cov=pkg --cov-report=term\n")
-    measure = invocation.Measure.of(Config().section(TestsConfig), tmp_path, xdist=False)
-    assert "--no-cov" in invocation.pytest_command(
-        Config().section(TestsConfig), [], measure=measure
-    )
-    under_xdist = invocation.Measure.of(Config().section(TestsConfig), tmp_path, xdist=True)
-    assert "--no-cov" not in invocation.pytest_command(
-        Config().section(TestsConfig), [], measure=under_xdist
-    )
+    measure = coverage.Measure.of(Config().tests, tmp_path, xdist=False)
+    assert "--no-cov" in pytest_command(Config().tests, [], measure=measure)
+    under_xdist = coverage.Measure.of(Config().tests, tmp_path, xdist=True)
+    assert "--no-cov" not in pytest_command(Config().tests, [], measure=under_xdist)
 
 
 @pytest.mark.parametrize(
@@ -221,11 +214,11 @@ def test_coverage_run_silences_the_projects_own_pytest_cov(tmp_path):
 def test_fail_under(tmp_path, section, total, combined_later, expected):
     """The floor (ours, else coverage's) fails the run under it, as coverage judges it."""
     data = tomllib.loads(f"[tests]\n{section}\n")
-    config = parse_config(data, tmp_path / "pyproject.toml").section(TestsConfig)
-    measured = invocation.CoverageTotal(*total) if total else None
-    floor = testsuite.coverage_floor(config, measured)
+    config = parse_config(data, tmp_path / "pyproject.toml").tests
+    measured = coverage.CoverageTotal(*total) if total else None
+    floor = coverage.coverage_floor(config, measured)
     xml = ".ci-tasks/tests/coverage.xml"
-    problems = testsuite.coverage_problems(floor, measured, xml, combined_later=combined_later)
+    problems = coverage.coverage_problems(floor, measured, xml, combined_later=combined_later)
     assert problems == expected
 
 
@@ -252,7 +245,7 @@ def test_exit_code_without_failures_is_not_a_pass():
 )
 def test_xdist_is_seen_among_pytest_arguments(args, found):
     """`-n` in any of its spellings asks for xdist workers; `-n 0` does not."""
-    assert invocation.asks_for_xdist(args) == found
+    assert pytest_config.asks_for_xdist(args) == found
 
 
 @pytest.mark.parametrize(
@@ -270,7 +263,7 @@ def test_xdist_in_the_projects_own_addopts_is_found(tmp_path, monkeypatch, name,
     """Wherever the project configures pytest, `-n auto` in its addopts is found."""
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     (tmp_path / name).write_text(text)
-    assert invocation.xdist_in_addopts(tmp_path) == "-n auto"
+    assert pytest_config.xdist_in_addopts(tmp_path) == "-n auto"
 
 
 def test_pytest_reads_only_its_first_configuration_file(tmp_path, monkeypatch):
@@ -278,9 +271,9 @@ def test_pytest_reads_only_its_first_configuration_file(tmp_path, monkeypatch):
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -ra\n")
     (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "-n 2"\n')
-    assert invocation.xdist_in_addopts(tmp_path) is None
+    assert pytest_config.xdist_in_addopts(tmp_path) is None
     monkeypatch.setenv("PYTEST_ADDOPTS", "-n 3")
-    assert invocation.xdist_in_addopts(tmp_path) == "-n 3"
+    assert pytest_config.xdist_in_addopts(tmp_path) == "-n 3"
 
 
 def test_a_failure_only_the_split_run_saw_takes_the_serial_verdict():

@@ -1,0 +1,143 @@
+"""One pytest process of a session: its command line and its environment.
+
+pytest runs with the recorder plugin (``_pytest/ci_tasks_recorder.py``) on ``PYTHONPATH``;
+the plugin reads its instructions (where to write its record, rerun rules, the shard,
+the part) from environment variables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from ci_tasks.core.stage import StageContext
+from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.tests.coverage import Measure
+from ci_tasks.stages.tests.environment import plugin_pythonpath
+from ci_tasks.stages.tests.outputs import Outputs
+
+PLUGIN = "ci_tasks_recorder"
+RECORD_ENV = "CI_TASKS_PYTEST_RECORD"
+RULES_ENV = "CI_TASKS_PYTEST_RERUN_RULES"
+SHARD_ENV = "CI_TASKS_PYTEST_SHARD"
+DURATIONS_ENV = "CI_TASKS_PYTEST_DURATIONS"
+PART_ENV = "CI_TASKS_PYTEST_PART"
+PART_INDEX_ENV = "CI_TASKS_TEST_PART"
+"""Documented for the project's tests: this process's part (from 1), only in a split run."""
+PARTS_ENV = "CI_TASKS_TEST_PARTS"
+"""Documented for the project's tests: how many parts the split run has."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Shard:
+    """Shard (or part) *index* of *total* (from 1)."""
+
+    index: int
+    total: int
+
+    @property
+    def label(self) -> str:
+        """``1/3``, as the plugin reads it."""
+        return f"{self.index}/{self.total}"
+
+
+def pytest_command(
+    config: TestsConfig,
+    pytest_args: Sequence[str],
+    *,
+    measure: Measure | None = None,
+    xdist: int = 0,
+    junit_xml: str | None = None,
+) -> list[str]:
+    """The pytest command line the configuration asks for (posargs last, so they win).
+
+    With *measure*, pytest runs under ``coverage run``: measured from interpreter start-up,
+    as ``coverage run -m pytest`` is, so what pytest and its plugins import before any
+    plugin could start coverage (pypa/packaging, pluggy) is measured too. Under xdist
+    pytest-cov measures instead (it starts coverage in each worker). Either way it only
+    measures: the session combines and reports the data afterwards
+    (:func:`~ci_tasks.stages.tests.coverage.report_coverage`).
+    *xdist* is a pytest-xdist worker count (``parallel = "xdist"``).
+    """
+    junit = junit_xml or Outputs.of(config, "tests").junit_xml
+    command = ["pytest", "-p", PLUGIN, f"--junitxml={junit}"]
+    if config.reruns:
+        command += ["--reruns", str(config.reruns), "--reruns-delay", f"{config.reruns_delay:g}"]
+    if config.maxfail:
+        command.append(f"--maxfail={config.maxfail}")
+    if xdist:
+        command += ["-n", str(xdist)]
+    if config.strict:
+        command += ["--strict-markers", "--strict-config"]
+    if measure is not None and measure.pytest_cov:
+        command += [f"--cov={source}" for source in measure.sources] or ["--cov"]
+        command += ["--cov-report=", "--cov-fail-under=0"]
+    elif measure is not None:
+        command += ["--no-cov"] if measure.silence_pytest_cov else []
+        source = [f"--source={','.join(measure.sources)}"] if measure.sources else []
+        command = [measure.python, "-m", "coverage", "run", *source, "-m", *command]
+    return [*command, *pytest_args]
+
+
+def rerun_rules(config: TestsConfig) -> str:
+    """The per-marker and per-path rerun rules, as the plugin reads them."""
+    return json.dumps([dataclasses.asdict(rule) for rule in config.rerun])
+
+
+def pytest_env(
+    ctx: StageContext,
+    record: Path,
+    coverage_file: str,
+    *,
+    shard: Shard | None = None,
+    part: Shard | None = None,
+    costs: Path | None = None,
+) -> dict[str, str | None]:
+    """The environment one pytest process runs with (the plugin importable, its instructions).
+
+    *shard* is the CI shard to keep and *part* this process's part of it; *costs* the file
+    of recorded durations they split by. A part sees what a plain run sees (never
+    pytest-xdist's variables, which plugins read as "xdist is on"), plus our own
+    :data:`PART_INDEX_ENV` and :data:`PARTS_ENV`, for tests that keep resources apart.
+    """
+    env: dict[str, str | None] = {
+        "PYTHONPATH": plugin_pythonpath(ctx),
+        RECORD_ENV: str(record),
+        RULES_ENV: rerun_rules(ctx.section(TestsConfig)),
+        # Coverage's data file (and a killed run's parallel ones) stay in our folder.
+        "COVERAGE_FILE": str(ctx.root / coverage_file),
+        SHARD_ENV: shard.label if shard else None,
+        PART_ENV: part.label if part else None,
+        DURATIONS_ENV: str(costs) if costs else None,
+    }
+    if part is not None:
+        env[PART_INDEX_ENV] = str(part.index)
+        env[PARTS_ENV] = str(part.total)
+    return env
+
+
+def usage_problem(tail: str, pytest_args: Sequence[str]) -> str:
+    """Why pytest refused its command line, from its own ``error:`` line (pure).
+
+    pytest names the argument it refused. One of ours (``--reruns``, ``-n``, ``--cov``)
+    means a plugin is missing from the locked groups; anything else is the user's own
+    argument, and pytest's message says best what is wrong with it.
+    """
+    lines = [line.strip() for line in tail.splitlines()]
+    said = [line for line in lines if "error:" in line.lower() and "usage:" not in line.lower()]
+    message = said[-1] if said else ""
+    ours = ("--reruns", "--reruns-delay", "-n", "--cov", "--cov-report", "--cov-fail-under")
+    refused = message.partition("unrecognized arguments:")[2].split()
+    if message and not any(arg.split("=")[0] in ours for arg in refused):
+        return f"pytest rejected its command line: {message}"
+    if refused and all(arg in pytest_args for arg in refused):
+        return f"pytest rejected its command line: {message}"
+    shown = f" ({message})" if message else " (exit code 4)"
+    return (
+        f"pytest rejected its command line{shown}; the tests stage needs pytest, "
+        'pytest-rerunfailures and, with parallel = "xdist", pytest-xdist and pytest-cov '
+        "(where coverage is on) in the locked dependency groups, or set "
+        "[tool.ci-tasks.tests] accordingly"
+    )

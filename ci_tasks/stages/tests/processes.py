@@ -1,0 +1,158 @@
+"""The pytest processes a tests session runs, side by side or one, and what they left.
+
+A session runs its suite as one pytest process, or as several side by side, each a part
+of the suite split by recorded durations (:mod:`~ci_tasks.stages.tests.planning`). Not
+pytest-xdist: its controller handles every test's reports one after another, and on two
+cores that costs more than the second core gives (pypa/packaging's 62,435 tests: 61 s
+serially, 107 s with ``-n 2``, 36 s as two processes; ``benchmarks/tests_overhead.py``).
+The parts' records, JUnit files and coverage data are merged into the session's one set
+of outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ci_tasks.core.runner import Completed, Job
+from ci_tasks.core.stage import StageContext
+from ci_tasks.stages.tests import durations, flaky, junit
+from ci_tasks.stages.tests.command import Shard, pytest_command, pytest_env
+from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.tests.coverage import Measure
+from ci_tasks.stages.tests.environment import usable_cores
+from ci_tasks.stages.tests.exit_codes import combined_exit_code
+from ci_tasks.stages.tests.outputs import Outputs
+from ci_tasks.stages.tests.planning import Plan
+
+_Record = tuple[flaky.RunResult | None, durations.PartTimes | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class PytestRun:
+    """What the session's pytest processes left, together: exit code, result, last lines."""
+
+    code: int
+    run: flaky.RunResult | None
+    tail: str
+    seconds: float
+    profile: durations.Profile | None = None
+    """How much of the tests' time was CPU, and what a process took besides its tests."""
+
+
+def _read_record(path: Path) -> _Record:
+    """The record's run, and what its tests took (``None`` when it does not say)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        run = flaky.parse_record(data)
+    except (OSError, KeyError, TypeError, ValueError):
+        return None, None
+    tests, cpu, wait = (data.get(k) for k in ("test_seconds", "cpu_seconds", "wait_seconds"))
+    if not isinstance(tests, int | float) or not isinstance(cpu, int | float):
+        return run, None
+    waited = float(wait) if isinstance(wait, int | float) else None
+    return run, durations.PartTimes(0.0, float(tests), float(cpu), waited)
+
+
+def _clear_stale(root: Path, outputs: Outputs) -> None:
+    """Remove what an earlier run left where this one writes."""
+    for stale in (root / outputs.folder).glob(".coverage*"):
+        stale.unlink()  # combining must see this run's data only
+    (root / outputs.junit_xml).unlink(missing_ok=True)  # nor may an old JUnit file pass
+
+
+def _jobs(
+    ctx: StageContext,
+    pytest_args: Sequence[str],
+    outputs: Outputs,
+    plan: Plan,
+    folder: Path,
+    *,
+    shard: Shard | None,
+    measure: Measure | None,
+    costs: Path | None,
+) -> list[Job]:
+    """One job per pytest process, each writing its record as *folder*/``record-<n>.json``."""
+    config = ctx.section(TestsConfig)
+    parts = plan.processes
+    jobs = []
+    for index in range(1, parts + 1):
+        junit_xml = outputs.junit_xml if parts == 1 else outputs.junit_part(index)
+        command = pytest_command(
+            config, pytest_args, measure=measure, xdist=plan.xdist, junit_xml=junit_xml
+        )
+        part = Shard(index, parts) if parts > 1 else None
+        record = folder / f"record-{index}.json"
+        env = pytest_env(
+            ctx, record, outputs.coverage_part(index), shard=shard, part=part, costs=costs
+        )
+        jobs.append(Job(command, env, label=f"[{part.label}]" if part else ""))
+    return jobs
+
+
+def _run_jobs(ctx: StageContext, jobs: Sequence[Job]) -> list[Completed]:
+    """Run one pytest in the foreground, or several side by side (never raising)."""
+    runner = ctx.runner.with_options(cwd=ctx.root)
+    if len(jobs) == 1:
+        return [runner.run(jobs[0].command, env=jobs[0].env, check=False)]
+    return runner.run_parallel(jobs)
+
+
+def _together(
+    done: Sequence[Completed],
+    records: Sequence[_Record],
+    seconds: float,
+    previous: durations.Profile | None,
+) -> PytestRun:
+    """The processes' exit codes, records and times as one run's."""
+    code = combined_exit_code([d.returncode for d in done])
+    tail = "\n".join(d.tail for d in done)
+    runs = [run for run, _ in records if run is not None]
+    whole = flaky.merge_runs(runs) if len(runs) == len(records) else None
+    times = [
+        dataclasses.replace(part, wall=d.duration)
+        for d, (_, part) in zip(done, records, strict=True)
+        if part is not None
+    ]
+    profile = durations.measured_profile(times, usable_cores(), previous)
+    return PytestRun(code, whole, tail, seconds, profile)
+
+
+def run_pytest(
+    ctx: StageContext,
+    pytest_args: Sequence[str],
+    outputs: Outputs,
+    plan: Plan,
+    *,
+    shard: Shard | None,
+    costs: dict[str, float],
+    measure: Measure | None,
+    previous: durations.Profile | None = None,
+) -> PytestRun:
+    """Run the suite as *plan* says (never raising on exit codes); merge what it left.
+
+    *previous* is the suite's recorded profile, which this run's measures update.
+    """
+    parts = plan.processes
+    _clear_stale(ctx.root, outputs)
+    with tempfile.TemporaryDirectory(prefix="ci-tasks-pytest-") as tmp:
+        folder = Path(tmp)
+        costs_file = None
+        if shard is not None or parts > 1:
+            costs_file = folder / "durations.json"
+            costs_file.write_text(json.dumps(costs), encoding="utf-8")
+        jobs = _jobs(
+            ctx, pytest_args, outputs, plan, folder, shard=shard, measure=measure, costs=costs_file
+        )
+        start = time.monotonic()
+        done = _run_jobs(ctx, jobs)
+        seconds = time.monotonic() - start
+        records = [_read_record(folder / f"record-{index}.json") for index in range(1, parts + 1)]
+        if parts > 1:
+            junit_parts = [ctx.root / outputs.junit_part(index) for index in range(1, parts + 1)]
+            junit.merge_files(junit_parts, ctx.root / outputs.junit_xml)
+    return _together(done, records, seconds, previous)
