@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ci_tasks.core import masking, reports
 from ci_tasks.core.errors import ServiceUnavailable
-from ci_tasks.core.github import PER_PAGE, GitHubClient, trim_listing
+from ci_tasks.core.github import PER_PAGE, GitHubClient
 
 if TYPE_CHECKING:
     import requests  # loaded on use, as in core.github: it costs 0.1 s at start-up
@@ -261,22 +261,15 @@ def load(root: Path, run_id: int, artifacts: Collection[int]) -> RunEvidence | N
     )
 
 
-def parse_artifacts(body: Mapping[str, Any]) -> list[Artifact]:
-    """The artifacts in a (trimmed) ``List workflow run artifacts`` answer."""
-    found = []
-    for raw in body.get("artifacts") or ():
-        if not isinstance(raw, dict):
-            continue
-        found.append(
-            Artifact(
-                id=int(raw.get("id") or 0),
-                name=str(raw.get("name") or ""),
-                size=int(raw.get("size_in_bytes") or 0),
-                expired=raw.get("expired") is True,
-                download_url=str(raw.get("archive_download_url") or ""),
-            )
-        )
-    return found
+def parse_artifact(raw: Mapping[str, Any]) -> Artifact:
+    """One entry of a (trimmed) ``List workflow run artifacts`` answer."""
+    return Artifact(
+        id=int(raw.get("id") or 0),
+        name=str(raw.get("name") or ""),
+        size=int(raw.get("size_in_bytes") or 0),
+        expired=raw.get("expired") is True,
+        download_url=str(raw.get("archive_download_url") or ""),
+    )
 
 
 class ArtifactSource(Protocol):
@@ -343,24 +336,19 @@ ARTIFACT_FIELDS = ("id", "name", "size_in_bytes", "expired", "archive_download_u
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-def _trim_artifacts(body: Any) -> dict[str, Any]:
-    return trim_listing(body, "artifacts", ARTIFACT_FIELDS)
-
-
 class ArtifactsClient(GitHubClient):
-    """The GitHub client with a run's artifacts: listed, and downloaded without credentials."""
+    """The GitHub client with a run's artifacts: listed, and downloaded without credentials.
+
+    It answers every method of :class:`~ci_tasks.core.github.GitHub`.
+    """
 
     def run_artifacts(self, run_id: int) -> list[Artifact]:
         """The artifacts of workflow run *run_id* (every page, each remembered for ETags)."""
         path = f"/repos/{self.repository}/actions/runs/{run_id}/artifacts"
-        url: str | None = f"{self.base_url}{path}?per_page={PER_PAGE}"
-        found: list[Artifact] = []
-        seen: set[str] = set()
-        while url and url not in seen:
-            seen.add(url)
-            body, url = self.get(url, _trim_artifacts)
-            found += parse_artifacts(body)
-        return found
+        pages = self.pages(
+            path, {"per_page": PER_PAGE}, key="artifacts", cut=ARTIFACT_FIELDS, remember=True
+        )
+        return [parse_artifact(raw) for page in pages for raw in page]
 
     def download(self, url: str, max_bytes: int) -> bytes | None:
         """The archive behind an artifact's ``archive_download_url``; ``None`` when gone.

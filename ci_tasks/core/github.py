@@ -6,6 +6,10 @@ GitHub's own: pagination only by the ``Link`` header, conditional requests with 
 ETags (a 304 answers from the cache and, on GitHub, costs no rate limit), waiting for
 ``x-ratelimit-reset`` when the limit is spent and the session's deadline allows it, and
 one-line errors that name the repository and the token's absence, never the token.
+
+The stages depend on :class:`GitHub`, the questions they ask (runs, artifacts, comments,
+pull requests); :class:`GitHubClient` and :class:`~ci_tasks.core.artifacts.ArtifactsClient`
+answer them over HTTP, every listing through the one loop of :meth:`GitHubClient.pages`.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from __future__ import annotations
 import re
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeAlias
 
 from ci_tasks.core.errors import ConfigError, ServiceUnavailable
 from ci_tasks.core.retry import Clock, RetryPolicy, SystemClock
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
     # stage, for shard durations) would pay it at nox start-up, so it is loaded on use.
     import requests
 
+    from ci_tasks.core.artifacts import Artifact
+
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 PER_PAGE = 100
@@ -32,6 +38,16 @@ MAX_RATE_LIMIT_WAITS = 3
 # GitHub's advice for a 429 that carries no Retry-After: wait at least a minute.
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+RUN_FIELDS = (
+    "id",
+    "run_number",
+    "conclusion",
+    "run_attempt",
+    "run_started_at",
+    "updated_at",
+    "head_sha",
+)
+"""What is kept of a workflow run (the readiness cache stores runs cut to these)."""
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _REMOTE = re.compile(r"[:/]([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 
@@ -89,50 +105,51 @@ def token_from(env: Mapping[str, str]) -> str | None:
     return None
 
 
-def trim_listing(body: Any, key: str, fields: Sequence[str]) -> dict[str, Any]:
-    """A listing's answer (``total_count`` and the list under *key*), each item cut to *fields*.
+Cut: TypeAlias = Sequence[str] | Callable[[dict[str, Any]], dict[str, Any] | None]
+"""How a listing's items are trimmed: the fields kept, or a function giving the item kept
+(``None``: the item is dropped)."""
 
-    A :class:`ValueError` when the list is missing, which the client reports as it reports
-    invalid JSON.
+
+def trim_listing(
+    body: Any, key: str | None, cut: Cut, *, missing_ok: bool = False
+) -> dict[str, Any]:
+    """A listing's answer (``total_count`` and the list under *key*), each item trimmed by *cut*.
+
+    *key* ``None``: the answer is the list itself (issue comments, pull requests), kept
+    under ``items``. A missing list is a :class:`ValueError`, which the client reports as
+    it reports invalid JSON; with *missing_ok* it is an empty list.
     """
-    items = body.get(key) if isinstance(body, dict) else None
+    items = body if key is None else body.get(key) if isinstance(body, dict) else None
     if not isinstance(items, list):
-        msg = f"the answer has no {key} list"
-        raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
-    kept = [{k: item.get(k) for k in fields} for item in items if isinstance(item, dict)]
-    return {"total_count": body.get("total_count"), key: kept}
+        if not missing_ok:
+            msg = "the answer is not a list" if key is None else f"the answer has no {key} list"
+            raise ValueError(msg)
+        items = []
+    pick = cut if callable(cut) else lambda item: {k: item.get(k) for k in cut}
+    kept = [t for item in items if isinstance(item, dict) and (t := pick(item)) is not None]
+    if key is None:
+        return {"items": kept}
+    return {"total_count": body.get("total_count") if isinstance(body, dict) else None, key: kept}
 
 
-def _trim_comments(body: Any) -> list[Any]:
-    if not isinstance(body, list):
-        msg = "the answer is not a list of comments"
-        raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
-    return [
-        {
-            "id": c.get("id"),
-            "body": c.get("body") or "",
-            "user": (c.get("user") or {}).get("login"),
-        }
-        for c in body
-        if isinstance(c, dict)
-    ]
+def _comment(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": item.get("id"),
+        "body": item.get("body") or "",
+        "user": (item.get("user") or {}).get("login"),
+    }
 
 
-def _trim_pulls(body: Any) -> list[Any]:
-    if not isinstance(body, list):
-        msg = "the answer is not a list of pull requests"
-        raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
-    return [
-        {
-            "number": p.get("number"),
-            "title": p.get("title") or "",
-            "body": p.get("body") or "",
-            "created_at": p.get("created_at"),
-            "html_url": p.get("html_url") or "",
-        }
-        for p in body
-        if isinstance(p, dict) and isinstance(p.get("number"), int)
-    ]
+def _pull(item: dict[str, Any]) -> dict[str, Any] | None:
+    if not isinstance(item.get("number"), int):
+        return None
+    return {
+        "number": item.get("number"),
+        "title": item.get("title") or "",
+        "body": item.get("body") or "",
+        "created_at": item.get("created_at"),
+        "html_url": item.get("html_url") or "",
+    }
 
 
 def _trim_repo(body: Any) -> dict[str, Any]:
@@ -140,6 +157,81 @@ def _trim_repo(body: Any) -> dict[str, Any]:
         msg = "the answer has no default_branch"
         raise ValueError(msg)  # noqa: TRY004 - reported like invalid JSON
     return {"default_branch": body["default_branch"]}
+
+
+def _trim_run(body: Any) -> dict[str, Any]:
+    return {k: body.get(k) for k in RUN_FIELDS} if isinstance(body, dict) else {}
+
+
+class GitHub(Protocol):
+    """What the stages ask of GitHub about one repository.
+
+    :class:`ci_tasks.core.artifacts.ArtifactsClient` asks over HTTP; a test that needs
+    answers rather than HTTP hands in an in-memory one. Any method may raise a
+    :class:`~ci_tasks.core.errors.CITasksError` saying, in one line without the token,
+    why GitHub could not answer.
+    """
+
+    @property
+    def repository(self) -> str:
+        """``owner/name``."""
+        ...
+
+    @property
+    def requests(self) -> int:
+        """How many requests were made."""
+        ...
+
+    @property
+    def not_modified(self) -> int:
+        """How many of them were answered from the cache (304)."""
+        ...
+
+    @property
+    def fresh(self) -> dict[str, Any]:
+        """The answers to keep for the next run's conditional requests."""
+        ...
+
+    def default_branch(self) -> str:
+        """The repository's default branch."""
+        ...
+
+    def workflow_run(self, run_id: int) -> dict[str, Any]:
+        """Workflow run *run_id*: the :data:`RUN_FIELDS` of GitHub's answer."""
+        ...
+
+    def workflow_runs(
+        self, workflow: str, branch: str, *, per_page: int = PER_PAGE, missing_ok: bool = False
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The completed runs of *workflow* on *branch*, newest first, a page at a time."""
+        ...
+
+    def run_artifacts(self, run_id: int) -> list[Artifact]:
+        """The artifacts of workflow run *run_id*."""
+        ...
+
+    def download(self, url: str, max_bytes: int) -> bytes | None:
+        """An artifact's archive (``None``: gone), never more than *max_bytes*."""
+        ...
+
+    def issue_comments(self, number: int) -> list[dict[str, Any]]:
+        """The comments of issue or pull request *number*: ``id``, ``body``, ``user``."""
+        ...
+
+    def create_comment(self, number: int, body: str) -> int:
+        """Comment on issue or pull request *number*; the HTTP status (403: may not write)."""
+        ...
+
+    def update_comment(self, comment_id: int, body: str) -> int:
+        """Replace a comment's text; the HTTP status (403: may not write)."""
+        ...
+
+    def open_pulls(self, branch: str) -> list[dict[str, Any]]:
+        """The open pull requests from *branch*, oldest first.
+
+        Each has ``number``, ``title``, ``body``, ``created_at`` and ``html_url``.
+        """
+        ...
 
 
 class GitHubClient:
@@ -331,16 +423,34 @@ class GitHubClient:
                     continue
             return response
 
-    def pages(self, url: str, trim: Callable[[Any], list[Any]]) -> list[Any]:
-        """Every item of a paginated list, following ``Link: rel="next"`` (not cached)."""
-        items: list[Any] = []
+    def pages(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        key: str | None,
+        cut: Cut,
+        remember: bool = False,
+        missing_ok: bool = False,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page of the listing at *path* (under the API URL), following ``Link: rel="next"``.
+
+        Lazy: the next page is asked for only when the caller wants it, so stopping early
+        asks no more. Each page is a :meth:`get` (retried, rate limits waited out, and with
+        *remember* conditional on its stored ETag), trimmed by :func:`trim_listing` with
+        *key*, *cut* and *missing_ok*. A ``next`` link already followed ends the listing.
+        """
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        url: str | None = f"{self.base_url}{path}{query}"
         seen: set[str] = set()
-        next_url: str | None = url
-        while next_url and next_url not in seen:
-            seen.add(next_url)
-            body, next_url = self.get(next_url, lambda raw: {"items": trim(raw)}, remember=False)
-            items += body["items"]
-        return items
+
+        def trim(raw: Any) -> dict[str, Any]:
+            return trim_listing(raw, key, cut, missing_ok=missing_ok)
+
+        while url and url not in seen:
+            seen.add(url)
+            body, url = self.get(url, trim, remember=remember)
+            yield list(body["items" if key is None else key])
 
     def write(self, method: str, url: str, payload: Mapping[str, Any]) -> tuple[int, Any]:
         """Send a POST or PATCH; returns the status and the JSON answer (``None`` if none).
@@ -359,10 +469,19 @@ class GitHubClient:
 
     def issue_comments(self, number: int) -> list[dict[str, Any]]:
         """The comments of issue or pull request *number*: id, body and author login."""
-        url = (
-            f"{self.base_url}/repos/{self.repository}/issues/{number}/comments?per_page={PER_PAGE}"
-        )
-        return self.pages(url, _trim_comments)
+        path = f"/repos/{self.repository}/issues/{number}/comments"
+        pages = self.pages(path, {"per_page": PER_PAGE}, key=None, cut=_comment)
+        return [comment for page in pages for comment in page]
+
+    def create_comment(self, number: int, body: str) -> int:
+        """Comment *body* on issue or pull request *number*; the status GitHub answered."""
+        url = f"{self.base_url}/repos/{self.repository}/issues/{number}/comments"
+        return self.write("POST", url, {"body": body})[0]
+
+    def update_comment(self, comment_id: int, body: str) -> int:
+        """Replace comment *comment_id*'s text with *body*; the status GitHub answered."""
+        url = f"{self.base_url}/repos/{self.repository}/issues/comments/{comment_id}"
+        return self.write("PATCH", url, {"body": body})[0]
 
     def default_branch(self) -> str:
         """The repository's default branch."""
@@ -376,9 +495,34 @@ class GitHubClient:
         body, ``created_at`` and ``html_url``.
         """
         owner = self.repository.split("/", 1)[0]
-        query = urllib.parse.urlencode(
-            {"head": f"{owner}:{branch}", "state": "open", "per_page": PER_PAGE}
+        query: dict[str, str | int] = {
+            "head": f"{owner}:{branch}",
+            "state": "open",
+            "per_page": PER_PAGE,
+        }
+        pages = self.pages(f"/repos/{self.repository}/pulls", query, key=None, cut=_pull)
+        return sorted((p for page in pages for p in page), key=lambda p: int(p["number"]))
+
+    def workflow_run(self, run_id: int) -> dict[str, Any]:
+        """Workflow run *run_id* (one in progress too), cut to :data:`RUN_FIELDS`; not cached."""
+        url = f"{self.base_url}/repos/{self.repository}/actions/runs/{run_id}"
+        body, _ = self.get(url, _trim_run, remember=False)
+        return dict(body)
+
+    def workflow_runs(
+        self, workflow: str, branch: str, *, per_page: int = PER_PAGE, missing_ok: bool = False
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The completed runs of *workflow* on *branch*, newest first, a page at a time.
+
+        Each run is cut to :data:`RUN_FIELDS`; each page is remembered for its ETag. With
+        *missing_ok* an answer without ``workflow_runs`` is a page with no runs.
+        """
+        path = f"/repos/{self.repository}/actions/workflows/{urllib.parse.quote(workflow)}/runs"
+        query: dict[str, str | int] = {
+            "branch": branch,
+            "status": "completed",
+            "per_page": per_page,
+        }
+        return self.pages(
+            path, query, key="workflow_runs", cut=RUN_FIELDS, remember=True, missing_ok=missing_ok
         )
-        url = f"{self.base_url}/repos/{self.repository}/pulls?{query}"
-        found = self.pages(url, _trim_pulls)
-        return sorted(found, key=lambda p: int(p["number"]))

@@ -19,7 +19,7 @@ from ci_tasks.core.runner import Runner
 from ci_tasks.stages.readiness.model import Check, Status
 
 if TYPE_CHECKING:
-    from ci_tasks.core.github import GitHubClient
+    from ci_tasks.core.github import GitHub
 
 TITLE = "CI environment"
 FIX_LOCK = f"run `ci-tasks lock` and commit {cilock.LOCK}"
@@ -53,7 +53,7 @@ class CIEnvironment:
 def gather(
     root: Path,
     runner: Runner,
-    client: GitHubClient | None,
+    client: GitHub | None,
     *,
     not_looked: str = "--offline",
     offline: bool = False,

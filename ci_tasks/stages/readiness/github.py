@@ -1,24 +1,23 @@
-"""The Actions endpoints readiness reads: workflow runs and their artifacts.
+"""The CI workflow's runs as readiness reads them, from the GitHub API.
 
-:class:`ActionsClient` is the shared :class:`~ci_tasks.core.github.GitHubClient` (ETags,
-rate limits, one-line errors) with what only readiness asks GitHub for.
+The client is the shared one (:class:`~ci_tasks.core.artifacts.ArtifactsClient`: ETags,
+rate limits, Link pagination, one-line errors); readiness asks for it through the
+:class:`~ci_tasks.core.github.GitHub` interface and adds only what counts as enough runs.
 """
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
 from ci_tasks.core.artifacts import ArtifactsClient
 from ci_tasks.core.github import (
     DEFAULT_API_URL,
-    PER_PAGE,
+    GitHub,
     api_session,
     parse_remote,
     resolve_repository,
     token_from,
-    trim_listing,
 )
 from ci_tasks.core.reports import parse_time
 from ci_tasks.stages.readiness.evidence import IGNORED_CONCLUSIONS, CIRuns, Run
@@ -26,47 +25,29 @@ from ci_tasks.stages.readiness.evidence import IGNORED_CONCLUSIONS, CIRuns, Run
 __all__ = [
     "DEFAULT_API_URL",
     "ActionsClient",
+    "GitHub",
     "api_session",
+    "ci_runs",
     "parse_remote",
     "resolve_repository",
     "token_from",
 ]
 
-RUN_FIELDS = (
-    "id",
-    "run_number",
-    "conclusion",
-    "run_attempt",
-    "run_started_at",
-    "updated_at",
-    "head_sha",
-)
+ActionsClient = ArtifactsClient
+"""The client readiness builds: every method of :class:`GitHub`, over HTTP."""
 
 
-def _trim_runs(body: Any) -> dict[str, Any]:
-    return trim_listing(body, "workflow_runs", RUN_FIELDS)
+def ci_runs(api: GitHub, workflow: str, branch: str, count: int) -> CIRuns:
+    """The newest completed runs of *workflow* on *branch*: at least *count* that count.
 
-
-class ActionsClient(ArtifactsClient):
-    """The GitHub client with the workflow-runs and artifacts endpoints."""
-
-    def workflow_runs(self, workflow: str, branch: str, count: int) -> CIRuns:
-        """The newest completed runs of *workflow* on *branch*: at least *count* that count.
-
-        Pages are followed by ``Link`` until *count* runs are in hand or none are left.
-        """
-        query = urllib.parse.urlencode(
-            {"branch": branch, "status": "completed", "per_page": PER_PAGE}
-        )
-        path = f"/repos/{self.repository}/actions/workflows/{urllib.parse.quote(workflow)}/runs"
-        url: str | None = f"{self.base_url}{path}?{query}"
-        runs: list[Run] = []
-        seen: set[str] = set()
-        while url and url not in seen and _counted(runs) < count:
-            seen.add(url)
-            body, url = self.get(url, _trim_runs)
-            runs += [_run(r) for r in body["workflow_runs"]]
-        return CIRuns(self.repository, workflow, branch, tuple(runs))
+    Pages are asked for until *count* runs are in hand or none are left; every run of
+    the last page asked for is kept.
+    """
+    pages = api.workflow_runs(workflow, branch)
+    runs: list[Run] = []
+    while _counted(runs) < count and (page := next(pages, None)) is not None:
+        runs += [_run(r) for r in page]
+    return CIRuns(api.repository, workflow, branch, tuple(runs))
 
 
 def _counted(runs: list[Run]) -> int:

@@ -19,7 +19,7 @@ from ci_tasks.stages.readiness import trend
 from ci_tasks.stages.readiness.model import Result, Status, format_score
 
 if TYPE_CHECKING:
-    from ci_tasks.core.github import GitHubClient
+    from ci_tasks.core.github import GitHub
 
 MARKER = "<!-- ci-tasks:readiness -->"
 _STATE = re.compile(r"<!-- ci-tasks:readiness-state (\{.*?\}) -->")
@@ -150,7 +150,7 @@ def pull_request_number(explicit: int | None, env: Mapping[str, str]) -> int:
 
 
 def upsert_comment(
-    client: GitHubClient,
+    client: GitHub,
     number: int,
     render: Callable[[Mapping[str, Any] | None], str],
     warn: Callable[[str], None],
@@ -166,12 +166,11 @@ def upsert_comment(
     body = render(parse_state(existing["body"]) if existing else None)
     if existing is not None and existing["body"] == body:
         return "unchanged"
-    base = f"{client.base_url}/repos/{client.repository}/issues"
     if existing is not None:
-        status, _ = client.write("PATCH", f"{base}/comments/{existing['id']}", {"body": body})
+        status = client.update_comment(existing["id"], body)
         done = "updated"
     else:
-        status, _ = client.write("POST", f"{base}/{number}/comments", {"body": body})
+        status = client.create_comment(number, body)
         done = "created"
     if status == 403:  # noqa: PLR2004 - HTTP status
         warn(

@@ -40,9 +40,11 @@ from ci_tasks.stages.readiness.evidence import (
     wants_ci_copy,
     with_ci,
 )
+from ci_tasks.stages.readiness.github import ci_runs
 from ci_tasks.stages.readiness.model import Accepted, Result, apply_exemptions, format_score
 
 if TYPE_CHECKING:
+    from ci_tasks.core.github import GitHub
     from ci_tasks.stages.readiness.github import ActionsClient
 
 BADGE_FILE = "readiness-badge.svg"
@@ -218,11 +220,11 @@ def make_client(ctx: StageContext, api_cache: dict[str, Any]) -> ActionsClient:
     )
 
 
-def fetch_runs(client: ActionsClient, ctx: StageContext) -> CIRuns:
+def fetch_runs(client: GitHub, ctx: StageContext) -> CIRuns:
     """The CI workflow's runs from the GitHub API."""
     cfg = ctx.section(ReadinessConfig)
     branch = cfg.branch or client.default_branch()
-    return client.workflow_runs(cfg.workflow, branch, cfg.runs)
+    return ci_runs(client, cfg.workflow, branch, cfg.runs)
 
 
 def _needs_runs(ctx: StageContext) -> bool:
@@ -233,7 +235,7 @@ def _needs_runs(ctx: StageContext) -> bool:
 def add_ci_evidence(
     ctx: StageContext,
     options: Options,
-    client: ActionsClient,
+    client: GitHub,
     ci: CIRuns,
     evidence: Evidence,
     *,
@@ -316,9 +318,7 @@ def _code_commit(
     return walk[-1], frozenset(walk)
 
 
-def compute(
-    ctx: StageContext, options: Options, client: ActionsClient | None
-) -> tuple[Result, Any]:
+def compute(ctx: StageContext, options: Options, client: GitHub | None) -> tuple[Result, Any]:
     """Gather the evidence and score it; returns the result and the API data to cache."""
     cfg = ctx.section(ReadinessConfig)
     # Nothing needs the runs when both CI checks and the CI evidence are turned off.
@@ -476,7 +476,7 @@ def _write(ctx: StageContext, files: dict[Path, str], fresh: cache_mod.Cache) ->
 def _comment(
     ctx: StageContext,
     options: Options,
-    client: ActionsClient,
+    client: GitHub,
     result: Result,
     fresh: cache_mod.Cache,
 ) -> None:

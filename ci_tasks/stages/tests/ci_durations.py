@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ RUNS_LOOKED_AT = 20
 REQUEST_TIMEOUT = 30.0
 BUDGET_SECONDS = 120.0
 """The most the look-up may take: the split by count is the fallback, not a failure."""
+FALLBACK = "split by count"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,32 +49,19 @@ def _workflow(env: Mapping[str, str]) -> str | None:
     return name or None
 
 
-def _trim_run(raw: Any) -> dict[str, Any]:
-    return {"run_started_at": raw.get("run_started_at")} if isinstance(raw, dict) else {}
+def earlier_run(api: github.GitHub, env: Mapping[str, str]) -> dict[str, Any] | None:
+    """The newest run of this workflow on this branch that finished before this one began.
 
-
-def _trim_runs(raw: Any) -> dict[str, Any]:
-    runs = raw.get("workflow_runs") if isinstance(raw, dict) else None
-    fields = ("id", "run_number", "conclusion", "updated_at", "head_sha")
-    kept = [{k: r.get(k) for k in fields} for r in runs or [] if isinstance(r, dict)]
-    return {"workflow_runs": kept}
-
-
-def earlier_run(client: artifacts.ArtifactsClient, env: Mapping[str, str]) -> dict[str, Any] | None:
-    """The newest run of this workflow on this branch that finished before this one began."""
+    Only the newest :data:`RUNS_LOOKED_AT` completed runs (one page) are looked at; an
+    answer without its list of runs counts as no runs.
+    """
     workflow, run_id = _workflow(env), env.get("GITHUB_RUN_ID", "")
     branch = env.get("GITHUB_BASE_REF") or env.get("GITHUB_REF_NAME")
     if not workflow or not run_id.isdigit() or not branch:
         return None
-    base = f"{client.base_url}/repos/{client.repository}/actions"
-    this, _ = client.get(f"{base}/runs/{run_id}", _trim_run, remember=False)
-    began = reports.parse_time(this.get("run_started_at"))
-    query = urllib.parse.urlencode(
-        {"branch": branch, "status": "completed", "per_page": RUNS_LOOKED_AT}
-    )
-    url = f"{base}/workflows/{urllib.parse.quote(workflow)}/runs?{query}"
-    body, _ = client.get(url, _trim_runs, remember=False)
-    for run in body["workflow_runs"]:
+    began = reports.parse_time(api.workflow_run(int(run_id)).get("run_started_at"))
+    pages = api.workflow_runs(workflow, branch, per_page=RUNS_LOOKED_AT, missing_ok=True)
+    for run in next(pages, []):
         updated = reports.parse_time(run.get("updated_at"))
         if run.get("id") == int(run_id) or updated is None:
             continue
@@ -114,17 +101,21 @@ def client_for(env: Mapping[str, str], policy: RetryPolicy) -> artifacts.Artifac
 
 def from_ci(root: Path, env: Mapping[str, str], policy: RetryPolicy) -> Found:
     """The durations the newest earlier CI run uploaded, or why the split is by count."""
-    fallback = "split by count"
     client = client_for(env, policy)
     if client is None:
-        return Found({}, f"{fallback}: no GITHUB_TOKEN to read the last CI run's durations")
+        return Found({}, f"{FALLBACK}: no GITHUB_TOKEN to read the last CI run's durations")
+    return from_github(client, root, env)
+
+
+def from_github(api: github.GitHub, root: Path, env: Mapping[str, str]) -> Found:
+    """:func:`from_ci` once there is a way to ask GitHub."""
     try:
-        run = earlier_run(client, env)
+        run = earlier_run(api, env)
         if run is None:
-            return Found({}, f"{fallback}: no earlier completed run of this workflow")
+            return Found({}, f"{FALLBACK}: no earlier completed run of this workflow")
         label = f"CI run #{run.get('run_number') or run['id']}"
         evidence = artifacts.gather(
-            client,
+            api,
             root,
             run_id=int(run["id"]),
             label=label,
@@ -134,8 +125,8 @@ def from_ci(root: Path, env: Mapping[str, str], policy: RetryPolicy) -> Found:
             max_bytes=MAX_BYTES,
         )
     except CITasksError as exc:
-        return Found({}, f"{fallback}: the last CI run's durations could not be read ({exc})")
+        return Found({}, f"{FALLBACK}: the last CI run's durations could not be read ({exc})")
     store = merged(list(evidence.files))
     if not store:
-        return Found({}, f"{fallback}: {label} uploaded no recorded durations")
+        return Found({}, f"{FALLBACK}: {label} uploaded no recorded durations")
     return Found(store, f"split by the durations {label} recorded ({len(store)} tests)")

@@ -11,6 +11,7 @@ from ci_tasks.core.retry import RetryPolicy, set_testing
 from ci_tasks.stages.readiness.github import (
     ActionsClient,
     api_session,
+    ci_runs,
     parse_remote,
     resolve_repository,
 )
@@ -43,12 +44,12 @@ def test_pages_by_link_header_until_enough_runs():
     """250 runs at 100 a page: 3 requests for 250, 1 for 10, each page reached by Link."""
     fake = FakeGitHub(runs=make_runs(["success"] * 250))
     with serve(fake) as server:
-        got = client(server, fake).workflow_runs("ci.yml", "main", 250)
+        got = ci_runs(client(server, fake), "ci.yml", "main", 250)
         assert len(got.runs) == 250
         assert [r.path.split("page=")[-1] for r in server.requests[1:]] == ["2", "3"]
         assert all("per_page=100" in r.path for r in server.requests)
         server.requests.clear()
-        assert len(client(server, fake).workflow_runs("ci.yml", "main", 10).runs) == 100
+        assert len(ci_runs(client(server, fake), "ci.yml", "main", 10).runs) == 100
         assert len(server.requests) == 1
 
 
@@ -57,9 +58,9 @@ def test_etags_make_repeat_requests_conditional():
     fake = FakeGitHub(runs=make_runs(["success", "failure"] * 60))
     with serve(fake) as server:
         first = client(server, fake)
-        before = first.workflow_runs("ci.yml", "main", 120)
+        before = ci_runs(first, "ci.yml", "main", 120)
         second = client(server, fake, cached=first.fresh)
-        after = second.workflow_runs("ci.yml", "main", 120)
+        after = ci_runs(second, "ci.yml", "main", 120)
         assert after == before
         assert second.not_modified == second.requests == 2
         assert all("If-None-Match" in r.headers for r in server.requests[2:])
@@ -70,10 +71,10 @@ def test_changed_data_is_fetched_again():
     fake = FakeGitHub(runs=make_runs(["success"] * 5))
     with serve(fake) as server:
         first = client(server, fake)
-        first.workflow_runs("ci.yml", "main", 5)
+        ci_runs(first, "ci.yml", "main", 5)
         fake.runs.insert(0, make_runs(["failure"])[0] | {"id": 1})
         again = client(server, fake, cached=first.fresh)
-        got = again.workflow_runs("ci.yml", "main", 5)
+        got = ci_runs(again, "ci.yml", "main", 5)
         assert got.runs[0].conclusion == "failure"
         assert again.not_modified == 0
 
@@ -82,7 +83,7 @@ def test_server_error_then_success_is_retried():
     """A 500 followed by a 200 is retried and passes."""
     fake = FakeGitHub(runs=make_runs(["success"]), faults=[Response(500, "boom")])
     with serve(fake) as server:
-        assert len(client(server, fake).workflow_runs("ci.yml", "main", 1).runs) == 1
+        assert len(ci_runs(client(server, fake), "ci.yml", "main", 1).runs) == 1
         assert len(server.requests) == 2
 
 
@@ -92,7 +93,7 @@ def test_429_with_retry_after_is_honoured():
         runs=make_runs(["success"]), faults=[Response(429, "slow down", {"Retry-After": "1"})]
     )
     with serve(fake) as server:
-        assert len(client(server, fake).workflow_runs("ci.yml", "main", 1).runs) == 1
+        assert len(ci_runs(client(server, fake), "ci.yml", "main", 1).runs) == 1
         assert len(server.requests) == 2
 
 
@@ -101,7 +102,7 @@ def test_retry_after_past_the_deadline_fails_at_once():
     fake = FakeGitHub(faults=[Response(429, "slow down", {"Retry-After": "3600"})])
     with serve(fake) as server:
         with pytest.raises(ServiceUnavailable, match="asked to retry after 3600 s") as info:
-            client(server, fake, deadline=time.monotonic() + 30).workflow_runs("ci.yml", "main", 1)
+            ci_runs(client(server, fake, deadline=time.monotonic() + 30), "ci.yml", "main", 1)
         assert "the session has" in str(info.value)
         assert len(server.requests) == 1
 
@@ -112,7 +113,7 @@ def test_403_secondary_limit_with_retry_after_is_waited_out():
         runs=make_runs(["success"]), faults=[Response(403, "secondary", {"retry-after": "2"})]
     )
     with serve(fake) as server:
-        assert len(client(server, fake).workflow_runs("ci.yml", "main", 1).runs) == 1
+        assert len(ci_runs(client(server, fake), "ci.yml", "main", 1).runs) == 1
 
 
 def test_exhausted_rate_limit_waits_for_reset_within_deadline():
@@ -130,7 +131,7 @@ def test_exhausted_rate_limit_waits_for_reset_within_deadline():
     )
     logged = []
     with serve(fake) as server:
-        got = client(server, fake, log=logged.append).workflow_runs("ci.yml", "main", 1)
+        got = ci_runs(client(server, fake, log=logged.append), "ci.yml", "main", 1)
         assert len(got.runs) == 1
         assert "rate limit exhausted" in logged[0]
 
@@ -149,7 +150,7 @@ def test_exhausted_rate_limit_past_deadline_is_a_clear_error():
     )
     with serve(fake) as server:
         with pytest.raises(ServiceUnavailable, match="rate limit exhausted") as info:
-            client(server, fake).workflow_runs("ci.yml", "main", 1)
+            ci_runs(client(server, fake), "ci.yml", "main", 1)
         assert "\n" not in str(info.value)
         assert len(server.requests) == 1
 
@@ -158,7 +159,7 @@ def test_malformed_json_is_a_one_line_error():
     """A 200 whose body is not JSON is reported, not trusted."""
     fake = FakeGitHub(faults=[Response(200, "{not json", {"Content-Type": "application/json"})])
     with serve(fake) as server, pytest.raises(ServiceUnavailable, match="not the JSON expected"):
-        client(server, fake).workflow_runs("ci.yml", "main", 1)
+        ci_runs(client(server, fake), "ci.yml", "main", 1)
 
 
 def test_hang_past_the_timeout_is_retried_then_reported():
@@ -166,7 +167,7 @@ def test_hang_past_the_timeout_is_retried_then_reported():
     fake = FakeGitHub(faults=[Response(200, "{}", delay=3)] * 3)
     with serve(fake) as server:
         with pytest.raises(ServiceUnavailable, match=r"no answer within 0.3 s"):
-            client(server, fake, timeout=0.3).workflow_runs("ci.yml", "main", 1)
+            ci_runs(client(server, fake, timeout=0.3), "ci.yml", "main", 1)
         assert len(server.requests) == 3
 
 
@@ -182,7 +183,7 @@ def test_not_found_and_unauthorised_fail_at_once(status, token, expected):
     fake = FakeGitHub(faults=[Response(status, {"message": "Not Found"})])
     with serve(fake) as server:
         with pytest.raises(ConfigError, match=expected) as info:
-            client(server, fake, token=token).workflow_runs("ci.yml", "main", 1)
+            ci_runs(client(server, fake, token=token), "ci.yml", "main", 1)
         assert len(server.requests) == 1
         assert "ghp_secret123" not in str(info.value)
         if token:

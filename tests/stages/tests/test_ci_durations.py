@@ -1,10 +1,17 @@
-"""Shards split by the durations the newest earlier CI run uploaded (a local fake GitHub)."""
+"""Shards split by the durations the newest earlier CI run uploaded.
+
+The HTTP path runs against a fake GitHub on a local server; which run is read, and why
+not, against GitHub's answers held in memory.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
+import pytest
+
+from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.retry import RetryPolicy
 from ci_tasks.stages.tests import ci_durations, durations
 from ci_tasks.stages.tests._pytest.ci_tasks_split import split
@@ -16,6 +23,7 @@ from tests.support.github_fake import (
     other_host,
     zip_archive,
 )
+from tests.support.github_memory import MemoryGitHub
 from tests.support.localserver import serve
 
 TOKEN = "ghs_fake-token-for-durations"
@@ -99,3 +107,56 @@ def test_without_a_token_or_an_api_the_split_is_by_count_and_says_why(tmp_path):
     assert gone.store == {}
     assert gone.said.startswith("split by count: the last CI run's durations could not be read")
     assert TOKEN not in gone.said
+
+
+def _memory(runs: list[dict[str, object]], began: str) -> MemoryGitHub:
+    """GitHub in memory: completed *runs* and this run (2000), which began at *began*."""
+    current = {"id": 2000, "run_started_at": began, "status": "in_progress"}
+    return MemoryGitHub(runs=runs, current=current)
+
+
+def test_the_newest_run_finished_before_this_one_began_is_the_one_read(tmp_path):
+    """Runs still going when this one began are passed over for the newest one finished."""
+    github = _memory(make_runs(["success"] * 3), began="2026-10-31T23:00:00Z")
+    github.upload(1001, "ci-tasks-tests-3.11", zip_archive({"test-durations.json": "{}"}))
+    github.upload(
+        1002, "ci-tasks-tests-3.11", zip_archive({"test-durations.json": _store({"t.py::a": 2.0})})
+    )
+    found = ci_durations.from_github(github, tmp_path, _env("unused"))
+    # runs[0] ended at 00:05 and runs[1] at 23:05, after 23:00; runs[2] (22:05) is read.
+    assert found == ci_durations.Found(
+        {"t.py::a": [2.0]}, "split by the durations CI run #1232 recorded (1 tests)"
+    )
+    assert github.asked[:2] == ["workflow_run 2000", "workflow_runs page 1"]
+
+
+def test_only_the_newest_page_of_runs_is_looked_at(tmp_path):
+    """Past RUNS_LOOKED_AT runs none is read, even one that would qualify: one page asked."""
+    runs = make_runs(["success"] * (ci_durations.RUNS_LOOKED_AT + 5))
+    # Every run on the first page ended after this one began; the 21st did not.
+    github = _memory(runs, began=str(runs[ci_durations.RUNS_LOOKED_AT - 1]["run_started_at"]))
+    found = ci_durations.from_github(github, tmp_path, _env("unused"))
+    assert found.said == "split by count: no earlier completed run of this workflow"
+    assert github.asked == ["workflow_run 2000", "workflow_runs page 1"]
+
+
+def test_a_github_that_cannot_answer_is_a_split_by_count_saying_why(tmp_path):
+    """GitHub's one-line error is the reason given; the look-up never raises."""
+    github = _memory([], began="2026-11-01T00:00:00Z")
+    github.down = ConfigError("GitHub API /repos/octo/app/actions/runs/2000: 401 unauthorised")
+    found = ci_durations.from_github(github, tmp_path, _env("unused"))
+    assert found == ci_durations.Found(
+        {},
+        "split by count: the last CI run's durations could not be read "
+        "(GitHub API /repos/octo/app/actions/runs/2000: 401 unauthorised)",
+    )
+
+
+@pytest.mark.parametrize("missing", ["GITHUB_RUN_ID", "GITHUB_WORKFLOW_REF", "GITHUB_REF_NAME"])
+def test_without_this_runs_workflow_id_or_branch_github_is_not_asked(tmp_path, missing):
+    """A job that cannot say which run it is asks nothing and splits by count."""
+    github = _memory(make_runs(["success"]), began="2026-11-02T00:00:00Z")
+    env = {k: v for k, v in _env("unused").items() if k != missing}
+    found = ci_durations.from_github(github, tmp_path, env)
+    assert found.said == "split by count: no earlier completed run of this workflow"
+    assert github.asked == []
