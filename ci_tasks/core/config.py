@@ -438,16 +438,19 @@ class _Loader:
                 self.fail(key, "a table", value)
             return self.build(typing.cast("type[Any]", hint), value, key)
         if origin is Mapping:
-            if not isinstance(value, dict):
-                self.fail(key, "a table", value)
-            known = list(meta["keys"]())
-            inner = get_args(hint)[1]
-            for name in value:
-                if name not in known:
-                    self.unknown(f"{key}.{name}", name, known, value)
-            return {n: self.convert(inner, v, f"{key}.{n}", meta) for n, v in value.items()}
+            return self.mapping(get_args(hint)[1], value, key, meta)
         msg = f"unsupported configuration type {hint!r} for {key}"  # a bug of ours
         raise TypeError(msg)
+
+    def mapping(self, inner: Any, value: Any, key: str, meta: Mapping[str, Any]) -> dict[str, Any]:
+        """A table whose keys are those ``meta["keys"]()`` knows, each value an *inner*."""
+        if not isinstance(value, dict):
+            self.fail(key, "a table", value)
+        known = list(meta["keys"]())
+        for name in value:
+            if name not in known:
+                self.unknown(f"{key}.{name}", name, known, value)
+        return {n: self.convert(inner, v, f"{key}.{n}", meta) for n, v in value.items()}
 
     def build(self, cls: type[T], data: Mapping[str, Any], prefix: str) -> T:
         fields = {spec.name: spec for spec in fields_of(cls)}
