@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import os
 import shlex
 import subprocess
@@ -84,10 +85,45 @@ class _Limit:
     by_deadline: bool
 
 
+@dataclasses.dataclass(frozen=True)
+class _Spawn:
+    """How to start one command: argv, environment, folder, whether stdout is kept whole."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    cwd: Path | None
+    capture_stdout: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The command as a shell would read it."""
+        return shlex.join(self.argv)
+
+
 class _AttemptFailedError(Exception):
     def __init__(self, attempt: _Attempt) -> None:
         super().__init__(attempt.returncode)
         self.attempt = attempt
+
+
+@dataclasses.dataclass
+class _Tries:
+    """The attempts of one :meth:`Runner.run` call: what each runs, how many ran, the last limit."""
+
+    spawn: _Spawn
+    timeout: float | None
+    stream: bool
+    ok_codes: Sequence[int]
+    retry_on: retry_mod.RetryOn | None
+    count: int = 0
+    limit: _Limit | None = None
+    """The timeout the latest attempt got when it started."""
+
+    def retry_reason(self, exc: Exception) -> str | None:
+        """Why the attempt that raised *exc* is worth another, or ``None``."""
+        if self.retry_on is None or not isinstance(exc, _AttemptFailedError):
+            return None
+        return self.retry_on.reason(exc.attempt.returncode, exc.attempt.tail)
 
 
 @dataclasses.dataclass
@@ -283,60 +319,57 @@ class Runner:
         :attr:`Completed.stdout`; standard error streams as usual. With ``check=False``
         a failing exit code is returned instead of raised.
         """
-        argv = tuple(os.fspath(part) for part in command)
-        shown = shlex.join(argv)
-        full_env = build_env(self.env, env)
-        workdir = Path(cwd) if cwd is not None else self.cwd
-        policy = retry or self.retry
-        if retry_on is None:
-            policy = retry_mod.NO_RETRY
-        attempts = 0
+        spawn = _Spawn(
+            tuple(os.fspath(part) for part in command),
+            env=build_env(self.env, env),
+            cwd=Path(cwd) if cwd is not None else self.cwd,
+            capture_stdout=capture_stdout,
+        )
+        tries = _Tries(spawn, timeout=timeout, stream=stream, ok_codes=ok_codes, retry_on=retry_on)
         start = time.monotonic()
-        limit: _Limit | None = None
-
-        def once() -> _Attempt:
-            nonlocal attempts, limit
-            attempts += 1
-            limit = self._timeout_for(timeout)  # once, at the start: what the message names
-            result = self._run_once(
-                argv,
-                env=full_env,
-                cwd=workdir,
-                timeout=limit.seconds if limit else None,
-                stream=stream,
-                capture_stdout=capture_stdout,
-            )
-            if result.timed_out or result.returncode in ok_codes:
-                return result
-            raise _AttemptFailedError(result)
-
-        def retryable(exc: Exception) -> str | None:
-            if retry_on is None or not isinstance(exc, _AttemptFailedError):
-                return None
-            return retry_on.reason(exc.attempt.returncode, exc.attempt.tail)
-
-        try:
-            result = retry_mod.call_with_retries(
-                once,
-                policy=policy,
-                retryable=retryable,
-                log=lambda text: self.output.line(f"{shown}: {text}", "warning"),
-                clock=self.clock,
-            )
-        except _AttemptFailedError as exc:
-            result = exc.attempt
-            if check:
-                raise CommandFailed(shown, result.returncode, result.tail) from None
+        result = self._retried(tries, retry or self.retry, check=check)
+        limit = tries.limit
         if result.timed_out and limit is not None:
-            raise CommandTimedOut(shown, limit.seconds, result.tail, by_deadline=limit.by_deadline)
+            raise CommandTimedOut(
+                spawn.shown, limit.seconds, result.tail, by_deadline=limit.by_deadline
+            )
         return Completed(
-            command=argv,
+            command=spawn.argv,
             returncode=result.returncode,
             tail=result.tail,
             stdout=result.stdout,
             duration=time.monotonic() - start,
-            attempts=attempts,
+            attempts=tries.count,
         )
+
+    def _retried(self, tries: _Tries, policy: retry_mod.RetryPolicy, *, check: bool) -> _Attempt:
+        """The last of *tries* under *policy*; a failure raises :class:`CommandFailed` if *check*.
+
+        Without ``retry_on`` there is nothing worth retrying, whatever *policy* says.
+        """
+        shown = tries.spawn.shown
+        try:
+            return retry_mod.call_with_retries(
+                functools.partial(self._attempt, tries),
+                policy=policy if tries.retry_on is not None else retry_mod.NO_RETRY,
+                retryable=tries.retry_reason,
+                log=lambda text: self.output.line(f"{shown}: {text}", "warning"),
+                clock=self.clock,
+            )
+        except _AttemptFailedError as exc:
+            if check:
+                raise CommandFailed(shown, exc.attempt.returncode, exc.attempt.tail) from None
+            return exc.attempt
+
+    def _attempt(self, tries: _Tries) -> _Attempt:
+        """One more of *tries*; an exit code not in its ``ok_codes`` raises, a timeout returns."""
+        tries.count += 1
+        tries.limit = self._timeout_for(tries.timeout)  # once, at the start: what the message names
+        seconds = tries.limit.seconds if tries.limit else None
+        result = self._run_once(tries.spawn, timeout=seconds, stream=tries.stream)
+        if result.timed_out or result.returncode in tries.ok_codes:
+            return result
+        raise _AttemptFailedError(result)
 
     def run_parallel(self, jobs: Sequence[Job], *, timeout: float | None = None) -> list[Completed]:
         """Run *jobs* side by side; each output line is prefixed with its job's label.
@@ -353,16 +386,9 @@ class Runner:
         timed_out = False
         try:
             for job in jobs:  # one by one: a failed start must still stop the others
-                started.append(  # noqa: PERF401
-                    self._start(
-                        tuple(os.fspath(part) for part in job.command),
-                        env=build_env(self.env, job.env),
-                        cwd=self.cwd,
-                        sink=self.output,
-                        capture_stdout=False,
-                        label=job.label,
-                    )
-                )
+                argv = tuple(os.fspath(part) for part in job.command)
+                spawn = _Spawn(argv, env=build_env(self.env, job.env), cwd=self.cwd)
+                started.append(self._start(spawn, sink=self.output, label=job.label))
             while len(ended) < len(started):
                 for index, one in enumerate(started):
                     if index not in ended and one.process.poll() is not None:
@@ -385,22 +411,14 @@ class Runner:
             for i, (one, a) in enumerate(zip(started, attempts, strict=True))
         ]
 
-    def _start(
-        self,
-        argv: tuple[str, ...],
-        *,
-        env: dict[str, str],
-        cwd: Path | None,
-        sink: Output | None,
-        capture_stdout: bool,
-        label: str = "",
-    ) -> _Started:
+    def _start(self, spawn: _Spawn, *, sink: Output | None, label: str = "") -> _Started:
+        argv, cwd, capture_stdout = spawn.argv, spawn.cwd, spawn.capture_stdout
         try:
             tree = start_tree(
                 argv,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE if capture_stdout else subprocess.STDOUT,
-                env=env,
+                env=spawn.env,
                 cwd=cwd,
                 system=self.process_os,
             )
@@ -439,18 +457,8 @@ class Runner:
             timed_out=timed_out,
         )
 
-    def _run_once(
-        self,
-        argv: tuple[str, ...],
-        *,
-        env: dict[str, str],
-        cwd: Path | None,
-        timeout: float | None,
-        stream: bool,
-        capture_stdout: bool,
-    ) -> _Attempt:
-        sink = self.output if stream else None
-        started = self._start(argv, env=env, cwd=cwd, sink=sink, capture_stdout=capture_stdout)
+    def _run_once(self, spawn: _Spawn, *, timeout: float | None, stream: bool) -> _Attempt:
+        started = self._start(spawn, sink=self.output if stream else None)
         timed_out = False
         try:
             started.process.wait(timeout=timeout)

@@ -41,6 +41,7 @@ EVIDENCE_STAGE: Mapping[str, str] = {
     "build": "build",
     "smoke": "smoke",
 }
+_Maker = Callable[[], Check]
 
 
 def replaced(check: Check, stage: str, by: str) -> Check:
@@ -61,6 +62,29 @@ def _unknown(check_id: str, title: str, report: Report, remediation: str) -> Che
         Status.UNKNOWN,
         report.problem or "no evidence",
         remediation=remediation,
+        source=report.path,
+        origin=report.origin,
+    )
+
+
+def _judged(
+    check_id: str,
+    title: str,
+    report: Report,
+    *,
+    ok: bool,
+    summary: str,
+    fix: str,
+    evidence: Sequence[str] = (),
+) -> Check:
+    """A pass or a fail judged on *report*, citing it as the source."""
+    return Check(
+        check_id,
+        title,
+        Status.PASS if ok else Status.FAIL,
+        summary,
+        evidence=tuple(evidence),
+        remediation=fix,
         source=report.path,
         origin=report.origin,
     )
@@ -159,16 +183,15 @@ def flaky_tests(history: Report, *, runs: int, threshold: float | None) -> Check
         )
     rate = 100.0 * rescued / tests
     names = sorted({str(n) for e in entries for n in e.get("flaky") or ()})
-    return Check(
+    return _judged(
         "flaky-tests",
         title,
-        Status.PASS if rate < target else Status.FAIL,
-        f"{rescued}/{tests} test executions rescued by reruns over {len(entries)} runs "
+        history,
+        ok=rate < target,
+        summary=f"{rescued}/{tests} test executions rescued by reruns over {len(entries)} runs "
         f"({rate:.1f} %, target < {target:g} %)",
-        evidence=tuple(f"flaky: {n}" for n in names),
-        remediation=fix,
-        source=history.path,
-        origin=history.origin,
+        fix=fix,
+        evidence=[f"flaky: {n}" for n in names],
     )
 
 
@@ -219,16 +242,8 @@ def security(report: Report) -> Check:
         " ".join(str(f.get(k, "")) for k in ("tool", "id", "package", "file") if f.get(k))
         for f in open_
     ]
-    return Check(
-        "security",
-        title,
-        Status.PASS if ok else Status.FAIL,
-        f"verdict {report.verdict}, {len(open_)} unignored findings, {skipped} not audited",
-        evidence=tuple(shown),
-        remediation=fix,
-        source=report.path,
-        origin=report.origin,
-    )
+    summary = f"verdict {report.verdict}, {len(open_)} unignored findings, {skipped} not audited"
+    return _judged("security", title, report, ok=ok, summary=summary, fix=fix, evidence=shown)
 
 
 def _rule_findings(report: Report, rules: frozenset[str]) -> list[Mapping[str, Any]]:
@@ -249,16 +264,9 @@ def dependencies(lint: Report) -> Check:
     lock_current = lint.data.get("lock_current") is True
     drift = _rule_findings(lint, DEPENDENCY_RULES)
     ok = lock_current and not drift
-    return Check(
-        "dependencies",
-        title,
-        Status.PASS if ok else Status.FAIL,
-        f"lock {'current' if lock_current else 'NOT current'}, {len(drift)} pinning findings",
-        evidence=tuple(_where(f) for f in drift),
-        remediation=fix,
-        source=lint.path,
-        origin=lint.origin,
-    )
+    summary = f"lock {'current' if lock_current else 'NOT current'}, {len(drift)} pinning findings"
+    evidence = [_where(f) for f in drift]
+    return _judged("dependencies", title, lint, ok=ok, summary=summary, fix=fix, evidence=evidence)
 
 
 def _workflow_problems(workflow: WorkflowFile) -> list[str]:
@@ -340,15 +348,7 @@ def _verdict_check(check_id: str, title: str, report: Report, fix: str) -> Check
     if report.data is None or report.problem:
         return _unknown(check_id, title, report, fix)
     ok = report.verdict == "passed"
-    return Check(
-        check_id,
-        title,
-        Status.PASS if ok else Status.FAIL,
-        f"verdict {report.verdict}",
-        remediation=fix,
-        source=report.path,
-        origin=report.origin,
-    )
+    return _judged(check_id, title, report, ok=ok, summary=f"verdict {report.verdict}", fix=fix)
 
 
 def build(report: Report) -> Check:
@@ -409,6 +409,36 @@ def coverage_floor(
     )
 
 
+def _makers(evidence: Evidence, config: ReadinessConfig, now: dt.datetime) -> dict[str, _Maker]:
+    """Each check by its key in :class:`ReadinessChecksConfig`, made only when called."""
+    cfg, reports = config.checks, evidence.reports
+    return {
+        "ci_pass_rate": lambda: ci_pass_rate(
+            evidence.ci, runs=config.runs, threshold=cfg.ci_pass_rate.threshold
+        ),
+        "ci_duration": lambda: ci_duration(
+            evidence.ci, runs=config.runs, threshold=cfg.ci_duration.threshold
+        ),
+        "flaky_tests": lambda: flaky_tests(
+            evidence.flaky, runs=config.runs, threshold=cfg.flaky_tests.threshold
+        ),
+        "slow_tests": lambda: slow_tests(evidence.tests, evidence.coverage),
+        "coverage": lambda: coverage_floor(
+            evidence.tests, evidence.coverage, cfg.coverage.threshold
+        ),
+        "security": lambda: security(reports["security"]),
+        "dependencies": lambda: dependencies(reports["lint"]),
+        "workflows": lambda: workflows(
+            evidence.workflows, reports["lint"], evidence.replaced.get("lint")
+        ),
+        "build": lambda: build(reports["build"]),
+        "smoke": lambda: smoke(reports["smoke"], staging_configured=evidence.staging_configured),
+        "ci_environment": lambda: cienv.check(
+            evidence.ci_environment, max_age_days=config.ci_lock_max_age_days, now=now
+        ),
+    }
+
+
 def all_checks(
     evidence: Evidence, config: ReadinessConfig, now: dt.datetime | None = None
 ) -> tuple[Check, ...]:
@@ -416,54 +446,9 @@ def all_checks(
 
     *now* dates the CI lock's update pull request (default: the wall clock).
     """
-    cfg = config.checks
-    when = now or dt.datetime.now(dt.UTC)
-    makers: dict[str, tuple[Callable[[], Check], Any]] = {
-        "ci_pass_rate": (
-            lambda: ci_pass_rate(
-                evidence.ci, runs=config.runs, threshold=cfg.ci_pass_rate.threshold
-            ),
-            cfg.ci_pass_rate,
-        ),
-        "ci_duration": (
-            lambda: ci_duration(evidence.ci, runs=config.runs, threshold=cfg.ci_duration.threshold),
-            cfg.ci_duration,
-        ),
-        "flaky_tests": (
-            lambda: flaky_tests(
-                evidence.flaky, runs=config.runs, threshold=cfg.flaky_tests.threshold
-            ),
-            cfg.flaky_tests,
-        ),
-        "slow_tests": (lambda: slow_tests(evidence.tests, evidence.coverage), cfg.slow_tests),
-        "coverage": (
-            lambda: coverage_floor(evidence.tests, evidence.coverage, cfg.coverage.threshold),
-            cfg.coverage,
-        ),
-        "security": (lambda: security(evidence.reports["security"]), cfg.security),
-        "dependencies": (lambda: dependencies(evidence.reports["lint"]), cfg.dependencies),
-        "workflows": (
-            lambda: workflows(
-                evidence.workflows, evidence.reports["lint"], evidence.replaced.get("lint")
-            ),
-            cfg.workflows,
-        ),
-        "build": (lambda: build(evidence.reports["build"]), cfg.build),
-        "smoke": (
-            lambda: smoke(
-                evidence.reports["smoke"], staging_configured=evidence.staging_configured
-            ),
-            cfg.smoke,
-        ),
-        "ci_environment": (
-            lambda: cienv.check(
-                evidence.ci_environment, max_age_days=config.ci_lock_max_age_days, now=when
-            ),
-            cfg.ci_environment,
-        ),
-    }
     checks = []
-    for key, (make, settings) in makers.items():
+    for key, make in _makers(evidence, config, now or dt.datetime.now(dt.UTC)).items():
+        settings = config.checks.of(key)
         if not settings.enabled:
             continue
         check = make().with_weight(settings.weight)

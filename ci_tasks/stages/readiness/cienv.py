@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 TITLE = "CI environment"
 FIX_LOCK = f"run `ci-tasks lock` and commit {cilock.LOCK}"
+SOURCE = f"{cilock.LOCK}, GitHub API pulls from {cilock.UPDATE_BRANCH}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +90,6 @@ def gather(
 
 def check(seen: CIEnvironment | None, *, max_age_days: float, now: dt.datetime) -> Check:
     """Pass: the lock is current and no update PR has waited over *max_age_days* (0: any)."""
-    source = f"{cilock.LOCK}, GitHub API pulls from {cilock.UPDATE_BRANCH}"
     if seen is None:
         return Check(
             "ci-environment",
@@ -98,63 +98,63 @@ def check(seen: CIEnvironment | None, *, max_age_days: float, now: dt.datetime) 
             f"no {cilock.LOCK}: the CI environment is not a locked script",
         )
     if seen.current is None:
-        return Check(
-            "ci-environment",
-            TITLE,
-            Status.UNKNOWN,
-            seen.problem or "uv could not tell whether the lock is current",
-            remediation=FIX_LOCK,
-            source=source,
-        )
+        problem = seen.problem or "uv could not tell whether the lock is current"
+        return _seen(Status.UNKNOWN, problem, FIX_LOCK)
     if not seen.current:
-        return Check(
-            "ci-environment",
-            TITLE,
-            Status.FAIL,
-            f"{cilock.LOCK} is stale: the noxfile's block changed since it was locked",
-            remediation=FIX_LOCK,
-            source=source,
-        )
+        stale = f"{cilock.LOCK} is stale: the noxfile's block changed since it was locked"
+        return _seen(Status.FAIL, stale, FIX_LOCK)
     if seen.pulls is None:
-        why = (
-            f"update pull request not checked: {seen.pulls_problem}"
-            if not seen.looked
-            else f"update pull requests unknown: {seen.pulls_problem}"
-        )
-        return Check(
-            "ci-environment",
-            TITLE,
-            Status.PASS if not seen.looked else Status.UNKNOWN,
-            f"{cilock.LOCK} is current; {why}",
-            remediation="let readiness list pull requests (the token needs pull-requests: read)",
-            source=source,
-        )
-    waiting = [
-        (p, (now - p.opened).total_seconds() / 86400) for p in seen.pulls if p.opened is not None
-    ]
+        return _pulls_unlisted(seen)
+    return _pulls_waiting(seen.pulls, max_age_days=max_age_days, now=now)
+
+
+def _seen(status: Status, summary: str, fix: str, evidence: tuple[str, ...] = ()) -> Check:
+    """The check's outcome on what was seen of the lock and the update pull requests."""
+    return Check(
+        "ci-environment",
+        TITLE,
+        status,
+        summary,
+        evidence=evidence,
+        remediation=fix,
+        source=SOURCE,
+    )
+
+
+def _pulls_unlisted(seen: CIEnvironment) -> Check:
+    """A current lock whose update pull requests were not, or could not be, listed."""
+    why = (
+        f"update pull request not checked: {seen.pulls_problem}"
+        if not seen.looked
+        else f"update pull requests unknown: {seen.pulls_problem}"
+    )
+    return _seen(
+        Status.PASS if not seen.looked else Status.UNKNOWN,
+        f"{cilock.LOCK} is current; {why}",
+        "let readiness list pull requests (the token needs pull-requests: read)",
+    )
+
+
+def _pulls_waiting(
+    pulls: tuple[UpdatePull, ...], *, max_age_days: float, now: dt.datetime
+) -> Check:
+    """A current lock: fails when an update pull request has waited too long."""
+    waiting = [(p, (now - p.opened).total_seconds() / 86400) for p in pulls if p.opened is not None]
     shown = tuple(f"#{p.number} open for {days:.0f} days {p.url}".rstrip() for p, days in waiting)
     late = [(p, d) for p, d in waiting if max_age_days > 0 and d > max_age_days]
     limit = f"max {max_age_days:g} days" if max_age_days > 0 else "no age limit"
     if late:
         pull, days = late[0]
-        return Check(
-            "ci-environment",
-            TITLE,
+        return _seen(
             Status.FAIL,
             f"the CI lock update #{pull.number} has waited {days:.0f} days ({limit})",
-            evidence=shown,
-            remediation=f"review and merge the CI lock update #{pull.number} (or close it)",
-            source=source,
+            f"review and merge the CI lock update #{pull.number} (or close it)",
+            shown,
         )
-    pending = (
-        f"update #{seen.pulls[0].number} open" if seen.pulls else "no update pull request open"
-    )
-    return Check(
-        "ci-environment",
-        TITLE,
+    pending = f"update #{pulls[0].number} open" if pulls else "no update pull request open"
+    return _seen(
         Status.PASS,
         f"{cilock.LOCK} is current; {pending} ({limit})",
-        evidence=shown,
-        remediation=f"review and merge the CI lock update within {max_age_days:g} days",
-        source=source,
+        f"review and merge the CI lock update within {max_age_days:g} days",
+        shown,
     )

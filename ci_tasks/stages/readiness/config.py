@@ -49,6 +49,14 @@ class ReadinessChecksConfig:
     smoke: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
     ci_environment: ReadinessCheckConfig = ReadinessCheckConfig(weight=1.0)
 
+    def of(self, check: str) -> ReadinessCheckConfig:
+        """The settings of the check named *check* (``ci_pass_rate``)."""
+        value = getattr(self, check, None)
+        if not isinstance(value, ReadinessCheckConfig):
+            msg = f"no readiness check {check!r}"  # a bug of ours: READINESS_CHECKS names them
+            raise KeyError(msg)
+        return value
+
 
 @dataclasses.dataclass(frozen=True)
 class ReadinessExemption:

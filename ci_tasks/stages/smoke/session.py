@@ -35,8 +35,9 @@ from ci_tasks.stages.smoke.conditions import Condition, Observation, Outcome, ev
 from ci_tasks.stages.smoke.config import SmokeConfig
 
 if TYPE_CHECKING:
+    from ci_tasks.core.actions import Output
     from ci_tasks.core.config import Config
-    from ci_tasks.stages.smoke.probe import Probe
+    from ci_tasks.stages.smoke.probe import HttpProbe, Probe
 
 URL_VARIABLE = "STAGING_URL"
 ABSENT_STATUSES = frozenset({404, 405, 410})
@@ -390,56 +391,82 @@ def smoke(
     args = _parse_posargs(ctx.posargs) if args is None else args
     config: Config = ctx.config
     env = ctx.runner.env
-    options = options_from(args, config.section(SmokeConfig), env)
-    ready, checks = plan(
-        config.section(SmokeConfig)
-    )  # invalid conditions fail here, before any request
+    section = config.section(SmokeConfig)
+    options = options_from(args, section, env)
+    ready, checks = plan(section)  # invalid conditions fail here, before any request
     out = ctx.output
     out.add_url_mask(options.url)
     shown = display_url(options.url)
     clock = clock or PollClock()
-    wants_cert = any(
-        c.subject.kind == "certificate_expires_in" for check in checks for c in check.conditions
-    )
-    wait_probe: Probe
-    assert_probe: Probe
-    closers = []
     if probe is None:
-        from ci_tasks.core.http import route_client_logs  # noqa: PLC0415 - as below
-        from ci_tasks.stages.smoke.probe import HttpProbe  # noqa: PLC0415 - requests costs 0.2 s at start-up; only a run needs it
-
-        route_client_logs(verbose=bool(getattr(args, "verbose", False)), output=out)
-
-        # Waiting is itself the retry loop, so its requests are not retried underneath.
-        waiting = HttpProbe(options.url, policy=NO_RETRY, clock=clock)
-        asserting = HttpProbe(
-            options.url, policy=config.retry.policy(), clock=clock, want_certificate=wants_cert
-        )
-        wait_probe, assert_probe, closers = waiting, asserting, [waiting, asserting]
+        verbose = bool(getattr(args, "verbose", False))
+        probes = _http_probes(config, options, checks, clock, verbose=verbose, out=out)
+        wait_probe, assert_probe, closers = probes
     else:
-        wait_probe = assert_probe = probe
+        wait_probe, assert_probe, closers = probe, probe, []
     try:
         out.line(f"smoke: checking {shown}")
-        paths = config.section(SmokeConfig).health_paths
+        paths = section.health_paths
         if paths:
             readiness = wait_until_ready(
                 paths, ready, wait_probe, options=options, clock=clock, log=out.line
             )
         else:
             readiness = Readiness(ready=True, path=None, attempts=0, waited=0.0, last=())
-        results: list[Result] = []
-        if readiness.ready:
-            if readiness.path is not None:
-                out.line(f"smoke: ready ({readiness.path}) after {readiness.waited:.1f} s")
-                health = [c for c in checks if c.path == readiness.path and c.method == "GET"]
-                if not health:
-                    conds = tuple(parse(t) for t in DEFAULT_HEALTH_CONDITIONS)
-                    checks = (Check("GET", readiness.path, conds), *checks)
-            results = assert_all(checks, assert_probe, options.attempt_timeout)
+        results = _assert_when_ready(readiness, checks, assert_probe, options, log=out.line)
     finally:
         for closer in closers:
             closer.close()
     _finish(ctx, options=options, shown=shown, readiness=readiness, results=results, env=env)
+
+
+def _http_probes(
+    config: Config,
+    options: Options,
+    checks: Sequence[Check],
+    clock: Clock,
+    *,
+    verbose: bool,
+    out: Output,
+) -> tuple[Probe, Probe, list[HttpProbe]]:
+    """The real probes for waiting and for asserting, and what must be closed after."""
+    from ci_tasks.core.http import route_client_logs  # noqa: PLC0415 - as below
+    from ci_tasks.stages.smoke.probe import HttpProbe  # noqa: PLC0415 - requests costs 0.2 s at start-up; only a run needs it
+
+    route_client_logs(verbose=verbose, output=out)
+    wants_cert = any(
+        c.subject.kind == "certificate_expires_in" for check in checks for c in check.conditions
+    )
+    # Waiting is itself the retry loop, so its requests are not retried underneath.
+    waiting = HttpProbe(options.url, policy=NO_RETRY, clock=clock)
+    asserting = HttpProbe(
+        options.url, policy=config.retry.policy(), clock=clock, want_certificate=wants_cert
+    )
+    return waiting, asserting, [waiting, asserting]
+
+
+def _assert_when_ready(
+    readiness: Readiness,
+    checks: Sequence[Check],
+    probe: Probe,
+    options: Options,
+    *,
+    log: Callable[[str], None],
+) -> list[Result]:
+    """Every endpoint's result once the deployment is ready (none when it never was).
+
+    The health path that made it ready is asserted too, under its default conditions
+    unless an endpoint names it.
+    """
+    if not readiness.ready:
+        return []
+    if readiness.path is not None:
+        log(f"smoke: ready ({readiness.path}) after {readiness.waited:.1f} s")
+        health = [c for c in checks if c.path == readiness.path and c.method == "GET"]
+        if not health:
+            conds = tuple(parse(t) for t in DEFAULT_HEALTH_CONDITIONS)
+            checks = (Check("GET", readiness.path, conds), *checks)
+    return assert_all(checks, probe, options.attempt_timeout)
 
 
 def _finish(
