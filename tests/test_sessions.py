@@ -46,8 +46,8 @@ def slow(ctx):
 
 
 for stage in (ok, finds, broken):
-    nox_session(stage, name=stage.__name__, config=config, venv_backend="none")
-nox_session(venv, name="venv", config=config)
+    nox_session(stage, name=stage.__name__, config=config, venv_backend="none", timeout=600)
+nox_session(venv, name="venv", config=config, timeout=600)
 nox_session(slow, name="slow", config=config, venv_backend="none", timeout_key="lint")
 """
 

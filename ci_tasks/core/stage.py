@@ -282,9 +282,14 @@ def _interrupted_report(ctx: StageContext, why: str) -> None:
         )
 
 
-def context_for_session(name: str, session: nox.Session, config: Config) -> StageContext:
-    """A stage context bound to a nox session, with the session's overall timeout."""
-    deadline = time.monotonic() + config.timeout(name)
+def context_for_session(
+    name: str, session: nox.Session, config: Config, *, timeout: float | None = None
+) -> StageContext:
+    """A stage context bound to a nox session, with the session's overall timeout.
+
+    The timeout is *timeout* seconds, else that of stage *name*'s section.
+    """
+    deadline = time.monotonic() + (config.timeout(name) if timeout is None else timeout)
     runner = Runner.for_session(
         session, deadline=deadline, retry=config.retry.policy(), cwd=config.root
     )
@@ -318,6 +323,7 @@ def nox_session(
     tags: Sequence[str] = ("ci",),
     venv_backend: str = "uv",
     timeout_key: str | None = None,
+    timeout: float | None = None,
 ) -> None:
     """Register *stage* as the nox session *name*.
 
@@ -327,8 +333,17 @@ def nox_session(
     exit code 2; SIGINT, SIGTERM or SIGHUP stop the running command's tree and end nox
     with 128 + the signal's number (130, 143, 129).
     *python* holds ``[tool.ci-tasks] python`` entries; a ``ci`` session is tagged with
-    the CI matrix (:func:`ci_tasks.core.matrix.session_tags`).
+    the CI matrix (:func:`ci_tasks.core.matrix.session_tags`). The session's whole budget
+    is *timeout* seconds, else the ``timeout`` of stage *timeout_key* (default: *name*);
+    a session that is no stage must say which (no stage's budget is taken silently).
     """
+    budget_of = timeout_key or name
+    if timeout is None and budget_of not in config.sections:
+        msg = (
+            f"session {name!r}: no stage {budget_of!r} to take a timeout from; pass "
+            f"timeout=<seconds> or timeout_key=<stage> (one of {', '.join(config.sections)})"
+        )
+        raise ValueError(msg)
     entries = [python] if isinstance(python, str) else list(python or ())
     interpreters = [matrix.nox_python(p) for p in entries]
     nox_python: str | list[str] | None = (
@@ -340,7 +355,7 @@ def nox_session(
             default_output().line(usage_text(name, stage))
             return
         handle_termination_signals()
-        ctx = context_for_session(timeout_key or name, session, config)
+        ctx = context_for_session(budget_of, session, config, timeout=timeout)
         ctx.name = name
         try:
             code = run_stage(stage, ctx)

@@ -338,7 +338,7 @@ def test_an_empty_table_is_filled_where_it_stands():
     text = PYPROJECT + "\n[tool.ci-tasks]\n\n[tool.other]\nkeep = 1  # mine\n"
     edit = project.edit_pyproject(text, ["pytest-cov>=5"], project.render_config_table())
     assert edit.text.endswith("\n\n[tool.other]\nkeep = 1  # mine\n")
-    assert edit.text.index("smoke = 600.0") < edit.text.index("[tool.other]")
+    assert edit.text.rindex("timeout = 600.0") < edit.text.index("[tool.other]")
     assert tomllib.loads(edit.text)["tool"]["ci-tasks"]["retry"]["attempts"] == 3
 
 

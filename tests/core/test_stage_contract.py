@@ -38,3 +38,13 @@ def test_written_files_follow_the_configured_paths() -> None:
     written = stage.written_files(config)
     assert "out/tests.xml" in written
     assert ".ci-tasks/tests/coverage.xml" in written
+
+
+def test_a_session_that_is_no_stage_must_name_its_budget() -> None:
+    """No session takes another stage's timeout silently: it gives seconds or a stage."""
+
+    def docs(ctx: stage.StageContext) -> None:
+        """Builds the docs."""
+
+    with pytest.raises(ValueError, match="session 'docs': no stage 'docs' to take a timeout"):
+        stage.nox_session(docs, name="docs", config=Config(), venv_backend="none")
