@@ -220,6 +220,33 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+@dataclasses.dataclass(frozen=True)
+class Flags:
+    """A session's own posargs flags: one definition for its ``--help`` and its parsing."""
+
+    stage: str
+    description: str
+    add: Callable[[argparse.ArgumentParser], None]
+    """Adds the flags to a parser (``ci-tasks <stage>`` adds the same ones to its own)."""
+
+    @property
+    def prog(self) -> str:
+        """How the flags are given: ``nox -s <stage> --``."""
+        return f"nox -s {self.stage} --"
+
+    def usage(self) -> str:
+        """What ``nox -s <stage> -- --help`` prints."""
+        parser = argparse.ArgumentParser(prog=self.prog, description=self.description)
+        self.add(parser)
+        return parser.format_help()
+
+    def parse(self, posargs: Sequence[str]) -> argparse.Namespace:
+        """The session's posargs parsed; a bad flag is a one-line :class:`UsageError`."""
+        parser = ArgumentParser(prog=self.prog, add_help=False)
+        self.add(parser)
+        return parser.parse_args(list(posargs))
+
+
 def install_locked(ctx: StageContext, groups: Sequence[str] | None = None) -> None:
     """Install the project and its locked dependency groups into the session venv.
 

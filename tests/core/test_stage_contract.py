@@ -7,6 +7,7 @@ import pytest
 import ci_tasks  # noqa: F401 - the registry hands every stage's spec to the shared layer
 from ci_tasks.core import stage
 from ci_tasks.core.config import Config
+from ci_tasks.core.errors import UsageError
 from ci_tasks.stages.smoke.config import SmokeConfig
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.flaky import HISTORY_SCHEMA, HISTORY_VERSION
@@ -48,3 +49,17 @@ def test_a_session_that_is_no_stage_must_name_its_budget() -> None:
 
     with pytest.raises(ValueError, match="session 'docs': no stage 'docs' to take a timeout"):
         stage.nox_session(docs, name="docs", config=Config(), venv_backend="none")
+
+
+def test_a_sessions_flags_give_its_help_and_its_one_line_errors() -> None:
+    """One definition of a session's flags: ``--help`` lists them, a bad one is a UsageError."""
+
+    def add(parser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="write nothing")
+
+    flags = stage.Flags("readiness", "The score.", add)
+    assert flags.usage().startswith("usage: nox -s readiness -- [-h] [--dry-run]")
+    assert "write nothing" in flags.usage()
+    assert flags.parse(["--dry-run"]).dry_run is True
+    with pytest.raises(UsageError, match=r"^nox -s readiness --: unrecognized arguments: --wet"):
+        flags.parse(["--wet"])

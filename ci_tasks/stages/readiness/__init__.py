@@ -11,10 +11,10 @@ from __future__ import annotations
 from ci_tasks.core.stage import StageSpec
 from ci_tasks.stages.readiness.config import ReadinessConfig
 from ci_tasks.stages.readiness.model import Check, Result, Status, score
-from ci_tasks.stages.readiness.session import Options, readiness, register, run, usage
+from ci_tasks.stages.readiness.session import FLAGS, Options, readiness, register, run
 
 STAGE: StageSpec = StageSpec(
-    name="readiness", section=ReadinessConfig, register=register, usage=usage, ci=False
+    name="readiness", section=ReadinessConfig, register=register, usage=FLAGS.usage, ci=False
 )
 
 __all__ = ["STAGE", "Check", "Options", "Result", "Status", "readiness", "register", "run", "score"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ci_tasks.core import artifacts, ignores, masking, reports, stage
 from ci_tasks.core.errors import CheckFailed, ToolMissingError, UsageError
-from ci_tasks.core.stage import ArgumentParser, StageContext
+from ci_tasks.core.stage import Flags, StageContext
 from ci_tasks.core.verdict import Verdict, tempered
 from ci_tasks.stages.readiness import (
     autocommit,
@@ -122,22 +122,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--push", action="store_true", help="push the --commit (with retries)")
 
 
-def usage() -> str:
-    """What ``nox -s readiness -- --help`` prints."""
-    parser = argparse.ArgumentParser(
-        prog="nox -s readiness --",
-        description="The release-readiness score, checklist and gate "
-        "(configured in [tool.ci-tasks.readiness]).",
-    )
-    add_arguments(parser)
-    return parser.format_help()
+FLAGS = Flags(
+    "readiness",
+    "The release-readiness score, checklist and gate (configured in [tool.ci-tasks.readiness]).",
+    add_arguments,
+)
 
 
 def parse_options(argv: Sequence[str]) -> Options:
     """Options from the session's posargs; a bad flag is a one-line :class:`UsageError`."""
-    parser = ArgumentParser(prog="nox -s readiness --", add_help=False)
-    add_arguments(parser)
-    return options_from(parser.parse_args(list(argv)))
+    return options_from(FLAGS.parse(argv))
 
 
 def options_from(args: argparse.Namespace) -> Options:

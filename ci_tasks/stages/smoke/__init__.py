@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ci_tasks.core.stage import StageSpec
 from ci_tasks.stages.smoke.config import SmokeConfig
-from ci_tasks.stages.smoke.session import register, smoke, usage
+from ci_tasks.stages.smoke.session import FLAGS, register, smoke
 
 STAGE: StageSpec = StageSpec(
     name="smoke",
@@ -12,7 +12,7 @@ STAGE: StageSpec = StageSpec(
     register=register,
     report="smoke",
     exports={"url": lambda section: section.url},
-    usage=usage,
+    usage=FLAGS.usage,
     ci=False,
 )
 

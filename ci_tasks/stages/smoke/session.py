@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ci_tasks.core import reports
 from ci_tasks.core.errors import CheckFailed, ConfigError, ServiceUnavailable, UsageError
 from ci_tasks.core.retry import NO_RETRY, Clock
-from ci_tasks.core.stage import ArgumentParser, StageContext
+from ci_tasks.core.stage import Flags, StageContext
 from ci_tasks.stages.smoke.conditions import Condition, Observation, Outcome, evaluate, parse
 from ci_tasks.stages.smoke.config import SmokeConfig
 
@@ -144,21 +144,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def usage() -> str:
-    """What ``nox -s smoke -- --help`` prints."""
-    parser = argparse.ArgumentParser(
-        prog="nox -s smoke --",
-        description="Wait until the deployment is ready, then assert its endpoints "
-        "(configured in [tool.ci-tasks.smoke]).",
-    )
-    add_arguments(parser)
-    return parser.format_help()
-
-
-def _parse_posargs(posargs: Sequence[str]) -> argparse.Namespace:
-    parser = ArgumentParser(prog="nox -s smoke --", add_help=False)
-    add_arguments(parser)
-    return parser.parse_args(list(posargs))
+FLAGS = Flags(
+    "smoke",
+    "Wait until the deployment is ready, then assert its endpoints "
+    "(configured in [tool.ci-tasks.smoke]).",
+    add_arguments,
+)
 
 
 def options_from(args: argparse.Namespace, config: SmokeConfig, env: Mapping[str, str]) -> Options:
@@ -388,7 +379,7 @@ def smoke(
     Flags come from *args* (``ci-tasks smoke``) or else the session's posargs; *clock*
     and *probe* replace the real clock and HTTP requests in tests.
     """
-    args = _parse_posargs(ctx.posargs) if args is None else args
+    args = FLAGS.parse(ctx.posargs) if args is None else args
     config: Config = ctx.config
     env = ctx.runner.env
     section = config.section(SmokeConfig)
