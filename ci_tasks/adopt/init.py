@@ -134,16 +134,12 @@ def _noxfile_change(
     root: Path, text: str, spec: scriptenv.ScriptSpec, layout: project.Layout, *, force: bool
 ) -> Change:
     old = _read(root / scriptenv.NOXFILE)
-    if old is None:
-        return Change(scriptenv.NOXFILE, "create", text)
-    if old == text:
-        return Change(scriptenv.NOXFILE, "unchanged", text, old)
-    if force:
-        return Change(scriptenv.NOXFILE, "overwrite", text, old, "the old file is kept as a backup")
+    if old is None or old == text or force:
+        return _decide(scriptenv.NOXFILE, old, text, force=force)
     own = frozenset({layout.package.split(".")[0]} if layout.package else ())
     merged = merge.merge(old, spec, str(root / scriptenv.NOXFILE), first_party=own)
     note = "merged: " + ", ".join(merged.notes) if merged.notes else ""
-    return _edited(scriptenv.NOXFILE, old, merged.text, note)
+    return _decide(scriptenv.NOXFILE, old, merged.text, note=note, edits=True)
 
 
 def _session_notes(change: Change, config: Config, pyproject: Path) -> list[str]:
@@ -169,14 +165,35 @@ def _session_notes(change: Change, config: Config, pyproject: Path) -> list[str]
     return notes
 
 
-def _generated(root: Path, relative: str, text: str, *, force: bool) -> Change:
-    old = _read(root / relative)
+def _decide(
+    relative: str,
+    old: str | None,
+    new: str,
+    *,
+    force: bool = False,
+    edits: bool = False,
+    note: str = "",
+) -> Change:
+    """What init does to *relative*, now *old* (``None``: absent), to make it *new*.
+
+    Absent: create; the same: unchanged. A file init edits in place (*edits*:
+    ``pyproject.toml``, ``.gitignore``, a merged noxfile) is updated; any other is
+    overwritten with *force* (a backup is kept), else skipped, saying why. *note* goes
+    with a create or an update.
+    """
     if old is None:
-        return Change(relative, "create", text)
-    if old == text:
-        return Change(relative, "unchanged", text, old)
+        return Change(relative, "create", new, None, note)
+    if old == new:
+        return Change(relative, "unchanged", new, old)
+    if edits:
+        return Change(relative, "update", new, old, note)
     if force:
-        return Change(relative, "overwrite", text, old, "the old file is kept as a backup")
+        return Change(relative, "overwrite", new, old, "the old file is kept as a backup")
+    return Change(relative, "skip", new, old, _kept_note(relative))
+
+
+def _kept_note(relative: str) -> str:
+    """Why a differing file is kept, and what to do instead."""
     note = "exists and differs; kept: --force overwrites it, keeping a .bak copy"
     if relative.startswith(workflows.WORKFLOWS_DIR):
         note += (
@@ -184,15 +201,11 @@ def _generated(root: Path, relative: str, text: str, *, force: bool) -> Change:
             "`uv run --locked --script noxfile.py -s <session>` and key the uv cache on "
             f"{' and '.join(workflows.CACHE_KEYS)} (`--dry-run` shows the whole file)"
         )
-    return Change(relative, "skip", text, old, note)
+    return note
 
 
-def _edited(relative: str, old: str | None, new: str, note: str = "") -> Change:
-    if old is None:
-        return Change(relative, "create", new, None, note)
-    if old == new:
-        return Change(relative, "unchanged", new, old)
-    return Change(relative, "update", new, old, note)
+def _generated(root: Path, relative: str, text: str, *, force: bool) -> Change:
+    return _decide(relative, _read(root / relative), text, force=force)
 
 
 def _parse_pyproject(path: Path) -> tuple[str, dict[str, Any]]:
@@ -287,16 +300,15 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     generated_noxfile = render_noxfile(spec, layout.blank_lines)
     noxfile = _noxfile_change(root, generated_noxfile, spec, layout, force=force)
     changes = [
-        _edited(PYPROJECT, text, edit.text, "; ".join(notes)),
+        _decide(PYPROJECT, text, edit.text, edits=True, note="; ".join(notes)),
         noxfile,
         _generated(root, "tasks.py", render_tasks(layout.blank_lines), force=force),
     ]
     changes += [_generated(root, rel, body, force=force) for rel, body in generated.items()]
     gitignore = _read(root / ".gitignore")
+    ignoring = project.edit_gitignore(gitignore or "")
     ignores = "ignores " + " and ".join(project.GITIGNORE_ENTRIES)
-    changes.append(
-        _edited(".gitignore", gitignore, project.edit_gitignore(gitignore or ""), ignores)
-    )
+    changes.append(_decide(".gitignore", gitignore, ignoring, edits=True, note=ignores))
     found = [*_session_notes(noxfile, config, pyproject_path), *_workflow_notes(root, generated)]
     return Plan(root, layout, tuple(changes), tuple(found), config, tuple(kept))
 
