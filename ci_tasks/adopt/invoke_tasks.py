@@ -10,7 +10,9 @@ through nox: ``uv run --locked --script noxfile.py -s invoke -- hooks.install``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -25,14 +27,20 @@ from ci_tasks.core.errors import CITasksError, exit_code_for
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.signals import handle_termination_signals
 
+_T = TypeVar("_T")
+
 
 def _project() -> Path:
     found = find_pyproject()
     return found.parent if found is not None else Path.cwd()
 
 
-def _fail(exc: CITasksError) -> Exit:
-    return Exit(f"ci-tasks: error: {exc}", code=exc.exit_code)
+def _on_project(action: Callable[[Path], _T]) -> _T:
+    """*action* on the project; a :class:`CITasksError` ends the task with its exit code."""
+    try:
+        return action(_project())
+    except CITasksError as exc:
+        raise Exit(f"ci-tasks: error: {exc}", code=exc.exit_code) from None
 
 
 @task(
@@ -60,29 +68,19 @@ def preflight(c: Context, fail_fast: bool = False, no_cache: bool = False) -> No
 @task
 def install(c: Context) -> None:  # noqa: ARG001 - invoke hands every task a context
     """Install the pre-push hook (an existing hook is kept and chained, never overwritten)."""
-    try:
-        hooks_mod.install(_project())
-    except CITasksError as exc:
-        raise _fail(exc) from None
+    _on_project(hooks_mod.install)
 
 
 @task
 def uninstall(c: Context) -> None:  # noqa: ARG001 - invoke hands every task a context
     """Remove the pre-push hook and restore the hook it replaced."""
-    try:
-        hooks_mod.uninstall(_project())
-    except CITasksError as exc:
-        raise _fail(exc) from None
+    _on_project(hooks_mod.uninstall)
 
 
 @task
 def status(c: Context) -> None:  # noqa: ARG001 - invoke hands every task a context
     """Say what pre-push hook is installed, where, and whether a legacy hook is chained."""
-    try:
-        lines = hooks_mod.describe(hooks_mod.status(_project()))
-    except CITasksError as exc:
-        raise _fail(exc) from None
-    for line in lines:
+    for line in hooks_mod.describe(_on_project(hooks_mod.status)):
         default_output().line(line)
 
 
