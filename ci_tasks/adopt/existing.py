@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ci_tasks.core import matrix
+from ci_tasks.core.workflow_files import workflow_files
 
-WORKFLOWS_DIR = ".github/workflows"
 MAX_COMBINATIONS = 256
 """GitHub's own limit on the jobs one matrix makes."""
 # `${{ matrix.os }}`, `${{ matrix.config.os || 'ubuntu-latest' }}`: a matrix value, maybe
@@ -198,11 +198,9 @@ def read(root: Path) -> Matrix:
     """The OSes and interpreters the test jobs of *root*'s workflows run on, in file order."""
     import yaml  # noqa: PLC0415 - PyYAML is only needed when workflows are read
 
-    folder = root / WORKFLOWS_DIR
-    files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]) if folder.is_dir() else []
     seen: dict[str, dict[str, Found]] = {"os": {}, "python": {}, "ignored": {}}
     tests: list[tuple[str, str, Mapping[str, Any]]] = []
-    for file in files:
+    for file in workflow_files(root):
         try:
             # BaseLoader keeps every scalar a string: `3.10` stays 3.10, not the float 3.1.
             data = yaml.load(file.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506  # nosec B506

@@ -26,6 +26,7 @@ from ci_tasks.core.config import PYPROJECT, Config, parse_config, read_pyproject
 from ci_tasks.core.errors import CITasksError, ConfigError
 from ci_tasks.core.reports import atomic_write
 from ci_tasks.core.runner import Runner
+from ci_tasks.core.workflow_files import WORKFLOWS_DIR, workflow_files
 from ci_tasks.registry import SESSIONS, project_ci_sessions
 
 Action = Literal["create", "update", "overwrite", "skip", "hold", "unchanged"]
@@ -195,7 +196,7 @@ def _decide(
 def _kept_note(relative: str) -> str:
     """Why a differing file is kept, and what to do instead."""
     note = "exists and differs; kept: --force overwrites it, keeping a .bak copy"
-    if relative.startswith(workflows.WORKFLOWS_DIR):
+    if relative.startswith(WORKFLOWS_DIR):
         note += (
             "; to switch by hand, make each job run "
             "`uv run --locked --script noxfile.py -s <session>` and key the uv cache on "
@@ -244,14 +245,7 @@ def coverage_note(root: Path) -> tuple[bool, str]:
 
 
 def _workflow_notes(root: Path, generated: Mapping[str, str]) -> list[str]:
-    folder = root / workflows.WORKFLOWS_DIR
-    if not folder.is_dir():
-        return []
-    theirs = sorted(
-        p.name
-        for p in folder.iterdir()
-        if p.suffix in {".yml", ".yaml"} and f"{workflows.WORKFLOWS_DIR}/{p.name}" not in generated
-    )
+    theirs = [p.name for p in workflow_files(root) if f"{WORKFLOWS_DIR}/{p.name}" not in generated]
     if not theirs:
         return []
     return [
@@ -353,7 +347,7 @@ def _without_workflows(result: Plan) -> Plan:
     """
     changes = tuple(
         dataclasses.replace(c, action="hold", note=f"its jobs need {scriptenv.LOCK}")
-        if c.writes and c.path.startswith(workflows.WORKFLOWS_DIR)
+        if c.writes and c.path.startswith(WORKFLOWS_DIR)
         else c
         for c in result.changes
     )

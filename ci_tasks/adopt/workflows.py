@@ -22,8 +22,8 @@ from ci_tasks.core import matrix
 from ci_tasks.core.config import Config
 from ci_tasks.core.reports import ARTIFACT_PREFIX, JOBS_DIR
 from ci_tasks.core.stage import exported
+from ci_tasks.core.workflow_files import WORKFLOWS_DIR
 
-WORKFLOWS_DIR = ".github/workflows"
 DEPENDABOT = ".github/dependabot.yml"
 NOX = "uv run --locked --script noxfile.py"
 """How a job starts nox: from the CI environment locked in ``noxfile.py.lock``."""

@@ -16,6 +16,7 @@ import yaml
 from ci_tasks.adopt import init, workflows
 from ci_tasks.core import reports
 from ci_tasks.core.config import Config, load_config
+from ci_tasks.core.workflow_files import WORKFLOWS_DIR
 from tests.support.sample import NOXFILE, clean_env, make_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ REGENERATE = (
 BIN = Path(sys.executable).parent
 SPEC = workflows.WorkflowSpec.from_config(Config())
 RENDERED = workflows.render_all(SPEC)
-WORKFLOW_FILES = sorted(p for p in RENDERED if p.startswith(workflows.WORKFLOWS_DIR))
+WORKFLOW_FILES = sorted(p for p in RENDERED if p.startswith(WORKFLOWS_DIR))
 
 
 def _load(text: str) -> dict:
@@ -87,7 +88,7 @@ def test_least_privilege_and_no_untrusted_expansion(path):
 
 def test_ci_fans_out_the_listed_sessions_and_gates_on_readiness():
     """ci.yml lists `ci` sessions with nox, runs each as a matrix job, then the readiness gate."""
-    data = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"])
+    data = _load(RENDERED[f"{WORKFLOWS_DIR}/ci.yml"])
     assert set(data["on"]) == {"push", "pull_request"}
     assert data["concurrency"] == {
         "group": "${{ github.workflow }}-${{ github.ref }}",
@@ -119,7 +120,7 @@ def test_job_timeouts_sit_a_margin_above_the_configured_session_timeouts():
 
 def test_update_readiness_and_smoke_triggers_and_secrets():
     """The readiness and smoke workflows have the seed's triggers, and secrets only via env."""
-    readiness = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/update-readiness.yml"])
+    readiness = _load(RENDERED[f"{WORKFLOWS_DIR}/update-readiness.yml"])
     assert readiness["on"]["push"] == {"branches": ["main", "develop"]}
     assert readiness["on"]["schedule"] == [{"cron": "0 9 * * *"}]
     assert "workflow_dispatch" in readiness["on"]
@@ -134,7 +135,7 @@ def test_update_readiness_and_smoke_triggers_and_secrets():
     )
     assert set(job["steps"][-1]["env"]) == {"GITHUB_TOKEN", "SLACK_WEBHOOK_URL"}
 
-    smoke = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/staging-smoke-test.yml"])
+    smoke = _load(RENDERED[f"{WORKFLOWS_DIR}/staging-smoke-test.yml"])
     assert smoke["on"]["workflow_run"] == {"workflows": ["CI"], "types": ["completed"]}
     assert smoke["on"]["schedule"] == [{"cron": "0 */4 * * *"}]
     job = smoke["jobs"]["smoke"]
@@ -166,7 +167,7 @@ def test_zizmor_finds_nothing_in_the_generated_files(github_dir, tmp_path):
     """Offline zizmor reports nothing; the same run on an unsafe variant does report."""
     assert _zizmor(github_dir) == []
     unsafe = tmp_path / "ci.yml"
-    text = RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"]
+    text = RENDERED[f"{WORKFLOWS_DIR}/ci.yml"]
     unsafe.write_text(text.replace(workflows.SETUP_UV.sha, "v10", 1))
     assert _zizmor(unsafe)
 
@@ -196,7 +197,7 @@ def test_this_repository_github_dir_is_what_init_generates():
             "would also replace this repository's own noxfile.py)"
         )
     present = {p.relative_to(REPO).as_posix() for p in (REPO / ".github/workflows").iterdir()}
-    assert present == {p for p in expected if p.startswith(workflows.WORKFLOWS_DIR)}
+    assert present == {p for p in expected if p.startswith(WORKFLOWS_DIR)}
     plan = init.plan(REPO)
     github = [c for c in plan.changes if c.path.startswith(".github/")]
     assert github
@@ -205,7 +206,7 @@ def test_this_repository_github_dir_is_what_init_generates():
 
 def test_coverage_uploaded_and_sent_to_codecov_only_with_a_token():
     """Tests jobs keep their .ci-tasks/<session>/coverage.xml; Codecov only with a token."""
-    steps = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"])["jobs"]["session"]["steps"]
+    steps = _load(RENDERED[f"{WORKFLOWS_DIR}/ci.yml"])["jobs"]["session"]["steps"]
     by_name = {s["name"]: s for s in steps}
     keep = by_name["Keep the coverage report"]
     assert keep["with"]["path"] == ".ci-tasks/${{ matrix.session }}/coverage.xml"
@@ -220,7 +221,7 @@ def test_coverage_uploaded_and_sent_to_codecov_only_with_a_token():
 
 def test_ci_uploads_the_reports_under_the_name_readiness_fetches():
     """Each CI job uploads .ci-tasks/ as `<ARTIFACT_PREFIX><session>-<os>`, hidden files kept."""
-    ci = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"])
+    ci = _load(RENDERED[f"{WORKFLOWS_DIR}/ci.yml"])
     uploads = [
         s["with"]
         for s in ci["jobs"]["session"]["steps"]
@@ -235,7 +236,7 @@ def test_ci_uploads_the_reports_under_the_name_readiness_fetches():
 
 def test_update_readiness_may_read_actions_and_write_contents_only():
     """The scheduled readiness job reads runs, artifacts and pull requests, commits, no more."""
-    data = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/update-readiness.yml"])
+    data = _load(RENDERED[f"{WORKFLOWS_DIR}/update-readiness.yml"])
     assert data["jobs"]["readiness"]["permissions"] == {
         "actions": "read",
         "contents": "write",
@@ -245,7 +246,7 @@ def test_update_readiness_may_read_actions_and_write_contents_only():
 
 def test_update_ci_lock_runs_weekly_from_the_locked_environment_with_two_grants():
     """update-ci-lock.yml: weekly and manual, one job with contents and pull-requests write."""
-    data = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/update-ci-lock.yml"])
+    data = _load(RENDERED[f"{WORKFLOWS_DIR}/update-ci-lock.yml"])
     assert data["on"] == {"schedule": [{"cron": "0 6 * * 1"}], "workflow_dispatch": None}
     assert data["concurrency"] == {"group": "${{ github.workflow }}", "cancel-in-progress": False}
     (job,) = data["jobs"].values()
@@ -278,7 +279,7 @@ def _ci_matrix(root: Path, tmp_path: Path) -> list[dict]:
         timeout=120,
         check=True,
     )
-    program, minutes = _matrix_program(_load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"]))
+    program, minutes = _matrix_program(_load(RENDERED[f"{WORKFLOWS_DIR}/ci.yml"]))
     listed = tmp_path / "sessions.json"
     listed.write_text(listing.stdout)
     done = subprocess.run(
@@ -330,7 +331,7 @@ def test_ci_matrix_defaults_to_ubuntu_for_a_session_without_os_tags(tmp_path):
 
 def test_each_job_runs_on_its_os_and_keeps_its_reports_under_a_unique_name():
     """runs-on, artifact names and the readiness download are per job, so OSes never collide."""
-    ci = _load(RENDERED[f"{workflows.WORKFLOWS_DIR}/ci.yml"])
+    ci = _load(RENDERED[f"{WORKFLOWS_DIR}/ci.yml"])
     job = ci["jobs"]["session"]
     assert job["runs-on"] == "${{ matrix.os }}"
     assert job["continue-on-error"] == "${{ matrix.allow_failure }}"

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_tasks.core.errors import ConfigError
+from ci_tasks.core.workflow_files import workflow_files
 
 if TYPE_CHECKING:
     import yaml
-
-WORKFLOWS = Path(".github") / "workflows"
 
 _REQUIREMENT = re.compile(
     r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<extras>\[[^\]]*\])?\s*"
@@ -198,14 +197,6 @@ def check_workflow(text: str, file: str) -> list[Finding]:
                         )
                     )
     return findings
-
-
-def workflow_files(root: Path) -> list[Path]:
-    """The workflow files of the project in *root*, sorted."""
-    folder = root / WORKFLOWS
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
 
 
 def check(
