@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_tasks import __version__
 from ci_tasks.core.cilock import UPDATE_BRANCH
@@ -25,6 +25,9 @@ from ci_tasks.core.signals import handle_termination_signals
 from ci_tasks.core.stage import ArgumentParser
 from ci_tasks.core.verdict import Verdict
 from ci_tasks.stages.smoke.session import add_arguments as _smoke_arguments
+
+if TYPE_CHECKING:
+    _Commands = argparse._SubParsersAction[ArgumentParser]  # noqa: SLF001 - what add_subparsers returns; argparse has no public name for it
 
 
 def _plain(value: Any) -> Any:
@@ -165,23 +168,32 @@ def _cmd_smoke(args: argparse.Namespace) -> int:
     return smoke.run_cli(args, load_config(args.project))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for documentation and tests)."""
-    parser = ArgumentParser(prog="ci-tasks", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"ci-tasks {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+def _folder_option(parser: argparse.ArgumentParser) -> None:
+    """``--project`` of a command that works in the project folder, here by default."""
+    parser.add_argument(
+        "--project", type=Path, default=Path(), help="the project folder (default: here)"
+    )
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    """``--project`` of a command that reads the configuration (default: the nearest one)."""
+    parser.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
+
+
+def _add_config(commands: _Commands) -> None:
     config = commands.add_parser("config", help="validate [tool.ci-tasks] and print it")
-    config.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
+    _config_option(config)
     config.set_defaults(func=_cmd_config)
+
+
+def _add_init(commands: _Commands) -> None:
     init = commands.add_parser(
         "init",
         help="adopt ci_tasks: a locked noxfile, tasks.py, workflows, [tool.ci-tasks]",
         description="Write what a project needs to run ci_tasks locally and in GitHub Actions. "
         "Existing files are kept (reported as skipped) unless --force is given.",
     )
-    init.add_argument(
-        "--project", type=Path, default=Path(), help="the project folder (default: here)"
-    )
+    _folder_option(init)
     init.add_argument(
         "--ci-tasks-source",
         metavar="PATH",
@@ -208,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.set_defaults(func=_cmd_init)
 
+
+def _add_baseline(commands: _Commands) -> None:
     base = commands.add_parser(
         "baseline",
         help="accept today's lint and security findings as dated, accountable ignore entries",
@@ -216,12 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
         "[tool.ci-tasks.<stage>] ignore with a reason and an expiry 90 days out. Running it "
         "again adds nothing; an expired entry is never renewed.",
     )
-    base.add_argument(
-        "--project", type=Path, default=Path(), help="the project folder (default: here)"
-    )
+    _folder_option(base)
     base.add_argument("--timeout", type=float, default=600, help="seconds each check may take")
     base.set_defaults(func=_cmd_baseline)
 
+
+def _add_lock(commands: _Commands) -> None:
     lock = commands.add_parser(
         "lock",
         help="lock the CI environment (noxfile.py.lock) again and show what changed",
@@ -229,9 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         "each package whose version changed. Dependabot does not update script locks: "
         "run `ci-tasks lock --upgrade` to move to the newest allowed versions.",
     )
-    lock.add_argument(
-        "--project", type=Path, default=Path(), help="the project folder (default: here)"
-    )
+    _folder_option(lock)
     lock.add_argument("--upgrade", action="store_true", help="take the newest allowed versions")
     lock.add_argument(
         "--check", action="store_true", help="exit 1 when the lock is stale; change nothing"
@@ -253,17 +265,30 @@ def build_parser() -> argparse.ArgumentParser:
     lock.add_argument("--timeout", type=float, default=600, help="seconds uv may take")
     lock.set_defaults(func=_cmd_lock)
 
-    ready = commands.add_parser("readiness", help="release-readiness score, checklist and gate")
-    ready.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
+
+def _add_readiness(commands: _Commands) -> None:
     from ci_tasks.stages.readiness.session import add_arguments  # noqa: PLC0415
 
+    ready = commands.add_parser("readiness", help="release-readiness score, checklist and gate")
+    _config_option(ready)
     add_arguments(ready)
     ready.set_defaults(func=_cmd_readiness)
 
+
+def _add_smoke(commands: _Commands) -> None:
     smoke = commands.add_parser("smoke", help="wait until a deployment is ready, then check it")
-    smoke.add_argument("--project", type=Path, default=None, help="pyproject.toml or its folder")
+    _config_option(smoke)
     _smoke_arguments(smoke)
     smoke.set_defaults(func=_cmd_smoke)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = ArgumentParser(prog="ci-tasks", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"ci-tasks {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    for add in (_add_config, _add_init, _add_baseline, _add_lock, _add_readiness, _add_smoke):
+        add(commands)
     return parser
 
 
