@@ -364,13 +364,7 @@ def nox_session(
     is *timeout* seconds, else the ``timeout`` of stage *timeout_key* (default: *name*);
     a session that is no stage must say which (no stage's budget is taken silently).
     """
-    budget_of = timeout_key or name
-    if timeout is None and budget_of not in config.sections:
-        msg = (
-            f"session {name!r}: no stage {budget_of!r} to take a timeout from; pass "
-            f"timeout=<seconds> or timeout_key=<stage> (one of {', '.join(config.sections)})"
-        )
-        raise ValueError(msg)
+    budget_of = _budget_stage(name, config, timeout_key, timeout)
     entries = [python] if isinstance(python, str) else list(python or ())
     interpreters = [matrix.nox_python(p) for p in entries]
     nox_python: str | list[str] | None = (
@@ -384,17 +378,7 @@ def nox_session(
         handle_termination_signals()
         ctx = context_for_session(budget_of, session, config, timeout=timeout)
         ctx.name = name
-        try:
-            code = run_stage(stage, ctx)
-        except KeyboardInterrupt as exc:
-            # nox would end with 130 whatever the signal; the shell's convention is
-            # 128 + its number (143 for SIGTERM), which CI systems understand.
-            raise SystemExit(exit_code_for(exc)) from None
-        if code == EXIT_ERROR:
-            # nox maps every failure to 1; bad input must be told apart from a finding.
-            raise SystemExit(EXIT_ERROR)
-        if code != EXIT_OK:
-            session.error(f"{name} failed")
+        _end_session(session, name, stage, ctx)
 
     session_func.__name__ = name.replace("-", "_")
     session_func.__doc__ = (stage.__doc__ or "").strip().splitlines()[0] if stage.__doc__ else None
@@ -407,3 +391,30 @@ def nox_session(
         venv_backend=venv_backend,
         tags=matrix.session_tags(tags, config.os, entries),
     )
+
+
+def _budget_stage(name: str, config: Config, timeout_key: str | None, timeout: float | None) -> str:
+    """The stage whose timeout session *name* takes; a ValueError when it names none."""
+    budget_of = timeout_key or name
+    if timeout is None and budget_of not in config.sections:
+        msg = (
+            f"session {name!r}: no stage {budget_of!r} to take a timeout from; pass "
+            f"timeout=<seconds> or timeout_key=<stage> (one of {', '.join(config.sections)})"
+        )
+        raise ValueError(msg)
+    return budget_of
+
+
+def _end_session(session: nox.Session, name: str, stage: Stage, ctx: StageContext) -> None:
+    """Run *stage* in nox *session* and end it with the verdict's exit code."""
+    try:
+        code = run_stage(stage, ctx)
+    except KeyboardInterrupt as exc:
+        # nox would end with 130 whatever the signal; the shell's convention is
+        # 128 + its number (143 for SIGTERM), which CI systems understand.
+        raise SystemExit(exit_code_for(exc)) from None
+    if code == EXIT_ERROR:
+        # nox maps every failure to 1; bad input must be told apart from a finding.
+        raise SystemExit(EXIT_ERROR)
+    if code != EXIT_OK:
+        session.error(f"{name} failed")
