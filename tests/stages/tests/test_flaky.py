@@ -142,7 +142,7 @@ def test_unreadable_history_is_set_aside_and_restarted(tmp_path, content, capsys
 
 def test_posargs_fail_on_flaky_is_ours():
     """`--fail-on-flaky` is taken out of posargs; the rest go to pytest, after our defaults."""
-    config = Config().tests
+    config = Config().section(TestsConfig)
     options = testsuite.parse_posargs(["-k", "x", "--fail-on-flaky"], config)
     assert options == testsuite.Options(fail_on_flaky=True, pytest_args=("-k", "x"))
     command = pytest_command(config, options.pytest_args)
@@ -171,8 +171,8 @@ def test_coverage_runs_from_start_up_with_the_projects_own_source(tmp_path, file
     """Each pytest runs under `coverage run`; coverage's own `source` is respected, else `.`."""
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    measure = coverage.Measure.of(Config().tests, tmp_path, xdist=False)
-    command = pytest_command(Config().tests, ["-k", "x"], measure=measure)
+    measure = coverage.Measure.of(Config().section(TestsConfig), tmp_path, xdist=False)
+    command = pytest_command(Config().section(TestsConfig), ["-k", "x"], measure=measure)
     head = ["python", "-m", "coverage", "run", *expected, "-m", "pytest"]
     assert command[: len(head)] == head
     assert not [c for c in command if c.startswith("--cov")]  # pytest-cov is not involved
@@ -182,10 +182,10 @@ def test_coverage_runs_from_start_up_with_the_projects_own_source(tmp_path, file
 def test_coverage_run_silences_the_projects_own_pytest_cov(tmp_path):
     """`--cov` in the project's addopts would measure twice: `--no-cov` turns pytest-cov off."""
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --cov=pkg --cov-report=term\n")
-    measure = coverage.Measure.of(Config().tests, tmp_path, xdist=False)
-    assert "--no-cov" in pytest_command(Config().tests, [], measure=measure)
-    under_xdist = coverage.Measure.of(Config().tests, tmp_path, xdist=True)
-    assert "--no-cov" not in pytest_command(Config().tests, [], measure=under_xdist)
+    measure = coverage.Measure.of(Config().section(TestsConfig), tmp_path, xdist=False)
+    assert "--no-cov" in pytest_command(Config().section(TestsConfig), [], measure=measure)
+    under_xdist = coverage.Measure.of(Config().section(TestsConfig), tmp_path, xdist=True)
+    assert "--no-cov" not in pytest_command(Config().section(TestsConfig), [], measure=under_xdist)
 
 
 @pytest.mark.parametrize(
@@ -214,7 +214,7 @@ def test_coverage_run_silences_the_projects_own_pytest_cov(tmp_path):
 def test_fail_under(tmp_path, section, total, combined_later, expected):
     """The floor (ours, else coverage's) fails the run under it, as coverage judges it."""
     data = tomllib.loads(f"[tests]\n{section}\n")
-    config = parse_config(data, tmp_path / "pyproject.toml").tests
+    config = parse_config(data, tmp_path / "pyproject.toml").section(TestsConfig)
     measured = coverage.CoverageTotal(*total) if total else None
     floor = coverage.coverage_floor(config, measured)
     xml = ".ci-tasks/tests/coverage.xml"
