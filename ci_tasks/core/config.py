@@ -101,6 +101,15 @@ def timeout_field(default: float) -> Any:
     return dataclasses.field(default=default, metadata=at_least(1))
 
 
+class Section(typing.Protocol):
+    """What the shared layer knows of every stage's section: it has a ``timeout``."""
+
+    @property
+    def timeout(self) -> float:
+        """The stage session's whole budget, in seconds."""
+        ...
+
+
 # Each stage's section, by key, in the registry's order; filled by register_section().
 _SECTIONS: dict[str, type[Any]] = {}
 _SECTION_NAMES: dict[type[Any], str] = {}
@@ -175,7 +184,7 @@ class Config:
     of ``[tool.ci-tasks.<stage>] timeout``, folded into the sections when loaded."""
     hooks: HooksConfig = dataclasses.field(default_factory=HooksConfig)
 
-    sections: Mapping[str, Any] = dataclasses.field(
+    sections: Mapping[str, Section] = dataclasses.field(
         default_factory=dict, metadata={"internal": True}
     )
     """Every stage's section by key: as parsed, else its defaults; not a key itself."""
@@ -225,7 +234,7 @@ class Config:
             raise KeyError(msg)
         return float(section.timeout)
 
-    def with_section(self, value: object) -> Config:
+    def with_section(self, value: Section) -> Config:
         """A copy with the stage section of *value*'s type replaced by *value*."""
         name = _SECTION_NAMES.get(type(value))
         if name is None:
@@ -234,7 +243,9 @@ class Config:
         return dataclasses.replace(self, sections={**self.sections, name: value})
 
 
-def _fold_timeouts(sections: Mapping[str, Any], timeouts: Mapping[str, float]) -> dict[str, Any]:
+def _fold_timeouts(
+    sections: Mapping[str, Section], timeouts: Mapping[str, float]
+) -> dict[str, Section]:
     """*sections* with ``[tool.ci-tasks.timeouts]`` entries as their ``timeout``."""
     folded = dict(sections)
     for name, seconds in timeouts.items():
@@ -250,7 +261,8 @@ def _fold_timeouts(sections: Mapping[str, Any], timeouts: Mapping[str, float]) -
                 f"{section.timeout:g} disagree; set it once"
             )
             raise ValueError(msg)
-        folded[name] = dataclasses.replace(section, timeout=float(seconds))
+        # Every section is a frozen dataclass (register_section takes no other).
+        folded[name] = dataclasses.replace(section, timeout=float(seconds))  # type: ignore[type-var]
     return folded
 
 
