@@ -22,7 +22,7 @@ from typing import Any, Literal
 from ci_tasks.adopt import existing, merge, project, scriptenv, workflows
 from ci_tasks.core import coverage_evidence, groups, matrix, pins
 from ci_tasks.core.actions import Output, default_output
-from ci_tasks.core.config import PYPROJECT, Config, parse_config, read_pyproject
+from ci_tasks.core.config import PYPROJECT, Config, parse_config, read_pyproject_text
 from ci_tasks.core.errors import CITasksError, ConfigError
 from ci_tasks.core.reports import atomic_write
 from ci_tasks.core.runner import Runner
@@ -211,9 +211,7 @@ def _generated(root: Path, relative: str, text: str, *, force: bool) -> Change:
 
 def _parse_pyproject(path: Path) -> tuple[str, dict[str, Any]]:
     """The text and data of a PEP 621 ``pyproject.toml``; anything else is refused."""
-    # Read here first: read_pyproject does not make a file that is not UTF-8 a ConfigError.
-    text = _read(path)
-    data = read_pyproject(path)  # absent or not TOML: one line naming it
+    text, data = read_pyproject_text(path)  # absent, not UTF-8 or not TOML: one line naming it
     if not isinstance(data.get("project"), dict):
         poetry = "tool" in data and "poetry" in data["tool"]
         why = " (Poetry 1 metadata in [tool.poetry])" if poetry else ""
@@ -222,7 +220,7 @@ def _parse_pyproject(path: Path) -> tuple[str, dict[str, Any]]:
             "lock: move the project's metadata to [project] first"
         )
         raise ConfigError(msg)
-    return text or "", data  # text is None only when absent, and then read_pyproject raised
+    return text, data
 
 
 def _test_requirements(data: Mapping[str, Any], *, coverage: bool) -> tuple[str, list[str]]:

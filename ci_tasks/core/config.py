@@ -37,6 +37,7 @@ __all__ = [
     "load_config",
     "parse_config",
     "read_pyproject",
+    "read_pyproject_text",
     "register_section",
     "section_names",
     "timeout_field",
@@ -507,6 +508,11 @@ def parse_config(data: Mapping[str, Any], source: Path) -> Config:
 
 def read_pyproject(source: Path) -> dict[str, Any]:
     """*source* parsed as TOML; a one-line :class:`ConfigError` naming it when it cannot be."""
+    return read_pyproject_text(source)[1]
+
+
+def read_pyproject_text(source: Path) -> tuple[str, dict[str, Any]]:
+    """*source*'s text and its TOML (for an edit that keeps the text as it was)."""
     try:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -515,8 +521,11 @@ def read_pyproject(source: Path) -> dict[str, Any]:
     except OSError as exc:
         msg = f"{source}: cannot be read ({exc.strerror})"
         raise ConfigError(msg) from None
+    except UnicodeDecodeError as exc:
+        msg = f"{source}: cannot be read ({exc}); TOML is UTF-8"
+        raise ConfigError(msg) from None
     try:
-        return tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         msg = f"{source}: not valid TOML ({exc})"
         raise ConfigError(msg) from None

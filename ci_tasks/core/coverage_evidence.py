@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_tasks.core import groups
+from ci_tasks.core.workflow_files import workflow_files
 
 __all__ = ["evidence", "floor_of_project", "pytest_addopts", "test_requirement"]
 
@@ -81,7 +82,6 @@ _RUNS_COVERAGE = re.compile(
 _REQUIREMENTS = frozenset({"coverage", "pytest-cov"})
 # The project's own commands; ci_tasks' generated workflows never run coverage by name.
 _COMMAND_FILES = ("noxfile.py", "tox.ini")
-_WORKFLOWS = ".github/workflows"
 _FLOOR_FILES = (  # where coverage reads its configuration, in its order
     (".coveragerc", "report"),
     ("setup.cfg", "coverage:report"),
@@ -145,11 +145,7 @@ def test_requirement(data: Mapping[str, Any]) -> str | None:
 
 def _commands(root: Path) -> str | None:
     """The first of the project's own CI or task files that runs coverage."""
-    files = [root / name for name in _COMMAND_FILES]
-    folder = root / _WORKFLOWS
-    if folder.is_dir():
-        files += sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
-    for path in files:
+    for path in [*(root / name for name in _COMMAND_FILES), *workflow_files(root)]:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

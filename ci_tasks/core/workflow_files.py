@@ -1,7 +1,8 @@
 """Where a project's GitHub Actions workflows are, and which files there are workflows.
 
-Lint's pinning policy checks them and ``ci-tasks init`` reads the matrix they test on;
-both take the files from :func:`workflow_files`, so they agree on what a workflow is.
+Lint's pinning policy checks them, ``ci-tasks init`` reads the matrix they test on,
+readiness scores them and the coverage evidence looks for coverage in them;
+all take the files from :func:`workflow_files`, so they agree on what a workflow is.
 """
 
 from __future__ import annotations

@@ -260,3 +260,10 @@ def test_a_section_is_read_typed_by_its_class():
     assert config.section(TestsConfig).shards == 1
     with pytest.raises(TypeError, match="no configuration section of type RetryConfig"):
         config.section(RetryConfig)
+
+
+def test_a_pyproject_that_is_not_utf8_is_a_one_line_config_error(tmp_path):
+    """A file in another encoding is named with what TOML needs, never a traceback."""
+    (tmp_path / "pyproject.toml").write_bytes(b'[project]\nname = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match=r"pyproject.toml: cannot be read \(.*\); TOML is UTF-8"):
+        load_config(tmp_path)

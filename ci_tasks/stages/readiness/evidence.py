@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ci_tasks.core import reports, stage
 from ci_tasks.core.actions import Output
+from ci_tasks.core.workflow_files import workflow_files
 
 if TYPE_CHECKING:
     from ci_tasks.core.artifacts import RunEvidence
@@ -35,7 +36,6 @@ EVIDENCE_FILES = frozenset({*(f"{kind}-report.json" for kind in REPORT_KINDS), H
 SESSION_FILES = frozenset({HISTORY_NAME, "flaky-report.json"})
 """The file names readiness takes from a session's folder in it (``tests-3.11/``)."""
 LOCAL = "local"
-WORKFLOW_DIR = ".github/workflows"
 # Superseded runs cancelled by `concurrency`, and skipped ones, say nothing about health.
 IGNORED_CONCLUSIONS = frozenset({"cancelled", "skipped", "neutral"})
 
@@ -293,12 +293,8 @@ def load_workflows(root: Path) -> tuple[WorkflowFile, ...]:
     """Every ``.github/workflows/*.yml``/``*.yaml`` file, parsed with ``yaml.safe_load``."""
     import yaml  # noqa: PLC0415 - PyYAML is only needed when workflows are read
 
-    folder = root / WORKFLOW_DIR
-    if not folder.is_dir():
-        return ()
-    files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
     loaded = []
-    for file in files:
+    for file in workflow_files(root):
         rel = file.relative_to(root).as_posix()
         try:
             data = yaml.safe_load(file.read_text(encoding="utf-8"))
