@@ -13,6 +13,7 @@ files; nothing here runs a tool.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import tomllib
 from collections.abc import Mapping
@@ -137,30 +138,32 @@ def read_pre_commit(root: Path) -> dict[str, Pin]:
     return parse_pre_commit(text, PRE_COMMIT)
 
 
-def _locked_names(lock_text: str | None) -> set[str]:
+@functools.lru_cache(maxsize=4)
+def _locked_names(lock_text: str | None) -> frozenset[str]:
+    """The package names *lock_text* locks; one parse per text (registration asks 4 times)."""
     if not lock_text:
-        return set()
+        return frozenset()
     try:
         data = tomllib.loads(lock_text)
     except tomllib.TOMLDecodeError:
-        return set()
+        return frozenset()
     names = {groups_mod.requirement_name(p.get("name")) for p in data.get("package", [])}
-    return {n for n in names if n}
+    return frozenset(n for n in names if n)
 
 
 def locked_groups(document: Mapping[str, Any], lock_text: str | None, tool: str) -> tuple[str, ...]:
     """The project's dependency groups listing *tool*, when its ``uv.lock`` locks it (pure)."""
-    if tool not in _locked_names(lock_text):
-        return ()
     table = document.get("dependency-groups", {})
     if not isinstance(table, dict):
         return ()
-    return tuple(
+    listing = tuple(
         str(name)
         for name, entries in table.items()
         if isinstance(entries, list)
         and any(groups_mod.requirement_name(e) == tool for e in entries)
     )
+    # No group lists it: the lock need not be parsed at all.
+    return listing if listing and tool in _locked_names(lock_text) else ()
 
 
 def read_project(root: Path) -> tuple[dict[str, Any], str | None]:
