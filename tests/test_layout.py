@@ -241,3 +241,11 @@ def test_registering_sessions_loads_no_http_client() -> None:
     code = "import sys, ci_tasks.registry; print(sorted({'requests', 'urllib3'} & {*sys.modules}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_registering_sessions_leaves_readiness_unloaded_until_it_runs() -> None:
+    """Every nox start registers readiness; its session module (0.06 s) loads when it runs."""
+    session = "ci_tasks.stages.readiness.session"
+    code = f"import sys, ci_tasks.registry; print({session!r} in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -483,11 +483,3 @@ def _comment(
         client, number, render, lambda msg: ctx.output.annotate("warning", msg)
     )
     ctx.output.line(f"readiness comment on #{number}: {done}")
-
-
-def register(config: Any) -> None:
-    """Register the ``readiness`` nox session (no virtualenv: it runs no tools)."""
-    from ci_tasks.core.stage import nox_session  # noqa: PLC0415
-
-    # Tagged "release", not "ci": it reads the other stages' reports rather than being one.
-    nox_session(readiness, name="readiness", config=config, venv_backend="none", tags=("release",))
