@@ -19,7 +19,8 @@ fetched is part of this repository:
 Each command runs once cold (venvs, the durations ``workers = "auto"`` decides from),
 then the commands take turns (A, B, A, B...), so a loaded machine slows each alike;
 medians are printed, of wall time and of CPU time (each command's whole process tree, from
-``wait4``: other helpers' load barely moves it, so its ratios hold on a busy machine).
+``wait4``: a process waiting for a core costs no CPU time, so a busy machine moves it
+less than wall time, though sharing a core's caches still inflates it).
 Children write bytecode (``PYTHONDONTWRITEBYTECODE`` is dropped), as a maintainer's warm
 runs do. ``coverage = false`` is set in the project's pyproject.toml for
 those runs only, and put back after each.
@@ -72,8 +73,8 @@ def timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Samp
     """Wall and CPU seconds and exit code of *command*; its output appended to *log*.
 
     The CPU time is the command's whole tree (user + system, every descendant it waited
-    for), read from ``wait4``: unlike wall time, other processes on the machine barely
-    change it, so it compares two commands fairly on a loaded machine.
+    for), read from ``wait4``: time spent waiting for a core is not in it, so other
+    processes on the machine move it less than wall time (they still inflate it some).
     """
     start = time.perf_counter()
     with log.open("a", encoding="utf-8") as sink:
@@ -130,7 +131,9 @@ def show(title: str, rows: dict[str, list[Sample]], targets: list[tuple[str, str
         ratio = wall[what] / wall[against]
         verdict = "ok" if ratio <= target else "MISSED"
         print(f"  {what} / {against}: {ratio:.2f}x (target <= {target:g}x) {verdict}")
-        print(f"    CPU time: {cpu[what] / cpu[against]:.2f}x (median CPU, insensitive to load)")
+        print(
+            f"    CPU time: {cpu[what] / cpu[against]:.2f}x (median CPU time, less load-sensitive)"
+        )
 
 
 def run_rows(
