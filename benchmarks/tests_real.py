@@ -18,7 +18,11 @@ fetched is part of this repository:
 
 Each command runs once cold (venvs, the durations ``workers = "auto"`` decides from),
 then the commands take turns (A, B, A, B...), so a loaded machine slows each alike;
-medians are printed. ``coverage = false`` is set in the project's pyproject.toml for
+medians are printed, of wall time and of CPU time (each command's whole process tree, from
+``wait4``: a process waiting for a core costs no CPU time, so a busy machine moves it
+less than wall time, though sharing a core's caches still inflates it).
+Children write bytecode (``PYTHONDONTWRITEBYTECODE`` is dropped), as a maintainer's warm
+runs do. ``coverage = false`` is set in the project's pyproject.toml for
 those runs only, and put back after each.
 """
 
@@ -36,6 +40,7 @@ import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -43,16 +48,43 @@ from ci_tasks.core import groups
 from tests.support.sample import clean_env
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[float, int]:
-    """Wall seconds and exit code of *command*; its output appended to *log*."""
+class Sample(NamedTuple):
+    """One run of one command."""
+
+    wall: float
+    cpu: float
+    """User + system seconds of the command and every process under it."""
+    code: int
+
+
+def bench_env() -> dict[str, str]:
+    """The child environment, with Python writing bytecode as on a maintainer's machine.
+
+    ``PYTHONDONTWRITEBYTECODE`` (set in some sandboxes and containers) would make every
+    warm run compile nox, ci_tasks and pytest from source again: not a warm run at all,
+    and a cost paid per module, so the command importing most pays most.
+    """
+    env = clean_env()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Sample:
+    """Wall and CPU seconds and exit code of *command*; its output appended to *log*.
+
+    The CPU time is the command's whole tree (user + system, every descendant it waited
+    for), read from ``wait4``: time spent waiting for a core is not in it, so other
+    processes on the machine move it less than wall time (they still inflate it some).
+    """
     start = time.perf_counter()
     with log.open("a", encoding="utf-8") as sink:
         sink.write(f"\n$ {' '.join(command)}\n")
         sink.flush()
-        done = subprocess.run(
-            command, cwd=cwd, env=env, check=False, stdout=sink, stderr=subprocess.STDOUT
-        )
-    return time.perf_counter() - start, done.returncode
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    return Sample(wall, usage.ru_utime + usage.ru_stime, process.returncode)
 
 
 @contextlib.contextmanager
@@ -86,19 +118,22 @@ def bench_venv(root: Path, folder: Path, env: dict[str, str], extra: list[str]) 
     return venv
 
 
-def show(
-    title: str, rows: dict[str, list[float]], codes: dict[str, set[int]], targets: list[tuple]
-) -> None:
-    medians = {name: statistics.median(times) for name, times in rows.items()}
+def show(title: str, rows: dict[str, list[Sample]], targets: list[tuple[str, str, float]]) -> None:
+    wall = {name: statistics.median(r.wall for r in runs) for name, runs in rows.items()}
+    cpu = {name: statistics.median(r.cpu for r in runs) for name, runs in rows.items()}
     print(title)
-    print(f"{'':58}{'median s':>9}{'min s':>8}  exit")
-    for name, times in rows.items():
-        exits = ",".join(str(c) for c in sorted(codes[name]))
-        print(f"{name:58}{medians[name]:9.2f}{min(times):8.2f}  {exits}")
+    print(f"{'':58}{'median s':>9}{'min s':>8}{'CPU s':>8}  exit")
+    for name, runs in rows.items():
+        exits = ",".join(str(c) for c in sorted({r.code for r in runs}))
+        fastest = min(r.wall for r in runs)
+        print(f"{name:58}{wall[name]:9.2f}{fastest:8.2f}{cpu[name]:8.2f}  {exits}")
     for what, against, target in targets:
-        ratio = medians[what] / medians[against]
+        ratio = wall[what] / wall[against]
         verdict = "ok" if ratio <= target else "MISSED"
         print(f"  {what} / {against}: {ratio:.2f}x (target <= {target:g}x) {verdict}")
+        print(
+            f"    CPU time: {cpu[what] / cpu[against]:.2f}x (median CPU time, less load-sensitive)"
+        )
 
 
 def run_rows(
@@ -108,27 +143,29 @@ def run_rows(
     log: Path,
     *,
     cold: bool = True,
-) -> tuple[dict[str, list[float]], dict[str, set[int]]]:
+) -> dict[str, list[Sample]]:
     """Each command once cold (unless not *cold*), then *repeat* rounds in turn.
 
-    Returns the times and exit codes per row.
+    Returns the samples per row.
     """
-    rows: dict[str, list[float]] = {name: [] for name in commands}
-    codes: dict[str, set[int]] = {name: set() for name in commands}
+    rows: dict[str, list[Sample]] = {name: [] for name in commands}
     for rounds in (*((0,) if cold else ()), *range(1, repeat + 1)):
         for name, (command, cwd, env, off) in commands.items():
             with coverage_off(root) if off else contextlib.nullcontext():
-                seconds, code = timed(command, cwd, env, log)
-            print(f"  round {rounds}: {name}: {seconds:.2f} s (exit {code})", flush=True)
+                sample = timed(command, cwd, env, log)
+            print(
+                f"  round {rounds}: {name}: {sample.wall:.2f} s, CPU {sample.cpu:.2f} s "
+                f"(exit {sample.code})",
+                flush=True,
+            )
             if rounds:  # round 0 is the cold one
-                rows[name].append(seconds)
-                codes[name].add(code)
-    return rows, codes
+                rows[name].append(sample)
+    return rows
 
 
 def small(args: argparse.Namespace) -> None:
     root = Path(args.dir).resolve()
-    env = clean_env()
+    env = bench_env()
     session = ["uv", "run", "--locked", "--script", "noxfile.py", "-R", "-s", "tests-3.11"]
     probe = ["uv", "run", "--locked", "tox", "--version"]
     own_tox = subprocess.run(probe, cwd=root, env=env, capture_output=True, check=False)
@@ -146,20 +183,19 @@ def small(args: argparse.Namespace) -> None:
     }
     log = Path(tempfile.gettempdir()) / f"tests_real-{root.name}.log"
     log.write_text("")
-    rows, codes = run_rows(root, commands, args.repeat, log, cold=not args.warm)
+    rows = run_rows(root, commands, args.repeat, log, cold=not args.warm)
     names = list(commands)
     load = os.getloadavg()[0]
     show(
         f"{root.name}: runs each {args.repeat}, load {load:.1f}; log {log}",
         rows,
-        codes,
         [(names[0], names[1], 1.2), (names[0], names[2], 0.8)],
     )
 
 
 def packaging(args: argparse.Namespace) -> None:
     root = Path(args.dir).resolve()
-    env = clean_env()
+    env = bench_env()
     session = ["uv", "run", "--locked", "--script", "noxfile.py", "-R", "-s", "tests-3.11"]
     with tempfile.TemporaryDirectory(prefix="tests-real-") as tmp:
         venv = bench_venv(root, Path(tmp), env, ["pytest-cov"])
@@ -174,13 +210,12 @@ def packaging(args: argparse.Namespace) -> None:
         }
         log = Path(tempfile.gettempdir()) / f"tests_real-{root.name}.log"
         log.write_text("")
-        rows, codes = run_rows(root, commands, args.repeat, log, cold=not args.warm)
+        rows = run_rows(root, commands, args.repeat, log, cold=not args.warm)
     names = list(commands)
     load = os.getloadavg()[0]
     show(
         f"{root.name}: runs each {args.repeat}, load {load:.1f}; log {log}",
         rows,
-        codes,
         [(names[0], names[1], 0.7), (names[2], names[3], 0.75)],
     )
     totals = re.findall(r"coverage total: [^\n]*", log.read_text(encoding="utf-8"))
