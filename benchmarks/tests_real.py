@@ -193,10 +193,65 @@ def small(args: argparse.Namespace) -> None:
     )
 
 
+OURS_NOXFILE = "noxfile_ci_tasks_only.py"
+OURS = """import ci_tasks
+import nox
+
+nox.options.default_venv_backend = "uv"
+ci_tasks.register()
+"""
+
+
+@contextlib.contextmanager
+def ours_only(root: Path, env: dict[str, str]) -> Iterator[list[str]]:
+    """The command running ci_tasks' own ``tests-3.11`` stage in *root*.
+
+    A project whose noxfile has a ``tests`` session of its own (pypa/packaging's) keeps it:
+    CI runs it in ci_tasks' place, so ``noxfile.py -s tests-3.11`` is the project's command.
+    To measure ci_tasks' stage there, nox runs, from the CI environment
+    (``noxfile.py.lock``'s interpreter), a noxfile beside it with only ci_tasks' sessions,
+    removed afterwards.
+    """
+    found = subprocess.run(
+        ["uv", "python", "find", "--script", "noxfile.py"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    noxfile = root / OURS_NOXFILE
+    noxfile.write_text(OURS, encoding="utf-8")
+    try:
+        python = found.stdout.strip()
+        yield [python, "-m", "nox", "-f", OURS_NOXFILE, "-R", "-s", "tests-3.11"]
+    finally:
+        noxfile.unlink(missing_ok=True)
+
+
+def own_tests_session(root: Path) -> bool:
+    """Whether the project's noxfile defines a ``tests`` session of its own."""
+    text = (root / "noxfile.py").read_text(encoding="utf-8")
+    return re.search(r"^def tests\(", text, re.MULTILINE) is not None
+
+
 def packaging(args: argparse.Namespace) -> None:
     root = Path(args.dir).resolve()
     env = bench_env()
     session = ["uv", "run", "--locked", "--script", "noxfile.py", "-R", "-s", "tests-3.11"]
+    with contextlib.ExitStack() as stack:
+        if own_tests_session(root):
+            session = stack.enter_context(ours_only(root, env))
+            print(f"  {root.name}'s noxfile has its own tests session: measuring ci_tasks' stage")
+        _packaging(args, root, env, session)
+
+
+def _packaging(
+    args: argparse.Namespace,
+    root: Path,
+    env: dict[str, str],
+    session: list[str],
+) -> None:
     with tempfile.TemporaryDirectory(prefix="tests-real-") as tmp:
         venv = bench_venv(root, Path(tmp), env, ["pytest-cov"])
         plain_env = {**env, "PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}"}
