@@ -12,19 +12,12 @@ import pytest
 from ci_tasks.core.artifacts import ArtifactsClient
 from ci_tasks.core.errors import ConfigError, ServiceUnavailable
 from ci_tasks.core.github import GitHub, GitHubClient, api_session, trim_listing
-from ci_tasks.core.retry import RetryPolicy, set_testing
+from ci_tasks.core.retry import RetryPolicy
 from tests.support.github_memory import MemoryGitHub
 from tests.support.localserver import Request, Response, serve
 
 POLICY = RetryPolicy(attempts=3, initial_delay=0, jitter=0)
 TOKEN = "ghp_secret-for-pagination"
-
-
-@pytest.fixture(autouse=True)
-def no_sleeps():
-    set_testing(testing=True)
-    yield
-    set_testing(testing=False)
 
 
 class Listing:

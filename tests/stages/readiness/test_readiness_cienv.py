@@ -12,7 +12,7 @@ from ci_tasks.core.cilock import LOCK, UPDATE_BRANCH
 from ci_tasks.core.config import parse_config
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.github import GitHubClient, api_session
-from ci_tasks.core.retry import RetryPolicy, set_testing
+from ci_tasks.core.retry import RetryPolicy
 from ci_tasks.core.runner import Runner
 from ci_tasks.stages.readiness import cienv
 from ci_tasks.stages.readiness.config import ReadinessConfig
@@ -25,13 +25,6 @@ from tests.support.wheelhouse import release
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 BLOCK = '# /// script\n# requires-python = ">=3.11"\n# dependencies = ["ruff"]\n# ///\n'
-
-
-@pytest.fixture(autouse=True)
-def no_sleeps():
-    set_testing(testing=True)
-    yield
-    set_testing(testing=False)
 
 
 def pull(number: int, days: float) -> cienv.UpdatePull:

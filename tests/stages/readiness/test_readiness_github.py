@@ -7,7 +7,7 @@ import time
 import pytest
 
 from ci_tasks.core.errors import ConfigError, ServiceUnavailable
-from ci_tasks.core.retry import RetryPolicy, set_testing
+from ci_tasks.core.retry import RetryPolicy
 from ci_tasks.stages.readiness.github import (
     ActionsClient,
     api_session,
@@ -19,13 +19,6 @@ from tests.support.github_fake import REPO, FakeGitHub, make_runs
 from tests.support.localserver import Response, serve
 
 POLICY = RetryPolicy(attempts=3, initial_delay=0, jitter=0)
-
-
-@pytest.fixture(autouse=True)
-def no_sleeps():
-    set_testing(testing=True)
-    yield
-    set_testing(testing=False)
 
 
 def client(server, fake, **kwargs):

@@ -14,7 +14,6 @@ import pytest
 from ci_tasks.core import reports
 from ci_tasks.core.actions import Output
 from ci_tasks.core.config import ReplacedStage, load_config
-from ci_tasks.core.retry import set_testing
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, run_stage
 from ci_tasks.stages.readiness import readiness
@@ -36,13 +35,6 @@ jobs:
     timeout-minutes: 20
     steps: [{run: "true"}]
 """
-
-
-@pytest.fixture(autouse=True)
-def no_sleeps():
-    set_testing(testing=True)
-    yield
-    set_testing(testing=False)
 
 
 def git(root, *args):
