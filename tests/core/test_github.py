@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import time
 import urllib.parse
 
 import pytest
 
 from ci_tasks.core.artifacts import ArtifactsClient
 from ci_tasks.core.errors import ConfigError, ServiceUnavailable
-from ci_tasks.core.github import GitHub, GitHubClient, api_session, trim_listing
-from ci_tasks.core.retry import RetryPolicy
+from ci_tasks.core.github import GitHub, GitHubClient, trim_listing
+from tests.support.github_fake import local_client
 from tests.support.github_memory import MemoryGitHub
 from tests.support.localserver import Request, Response, serve
 
-POLICY = RetryPolicy(attempts=3, initial_delay=0, jitter=0)
 TOKEN = "ghp_secret-for-pagination"
 
 
@@ -48,15 +46,7 @@ class Listing:
 
 
 def client(server, handler, **kwargs) -> GitHubClient:
-    handler.base = server.url
-    options = {
-        "repository": "octo/app",
-        "http": api_session(POLICY),
-        "base_url": server.url,
-        "timeout": 5.0,
-        "deadline": time.monotonic() + 60,
-    } | kwargs
-    return GitHubClient(**options)
+    return local_client(GitHubClient, server, handler, **kwargs)
 
 
 def things(api: GitHubClient, **kwargs):

@@ -13,13 +13,37 @@ import datetime as dt
 import hashlib
 import io
 import json
+import time
 import urllib.parse
 import zipfile
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+from ci_tasks.core.github import api_session
+from ci_tasks.core.retry import RetryPolicy
 from tests.support.localserver import Request, Response
 
 REPO = "octo/app"
+QUICK = RetryPolicy(attempts=3, initial_delay=0, jitter=0)
+"""Retries with no waiting: a test's local server answers at once."""
+C = TypeVar("C")
+
+
+def local_client(cls: type[C], server: Any, handler: Any, **kwargs: Any) -> C:
+    """A client *cls* (``GitHubClient``, ``ArtifactsClient``) of *handler* served by *server*.
+
+    *handler* learns the server's URL (for the ``Link`` headers it writes); the client has
+    quick retries, a 5 s timeout and a minute's deadline unless *kwargs* say otherwise.
+    """
+    handler.base = server.url
+    options = {
+        "repository": REPO,
+        "http": api_session(QUICK),
+        "base_url": server.url,
+        "timeout": 5.0,
+        "deadline": time.monotonic() + 60,
+    } | kwargs
+    return cls(**options)
 
 
 def make_runs(conclusions: list[str], minutes: float = 5.0) -> list[dict[str, object]]:

@@ -7,7 +7,6 @@ import time
 import pytest
 
 from ci_tasks.core.errors import ConfigError, ServiceUnavailable
-from ci_tasks.core.retry import RetryPolicy
 from ci_tasks.stages.readiness.github import (
     ActionsClient,
     api_session,
@@ -15,22 +14,12 @@ from ci_tasks.stages.readiness.github import (
     parse_remote,
     resolve_repository,
 )
-from tests.support.github_fake import REPO, FakeGitHub, make_runs
+from tests.support.github_fake import QUICK, REPO, FakeGitHub, local_client, make_runs
 from tests.support.localserver import Response, serve
 
-POLICY = RetryPolicy(attempts=3, initial_delay=0, jitter=0)
 
-
-def client(server, fake, **kwargs):
-    fake.base = server.url
-    options = {
-        "repository": REPO,
-        "http": api_session(POLICY),
-        "base_url": server.url,
-        "timeout": 5.0,
-        "deadline": time.monotonic() + 60,
-    } | kwargs
-    return ActionsClient(**options)
+def client(server, fake, **kwargs) -> ActionsClient:
+    return local_client(ActionsClient, server, fake, **kwargs)
 
 
 def test_pages_by_link_header_until_enough_runs():
@@ -191,7 +180,7 @@ def test_connection_refused_is_service_unavailable():
     with pytest.raises(ServiceUnavailable, match="cannot connect"):
         ActionsClient(
             repository=REPO,
-            http=api_session(POLICY),
+            http=api_session(QUICK),
             base_url=url,
             timeout=2,
         ).default_branch()
