@@ -21,6 +21,8 @@ from ci_tasks.core import masking
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+EXIT_SIGINT = 128 + signal.SIGINT
+"""Ctrl-C, or an interruption whose signal is not known: 130."""
 
 
 class CITasksError(Exception):
@@ -141,5 +143,5 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, Interrupted):
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
-        return 128 + signal.SIGINT
+        return EXIT_SIGINT
     return EXIT_ERROR

@@ -2,7 +2,7 @@
 
 A stage passes by returning (``None``, or :func:`unverified` when it could not look but
 must not block), and fails by raising a :class:`~ci_tasks.core.errors.CITasksError`;
-:func:`ci_tasks.core.stage.run_stage` turns either into a :class:`Verdict`. Everything
+:func:`ci_tasks.core.stage.judge` turns either into a :class:`Verdict`. Everything
 that shows or combines verdicts (the verdict line, preflight's summary, a report's
 ``verdict``) reads them from here, as nox maps its outcomes to its own ``Status``.
 """
@@ -12,12 +12,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from ci_tasks.core.errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from ci_tasks.core.errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, EXIT_SIGINT
 
 __all__ = ["Status", "Verdict", "tempered", "unverified"]
-
-# 128 + SIGINT's number: an interruption whose signal is not known.
-_EXIT_SIGINT = 130
 
 
 class Status(enum.Enum):
@@ -58,7 +55,7 @@ _EXIT_CODES = {
     Status.NOT_RUN: EXIT_OK,
     Status.FAILED: EXIT_FINDINGS,
     Status.ERROR: EXIT_ERROR,
-    Status.INTERRUPTED: _EXIT_SIGINT,
+    Status.INTERRUPTED: EXIT_SIGINT,
 }
 
 

@@ -430,6 +430,7 @@ def run_checks(
     ctx: StageContext, workdir: Path, epoch: int, *, reproduce: bool
 ) -> tuple[list[Check], list[Path]]:
     """Every check, in order; the artifacts published to the output folder."""
+    config = ctx.section(BuildConfig)
     first = build_once(ctx, workdir / "first", epoch, workdir / "unpacked")
     if isinstance(first, Check):
         later = ("twine", "wheel-contents", "sdist-contents", "reproducible", "install")
@@ -445,17 +446,16 @@ def run_checks(
         if isinstance(second, Check):
             checks.append(dataclasses.replace(second, name="reproducible"))
         else:
-            mode, backend = (
-                ctx.section(BuildConfig).reproduce_mode,
-                build_backend(_pyproject(ctx.root)),
+            backend = build_backend(_pyproject(ctx.root))
+            checks.append(
+                compare_builds(first, second, mode=config.reproduce_mode, backend=backend)
             )
-            checks.append(compare_builds(first, second, mode=mode, backend=backend))
     else:
         checks.append(Check("reproducible", "skipped", "--no-reproduce or reproducible = false"))
     checks += install_test(ctx, first.wheel, workdir)
     sbom_check, sbom = write_sbom(ctx, epoch)
     checks.append(sbom_check)
-    files = publish(ctx.root / ctx.section(BuildConfig).output_dir, first, sbom)
+    files = publish(ctx.root / config.output_dir, first, sbom)
     return checks, files
 
 

@@ -99,9 +99,10 @@ class StageResult:
 def cache_mode(config: Config, env: Mapping[str, str], *, no_cache: bool) -> tuple[bool, bool, str]:
     """Whether the cache is read, whether passes are recorded, and why not (pure)."""
     in_ci = env.get("CI", "").lower() == "true"
-    read = write = config.section(PreflightConfig).cache
-    why = "" if config.section(PreflightConfig).cache else "off in [tool.ci-tasks.preflight]"
-    if in_ci and not config.section(PreflightConfig).cache_in_ci and read:
+    section = config.section(PreflightConfig)
+    read = write = section.cache
+    why = "" if section.cache else "off in [tool.ci-tasks.preflight]"
+    if in_ci and not section.cache_in_ci and read:
         read = write = False
         why = "off under CI=true (cache_in_ci = true enables it)"
     elif env.get("CI_TASKS_NO_CACHE", "") not in {"", "0"} and read:
@@ -434,9 +435,7 @@ def _run_uncached(
         posargs=list(posargs),
         runner=ctx.runner.with_options(deadline=time.monotonic() + timeout),
     )
-    start = time.monotonic()
-    verdict = judge(stage, stage_ctx)
-    return StageResult(name, verdict.took(time.monotonic() - start))
+    return StageResult(name, judge(stage, stage_ctx))  # judge times the stage itself
 
 
 def run_preflight(ctx: StageContext, available: Mapping[str, AnyStage]) -> list[StageResult]:

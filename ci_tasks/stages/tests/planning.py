@@ -44,7 +44,7 @@ def choose_plan(
     measured: bool,
 ) -> Plan:
     """How many pytest processes (or xdist workers) run the suite; ``auto`` says why."""
-    config = ctx.config.section(TestsConfig)
+    config = ctx.section(TestsConfig)
     xdist = config.parallel == "xdist"
     if asks_for_xdist(pytest_args):
         return Plan(own_xdist=True)  # the user's own -n decides: one pytest, its xdist
