@@ -1,10 +1,19 @@
-"""The ``build`` stage: build, check, reproduce and install the distributions."""
+"""The ``build`` stage: build, check, reproduce and install the distributions.
+
+Registering the session imports none of :mod:`.session` (every nox start registers it;
+it loads when build runs).
+"""
 
 from __future__ import annotations
 
-from ci_tasks.core.stage import StageSpec
+from typing import TYPE_CHECKING
+
+from ci_tasks.core.stage import StageSpec, nox_session
 from ci_tasks.stages.build.config import BuildConfig
-from ci_tasks.stages.build.session import build, register
+
+if TYPE_CHECKING:
+    from ci_tasks.core.config import Config
+    from ci_tasks.core.stage import StageContext
 
 USAGE = """\
 usage: nox -s build [-- --no-reproduce]
@@ -16,6 +25,19 @@ a reproducibility rebuild, an install test and an SBOM (configured in
 options:
   --no-reproduce  build once; the reproducibility check is reported as skipped
 """
+
+
+def build(ctx: StageContext) -> None:
+    """Build sdist and wheel; twine/wheel/sdist checks; reproducibility; install test; SBOM."""
+    from ci_tasks.stages.build import session  # noqa: PLC0415 - loaded when it runs
+
+    session.build(ctx)
+
+
+def register(config: Config) -> None:
+    """Register the ``build`` nox session (no venv: its tools are the CI environment's)."""
+    nox_session(build, name="build", config=config, venv_backend="none")
+
 
 STAGE: StageSpec = StageSpec(
     name="build",

@@ -45,7 +45,6 @@ from ci_tasks.stages.build.reproduce import build_backend, compare_builds
 from ci_tasks.stages.build.sbom import LockError, make_sbom
 
 if TYPE_CHECKING:
-    from ci_tasks.core.config import Config
     from ci_tasks.core.runner import Completed
 
 FIXED_EPOCH = 315532800
@@ -457,10 +456,3 @@ def run_checks(
     checks.append(sbom_check)
     files = publish(ctx.root / config.output_dir, first, sbom)
     return checks, files
-
-
-def register(config: Config) -> None:
-    """Register the ``build`` nox session (no venv: its tools are the CI environment's)."""
-    from ci_tasks.core.stage import nox_session  # noqa: PLC0415
-
-    nox_session(build, name="build", config=config, venv_backend="none")

@@ -1,10 +1,21 @@
-"""The ``lint`` stage: ruff, mypy where configured, the lock and the pinning policy."""
+"""The ``lint`` stage: ruff, mypy where configured, the lock and the pinning policy.
+
+Registering the session imports none of :mod:`.session` (every nox start registers it;
+it loads when lint runs or takes a baseline).
+"""
 
 from __future__ import annotations
 
-from ci_tasks.core.stage import StageSpec
+from typing import TYPE_CHECKING
+
+from ci_tasks.core.stage import StageSpec, nox_session
+from ci_tasks.stages.lint import toolchain
 from ci_tasks.stages.lint.config import LintConfig
-from ci_tasks.stages.lint.session import baseline, lint, register
+
+if TYPE_CHECKING:
+    from ci_tasks.core import ignores
+    from ci_tasks.core.config import Config
+    from ci_tasks.core.stage import StageContext
 
 USAGE = """\
 usage: nox -s lint [-- RUFF_CHECK_ARGS ...]
@@ -18,6 +29,27 @@ positional arguments:
                    configured in [tool.ci-tasks.lint].
 """
 
+
+def lint(ctx: StageContext) -> None:
+    """Ruff check and format, a current uv.lock, the pinning policy (and mypy if asked)."""
+    from ci_tasks.stages.lint import session  # noqa: PLC0415 - loaded when it runs
+
+    session.lint(ctx)
+
+
+def baseline(ctx: StageContext) -> list[ignores.Candidate]:
+    """What lint finds offline (no ``uv lock --check``), as baseline candidates."""
+    from ci_tasks.stages.lint import session  # noqa: PLC0415 - loaded when it runs
+
+    return session.baseline(ctx)
+
+
+def register(config: Config) -> None:
+    """Register the ``lint`` nox session; with a venv only when the project's env is needed."""
+    needs_env = toolchain.needs_env(config.root, mypy=config.section(LintConfig).mypy)
+    nox_session(lint, name="lint", config=config, venv_backend="uv" if needs_env else "none")
+
+
 STAGE: StageSpec = StageSpec(
     name="lint",
     section=LintConfig,
@@ -28,4 +60,4 @@ STAGE: StageSpec = StageSpec(
     usage=USAGE,
 )
 
-__all__ = ["STAGE", "lint", "register"]
+__all__ = ["STAGE", "baseline", "lint", "register"]

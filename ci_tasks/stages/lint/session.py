@@ -19,7 +19,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ci_tasks.core import ignores, reports, tools
 from ci_tasks.core.errors import CheckFailed, CITasksError, ToolMissingError
@@ -30,9 +30,6 @@ from ci_tasks.stages.lint import pinning, toolchain
 from ci_tasks.stages.lint.config import LintConfig, LintIgnore
 from ci_tasks.stages.lint.pinning import Finding
 from ci_tasks.stages.lint.toolchain import Toolchain
-
-if TYPE_CHECKING:
-    from ci_tasks.core.config import Config
 
 _MYPY_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? error: (?P<message>.*)$")
 _MYPY_CODE = re.compile(r"\s\[(?P<code>[a-z][a-z-]*)\]$")
@@ -372,12 +369,3 @@ def baseline(ctx: StageContext) -> list[ignores.Candidate]:
         for f in collected.findings
         if f.rule not in _NOT_BASELINED
     ]
-
-
-def register(config: Config) -> None:
-    """Register the ``lint`` nox session; with a venv only when the project's env is needed."""
-    from ci_tasks.core.stage import nox_session  # noqa: PLC0415
-
-    chain = toolchain.read(config.root, mypy=config.section(LintConfig).mypy)
-    backend = "uv" if chain.needs_env else "none"
-    nox_session(lint, name="lint", config=config, venv_backend=backend)

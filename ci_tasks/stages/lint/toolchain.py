@@ -20,7 +20,7 @@ from typing import Any
 
 from ci_tasks.core import pins
 
-__all__ = ["Toolchain", "plan", "read"]
+__all__ = ["Toolchain", "needs_env", "plan", "read"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,3 +125,15 @@ def read(root: Path, *, mypy: bool) -> Toolchain:
     """The toolchain of the project in *root* (unreadable files count as absent)."""
     document, lock_text = pins.read_project(root)
     return plan(document, lock_text, mypy=mypy, pre_commit=pins.read_pre_commit(root))
+
+
+def needs_env(root: Path, *, mypy: bool) -> bool:
+    """:attr:`Toolchain.needs_env` for the project in *root*, as cheaply as it can be known.
+
+    Every nox start asks it, to register lint's session. pre-commit's pins decide only
+    where mypy runs from, so without mypy its configuration is not read.
+    """
+    if mypy:
+        return read(root, mypy=True).needs_env
+    document, lock_text = pins.read_project(root)
+    return bool(pins.locked_groups(document, lock_text, "ruff"))

@@ -47,21 +47,6 @@ CACHE_ENTRIES_PER_STAGE = 16
 
 AnyStage = Callable[[StageContext], Any]
 
-USAGE = """\
-usage: nox -s preflight [-- [--fail-fast | --no-fail-fast] [--no-cache] [--<stage>-args=ARGS]]
-
-lint, tests and security in one session, as CI runs them; a stage whose inputs have not
-changed since its last pass is answered from the cache (configured in
-[tool.ci-tasks.preflight]).
-
-options:
-  --fail-fast          stop at the first stage that does not pass
-  --no-fail-fast       run every stage even when fail_fast = true
-  --no-cache           run every stage (also: CI_TASKS_NO_CACHE=1)
-  --<stage>-args=ARGS  arguments for one stage, e.g. --tests-args="-k fast" (they go
-                       where that stage's own posargs go: pytest, ruff check)
-"""
-
 
 @dataclasses.dataclass(frozen=True)
 class Options:
@@ -494,12 +479,3 @@ def preflight(ctx: StageContext) -> Verdict | None:
         raise CheckFailed(msg)
     word = passed_word(results)
     return tempered(word) if word else None
-
-
-def register(config: Config) -> None:
-    """Register the ``preflight`` nox session (tagged ``local``: CI runs the stages itself)."""
-    from ci_tasks.core.stage import nox_session  # noqa: PLC0415
-
-    nox_session(
-        preflight, name="preflight", config=config, python=config.python[0], tags=("local",)
-    )

@@ -17,7 +17,6 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ci_tasks.core import groups as groups_mod
 from ci_tasks.core import reports
@@ -48,9 +47,6 @@ from ci_tasks.stages.security._verdict import (
 )
 from ci_tasks.stages.security._zizmor import Zizmor
 from ci_tasks.stages.security.config import SecurityConfig
-
-if TYPE_CHECKING:
-    from ci_tasks.core.config import Config
 
 SCANNERS: tuple[Scanner, ...] = (Bandit(), PipAudit(), CiLockAudit(), UvPipCheck(), Zizmor())
 
@@ -213,10 +209,3 @@ def baseline(ctx: StageContext) -> list[Candidate]:
         msg = f"cannot take a security baseline: {'; '.join(failures)}"
         raise CITasksError(msg)
     return [Candidate("security", f.id, f.file, f.message) for r in results for f in r.findings]
-
-
-def register(config: Config) -> None:
-    """Register the ``security`` nox session (no venv: its tools are the CI environment's)."""
-    from ci_tasks.core.stage import nox_session  # noqa: PLC0415
-
-    nox_session(security, name="security", config=config, venv_backend="none")

@@ -521,11 +521,4 @@ def run_cli(args: argparse.Namespace, config: Config) -> int:
     return run_stage(lambda c: smoke(c, args=args), ctx)
 
 
-def register(config: Config) -> None:
-    """Register the ``smoke`` nox session (no virtualenv: it runs no tools)."""
-    from ci_tasks.core.stage import nox_session  # noqa: PLC0415
-
-    nox_session(smoke, name="smoke", config=config, tags=("deploy",), venv_backend="none")
-
-
 __all__ = ["Check", "Options", "Readiness", "Result", "smoke"]

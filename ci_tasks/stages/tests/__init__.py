@@ -1,11 +1,21 @@
-"""The ``tests`` stage: pytest with reruns, flaky-test records and quarantine."""
+"""The ``tests`` stage: pytest with reruns, flaky-test records and quarantine.
+
+Registering the sessions imports none of :mod:`.session` (every nox start registers
+them; it loads when a tests session runs).
+"""
 
 from __future__ import annotations
 
-from ci_tasks.core.stage import Document, StageSpec
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ci_tasks.core.stage import Document, StageSpec, nox_session
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.flaky import HISTORY_SCHEMA, HISTORY_VERSION
-from ci_tasks.stages.tests.session import register, tests
+
+if TYPE_CHECKING:
+    from ci_tasks.core.config import Config
+    from ci_tasks.core.stage import StageContext
 
 USAGE = """\
 usage: nox -s tests-<python> [-- [--fail-on-flaky] PYTEST_ARGS ...]
@@ -20,6 +30,47 @@ positional arguments:
   PYTEST_ARGS      everything else is passed to pytest, after the configured options,
                    so it wins (e.g. -k fast, -x, tests/unit); see `pytest --help`
 """
+
+
+def tests(ctx: StageContext) -> None:
+    """Pytest from the locked environment, with reruns, a flaky report and quarantine."""
+    from ci_tasks.stages.tests import session  # noqa: PLC0415 - loaded when it runs
+
+    session.run_tests(ctx)
+
+
+def _shard_stage(index: int, total: int) -> Callable[[StageContext], None]:
+    def shard_tests(ctx: StageContext) -> None:
+        from ci_tasks.stages.tests import session  # noqa: PLC0415 - loaded when it runs
+        from ci_tasks.stages.tests.command import Shard  # noqa: PLC0415
+
+        session.run_tests(ctx, Shard(index, total))
+
+    shard_tests.__doc__ = f"Shard {index} of {total} of the tests (split by recorded durations)."
+    return shard_tests
+
+
+def register(config: Config) -> None:
+    """Register ``tests`` as one nox session per configured Python version.
+
+    With ``shards = N`` there are also N sessions per Python, ``tests-shard<k>of<N>``,
+    and they, not ``tests``, are tagged ``ci``: the CI matrix fans out over N jobs, while
+    ``nox -s tests`` still runs the whole suite on a laptop.
+    """
+    pythons = list(config.python)
+    total = config.section(TestsConfig).shards
+    nox_session(
+        tests, name="tests", config=config, python=pythons, tags=() if total > 1 else ("ci",)
+    )
+    if total > 1:
+        for index in range(1, total + 1):
+            nox_session(
+                _shard_stage(index, total),
+                name=f"tests-shard{index}of{total}",
+                config=config,
+                python=pythons,
+                timeout_key="tests",
+            )
 
 
 def written(section: TestsConfig) -> tuple[str, ...]:

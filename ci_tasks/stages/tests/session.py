@@ -16,9 +16,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ci_tasks.core import ignores, masking, reports
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
@@ -31,9 +31,6 @@ from ci_tasks.stages.tests.exit_codes import ExitCode
 from ci_tasks.stages.tests.outputs import Outputs
 from ci_tasks.stages.tests.planning import Plan, choose_measure, choose_plan
 from ci_tasks.stages.tests.processes import PytestRun, run_pytest
-
-if TYPE_CHECKING:
-    from ci_tasks.core.config import Config
 
 FAIL_ON_FLAKY = "--fail-on-flaky"
 
@@ -434,41 +431,3 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     _summarise(ctx, judged)
     if judged.problems:
         raise CheckFailed("; ".join(judged.problems))
-
-
-def tests(ctx: StageContext) -> None:
-    """Pytest from the locked environment, with reruns, a flaky report and quarantine."""
-    run_tests(ctx)
-
-
-def _shard_stage(index: int, total: int) -> Callable[[StageContext], None]:
-    def shard_tests(ctx: StageContext) -> None:
-        run_tests(ctx, Shard(index, total))
-
-    shard_tests.__doc__ = f"Shard {index} of {total} of the tests (split by recorded durations)."
-    return shard_tests
-
-
-def register(config: Config) -> None:
-    """Register ``tests`` as one nox session per configured Python version.
-
-    With ``shards = N`` there are also N sessions per Python, ``tests-shard<k>of<N>``,
-    and they, not ``tests``, are tagged ``ci``: the CI matrix fans out over N jobs, while
-    ``nox -s tests`` still runs the whole suite on a laptop.
-    """
-    from ci_tasks.core.stage import nox_session  # noqa: PLC0415
-
-    pythons = list(config.python)
-    total = config.section(TestsConfig).shards
-    nox_session(
-        tests, name="tests", config=config, python=pythons, tags=() if total > 1 else ("ci",)
-    )
-    if total > 1:
-        for index in range(1, total + 1):
-            nox_session(
-                _shard_stage(index, total),
-                name=f"tests-shard{index}of{total}",
-                config=config,
-                python=pythons,
-                timeout_key="tests",
-            )
