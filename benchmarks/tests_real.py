@@ -6,9 +6,12 @@ fetched is part of this repository:
 * ``uv run python benchmarks/tests_real.py small DIR [--repeat 5]``: a ~300-test suite
   whose project measures no coverage (pallets/itsdangerous: 297 tests, flit, its CI runs
   ``uv run --locked tox run -e py3.11`` with tox-uv). Side by side, warm: the default
-  session as CI runs it (``uv run --locked --script noxfile.py -R -s tests-3.11``),
+  session as CI runs it (``uv run --locked --script noxfile.py -r -s tests-3.11``: ``-r``
+  reuses the session's venv and still syncs it from the lock, as ``uv run`` checks its own),
   ``uv run pytest``, and the project's tox-uv env. Targets: <= 1.2x ``uv run pytest``,
-  <= 0.8x tox.
+  <= 0.8x tox. Beside them, nox's own floor: a bare nox session, run the same way from the
+  same environment, that syncs the test group from the lock and runs plain ``pytest``
+  (what the default session does, without ci_tasks).
 * ``uv run python benchmarks/tests_real.py packaging DIR [--repeat 3]``: pypa/packaging's
   whole suite (its ``fail_under = 100`` turns coverage on). The default session against
   serial ``pytest --cov``, and the session with ``coverage = false`` against plain
@@ -163,16 +166,67 @@ def run_rows(
     return rows
 
 
+BARE_NOXFILE = "noxfile_bare_nox.py"
+BARE = """
+import nox
+
+nox.options.default_venv_backend = "uv"
+
+
+@nox.session(python="3.11")
+def bare(session):
+    env = {{"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}}
+    sync = ["uv", "sync", "--locked", "--no-default-groups", "--group", {group!r}]
+    session.run_install(*sync, env=env)
+    session.run("pytest")
+
+
+if __name__ == "__main__":
+    nox.main()
+"""
+
+
+@contextlib.contextmanager
+def bare_nox(root: Path) -> Iterator[list[str]]:
+    """The command running a bare nox session in *root*, as the default session runs.
+
+    Its file carries the noxfile's PEP 723 block and a copy of its lock, so ``uv run
+    --locked --script`` runs it from the same environment; both are removed afterwards.
+    """
+    text = (root / "noxfile.py").read_text(encoding="utf-8")
+    block = re.search(r"(?ms)^# /// script$.*?^# ///$", text)
+    if block is None:
+        msg = f"{root / 'noxfile.py'}: no PEP 723 block (run `ci-tasks init` first)"
+        raise SystemExit(msg)
+    group = groups.pytest_group(tomllib.loads((root / "pyproject.toml").read_text("utf-8")))
+    if group is None:
+        msg = f"{root / 'pyproject.toml'}: no dependency group lists pytest"
+        raise SystemExit(msg)
+    noxfile, lock = root / BARE_NOXFILE, root / f"{BARE_NOXFILE}.lock"
+    noxfile.write_text(block[0] + "\n" + BARE.format(group=group), "utf-8")
+    lock.write_bytes((root / "noxfile.py.lock").read_bytes())
+    try:
+        yield ["uv", "run", "--locked", "--script", BARE_NOXFILE, "-f", BARE_NOXFILE, "-r"]
+    finally:
+        noxfile.unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)
+
+
 def small(args: argparse.Namespace) -> None:
     root = Path(args.dir).resolve()
     env = bench_env()
-    session = ["uv", "run", "--locked", "--script", "noxfile.py", "-R", "-s", "tests-3.11"]
+    with bare_nox(root) as bare:
+        _small(args, root, env, bare)
+
+
+def _small(args: argparse.Namespace, root: Path, env: dict[str, str], bare: list[str]) -> None:
+    session = ["uv", "run", "--locked", "--script", "noxfile.py", "-r", "-s", "tests-3.11"]
     probe = ["uv", "run", "--locked", "tox", "--version"]
     own_tox = subprocess.run(probe, cwd=root, env=env, capture_output=True, check=False)
     # The project's own tox (itsdangerous: tox and tox-uv in its dev group), else uvx's.
     tox = probe[:-1] if own_tox.returncode == 0 else ["uvx", "--with", "tox-uv", "tox"]
     commands = {
-        "default session (nox -R -s tests-3.11)": (session, root, env, False),
+        "default session (nox -r -s tests-3.11)": (session, root, env, False),
         "uv run pytest": (["uv", "run", "pytest"], root, env, False),
         f"tox-uv env ({' '.join(tox)} run -e py3.11)": (
             [*tox, "run", "-e", "py3.11"],
@@ -180,6 +234,7 @@ def small(args: argparse.Namespace) -> None:
             env,
             False,
         ),
+        "bare nox session (uv sync + pytest)": ([*bare, "-s", "bare"], root, env, False),
     }
     log = Path(tempfile.gettempdir()) / f"tests_real-{root.name}.log"
     log.write_text("")
@@ -191,6 +246,9 @@ def small(args: argparse.Namespace) -> None:
         rows,
         [(names[0], names[1], 1.2), (names[0], names[2], 0.8)],
     )
+    floor = statistics.median(r.wall for r in rows[names[3]])
+    pytest = statistics.median(r.wall for r in rows[names[1]])
+    print(f"  nox's own floor, {names[3]} / {names[1]}: {floor / pytest:.2f}x")
 
 
 OURS_NOXFILE = "noxfile_ci_tasks_only.py"
@@ -224,7 +282,7 @@ def ours_only(root: Path, env: dict[str, str]) -> Iterator[list[str]]:
     noxfile.write_text(OURS, encoding="utf-8")
     try:
         python = found.stdout.strip()
-        yield [python, "-m", "nox", "-f", OURS_NOXFILE, "-R", "-s", "tests-3.11"]
+        yield [python, "-m", "nox", "-f", OURS_NOXFILE, "-r", "-s", "tests-3.11"]
     finally:
         noxfile.unlink(missing_ok=True)
 
@@ -238,7 +296,7 @@ def own_tests_session(root: Path) -> bool:
 def packaging(args: argparse.Namespace) -> None:
     root = Path(args.dir).resolve()
     env = bench_env()
-    session = ["uv", "run", "--locked", "--script", "noxfile.py", "-R", "-s", "tests-3.11"]
+    session = ["uv", "run", "--locked", "--script", "noxfile.py", "-r", "-s", "tests-3.11"]
     with contextlib.ExitStack() as stack:
         if own_tests_session(root):
             session = stack.enter_context(ours_only(root, env))

@@ -6,7 +6,7 @@ import pytest
 
 from ci_tasks.adopt import scriptenv
 from ci_tasks.core.errors import ConfigError
-from ci_tasks.core.pins import Pin, ci_pins, parse_pre_commit
+from ci_tasks.core.pins import Pin, ci_pins, locked_groups, parse_pre_commit
 
 CONFIG = """\
 repos:
@@ -110,3 +110,40 @@ def test_a_one_line_dependency_array_is_refused_with_the_fix():
     text = '# /// script\n# dependencies = ["nox"]\n# ///\n'
     with pytest.raises(ConfigError, match="one entry a line"):
         scriptenv.apply_pins(text, PINS[1:])
+
+
+UV_LOCK = """\
+version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "ruff"
+version = "0.15.16"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "typing-extensions"
+version = "4.12.2"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "ruff" }]
+"""
+
+DOCUMENT = {"dependency-groups": {"dev": ["Ruff>=0.15"], "types": ["typing_extensions"]}}
+
+
+def test_a_lock_as_uv_writes_it_is_read_by_its_layout():
+    """Every ``[[package]]`` starts with its name: the names, normalised, without a parse."""
+    assert locked_groups(DOCUMENT, UV_LOCK, "ruff") == ("dev",)
+    assert locked_groups(DOCUMENT, UV_LOCK, "typing-extensions") == ("types",)
+    assert locked_groups(DOCUMENT, UV_LOCK, "mypy") == ()
+
+
+def test_a_lock_in_another_layout_is_parsed():
+    """A package table whose name is not its first key (a hand edit) still counts."""
+    edited = UV_LOCK.replace(
+        'name = "ruff"\nversion = "0.15.16"', 'version = "0.15.16"\nname = "ruff"'
+    )
+    assert edited != UV_LOCK
+    assert locked_groups(DOCUMENT, edited, "ruff") == ("dev",)
+    # And one TOML cannot read locks nothing (uv lock --check reports it).
+    assert locked_groups(DOCUMENT, edited + "[[package]\n", "ruff") == ()
