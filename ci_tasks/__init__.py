@@ -20,6 +20,7 @@ from ci_tasks.core.runner import Completed, Runner, run
 from ci_tasks.core.stage import StageContext, judge, run_stage
 from ci_tasks.core.verdict import Status, Verdict, unverified
 from ci_tasks.registry import register
+from ci_tasks.script import main
 
 __all__ = [
     "NETWORK_ERRORS",
@@ -43,6 +44,7 @@ __all__ = [
     "__version__",
     "judge",
     "load_config",
+    "main",
     "register",
     "run",
     "run_stage",

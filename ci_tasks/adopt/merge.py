@@ -32,6 +32,8 @@ from ci_tasks.core.errors import ConfigError
 
 IMPORT = "import ci_tasks"
 REGISTER = "ci_tasks.register()"
+MAIN = "    ci_tasks.main()"
+"""Starts nox under the guard it adds (:mod:`ci_tasks.script`)."""
 # Minor versions probed to compare Python floors (3.0 to 3.39 is any CPython to come).
 _PROBES = tuple(Version(f"3.{minor}") for minor in range(40))
 
@@ -178,12 +180,6 @@ def _import_lines(body: list[ast.stmt], first_party: frozenset[str]) -> tuple[in
     first = body[0]
     docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
     return (first.end_lineno or first.lineno, ["", IMPORT]) if docstring else (0, [IMPORT])
-
-
-def _binds_nox(node: ast.stmt) -> bool:
-    """Whether *node* is ``import nox`` (so ``nox.main()`` can be called)."""
-    names = node.names if isinstance(node, ast.Import) else []
-    return any(alias.name == "nox" and alias.asname is None for alias in names)
 
 
 def _has_import(body: list[ast.stmt]) -> bool:
@@ -342,10 +338,8 @@ def merge(
     # Insert from the bottom up, so the line numbers ast gave stay right.
     if guard == len(body):
         # `uv run --script noxfile.py` runs the file: without this guard nox never starts.
-        start = "" if any(_binds_nox(n) for n in body) else f"    import nox{newline}"
-        lines += [newline, newline, f'if __name__ == "__main__":{newline}', start]
-        lines += [f"    nox.main(){newline}"]
-        notes.append('+if __name__ == "__main__": nox.main() (so uv run --script starts nox)')
+        lines += [newline, newline, f'if __name__ == "__main__":{newline}', MAIN + newline]
+        notes.append(f'+if __name__ == "__main__": {MAIN.strip()} (so uv run --script starts nox)')
     if not _has_register(body) and body[:guard]:
         before = body[guard - 1]
         at = before.end_lineno or before.lineno

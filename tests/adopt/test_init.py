@@ -202,7 +202,7 @@ def test_no_lock_writes_no_workflow_that_would_fail_and_says_what_to_do(tmp_path
     merged = (sample.path / "noxfile.py").read_text()
     assert merged.endswith(
         "import ci_tasks\nimport nox\n\nci_tasks.register()\n\n\n"
-        'if __name__ == "__main__":\n    nox.main()\n'
+        'if __name__ == "__main__":\n    ci_tasks.main()\n'
     )
     assert [p.name for p in (sample.path / ".github/workflows").iterdir()] == ["tests.yml"]
     assert "not written  .github/workflows/update-ci-lock.yml" in done.stdout  # uv sync --locked

@@ -111,7 +111,7 @@ def test_without_a_block_one_is_made_under_the_shebang_and_the_guard_is_added():
     assert "\n# ///\n\n# SPDX-License-Identifier: MIT\n" in merged
     assert "import attr\nimport ci_tasks\nimport nox\n\nif sys" in merged
     assert merged.endswith(
-        '\n\n\nci_tasks.register()\n\n\nif __name__ == "__main__":\n    nox.main()\n'
+        '\n\n\nci_tasks.register()\n\n\nif __name__ == "__main__":\n    ci_tasks.main()\n'
     )
     assert not [line for line in _added(WITHOUT_BLOCK, merged) if line.startswith("REMOVED")]
 
@@ -337,12 +337,12 @@ def test_end_to_end_a_nox_project_adopts_in_one_command_and_ci_runs_both_sets(tm
     assert run.returncode == 0, run.stdout
 
 
-def test_a_noxfile_importing_only_from_nox_gets_ci_tasks_before_it_and_nox_in_the_guard():
-    """`from nox import session`: import ci_tasks above it (isort), nox imported to start."""
+def test_a_noxfile_importing_only_from_nox_gets_ci_tasks_before_it_and_a_guard():
+    """`from nox import session`: import ci_tasks above it (isort); ci_tasks starts nox."""
     text = "from nox import session\n\n\n@session\ndef docs(s):\n    pass\n"
     merged = merge.merge(text, SPEC).text
     assert "# ///\n\nimport ci_tasks\nfrom nox import session\n" in merged
-    assert merged.endswith('if __name__ == "__main__":\n    import nox\n    nox.main()\n')
+    assert merged.endswith('if __name__ == "__main__":\n    ci_tasks.main()\n')
     assert merge.read_sessions(merged) == ["docs"]
 
 
