@@ -93,8 +93,7 @@ def merged(files: list[artifacts.CIFile]) -> tuple[durations.Store, durations.Pr
             continue
         for nodeid, values in parsed.items():
             store.setdefault(nodeid, []).extend(values)
-        if profile is None and isinstance(data, dict) and "profile" in data:
-            profile = durations.parse_profile(data)
+        profile = profile or durations.stored_profile(data)
     return store, profile
 
 

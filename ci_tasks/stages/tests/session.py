@@ -95,8 +95,7 @@ def _read_durations(ctx: StageContext) -> tuple[durations.Store, durations.Profi
     if store is None:
         reports.set_aside(path, "not a ci_tasks test-durations file", ctx.output)
         return {}, None
-    profiled = isinstance(data, dict) and "profile" in data
-    return store, durations.parse_profile(data) if profiled else None
+    return store, durations.stored_profile(data)
 
 
 def _tell(
