@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import typing
 from collections.abc import Mapping
 
 from ci_tasks.core import matrix
@@ -64,6 +63,19 @@ CODECOV_PROBE = (
 CODECOV = Pin("codecov/codecov-action", "671740ac38dd9b0130fbe1cec585b89eea48d3de", "v5.5.2")
 
 
+# A fresh checkout has no durations of its own: the tests jobs read the last CI run's
+# artifacts, to split shards by time and to choose how many processes run the suite.
+# Only the tests jobs use the token; every other session runs without one in its env.
+DURATIONS_PERMISSIONS = (
+    "      # tests jobs read the last CI run's durations (shards, workers = auto)\n"
+    "      actions: read\n"
+)
+DURATIONS_ENV = (
+    "          # Only a tests session gets the token, to read those durations.\n"
+    "          GITHUB_TOKEN: ${{ startsWith(matrix.session, 'tests') && github.token || '' }}\n"
+)
+
+
 # Stages with no job of their own: preflight runs the others on a laptop.
 LOCAL_STAGES = frozenset({"preflight"})
 
@@ -77,9 +89,10 @@ class WorkflowSpec:
     list_timeout: int = 10
     """The job that lists the sessions only installs the locked tools and asks nox."""
     readiness_branches: tuple[str, ...] = ("main", "develop")
-    shards: int = 1
-    """``[tool.ci-tasks.tests] shards``: above 1, the tests jobs read the last CI run's
-    artifacts (``actions: read`` and the job's token) to split the suite by durations."""
+    reads_ci_durations: bool = True
+    """The tests jobs read the last CI run's durations from its artifacts (``actions: read``
+    and the job's token): to split shards by time, and for ``workers = "auto"`` (the
+    default), to choose how many processes run the suite. Exported by the tests stage."""
 
     def minutes(self, session: str) -> int:
         """The job timeout for *session* (the longest one for a session not listed)."""
@@ -99,7 +112,7 @@ class WorkflowSpec:
                 (name, math.ceil(config.timeout(name) / 60) + margin_minutes)
                 for name in sorted(names)
             ),
-            shards=typing.cast("int", exported(config, "tests", "shards")),
+            reads_ci_durations=bool(exported(config, "tests", "reads_ci_durations")),
         )
 
 
@@ -185,7 +198,7 @@ jobs:
     runs-on: ${{ matrix.os }}
     permissions:
       contents: read
-<<shard_permissions>>\
+<<durations_permissions>>\
     timeout-minutes: ${{ matrix.timeout }}
     continue-on-error: ${{ matrix.allow_failure }}
     strategy:
@@ -197,7 +210,7 @@ jobs:
       - name: nox -s ${{ matrix.session }}
         env:
           SESSION: ${{ matrix.session }}
-<<shard_token>>\
+<<durations_env>>\
         run: <<nox>> -s "$SESSION"
       - name: Keep the session's reports for the readiness gate
         if: ${{ !cancelled() }}
@@ -436,12 +449,8 @@ def _values(spec: WorkflowSpec) -> dict[str, str | int]:
         "lock_update": "".join(f"          {line}\n" for line in LOCK_UPDATE.splitlines()).rstrip(
             "\n"
         ),
-        "shard_permissions": (
-            "      actions: read  # shards split by the last CI run's recorded durations\n"
-            if spec.shards > 1
-            else ""
-        ),
-        "shard_token": "          GITHUB_TOKEN: ${{ github.token }}\n" if spec.shards > 1 else "",
+        "durations_permissions": DURATIONS_PERMISSIONS if spec.reads_ci_durations else "",
+        "durations_env": DURATIONS_ENV if spec.reads_ci_durations else "",
     }
 
 

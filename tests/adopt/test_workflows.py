@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import shutil
@@ -17,6 +16,7 @@ from ci_tasks.adopt import init, workflows
 from ci_tasks.core import reports
 from ci_tasks.core.config import Config, load_config
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR
+from ci_tasks.stages.tests.config import TestsConfig
 from tests.support.sample import NOXFILE, clean_env, make_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -354,15 +354,26 @@ def test_this_repository_tests_on_linux_macos_and_windows():
     assert {label.split("-")[0] for label in config.os} == {"ubuntu", "macos", "windows"}
 
 
-@pytest.mark.parametrize("shards", [1, 3])
-def test_sharded_tests_jobs_may_read_the_last_ci_runs_artifacts(shards):
-    """With shards, the jobs get `actions: read` and the job token, to split by CI durations."""
-    spec = dataclasses.replace(SPEC, shards=shards)
-    job = _load(workflows.render_ci(spec))["jobs"]["session"]
+@pytest.mark.parametrize(
+    ("settings", "reads"),
+    [
+        ({}, True),  # workers = "auto", the default
+        ({"workers": 1}, False),
+        ({"workers": 4}, False),
+        ({"workers": 1, "shards": 3}, True),
+        ({"shards": 3}, True),
+    ],
+)
+def test_tests_jobs_may_read_the_last_ci_runs_durations_where_they_use_them(settings, reads):
+    """`actions: read` and the token for shards and workers = auto; none for a fixed count."""
+    config = Config().with_section(TestsConfig(**settings))
+    job = _load(workflows.render_ci(workflows.WorkflowSpec.from_config(config)))["jobs"]["session"]
     nox = next(s for s in job["steps"] if s["name"].startswith("nox -s"))
-    if shards == 1:  # nothing to split: no token in the project's test run
+    if not reads:  # nothing would read them: no token in the project's test run
         assert job["permissions"] == {"contents": "read"}
         assert "GITHUB_TOKEN" not in nox["env"]
     else:
         assert job["permissions"] == {"contents": "read", "actions": "read"}
-        assert nox["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+        # Only the tests sessions see the token; lint, security and build run without it.
+        token = "${{ startsWith(matrix.session, 'tests') && github.token || '' }}"
+        assert nox["env"]["GITHUB_TOKEN"] == token

@@ -86,7 +86,12 @@ STAGE: StageSpec = StageSpec(
     report="flaky",
     documents=(Document("flaky-history", HISTORY_SCHEMA, HISTORY_VERSION),),
     outputs=written,
-    exports={"shards": lambda section: section.shards},
+    exports={
+        "shards": lambda section: section.shards,
+        # Whether its CI jobs read the last CI run's durations (session._recorded): a shard's
+        # split, and workers = "auto", which plans from them on a fresh checkout.
+        "reads_ci_durations": lambda section: section.shards > 1 or section.workers == "auto",
+    },
     usage=USAGE,
 )
 

@@ -1,13 +1,14 @@
-"""Shard durations on a fresh CI checkout: the newest earlier CI run's, from its artifacts.
+"""Durations on a fresh CI checkout: the newest earlier CI run's, from its artifacts.
 
 A CI job starts with no ``.ci-tasks/`` of its own, so without this a ``shards = N``
-split is by count. Each tests session uploads its ``.ci-tasks/`` (the artifact
-``ci-tasks-<session>``), holding the durations it recorded: a whole-suite session's
-``test-durations.json``, a shard's ``<session>/test-durations.json``. A shard job reads
-them from the newest run of the same workflow that had finished before this run
-started, so every shard of this run picks the same run and splits alike (each test in
-exactly one shard). Anything missing (no token, the API unreachable, no such run, no
-durations in it) falls back to the split by count, and says why; it never fails the job.
+split is by count and ``workers = "auto"`` has no suite time to decide from. Each tests
+session uploads its ``.ci-tasks/`` (the artifact ``ci-tasks-<session>-<os>``), holding the
+durations it recorded: a whole-suite session's ``test-durations.json`` (with the suite's
+profile), a shard's ``<session>/test-durations.json``. A job reads them from the newest
+run of the same workflow that had finished before this run started, so every shard of
+this run picks the same run and splits alike (each test in exactly one shard). Anything
+missing (no token, the API unreachable, no such run, no durations in it) leaves the
+caller without durations, and says why; it never fails the job.
 """
 
 from __future__ import annotations
@@ -29,16 +30,20 @@ MAX_BYTES = 50_000_000
 RUNS_LOOKED_AT = 20
 REQUEST_TIMEOUT = 30.0
 BUDGET_SECONDS = 120.0
-"""The most the look-up may take: the split by count is the fallback, not a failure."""
-FALLBACK = "split by count"
+"""The most a shard's look-up may take: the split by count is the fallback, not a failure."""
+WORKERS_BUDGET_SECONDS = 10.0
+"""The most the look-up for ``workers = "auto"`` may take: it saves a few seconds at best."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Found:
-    """The durations the split uses (``{}``: none, split by count) and where they came from."""
+    """The last CI run's durations (``{}``: none) and the suite's profile, if it had one."""
 
     store: durations.Store
     said: str
+    """Where they came from (``the durations CI run #1234 recorded (10 tests)``), or why
+    there are none (``no earlier completed run of this workflow``)."""
+    profile: durations.Profile | None = None
 
 
 def _workflow(env: Mapping[str, str]) -> str | None:
@@ -70,20 +75,57 @@ def earlier_run(api: github.GitHub, env: Mapping[str, str]) -> dict[str, Any] | 
     return None
 
 
-def merged(files: list[artifacts.CIFile]) -> durations.Store:
-    """Every session's recorded durations as one store (each test's values joined)."""
+def merged(files: list[artifacts.CIFile]) -> tuple[durations.Store, durations.Profile | None]:
+    """The files' recorded durations as one store (each test's values joined).
+
+    With them the suite's profile: the first file's that carries one (a whole-suite
+    session's; a shard records none).
+    """
     store: durations.Store = {}
+    profile = None
     for file in files:
         try:
-            parsed = durations.parse_store(json.loads(file.data))
+            data = json.loads(file.data)
+            parsed = durations.parse_store(data)
         except ValueError:
             continue
-        for nodeid, values in (parsed or {}).items():
+        if parsed is None:
+            continue
+        for nodeid, values in parsed.items():
             store.setdefault(nodeid, []).extend(values)
-    return store
+        profile = profile or durations.stored_profile(data)
+    return store, profile
 
 
-def client_for(env: Mapping[str, str], policy: RetryPolicy) -> artifacts.ArtifactsClient | None:
+def session_artifacts(listed: list[artifacts.Artifact], session: str) -> list[artifacts.Artifact]:
+    """*session*'s own artifacts when the run uploaded any, else every one *listed*.
+
+    ``ci-tasks-<session>-<os>``: one per OS the session runs on, their durations merged.
+    A run without them (the session was renamed, or was sharded then) still says how
+    long the suite's tests take.
+    """
+    own = f"{reports.ARTIFACT_PREFIX}{session}"
+    mine = [a for a in listed if a.name == own or a.name.startswith(f"{own}-")]
+    return mine or listed
+
+
+@dataclasses.dataclass(frozen=True)
+class _Preferring:
+    """An artifact source that lists only *session*'s artifacts, when it has any."""
+
+    source: artifacts.ArtifactSource
+    session: str
+
+    def run_artifacts(self, run_id: int) -> list[artifacts.Artifact]:
+        return session_artifacts(self.source.run_artifacts(run_id), self.session)
+
+    def download(self, url: str, max_bytes: int) -> bytes | None:
+        return self.source.download(url, max_bytes)
+
+
+def client_for(
+    env: Mapping[str, str], policy: RetryPolicy, budget: float = BUDGET_SECONDS
+) -> artifacts.ArtifactsClient | None:
     """A client for this run's repository, when Actions gave the job a token."""
     token = github.token_from(env)
     repository = env.get("GITHUB_REPOSITORY", "")
@@ -95,27 +137,41 @@ def client_for(env: Mapping[str, str], policy: RetryPolicy) -> artifacts.Artifac
         base_url=env.get("GITHUB_API_URL") or github.DEFAULT_API_URL,
         token=token,
         timeout=REQUEST_TIMEOUT,
-        deadline=time.monotonic() + BUDGET_SECONDS,
+        deadline=time.monotonic() + budget,
     )
 
 
-def from_ci(root: Path, env: Mapping[str, str], policy: RetryPolicy) -> Found:
-    """The durations the newest earlier CI run uploaded, or why the split is by count."""
-    client = client_for(env, policy)
+def from_ci(
+    root: Path,
+    env: Mapping[str, str],
+    policy: RetryPolicy,
+    *,
+    session: str | None = None,
+    budget: float = BUDGET_SECONDS,
+) -> Found:
+    """The durations the newest earlier CI run uploaded, or why there are none.
+
+    With *session*, only that session's artifacts are read when the run has any
+    (:func:`session_artifacts`); without, every session's, merged (a shard's split needs
+    every test). The look-up stops at *budget* seconds.
+    """
+    client = client_for(env, policy, budget)
     if client is None:
-        return Found({}, f"{FALLBACK}: no GITHUB_TOKEN to read the last CI run's durations")
-    return from_github(client, root, env)
+        return Found({}, "no GITHUB_TOKEN to read the last CI run's durations")
+    return from_github(client, root, env, session=session)
 
 
-def from_github(api: github.GitHub, root: Path, env: Mapping[str, str]) -> Found:
+def from_github(
+    api: github.GitHub, root: Path, env: Mapping[str, str], *, session: str | None = None
+) -> Found:
     """:func:`from_ci` once there is a way to ask GitHub."""
     try:
         run = earlier_run(api, env)
         if run is None:
-            return Found({}, f"{FALLBACK}: no earlier completed run of this workflow")
+            return Found({}, "no earlier completed run of this workflow")
         label = f"CI run #{run.get('run_number') or run['id']}"
         evidence = artifacts.gather(
-            api,
+            api if session is None else _Preferring(api, session),
             root,
             run_id=int(run["id"]),
             label=label,
@@ -125,8 +181,8 @@ def from_github(api: github.GitHub, root: Path, env: Mapping[str, str]) -> Found
             max_bytes=MAX_BYTES,
         )
     except CITasksError as exc:
-        return Found({}, f"{FALLBACK}: the last CI run's durations could not be read ({exc})")
-    store = merged(list(evidence.files))
+        return Found({}, f"the last CI run's durations could not be read ({exc})")
+    store, profile = merged(list(evidence.files))
     if not store:
-        return Found({}, f"{FALLBACK}: {label} uploaded no recorded durations")
-    return Found(store, f"split by the durations {label} recorded ({len(store)} tests)")
+        return Found({}, f"{label} uploaded no recorded durations")
+    return Found(store, f"the durations {label} recorded ({len(store)} tests)", profile)

@@ -146,6 +146,11 @@ def parse_profile(data: Any) -> Profile:
     return Profile(min(max(float(share), 0.05), 1.0), max(float(start), 0.0), split)
 
 
+def stored_profile(data: Any) -> Profile | None:
+    """The profile a store document carries (``None``: the suite was never measured)."""
+    return parse_profile(data) if isinstance(data, dict) and "profile" in data else None
+
+
 @dataclasses.dataclass(frozen=True)
 class PartTimes:
     """What one pytest process of a run took, in seconds."""

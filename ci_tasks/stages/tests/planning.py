@@ -35,6 +35,17 @@ class Plan:
         return bool(self.xdist) or self.own_xdist
 
 
+def chooses_workers(ctx: StageContext, pytest_args: Sequence[str]) -> bool:
+    """Whether ``workers = "auto"`` chooses from the durations, as :func:`choose_plan` does.
+
+    Not when the user's ``-n``, or one in the project's addopts, leaves it to xdist, nor on
+    one core, where there is nothing to choose.
+    """
+    if ctx.section(TestsConfig).workers != "auto" or usable_cores() < 2:  # noqa: PLR2004
+        return False
+    return not asks_for_xdist(pytest_args) and not xdist_in_addopts(ctx.root)
+
+
 def choose_plan(
     ctx: StageContext,
     recorded: tuple[durations.Store, durations.Profile | None],
@@ -42,8 +53,13 @@ def choose_plan(
     pytest_args: Sequence[str],
     *,
     measured: bool,
+    whence: str = "",
 ) -> Plan:
-    """How many pytest processes (or xdist workers) run the suite; ``auto`` says why."""
+    """How many pytest processes (or xdist workers) run the suite; ``auto`` says why.
+
+    *whence* says where durations not recorded here came from (the last CI run's), or
+    why there are none; it ends the ``workers:`` line.
+    """
     config = ctx.section(TestsConfig)
     xdist = config.parallel == "xdist"
     if asks_for_xdist(pytest_args):
@@ -60,7 +76,7 @@ def choose_plan(
         choice = durations.choose_workers(
             seconds, usable_cores(), tests, xdist=xdist, profile=profile, coverage=measured
         )
-        ctx.output.line(f"workers: {choice.reason}")
+        ctx.output.line(f"workers: {choice.reason}" + (f"; {whence}" if whence else ""))
         count = choice.workers
     else:
         count = config.workers

@@ -29,7 +29,7 @@ from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.coverage import CoverageTotal, Floor, Measure
 from ci_tasks.stages.tests.exit_codes import ExitCode
 from ci_tasks.stages.tests.outputs import Outputs
-from ci_tasks.stages.tests.planning import Plan, choose_measure, choose_plan
+from ci_tasks.stages.tests.planning import Plan, choose_measure, choose_plan, chooses_workers
 from ci_tasks.stages.tests.processes import PytestRun, run_pytest
 
 FAIL_ON_FLAKY = "--fail-on-flaky"
@@ -92,8 +92,7 @@ def _read_durations(ctx: StageContext) -> tuple[durations.Store, durations.Profi
     if store is None:
         reports.set_aside(path, "not a ci_tasks test-durations file", ctx.output)
         return {}, None
-    profiled = isinstance(data, dict) and "profile" in data
-    return store, durations.parse_profile(data) if profiled else None
+    return store, durations.stored_profile(data)
 
 
 def _tell(
@@ -186,17 +185,51 @@ def history_extra(
     }
 
 
-def _shard_durations(ctx: StageContext, store: durations.Store) -> durations.Store:
-    """The durations a shard splits by: recorded here, else (in CI) the last CI run's."""
-    if store:
-        ctx.output.line(f"shards: split by the recorded durations ({len(store)} tests)")
-        return store
-    if not in_ci_matrix(ctx.runner.env):
-        ctx.output.line("shards: split by count: no recorded durations yet")
-        return store
-    found = ci_durations.from_ci(ctx.root, ctx.runner.env, ctx.config.retry.policy())
-    ctx.output.line(f"shards: {found.said}")
-    return found.store
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    """The durations a session plans from, and where they came from."""
+
+    store: durations.Store
+    profile: durations.Profile | None
+    whence: str = ""
+    """Empty: recorded here. Else the last CI run's (``by the durations CI run #1234
+    recorded (40 tests)``), or why that run's could not be had."""
+
+
+def _recorded(ctx: StageContext, shard: Shard | None, pytest_args: Sequence[str]) -> Recorded:
+    """The durations recorded here; in CI, where none are, the last CI run's.
+
+    A CI job starts from a fresh checkout: a shard reads every session's to split by
+    time, and ``workers = "auto"`` its own session's to choose from (a couple of seconds
+    of tests run in one process). Anything else plans as it would locally.
+    """
+    store, profile = _read_durations(ctx)
+    fresh_ci = not store and in_ci_matrix(ctx.runner.env)
+    if fresh_ci and (shard is not None or chooses_workers(ctx, pytest_args)):
+        # A shard splits every test, so it reads every session's; workers, its own's.
+        session, budget = (
+            (None, ci_durations.BUDGET_SECONDS)
+            if shard is not None
+            else (session_name(ctx), ci_durations.WORKERS_BUDGET_SECONDS)
+        )
+        found = ci_durations.from_ci(
+            ctx.root, ctx.runner.env, ctx.config.retry.policy(), session=session, budget=budget
+        )
+        whence = f"by {found.said}" if found.store else found.said
+        recorded = Recorded(found.store, found.profile, whence)
+    else:
+        recorded = Recorded(store, profile)
+    if shard is not None:
+        ctx.output.line(f"shards: {_split_by(recorded)}")
+    return recorded
+
+
+def _split_by(recorded: Recorded) -> str:
+    """How a shard splits the suite, and why."""
+    if not recorded.store:
+        return f"split by count: {recorded.whence or 'no recorded durations yet'}"
+    here = f"by the recorded durations ({len(recorded.store)} tests)"
+    return f"split {recorded.whence or here}"
 
 
 def _confirm_serially(
@@ -265,7 +298,7 @@ class Prepared:
     outputs: Outputs
     shard: Shard | None
     store: durations.Store
-    """The recorded durations (a shard's: the last CI run's where none are recorded)."""
+    """The recorded durations (in CI, where none are, the last CI run's: :func:`_recorded`)."""
     profile: durations.Profile | None
     plan: Plan
     measure: Measure | None
@@ -297,11 +330,17 @@ def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
     reports.report_dir(ctx.root, ctx.output)  # pytest writes its files there itself
     coverage_xml = ctx.root / outputs.coverage_xml
     coverage_xml.unlink(missing_ok=True)  # a stale file must not pass for this run's total
-    store, profile = _read_durations(ctx)
-    if shard is not None:
-        store = _shard_durations(ctx, store)
+    recorded = _recorded(ctx, shard, options.pytest_args)
+    store, profile = recorded.store, recorded.profile
     decision = coverage.decide(ctx.root, config)
-    plan = choose_plan(ctx, (store, profile), shard, options.pytest_args, measured=decision.on)
+    plan = choose_plan(
+        ctx,
+        (store, profile),
+        shard,
+        options.pytest_args,
+        measured=decision.on,
+        whence=recorded.whence,
+    )
     measure = choose_measure(ctx, decision, plan)
     return Prepared(options, outputs, shard, store, profile, plan, measure)
 

@@ -168,6 +168,11 @@ def test_profile_round_trips_through_the_store():
     document = durations.updated_store({}, [], window=3, whole_suite=True, profile=profile)
     assert durations.parse_profile(document) == profile
     assert durations.parse_profile({"profile": {"cpu_share": "x"}}) == durations.Profile()
+    assert durations.stored_profile(document) == profile
+    # A store written before any run was measured has none: "never measured", not defaults.
+    unmeasured = durations.updated_store({}, [], window=3, whole_suite=True)
+    assert durations.stored_profile(unmeasured) is None
+    assert durations.stored_profile(None) is None
 
 
 class _FakeDB:

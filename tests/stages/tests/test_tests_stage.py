@@ -8,6 +8,9 @@ import subprocess
 
 import pytest
 
+from ci_tasks.stages.tests.environment import usable_cores
+from tests.support import github_fake as gh
+from tests.support.localserver import serve
 from tests.support.sample import TEST_TOOLS, clean_env, make_project, pyproject
 
 pytestmark = pytest.mark.slow
@@ -489,3 +492,44 @@ def test_coverage_on_without_coverage_installed_names_the_fix(tmp_path):
     assert "coverage is on (auto: on, fail_under = 100 in pyproject.toml" in result.stdout
     assert "add coverage to the project's test dependency group" in result.stdout
     assert "coverage = false" in result.stdout
+
+
+@pytest.mark.skipif(usable_cores() < 2, reason="one core: one process whatever was recorded")
+def test_a_fresh_ci_checkout_runs_a_small_suite_in_one_process_by_the_last_runs_durations(
+    tmp_path,
+):
+    """No durations in the checkout; the last CI run's say 51 ms: one pytest, history kept on."""
+    config = "[tool.ci-tasks.tests]\nreruns = 0\ncoverage = false\n"  # workers = "auto"
+    files = {"tests/test_many.py": SHARDED, "tests/test_more.py": SHARDED}
+    sample = make_project(tmp_path, dev=DEV, ci_tasks=config, files=files)
+    nodeids = [f"tests/test_{m}.py::test_many[{n}]" for m in ("many", "more") for n in range(25)]
+    nodeids.append("tests/test_sample.py::test_add")  # every sample project has it
+    last = {"schema": "ci-tasks/test-durations", "version": 1}
+    last["tests"] = {nodeid: [0.001] for nodeid in nodeids}
+    # The last CI run (#1234) finished before this one (2000) began, and uploaded them.
+    fake, storage = gh.FakeGitHub(runs=gh.make_runs(["success"])), gh.FakeStorage()
+    fake.current = {**fake.runs[0], "id": 2000, "run_started_at": "2026-11-01T01:00:00Z"}
+    with serve(fake) as api, serve(storage) as blob:
+        fake.base, fake.storage = api.url, gh.other_host(blob.url)
+        archive = gh.zip_archive({"test-durations.json": json.dumps(last)})
+        fake.upload(fake.runs[0], "ci-tasks-tests-3.11-ubuntu-latest", archive, storage)
+        env = {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_API_URL": api.url,
+            "GITHUB_TOKEN": "ghs_fake-token-for-workers",
+            "GITHUB_REPOSITORY": gh.REPO,
+            "GITHUB_RUN_ID": "2000",
+            "GITHUB_REF_NAME": "main",
+            "GITHUB_WORKFLOW_REF": f"{gh.REPO}/.github/workflows/ci.yml@refs/heads/main",
+        }
+        result = sample.nox("-s", "tests", env=env)
+    assert result.returncode == 0, result.stdout
+    assert "workers: one process: recorded suite time 0.1 s (51 tests" in result.stdout
+    assert "; by the durations CI run #1234 recorded (51 tests)" in result.stdout
+    assert "[1/2]" not in result.stdout
+    # Only the runner is told it, to mask it (`::add-mask::`); no line of the run shows it.
+    shown = result.stdout.replace("::add-mask::ghs_fake-token-for-workers", "")
+    assert "ghs_fake-token-for-workers" not in shown
+    written = json.loads((sample.path / ".ci-tasks/test-durations.json").read_text())
+    assert sorted(written["tests"]) == sorted(nodeids)
+    assert all(len(values) == 2 and values[0] == 0.001 for values in written["tests"].values())
