@@ -71,8 +71,10 @@ DURATIONS_PERMISSIONS = (
     "      actions: read\n"
 )
 DURATIONS_ENV = (
-    "          # Only a tests session gets the token, to read those durations.\n"
-    "          GITHUB_TOKEN: ${{ startsWith(matrix.session, 'tests') && github.token || '' }}\n"
+    "          # Only a tests session gets the token, to read those durations, under a name\n"
+    "          # only ci_tasks reads: the project's pytest runs without it.\n"
+    "          CI_TASKS_GITHUB_TOKEN: "
+    "${{ startsWith(matrix.session, 'tests') && github.token || '' }}\n"
 )
 
 

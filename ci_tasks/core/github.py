@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
+CI_TASKS_TOKEN = "CI_TASKS_GITHUB_TOKEN"  # noqa: S105 - the variable's name, not a token
+"""The token the tests jobs of a workflow ``init`` writes are given, to read the last CI
+run's durations: under a name of ci_tasks' own, which the project's pytest never sees."""
 PER_PAGE = 100
 # A rate-limited answer (403/429) is waited out at most this often.
 MAX_RATE_LIMIT_WAITS = 3

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 DEFAULT_SECRET_VARIABLES: tuple[str, ...] = (
     "GITHUB_TOKEN",
     "GH_TOKEN",
+    "CI_TASKS_GITHUB_TOKEN",
     "SLACK_WEBHOOK_URL",
     "CODECOV_TOKEN",
     "PYPI_TOKEN",

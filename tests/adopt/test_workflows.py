@@ -371,9 +371,11 @@ def test_tests_jobs_may_read_the_last_ci_runs_durations_where_they_use_them(sett
     nox = next(s for s in job["steps"] if s["name"].startswith("nox -s"))
     if not reads:  # nothing would read them: no token in the project's test run
         assert job["permissions"] == {"contents": "read"}
-        assert "GITHUB_TOKEN" not in nox["env"]
+        assert "CI_TASKS_GITHUB_TOKEN" not in nox["env"]
     else:
         assert job["permissions"] == {"contents": "read", "actions": "read"}
         # Only the tests sessions see the token; lint, security and build run without it.
         token = "${{ startsWith(matrix.session, 'tests') && github.token || '' }}"
-        assert nox["env"]["GITHUB_TOKEN"] == token
+        # Under ci_tasks' own name, which the project's pytest does not inherit.
+        assert nox["env"]["CI_TASKS_GITHUB_TOKEN"] == token
+        assert "GITHUB_TOKEN" not in nox["env"]

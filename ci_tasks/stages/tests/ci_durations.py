@@ -126,8 +126,12 @@ class _Preferring:
 def client_for(
     env: Mapping[str, str], policy: RetryPolicy, budget: float = BUDGET_SECONDS
 ) -> artifacts.ArtifactsClient | None:
-    """A client for this run's repository, when Actions gave the job a token."""
-    token = github.token_from(env)
+    """A client for this run's repository, when Actions gave the job a token.
+
+    The token is ci_tasks' own (:data:`~ci_tasks.core.github.CI_TASKS_TOKEN`), else one the
+    workflow set for every step (``GITHUB_TOKEN``, as earlier workflows of ``init`` do).
+    """
+    token = env.get(github.CI_TASKS_TOKEN) or github.token_from(env)
     repository = env.get("GITHUB_REPOSITORY", "")
     if not token or not repository:
         return None
@@ -157,7 +161,7 @@ def from_ci(
     """
     client = client_for(env, policy, budget)
     if client is None:
-        return Found({}, "no GITHUB_TOKEN to read the last CI run's durations")
+        return Found({}, f"no {github.CI_TASKS_TOKEN} to read the last CI run's durations")
     return from_github(client, root, env, session=session)
 
 

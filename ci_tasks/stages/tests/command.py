@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from ci_tasks.core import github
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.coverage import Measure
@@ -101,6 +102,7 @@ def pytest_env(
     of recorded durations they split by. A part sees what a plain run sees (never
     pytest-xdist's variables, which plugins read as "xdist is on"), plus our own
     :data:`PART_INDEX_ENV` and :data:`PARTS_ENV`, for tests that keep resources apart.
+    The token the session itself reads GitHub with (:data:`github.CI_TASKS_TOKEN`) is unset.
     """
     env: dict[str, str | None] = {
         "PYTHONPATH": plugin_pythonpath(ctx),
@@ -111,6 +113,8 @@ def pytest_env(
         SHARD_ENV: shard.label if shard else None,
         PART_ENV: part.label if part else None,
         DURATIONS_ENV: str(costs) if costs else None,
+        # The token the session reads the last CI run's durations with is not the tests'.
+        github.CI_TASKS_TOKEN: None,
     }
     if part is not None:
         env[PART_INDEX_ENV] = str(part.index)

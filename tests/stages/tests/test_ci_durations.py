@@ -48,7 +48,7 @@ def _store(values: dict[str, float]) -> str:
 def _env(api_url: str, **extra: str) -> dict[str, str]:
     env = {
         "GITHUB_API_URL": api_url,
-        "GITHUB_TOKEN": TOKEN,
+        "CI_TASKS_GITHUB_TOKEN": TOKEN,
         "GITHUB_REPOSITORY": REPO,
         "GITHUB_RUN_ID": "2000",
         "GITHUB_REF_NAME": "main",
@@ -102,7 +102,7 @@ def test_without_a_token_or_an_api_the_split_is_by_count_and_says_why(tmp_path):
     """No token, an unreachable API, no earlier run: split by count, one line saying why."""
     no_token = ci_durations.from_ci(tmp_path, {"GITHUB_REPOSITORY": REPO}, POLICY)
     assert no_token.store == {}
-    assert "no GITHUB_TOKEN" in no_token.said
+    assert "no CI_TASKS_GITHUB_TOKEN" in no_token.said
     fake = FakeGitHub(runs=[], current={"id": 2000, "run_started_at": "2026-11-01T00:00:00Z"})
     with serve(fake) as api:
         fake.base = api.url
@@ -314,7 +314,7 @@ def test_a_long_suite_runs_in_one_process_per_core_from_the_last_ci_runs_duratio
 @pytest.mark.parametrize(
     ("env", "why"),
     [
-        ({"GITHUB_TOKEN": ""}, "no GITHUB_TOKEN to read the last CI run's durations"),
+        ({"CI_TASKS_GITHUB_TOKEN": ""}, "no CI_TASKS_GITHUB_TOKEN to read the last CI run's"),
         ({"GITHUB_RUN_ID": ""}, "no earlier completed run of this workflow"),
         ({}, "CI run #1234 uploaded no recorded durations"),
     ],
@@ -371,3 +371,19 @@ def test_durations_recorded_in_the_checkout_are_used_without_asking(tmp_path, gi
     assert github.api.requests == []
     assert len(prepared.store) == 40
     assert "CI run" not in capsys.readouterr().out
+
+
+def test_a_workflows_own_github_token_still_reads_them(tmp_path):
+    """Workflows that earlier ``init`` runs wrote give the job ``GITHUB_TOKEN``: still read."""
+    fake, storage = _fake()
+    with serve(fake) as api, serve(storage) as blob:
+        fake.base, fake.storage = api.url, other_host(blob.url)
+        fake.upload(
+            fake.runs[0],
+            "ci-tasks-tests-3.11",
+            zip_archive({"test-durations.json": _store({"t::a": 1.0})}),
+            storage,
+        )
+        env = {k: v for k, v in _env(api.url).items() if k != "CI_TASKS_GITHUB_TOKEN"}
+        found = ci_durations.from_ci(tmp_path, {**env, "GITHUB_TOKEN": TOKEN}, POLICY)
+    assert found.store == {"t::a": [1.0]}

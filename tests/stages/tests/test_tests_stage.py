@@ -501,9 +501,14 @@ def test_a_fresh_ci_checkout_runs_a_small_suite_in_one_process_by_the_last_runs_
     """No durations in the checkout; the last CI run's say 51 ms: one pytest, history kept on."""
     config = "[tool.ci-tasks.tests]\nreruns = 0\ncoverage = false\n"  # workers = "auto"
     files = {"tests/test_many.py": SHARDED, "tests/test_more.py": SHARDED}
+    # The session reads GitHub with its own token; the project's tests never see it.
+    files["tests/test_token.py"] = (
+        "import os\n\n\ndef test_no_token():\n"
+        "    assert 'CI_TASKS_GITHUB_TOKEN' not in os.environ\n"
+    )
     sample = make_project(tmp_path, dev=DEV, ci_tasks=config, files=files)
     nodeids = [f"tests/test_{m}.py::test_many[{n}]" for m in ("many", "more") for n in range(25)]
-    nodeids.append("tests/test_sample.py::test_add")  # every sample project has it
+    nodeids += ["tests/test_sample.py::test_add", "tests/test_token.py::test_no_token"]
     last = {"schema": "ci-tasks/test-durations", "version": 1}
     last["tests"] = {nodeid: [0.001] for nodeid in nodeids}
     # The last CI run (#1234) finished before this one (2000) began, and uploaded them.
@@ -516,7 +521,7 @@ def test_a_fresh_ci_checkout_runs_a_small_suite_in_one_process_by_the_last_runs_
         env = {
             "GITHUB_ACTIONS": "true",
             "GITHUB_API_URL": api.url,
-            "GITHUB_TOKEN": "ghs_fake-token-for-workers",
+            "CI_TASKS_GITHUB_TOKEN": "ghs_fake-token-for-workers",
             "GITHUB_REPOSITORY": gh.REPO,
             "GITHUB_RUN_ID": "2000",
             "GITHUB_REF_NAME": "main",
@@ -524,8 +529,8 @@ def test_a_fresh_ci_checkout_runs_a_small_suite_in_one_process_by_the_last_runs_
         }
         result = sample.nox("-s", "tests", env=env)
     assert result.returncode == 0, result.stdout
-    assert "workers: one process: recorded suite time 0.1 s (51 tests" in result.stdout
-    assert "; by the durations CI run #1234 recorded (51 tests)" in result.stdout
+    assert "workers: one process: recorded suite time 0.1 s (52 tests" in result.stdout
+    assert "; by the durations CI run #1234 recorded (52 tests)" in result.stdout
     assert "[1/2]" not in result.stdout
     # Only the runner is told it, to mask it (`::add-mask::`); no line of the run shows it.
     shown = result.stdout.replace("::add-mask::ghs_fake-token-for-workers", "")
