@@ -22,4 +22,4 @@ nox.options.default_venv_backend = "uv"
 ci_tasks.register()
 
 if __name__ == "__main__":
-    nox.main()
+    ci_tasks.main()  # nox.main(), with a quicker check of the block above

@@ -192,6 +192,8 @@ def bare_nox(root: Path) -> Iterator[list[str]]:
 
     Its file carries the noxfile's PEP 723 block and a copy of its lock, so ``uv run
     --locked --script`` runs it from the same environment; both are removed afterwards.
+    nox's walk of that block's dependency tree is skipped (``--script-mode none``), as
+    ``ci_tasks.main()`` skips it once the block's own requirements are met.
     """
     text = (root / "noxfile.py").read_text(encoding="utf-8")
     block = re.search(r"(?ms)^# /// script$.*?^# ///$", text)
@@ -206,7 +208,18 @@ def bare_nox(root: Path) -> Iterator[list[str]]:
     noxfile.write_text(block[0] + "\n" + BARE.format(group=group), "utf-8")
     lock.write_bytes((root / "noxfile.py.lock").read_bytes())
     try:
-        yield ["uv", "run", "--locked", "--script", BARE_NOXFILE, "-f", BARE_NOXFILE, "-r"]
+        yield [
+            "uv",
+            "run",
+            "--locked",
+            "--script",
+            BARE_NOXFILE,
+            "-f",
+            BARE_NOXFILE,
+            "-r",
+            "--script-mode",
+            "none",
+        ]
     finally:
         noxfile.unlink(missing_ok=True)
         lock.unlink(missing_ok=True)
