@@ -100,6 +100,33 @@ def _is_main_guard(node: ast.stmt) -> bool:
     return names == {"__name__"} and values == {"__main__"}
 
 
+def _start_through_ci_tasks(guard: ast.stmt, lines: list[str]) -> list[str]:
+    """``nox.main()`` under the ``__main__`` guard becomes ``ci_tasks.main()``, in *lines*.
+
+    The same start, without nox walking again the dependency tree of the environment uv
+    made from the block (:mod:`ci_tasks.script`). Anything else in the guard is kept.
+    """
+    notes = []
+    for node in guard.body if isinstance(guard, ast.If) else []:
+        call = node.value if isinstance(node, ast.Expr) else None
+        if (
+            isinstance(call, ast.Call)
+            and not (call.args or call.keywords)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "main"
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id == "nox"
+            and node.lineno == node.end_lineno
+        ):
+            line = lines[node.lineno - 1]
+            start = node.col_offset
+            lines[node.lineno - 1] = line[:start] + line[start:].replace(
+                "nox.main()", MAIN.strip(), 1
+            )
+            notes.append(f"nox.main() -> {MAIN.strip()} (nox skips re-checking what uv installed)")
+    return notes
+
+
 def _only_imports(node: ast.stmt) -> bool:
     """An import, or an ``if``/``try`` made of imports only (a fallback import)."""
     if isinstance(node, ast.Import | ast.ImportFrom):
@@ -340,6 +367,8 @@ def merge(
         # `uv run --script noxfile.py` runs the file: without this guard nox never starts.
         lines += [newline, newline, f'if __name__ == "__main__":{newline}', MAIN + newline]
         notes.append(f'+if __name__ == "__main__": {MAIN.strip()} (so uv run --script starts nox)')
+    else:
+        notes += _start_through_ci_tasks(body[guard], lines)
     if not _has_register(body) and body[:guard]:
         before = body[guard - 1]
         at = before.end_lineno or before.lineno

@@ -96,7 +96,10 @@ def test_a_block_keeps_every_requirement_and_gains_ci_tasks_and_the_floor():
         "ci_tasks.register()",
         "",
         "",
+        # The guard's nox.main(): the same start, without nox re-checking what uv made.
+        "    ci_tasks.main()",
         'REMOVED # dependencies = ["nox>=2025.02.09", "packaging"]',
+        "REMOVED     nox.main()",
     ]
     # isort's place: with nox's run of third-party imports; register() after every session.
     assert "\nimport ci_tasks\nimport nox\n\nimport packaging" in merged
@@ -326,7 +329,8 @@ def test_end_to_end_a_nox_project_adopts_in_one_command_and_ci_runs_both_sets(tm
     diff = git(sample.path, "diff", "HEAD~1", "--", "noxfile.py")
     changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
     assert [line for line in changed if line.startswith("-")] == [
-        '-# dependencies = ["nox>=2025.02.09", "packaging"]'
+        '-# dependencies = ["nox>=2025.02.09", "packaging"]',
+        "-    nox.main()",  # now ci_tasks.main(), which starts nox
     ]
     listed = locked_nox(sample, "-l", "--json", "-t", "ci")
     sessions = json.loads(next(x for x in listed.stdout.splitlines() if x.startswith("[")))
@@ -383,3 +387,19 @@ def test_register_records_which_stages_the_noxfiles_own_sessions_replace():
     assert replaced["tests"].sessions == ("tests",)
     assert replaced["tests"].noxfile == Path(__file__).resolve()
     assert replaced["tests"].shown == "the project's own `tests` session"
+
+
+def test_the_guards_nox_main_starts_through_ci_tasks_and_the_rest_of_it_is_kept():
+    """``nox.main()`` under the guard becomes ``ci_tasks.main()``; other lines stay as written."""
+    text = (
+        "import nox\n\n\n@nox.session\ndef docs(s):\n    pass\n\n\n"
+        'if __name__ == "__main__":\n    print("starting")\n    nox.main()  # go\n'
+    )
+    done = merge.merge(text, SPEC)
+    assert done.text.endswith(
+        'if __name__ == "__main__":\n    print("starting")\n    ci_tasks.main()  # go\n'
+    )
+    assert "nox.main() -> ci_tasks.main() (nox skips re-checking what uv installed)" in done.notes
+    assert merge.merge(done.text, SPEC).text == done.text  # merging again changes nothing
+    other = text.replace("nox.main()", "nox.main(['-s', 'docs'])")
+    assert "nox.main(['-s', 'docs'])" in merge.merge(other, SPEC).text  # not the plain start
