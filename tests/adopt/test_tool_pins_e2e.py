@@ -126,3 +126,23 @@ def test_pre_commit_mypy_runs_with_its_additional_dependencies(tmp_path):
     report = json.loads((sample.path / ".ci-tasks" / "lint-report.json").read_text())
     # simplejson is in the CI environment, untyped: only the hook's stubs typed it.
     assert "import-untyped" in [f["code"] for f in report["findings"]]
+
+
+@pytest.mark.slow
+def test_a_lock_stale_only_in_ci_tasks_own_requirements_is_updated_and_said_so(tmp_path):
+    """ci-tasks' requirements moved, no version did: the lock is rewritten, and says which."""
+    sample = make_adopter(tmp_path, PYPROJECT)
+    done = sample.ci_tasks("init", "--ci-tasks-source", str(REPO))
+    assert done.returncode == 0, done.stdout + done.stderr
+    lock = sample.path / "noxfile.py.lock"
+    text = lock.read_text()
+    line = '    { name = "nox", specifier = ">=2025.2.9" },\n'  # in ci-tasks' requires-dist
+    assert text.count(line) == 1
+    lock.write_text(text.replace(line, ""))
+    assert sample.ci_tasks("lock", "--check").returncode == 1
+    relocked = sample.ci_tasks("lock")
+    assert relocked.returncode == 0, relocked.stdout + relocked.stderr
+    assert "noxfile.py.lock: updated, no version changed" in relocked.stdout
+    assert lock.read_text() == text
+    unchanged = sample.ci_tasks("lock")
+    assert "noxfile.py.lock: unchanged" in unchanged.stdout
