@@ -125,16 +125,14 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         if args.pull_request
         else None
     )
-    before = _read_bytes(root / scriptenv.LOCK)
-    changes = scriptenv.refresh(root, runner, upgrade=args.upgrade)
+    refreshed = scriptenv.refresh(root, runner, upgrade=args.upgrade)
+    changes = refreshed.changes
     if args.json:
         data = json.dumps(lockupdate.as_data(changes), indent=2)
         print(default_output().masker.mask(data))  # noqa: T201
     else:
-        # No version moved, yet the file may have: ci-tasks' own requirements changed.
-        moved = _read_bytes(root / scriptenv.LOCK) != before
-        said = "changed:" if changes else "updated, no version changed" if moved else "unchanged"
-        out.line(f"{scriptenv.LOCK}: {said}")
+        rewritten = "updated, no version changed" if refreshed.rewritten else "unchanged"
+        out.line(f"{scriptenv.LOCK}: {'changed:' if changes else rewritten}")
         for change in changes:
             out.line(f"  {change.line}")
     if client is not None:
@@ -284,14 +282,6 @@ def _add_smoke(commands: _Commands) -> None:
     _config_option(smoke)
     _smoke_arguments(smoke)
     smoke.set_defaults(func=_cmd_smoke)
-
-
-def _read_bytes(path: Path) -> bytes | None:
-    """*path*'s bytes, or ``None`` when it cannot be read."""
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -300,8 +300,18 @@ def lock_script(runner: Runner, *, upgrade: bool = False) -> None:
     run_uv(runner, args, f"{LOCK} (the CI environment)")
 
 
-def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> list[PackageChange]:
-    """Lock the CI environment of the project at *root* again; each package that moved.
+@dataclasses.dataclass(frozen=True)
+class Refreshed:
+    """What locking the CI environment again did."""
+
+    changes: list[PackageChange]
+    """Each package whose locked version moved."""
+    rewritten: bool
+    """Whether the lock's text changed: with no version moved, ci-tasks' own requirements."""
+
+
+def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> Refreshed:
+    """Lock the CI environment of the project at *root* again; what moved.
 
     Dependabot does not update script locks: ``ci-tasks lock --upgrade`` is how the
     CI environment moves to newer nox, ci-tasks and tool versions. The tools the
@@ -335,7 +345,7 @@ def refresh(root: Path, runner: Runner, *, upgrade: bool = False) -> list[Packag
         # `uv run --script` syncs inexactly: a package the lock dropped (a stub package
         # pre-commit no longer lists) would stay in the environment it reuses.
         run_uv(runner, ["sync", "--script", NOXFILE, "--locked", "--quiet"], LOCK)
-    return changes
+    return Refreshed(changes, rewritten=after != before)
 
 
 def tools_dirs(root: Path, runner: Runner) -> tuple[Path, ...] | None:
