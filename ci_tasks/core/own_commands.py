@@ -1,0 +1,534 @@
+"""The project's own commands: what its maintainers already run, read once, in one home.
+
+A project already says what it checks: its workflows' ``run:`` steps, tox (``tox.ini``,
+``tox.toml``, ``[tool.tox]``), its noxfile's sessions (read from the AST, never run),
+Justfile and Makefile recipes, hatch environment scripts and ``.pre-commit-config.yaml``
+hooks. :func:`read` turns them into plain data: each :class:`Command` is one tool
+invocation (``pytest tests``, ``ruff format --check src``) with where it came from and the
+environment it runs in (extras, groups, variables); each :class:`Hook` a pre-commit hook.
+Stages take their scope from it (:func:`test_command`, :func:`gate`) and say where each
+choice came from. A shape it does not know is skipped and said (:attr:`OwnCommands.skipped`),
+never fatal. Pure but for reading files; nothing here runs anything or writes anything.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import dataclasses
+import re
+import shlex
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ci_tasks.core.workflow_files import workflow_files
+
+__all__ = [
+    "Command",
+    "Hook",
+    "OwnCommands",
+    "gate",
+    "parse_line",
+    "read",
+    "test_command",
+]
+
+# The tools a stage takes its scope from, by the names their commands start with.
+_TOOL_NAMES = {
+    "pytest": "pytest",
+    "py.test": "pytest",
+    "ruff": "ruff",
+    "black": "black",
+    "mypy": "mypy",
+}
+# Words that run the rest of the line in some environment: stripped, their flags read.
+_WRAPPERS = frozenset({"uv", "uvx", "poetry", "pdm", "hatch", "pipenv", "rye", "exec", "env"})
+_PLACEHOLDERS = re.compile(r"^(\{posargs.*\}|\{args.*\}|\$@|\"\$@\"|\$\*|\$\{@\}|\{\{.*\}\})$")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SEPARATORS = frozenset({"&&", "||", ";", "|"})
+# uv run's flags that take a value, and those among them that choose the environment.
+_UV_VALUE_FLAGS = frozenset(
+    {"--extra", "--group", "--only-group", "--with", "--python", "-p", "--package",
+     "--directory", "--project", "--env-file", "--no-group", "--index", "--from"}
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """One tool invocation of the project's own: ``pytest -m "not slow" tests``."""
+
+    tool: str
+    """``pytest``, ``ruff``, ``black`` or ``mypy``."""
+    args: tuple[str, ...]
+    """The tool's own arguments (for ruff, its subcommand first), placeholders dropped."""
+    source: str
+    """Where it came from: ``justfile recipe 'test'``, ``tox.ini [testenv]``."""
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    """Variables the command sets for the tool (``FOO=1 pytest``, tox's ``setenv``)."""
+
+    @property
+    def subcommand(self) -> str | None:
+        """The subcommand of a ruff command (``check``, ``format``); ``None`` for another tool."""
+        if self.tool != "ruff":
+            return None
+        return next((a for a in self.args if not a.startswith("-")), "check")
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The positional arguments: what the command checks or collects."""
+        return tuple(positionals(self.tool, self.args))
+
+    def shown(self) -> str:
+        """``pytest tests -m 'not slow'``, as a maintainer would type it."""
+        return shlex.join([self.tool, *self.args])
+
+
+@dataclasses.dataclass(frozen=True)
+class Hook:
+    """One hook of ``.pre-commit-config.yaml``, with what it passes and selects."""
+
+    id: str
+    repo: str
+    rev: str
+    args: tuple[str, ...] = ()
+    files: str | None = None
+    exclude: str | None = None
+    types: tuple[str, ...] = ()
+    additional_dependencies: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class OwnCommands:
+    """Everything :func:`read` found: commands, hooks, and what it skipped (and why)."""
+
+    commands: tuple[Command, ...] = ()
+    hooks: tuple[Hook, ...] = ()
+    sources: tuple[str, ...] = ()
+    """The files it read a command or hook from."""
+    skipped: tuple[str, ...] = ()
+    """``tox.toml: not valid TOML``: what could not be read, said rather than fatal."""
+
+    def of(self, tool: str) -> tuple[Command, ...]:
+        """The commands running *tool*."""
+        return tuple(c for c in self.commands if c.tool == tool)
+
+    def hook(self, *ids: str) -> Hook | None:
+        """The first hook with one of *ids*."""
+        return next((h for h in self.hooks if h.id in ids), None)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing of the project's own was found: sessions use their defaults."""
+        return not self.commands and not self.hooks
+
+
+def _words(text: str) -> list[str]:
+    try:
+        return shlex.split(text, comments=True)
+    except ValueError:
+        return text.split()
+
+
+def _segments(words: Sequence[str]) -> Iterator[list[str]]:
+    current: list[str] = []
+    for word in words:
+        if word in _SEPARATORS:
+            yield current
+            current = []
+        else:
+            current.append(word)
+    yield current
+
+
+@dataclasses.dataclass
+class _Env:
+    extras: list[str] = dataclasses.field(default_factory=list)
+    all_extras: bool = False
+    groups: list[str] = dataclasses.field(default_factory=list)
+    env: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+
+def _unwrap(words: list[str], env: _Env) -> list[str]:
+    """*words* without the runners before the tool (``uv run --extra x``, ``python -m``)."""
+    rest = list(words)
+    while rest:
+        head = rest[0]
+        if _ASSIGNMENT.match(head):
+            name, _, value = head.partition("=")
+            env.env.append((name, value))
+            rest.pop(0)
+        elif head in _WRAPPERS or head.endswith(("/uv", "/poetry")):
+            rest.pop(0)
+            if rest and rest[0] in ("run", "exec", "tool"):
+                rest.pop(0)
+                if rest and rest[0] == "run":  # uv tool run
+                    rest.pop(0)
+            rest = _uv_flags(rest, env)
+        elif head.startswith("python") or head.endswith(("/python", "/python3")):
+            if len(rest) > 2 and rest[1] == "-m":  # noqa: PLR2004 - python -m tool
+                rest = rest[2:]
+            else:
+                return []
+        elif head == "coverage" and rest[1:3] == ["run", "-m"]:
+            rest = rest[3:]
+        else:
+            return rest
+    return rest
+
+
+def _uv_flags(words: list[str], env: _Env) -> list[str]:
+    """Read and drop uv run's (and its kind's) flags before the command."""
+    rest = list(words)
+    while rest and rest[0].startswith("-"):
+        flag, _, inline = rest.pop(0).partition("=")
+        value = inline or (rest.pop(0) if flag in _UV_VALUE_FLAGS and rest else "")
+        if flag == "--all-extras":
+            env.all_extras = True
+        elif flag == "--extra" and value:
+            env.extras.append(value)
+        elif flag in ("--group", "--only-group") and value:
+            env.groups.append(value)
+    if rest and rest[0] == "--":
+        rest.pop(0)
+    return rest
+
+
+def parse_line(line: str, source: str, base: _Env | None = None) -> list[Command]:
+    """The tool commands one shell line runs (``cd docs && uv run pytest -x``)."""
+    found: list[Command] = []
+    for segment in _segments(_words(line)):
+        env = dataclasses.replace(base) if base else _Env()
+        env.extras, env.groups, env.env = list(env.extras), list(env.groups), list(env.env)
+        words = _unwrap(segment, env)
+        if not words:
+            continue
+        name = _TOOL_NAMES.get(Path(words[0]).name)
+        if name is None:
+            continue
+        args = tuple(w for w in words[1:] if not _PLACEHOLDERS.match(w))
+        found.append(
+            Command(
+                name, args, source, tuple(dict.fromkeys(env.extras)), env.all_extras,
+                tuple(dict.fromkeys(env.groups)), tuple(env.env),
+            )
+        )  # fmt: skip
+    return found
+
+
+# Options of each tool that take a value, so a value is not taken for a path.
+_VALUE_OPTIONS = {
+    "pytest": frozenset(
+        {"-m", "-k", "-p", "-c", "-o", "-n", "-W", "--ignore", "--ignore-glob", "--deselect",
+         "--rootdir", "--confcutdir", "--maxfail", "--junitxml", "--cov", "--cov-report",
+         "--cov-config", "--durations", "--tb", "-r", "--reruns", "--dist", "--basetemp",
+         "--import-mode", "--log-level", "--timeout", "--numprocesses", "--cov-fail-under"}
+    ),
+    "ruff": frozenset(
+        {"--config", "--select", "--ignore", "--extend-select", "--exclude", "--target-version",
+         "--line-length", "--output-format", "--extend-exclude", "--stdin-filename"}
+    ),
+    "black": frozenset(
+        {"--config", "-l", "--line-length", "-t", "--target-version", "--include",
+         "--exclude", "--extend-exclude", "--force-exclude", "--required-version"}
+    ),
+    "mypy": frozenset({"--config-file", "-p", "--package", "-m", "--module", "--python-version"}),
+}  # fmt: skip
+
+
+def positionals(tool: str, args: Sequence[str]) -> Iterator[str]:
+    """The positional arguments of *tool*'s *args* (ruff's subcommand left out)."""
+    takes_value = _VALUE_OPTIONS.get(tool, frozenset())
+    skip = False
+    subcommand_seen = tool != "ruff"
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            skip = arg in takes_value
+        elif not subcommand_seen:
+            subcommand_seen = True
+        else:
+            yield arg
+
+
+def _workflows(root: Path, skipped: list[str]) -> Iterator[Command]:
+    import yaml  # noqa: PLC0415 - read only where the project has workflows
+
+    for path in workflow_files(root):
+        rel = path.relative_to(root).as_posix()
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            skipped.append(f"{rel}: not readable YAML")
+            continue
+        jobs = data.get("jobs") if isinstance(data, dict) else None
+        for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else ():
+            steps = job.get("steps") if isinstance(job, dict) else None
+            for step in steps if isinstance(steps, list) else ():
+                run = step.get("run") if isinstance(step, dict) else None
+                if isinstance(run, str):
+                    for line in _logical_lines(run):
+                        yield from parse_line(line, f"{rel} job {job_id!r}")
+
+
+def _logical_lines(text: str) -> Iterator[str]:
+    """*text*'s lines with backslash continuations joined."""
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        yield pending + line
+        pending = ""
+    if pending:
+        yield pending
+
+
+def _tox_ini(root: Path, name: str, section_prefix: str, skipped: list[str]) -> Iterator[Command]:
+    path = root / name
+    if not path.is_file():
+        return
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        skipped.append(f"{name}: not readable as INI")
+        return
+    base = (
+        parser[f"{section_prefix}testenv"] if parser.has_section(f"{section_prefix}testenv") else {}
+    )
+    for section in parser.sections():
+        if not section.startswith(f"{section_prefix}testenv"):
+            continue
+        values = parser[section]
+
+        def value(key: str, values: Any = values) -> str:
+            return str(values.get(key, base.get(key, "")))
+
+        env = _Env(extras=_list(value("extras")), groups=_list(value("dependency_groups")))
+        env.env = [tuple(line.split("=", 1)) for line in _list(value("setenv")) if "=" in line]  # type: ignore[misc]
+        source = f"{name} [{section}]"
+        for line in _logical_lines(value("commands")):
+            yield from parse_line(line.strip().lstrip("-"), source, env)
+
+
+def _list(text: str) -> list[str]:
+    return [
+        w.strip() for w in re.split(r"[\n,]", text) if w.strip() and not w.strip().startswith("#")
+    ]
+
+
+def _tox_toml(root: Path, skipped: list[str]) -> Iterator[Command]:
+    tables: list[tuple[str, Mapping[str, Any]]] = []
+    toml_path = root / "tox.toml"
+    if toml_path.is_file():
+        try:
+            tables.append(("tox.toml", tomllib.loads(toml_path.read_text(encoding="utf-8"))))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            skipped.append("tox.toml: not valid TOML")
+    tox = _pyproject(root).get("tool", {}).get("tox")
+    if isinstance(tox, dict):
+        if "legacy_tox_ini" in tox:
+            skipped.append("pyproject.toml [tool.tox] legacy_tox_ini: read as tox.ini is not")
+        tables.append(("pyproject.toml [tool.tox]", tox))
+    for where, table in tables:
+        base = table.get("env_run_base", {})
+        envs = {
+            "env_run_base": base,
+            **{f"env.{k}": v for k, v in (table.get("env") or {}).items()},
+        }
+        for name, env_table in envs.items():
+            if not isinstance(env_table, dict):
+                continue
+            merged = {**base, **env_table}
+            env = _Env(
+                extras=[str(e) for e in merged.get("extras") or ()],
+                groups=[str(g) for g in merged.get("dependency_groups") or ()],
+                env=[(str(k), str(v)) for k, v in (merged.get("set_env") or {}).items()],
+            )
+            for command in merged.get("commands") or ():
+                if isinstance(command, list):
+                    words = [w for w in command if isinstance(w, str)]
+                    yield from parse_line(shlex.join(words), f"{where} {name}", env)
+
+
+def _pyproject(root: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _hatch(root: Path) -> Iterator[Command]:
+    envs = _pyproject(root).get("tool", {}).get("hatch", {}).get("envs", {})
+    if not isinstance(envs, dict):
+        return
+    for name, table in envs.items():
+        if not isinstance(table, dict):
+            continue
+        features = [str(f) for f in table.get("features") or ()]
+        groups = [str(g) for g in table.get("dependency-groups") or ()]
+        env = _Env(
+            extras=features,
+            groups=groups,
+            env=[(str(k), str(v)) for k, v in (table.get("env-vars") or {}).items()],
+        )
+        for script, lines in (table.get("scripts") or {}).items():
+            for line in [lines] if isinstance(lines, str) else lines or ():
+                if isinstance(line, str):
+                    yield from parse_line(
+                        line, f"pyproject.toml hatch env {name!r} script {script!r}", env
+                    )
+
+
+_RECIPE = re.compile(r"^(?:@?\[[^\]]*\]\s*)*@?([A-Za-z0-9_][A-Za-z0-9_.-]*)(?:\s+[^:=]*)?:(?!=)")
+
+
+def _recipes(root: Path, names: Sequence[str], kind: str) -> Iterator[Command]:
+    """Justfile and Makefile recipes: indented lines under ``name:``."""
+    for name in names:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        recipe = None
+        for line in _logical_lines(text):
+            if line[:1] in ("\t", " "):
+                if recipe is not None:
+                    yield from parse_line(line.strip().lstrip("@-"), f"{name} {kind} {recipe!r}")
+                continue
+            match = _RECIPE.match(line)
+            recipe = match[1] if match else None
+
+
+def _nox(root: Path, skipped: list[str]) -> Iterator[Command]:
+    """``session.run(...)`` calls with literal arguments, per session function."""
+    path = root / "noxfile.py"
+    if not path.is_file():
+        return
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError):
+        skipped.append("noxfile.py: not readable Python")
+        return
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef):
+            env, runs = _session_calls(function)
+            for words in runs:
+                source = f"noxfile.py session {function.name!r}"
+                yield from parse_line(shlex.join(words), source, env)
+
+
+def _session_calls(function: ast.FunctionDef) -> tuple[_Env, list[list[str]]]:
+    """What a session installs (its extras, ``uv sync`` flags) and the commands it runs."""
+    env = _Env()
+    runs: list[list[str]] = []
+    for node in ast.walk(function):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        words = [
+            a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+        ]
+        method = node.func.attr
+        if method == "install":
+            for word in words:
+                match = re.match(r"^\.\[([^\]]+)\]$", word)
+                env.extras += match[1].split(",") if match else []
+            _uv_flags([w for w in words if w.startswith("-")], env)
+        elif method in ("run", "run_install") and words:
+            if words[:2] == ["uv", "sync"]:
+                _uv_flags(words[2:], env)
+            else:
+                runs.append(words)
+    return env, runs
+
+
+def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
+    path = root / ".pre-commit-config.yaml"
+    if not path.is_file():
+        return ()
+    import yaml  # noqa: PLC0415
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        skipped.append(".pre-commit-config.yaml: not readable YAML")
+        return ()
+    found: list[Hook] = []
+    for repo in (data.get("repos") if isinstance(data, dict) else None) or ():
+        if not isinstance(repo, dict):
+            continue
+        for hook in repo.get("hooks") or ():
+            if not isinstance(hook, dict) or not hook.get("id"):
+                continue
+            found.append(
+                Hook(
+                    str(hook["id"]),
+                    str(repo.get("repo", "")),
+                    str(repo.get("rev", "")),
+                    tuple(str(a) for a in hook.get("args") or ()),
+                    str(hook["files"]) if hook.get("files") else None,
+                    str(hook["exclude"]) if hook.get("exclude") else None,
+                    tuple(
+                        str(t) for t in [*(hook.get("types") or ()), *(hook.get("types_or") or ())]
+                    ),
+                    tuple(str(d) for d in hook.get("additional_dependencies") or ()),
+                )
+            )
+    return tuple(found)
+
+
+def read(root: Path) -> OwnCommands:
+    """Every command and hook the project in *root* runs itself, in a stable order."""
+    skipped: list[str] = []
+    commands: list[Command] = []
+    readers: Iterable[Iterator[Command]] = (
+        _recipes(root, ("justfile", "Justfile", ".justfile"), "recipe"),
+        _recipes(root, ("Makefile", "makefile", "GNUmakefile"), "target"),
+        _tox_ini(root, "tox.ini", "", skipped),
+        _tox_toml(root, skipped),
+        _hatch(root),
+        _nox(root, skipped),
+        _workflows(root, skipped),
+    )
+    for reader in readers:
+        commands.extend(reader)
+    hooks = _hooks(root, skipped)
+    sources = [c.source.split(" ", 1)[0] for c in commands]
+    sources += [".pre-commit-config.yaml"] if hooks else []
+    return OwnCommands(tuple(commands), hooks, tuple(dict.fromkeys(sources)), tuple(skipped))
+
+
+def test_command(own: OwnCommands) -> Command | None:
+    """The project's own test command: the first pytest command, in :func:`read`'s order.
+
+    Task runners (Justfile, Makefile) first, then tox, hatch and nox, then the workflows:
+    a workflow usually calls the runner, and the runner says what runs.
+    """
+    return next(iter(own.of("pytest")), None)
+
+
+def gate(own: OwnCommands, tool: str, subcommand: str | None = None) -> Command | Hook | None:
+    """What the project gates on for *tool*: its pre-commit hook, else its own command.
+
+    ``gate(own, "ruff", "format")`` is the ``ruff-format`` hook or a ``ruff format``
+    command; ``gate(own, "black")`` the ``black`` hook or a ``black`` command.
+    """
+    hook_ids = {("ruff", "format"): ("ruff-format",), ("ruff", "check"): ("ruff", "ruff-check")}
+    ids = hook_ids.get((tool, subcommand or ""), (tool,))
+    hook = own.hook(*ids)
+    if hook is not None:
+        return hook
+    for command in own.of(tool):
+        if subcommand is None or command.subcommand == subcommand:
+            return command
+    return None

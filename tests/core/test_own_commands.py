@@ -1,0 +1,196 @@
+"""The project's own commands, read from what its maintainers already run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ci_tasks.core import own_commands
+from ci_tasks.core.own_commands import Command, Hook
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("line", "tool", "args", "extras", "all_extras", "groups"),
+    [
+        ("pytest tests", "pytest", ("tests",), (), False, ()),
+        ("uv run --all-extras --group test pytest tests", "pytest", ("tests",), (), True, ("test",)),
+        ("uv run --extra=cli python -m pytest -x {posargs}", "pytest", ("-x",), ("cli",), False, ()),
+        ("cd docs && uv run ruff format --check src tests", "ruff", ("format", "--check", "src", "tests"), (), False, ()),
+        ("coverage run -m pytest -m 'not slow'", "pytest", ("-m", "not slow"), (), False, ()),
+        ("poetry run black --check .", "black", ("--check", "."), (), False, ()),
+    ],
+)  # fmt: skip
+def test_a_shell_line_is_read_as_the_tool_it_runs(
+    line: str,
+    tool: str,
+    args: tuple[str, ...],
+    extras: tuple[str, ...],
+    all_extras: bool,  # noqa: FBT001
+    groups: tuple[str, ...],
+) -> None:
+    """Runners before the tool are stripped, and the environment they choose is kept."""
+    (command,) = own_commands.parse_line(line, "here")
+    assert (command.tool, command.args) == (tool, args)
+    assert (command.extras, command.all_extras, command.groups) == (extras, all_extras, groups)
+
+
+def test_lines_that_run_no_known_tool_give_nothing() -> None:
+    """``echo`` and ``pip install`` are no tool command of a stage."""
+    assert own_commands.parse_line("echo hi && pip install -e .", "here") == []
+
+
+def test_variables_set_before_the_tool_are_its_environment() -> None:
+    """``FOO=1 pytest`` runs pytest with FOO=1."""
+    (command,) = own_commands.parse_line("FOO=1 BAR=x pytest", "here")
+    assert command.env == (("FOO", "1"), ("BAR", "x"))
+
+
+def test_paths_skip_option_values_and_the_ruff_subcommand() -> None:
+    """``-m 'not slow'`` is a marker expression, not a path; ``format`` is ruff's subcommand."""
+    pytest_cmd = Command("pytest", ("-m", "not slow", "tests", "--ignore", "bench", "docs"), "x")
+    assert pytest_cmd.paths == ("tests", "docs")
+    ruff_cmd = Command("ruff", ("format", "--check", "src", "docs/conf.py"), "x")
+    assert (ruff_cmd.subcommand, ruff_cmd.paths) == ("format", ("src", "docs/conf.py"))
+
+
+def test_every_kind_of_file_is_read_with_its_source(tmp_path: Path) -> None:
+    """Justfile, Makefile, tox, hatch, noxfile and workflows each give their commands."""
+    _write(
+        tmp_path,
+        {
+            "justfile": "lint:\n    uv run ruff format --check src tests docs/conf.py\n"
+            "test *args:\n    uv run --all-extras --group test pytest tests {{args}}\n",
+            "Makefile": "check:\n\tmypy src\n",
+            "tox.ini": "[tox]\nenvlist = py\n[testenv]\nextras = test\n"
+            "setenv =\n    PYTHONWARNINGS=error\ncommands = pytest {posargs:tests}\n",
+            "pyproject.toml": '[project]\nname = "x"\n'
+            "[tool.hatch.envs.lint]\nscripts.style = 'black --check src'\n",
+            "noxfile.py": "import nox\n@nox.session\ndef tests(session):\n"
+            "    session.install('.[cli]')\n    session.run('pytest', '-k', 'fast')\n",
+            ".github/workflows/ci.yml": "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - run: |\n          python -m pytest \\\n            tests/unit\n",
+        },
+    )
+    own = own_commands.read(tmp_path)
+    shown = {(c.source, c.shown()) for c in own.commands}
+    assert ("justfile recipe 'lint'", "ruff format --check src tests docs/conf.py") in shown
+    assert ("justfile recipe 'test'", "pytest tests") in shown
+    assert ("Makefile target 'check'", "mypy src") in shown
+    assert ("tox.ini [testenv]", "pytest") in shown
+    assert ("pyproject.toml hatch env 'lint' script 'style'", "black --check src") in shown
+    assert ("noxfile.py session 'tests'", "pytest -k fast") in shown
+    assert (".github/workflows/ci.yml job 'test'", "pytest tests/unit") in shown
+    tox = next(c for c in own.commands if c.source == "tox.ini [testenv]")
+    assert (tox.extras, tox.env) == (("test",), (("PYTHONWARNINGS", "error"),))
+    nox_cmd = next(c for c in own.commands if c.source.startswith("noxfile.py"))
+    assert nox_cmd.extras == ("cli",)
+    test = own_commands.test_command(own)
+    assert test is not None
+    assert (test.source, test.all_extras, test.groups) == (
+        "justfile recipe 'test'",
+        True,
+        ("test",),
+    )
+
+
+def test_tox_toml_and_pyproject_tox_are_read(tmp_path: Path) -> None:
+    """tox's TOML forms give their commands, extras and variables."""
+    _write(
+        tmp_path,
+        {
+            "tox.toml": '[env_run_base]\nextras = ["test"]\nset_env = {A = "1"}\n'
+            'commands = [["pytest", "{posargs}", "tests"]]\n',
+        },
+    )
+    (command,) = own_commands.read(tmp_path).commands
+    assert (command.shown(), command.extras, command.env) == (
+        "pytest tests",
+        ("test",),
+        (("A", "1"),),
+    )
+
+
+def test_pre_commit_hooks_keep_what_they_pass_and_select(tmp_path: Path) -> None:
+    """A hook's id, rev, args, files, exclude, types and extra dependencies are kept."""
+    _write(
+        tmp_path,
+        {
+            ".pre-commit-config.yaml": "repos:\n- repo: https://github.com/astral-sh/ruff-pre-commit\n"
+            "  rev: v0.6.0\n  hooks:\n  - id: ruff-format\n    args: [--diff]\n"
+            "    files: ^src/\n    exclude: ^src/gen/\n    types: [python]\n"
+            "  - id: ruff\n    additional_dependencies: [x==1]\n",
+        },
+    )
+    own = own_commands.read(tmp_path)
+    gate = own_commands.gate(own, "ruff", "format")
+    assert gate == Hook(
+        "ruff-format",
+        "https://github.com/astral-sh/ruff-pre-commit",
+        "v0.6.0",
+        ("--diff",),
+        "^src/",
+        "^src/gen/",
+        ("python",),
+    )
+    check = own_commands.gate(own, "ruff", "check")
+    assert isinstance(check, Hook)
+    assert check.additional_dependencies == ("x==1",)
+    assert own_commands.gate(own, "black") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (".pre-commit-config.yaml", "repos: [\n"),
+        ("tox.toml", "env = [\n"),
+        ("noxfile.py", "def (:\n"),
+        (".github/workflows/ci.yml", "jobs: [\n"),
+    ],
+)
+def test_an_unreadable_file_is_skipped_and_said(tmp_path: Path, name: str, text: str) -> None:
+    """A file that cannot be parsed never fails the read: it is named in ``skipped``."""
+    _write(tmp_path, {name: text, "justfile": "t:\n  pytest\n"})
+    own = own_commands.read(tmp_path)
+    assert any(s.startswith(name) for s in own.skipped)
+    assert [c.tool for c in own.commands] == ["pytest"]
+
+
+def test_a_project_without_commands_reads_empty(tmp_path: Path) -> None:
+    """Nothing of the project's own: the sessions keep their defaults."""
+    _write(tmp_path, {"pyproject.toml": '[project]\nname = "x"\n'})
+    own = own_commands.read(tmp_path)
+    assert own.empty
+    assert own_commands.test_command(own) is None
+
+
+def test_reading_writes_nothing(tmp_path: Path) -> None:
+    """The project's own files are only read: the tree is the same after."""
+    _write(
+        tmp_path,
+        {
+            "justfile": "test:\n  pytest\n",
+            "noxfile.py": "import nox\n",
+            ".pre-commit-config.yaml": "repos: []\n",
+            "tox.ini": "[testenv]\ncommands = pytest\n",
+        },
+    )
+
+    def snapshot() -> dict[str, tuple[int, float]]:
+        return {
+            str(p.relative_to(tmp_path)): (p.stat().st_size, p.stat().st_mtime)
+            for p in tmp_path.rglob("*")
+        }
+
+    before = snapshot()
+    own_commands.read(tmp_path)
+    assert snapshot() == before
+    assert not any(name.endswith("__pycache__") for name in os.listdir(tmp_path))
