@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,29 +17,27 @@ def _write(root: Path, files: dict[str, str]) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+_UV_TEST = "uv run --all-extras --group test pytest tests"
+
+
 @pytest.mark.parametrize(
-    ("line", "tool", "args", "extras", "all_extras", "groups"),
+    ("line", "tool", "args", "environment"),
     [
-        ("pytest tests", "pytest", ("tests",), (), False, ()),
-        ("uv run --all-extras --group test pytest tests", "pytest", ("tests",), (), True, ("test",)),
-        ("uv run --extra=cli python -m pytest -x {posargs}", "pytest", ("-x",), ("cli",), False, ()),
-        ("cd docs && uv run ruff format --check src tests", "ruff", ("format", "--check", "src", "tests"), (), False, ()),
-        ("coverage run -m pytest -m 'not slow'", "pytest", ("-m", "not slow"), (), False, ()),
-        ("poetry run black --check .", "black", ("--check", "."), (), False, ()),
+        ("pytest tests", "pytest", ("tests",), ((), False, ())),
+        (_UV_TEST, "pytest", ("tests",), ((), True, ("test",))),
+        ("uv run --extra=cli python -m pytest -x {posargs}", "pytest", ("-x",), (("cli",), 0, ())),
+        ("cd d && uv run ruff format src", "ruff", ("format", "src"), ((), False, ())),
+        ("coverage run -m pytest -m 'not slow'", "pytest", ("-m", "not slow"), ((), False, ())),
+        ("poetry run black --check .", "black", ("--check", "."), ((), False, ())),
     ],
 )  # fmt: skip
 def test_a_shell_line_is_read_as_the_tool_it_runs(
-    line: str,
-    tool: str,
-    args: tuple[str, ...],
-    extras: tuple[str, ...],
-    all_extras: bool,  # noqa: FBT001
-    groups: tuple[str, ...],
+    line: str, tool: str, args: tuple[str, ...], environment: tuple[object, ...]
 ) -> None:
     """Runners before the tool are stripped, and the environment they choose is kept."""
     (command,) = own_commands.parse_line(line, "here")
     assert (command.tool, command.args) == (tool, args)
-    assert (command.extras, command.all_extras, command.groups) == (extras, all_extras, groups)
+    assert (command.extras, command.all_extras, command.groups) == environment
 
 
 def test_lines_that_run_no_known_tool_give_nothing() -> None:
@@ -103,7 +100,7 @@ def test_every_kind_of_file_is_read_with_its_source(tmp_path: Path) -> None:
 
 
 def test_tox_toml_and_pyproject_tox_are_read(tmp_path: Path) -> None:
-    """tox's TOML forms give their commands, extras and variables."""
+    """The TOML forms of tox give their commands, extras and variables."""
     _write(
         tmp_path,
         {
@@ -193,4 +190,4 @@ def test_reading_writes_nothing(tmp_path: Path) -> None:
     before = snapshot()
     own_commands.read(tmp_path)
     assert snapshot() == before
-    assert not any(name.endswith("__pycache__") for name in os.listdir(tmp_path))
+    assert not any(p.name == "__pycache__" for p in tmp_path.iterdir())
