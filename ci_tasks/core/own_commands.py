@@ -76,7 +76,8 @@ class Command:
         """The subcommand of a ruff command (``check``, ``format``); ``None`` for another tool."""
         if self.tool != "ruff":
             return None
-        return next((a for a in self.args if not a.startswith("-")), "check")
+        first = next((a for a in self.args if not a.startswith("-")), "check")
+        return first if first in _RUFF_SUBCOMMANDS else "check"  # `ruff .` is ruff check
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -220,6 +221,7 @@ def parse_line(line: str, source: str, base: _Env | None = None) -> list[Command
     return found
 
 
+_RUFF_SUBCOMMANDS = frozenset({"check", "format", "rule", "config", "linter", "clean", "server"})
 # Options of each tool that take a value, so a value is not taken for a path.
 _VALUE_OPTIONS = {
     "pytest": frozenset(
@@ -252,6 +254,8 @@ def positionals(tool: str, args: Sequence[str]) -> Iterator[str]:
             skip = arg in takes_value
         elif not subcommand_seen:
             subcommand_seen = True
+            if arg not in _RUFF_SUBCOMMANDS:  # `ruff src`: ruff check's path
+                yield arg
         else:
             yield arg
 

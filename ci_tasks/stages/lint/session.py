@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ci_tasks.core import ignores, reports, tools
+from ci_tasks.core import ignores, own_commands, reports, tools
 from ci_tasks.core.errors import CheckFailed, CITasksError, ToolMissingError
 from ci_tasks.core.pins import PRE_COMMIT, Pin
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.lint import pinning, toolchain
+from ci_tasks.stages.lint import pinning, scope, toolchain
 from ci_tasks.stages.lint.config import LintConfig, LintIgnore
 from ci_tasks.stages.lint.pinning import Finding
 from ci_tasks.stages.lint.toolchain import Toolchain
@@ -34,6 +34,7 @@ from ci_tasks.stages.lint.toolchain import Toolchain
 _MYPY_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? error: (?P<message>.*)$")
 _MYPY_CODE = re.compile(r"\s\[(?P<code>[a-z][a-z-]*)\]$")
 _WOULD_REFORMAT = "Would reformat: "
+_UNFORMATTED_AT = re.compile(r"^\s*--> (?P<file>.+?):(?P<line>\d+):\d+$")
 _VERSION = re.compile(r"\b(?P<version>\d+\.\d+(?:\.\d+)*(?:[a-z]+\d+)?)\b")
 
 
@@ -60,13 +61,21 @@ def parse_ruff_json(text: str, root: Path) -> list[Finding]:
 
 
 def parse_ruff_format(text: str, root: Path) -> list[Finding]:
-    """Findings from ``ruff format --check`` (one per file it would reformat)."""
+    """Findings from ``ruff format --check`` (one per file it would reformat).
+
+    ruff before 0.15 prints ``Would reformat: FILE``; later ones a diagnostic per file,
+    ``unformatted: File would be reformatted`` then `` --> FILE:LINE:COL``.
+    """
+    files: dict[str, int | None] = {}
+    for line in text.splitlines():
+        if line.startswith(_WOULD_REFORMAT):
+            files.setdefault(line[len(_WOULD_REFORMAT) :].strip(), None)
+        elif match := _UNFORMATTED_AT.match(line):
+            files.setdefault(match["file"], int(match["line"]))
     return [
-        Finding("format", reports.portable_path(line[len(_WOULD_REFORMAT) :].strip(), root), None,
-                "not formatted; run `ruff format`")
-        for line in text.splitlines()
-        if line.startswith(_WOULD_REFORMAT)
-    ]  # fmt: skip
+        Finding("format", reports.portable_path(name, root), at, "not formatted; run `ruff format`")
+        for name, at in files.items()
+    ]
 
 
 def parse_mypy(text: str, root: Path) -> list[Finding]:
@@ -148,8 +157,32 @@ def _sync(ctx: StageContext, chain: Toolchain, *, lock_current: bool) -> Path:
 
 
 def _ruff(ctx: StageContext, ruff: str) -> list[Finding]:
+    """Ruff's check and format check over what the project's own gates check."""
+    chosen = scope.choose(own_commands.read(ctx.root))
+    for line in chosen.said():
+        ctx.output.line(line)
+    findings: list[Finding] = []
+    if chosen.check is not None:
+        findings += _ruff_check(ctx, ruff, chosen.check)
+    if chosen.format is not None:
+        fmt = ctx.runner.run(
+            [ruff, "format", "--check", *chosen.format.paths],
+            cwd=ctx.root,
+            check=False,
+            capture_stdout=True,
+        )
+        if fmt.returncode > 1:
+            raise _could_not_run("ruff format", fmt.returncode, fmt.tail)
+        found = parse_ruff_format(fmt.stdout or "", ctx.root)
+        if fmt.returncode and not found:  # it would reformat something we could not read
+            found = [Finding("format", ".", None, "ruff format --check would reformat files")]
+        findings += [f for f in found if chosen.format.covers(f.file)]
+    return findings
+
+
+def _ruff_check(ctx: StageContext, ruff: str, chosen: scope.Check) -> list[Finding]:
     check = ctx.runner.run(
-        [ruff, "check", "--output-format=json", *ctx.posargs, "."],
+        [ruff, "check", "--output-format=json", *ctx.posargs, *chosen.paths],
         cwd=ctx.root,
         check=False,
         capture_stdout=True,
@@ -163,13 +196,7 @@ def _ruff(ctx: StageContext, ruff: str) -> list[Finding]:
         findings = []
         if check.returncode:
             findings.append(Finding("ruff", ".", None, "ruff check found problems"))
-    fmt = ctx.runner.run(
-        [ruff, "format", "--check", "."], cwd=ctx.root, check=False, capture_stdout=True
-    )
-    if fmt.returncode > 1:
-        raise _could_not_run("ruff format", fmt.returncode, fmt.tail)
-    findings += parse_ruff_format(fmt.stdout or "", ctx.root)
-    return findings
+    return [f for f in findings if chosen.covers(f.file)]
 
 
 def mypy_command(root: Path, targets: tuple[str, ...]) -> list[str]:

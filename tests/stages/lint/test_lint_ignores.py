@@ -89,7 +89,7 @@ def test_the_day_after_the_finding_counts_again_and_says_why(project):
 
 def test_a_new_finding_of_another_rule_is_not_covered(project):
     """The entry names F401: an undefined name in the same file still fails."""
-    (project / "sample" / "__init__.py").write_text(textwrap.dedent("import os\nprint(x)\n"))
+    (project / "sample" / "__init__.py").write_text(textwrap.dedent("import os\n\nprint(x)\n"))
     failed, report, _ = run_lint(project, dt.date(2027, 1, 1))
     assert failed
     assert [f["code"] for f in report["findings"]] == ["F821"]

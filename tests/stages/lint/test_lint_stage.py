@@ -228,3 +228,39 @@ def test_parse_ruff_format(tmp_path):
         ("format", "a.py"),
         ("format", "b/c.py"),
     ]
+
+
+def test_the_format_check_covers_what_the_projects_own_recipe_covers(tmp_path):
+    """A Justfile's `ruff format --check sample` scopes lint: bench/ is not its gate, sample/ is."""
+    files = {
+        ".github/workflows/ci.yml": GOOD_WORKFLOW,
+        "noxfile.py": SORTED_NOXFILE,
+        "justfile": "lint:\n    uv run ruff check sample\n    uv run ruff format --check sample\n",
+        "bench/slow.py": "x  =  1\n",
+    }
+    project = make_project(tmp_path, dev=DEV, files=files)
+    result = project.nox("-s", "lint")
+    assert result.returncode == 0, result.stdout
+    assert "ruff format --check: sample (justfile recipe 'lint'" in result.stdout
+    project.write("sample/new.py", "y  =  2\n")
+    result = project.nox("-r", "-s", "lint")
+    assert result.returncode == 1, result.stdout
+    found = {(f["rule"], f["file"]) for f in lint_report(project)["findings"]}
+    assert found == {("format", "sample/new.py")}
+
+
+def test_parse_ruff_format_reads_the_diagnostics_of_newer_ruff(tmp_path):
+    """Newer ruff prints an `unformatted` diagnostic per file: one finding each, with its line."""
+    text = textwrap.dedent(f"""\
+        unformatted: File would be reformatted
+         --> {tmp_path}/sample/new.py:1:3
+          |
+          - y  =  2
+        1 + y = 2
+          |
+
+        1 file would be reformatted
+        """)
+    assert [(f.file, f.line) for f in lint.parse_ruff_format(text, tmp_path)] == [
+        ("sample/new.py", 1)
+    ]
