@@ -247,8 +247,14 @@ class Flags:
         return parser.parse_args(list(posargs))
 
 
-def install_locked(ctx: StageContext, groups: Sequence[str] | None = None) -> None:
-    """Install the project and its locked dependency groups into the session venv.
+def install_locked(
+    ctx: StageContext,
+    groups: Sequence[str] | None = None,
+    *,
+    extras: Sequence[str] = (),
+    all_extras: bool = False,
+) -> None:
+    """Install the project, its locked dependency groups and *extras* into the session venv.
 
     ``uv sync --locked`` refuses a stale lock instead of silently re-resolving it, so a
     session tests exactly what ``uv.lock`` pins. Network failures are retried.
@@ -257,6 +263,7 @@ def install_locked(ctx: StageContext, groups: Sequence[str] | None = None) -> No
     command = ["uv", "sync", "--locked", "--no-default-groups"]
     for group in chosen:
         command += ["--group", group]
+    command += ["--all-extras"] if all_extras else [f"--extra={e}" for e in extras]
     env = {"UV_PROJECT_ENVIRONMENT": str(ctx.venv)} if ctx.venv else None
     ctx.runner.run(command, env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
 

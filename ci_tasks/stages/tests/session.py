@@ -20,10 +20,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ci_tasks.core import ignores, masking, reports
+from ci_tasks.core import ignores, masking, own_commands, reports
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
 from ci_tasks.core.stage import StageContext, install_locked
 from ci_tasks.stages.tests import ci_durations, coverage, durations, flaky
+from ci_tasks.stages.tests import scope as test_scope
 from ci_tasks.stages.tests.command import Shard, usage_problem
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.coverage import CoverageTotal, Floor, Measure
@@ -31,6 +32,7 @@ from ci_tasks.stages.tests.exit_codes import ExitCode
 from ci_tasks.stages.tests.outputs import Outputs
 from ci_tasks.stages.tests.planning import Plan, choose_measure, choose_plan, chooses_workers
 from ci_tasks.stages.tests.processes import PytestRun, run_pytest
+from ci_tasks.stages.tests.scope import TestScope
 
 FAIL_ON_FLAKY = "--fail-on-flaky"
 
@@ -41,6 +43,13 @@ class Options:
 
     fail_on_flaky: bool
     pytest_args: tuple[str, ...]
+    """The user's own pytest arguments (posargs)."""
+    scope: TestScope = dataclasses.field(default_factory=TestScope)
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        """What pytest is given: the posargs, else the project's own test command's scope."""
+        return self.pytest_args or self.scope.args
 
 
 def session_name(ctx: StageContext) -> str:
@@ -49,10 +58,12 @@ def session_name(ctx: StageContext) -> str:
     return name if name.startswith("tests") else "tests"
 
 
-def parse_posargs(posargs: Sequence[str], config: TestsConfig) -> Options:
+def parse_posargs(
+    posargs: Sequence[str], config: TestsConfig, scope: TestScope | None = None
+) -> Options:
     """``--fail-on-flaky`` is ours; everything else goes to pytest."""
     rest = tuple(arg for arg in posargs if arg != FAIL_ON_FLAKY)
-    return Options(config.fail_on_flaky or len(rest) != len(posargs), rest)
+    return Options(config.fail_on_flaky or len(rest) != len(posargs), rest, scope or TestScope())
 
 
 def _checked(pytest_run: PytestRun, pytest_args: Sequence[str]) -> flaky.RunResult:
@@ -322,22 +333,25 @@ class Judged:
 def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
     """Install the locked groups, clear stale outputs, read durations, plan, decide coverage."""
     config = ctx.section(TestsConfig)
-    options = parse_posargs(ctx.posargs, config)
+    scope = test_scope.choose(own_commands.read(ctx.root))
+    options = parse_posargs(ctx.posargs, config, scope)
+    ctx.output.line(scope.said() if not options.pytest_args else "scope: the posargs")
     if ctx.venv is not None:
         ctx.output.line(f"groups: {ctx.config.group_choice().describe()}")
-        install_locked(ctx)
+        chosen = tuple(dict.fromkeys([*ctx.config.dependency_groups, *scope.groups]))
+        install_locked(ctx, chosen, extras=scope.extras, all_extras=scope.all_extras)
     outputs = Outputs.of(config, session_name(ctx))
     reports.report_dir(ctx.root, ctx.output)  # pytest writes its files there itself
     coverage_xml = ctx.root / outputs.coverage_xml
     coverage_xml.unlink(missing_ok=True)  # a stale file must not pass for this run's total
-    recorded = _recorded(ctx, shard, options.pytest_args)
+    recorded = _recorded(ctx, shard, options.args)
     store, profile = recorded.store, recorded.profile
     decision = coverage.decide(ctx.root, config)
     plan = choose_plan(
         ctx,
         (store, profile),
         shard,
-        options.pytest_args,
+        options.args,
         measured=decision.on,
         whence=recorded.whence,
     )
@@ -349,7 +363,7 @@ def _run_suite(ctx: StageContext, prepared: Prepared) -> PytestRun:
     """Run pytest as planned; its JUnit file masked, as it leaves the machine."""
     pytest_run = run_pytest(
         ctx,
-        prepared.options.pytest_args,
+        prepared.options.args,
         prepared.outputs,
         prepared.plan,
         shard=prepared.shard,
@@ -376,7 +390,7 @@ def _settle_split(
 def _judge(ctx: StageContext, prepared: Prepared, pytest_run: PytestRun) -> Judged:
     """What the run came to: coverage, split-only failures, quarantine, slow tests."""
     config = ctx.section(TestsConfig)
-    run = _checked(pytest_run, prepared.options.pytest_args)
+    run = _checked(pytest_run, prepared.options.args)
     total, floor, coverage_said = _judge_coverage(
         ctx, prepared.outputs, prepared.measure, prepared.shard
     )

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from ci_tasks.stages.tests import scope as test_scope
 from ci_tasks.stages.tests.environment import usable_cores
 from tests.support import github_fake as gh
 from tests.support.localserver import serve
@@ -538,3 +539,42 @@ def test_a_fresh_ci_checkout_runs_a_small_suite_in_one_process_by_the_last_runs_
     written = json.loads((sample.path / ".ci-tasks/test-durations.json").read_text())
     assert sorted(written["tests"]) == sorted(nodeids)
     assert all(len(values) == 2 and values[0] == 0.001 for values in written["tests"].values())
+
+
+EXTRA_TEST = """\
+from freezegun import freeze_time
+
+
+@freeze_time("2012-01-14")
+def test_needs_the_extra():
+    import datetime as dt
+
+    assert dt.date.today() == dt.date(2012, 1, 14)
+"""
+WITH_EXTRA = '\n[project.optional-dependencies]\ntime = ["freezegun"]\n'
+
+
+def test_the_projects_own_test_command_gives_the_paths_and_extras(tmp_path):
+    """`uv run --all-extras pytest tests`: bench/ uncollected, the extra in, a new failure fails."""
+    files = {
+        "justfile": "test:\n    uv run --all-extras pytest tests\n",
+        "tests/test_extra.py": EXTRA_TEST,
+        "bench/test_bench.py": "def test_bench():\n    assert False, 'not the suite'\n",
+    }
+    sample = make_project(tmp_path, dev=DEV, ci_tasks=BASE, extra=WITH_EXTRA, files=files)
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 0, result.stdout
+    assert "scope: pytest tests --all-extras (justfile recipe 'test'" in result.stdout
+    report = json.loads((tmp_path / SESSION_DIR / "flaky-report.json").read_text())
+    assert (report["tests"], report["verdict"]) == (2, "passed")
+    assert "test_bench" not in result.stdout
+    sample.write("tests/test_new.py", "def test_new():\n    assert False, 'new'\n")
+    result = sample.nox("-r", "-s", "tests")
+    assert result.returncode == 1, result.stdout
+    assert "tests/test_new.py::test_new" in result.stdout
+
+
+def test_the_scope_keeps_paths_and_selecting_options_only():
+    """`-m`, `-k`, `--ignore` and paths are the project's scope; `-x`, `-n`, `--cov` are ours."""
+    args = ("-x", "-n", "4", "-m", "not slow", "--cov=src", "tests", "--ignore=tests/big", "-kfast")
+    assert test_scope.selected(args) == ("-m", "not slow", "tests", "--ignore=tests/big", "-kfast")
