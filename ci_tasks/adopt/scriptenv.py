@@ -122,7 +122,46 @@ def _closing(lines: list[str], opener: str) -> int | None:
     if opener not in lines:
         return None
     start = lines.index(opener)
-    return next((i for i in range(start + 1, len(lines)) if lines[i] == "# ]"), None)
+    return next((i for i in range(start + 1, len(lines)) if _closes(lines[i])), None)
+
+
+def _closes(line: str) -> bool:
+    """``# ]``, maybe with a comment after it."""
+    return line == "# ]" or line.startswith("# ]  #")
+
+
+_ARRAYS = (("dependencies",), ("tool", "uv", "override-dependencies"))
+
+
+def _one_entry_a_line(block: list[str]) -> list[str]:
+    """*block* (a script block's lines) with its requirement arrays one entry a line.
+
+    PEP 723 allows any TOML (``dependencies = ["nox>=2025.02.09"]`` on one line, most
+    often); the pins go in line by line, so an array in another layout is laid out again
+    with tomlkit, which keeps every other line, comment and key as it was.
+    """
+    openers = [f"# {path[-1]} = [" for path in _ARRAYS]
+    if all(_closing(block, o) is not None or not _has_key(block, o) for o in openers):
+        return block
+    import tomlkit  # noqa: PLC0415 - only for a block in another layout
+
+    content = "".join(
+        line[2:] + "\n" if line.startswith("# ") else line[1:] + "\n" for line in block[1:-1]
+    )
+    document = tomlkit.parse(content)
+    for path in _ARRAYS:
+        table: object = document
+        for key in path:
+            table = table.get(key) if isinstance(table, Mapping) else None
+        if isinstance(table, tomlkit.items.Array):
+            table.multiline(True)  # noqa: FBT003 - tomlkit's own signature
+    lines = [f"# {line}" if line else "#" for line in tomlkit.dumps(document).splitlines()]
+    return [block[0], *lines, block[-1]]
+
+
+def _has_key(block: list[str], opener: str) -> bool:
+    key = opener.removeprefix("# ").removesuffix(" = [")
+    return any(re.match(rf"^#\s*{re.escape(key)}\s*=", line) for line in block)
 
 
 def _drop_empty(lines: list[str]) -> list[str]:
@@ -154,7 +193,8 @@ def apply_pins(text: str, pins: Sequence[Pin]) -> str:
     if match is None:
         return text
     block = match.group(0).splitlines()
-    lines = _drop_empty([line for line in block if not _MARKED.search(line)])
+    kept = [line for line in block if not _MARKED.search(line)]
+    lines = _drop_empty(_one_entry_a_line(kept) if pins else kept)
     extras, overrides = _pin_lines(pins)
     if extras:
         end = _closing(lines, "# dependencies = [")

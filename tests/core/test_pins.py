@@ -105,11 +105,29 @@ def test_the_projects_own_tool_uv_table_is_kept():
     assert scriptenv.apply_pins(pinned, ()) == text
 
 
-def test_a_one_line_dependency_array_is_refused_with_the_fix():
-    """Extras cannot go into `dependencies = [...]` on one line: the error says what to do."""
-    text = '# /// script\n# dependencies = ["nox"]\n# ///\n'
-    with pytest.raises(ConfigError, match="one entry a line"):
-        scriptenv.apply_pins(text, PINS[1:])
+@pytest.mark.parametrize(
+    "block",
+    [
+        '# dependencies = ["nox>=2025.02.09"]\n',
+        '# dependencies = ["nox>=2025.02.09",]  # ours\n',
+        '# requires-python = ">=3.11"\n# dependencies = [ "nox>=2025.02.09" ]\n',
+        (
+            '# dependencies = ["nox>=2025.02.09",\n#   ]\n#\n'
+            '# [tool.uv]\n# override-dependencies = ["x==1"]\n'
+        ),
+        '# dependencies = [\n#   "nox>=2025.02.09"]  # a comment\n',
+    ],
+)
+def test_any_valid_array_layout_takes_the_pins(block):
+    """A one-line array, a trailing comma, comments, a one-line override: pins go in, once."""
+    text = f"# /// script\n{block}# ///\nimport nox\n"
+    pinned = scriptenv.apply_pins(text, PINS)
+    data = scriptenv.read_block(pinned)
+    assert data["dependencies"] == ["nox>=2025.02.09", "types-requests"]
+    overrides = data["tool"]["uv"]["override-dependencies"]
+    assert [o for o in overrides if o != "x==1"] == ["ruff==0.5.0", "mypy==1.11.2"]
+    assert pinned.endswith("# ///\nimport nox\n")
+    assert scriptenv.apply_pins(pinned, PINS) == pinned
 
 
 UV_LOCK = """\
