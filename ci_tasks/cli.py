@@ -45,8 +45,25 @@ def _plain(value: Any) -> Any:
 
 def _cmd_config(args: argparse.Namespace) -> int:
     config = load_config(args.project)
-    print(json.dumps(_plain(config), indent=2, default=str))  # noqa: T201
+    plain = _plain(config)
+    plain["scope"] = _scope(config.root)
+    print(json.dumps(plain, indent=2, default=str))  # noqa: T201
     return EXIT_OK
+
+
+def _scope(root: Path) -> dict[str, Any]:
+    """What the sessions take from the project's own commands, and where it came from."""
+    from ci_tasks.core import own_commands  # noqa: PLC0415 - only this command shows it
+    from ci_tasks.stages.lint import scope as lint_scope  # noqa: PLC0415
+    from ci_tasks.stages.tests import scope as test_scope  # noqa: PLC0415
+
+    own = own_commands.read(root)
+    return {
+        "read_from": list(own.sources),
+        "skipped": list(own.skipped),
+        "tests": test_scope.choose(own).said(),
+        "lint": lint_scope.choose(own).said(),
+    }
 
 
 def _cmd_init(args: argparse.Namespace) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -191,3 +194,25 @@ def test_reading_writes_nothing(tmp_path: Path) -> None:
     own_commands.read(tmp_path)
     assert snapshot() == before
     assert not any(p.name == "__pycache__" for p in tmp_path.iterdir())
+
+
+def test_ci_tasks_config_shows_the_scope_and_where_it_came_from(tmp_path: Path) -> None:
+    """`ci-tasks config` lists the files read and each session's scope line."""
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "x"\nversion = "1"\n',
+            "justfile": "test:\n    uv run pytest tests\n",
+        },
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "ci_tasks.cli", "config", "--project", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    scope = json.loads(done.stdout)["scope"]
+    assert scope["read_from"] == ["justfile"]
+    assert scope["tests"] == "scope: pytest tests (justfile recipe 'test': pytest tests)"
