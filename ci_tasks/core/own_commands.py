@@ -277,7 +277,7 @@ def _workflows(root: Path, skipped: list[str]) -> Iterator[Command]:
                 run = step.get("run") if isinstance(step, dict) else None
                 if isinstance(run, str):
                     for line in _logical_lines(run):
-                        yield from parse_line(line, f"{rel} job {job_id!r}")
+                        yield from _followed(root, line, f"{rel} job {job_id!r}")
 
 
 def _logical_lines(text: str) -> Iterator[str]:
@@ -292,6 +292,48 @@ def _logical_lines(text: str) -> Iterator[str]:
         pending = ""
     if pending:
         yield pending
+
+
+_SHELLS = frozenset({"sh", "bash", "zsh", "source", "."})
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+_EXPORT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+_MAX_DEPTH = 3
+
+
+def _followed(root: Path, line: str, source: str, depth: int = 0) -> Iterator[Command]:
+    """The commands of *line*, and of the project's own scripts it runs (``scripts/check``).
+
+    A script's lines are read with its own variables expanded (``$SOURCE_FILES``).
+    """
+    for segment in _segments(_words(line)):
+        words = segment[1:] if segment[:1] and segment[0] in _SHELLS else segment
+        script = _script(root, words[0]) if words and depth < _MAX_DEPTH else None
+        if script is None:
+            yield from parse_line(shlex.join(segment), source)
+            continue
+        rel = script.relative_to(root).as_posix()
+        try:
+            text = script.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        variables: dict[str, str] = {}
+        for raw in _logical_lines(text):
+            assigned = _EXPORT.match(raw)
+            if assigned and assigned[1] not in variables:
+                variables[assigned[1]] = " ".join(_words(assigned[2]))
+                continue
+            expanded = _VARIABLE.sub(lambda m, known=variables: known.get(m[1], m[0]), raw)
+            yield from _followed(root, expanded.strip(), f"{rel} (run by {source})", depth + 1)
+
+
+def _script(root: Path, word: str) -> Path | None:
+    """The project's own script *word* names (``./scripts/test``), if it is one."""
+    if "/" not in word or word.startswith(("/", "-")) or "$" in word:
+        return None
+    path = (root / word).resolve()
+    if not path.is_file() or not path.is_relative_to(root.resolve()):
+        return None
+    return None if path.suffix in (".py", ".toml", ".cfg", ".txt") else path
 
 
 def _tox_ini(root: Path, name: str, section_prefix: str, skipped: list[str]) -> Iterator[Command]:
@@ -408,7 +450,8 @@ def _recipes(root: Path, names: Sequence[str], kind: str) -> Iterator[Command]:
         for line in _logical_lines(text):
             if line[:1] in ("\t", " "):
                 if recipe is not None:
-                    yield from parse_line(line.strip().lstrip("@-"), f"{name} {kind} {recipe!r}")
+                    where = f"{name} {kind} {recipe!r}"
+                    yield from _followed(root, line.strip().lstrip("@-"), where)
                 continue
             match = _RECIPE.match(line)
             recipe = match[1] if match else None

@@ -216,3 +216,24 @@ def test_ci_tasks_config_shows_the_scope_and_where_it_came_from(tmp_path: Path) 
     scope = json.loads(done.stdout)["scope"]
     assert scope["read_from"] == ["justfile"]
     assert scope["tests"] == "scope: pytest tests (justfile recipe 'test': pytest tests)"
+
+
+def test_a_script_the_workflow_runs_is_read_with_its_variables(tmp_path: Path) -> None:
+    """`run: scripts/check` reads the script: `ruff format $SOURCE_FILES --diff` over its paths."""
+    _write(
+        tmp_path,
+        {
+            "scripts/check": '#!/bin/sh -e\nexport PREFIX=""\nexport SOURCE_FILES="pkg tests"\n'
+            "${PREFIX}ruff format $SOURCE_FILES --diff\n${PREFIX}ruff check $SOURCE_FILES\n",
+            ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+            '    steps:\n      - run: "scripts/check"\n      - run: sh ./scripts/missing\n',
+        },
+    )
+    own = own_commands.read(tmp_path)
+    fmt = own_commands.gate(own, "ruff", "format")
+    assert isinstance(fmt, Command)
+    assert (fmt.paths, fmt.source) == (
+        ("pkg", "tests"),
+        "scripts/check (run by .github/workflows/ci.yml job 't')",
+    )
+    assert own.sources == ("scripts/check",)
