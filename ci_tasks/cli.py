@@ -68,17 +68,26 @@ def _scope(root: Path) -> dict[str, Any]:
 
 def _cmd_init(args: argparse.Namespace) -> int:
     from ci_tasks.adopt import init  # noqa: PLC0415 - only this subcommand needs tomlkit and packaging
+    from ci_tasks.core.actions import default_output  # noqa: PLC0415
 
-    init.run(
+    out = default_output()
+    result = init.run(
         args.project.resolve(),
         ci_tasks_source=args.ci_tasks_source,
         force=args.force,
         dry_run=args.dry_run,
         update_lock=args.lock,
+        out=out,
     )
-    if args.baseline and not args.dry_run:
-        args.timeout = 600
-        return _cmd_baseline(args)
+    if not args.baseline:
+        return EXIT_OK
+    if args.dry_run:
+        out.line(
+            "baseline: would accept the findings of ci_tasks' own policies on files that "
+            "predate adoption as dated entries (none taken with --dry-run)"
+        )
+        return EXIT_OK
+    init.take_baseline(result, out)
     return EXIT_OK
 
 
@@ -233,11 +242,16 @@ def _add_init(commands: _Commands) -> None:
         help="run neither `uv lock` nor `uv lock --script noxfile.py`",
     )
     init.add_argument(
-        "--baseline",
-        action="store_true",
-        help="then accept today's findings as dated ignore entries (see `ci-tasks baseline`)",
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="accept no finding: by default the findings of ci_tasks' own policies (pinning, "
+        "zizmor, bandit) on files that predate adoption become dated ignore entries; the "
+        "project's own tools' findings (ruff, mypy) never do (see `ci-tasks baseline`)",
     )
-    init.set_defaults(func=_cmd_init)
+    # The default since it was made one; kept so older instructions still work.
+    init.add_argument("--baseline", dest="baseline", action="store_true", help=argparse.SUPPRESS)
+    init.set_defaults(func=_cmd_init, baseline=True)
 
 
 def _add_baseline(commands: _Commands) -> None:

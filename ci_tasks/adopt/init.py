@@ -7,22 +7,34 @@ file's new text without writing anything; :func:`run` writes it and locks both
 environments, all or nothing: when anything fails, every file it touched is put back
 byte for byte. An existing file is never overwritten unless ``force`` is given (then a
 ``.bak`` copy is kept); ``pyproject.toml`` and ``.gitignore`` are only added to.
+
+Then, unless told not to, :func:`take_baseline` accepts the findings of ci_tasks' own
+policies on the files that were there before (an old workflow's unhashed ``pip install``)
+as dated entries, so the first run is not red for what the project's own tools never
+checked; a baseline that cannot be taken leaves init done and says how to take it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import json
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from ci_tasks.adopt import existing, merge, project, scriptenv, workflows
-from ci_tasks.core import coverage_evidence, groups, matrix, pins
+from ci_tasks.core import baseline, coverage_evidence, groups, ignores, matrix, pins
 from ci_tasks.core.actions import Output, default_output
-from ci_tasks.core.config import PYPROJECT, Config, parse_config, read_pyproject_text
+from ci_tasks.core.config import (
+    PYPROJECT,
+    Config,
+    load_config,
+    parse_config,
+    read_pyproject_text,
+)
 from ci_tasks.core.errors import CITasksError, ConfigError
 from ci_tasks.core.reports import atomic_write
 from ci_tasks.core.runner import Runner
@@ -565,3 +577,89 @@ def _report(result: Plan, out: Output, *, pythons: bool) -> None:
         )
     elif result.noxfile_ours:
         out.line("run a session as CI does: uv run --locked --script noxfile.py -s lint")
+
+
+TAKE_BASELINE = "ci-tasks baseline"
+"""The command that takes a baseline by hand (every offline finding, the project's too)."""
+
+
+def take_baseline(
+    result: Plan,
+    out: Output,
+    *,
+    timeout: float = 600,
+    today: Callable[[], dt.date] = ignores.today,
+) -> list[baseline.Entry] | None:
+    """Accept ci_tasks' own policies' findings on files that predate *result* as entries.
+
+    The project's own tools' findings (ruff, mypy: :func:`baseline.own_policy`) stay
+    findings, as they do under the project's own commands; so do findings in a file
+    init wrote. Each entry is listed, one line each. Returns the entries written, or
+    ``None`` when the checks could not run (a tool missing, no network for a sync): then
+    one line says so and how to take it, and ``pyproject.toml`` is as init left it.
+    """
+    root = result.root
+    written = {c.path for c in result.changes if c.action in ("create", "overwrite")}
+    init_lines = {c.path: _new_lines(c.old, c.text) for c in result.changes if c.action == "update"}
+    try:
+        config = load_config(root)
+        runner = Runner(cwd=root, output=out, timeout=timeout, retry=config.retry.policy())
+        found = baseline.take(
+            config,
+            runner,
+            out,
+            tools_dirs=scriptenv.tools_dirs(root, runner),
+            venv=root / baseline.VENV,
+        )
+        ours = [
+            c
+            for c in found
+            if baseline.own_policy(c, root)
+            and c.file not in written
+            and c.line not in init_lines.get(c.file or "", ())
+        ]
+        added = baseline.new_entries(ours, config, today())
+        baseline.write(config, added)
+    except (CITasksError, OSError) as exc:
+        why = (exc.message if isinstance(exc, CITasksError) else str(exc)).strip()
+        why = why.splitlines()[0] if why else type(exc).__name__
+        out.line(f"baseline: none taken ({why}); take it later with `{TAKE_BASELINE}`", "warning")
+        return None
+    theirs = [c for c in found if c.check and not baseline.own_policy(c, root)]
+    _report_baseline(added, theirs, out)
+    return added
+
+
+def _new_lines(old: str | None, new: str) -> frozenset[int]:
+    """The 1-based lines of *new* that are not *old*'s: what init wrote into a file."""
+    matcher = difflib.SequenceMatcher(
+        a=(old or "").splitlines(), b=new.splitlines(), autojunk=False
+    )
+    return frozenset(
+        line + 1
+        for tag, _, _, start, end in matcher.get_opcodes()
+        if tag in ("replace", "insert")
+        for line in range(start, end)
+    )
+
+
+def _report_baseline(
+    added: Sequence[baseline.Entry], theirs: Sequence[ignores.Candidate], out: Output
+) -> None:
+    if added:
+        out.line(
+            f"baseline: accepted {len(added)} finding(s) of ci_tasks' own policies on files "
+            f"that predate adoption, into {PYPROJECT} (listed by readiness; --no-baseline "
+            "takes none):"
+        )
+        for entry in added:
+            out.line(f"  {entry.describe()}")
+    else:
+        out.line("baseline: no finding of ci_tasks' own policies to accept", "ok")
+    if theirs:
+        checks = ", ".join(sorted({c.check for c in theirs}))
+        out.line(
+            f"baseline: {len(theirs)} finding(s) of the project's own tools ({checks}) are "
+            f"not accepted: they fail its own commands too; fix them, or `{TAKE_BASELINE}`",
+            "warning",
+        )

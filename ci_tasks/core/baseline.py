@@ -8,12 +8,19 @@ of ``[tool.ci-tasks.<stage>] ignore`` with :data:`~ci_tasks.core.ignores.BASELIN
 and an ``until`` :data:`~ci_tasks.core.ignores.BASELINE_DAYS` days out. An entry covers
 a rule (or id) in one file, so running it again adds nothing; an entry already there,
 even an expired one, is never renewed: that is a decision for a person.
+
+``ci-tasks init`` takes a narrower baseline by default: only what :func:`own_policy`
+calls ci_tasks' own policy (the pinning policy, zizmor, bandit where the project runs no
+bandit of its own), on files that were there before ``init``. A finding of the project's
+own tools (ruff check and format, mypy) fails the project's own command too, so ci_tasks
+keeps it red, giving the same verdict.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import tomllib
 import typing
 from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
@@ -24,11 +31,28 @@ from ci_tasks.core.actions import Output
 from ci_tasks.core.config import PYPROJECT, Config
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.ignores import Candidate
+from ci_tasks.core.pins import PRE_COMMIT
 from ci_tasks.core.reports import atomic_write
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, baseline_stages
 
-__all__ = ["Entry", "add_entries", "new_entries", "run", "take"]
+__all__ = [
+    "PROJECT_TOOLS",
+    "Entry",
+    "add_entries",
+    "new_entries",
+    "own_policy",
+    "run",
+    "take",
+    "write",
+]
+
+VENV = Path(".ci-tasks") / "baseline-env"
+"""Where a baseline syncs the project's environment when lint needs it (under the root)."""
+
+PROJECT_TOOLS = frozenset({("lint", "ruff"), ("lint", "format"), ("lint", "mypy")})
+"""``(stage, check)`` of the project's own tools: lint runs them at the project's versions
+and with its settings, so their findings fail the project's own commands too."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,11 +64,44 @@ class Entry:
     file: str | None
     until: dt.date
     what: str
+    lines: tuple[int, ...] = ()
+    """The lines of *file* the findings it covers are on, as they were found."""
 
     def describe(self) -> str:
-        """``lint: E501 in src/x.py until 2027-03-03 (line too long)``."""
-        where = f" in {self.file}" if self.file else ""
+        """``lint: E501 in src/x.py:3,9 until 2027-03-03 (line too long)``."""
+        at = ":" + ",".join(map(str, self.lines)) if self.lines else ""
+        where = f" in {self.file}{at}" if self.file else ""
         return f"{self.stage}: {self.key}{where} until {self.until} ({self.what})"
+
+
+def _runs_bandit(root: Path) -> bool:
+    """Whether the project configures bandit itself (``[tool.bandit]``, ``.bandit``, a hook)."""
+    if (root / ".bandit").is_file():
+        return True
+    try:
+        data = tomllib.loads((root / PYPROJECT).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = {}
+    if isinstance(data.get("tool"), dict) and "bandit" in data["tool"]:
+        return True
+    try:
+        hooks = (root / PRE_COMMIT).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "bandit" in hooks
+
+
+def own_policy(candidate: Candidate, root: Path) -> bool:
+    """Whether *candidate* is a finding of ci_tasks' own policy, no check the project makes.
+
+    The project's own tools (:data:`PROJECT_TOOLS`; bandit where the project configures
+    it) are not; neither is a finding whose check is not named: what cannot be told
+    apart is never accepted on the maintainer's behalf.
+    """
+    check = (candidate.stage, candidate.check)
+    if not candidate.check or check in PROJECT_TOOLS:
+        return False
+    return not (check == ("security", "bandit") and _runs_bandit(root))
 
 
 def take(
@@ -76,13 +133,19 @@ def new_entries(candidates: Sequence[Candidate], config: Config, today: dt.date)
     existing = ignores.configured(config.sections)
     until = today + dt.timedelta(days=ignores.BASELINE_DAYS)
     chosen: dict[tuple[str, str, str | None], Entry] = {}
+    lines: dict[tuple[str, str, str | None], list[int]] = {}
     for c in candidates:
         covered = any(s == c.stage and e.covers((c.key,), c.file) for s, e in existing)
         if not covered:
-            chosen.setdefault(
-                (c.stage, c.key, c.file), Entry(c.stage, c.key, c.file, until, c.what)
-            )
-    return list(chosen.values())
+            where = (c.stage, c.key, c.file)
+            chosen.setdefault(where, Entry(c.stage, c.key, c.file, until, c.what))
+            at = lines.setdefault(where, [])
+            if c.line is not None and c.line not in at:
+                at.append(c.line)
+    return [
+        dataclasses.replace(entry, lines=tuple(sorted(lines[where])))
+        for where, entry in chosen.items()
+    ]
 
 
 def _key_name(config: Config, stage: str) -> str:
@@ -155,11 +218,15 @@ def run(
     today: Callable[[], dt.date] = ignores.today,
 ) -> list[Entry]:
     """Take the baseline of the project *config* describes and write it; what was added."""
-    path = config.root / PYPROJECT
-    venv = config.root / ".ci-tasks" / "baseline-env"
-    candidates = take(config, runner, output, tools_dirs=tools_dirs, venv=venv)
+    candidates = take(config, runner, output, tools_dirs=tools_dirs, venv=config.root / VENV)
     added = new_entries(candidates, config, today())
-    if added:
-        text = path.read_text(encoding="utf-8")
-        atomic_write(path, add_entries(text, added, config))
+    write(config, added)
     return added
+
+
+def write(config: Config, entries: Sequence[Entry]) -> None:
+    """Append *entries* to the project's ``pyproject.toml`` in one atomic write (none: none)."""
+    if entries:
+        path = config.root / PYPROJECT
+        text = path.read_text(encoding="utf-8")
+        atomic_write(path, add_entries(text, entries, config))

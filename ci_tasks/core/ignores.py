@@ -143,6 +143,12 @@ class Candidate:
     file: str | None
     what: str
     """The finding's message, shown when the entry is written."""
+    line: int | None = None
+    """Where in *file* (1-based), when the check says."""
+    check: str = ""
+    """The check that found it (lint's ``ruff``, ``mypy``, ``unhashed-pip-install``;
+    security's ``bandit``, ``zizmor``): what tells ci_tasks' own policies from the
+    project's own tools (:func:`ci_tasks.core.baseline.own_policy`)."""
 
 
 def configured(sections: Mapping[str, Any]) -> list[tuple[str, Ignore]]:

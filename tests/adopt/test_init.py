@@ -14,11 +14,16 @@ import yaml
 
 from ci_tasks.adopt import hooks, init, project, scriptenv
 from ci_tasks.core.actions import Output
-from ci_tasks.core.errors import ConfigError
-from tests.support.gitsupport import git
+from ci_tasks.core.config import load_config
+from ci_tasks.core.errors import CheckFailed, ConfigError
+from ci_tasks.core.runner import Runner
+from ci_tasks.core.stage import StageContext
+from ci_tasks.stages.lint.session import lint
+from tests.support.gitsupport import git, init_repo
 from tests.support.sample import (
     ADOPTER_PYPROJECT,
     REPO,
+    Project,
     clean_env,
     locked_nox,
     make_adopter,
@@ -278,6 +283,8 @@ def test_dry_run_prints_and_writes_nothing(tmp_path):
     assert "+[tool.ci-tasks]" in done.stdout
     assert "locked  " not in done.stdout
     assert "created  uv.lock" not in done.stdout
+    assert "baseline: would accept the findings of ci_tasks' own policies" in done.stdout
+    assert "(none taken with --dry-run)" in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -549,3 +556,120 @@ def test_init_says_what_auto_coverage_found(tmp_path, files, said, added):
     dev = tomllib.loads(written)["dependency-groups"]["dev"]
     assert ("coverage>=7.10" in dev) is added  # coverage itself, where it is not there yet
     assert "pytest-cov>=5.0" not in dev
+
+
+# A project that gates on its own ruff, every group pinned, and a docs workflow older than
+# ci_tasks: its `pip install tox` is a finding of ci_tasks' pinning policy alone.
+ADOPTED = """\
+[project]
+name = "sample"
+version = "0.1.0"
+requires-python = ">=3.11,<3.12"
+dependencies = []
+
+[dependency-groups]
+dev = ["pytest==9.2.0", "pytest-rerunfailures==14.0"]
+
+[tool.ruff.lint]
+select = ["F"]
+
+[tool.ci-tasks.lint]
+lock-check = false
+"""
+DOCS_WORKFLOW = """\
+name: docs
+on: push
+permissions: {}
+jobs:
+  docs:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2
+        with:
+          persist-credentials: false
+      - run: pip install tox
+"""
+
+
+def _adopted(tmp_path, source="") -> Project:
+    files = {
+        "pyproject.toml": ADOPTED,
+        "sample/__init__.py": source,
+        ".github/workflows/docs.yml": DOCS_WORKFLOW,
+    }
+    return Project(init_repo(tmp_path / "p", files))
+
+
+def _lint(sample: Project) -> None:
+    """Run the lint stage in *sample* as a session does; raises CheckFailed on a finding."""
+    ctx = StageContext(
+        name="lint",
+        config=load_config(sample.path),
+        runner=Runner(env=clean_env(), cwd=sample.path),
+        output=Output(stream=io.StringIO(), env={}),
+    )
+    lint(ctx)
+
+
+def _ignored(sample: Project) -> list[tuple[str, str]]:
+    table = tomllib.loads((sample.path / "pyproject.toml").read_text())["tool"]["ci-tasks"]
+    return [(e["rule"], e.get("file")) for e in table["lint"].get("ignore", [])]
+
+
+def test_a_plain_init_baselines_an_old_workflows_pip_install_and_a_new_one_still_fails(tmp_path):
+    """Plain init accepts and lists the old unhashed pip install; lint passes; a new one fails."""
+    sample = _adopted(tmp_path)
+    done = sample.ci_tasks("init", "--no-lock")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _ignored(sample) == [("unhashed-pip-install", ".github/workflows/docs.yml")]
+    listed = [line for line in done.stdout.splitlines() if line.startswith("  lint: ")]
+    assert len(listed) == 1
+    assert listed[0].startswith(
+        "  lint: unhashed-pip-install in .github/workflows/docs.yml:11 until "
+    )
+    _lint(sample)  # green: the finding is accepted, dated
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "Adopt ci_tasks")
+
+    sample.write(".github/workflows/release.yml", DOCS_WORKFLOW.replace("tox", "build"))
+    with pytest.raises(CheckFailed, match="unhashed-pip-install"):
+        _lint(sample)
+
+
+def test_no_baseline_leaves_the_old_finding_red(tmp_path):
+    """With --no-baseline, init writes no ignore entry and says nothing of one; lint fails on it."""
+    sample = _adopted(tmp_path)
+    done = sample.ci_tasks("init", "--no-lock", "--no-baseline")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _ignored(sample) == []
+    assert "baseline:" not in done.stdout
+    with pytest.raises(CheckFailed, match="unhashed-pip-install"):
+        _lint(sample)
+
+
+def test_a_finding_of_the_projects_own_ruff_is_not_baselined_by_default(tmp_path):
+    """An unused import stays a finding (its ruff fails on it too); init says it is not taken."""
+    sample = _adopted(tmp_path, source="import os\n")
+    done = sample.ci_tasks("init", "--no-lock")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _ignored(sample) == [("unhashed-pip-install", ".github/workflows/docs.yml")]
+    assert "1 finding(s) of the project's own tools (ruff) are not accepted" in done.stdout
+    with pytest.raises(CheckFailed, match=r"\(ruff\)"):
+        _lint(sample)
+
+
+def test_a_baseline_that_cannot_run_leaves_init_done_and_says_how_to_take_it(tmp_path):
+    """If bandit cannot scan, init exits 0 with its files, one line names `ci-tasks baseline`."""
+    sample = _adopted(tmp_path)
+    text = ADOPTED + '\n[tool.ci-tasks.security]\npaths = ["nowhere"]\n'
+    sample.write("pyproject.toml", text)
+    done = sample.ci_tasks("init", "--no-lock")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (sample.path / "noxfile.py").is_file()
+    said = [line for line in done.stdout.splitlines() if "none taken" in line]
+    assert len(said) == 1
+    assert "cannot take a security baseline" in said[0]
+    assert said[0].endswith("take it later with `ci-tasks baseline`")
+    after = (sample.path / "pyproject.toml").read_text()
+    assert "ignore" not in after
+    assert tomllib.loads(after)  # whole, as init left it

@@ -93,7 +93,7 @@ def test_baseline_writes_each_finding_once_and_lint_then_passes(sample):
     until = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=90)
     entry = table["tool"]["ci-tasks"]["lint"]["ignore"][0]
     assert (entry["reason"], entry["until"]) == ("present when ci_tasks was adopted", until)
-    assert "lint: F401 in sample/__init__.py until" in first.stdout
+    assert "lint: F401 in sample/__init__.py:2 until" in first.stdout
 
     second = sample.ci_tasks("baseline")
     assert second.returncode == 0, second.stderr
@@ -197,3 +197,22 @@ def test_a_scan_that_could_not_look_writes_nothing(sample):
     assert done.returncode == 2, done.stdout + done.stderr
     assert "cannot take a security baseline: bandit" in done.stderr
     assert pyproject.read_text() == before
+
+
+def test_own_policy_tells_ci_tasks_checks_from_the_projects_tools(tmp_path):
+    """Pinning and zizmor are ci_tasks' own; ruff and mypy the project's; bandit once configured."""
+    from ci_tasks.core.baseline import own_policy  # noqa: PLC0415
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+
+    def candidate(stage, check):
+        return ignores.Candidate(stage, "k", "f", "w", 1, check)
+
+    assert own_policy(candidate("lint", "unhashed-pip-install"), tmp_path)
+    assert own_policy(candidate("security", "zizmor"), tmp_path)
+    assert own_policy(candidate("security", "bandit"), tmp_path)
+    assert not own_policy(candidate("lint", "ruff"), tmp_path)
+    assert not own_policy(candidate("lint", "mypy"), tmp_path)
+    assert not own_policy(candidate("lint", ""), tmp_path)  # cannot tell: never accepted
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.bandit]\n')
+    assert not own_policy(candidate("security", "bandit"), tmp_path)

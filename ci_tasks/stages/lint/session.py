@@ -392,7 +392,7 @@ def baseline(ctx: StageContext) -> list[ignores.Candidate]:
     config = dataclasses.replace(ctx.section(LintConfig), lock_check=False)
     collected = collect(ctx, config, for_baseline=True)
     return [
-        ignores.Candidate("lint", f.code or f.rule, f.file, f.message)
+        ignores.Candidate("lint", f.code or f.rule, f.file, f.message, f.line, f.rule)
         for f in collected.findings
         if f.rule not in _NOT_BASELINED
     ]

@@ -208,4 +208,8 @@ def baseline(ctx: StageContext) -> list[Candidate]:
     if failures:
         msg = f"cannot take a security baseline: {'; '.join(failures)}"
         raise CITasksError(msg)
-    return [Candidate("security", f.id, f.file, f.message) for r in results for f in r.findings]
+    return [
+        Candidate("security", f.id, f.file, f.message, f.line, r.scanner)
+        for r in results
+        for f in r.findings
+    ]
