@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import configparser
 import dataclasses
+import functools
 import re
 import shlex
 import tomllib
@@ -322,8 +323,12 @@ def _followed(root: Path, line: str, source: str, depth: int = 0) -> Iterator[Co
             if assigned and assigned[1] not in variables:
                 variables[assigned[1]] = " ".join(_words(assigned[2]))
                 continue
-            expanded = _VARIABLE.sub(lambda m, known=variables: known.get(m[1], m[0]), raw)
+            expanded = _VARIABLE.sub(functools.partial(_expand, variables), raw)
             yield from _followed(root, expanded.strip(), f"{rel} (run by {source})", depth + 1)
+
+
+def _expand(variables: Mapping[str, str], match: re.Match[str]) -> str:
+    return variables.get(match[1], match[0])
 
 
 def _script(root: Path, word: str) -> Path | None:
