@@ -43,6 +43,7 @@ from ci_tasks.stages.build.config import BuildConfig
 from ci_tasks.stages.build.model import MAX_FINDINGS, Artifacts, Check
 from ci_tasks.stages.build.reproduce import build_backend, compare_builds
 from ci_tasks.stages.build.sbom import LockError, make_sbom
+from ci_tasks.stages.build.source import clean_copy
 
 if TYPE_CHECKING:
     from ci_tasks.core.runner import Completed
@@ -59,11 +60,12 @@ STRAY_DIRS = frozenset(
 STRAY_TOP_DIRS = frozenset({"dist", "build"})
 STRAY_SUFFIXES = (".pyc", ".pyo", ".whl", ".DS_Store", ".coverage")
 OWN_OUTPUTS_FIX = (
-    f"{reports.REPORT_DIR}/ holds ci-tasks' outputs: add `{reports.REPORT_DIR}/` to the "
-    "top-level .gitignore (`ci-tasks init` does; hatchling reads only that one), and if git "
-    f"tracks it, `git rm -r --cached {reports.REPORT_DIR}`"
+    f"{reports.REPORT_DIR}/ holds ci-tasks' outputs: if git tracks it, "
+    f"`git rm -r --cached {reports.REPORT_DIR}`; outside git, add `{reports.REPORT_DIR}/` to "
+    "the top-level .gitignore (`ci-tasks init` does; hatchling reads only that one)"
 )
-"""What to change when an sdist holds ``.ci-tasks/``."""
+"""What to change when an sdist holds ``.ci-tasks/``: in git, build copies only the files
+git would commit, and the folder ignores itself, so it arrives only when committed."""
 _IMPORT = "import importlib, sys; importlib.import_module(sys.argv[1])"
 _MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -160,22 +162,30 @@ def _uv_build(ctx: StageContext, what: str, out_dir: Path, source: Path, epoch: 
     )
 
 
-def build_once(ctx: StageContext, out_dir: Path, epoch: int, unpacked: Path) -> Artifacts | Check:
-    """The sdist, then the wheel from it, into *out_dir*; a failed check if not.
+def build_once(
+    ctx: StageContext, out_dir: Path, epoch: int, workdir: Path, *, announce: bool = True
+) -> Artifacts | Check:
+    """The sdist from a clean copy, then the wheel from it, into *out_dir*; a failed check if not.
 
-    The sdist is unpacked at *unpacked*, the same folder for both builds: a compiler
-    records the source path in what it makes (debug information), and ``uv build``
-    would unpack the sdist in a new temporary folder each time. A fixed build path is
-    reproducible-builds' own answer; the project has nothing to change for it.
+    The sdist is built from a fresh copy of the files git would commit
+    (:func:`~ci_tasks.stages.build.source.clean_copy`), what a CI checkout holds, never
+    from the working tree with its caches. The copy and the unpacked sdist are made at
+    the same folders in *workdir* for both builds: a compiler records the source path in
+    what it makes (debug information), and ``uv build`` would unpack the sdist in a new
+    temporary folder each time. A fixed build path is reproducible-builds' own answer;
+    the project has nothing to change for it.
     """
     try:
-        _uv_build(ctx, "--sdist", out_dir, ctx.root, epoch)
+        source, note = clean_copy(ctx, workdir / "source")
+        if announce:
+            ctx.output.line(f"building from {note}")
+        _uv_build(ctx, "--sdist", out_dir, source, epoch)
         sdists = sorted(out_dir.glob("*.tar.gz"))
         if len(sdists) != 1:
             found = ", ".join(p.name for p in sdists) or "nothing"
             return Check("build", "failed", f"expected one sdist, got {found}")
-        source = unpack_sdist(sdists[0], unpacked)
-        _uv_build(ctx, "--wheel", out_dir, source, epoch)
+        unpacked = unpack_sdist(sdists[0], workdir / "unpacked")
+        _uv_build(ctx, "--wheel", out_dir, unpacked, epoch)
     except CommandFailed as exc:
         _network_trouble(exc)
         return Check("build", "failed", f"uv build failed: {_tail_lines(exc)}")
@@ -343,8 +353,14 @@ def write_sbom(ctx: StageContext, epoch: int) -> tuple[Check, dict[str, object]]
 
 
 def publish(out: Path, artifacts: Artifacts, sbom: dict[str, object]) -> list[Path]:
-    """Copy the verified artifacts (and SBOM) into *out*, replacing earlier ones."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Copy the verified artifacts (and SBOM) into *out*, replacing earlier ones.
+
+    A folder made here ignores itself (a ``.gitignore`` holding ``*``, as ``uv build``
+    writes in the folder it makes): the artifacts are never files git would commit, so
+    the next build's copy never holds them, whatever the project's ``.gitignore`` says.
+    """
+    if not out.is_dir():
+        reports.atomic_write(out / ".gitignore", "# Written by ci-tasks build.\n*\n")
     for pattern in ("*.whl", "*.tar.gz", "*.cdx.json"):
         for old in out.glob(pattern):
             old.unlink()
@@ -430,7 +446,7 @@ def run_checks(
 ) -> tuple[list[Check], list[Path]]:
     """Every check, in order; the artifacts published to the output folder."""
     config = ctx.section(BuildConfig)
-    first = build_once(ctx, workdir / "first", epoch, workdir / "unpacked")
+    first = build_once(ctx, workdir / "first", epoch, workdir)
     if isinstance(first, Check):
         later = ("twine", "wheel-contents", "sdist-contents", "reproducible", "install")
         return [first, *(Check(n, "skipped", "nothing was built") for n in later)], []
@@ -441,7 +457,7 @@ def run_checks(
         check_sdist(first.sdist),
     ]
     if reproduce:
-        second = build_once(ctx, workdir / "second", epoch, workdir / "unpacked")
+        second = build_once(ctx, workdir / "second", epoch, workdir, announce=False)
         if isinstance(second, Check):
             checks.append(dataclasses.replace(second, name="reproducible"))
         else:
