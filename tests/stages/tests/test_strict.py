@@ -1,0 +1,147 @@
+"""``strict = "auto"``: as strict as the project's own pytest, decided from its configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+from ci_tasks.core.config import Config
+from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.tests.pytest_config import PytestIni, decide_strict, pytest_ini, strictness
+
+PYPROJECT = PytestIni("pyproject.toml", "[tool.pytest.ini_options]", {})
+WHERE = "pyproject.toml addopts"
+APPLIES = "in pyproject.toml [tool.pytest.ini_options], which pytest applies itself"
+OFF = (
+    "off (the project's pytest is not strict: no --strict-markers/--strict-config/--strict "
+    "in its addopts, no strict/strict_markers/strict_config = true in pyproject.toml "
+    "[tool.pytest.ini_options])"
+)
+
+
+@pytest.mark.parametrize(
+    ("setting", "addopts", "options", "flags", "reason"),
+    [
+        ("auto", [], {}, (), OFF),
+        ("auto", ["-ra", "-q"], {}, (), OFF),
+        ("auto", ["--strict-markers"], {}, ("--strict-markers",), f"--strict-markers ({WHERE})"),
+        (
+            "auto",
+            ["--strict-config", "-ra", "--strict-markers"],
+            {},
+            ("--strict-markers", "--strict-config"),
+            f"--strict-markers --strict-config ({WHERE})",
+        ),
+        ("auto", ["--strict"], {}, ("--strict",), f"--strict ({WHERE})"),
+        (
+            "auto",
+            [],
+            {"strict": True},
+            (),
+            f"strict = true {APPLIES}",
+        ),
+        (
+            "auto",
+            [],
+            {"strict_markers": "true", "strict_config": "false"},
+            (),
+            f"strict_markers = true {APPLIES}",
+        ),
+        ("auto", [], {"strict": "false"}, (), OFF),
+        (
+            True,
+            [],
+            {},
+            ("--strict-markers", "--strict-config"),
+            "--strict-markers --strict-config (strict = true)",
+        ),
+        (False, ["--strict-markers"], {"strict": True}, (), "off (strict = false)"),
+    ],
+    ids=[
+        "none",
+        "other-addopts",
+        "strict-markers",
+        "both",
+        "strict",
+        "ini-strict",
+        "ini-strict-markers",
+        "ini-strict-false",
+        "forced-true",
+        "forced-false",
+    ],
+)
+def test_decide_strict(setting, addopts, options, flags, reason):
+    """The flags added are exactly the project's own strict flags; the reason says where from."""
+    ini = PytestIni(PYPROJECT.file, PYPROJECT.section, options)
+    decision = decide_strict([(WHERE, addopts), ("PYTEST_ADDOPTS", [])], ini, setting=setting)
+    assert decision.flags == flags
+    assert decision.reason == reason
+
+
+def test_decide_strict_names_each_source_and_adds_a_flag_once():
+    """A flag in both the file's addopts and PYTEST_ADDOPTS is added once, each source named."""
+    addopts = [
+        ("pytest.ini addopts", ["--strict-markers"]),
+        ("PYTEST_ADDOPTS", ["--strict-markers", "--strict-config"]),
+    ]
+    decision = decide_strict(addopts, None, setting="auto")
+    assert decision.flags == ("--strict-markers", "--strict-config")
+    assert (
+        decision.reason == "--strict-markers (pytest.ini addopts); --strict-config (PYTEST_ADDOPTS)"
+    )
+
+
+def test_decide_strict_without_a_pytest_configuration_file():
+    """No configuration file at all: off, and the reason says there is none."""
+    decision = decide_strict([("addopts", []), ("PYTEST_ADDOPTS", [])], None, setting="auto")
+    assert decision.flags == ()
+    assert decision.reason.endswith("in its addopts, no pytest configuration file)")
+
+
+def test_default_is_auto():
+    """``[tool.ci-tasks.tests] strict`` defaults to ``auto``."""
+    assert Config().section(TestsConfig).strict == "auto"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("pyproject.toml", "[tool.pytest.ini_options]\nstrict = true\n", ("strict", True)),
+        ("pyproject.toml", "[tool.pytest]\nstrict_markers = true\n", ("strict_markers", True)),
+        ("pytest.ini", "[pytest]\nstrict_config = true\n", ("strict_config", "true")),
+        ("tox.ini", "[pytest]\nstrict = 1\n", ("strict", "1")),
+        ("setup.cfg", "[tool:pytest]\nstrict = yes\n", ("strict", "yes")),
+    ],
+)
+def test_pytest_ini_reads_the_file_pytest_reads(tmp_path, name, text, expected):
+    """The first pytest configuration file, in pytest's order, with its section and options."""
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    ini = pytest_ini(tmp_path)
+    assert ini is not None
+    assert ini.file == name
+    assert ini.section == text.partition("\n")[0]
+    key, value = expected
+    assert ini.options[key] == value
+
+
+def test_pytest_ini_skips_a_pyproject_without_a_pytest_table(tmp_path, monkeypatch):
+    """A pyproject.toml without ``[tool.pytest]`` is not pytest's file; setup.cfg's section is."""
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\n', encoding="utf-8")
+    (tmp_path / "setup.cfg").write_text(
+        "[tool:pytest]\naddopts = --strict-markers\n", encoding="utf-8"
+    )
+    ini = pytest_ini(tmp_path)
+    assert ini is not None
+    assert ini.file == "setup.cfg"
+    decision = strictness(tmp_path, setting="auto")
+    assert decision.flags == ("--strict-markers",)
+    assert decision.reason == "--strict-markers (setup.cfg addopts)"
+
+
+def test_strictness_reads_pytest_addopts_from_the_environment(tmp_path, monkeypatch):
+    """``PYTEST_ADDOPTS`` counts, as pytest reads it, and is named as the source."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-q --strict-config")
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -ra\n", encoding="utf-8")
+    decision = strictness(tmp_path, setting="auto")
+    assert decision.flags == ("--strict-config",)
+    assert decision.reason == "--strict-config (PYTEST_ADDOPTS)"
