@@ -103,6 +103,20 @@ def _tell(
     slow: Sequence[durations.SlowTest],
 ) -> None:
     out = ctx.output
+    for warned in run.warnings:
+        out.annotate(
+            "warning",
+            warned.message,
+            file=warned.file,
+            line=warned.line,
+            title=f"pytest {warned.category}",
+        )
+    if run.warnings:
+        out.line(
+            f"pytest warned: {len(run.warnings)} unknown ini option(s), config or marker(s) "
+            "(a strict pytest refuses them; this one only warns)",
+            "warning",
+        )
     for result in run.flaky:
         first = result.failures[0] if result.failures else ""
         out.annotate(

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from ci_tasks.core.config import Config
+from ci_tasks.stages.tests import flaky
+from ci_tasks.stages.tests.command import RECORD_ENV
 from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.tests.environment import PLUGIN_DIR
 from ci_tasks.stages.tests.pytest_config import PytestIni, decide_strict, pytest_ini, strictness
+from tests.support.sample import clean_env
 
 PYPROJECT = PytestIni("pyproject.toml", "[tool.pytest.ini_options]", {})
 WHERE = "pyproject.toml addopts"
@@ -145,3 +153,74 @@ def test_strictness_reads_pytest_addopts_from_the_environment(tmp_path, monkeypa
     decision = strictness(tmp_path, setting="auto")
     assert decision.flags == ("--strict-config",)
     assert decision.reason == "--strict-config (PYTEST_ADDOPTS)"
+
+
+UNKNOWN_OPTION = """\
+[tool.pytest.ini_options]
+asyncio_mode = "auto"
+{strict}
+"""
+MARKED = """\
+import pytest
+
+
+@pytest.mark.undeclared
+def test_marked():
+    assert True
+"""
+
+
+PLAIN = ("-p", "ci_tasks_recorder", "-p", "no:cacheprovider", "-p", "no:xdist", "-q")
+
+
+def _recorded_pytest(root, *args):
+    """Plain pytest in *root* with the recorder loaded; its exit code and record."""
+    record = root / "record.json"
+    env = clean_env({"PYTHONPATH": str(PLUGIN_DIR), RECORD_ENV: str(record)})
+    env.pop("PYTEST_ADDOPTS", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *PLAIN, *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    data = json.loads(record.read_text()) if record.exists() else None
+    return done, data
+
+
+def test_recorder_keeps_unknown_ini_option_and_marker_warnings(tmp_path):
+    """Not strict: pytest passes, warning; the record keeps both warnings, each once, located."""
+    (tmp_path / "pyproject.toml").write_text(UNKNOWN_OPTION.format(strict=""), encoding="utf-8")
+    (tmp_path / "test_marked.py").write_text(MARKED, encoding="utf-8")
+    done, data = _recorded_pytest(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = flaky.parse_record(data)
+    assert set(run.warnings) == {
+        flaky.PytestWarning(
+            "PytestUnknownMarkWarning",
+            "Unknown pytest.mark.undeclared - is this a typo?  You can register custom marks "
+            "to avoid this warning - for details, see "
+            "https://docs.pytest.org/en/stable/how-to/mark.html",
+            "test_marked.py",
+            4,
+        ),
+        flaky.PytestWarning(
+            "PytestConfigWarning", "Unknown config option: asyncio_mode", "pyproject.toml"
+        ),
+    }
+    merged = flaky.merge_runs([run, run])
+    assert merged.warnings == run.warnings  # every part warns alike: one warning each
+
+
+def test_recorder_strict_project_still_fails_on_its_unknown_marker(tmp_path):
+    """With the project's own --strict-markers, pytest fails on the marker, recorder or not."""
+    strict = 'addopts = "--strict-markers"'
+    (tmp_path / "pyproject.toml").write_text(UNKNOWN_OPTION.format(strict=strict), "utf-8")
+    (tmp_path / "test_marked.py").write_text(MARKED, encoding="utf-8")
+    done, data = _recorded_pytest(tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr  # interrupted: a collection error
+    run = flaky.parse_record(data)
+    assert [e.nodeid for e in run.collect_errors] == ["test_marked.py"]
