@@ -113,8 +113,8 @@ def _tell(
         )
     if run.warnings:
         out.line(
-            f"pytest warned: {len(run.warnings)} unknown ini option(s), config or marker(s) "
-            "(a strict pytest refuses them; this one only warns)",
+            f"pytest warned about its configuration or markers: {len(run.warnings)} "
+            "warning(s); a strict pytest refuses what they name (see strict:)",
             "warning",
         )
     for result in run.flaky:
