@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from ci_tasks.adopt.project import render_config_table
 from ci_tasks.core.config import Config
 from ci_tasks.stages.tests import flaky
 from ci_tasks.stages.tests.command import RECORD_ENV
@@ -224,3 +225,10 @@ def test_recorder_strict_project_still_fails_on_its_unknown_marker(tmp_path):
     assert done.returncode == 2, done.stdout + done.stderr  # interrupted: a collection error
     run = flaky.parse_record(data)
     assert [e.nodeid for e in run.collect_errors] == ["test_marked.py"]
+
+
+def test_init_writes_strict_auto_with_its_comment():
+    """`ci-tasks init`'s table shows `strict = "auto"`, its comment saying what auto does."""
+    lines = render_config_table().splitlines()
+    index = lines.index('strict = "auto"')
+    assert lines[index - 4].startswith("# `auto`: as strict as the project's own pytest")
