@@ -51,6 +51,7 @@ def pytest_command(
     measure: Measure | None = None,
     xdist: int = 0,
     junit_xml: str | None = None,
+    strict: Sequence[str] = (),
 ) -> list[str]:
     """The pytest command line the configuration asks for (posargs last, so they win).
 
@@ -60,7 +61,8 @@ def pytest_command(
     pytest-cov measures instead (it starts coverage in each worker). Either way it only
     measures: the session combines and reports the data afterwards
     (:func:`~ci_tasks.stages.tests.coverage.report_coverage`).
-    *xdist* is a pytest-xdist worker count (``parallel = "xdist"``).
+    *xdist* is a pytest-xdist worker count (``parallel = "xdist"``); *strict* the strict
+    flags :func:`~ci_tasks.stages.tests.pytest_config.strictness` chose.
     """
     junit = junit_xml or Outputs.of(config, "tests").junit_xml
     command = ["pytest", "-p", PLUGIN, f"--junitxml={junit}"]
@@ -70,8 +72,7 @@ def pytest_command(
         command.append(f"--maxfail={config.maxfail}")
     if xdist:
         command += ["-n", str(xdist)]
-    if config.strict:
-        command += ["--strict-markers", "--strict-config"]
+    command += strict
     if measure is not None and measure.pytest_cov:
         command += [f"--cov={source}" for source in measure.sources] or ["--cov"]
         command += ["--cov-report=", "--cov-fail-under=0"]

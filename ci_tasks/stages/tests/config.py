@@ -67,8 +67,11 @@ class TestsConfig:
     """``processes``: ci_tasks runs ``workers`` pytest processes, each a part of the suite
     split by recorded durations. ``xdist``: one pytest with ``-n workers``, for suites
     that keep per-worker resources apart with xdist's ``worker_id`` (pytest-django)."""
-    strict: bool = True
-    """``--strict-markers --strict-config``."""
+    strict: bool | Literal["auto"] = "auto"
+    """``auto``: as strict as the project's own pytest, adding exactly the strict flags its
+    addopts use (``--strict-markers``, ``--strict-config``, ``--strict``), or none; its ini
+    ``strict``/``strict_markers``/``strict_config`` pytest applies itself. ``true``:
+    ``--strict-markers --strict-config``; ``false``: neither."""
     junit_xml: str = ".ci-tasks/{session}/junit.xml"
     """Where pytest's JUnit XML goes; ``{session}`` is the nox session (``tests-3.11``)."""
     coverage: bool | Literal["auto"] = "auto"

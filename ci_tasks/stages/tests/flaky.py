@@ -52,6 +52,21 @@ class TestResult:
 
 
 @dataclasses.dataclass(frozen=True)
+class PytestWarning:
+    """A warning pytest gave about its configuration or a marker (the recorder keeps these).
+
+    A strict pytest refuses what these warn about; a project whose pytest is not strict
+    sees them as warnings, and so does the session (annotations, never a failure).
+    """
+
+    category: str
+    """``PytestConfigWarning`` or ``PytestUnknownMarkWarning``."""
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class RunResult:
     """A whole pytest run as the recorder saw it."""
 
@@ -60,6 +75,8 @@ class RunResult:
     exitstatus: int | None = None
     stopped: str | None = None
     """Why pytest stopped before running every test (``--maxfail``), if it did."""
+    warnings: tuple[PytestWarning, ...] = ()
+    """pytest's warnings about unknown ini options, config and markers, each once."""
 
     @property
     def tests(self) -> int:
@@ -113,14 +130,34 @@ def parse_record(data: Any) -> RunResult:
         errors,
         status if isinstance(status, int) else None,
         str(stopped) if stopped else None,
+        _warnings(data.get("warnings")),
     )
+
+
+def _warnings(entries: Any) -> tuple[PytestWarning, ...]:
+    """The record's warnings (absent from records of older plugins: none)."""
+    found = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        file, line = entry.get("file"), entry.get("line")
+        found.append(
+            PytestWarning(
+                str(entry.get("category", "")),
+                str(entry.get("message", "")),
+                str(file) if file else None,
+                line if isinstance(line, int) else None,
+            )
+        )
+    return tuple(found)
 
 
 def merge_runs(runs: Sequence[RunResult]) -> RunResult:
     """The runs of a suite's parts (disjoint tests, each collecting alike) as one (pure).
 
     Every part collects the whole suite, so a module that fails to collect is reported by
-    each: it is one error. The exit status is the first part's that is not zero.
+    each: it is one error, and a warning about the configuration or a marker one
+    warning. The exit status is the first part's that is not zero.
     """
     errors = {e.nodeid: e for run in runs for e in run.collect_errors}
     statuses = [run.exitstatus for run in runs if run.exitstatus]
@@ -129,6 +166,7 @@ def merge_runs(runs: Sequence[RunResult]) -> RunResult:
         tuple(errors.values()),
         statuses[0] if statuses else (runs[0].exitstatus if runs else None),
         next((run.stopped for run in runs if run.stopped), None),
+        tuple(dict.fromkeys(w for run in runs for w in run.warnings)),  # each part warns alike
     )
 
 

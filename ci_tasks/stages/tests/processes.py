@@ -75,6 +75,7 @@ def _jobs(
     shard: Shard | None,
     measure: Measure | None,
     costs: Path | None,
+    strict: Sequence[str],
 ) -> list[Job]:
     """One job per pytest process, each writing its record as *folder*/``record-<n>.json``."""
     config = ctx.section(TestsConfig)
@@ -83,7 +84,12 @@ def _jobs(
     for index in range(1, parts + 1):
         junit_xml = outputs.junit_xml if parts == 1 else outputs.junit_part(index)
         command = pytest_command(
-            config, pytest_args, measure=measure, xdist=plan.xdist, junit_xml=junit_xml
+            config,
+            pytest_args,
+            measure=measure,
+            xdist=plan.xdist,
+            junit_xml=junit_xml,
+            strict=strict,
         )
         part = Shard(index, parts) if parts > 1 else None
         record = folder / f"record-{index}.json"
@@ -132,10 +138,12 @@ def run_pytest(
     costs: dict[str, float],
     measure: Measure | None,
     previous: durations.Profile | None = None,
+    strict: Sequence[str] = (),
 ) -> PytestRun:
     """Run the suite as *plan* says (never raising on exit codes); merge what it left.
 
-    *previous* is the suite's recorded profile, which this run's measures update.
+    *previous* is the suite's recorded profile, which this run's measures update; *strict*
+    the strict flags pytest gets.
     """
     parts = plan.processes
     _clear_stale(ctx.root, outputs)
@@ -146,7 +154,15 @@ def run_pytest(
             costs_file = folder / "durations.json"
             costs_file.write_text(json.dumps(costs), encoding="utf-8")
         jobs = _jobs(
-            ctx, pytest_args, outputs, plan, folder, shard=shard, measure=measure, costs=costs_file
+            ctx,
+            pytest_args,
+            outputs,
+            plan,
+            folder,
+            shard=shard,
+            measure=measure,
+            costs=costs_file,
+            strict=strict,
         )
         start = time.monotonic()
         done = _run_jobs(ctx, jobs)

@@ -1,15 +1,38 @@
 """What pytest is asked to do besides our command: the user's arguments, the project's addopts.
 
 The project's ``addopts`` are read as pytest reads them (its first configuration file) by
-:func:`ci_tasks.core.coverage_evidence.pytest_addopts`, which ``init`` reads too.
+:func:`ci_tasks.core.coverage_evidence.pytest_addopts`, which ``init`` reads too; its other
+ini options (how strict it is) by :func:`pytest_ini`, from the same file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import configparser
+import dataclasses
+import os
+import shlex
+import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 from ci_tasks.core.coverage_evidence import pytest_addopts
+
+STRICT_FLAGS = ("--strict-markers", "--strict-config", "--strict")
+"""The strictness flags of pytest's command line (``--strict``: pytest 9's ``strict``,
+earlier pytest's alias of ``--strict-markers``)."""
+FORCED_STRICT = ("--strict-markers", "--strict-config")
+"""What ``strict = true`` adds."""
+STRICT_INI_KEYS = ("strict", "strict_markers", "strict_config")
+"""pytest 9's ini keys (``strict`` turns on both others, unless they are set)."""
+_TRUE = frozenset({"y", "yes", "t", "true", "on", "1"})  # pytest's own reading of a bool
+# Where pytest looks, in the order coverage_evidence.pytest_addopts reads addopts.
+_PYTEST_FILES = (
+    ("pytest.ini", "pytest"),
+    ("pyproject.toml", ""),
+    ("tox.ini", "pytest"),
+    ("setup.cfg", "tool:pytest"),
+)
 
 
 def asks_for_xdist(args: Sequence[str]) -> str | None:
@@ -35,3 +58,117 @@ def xdist_in_addopts(root: Path) -> str | None:
 def cov_in_addopts(root: Path) -> bool:
     """Whether the project's own pytest ``addopts`` start pytest-cov (``--cov``)."""
     return any(opt == "--cov" or opt.startswith("--cov=") for opt in pytest_addopts(root))
+
+
+@dataclasses.dataclass(frozen=True)
+class PytestIni:
+    """The project's pytest configuration file: its name, its section and its ini options."""
+
+    file: str
+    """``pyproject.toml``, ``pytest.ini``..."""
+    section: str
+    """``[tool.pytest.ini_options]``, ``[pytest]``, ``[tool:pytest]``."""
+    options: Mapping[str, object]
+
+
+def pytest_ini(root: Path) -> PytestIni | None:
+    """The ini options of the project's own pytest configuration file, as pytest finds it.
+
+    The same file :func:`~ci_tasks.core.coverage_evidence.pytest_addopts` reads addopts from:
+    the first of ``pytest.ini``, ``pyproject.toml`` (with a pytest table), ``tox.ini`` and
+    ``setup.cfg`` (with a pytest section). ``None``: no such file.
+    """
+    for name, section in _PYTEST_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        if name == "pyproject.toml":
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            table = data.get("tool", {}).get("pytest", {})
+            if not isinstance(table, dict) or not table:
+                continue
+            ini = "ini_options" in table
+            options = table.get("ini_options", table)
+            where = "[tool.pytest.ini_options]" if ini else "[tool.pytest]"
+            return PytestIni(name, where, options if isinstance(options, dict) else {})
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(path, encoding="utf-8")
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            continue
+        if parser.has_section(section):
+            return PytestIni(name, f"[{section}]", dict(parser.items(section)))
+        if name == "pytest.ini":
+            return PytestIni(name, f"[{section}]", {})
+    return None
+
+
+def _true(value: object) -> bool:
+    """An ini value pytest reads as true (TOML's ``true``, or ``"true"``, ``"1"``...)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() in _TRUE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Strictness:
+    """The strict flags a session adds to pytest's command line, and why (one line)."""
+
+    flags: tuple[str, ...]
+    reason: str
+
+
+def decide_strict(
+    addopts: Sequence[tuple[str, Sequence[str]]],
+    ini: PytestIni | None,
+    *,
+    setting: bool | Literal["auto"],
+) -> Strictness:
+    """``strict = true/false`` as set; ``auto``: as strict as the project's own pytest (pure).
+
+    *addopts* are the project's pytest options by where they come from
+    (``("pyproject.toml addopts", [...])``, ``("PYTEST_ADDOPTS", [...])``); *ini* its
+    configuration file. ``auto`` adds exactly the strict flags those addopts use; the ini's
+    ``strict``, ``strict_markers`` and ``strict_config`` pytest applies itself, whatever
+    its version makes of them, so they are named and nothing is added for them.
+    """
+    if setting is True:
+        return Strictness(FORCED_STRICT, f"{' '.join(FORCED_STRICT)} (strict = true)")
+    if setting is False:
+        return Strictness((), "off (strict = false)")
+    flags: list[str] = []
+    said: list[str] = []
+    for where, words in addopts:
+        used = [flag for flag in STRICT_FLAGS if flag in words and flag not in flags]
+        flags += used
+        said += [f"{' '.join(used)} ({where})"] if used else []
+    keys = [key for key in STRICT_INI_KEYS if ini is not None and _true(ini.options.get(key))]
+    if ini is not None and keys:
+        keys_said = ", ".join(f"{key} = true" for key in keys)
+        said.append(f"{keys_said} in {ini.file} {ini.section}, which pytest applies itself")
+    if said:
+        return Strictness(tuple(flags), "; ".join(said))
+    ini_said = (
+        f"no {'/'.join(STRICT_INI_KEYS)} = true in {ini.file} {ini.section}"
+        if ini is not None
+        else "no pytest configuration file"
+    )
+    return Strictness(
+        (),
+        "off (the project's pytest is not strict: no --strict-markers/--strict-config/"
+        f"--strict in its addopts, {ini_said})",
+    )
+
+
+def strictness(root: Path, *, setting: bool | Literal["auto"]) -> Strictness:
+    """:func:`decide_strict` on the project's own pytest configuration in *root*."""
+    ini = pytest_ini(root)
+    words = pytest_addopts(root)  # the file's addopts, then PYTEST_ADDOPTS'
+    try:
+        env = shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
+    except ValueError:
+        env = os.environ.get("PYTEST_ADDOPTS", "").split()
+    own = words[: len(words) - len(env)]
+    where = f"{ini.file} addopts" if ini is not None else "addopts"
+    return decide_strict([(where, own), ("PYTEST_ADDOPTS", env)], ini, setting=setting)

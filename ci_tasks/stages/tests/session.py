@@ -32,6 +32,7 @@ from ci_tasks.stages.tests.exit_codes import ExitCode
 from ci_tasks.stages.tests.outputs import Outputs
 from ci_tasks.stages.tests.planning import Plan, choose_measure, choose_plan, chooses_workers
 from ci_tasks.stages.tests.processes import PytestRun, run_pytest
+from ci_tasks.stages.tests.pytest_config import strictness
 from ci_tasks.stages.tests.scope import TestScope
 
 FAIL_ON_FLAKY = "--fail-on-flaky"
@@ -113,6 +114,20 @@ def _tell(
     slow: Sequence[durations.SlowTest],
 ) -> None:
     out = ctx.output
+    for warned in run.warnings:
+        out.annotate(
+            "warning",
+            warned.message,
+            file=warned.file,
+            line=warned.line,
+            title=f"pytest {warned.category}",
+        )
+    if run.warnings:
+        out.line(
+            f"pytest warned about its configuration or markers: {len(run.warnings)} "
+            "warning(s); a strict pytest refuses what they name (see strict:)",
+            "warning",
+        )
     for result in run.flaky:
         first = result.failures[0] if result.failures else ""
         out.annotate(
@@ -244,7 +259,7 @@ def _split_by(recorded: Recorded) -> str:
 
 
 def _confirm_serially(
-    ctx: StageContext, outputs: Outputs, run: flaky.RunResult
+    ctx: StageContext, outputs: Outputs, run: flaky.RunResult, strict: Sequence[str]
 ) -> tuple[flaky.RunResult, tuple[str, ...]]:
     """Re-run a split run's failures in one process, as plain pytest would run them.
 
@@ -256,7 +271,9 @@ def _confirm_serially(
         return run, ()
     ctx.output.line(f"split run: {len(failed)} failure(s); re-running them in one process")
     again = Outputs(f"{outputs.session}/serial", f"{outputs.folder}/serial/junit.xml", "")
-    serial = run_pytest(ctx, failed, again, Plan(), shard=None, costs={}, measure=None)
+    serial = run_pytest(
+        ctx, failed, again, Plan(), shard=None, costs={}, measure=None, strict=strict
+    )
     shutil.rmtree(ctx.root / again.folder, ignore_errors=True)
     if serial.run is None:
         return run, ()
@@ -313,6 +330,8 @@ class Prepared:
     profile: durations.Profile | None
     plan: Plan
     measure: Measure | None
+    strict: tuple[str, ...] = ()
+    """The strict flags pytest gets (``strict = "auto"``: those the project's pytest uses)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -356,7 +375,9 @@ def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
         whence=recorded.whence,
     )
     measure = choose_measure(ctx, decision, plan)
-    return Prepared(options, outputs, shard, store, profile, plan, measure)
+    strict = strictness(ctx.root, setting=config.strict)
+    ctx.output.line(f"strict: {strict.reason}")
+    return Prepared(options, outputs, shard, store, profile, plan, measure, strict.flags)
 
 
 def _run_suite(ctx: StageContext, prepared: Prepared) -> PytestRun:
@@ -370,6 +391,7 @@ def _run_suite(ctx: StageContext, prepared: Prepared) -> PytestRun:
         costs=durations.latest(prepared.store),
         measure=prepared.measure,
         previous=prepared.profile,
+        strict=prepared.strict,
     )
     _mask_file(ctx.root / prepared.outputs.junit_xml)
     return pytest_run
@@ -381,7 +403,7 @@ def _settle_split(
     """A split run's failures confirmed serially: the exit code, results and cleared tests."""
     if prepared.plan.processes <= 1:
         return code, run, ()
-    run, cleared = _confirm_serially(ctx, prepared.outputs, run)
+    run, cleared = _confirm_serially(ctx, prepared.outputs, run, prepared.strict)
     if cleared and code == ExitCode.TESTS_FAILED and not run.failed:
         code = ExitCode.OK  # every failure was the split's: the serial verdict is a pass
     return code, run, cleared

@@ -145,7 +145,7 @@ def test_posargs_fail_on_flaky_is_ours():
     config = Config().section(TestsConfig)
     options = testsuite.parse_posargs(["-k", "x", "--fail-on-flaky"], config)
     assert options == testsuite.Options(fail_on_flaky=True, pytest_args=("-k", "x"))
-    command = pytest_command(config, options.pytest_args)
+    command = pytest_command(config, options.pytest_args, strict=("--strict-markers",))
     assert command[:3] == ["pytest", "-p", "ci_tasks_recorder"]
     assert command[-2:] == ["-k", "x"]
     for expected in ("--reruns", "--maxfail=5", "--strict-markers"):

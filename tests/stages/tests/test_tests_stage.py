@@ -578,3 +578,79 @@ def test_the_scope_keeps_paths_and_selecting_options_only():
     """`-m`, `-k`, `--ignore` and paths are the project's scope; `-x`, `-n`, `--cov` are ours."""
     args = ("-x", "-n", "4", "-m", "not slow", "--cov=src", "tests", "--ignore=tests/big", "-kfast")
     assert test_scope.selected(args) == ("-m", "not slow", "tests", "--ignore=tests/big", "-kfast")
+
+
+NOT_STRICT_INI = """
+[tool.pytest.ini_options]
+asyncio_mode = "auto"  # pytest-asyncio registers it, on another Python only
+{addopts}
+"""
+UNKNOWN_MARKER = """\
+import os
+
+import pytest
+
+
+@pytest.mark.undeclared
+def test_marked():
+    assert not os.environ.get("FAIL"), "fails on request"
+"""
+STRICT_CONFIG = "[tool.ci-tasks.tests]\nreruns = 0\nworkers = 0\ncoverage = false\n"
+
+
+@pytest.fixture(scope="module")
+def lenient(tmp_path_factory):
+    """A project whose own pytest is not strict: an unknown ini option, an unknown marker."""
+    root = tmp_path_factory.mktemp("lenient")
+    extra = NOT_STRICT_INI.format(addopts="")
+    files = {"tests/test_marked.py": UNKNOWN_MARKER}
+    return make_project(root, dev=DEV, ci_tasks=STRICT_CONFIG, extra=extra, files=files)
+
+
+def _plain_pytest(sample, env=None):
+    """The maintainer's own `pytest`, in the session's environment."""
+    pytest_bin = sample.path / ".nox" / "tests-3-11" / "bin" / "pytest"
+    return subprocess.run(
+        [str(pytest_bin), "-q", "-p", "no:cacheprovider"],
+        cwd=sample.path,
+        env=clean_env(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_project_whose_pytest_is_not_strict_passes_with_warning_annotations(lenient):
+    """Unknown ini option and marker: its own pytest passes with warnings, so does the session."""
+    result = lenient.nox("-r", "-s", "tests")
+    assert result.returncode == 0, result.stdout
+    assert "strict: off (the project's pytest is not strict: no --strict-markers" in result.stdout
+    assert (
+        "warning: pyproject.toml: pytest PytestConfigWarning: Unknown config option: asyncio_mode"
+        in result.stdout
+    )
+    marker = "warning: tests/test_marked.py:6: pytest PytestUnknownMarkWarning: Unknown pytest.mark"
+    assert marker in result.stdout
+    assert "pytest warned about its configuration or markers: 2 warning(s)" in result.stdout
+    assert _plain_pytest(lenient).returncode == 0
+
+
+def test_a_project_whose_pytest_is_not_strict_still_fails_a_failing_test(lenient):
+    """Lenient about config, never about tests: a failing test fails, as its own pytest does."""
+    result = lenient.nox("-r", "-s", "tests", env={"FAIL": "1"})
+    assert result.returncode == 1, result.stdout
+    assert "1 test(s) failed: tests/test_marked.py::test_marked" in result.stdout
+    assert _plain_pytest(lenient, {"FAIL": "1"}).returncode == 1
+
+
+def test_a_strict_project_with_an_unknown_marker_fails_as_its_own_pytest_does(tmp_path):
+    """`--strict-markers` in its addopts: the session adds it, and fails on the unknown marker."""
+    extra = NOT_STRICT_INI.format(addopts='addopts = "--strict-markers"')
+    files = {"tests/test_marked.py": UNKNOWN_MARKER}
+    sample = make_project(tmp_path, dev=DEV, ci_tasks=STRICT_CONFIG, extra=extra, files=files)
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 1, result.stdout
+    assert "strict: --strict-markers (pyproject.toml addopts)\n" in result.stdout
+    assert "1 test(s) failed: tests/test_marked.py" in result.stdout
+    assert "'undeclared' not found in `markers` configuration option" in result.stdout
+    assert _plain_pytest(sample).returncode == 2  # its own pytest: interrupted, collection error

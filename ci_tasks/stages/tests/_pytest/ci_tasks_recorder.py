@@ -18,6 +18,11 @@ sibling :mod:`ci_tasks_split`.
   processes the tests stage runs side by side; it runs part *j* of the split of what its
   shard keeps. Sibling parts' tests are not "deselected" (they run, elsewhere), and
   pytest's ``--lf`` cache keeps every part's results, not the last writer's.
+
+The record also keeps pytest's warnings about its configuration and markers
+(``PytestConfigWarning``: "Unknown config option: asyncio_mode"; ``PytestUnknownMarkWarning``),
+which a project whose pytest is not strict only sees as warnings: the session shows them as
+warning annotations, never as failures.
 """
 
 # This folder is a sys.path entry of the test environment, not a package: no __init__.py.
@@ -51,6 +56,9 @@ SHARD_ENV = "CI_TASKS_PYTEST_SHARD"
 DURATIONS_ENV = "CI_TASKS_PYTEST_DURATIONS"
 PART_ENV = "CI_TASKS_PYTEST_PART"
 _MESSAGE_LIMIT = 500
+_WARNINGS_LIMIT = 50
+# What a strict pytest would refuse: an unknown ini option or config, an unknown marker.
+_SURFACED = (pytest.PytestConfigWarning, pytest.PytestUnknownMarkWarning)
 
 
 def _message(report: Any) -> str | None:
@@ -91,8 +99,9 @@ class Recorder:
     CPU, with or without other processes beside it, decides how many processes pay.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, config: pytest.Config | None = None) -> None:
         self.path = path
+        self.config = config
         # Tuples of strings and numbers, never lists: CPython's collector stops tracking
         # them, so a suite of 60,000 tests does not make every collection walk 250,000
         # containers of ours (pypa/packaging: 9 s of a 50 s part).
@@ -101,6 +110,7 @@ class Recorder:
         self.test_seconds = 0.0
         self.cpu_seconds = 0.0
         self.wait_seconds: float | None = None
+        self.warnings: dict[tuple[str, str, str | None, int | None], None] = {}
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtestloop(self) -> Any:
@@ -124,6 +134,34 @@ class Recorder:
         entry = (report.when, report.outcome, _message(report), round(report.duration, 4))
         self.reports[report.nodeid] = (*self.reports.get(report.nodeid, ()), entry)
 
+    def pytest_warning_recorded(self, warning_message: Any) -> None:
+        """Keep pytest's warnings about its configuration and unknown markers, each once.
+
+        Config-time warnings are historic: they reach this plugin although it registers
+        after they were issued. An unknown marker's warning points at the test file; an
+        unknown ini option's at the configuration file.
+        """
+        category = warning_message.category
+        if not issubclass(category, _SURFACED) or len(self.warnings) >= _WARNINGS_LIMIT:
+            return
+        text = (str(warning_message.message).strip().splitlines() or [""])[0]
+        if issubclass(category, pytest.PytestConfigWarning):
+            file, line = self._relative(getattr(self.config, "inipath", None)), None
+        else:
+            file = self._relative(warning_message.filename)
+            line = warning_message.lineno if file else None
+        self.warnings[(category.__name__, text[:_MESSAGE_LIMIT], file, line)] = None
+
+    def _relative(self, path: Any) -> str | None:
+        """*path* relative to pytest's rootdir, if it is inside it (else ``None``)."""
+        root = getattr(self.config, "rootpath", None)
+        if not path or root is None:
+            return None
+        try:
+            return Path(str(path)).resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            return None
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A module that cannot be collected is a failure no rerun can rescue."""
         if report.failed:
@@ -143,6 +181,9 @@ class Recorder:
             "test_seconds": round(self.test_seconds, 3),
             "cpu_seconds": round(self.cpu_seconds, 3),
             "wait_seconds": None if self.wait_seconds is None else round(self.wait_seconds, 3),
+            "warnings": [
+                {"category": c, "message": m, "file": f, "line": n} for c, m, f, n in self.warnings
+            ],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -291,4 +332,4 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(msg)
     target = os.environ.get(RECORD_ENV)
     if target and not hasattr(config, "workerinput"):
-        config.pluginmanager.register(Recorder(Path(target)), "ci_tasks_recorder_instance")
+        config.pluginmanager.register(Recorder(Path(target), config), "ci_tasks_recorder_instance")
