@@ -148,11 +148,14 @@ def _sync(ctx: StageContext, chain: Toolchain, *, lock_current: bool) -> Path:
 
 
 def _ruff(ctx: StageContext, ruff: str) -> list[Finding]:
+    # Its cache under .ci-tasks/, not a .ruff_cache/ in every folder holding a pyproject.toml.
+    cache = {"RUFF_CACHE_DIR": str(reports.report_dir(ctx.root) / "cache" / "ruff")}
     check = ctx.runner.run(
         [ruff, "check", "--output-format=json", *ctx.posargs, "."],
         cwd=ctx.root,
         check=False,
         capture_stdout=True,
+        env=cache,
     )
     if check.returncode > 1:
         raise _could_not_run("ruff check", check.returncode, check.tail)
@@ -164,7 +167,7 @@ def _ruff(ctx: StageContext, ruff: str) -> list[Finding]:
         if check.returncode:
             findings.append(Finding("ruff", ".", None, "ruff check found problems"))
     fmt = ctx.runner.run(
-        [ruff, "format", "--check", "."], cwd=ctx.root, check=False, capture_stdout=True
+        [ruff, "format", "--check", "."], cwd=ctx.root, check=False, capture_stdout=True, env=cache
     )
     if fmt.returncode > 1:
         raise _could_not_run("ruff format", fmt.returncode, fmt.tail)
@@ -200,6 +203,7 @@ def _mypy_binary(ctx: StageContext, chain: Toolchain, env: Path | None) -> list[
 def _mypy(ctx: StageContext, binary: list[str]) -> list[Finding]:
     command = mypy_command(ctx.root, ctx.section(LintConfig).mypy_targets)
     command[0:1] = binary
+    command[len(binary) : len(binary)] = ["--cache-dir", f"{reports.REPORT_DIR}/cache/mypy"]
     done = ctx.runner.run(command, cwd=ctx.root, check=False, capture_stdout=True)
     if done.returncode > 1:
         raise _could_not_run("mypy", done.returncode, done.tail)
