@@ -145,27 +145,20 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def report_dir(root: Path, output: Output | None = None) -> Path:
+def report_dir(root: Path, output: Output | None = None) -> Path:  # noqa: ARG001
     """``.ci-tasks/`` in *root*, made (with its ``.gitignore``) if it has none yet.
 
     The one place the folder is made: whatever writes there asks for it first (the
-    reports, the preflight cache, readiness' CI evidence, the tests stage before pytest
-    writes its files). The first time, when the project's git does not ignore the folder
-    itself, say once how to: hatchling reads only the top-level ``.gitignore`` and would
-    put the folder in the sdist.
+    reports, the preflight cache, readiness' CI evidence, the tools' caches, the tests
+    stage before pytest writes its files). Its ``.gitignore`` (``*``, written atomically)
+    makes git ignore the folder in every project, ``ci-tasks init`` or not, and ``build``
+    builds only the files git would commit, so nothing here reaches an sdist. *output* is
+    kept for callers; there is nothing left to warn about.
     """
     folder = root / REPORT_DIR
     marker = folder / ".gitignore"
-    if marker.is_file():
-        return folder
-    atomic_write(marker, REPORT_DIR_GITIGNORE)
-    if git.ignored(root, REPORT_DIR) is False:
-        (output or default_output()).annotate(
-            "warning",
-            f"{REPORT_DIR}/ (ci-tasks' outputs) is not ignored by git: add `{REPORT_DIR}/` "
-            "to .gitignore (`ci-tasks init` does), or a backend reading .gitignore "
-            "(hatchling) puts it in the sdist",
-        )
+    if not marker.is_file():
+        atomic_write(marker, REPORT_DIR_GITIGNORE)
     return folder
 
 

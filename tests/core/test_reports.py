@@ -127,36 +127,28 @@ def _output():
 
 
 @pytest.mark.usefixtures("quiet_git")
-def test_report_dir_ignores_itself_and_warns_once_when_the_project_does_not(tmp_path):
-    """It ignores itself (`*`), so git lists nothing; unignored by the project: one warning."""
+def test_report_dir_ignores_itself_so_git_lists_nothing_without_init(tmp_path):
+    """Its own `.gitignore` (`*`): `git status --porcelain` shows nothing for .ci-tasks."""
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     out, stream = _output()
     folder = reports.report_dir(tmp_path, out)
     assert (folder / ".gitignore").read_text().splitlines()[-1] == "*"
     (folder / "build-report.json").write_text("{}")
+    (folder / "cache" / "ruff").mkdir(parents=True)
+    (folder / "cache" / "ruff" / "0.1").write_text("x")
     status = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all"],
         cwd=tmp_path, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert status.stdout == ""
-    assert stream.getvalue() == (
-        "warning: .ci-tasks/ (ci-tasks' outputs) is not ignored by git: add `.ci-tasks/` to "
-        ".gitignore (`ci-tasks init` does), or a backend reading .gitignore (hatchling) puts "
-        "it in the sdist\n"
-    )
-    reports.report_dir(tmp_path, out)
     reports.write_report(tmp_path, "build", verdict="passed", body={})
-    assert stream.getvalue().count("warning") == 1
+    assert stream.getvalue() == ""  # ignored by git now: nothing to warn about
 
 
-@pytest.mark.usefixtures("quiet_git")
-@pytest.mark.parametrize("git_ignores", [".ci-tasks/\n", None])
-def test_report_dir_says_nothing_when_ignored_or_outside_git(tmp_path, git_ignores):
-    """A project whose .gitignore lists the folder, or no git repository: no warning."""
-    if git_ignores is not None:
-        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-        (tmp_path / ".gitignore").write_text(git_ignores)
-    out, stream = _output()
-    reports.report_dir(tmp_path, out)
-    assert (tmp_path / ".ci-tasks" / ".gitignore").is_file()
-    assert stream.getvalue() == ""
+def test_report_dir_keeps_an_existing_gitignore_and_works_outside_git(tmp_path):
+    """Outside git the folder gets its `.gitignore` too; an existing one is left as it is."""
+    folder = reports.report_dir(tmp_path)
+    assert (folder / ".gitignore").read_text() == reports.REPORT_DIR_GITIGNORE
+    (folder / ".gitignore").write_text("*\n# mine\n")
+    reports.report_dir(tmp_path)
+    assert (folder / ".gitignore").read_text() == "*\n# mine\n"

@@ -159,17 +159,19 @@ def _sync(ctx: StageContext, chain: Toolchain, *, lock_current: bool) -> Path:
 def _ruff(ctx: StageContext, ruff: str) -> list[Finding]:
     """Ruff's check and format check over what the project's own gates check."""
     chosen = scope.choose(own_commands.read(ctx.root))
+    cache = _ruff_cache(ctx)
     for line in chosen.said():
         ctx.output.line(line)
     findings: list[Finding] = []
     if chosen.check is not None:
-        findings += _ruff_check(ctx, ruff, chosen.check)
+        findings += _ruff_check(ctx, ruff, chosen.check, cache)
     if chosen.format is not None:
         fmt = ctx.runner.run(
             [ruff, "format", "--check", *chosen.format.paths],
             cwd=ctx.root,
             check=False,
             capture_stdout=True,
+            env=cache,
         )
         if fmt.returncode > 1:
             raise _could_not_run("ruff format", fmt.returncode, fmt.tail)
@@ -180,12 +182,20 @@ def _ruff(ctx: StageContext, ruff: str) -> list[Finding]:
     return findings
 
 
-def _ruff_check(ctx: StageContext, ruff: str, chosen: scope.Check) -> list[Finding]:
+def _ruff_cache(ctx: StageContext) -> dict[str, str | None]:
+    """Its cache under .ci-tasks/, not a .ruff_cache/ in every folder holding a pyproject.toml."""
+    return {"RUFF_CACHE_DIR": str(reports.report_dir(ctx.root) / "cache" / "ruff")}
+
+
+def _ruff_check(
+    ctx: StageContext, ruff: str, chosen: scope.Check, cache: dict[str, str | None]
+) -> list[Finding]:
     check = ctx.runner.run(
         [ruff, "check", "--output-format=json", *ctx.posargs, *chosen.paths],
         cwd=ctx.root,
         check=False,
         capture_stdout=True,
+        env=cache,
     )
     if check.returncode > 1:
         raise _could_not_run("ruff check", check.returncode, check.tail)
@@ -227,6 +237,7 @@ def _mypy_binary(ctx: StageContext, chain: Toolchain, env: Path | None) -> list[
 def _mypy(ctx: StageContext, binary: list[str]) -> list[Finding]:
     command = mypy_command(ctx.root, ctx.section(LintConfig).mypy_targets)
     command[0:1] = binary
+    command[len(binary) : len(binary)] = ["--cache-dir", f"{reports.REPORT_DIR}/cache/mypy"]
     done = ctx.runner.run(command, cwd=ctx.root, check=False, capture_stdout=True)
     if done.returncode > 1:
         raise _could_not_run("mypy", done.returncode, done.tail)

@@ -66,6 +66,7 @@ def pytest_command(
     """
     junit = junit_xml or Outputs.of(config, "tests").junit_xml
     command = ["pytest", "-p", PLUGIN, f"--junitxml={junit}"]
+    command += ["-o", "cache_dir=.ci-tasks/cache/pytest"]  # no .pytest_cache/ in the tree
     if config.reruns:
         command += ["--reruns", str(config.reruns), "--reruns-delay", f"{config.reruns_delay:g}"]
     if config.maxfail:

@@ -11,6 +11,8 @@ import hashlib
 import json
 import shutil
 import subprocess
+import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -343,18 +345,131 @@ def test_setuptools_sample_writing_the_time_into_a_member_fails(tmp_path):
     assert "sample-0.1.0.tar.gz: sample-0.1.0/sample/_stamp.py: content differs" in check["message"]
 
 
-def test_a_project_without_init_builds_without_the_ci_tasks_folder(tmp_path):
-    """Without `.ci-tasks/` in .gitignore (no init): tests then build passes, its sdist clean."""
-    project = make_project(tmp_path, dev=TEST_TOOLS, files={".gitignore": ".nox/\ndist/\n"})
+def _members(sdist: Path) -> list[str]:
+    with tarfile.open(sdist) as archive:
+        return archive.getnames()
+
+
+def _commit(path, message="initial"):
+    _git(path, "add", "-A")
+    _git(path, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", message)
+
+
+def test_hatchling_project_without_init_builds_without_its_ci_tasks_folder(tmp_path):
+    """No `.ci-tasks/` in .gitignore (no init): tests then build passes, the folder not shipped."""
+    text = _with_project_keys(pyproject(dev=TEST_TOOLS), 'readme = "README.md"\n')
+    project = make_project(tmp_path, files={"pyproject.toml": text, ".gitignore": ".nox/\n"})
     _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "initial")
+    _commit(tmp_path)
     tests = project.nox("-s", "tests")
     assert tests.returncode == 0, tests.stdout
-    assert (tmp_path / ".ci-tasks").is_dir()
+    assert (tmp_path / ".ci-tasks" / "test-durations.json").is_file()  # what tests wrote
     result = project.nox("-s", "build", "--", "--no-reproduce")
-    assert "files git would commit" in result.stdout  # twine fails the sample's missing readme
-    check = _report(project)["checks"]["sdist-contents"]
-    assert check["status"] == "passed", check
-    # The folder ignores itself: git lists none of the session's outputs.
+    assert result.returncode == 0, result.stdout
+    assert _report(project)["checks"]["sdist-contents"]["status"] == "passed"
+    assert not [n for n in _members(tmp_path / "dist" / "sample-0.1.0.tar.gz") if ".ci-tasks" in n]
+    # The folders the sessions wrote ignore themselves: git lists none of their files.
     assert _git_out(tmp_path, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+FLIT_SYSTEM = """\
+[build-system]
+requires = ["flit_core>=3.9,<4"]
+build-backend = "flit_core.buildapi"
+"""
+
+
+def test_flit_project_with_example_projects_builds_clean_after_ruff(tmp_path):
+    """Caches ruff left in examples/*/ and ignored files stay out; an untracked module is in."""
+    text = pyproject(extra='[tool.flit.sdist]\ninclude = ["examples/"]\n')
+    text = text.replace(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n',
+        FLIT_SYSTEM,
+    )
+    text = _with_project_keys(text, 'readme = "README.md"\ndescription = "A sample."\n')
+    example = '[project]\nname = "demo"\nversion = "0"\n\n[tool.ruff]\nline-length = 90\n'
+    files = {
+        "pyproject.toml": text,
+        ".gitignore": ".nox/\nsample/local_settings.py\n",
+        "examples/one/pyproject.toml": example,
+        "examples/one/demo.py": "print('one')\n",
+        "examples/two/pyproject.toml": example,
+        "examples/two/demo.py": "print('two')\n",
+    }
+    project = make_project(tmp_path, files=files)
+    _git(tmp_path, "init", "-q")
+    _commit(tmp_path)
+    ruff = Path(sys.executable).with_name("ruff")
+    subprocess.run([str(ruff), "check", "-q", "."], cwd=tmp_path, env=clean_env(), check=False)
+    assert (tmp_path / "examples" / "one" / ".ruff_cache").is_dir()  # what ruff leaves
+    project.write("sample/extra.py", "VALUE = 1\n")  # new, not yet committed, not ignored
+    project.write("sample/local_settings.py", "SECRET = 1\n")  # ignored
+    result = project.nox("-s", "build")
+    assert result.returncode == 0, result.stdout
+    report = _report(project)
+    assert report["checks"]["sdist-contents"]["status"] == "passed"
+    assert report["checks"]["reproducible"]["status"] == "passed"
+    names = _members(tmp_path / "dist" / "sample-0.1.0.tar.gz")
+    assert "sample-0.1.0/examples/one/demo.py" in names
+    assert "sample-0.1.0/sample/extra.py" in names
+    assert not [n for n in names if ".ruff_cache" in n or n.endswith("local_settings.py")]
+    assert "files git would commit, in a clone of" in result.stdout
+
+
+VCS_PYPROJECT = """\
+[build-system]
+requires = ["hatchling", "hatch-vcs"]
+build-backend = "hatchling.build"
+
+[project]
+name = "sample"
+dynamic = ["version"]
+readme = "README.md"
+requires-python = ">=3.11"
+
+[tool.hatch.version]
+source = "vcs"
+"""
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory):
+    """A hatch-vcs project tagged v1.2.3 that commits an old ci-tasks report, and its build."""
+    path = tmp_path_factory.mktemp("tagged")
+    files = {"pyproject.toml": VCS_PYPROJECT, ".ci-tasks/old-report.json": "{}\n"}
+    project = make_project(path, lock=False, files=files)
+    _git(path, "init", "-q")
+    _commit(path)
+    project.lock()
+    _commit(path, "lock")
+    _git(path, "tag", "v1.2.3")
+    result = project.nox("-s", "build")
+    return project, result, _report(project)
+
+
+def test_tag_versioned_project_builds_the_tags_version_from_the_copy(tagged):
+    """hatch-vcs in the clean copy computes the tag's version, clean, as a fresh checkout does."""
+    _, _, report = tagged
+    assert report["checks"]["build"]["status"] == "passed"
+    assert {a["name"] for a in report["artifacts"]} == {
+        "sample-1.2.3.tar.gz",
+        "sample-1.2.3-py3-none-any.whl",
+    }
+    assert report["checks"]["reproducible"]["status"] == "passed"
+
+
+def test_committed_stray_file_is_still_flagged(tagged):
+    """Junk git tracks is what CI builds too: sdist-contents still names it, and the fix."""
+    project, result, report = tagged
+    assert result.returncode == 1, result.stdout
+    check = report["checks"]["sdist-contents"]
+    assert check["status"] == "failed"
+    assert check["message"] == (
+        "sample-1.2.3.tar.gz contains sample-1.2.3/.ci-tasks/; .ci-tasks/ holds ci-tasks' "
+        "outputs: if git tracks it, `git rm -r --cached .ci-tasks`; outside git, add "
+        "`.ci-tasks/` to the top-level .gitignore (`ci-tasks init` does; hatchling reads only "
+        "that one)"
+    )
+    # The build changed nothing git sees in the project: its copy was a clone elsewhere.
+    assert _git_out(project.path, "status", "--porcelain", "--untracked-files=all") == ""
+    assert _git_out(project.path, "tag") == "v1.2.3\n"
