@@ -383,7 +383,7 @@ def test_parts_run_each_test_once_and_merge_into_one_session(tmp_path):
     assert not list((sample.path / SESSION_DIR).glob("junit.part*"))  # merged, then removed
     assert "[1/2] " in result.stdout
     assert "[2/2] " in result.stdout
-    lastfailed = json.loads((sample.path / ".pytest_cache/v/cache/lastfailed").read_text())
+    lastfailed = json.loads((sample.path / ".ci-tasks/cache/pytest/v/cache/lastfailed").read_text())
     assert set(lastfailed) == failing
 
     # Green, with the project's own floor of 100 % judged on the combined data.
