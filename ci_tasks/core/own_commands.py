@@ -48,6 +48,11 @@ _TOOL_NAMES = {
 _WRAPPERS = frozenset({"uv", "uvx", "poetry", "pdm", "hatch", "pipenv", "rye", "exec", "env"})
 _PLACEHOLDERS = re.compile(r"^(\{posargs.*\}|\{args.*\}|\$@|\"\$@\"|\$\*|\$\{@\}|\{\{.*\}\})$")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_POSARGS = re.compile(r"\{posargs(?::([^{}]*))?\}")
+# tox's own interpreter of the env, as a command's first word.
+_TOX_PYTHONS = frozenset(
+    {"{envpython}", "{env_python}", "{envbindir}/python", "{env_bin_dir}/python"}
+)
 _SEPARATORS = frozenset({"&&", "||", ";", "|"})
 # uv run's flags that take a value, and those among them that choose the environment.
 _UV_VALUE_FLAGS = frozenset(
@@ -71,6 +76,12 @@ class Command:
     groups: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     """Variables the command sets for the tool (``FOO=1 pytest``, tox's ``setenv``)."""
+    run: tuple[str, ...] = ()
+    """How a maintainer runs it: ``tox run -e 3.11-tests``, ``just test``, ``make check``,
+    ``nox -s tests-3.11``, ``hatch run test:cov``, or a workflow's lines (``bash -ec ...``,
+    with the job's installs before it); empty where it cannot be run on its own."""
+    python: str | None = None
+    """The Python its environment names (tox's ``py311`` factor, nox's ``python=``)."""
 
     @property
     def subcommand(self) -> str | None:
@@ -171,13 +182,17 @@ def _unwrap(words: list[str], env: _Env) -> list[str]:
                 if rest and rest[0] == "run":  # uv tool run
                     rest.pop(0)
             rest = _uv_flags(rest, env)
-        elif head.startswith("python") or head.endswith(("/python", "/python3")):
+        elif (
+            head.startswith("python")
+            or head.endswith(("/python", "/python3"))
+            or (head in _TOX_PYTHONS)
+        ):
             if len(rest) > 2 and rest[1] == "-m":  # noqa: PLR2004 - python -m tool
                 rest = rest[2:]
             else:
                 return []
-        elif head == "coverage" and rest[1:3] == ["run", "-m"]:
-            rest = rest[3:]
+        elif head == "coverage" and rest[1:2] == ["run"] and "-m" in rest:
+            rest = rest[rest.index("-m") + 1 :]  # coverage run --append --source=x -m pytest
         else:
             return rest
     return rest
@@ -200,9 +215,21 @@ def _uv_flags(words: list[str], env: _Env) -> list[str]:
     return rest
 
 
-def parse_line(line: str, source: str, base: _Env | None = None) -> list[Command]:
-    """The tool commands one shell line runs (``cd docs && uv run pytest -x``)."""
+def parse_line(
+    line: str,
+    source: str,
+    base: _Env | None = None,
+    run: Sequence[str] = (),
+    python: str | None = None,
+) -> list[Command]:
+    """The tool commands one shell line runs (``cd docs && uv run pytest -x``).
+
+    *run* is how a maintainer runs the line (its recipe, tox env, workflow step), *python*
+    the interpreter that environment names. tox's ``{posargs:tests}`` is its default,
+    ``tests``: what runs when nothing is passed.
+    """
     found: list[Command] = []
+    line = _POSARGS.sub(lambda m: m[1] or "", line)
     for segment in _segments(_words(line)):
         env = dataclasses.replace(base) if base else _Env()
         env.extras, env.groups, env.env = list(env.extras), list(env.groups), list(env.env)
@@ -212,11 +239,11 @@ def parse_line(line: str, source: str, base: _Env | None = None) -> list[Command
         name = _TOOL_NAMES.get(Path(words[0]).name)
         if name is None:
             continue
-        args = tuple(w for w in words[1:] if not _PLACEHOLDERS.match(w))
+        args = tuple(w for w in words[1:] if w and not _PLACEHOLDERS.match(w))
         found.append(
             Command(
                 name, args, source, tuple(dict.fromkeys(env.extras)), env.all_extras,
-                tuple(dict.fromkeys(env.groups)), tuple(env.env),
+                tuple(dict.fromkeys(env.groups)), tuple(env.env), tuple(run), python,
             )
         )  # fmt: skip
     return found
@@ -274,11 +301,21 @@ def _workflows(root: Path, skipped: list[str]) -> Iterator[Command]:
         jobs = data.get("jobs") if isinstance(data, dict) else None
         for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else ():
             steps = job.get("steps") if isinstance(job, dict) else None
+            installs: list[str] = []  # what the job installed before a line runs
             for step in steps if isinstance(steps, list) else ():
                 run = step.get("run") if isinstance(step, dict) else None
                 if isinstance(run, str):
                     for line in _logical_lines(run):
-                        yield from _followed(root, line, f"{rel} job {job_id!r}")
+                        replay = ("bash", "-ec", "\n".join([*installs, line]))
+                        yield from _followed(root, line, f"{rel} job {job_id!r}", replay)
+                        if _INSTALL.search(line):
+                            installs.append(line)
+
+
+# A workflow line that builds the environment later lines run in.
+_INSTALL = re.compile(
+    r"\b(pip3? install|uv (pip install|sync)|poetry install|pdm (install|sync))\b"
+)
 
 
 def _logical_lines(text: str) -> Iterator[str]:
@@ -301,16 +338,19 @@ _EXPORT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _MAX_DEPTH = 3
 
 
-def _followed(root: Path, line: str, source: str, depth: int = 0) -> Iterator[Command]:
+def _followed(
+    root: Path, line: str, source: str, run: Sequence[str], depth: int = 0
+) -> Iterator[Command]:
     """The commands of *line*, and of the project's own scripts it runs (``scripts/check``).
 
-    A script's lines are read with its own variables expanded (``$SOURCE_FILES``).
+    A script's lines are read with its own variables expanded (``$SOURCE_FILES``); they
+    are run as *line* is (the recipe or step that runs the script).
     """
     for segment in _segments(_words(line)):
         words = segment[1:] if segment[:1] and segment[0] in _SHELLS else segment
         script = _script(root, words[0]) if words and depth < _MAX_DEPTH else None
         if script is None:
-            yield from parse_line(shlex.join(segment), source)
+            yield from parse_line(shlex.join(segment), source, run=run)
             continue
         rel = script.relative_to(root).as_posix()
         try:
@@ -324,7 +364,8 @@ def _followed(root: Path, line: str, source: str, depth: int = 0) -> Iterator[Co
                 variables[assigned[1]] = " ".join(_words(assigned[2]))
                 continue
             expanded = _VARIABLE.sub(functools.partial(_expand, variables), raw)
-            yield from _followed(root, expanded.strip(), f"{rel} (run by {source})", depth + 1)
+            where = f"{rel} (run by {source})"
+            yield from _followed(root, expanded.strip(), where, run, depth + 1)
 
 
 def _expand(variables: Mapping[str, str], match: re.Match[str]) -> str:
@@ -341,6 +382,69 @@ def _script(root: Path, word: str) -> Path | None:
     return None if path.suffix in (".py", ".toml", ".cfg", ".txt") else path
 
 
+def _braces(text: str) -> list[str]:
+    """Brace expansion as tox does it: ``py3{9,10}`` is ``py39``, ``py310``; ``{0-2}`` a range."""
+    match = re.search(r"\{([^{}]*)\}", text)
+    if match is None:
+        return [text]
+    head, tail = text[: match.start()], text[match.end() :]
+    expanded: list[str] = []
+    for part in match[1].split(","):
+        span = re.fullmatch(r"\s*(\d+)-(\d+)\s*", part)
+        items = [str(i) for i in range(int(span[1]), int(span[2]) + 1)] if span else [part.strip()]
+        for item in items:
+            expanded += _braces(head + item + tail)
+    return expanded
+
+
+_FACTOR_LINE = re.compile(r"^([A-Za-z0-9_.{},!-]+):(?:\s+(.*))?$")
+
+
+def _applies(condition: str, factors: frozenset[str]) -> bool:
+    """Whether tox's ``tests,py311-cov:`` condition holds for an env of *factors*."""
+    for alternative in _braces(condition):
+        for option in alternative.split(","):
+            parts = [p for p in option.strip().split("-") if p]
+            if parts and all(
+                (p[1:] not in factors) if p[0] == "!" else (p in factors) for p in parts
+            ):
+                return True
+    return False
+
+
+def _for_env(text: str, factors: frozenset[str]) -> str:
+    """A tox setting's lines for an env of *factors*: ``tests: pytest`` only where it applies."""
+    kept = []
+    for raw in _logical_lines(text):
+        line = raw.strip()
+        match = _FACTOR_LINE.match(line)
+        if match is None or "://" in line:
+            kept.append(line)
+        elif _applies(match[1], factors):
+            kept.append(match[2] or "")
+    return "\n".join(kept)
+
+
+def _python_of(name: str) -> str | None:
+    """The interpreter a tox env name asks for: ``py311``, ``3.11-tests`` → ``3.11``."""
+    for factor in name.split("-"):
+        cpython = re.fullmatch(r"(?:py)?3\.?(\d{1,2})t?", factor)
+        if cpython:
+            return f"3.{cpython[1]}"
+        pypy = re.fullmatch(r"pypy3\.?(\d*)", factor)
+        if pypy:
+            return f"pypy3.{pypy[1]}" if pypy[1] else "pypy3"
+    return None
+
+
+def _env_names(declared: Iterable[str], sections: Iterable[str]) -> list[str]:
+    """Every tox env: those ``env_list`` declares, then those only a section names."""
+    names: list[str] = []
+    for item in [*declared, *sections]:
+        names += [n for n in _braces(item.strip()) if n and n not in names]
+    return names or ["py"]
+
+
 def _tox_ini(root: Path, name: str, section_prefix: str, skipped: list[str]) -> Iterator[Command]:
     path = root / name
     if not path.is_file():
@@ -351,22 +455,30 @@ def _tox_ini(root: Path, name: str, section_prefix: str, skipped: list[str]) -> 
     except (OSError, UnicodeDecodeError, configparser.Error):
         skipped.append(f"{name}: not readable as INI")
         return
-    base = (
-        parser[f"{section_prefix}testenv"] if parser.has_section(f"{section_prefix}testenv") else {}
-    )
-    for section in parser.sections():
-        if not section.startswith(f"{section_prefix}testenv"):
-            continue
-        values = parser[section]
+    testenv = f"{section_prefix}testenv"
+    base = parser[testenv] if parser.has_section(testenv) else {}
+    core = parser[f"{section_prefix}tox"] if parser.has_section(f"{section_prefix}tox") else {}
+    declared = _list(str(core.get("env_list", core.get("envlist", ""))))
+    named = {
+        section: _braces(section.removeprefix(f"{testenv}:"))
+        for section in parser.sections()
+        if section.startswith(f"{testenv}:")
+    }
+    for env_name in _env_names(declared, [s.removeprefix(f"{testenv}:") for s in named]):
+        section = next((s for s, names in named.items() if env_name in names), None)
+        values = parser[section] if section else base
+        factors = frozenset(env_name.split("-"))
 
-        def value(key: str, values: Any = values) -> str:
-            return str(values.get(key, base.get(key, "")))
+        def value(key: str, values: Any = values, factors: frozenset[str] = factors) -> str:
+            return _for_env(str(values.get(key, base.get(key, ""))), factors)
 
         env = _Env(extras=_list(value("extras")), groups=_list(value("dependency_groups")))
-        env.env = [tuple(line.split("=", 1)) for line in _list(value("setenv")) if "=" in line]  # type: ignore[misc]
-        source = f"{name} [{section}]"
-        for line in _logical_lines(value("commands")):
-            yield from parse_line(line.strip().lstrip("-"), source, env)
+        setenv = value("set_env") or value("setenv")
+        env.env = [tuple(line.split("=", 1)) for line in _list(setenv) if "=" in line]  # type: ignore[misc]
+        source = f"{name} [{section or testenv}]"
+        run = ("tox", "run", "-e", env_name)
+        for line in value("commands").splitlines():
+            yield from parse_line(line.strip().lstrip("-"), source, env, run, _python_of(env_name))
 
 
 def _list(text: str) -> list[str]:
@@ -390,23 +502,21 @@ def _tox_toml(root: Path, skipped: list[str]) -> Iterator[Command]:
         tables.append(("pyproject.toml [tool.tox]", tox))
     for where, table in tables:
         base = table.get("env_run_base", {})
-        envs = {
-            "env_run_base": base,
-            **{f"env.{k}": v for k, v in (table.get("env") or {}).items()},
-        }
-        for name, env_table in envs.items():
-            if not isinstance(env_table, dict):
-                continue
-            merged = {**base, **env_table}
+        own_envs = {k: v for k, v in (table.get("env") or {}).items() if isinstance(v, dict)}
+        declared = [str(e) for e in table.get("env_list") or () if isinstance(e, str)]
+        for env_name in _env_names(declared, own_envs):
+            merged = {**base, **own_envs.get(env_name, {})}
             env = _Env(
                 extras=[str(e) for e in merged.get("extras") or ()],
                 groups=[str(g) for g in merged.get("dependency_groups") or ()],
                 env=[(str(k), str(v)) for k, v in (merged.get("set_env") or {}).items()],
             )
+            source = f"{where} {'env.' + env_name if env_name in own_envs else 'env_run_base'}"
+            run = ("tox", "run", "-e", env_name)
             for command in merged.get("commands") or ():
                 if isinstance(command, list):
                     words = [w for w in command if isinstance(w, str)]
-                    yield from parse_line(shlex.join(words), f"{where} {name}", env)
+                    yield from parse_line(shlex.join(words), source, env, run, _python_of(env_name))
 
 
 def _pyproject(root: Path) -> dict[str, Any]:
@@ -433,9 +543,8 @@ def _hatch(root: Path) -> Iterator[Command]:
         for script, lines in (table.get("scripts") or {}).items():
             for line in [lines] if isinstance(lines, str) else lines or ():
                 if isinstance(line, str):
-                    yield from parse_line(
-                        line, f"pyproject.toml hatch env {name!r} script {script!r}", env
-                    )
+                    where = f"pyproject.toml hatch env {name!r} script {script!r}"
+                    yield from parse_line(line, where, env, ("hatch", "run", f"{name}:{script}"))
 
 
 _RECIPE = re.compile(r"^(?:@?\[[^\]]*\]\s*)*@?([A-Za-z0-9_][A-Za-z0-9_.-]*)(?:\s+[^:=]*)?:(?!=)")
@@ -456,7 +565,8 @@ def _recipes(root: Path, names: Sequence[str], kind: str) -> Iterator[Command]:
             if line[:1] in ("\t", " "):
                 if recipe is not None:
                     where = f"{name} {kind} {recipe!r}"
-                    yield from _followed(root, line.strip().lstrip("@-"), where)
+                    run = ("make" if kind == "target" else "just", recipe)
+                    yield from _followed(root, line.strip().lstrip("@-"), where, run)
                 continue
             match = _RECIPE.match(line)
             recipe = match[1] if match else None
@@ -475,9 +585,42 @@ def _nox(root: Path, skipped: list[str]) -> Iterator[Command]:
     for function in ast.walk(tree):
         if isinstance(function, ast.FunctionDef):
             env, runs = _session_calls(function)
+            source = f"noxfile.py session {function.name!r}"
+            sessions = _nox_sessions(function)
             for words in runs:
-                source = f"noxfile.py session {function.name!r}"
-                yield from parse_line(shlex.join(words), source, env)
+                for run, python in sessions or [((), None)]:
+                    yield from parse_line(shlex.join(words), source, env, run, python)
+
+
+def _nox_sessions(function: ast.FunctionDef) -> list[tuple[tuple[str, ...], str | None]]:
+    """How nox runs *function*'s session, per Python: ``nox -s tests-3.11``; none if no session.
+
+    Any decorator named ``session`` counts (``@nox.session``, a project's own wrapper);
+    its ``name=`` and ``python=`` are read where they are literals.
+    """
+    for decorator in function.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        target = call.func if call else decorator
+        named = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if named != "session":
+            continue
+        keywords = {k.arg: k.value for k in call.keywords} if call else {}
+        name_node = keywords.get("name")
+        name = str(name_node.value) if isinstance(name_node, ast.Constant) else function.name
+        python = keywords.get("python")
+        pythons: list[str] = []
+        if isinstance(python, ast.Constant) and isinstance(python.value, str):
+            pythons = [python.value]
+        elif isinstance(python, ast.List | ast.Tuple):
+            pythons = [
+                e.value
+                for e in python.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            ]
+        if not pythons:
+            return [(("nox", "-s", str(name)), None)]
+        return [(("nox", "-s", f"{name}-{p}"), str(p)) for p in pythons]
+    return []
 
 
 def _session_calls(function: ast.FunctionDef) -> tuple[_Env, list[list[str]]]:
@@ -560,13 +703,24 @@ def read(root: Path) -> OwnCommands:
     return OwnCommands(tuple(commands), hooks, tuple(dict.fromkeys(sources)), tuple(skipped))
 
 
-def test_command(own: OwnCommands) -> Command | None:
+def test_command(
+    own: OwnCommands,
+    python: str | None = None,  # noqa: PT028 - not a test: pytest never collects ci_tasks/
+) -> Command | None:
     """The project's own test command: the first pytest command, in :func:`read`'s order.
 
     Task runners (Justfile, Makefile) first, then tox, hatch and nox, then the workflows:
-    a workflow usually calls the runner, and the runner says what runs.
+    a workflow usually calls the runner, and the runner says what runs. Given *python*,
+    the first whose environment is that Python (tox's ``3.11-tests``), else the first
+    that names none.
     """
-    return next(iter(own.of("pytest")), None)
+    found = own.of("pytest")
+    if python is not None:
+        return next(
+            (c for c in found if c.python == python),
+            next((c for c in found if c.python is None), next(iter(found), None)),
+        )
+    return next(iter(found), None)
 
 
 def gate(own: OwnCommands, tool: str, subcommand: str | None = None) -> Command | Hook | None:

@@ -85,7 +85,7 @@ def test_every_kind_of_file_is_read_with_its_source(tmp_path: Path) -> None:
     assert ("justfile recipe 'lint'", "ruff format --check src tests docs/conf.py") in shown
     assert ("justfile recipe 'test'", "pytest tests") in shown
     assert ("Makefile target 'check'", "mypy src") in shown
-    assert ("tox.ini [testenv]", "pytest") in shown
+    assert ("tox.ini [testenv]", "pytest tests") in shown  # {posargs:tests}: tests by default
     assert ("pyproject.toml hatch env 'lint' script 'style'", "black --check src") in shown
     assert ("noxfile.py session 'tests'", "pytest -k fast") in shown
     assert (".github/workflows/ci.yml job 'test'", "pytest tests/unit") in shown
