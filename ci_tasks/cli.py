@@ -190,6 +190,28 @@ def _cmd_readiness(args: argparse.Namespace) -> int:
     return run_stage(stage, ctx)
 
 
+def _cmd_parity(args: argparse.Namespace) -> int:
+    from ci_tasks.adopt import parity  # noqa: PLC0415 - only this command runs the comparison
+    from ci_tasks.core.actions import default_output  # noqa: PLC0415
+
+    out = default_output()
+    stages = tuple(args.stage) if args.stage else ("tests", "lint")
+    rows = parity.run(
+        args.project.resolve(), args.python, out=out, stages=stages, timeout=args.timeout
+    )
+    out.line(parity.render(rows))
+    differs = next((row for row in rows if not row.agrees), None)
+    if differs is not None:
+        out.line(f"parity: {differs.first_difference()}", "error")
+        return EXIT_FINDINGS
+    compared = [row for row in rows if row.compared]
+    if not compared:
+        msg = "parity: none of the project's own commands could be run (see the notes above)"
+        raise UsageError(msg)
+    out.line(f"parity: every verdict agrees ({', '.join(r.stage for r in compared)})", "ok")
+    return EXIT_OK
+
+
 def _cmd_smoke(args: argparse.Namespace) -> int:
     from ci_tasks.stages.smoke import session as smoke  # noqa: PLC0415
 
@@ -299,6 +321,32 @@ def _add_lock(commands: _Commands) -> None:
     lock.set_defaults(func=_cmd_lock)
 
 
+def _add_parity(commands: _Commands) -> None:
+    parity = commands.add_parser(
+        "parity",
+        help="run the project's own test and lint commands beside the sessions; compare verdicts",
+        description="Find the project's own test and lint commands (tox, nox, Justfile, "
+        "Makefile, hatch scripts, workflows, pre-commit hooks), run each the way its "
+        "maintainers do and then the matching session the way CI does, on the same Python, "
+        "one after another, and print one table. Exit 0 when every verdict agrees, 1 when "
+        "one differs, 2 when the project has no such command.",
+    )
+    _folder_option(parity)
+    parity.add_argument(
+        "--python",
+        default=f"{sys.version_info.major}.{sys.version_info.minor}",
+        help="the Python both sides run on (default: this one, %(default)s)",
+    )
+    parity.add_argument(
+        "--stage",
+        action="append",
+        choices=("tests", "lint"),
+        help="compare only this stage (repeatable; default: tests and lint)",
+    )
+    parity.add_argument("--timeout", type=float, default=3600, help="seconds each command may take")
+    parity.set_defaults(func=_cmd_parity)
+
+
 def _add_readiness(commands: _Commands) -> None:
     from ci_tasks.stages.readiness.session import add_arguments  # noqa: PLC0415
 
@@ -320,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="ci-tasks", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ci-tasks {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
-    for add in (_add_config, _add_init, _add_baseline, _add_lock, _add_readiness, _add_smoke):
+    adders = (_add_config, _add_init, _add_baseline, _add_lock, _add_parity, _add_readiness)
+    for add in (*adders, _add_smoke):
         add(commands)
     return parser
 

@@ -113,6 +113,17 @@ class Hook:
     exclude: str | None = None
     types: tuple[str, ...] = ()
     additional_dependencies: tuple[str, ...] = ()
+    frozen: str | None = None
+    """The version a commit ``rev`` stands for, from ``# frozen: v0.9.1`` beside it."""
+
+    @property
+    def version(self) -> str | None:
+        """The tool version the hook runs (``0.9.1``), from its rev or its frozen comment."""
+        for candidate in (self.rev, self.frozen or ""):
+            bare = candidate.removeprefix("v")
+            if re.fullmatch(r"\d+(\.\d+)*([abrc.]+\d+)?", bare):
+                return bare
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -658,6 +669,9 @@ def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         skipped.append(".pre-commit-config.yaml: not readable YAML")
         return ()
+    # `pre-commit autoupdate --freeze` writes a commit and, in a comment, its version.
+    text = path.read_text(encoding="utf-8")
+    frozen = dict(re.findall(r"rev:\s*['\"]?([^\s'\"#]+)['\"]?\s*#\s*frozen:\s*(\S+)", text))
     found: list[Hook] = []
     for repo in (data.get("repos") if isinstance(data, dict) else None) or ():
         if not isinstance(repo, dict):
@@ -677,6 +691,7 @@ def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
                         str(t) for t in [*(hook.get("types") or ()), *(hook.get("types_or") or ())]
                     ),
                     tuple(str(d) for d in hook.get("additional_dependencies") or ()),
+                    frozen.get(str(repo.get("rev", ""))),
                 )
             )
     return tuple(found)

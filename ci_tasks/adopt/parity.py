@@ -1,0 +1,633 @@
+"""``ci-tasks parity``: the project's own test and lint commands beside the sessions.
+
+A maintainer adopting ci_tasks wants to know one thing before pushing: does anything give
+a different verdict now? Parity finds the project's own commands
+(:mod:`ci_tasks.core.own_commands`), runs each the way a maintainer runs it (``tox run -e
+3.11-tests``, ``just test``, ``make check``, a workflow's lines after the job's installs)
+and then the matching session the way CI runs it (``uv run --locked --script noxfile.py
+-s tests-3.11``), on the same Python, one after another in the same tree, and prints one
+table: what ran, where it came from, its verdict and counts, the tests whose outcome
+differs, and the time.
+
+The project's files are only read. The project's commands run in an environment under
+``.ci-tasks/parity/`` (a virtual environment activated for them, tox's and nox's work
+folders), and whatever they still leave in the tree that was not there before (a
+``.pytest_cache``, a ``.coverage``) is moved under ``.ci-tasks/parity/left/``, kept and
+said, so that no run changes the next one's verdict. A pre-commit hook is run as its tool
+at the hook's ``rev`` on the files pre-commit would pass it, read-only (``--check``, never
+``--fix``): pre-commit itself would rewrite files, and fetching hook repositories needs a
+network the check should not depend on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shlex
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ci_tasks.core import git, own_commands, reports, tools
+from ci_tasks.core.actions import Output
+from ci_tasks.core.errors import CommandTimedOut, ToolMissingError, UsageError
+from ci_tasks.core.own_commands import Command, Hook, OwnCommands
+from ci_tasks.core.runner import Runner
+
+__all__ = [
+    "Counts",
+    "Outcome",
+    "Pair",
+    "Row",
+    "differing",
+    "junit_results",
+    "pairs",
+    "pytest_results",
+    "render",
+    "run",
+]
+
+WORK = f"{reports.REPORT_DIR}/parity"
+"""Where the project's commands run and what they leave goes: never the project's own files."""
+LEFT = f"{WORK}/left"
+REPORT_KIND = "parity"
+_OUTCOMES = ("passed", "failed", "skipped", "xfailed", "errors")
+
+
+@dataclasses.dataclass(frozen=True)
+class Counts:
+    """How many tests ended each way."""
+
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    xfailed: int = 0
+    errors: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(*(getattr(self, f) + getattr(other, f) for f in _OUTCOMES))
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """One command's run: its verdict, counts and failing tests, or why it did not run."""
+
+    label: str
+    source: str
+    code: int | None
+    """Its exit code; ``None`` when it could not run (see :attr:`note`)."""
+    seconds: float = 0.0
+    counts: Counts | None = None
+    failing: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """The tests that failed or errored: a comparable key, and the id as shown."""
+    note: str = ""
+    log: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        """``passed``, ``failed`` or ``not run``."""
+        if self.code is None:
+            return "not run"
+        return "passed" if self.code == 0 else "failed"
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair:
+    """What to compare: the project's own commands for a stage, and the session."""
+
+    stage: str
+    session: str
+    own: tuple[Command | Hook, ...]
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """A stage's two runs and how they differ."""
+
+    stage: str
+    own: Outcome
+    session: Outcome
+    note: str = ""
+
+    @property
+    def compared(self) -> bool:
+        """Both sides ran."""
+        return self.own.code is not None and self.session.code is not None
+
+    @property
+    def differences(self) -> tuple[str, ...]:
+        """The test ids whose outcome differs (failed on one side only)."""
+        return differing(self.own, self.session)
+
+    @property
+    def agrees(self) -> bool:
+        """Same verdict, and where both failed, the same tests failed."""
+        if not self.compared:
+            return True
+        if self.own.verdict != self.session.verdict:
+            return False
+        return not self.differences
+
+    def first_difference(self) -> str:
+        """One line naming what differs."""
+        if self.own.verdict != self.session.verdict:
+            line = (
+                f"{self.stage}: `{self.own.label}` {self.own.verdict}, "
+                f"`{self.session.label}` {self.session.verdict}"
+            )
+        else:
+            line = f"{self.stage}: both failed, on different tests"
+        shown = self.differences[:3]
+        if shown:
+            line += f"; outcome differs for {', '.join(shown)}"
+            more = len(self.differences) - len(shown)
+            line += f" and {more} more" if more else ""
+        elif self.session.note:
+            line += f"; {self.session.note}"
+        return line
+
+
+# -- reading results ----------------------------------------------------------------------
+
+_SUMMARY_TIME = re.compile(r"\bin \d+(?:\.\d+)?s\b")
+_SUMMARY_PART = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?)\b")
+_FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$")
+
+
+def _key(nodeid: str) -> str:
+    """A test id in the form JUnit XML gives it (``tests.test_x.TestA::test_b[1]``)."""
+    path, _, rest = nodeid.partition("::")
+    module = re.sub(r"\.py$", "", path).replace("/", ".").replace("\\", ".")
+    if not rest:  # a module that could not be collected
+        return f"::{module}"
+    *classes, name = rest.split("::")
+    return f"{'.'.join([module, *classes])}::{name}"
+
+
+def pytest_results(text: str) -> tuple[Counts | None, dict[str, str]]:
+    """Counts from pytest's summary lines, and the tests its ``FAILED``/``ERROR`` lines name.
+
+    A command may run pytest more than once (a recipe's two runs): the counts are summed.
+    ``None`` when no summary line was printed (the command never got to pytest).
+    """
+    total: Counts | None = None
+    failing: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        failed = _FAILED_LINE.match(line)
+        if failed and (".py" in failed[1] or "::" in failed[1]):
+            failing[_key(failed[1])] = failed[1]
+            continue
+        if not _SUMMARY_TIME.search(line):
+            continue
+        parts = _SUMMARY_PART.findall(line)
+        if not parts and "no tests ran" not in line:
+            continue
+        found = dict.fromkeys(_OUTCOMES, 0)
+        for number, word in parts:
+            name = "errors" if word.startswith("error") else word
+            if name == "xpassed":
+                name = "passed"
+            found[name] += int(number)
+        total = Counts(**found) + (total or Counts())
+    return total, failing
+
+
+def junit_results(path: Path) -> tuple[Counts | None, dict[str, str]]:
+    """Counts and failing tests from a JUnit XML file (the session's); ``None`` if unreadable."""
+    # The session's own pytest wrote it, in this tree: the stdlib parser is fine here.
+    import xml.etree.ElementTree as ET  # noqa: PLC0415  # nosec B405
+
+    try:
+        tree = ET.parse(path)  # noqa: S314  # nosec B314
+    except (OSError, ET.ParseError):
+        return None, {}
+    found = dict.fromkeys(_OUTCOMES, 0)
+    failing: dict[str, str] = {}
+    for case in tree.iter("testcase"):
+        tags = {child.tag: child for child in case}
+        key = f"{case.get('classname', '')}::{case.get('name', '')}"
+        if "failure" in tags or "error" in tags:
+            found["failed" if "failure" in tags else "errors"] += 1
+            failing[key] = key
+        elif "skipped" in tags:
+            xfail = tags["skipped"].get("type") == "pytest.xfail"
+            found["xfailed" if xfail else "skipped"] += 1
+        else:
+            found["passed"] += 1
+    return Counts(**found), failing
+
+
+def differing(own: Outcome, session: Outcome) -> tuple[str, ...]:
+    """The tests that failed on one side only, as the side that failed names them."""
+    only_own = [own.failing[k] for k in own.failing if k not in session.failing]
+    only_session = [session.failing[k] for k in session.failing if k not in own.failing]
+    return tuple(sorted(only_own) + sorted(only_session))
+
+
+# -- what to compare (pure) -----------------------------------------------------------------
+
+
+def _lint_gates(own: OwnCommands) -> tuple[Command | Hook, ...]:
+    """The project's gates for what lint checks: ruff check, its formatter, mypy."""
+    gates = [
+        own_commands.gate(own, "ruff", "check"),
+        own_commands.gate(own, "ruff", "format") or own_commands.gate(own, "black"),
+        own_commands.gate(own, "mypy"),
+    ]
+    return tuple(g for g in gates if g is not None)
+
+
+def pairs(own: OwnCommands, python: str) -> list[Pair]:
+    """What parity compares in a project whose own commands are *own*, on *python*."""
+    found: list[Pair] = []
+    test = own_commands.test_command(own, python)
+    if test is not None:
+        note = (
+            f"the project's command runs Python {test.python}; the session {python}"
+            if test.python not in (None, python)
+            else ""
+        )
+        found.append(Pair("tests", f"tests-{python}", (test,), note))
+    gates = _lint_gates(own)
+    if gates:
+        found.append(Pair("lint", "lint", gates))
+    return found
+
+
+# -- running --------------------------------------------------------------------------------
+
+_HOOK_TOOLS = {
+    "ruff": ("ruff", "check"),
+    "ruff-check": ("ruff", "check"),
+    "ruff-format": ("ruff", "format"),
+    "black": ("black", None),
+    "mypy": ("mypy", None),
+}
+_WRITING_FLAGS = frozenset({"--fix", "--exit-non-zero-on-fix", "--show-fixes", "--unsafe-fixes"})
+_HOOK_SUFFIXES = {"ruff": (".py", ".pyi", ".ipynb"), "black": (".py", ".pyi"), "mypy": (".py",)}
+
+
+def _hook_files(root: Path, hook: Hook, tool: str) -> list[str]:
+    """The tracked files pre-commit would pass *hook* with ``--all-files``."""
+    listed = git.text(root, "ls-files", "-z").split("\0")
+    suffixes = _HOOK_SUFFIXES.get(tool, (".py",))
+    chosen = []
+    for name in filter(None, listed):
+        if not name.endswith(suffixes) or not (root / name).is_file():
+            continue
+        if hook.files and not re.search(hook.files, name):
+            continue
+        if hook.exclude and re.search(hook.exclude, name):
+            continue
+        chosen.append(name)
+    return chosen
+
+
+def _hook_argv(root: Path, hook: Hook, uv: str) -> tuple[list[str], str]:
+    """How to run *hook*'s tool at its rev, read-only; the label says so."""
+    tool, subcommand = _HOOK_TOOLS[hook.id]
+    version = hook.version
+    if version is None:
+        msg = f"hook {hook.id!r}: its rev {hook.rev!r} names no version (nor a `# frozen:` one)"
+        raise ToolMissingError(msg)
+    args = [a for a in hook.args if a not in _WRITING_FLAGS]
+    files = _hook_files(root, hook, tool)
+    if tool == "ruff":
+        check = ["--check"] if subcommand == "format" and "--check" not in args else []
+        head = [uv, "tool", "run", f"ruff@{version}", str(subcommand), "--force-exclude"]
+        argv = [*head, *check, *args]
+    elif tool == "black":
+        argv = [uv, "tool", "run", "--from", f"black=={version}", "black", "--check", *args]
+    else:
+        extras = [w for d in hook.additional_dependencies for w in ("--with", d)]
+        default = args or ["--ignore-missing-imports", "--scroll-output"]
+        argv = [uv, "tool", "run", "--from", f"mypy=={version}", *extras, "mypy", *default]
+    label = f"pre-commit hook {hook.id!r} ({tool} {version}, read-only, {len(files)} files)"
+    return [*argv, *files], label
+
+
+def _own_argv(command: Command, root: Path, python: str, uv: str) -> list[str]:
+    """How a maintainer's way of running *command* is started here."""
+    head, *rest = command.run
+    work = f"{WORK}/{head}"
+    if head == "tox":
+        # A uv runner (`uv-venv-lock-runner`) is tox-uv's: its users install tox with it.
+        uses_uv = any("uv-venv" in _read(root / n) or "tox-uv" in _read(root / n) for n in _TOX)
+        plugin = ["--with", "tox-uv"] if uses_uv else []
+        return [uv, "tool", "run", "--python", python, *plugin, "tox", *rest, "--workdir", work]
+    if head == "nox":
+        scripted = "# /// script" in _read(root / "noxfile.py")
+        start = [uv, "run", "--script", "noxfile.py"] if scripted else [uv, "tool", "run", "nox"]
+        return [*start, *rest, "--envdir", work]
+    if head == "hatch":
+        return [uv, "tool", "run", "hatch", *rest]
+    if head == "just" and shutil.which("just") is None:
+        return [uv, "tool", "run", "--from", "rust-just", "just", *rest]
+    return list(command.run)
+
+
+_TOX = ("tox.ini", "tox.toml", "pyproject.toml")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _label(command: Command) -> str:
+    if command.run[:2] == ("bash", "-ec"):
+        lines = command.run[2].splitlines()
+        return lines[-1] + (" (after the job's installs)" if len(lines) > 1 else "")
+    return shlex.join(command.run)
+
+
+def _plain_env() -> dict[str, str]:
+    """This process's environment without the environment it runs in (``uv run``'s)."""
+    drop = {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONHOME", "NOX_CURRENT_SESSION"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+@dataclasses.dataclass
+class _Tidy:
+    """What a command left in the tree, moved under ``.ci-tasks/parity/left/``."""
+
+    root: Path
+    before: frozenset[str] = frozenset()
+    changed_before: frozenset[str] = frozenset()
+    usable: bool = True
+
+    def _status(self, *extra: str) -> list[str]:
+        listing = git.run(self.root, "status", "--porcelain", "-z", *extra)
+        return [entry for entry in listing.decode(errors="replace").split("\0") if entry]
+
+    def start(self) -> None:
+        try:
+            entries = self._status("--ignored", "--untracked-files=normal")
+        except (git.GitError, ToolMissingError):  # not a repository: nothing to tidy by
+            self.usable = False
+            return
+        self.before = frozenset(e[3:] for e in entries if e[:2] in ("??", "!!"))
+        self.changed_before = frozenset(e[3:] for e in entries if e[:2] not in ("??", "!!"))
+
+    def finish(self, into: str) -> str:
+        """Move what is new (kept, never deleted) and say what; name tracked files changed."""
+        if not self.usable:
+            return ""
+        entries = self._status("--ignored", "--untracked-files=normal")
+        new = [
+            e[3:]
+            for e in entries
+            if e[:2] in ("??", "!!")
+            and e[3:] not in self.before
+            and not e[3:].startswith(f"{reports.REPORT_DIR}/")
+        ]
+        changed = sorted(
+            e[3:] for e in entries if e[:2] not in ("??", "!!") and e[3:] not in self.changed_before
+        )
+        for name in new:
+            target = self.root / LEFT / into / name.rstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(self.root / name.rstrip("/"), target)
+        said = []
+        if new:
+            said.append(f"moved what it left to {LEFT}/{into}/: {', '.join(sorted(new))}")
+        if changed:
+            said.append(f"it changed tracked files: {', '.join(changed)}")
+        return "; ".join(said)
+
+
+@dataclasses.dataclass
+class _Run:
+    root: Path
+    python: str
+    runner: Runner
+    out: Output
+    timeout: float
+    count: int = 0
+
+    def command(
+        self, argv: Sequence[str], label: str, source: str, env: Mapping[str, str]
+    ) -> Outcome:
+        self.count += 1
+        log = f"{WORK}/{self.count}.log"
+        self.out.line(f"parity: running `{label}` ({source})")
+        tidy = _Tidy(self.root)
+        tidy.start()
+        try:
+            done = self.runner.run(
+                argv, check=False, stream=False, env=dict(env), timeout=self.timeout
+            )
+        except ToolMissingError as exc:
+            return Outcome(label, source, None, note=str(exc))
+        except CommandTimedOut:
+            left = tidy.finish(str(self.count))
+            note = f"timed out after {self.timeout:g} s" + (f"; {left}" if left else "")
+            return Outcome(label, source, None, self.timeout, note=note)
+        reports.atomic_write(self.root / log, done.tail + "\n")
+        counts, failing = pytest_results(done.tail)
+        left = tidy.finish(str(self.count))
+        return Outcome(label, source, done.returncode, done.duration, counts, failing, left, log)
+
+    def own_env(self) -> dict[str, str]:
+        """An activated virtual environment of *python* under ``.ci-tasks/parity/``."""
+        venv = self.root / WORK / "venv"
+        uv = tools.find("uv")
+        if not (venv / "pyvenv.cfg").is_file():
+            self.runner.run(
+                [uv, "venv", "--quiet", "--seed", "--python", self.python, str(venv)],
+                stream=False,
+                env=_plain_env(),
+            )
+        scripts = venv / ("Scripts" if sys.platform == "win32" else "bin")
+        env = _plain_env()
+        env.update(
+            VIRTUAL_ENV=str(venv),
+            UV_PROJECT_ENVIRONMENT=str(venv),
+            UV_PYTHON=self.python,
+            PATH=f"{scripts}{os.pathsep}{env.get('PATH', '')}",
+        )
+        return env
+
+    def own(self, pair: Pair, uv: str) -> Outcome:
+        """The project's own commands of *pair*, one after another: passed if all passed."""
+        outcomes: list[Outcome] = []
+        seen: set[tuple[str, ...]] = set()
+        env = self.own_env()
+        for gate in pair.own:
+            try:
+                if isinstance(gate, Hook):
+                    argv, label = _hook_argv(self.root, gate, uv)
+                    source = ".pre-commit-config.yaml"
+                elif not gate.run:
+                    note = "not run: no way to run it on its own is known"
+                    outcomes.append(Outcome(gate.shown(), gate.source, None, note=note))
+                    continue
+                else:
+                    argv, label = _own_argv(gate, self.root, self.python, uv), _label(gate)
+                    source = gate.source
+            except ToolMissingError as exc:
+                outcomes.append(Outcome(getattr(gate, "id", ""), ".pre-commit-config.yaml", None,
+                                        note=f"not run: {exc}"))  # fmt: skip
+                continue
+            if tuple(argv) in seen:
+                continue
+            seen.add(tuple(argv))
+            outcomes.append(self.command(argv, label, source, env))
+        return _combined(outcomes)
+
+    def session(self, pair: Pair, uv: str) -> Outcome:
+        """The ci_tasks session of *pair*, as CI runs it."""
+        scripted = "# /// script" in _read(self.root / "noxfile.py")
+        start = (
+            [uv, "run", "--locked", "--script", "noxfile.py"]
+            if scripted
+            else [sys.executable, "-m", "nox"]
+        )
+        argv = [*start, "-s", pair.session, "--envdir", f"{WORK}/nox"]
+        outcome = self.command(argv, f"nox -s {pair.session}", "ci_tasks", _plain_env())
+        if pair.stage == "tests" and outcome.code is not None:
+            junit = self.root / reports.REPORT_DIR / pair.session / "junit.xml"
+            counts, failing = junit_results(junit)
+            if counts is not None:
+                outcome = dataclasses.replace(outcome, counts=counts, failing=failing)
+        if pair.stage == "lint" and outcome.code not in (None, 0):
+            outcome = dataclasses.replace(outcome, note=_lint_findings(self.root))
+        return outcome
+
+
+def _combined(outcomes: Sequence[Outcome]) -> Outcome:
+    ran = [o for o in outcomes if o.code is not None]
+    if not ran:
+        first = outcomes[0]
+        return dataclasses.replace(first, note="; ".join(o.note for o in outcomes if o.note))
+    failed = [o for o in ran if o.code != 0]
+    counts = [o.counts for o in ran if o.counts is not None]
+    failing: dict[str, str] = {}
+    for outcome in ran:
+        failing.update(outcome.failing)
+    return Outcome(
+        label="; ".join(o.label for o in ran),
+        source="; ".join(dict.fromkeys(o.source for o in ran)),
+        code=failed[0].code if failed else 0,
+        seconds=sum(o.seconds for o in ran),
+        counts=sum(counts[1:], counts[0]) if counts else None,
+        failing=failing,
+        note="; ".join(o.note for o in outcomes if o.note),
+        log=", ".join(o.log for o in ran if o.log),
+    )
+
+
+def _lint_findings(root: Path) -> str:
+    data = reports.read_json(reports.report_path(root, "lint"))
+    findings = data.get("findings") if isinstance(data, dict) else None
+    if not isinstance(findings, list) or not findings:
+        return ""
+    shown = [
+        f"{f.get('tool', '?')} {f.get('code') or f.get('rule') or ''} in {f.get('file', '?')}"
+        for f in findings[:3]
+        if isinstance(f, dict)
+    ]
+    return f"the session's findings: {', '.join(shown)}" + (
+        f" and {len(findings) - 3} more" if len(findings) > 3 else ""  # noqa: PLR2004
+    )
+
+
+def run(
+    root: Path,
+    python: str,
+    *,
+    out: Output,
+    stages: Sequence[str] = ("tests", "lint"),
+    timeout: float = 3600,
+) -> list[Row]:
+    """Run each stage's own commands, then its session; the rows in order."""
+    own = own_commands.read(root)
+    chosen = [p for p in pairs(own, python) if p.stage in stages]
+    if not chosen:
+        read_from = ", ".join(own.sources) or "nothing"
+        msg = (
+            f"parity: no test or lint command of the project's own was found in {root} "
+            f"(read: {read_from}); there is nothing to compare the sessions with"
+        )
+        raise UsageError(msg)
+    if not (root / "noxfile.py").is_file():
+        msg = f"parity: {root / 'noxfile.py'} does not exist; run `ci-tasks init` first"
+        raise UsageError(msg)
+    reports.report_dir(root)
+    runner = Runner(cwd=root, output=out, tail_lines=1_000_000)
+    work = _Run(root, python, runner, out, timeout)
+    uv = tools.find("uv")
+    rows = []
+    for pair in chosen:
+        own_outcome = work.own(pair, uv)
+        session = work.session(pair, uv)
+        rows.append(Row(pair.stage, own_outcome, session, pair.note))
+    _write_report(root, rows)
+    return rows
+
+
+def _write_report(root: Path, rows: Sequence[Row]) -> None:
+    def side(outcome: Outcome) -> dict[str, object]:
+        return {
+            "command": outcome.label,
+            "source": outcome.source,
+            "verdict": outcome.verdict,
+            "exit_code": outcome.code,
+            "counts": dataclasses.asdict(outcome.counts) if outcome.counts else None,
+            "seconds": round(outcome.seconds, 2),
+            "note": outcome.note,
+            "log": outcome.log,
+        }
+
+    body = {
+        "rows": [
+            {
+                "stage": row.stage,
+                "agrees": row.agrees,
+                "own": side(row.own),
+                "session": side(row.session),
+                "differing": list(row.differences),
+                "note": row.note,
+            }
+            for row in rows
+        ]
+    }
+    verdict = "passed" if all(r.agrees for r in rows) else "failed"
+    reports.write_report(root, REPORT_KIND, verdict=verdict, body=body)
+
+
+# -- the table --------------------------------------------------------------------------
+
+
+def _cells(stage: str, outcome: Outcome) -> list[str]:
+    counts = outcome.counts
+    numbers = [str(getattr(counts, f)) if counts else "-" for f in _OUTCOMES]
+    time = f"{outcome.seconds:.1f}s"
+    return [stage, outcome.label, outcome.source, outcome.verdict, *numbers, time]
+
+
+def render(rows: Sequence[Row]) -> str:
+    """The table: each stage's own command, then its session; differences under them."""
+    header = ["stage", "command", "from", "verdict", *_OUTCOMES, "time"]
+    table = [header]
+    notes: list[str] = []
+    for row in rows:
+        table.append(_cells(row.stage, row.own))
+        table.append(_cells("", row.session))
+        notes.extend(f"{row.stage}: {n}" for n in (row.note, row.own.note, row.session.note) if n)
+        if row.differences:
+            notes.append(f"{row.stage}: outcome differs for {', '.join(row.differences)}")
+        if row.compared:
+            notes.append(f"{row.stage}: {'verdicts agree' if row.agrees else 'verdicts DIFFER'}")
+    widths = [min(max(len(r[i]) for r in table), 60) for i in range(len(header))]
+    lines = [
+        "  ".join(cell[:60].ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
+        for r in table
+    ]
+    return "\n".join([*lines, *notes])
