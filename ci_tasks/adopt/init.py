@@ -52,7 +52,9 @@ PYTEST = "pytest>=8.0"
 # Coverage only where the project measures coverage (coverage = "auto"): each pytest runs
 # under `coverage run`, so coverage itself is what the session needs, not pytest-cov.
 TEST_PLUGINS = ("pytest-rerunfailures>=14.0",)
-COVERAGE = "coverage>=7.10"
+COVERAGE = "coverage>=7.2"
+"""The oldest coverage with what the session uses (``combine``, ``xml``, ``--data-file``),
+which still supports Python 3.7: a higher floor makes ``uv lock`` fail for older floors."""
 NEW_TEST_GROUP = "tests"
 
 NOXFILE_BODY = '''\
@@ -472,10 +474,45 @@ def _lock(result: Plan, journal: _Journal, out: Output, timeout: float) -> None:
     for relative, args, what, note in targets:
         path = journal.keep(relative)
         before = path.read_bytes() if path.is_file() else None
-        scriptenv.run_uv(runner, args, what)
+        if relative == "uv.lock":
+            _lock_project(result, journal, runner, out)
+        else:
+            scriptenv.run_uv(runner, args, what)
         after = path.read_bytes() if path.is_file() else None
         verb = "created" if before is None else "unchanged" if before == after else "updated"
         out.line(f"{verb:>16}  {relative}{note}")
+
+
+_NARROWED_AT_MOST = 5
+
+
+def _lock_project(result: Plan, journal: _Journal, runner: Runner, out: Output) -> None:
+    """``uv lock``; where a group's package needs a newer Python, that group is locked for it.
+
+    A ``docs`` group with ``sphinx>=9.1`` in a project supporting 3.10 cannot be locked for
+    3.10, and the tests never install it: uv locks it for the Pythons it supports
+    (:func:`project.narrow_group`), said in one line. The tests' own groups are never
+    narrowed: their conflict is the maintainer's to see.
+    """
+    keep = [*result.config.dependency_groups, NEW_TEST_GROUP]
+    for _ in range(_NARROWED_AT_MOST):
+        try:
+            scriptenv.run_uv(runner, ["lock"], "the project's uv.lock")
+        except CITasksError as exc:
+            pyproject = journal.keep(PYPROJECT)
+            narrowed = project.narrow_group(pyproject.read_text(encoding="utf-8"), str(exc), keep)
+            if narrowed is None:
+                raise
+            text, group, specifier = narrowed
+            atomic_write(pyproject, text)
+            out.line(
+                f"uv.lock: dependency group {group!r} needs Python{specifier}; uv locks it "
+                f"for those Pythons only ([tool.uv.dependency-groups] in {PYPROJECT})",
+                "warning",
+            )
+            continue
+        return
+    scriptenv.run_uv(runner, ["lock"], "the project's uv.lock")
 
 
 def _missing_pythons(result: Plan, runner: Runner) -> list[str]:
@@ -577,6 +614,10 @@ def _report(result: Plan, out: Output, *, pythons: bool) -> None:
         )
     elif result.noxfile_ours:
         out.line("run a session as CI does: uv run --locked --script noxfile.py -s lint")
+    out.line(
+        "before pushing, commit and check that adopting changed no verdict: `ci-tasks parity` "
+        "runs your own test and lint commands beside the sessions (docs/parity.md)"
+    )
 
 
 TAKE_BASELINE = "ci-tasks baseline"

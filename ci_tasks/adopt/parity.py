@@ -205,19 +205,21 @@ def junit_results(path: Path) -> tuple[Counts | None, dict[str, str]]:
         tree = ET.parse(path)  # noqa: S314  # nosec B314
     except (OSError, ET.ParseError):
         return None, {}
-    found = dict.fromkeys(_OUTCOMES, 0)
-    failing: dict[str, str] = {}
+    last: dict[str, str] = {}  # a rerun test appears once per attempt: the last one counts
     for case in tree.iter("testcase"):
         tags = {child.tag: child for child in case}
         key = f"{case.get('classname', '')}::{case.get('name', '')}"
         if "failure" in tags or "error" in tags:
-            found["failed" if "failure" in tags else "errors"] += 1
-            failing[key] = key
+            last[key] = "failed" if "failure" in tags else "errors"
         elif "skipped" in tags:
             xfail = tags["skipped"].get("type") == "pytest.xfail"
-            found["xfailed" if xfail else "skipped"] += 1
+            last[key] = "xfailed" if xfail else "skipped"
         else:
-            found["passed"] += 1
+            last[key] = "passed"
+    found = dict.fromkeys(_OUTCOMES, 0)
+    for outcome in last.values():
+        found[outcome] += 1
+    failing = {k: k for k, v in last.items() if v in ("failed", "errors")}
     return Counts(**found), failing
 
 
@@ -231,12 +233,13 @@ def differing(own: Outcome, session: Outcome) -> tuple[str, ...]:
 # -- what to compare (pure) -----------------------------------------------------------------
 
 
-def _lint_gates(own: OwnCommands) -> tuple[Command | Hook, ...]:
+def _lint_gates(own: OwnCommands, python: str) -> tuple[Command | Hook, ...]:
     """The project's gates for what lint checks: ruff check, its formatter, mypy."""
     gates = [
-        own_commands.gate(own, "ruff", "check"),
-        own_commands.gate(own, "ruff", "format") or own_commands.gate(own, "black"),
-        own_commands.gate(own, "mypy"),
+        own_commands.gate(own, "ruff", "check", python),
+        own_commands.gate(own, "ruff", "format", python)
+        or own_commands.gate(own, "black", python=python),
+        own_commands.gate(own, "mypy", python=python),
     ]
     return tuple(g for g in gates if g is not None)
 
@@ -252,7 +255,7 @@ def pairs(own: OwnCommands, python: str) -> list[Pair]:
             else ""
         )
         found.append(Pair("tests", f"tests-{python}", (test,), note))
-    gates = _lint_gates(own)
+    gates = _lint_gates(own, python)
     if gates:
         found.append(Pair("lint", "lint", gates))
     return found
@@ -318,7 +321,12 @@ def _own_argv(command: Command, root: Path, python: str, uv: str) -> list[str]:
         # A uv runner (`uv-venv-lock-runner`) is tox-uv's: its users install tox with it.
         uses_uv = any("uv-venv" in _read(root / n) or "tox-uv" in _read(root / n) for n in _TOX)
         plugin = ["--with", "tox-uv"] if uses_uv else []
-        return [uv, "tool", "run", "--python", python, *plugin, "tox", *rest, "--workdir", work]
+        argv = [uv, "tool", "run", "--python", python, *plugin, "tox", *rest, "--workdir", work]
+        if command.python is None and rest[-2:-1] == ["-e"]:
+            # An env that names no Python (`lint`, its own base_python) runs on the one
+            # compared on, as the session does.
+            argv += ["-x", f"testenv:{rest[-1]}.base_python=python{python}"]
+        return argv
     if head == "nox":
         scripted = "# /// script" in _read(root / "noxfile.py")
         start = [uv, "run", "--script", "noxfile.py"] if scripted else [uv, "tool", "run", "nox"]

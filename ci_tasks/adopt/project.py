@@ -372,6 +372,48 @@ def edit_pyproject(
     return PyprojectEdit(new_text, tuple(added), tuple(kept), existing in (None, {}))
 
 
+# uv's resolver, when a group's package needs a newer Python than the project's floor:
+# (its message reads: sphinx>=9.1.0,<=9.1.1 depends on Python>=3.12).
+_NEEDS_PYTHON = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)[^ ]* depends on Python(>=[0-9.]+)")
+
+
+def narrow_group(
+    text: str, uv_error: str, keep: Sequence[str], source: str = "pyproject.toml"
+) -> tuple[str, str, str] | None:
+    """*text* with the group whose package needs a newer Python locked for that Python only.
+
+    Where ``uv lock`` fails because a package of a dependency group (``sphinx`` in
+    ``docs``) needs a newer Python than ``requires-python`` allows, uv can lock that group
+    for the Pythons it supports: ``[tool.uv.dependency-groups] docs = {requires-python =
+    ">=3.12"}``. That changes nothing else (the group's own users install it where it
+    runs) and is what the project would write itself. ``(text, group, specifier)``, or
+    ``None`` when the package is in no group, or only in one of *keep* (the tests need it
+    on every Python: a real conflict, left to the maintainer).
+    """
+    found = _NEEDS_PYTHON.search(uv_error)
+    if found is None:
+        return None
+    package, specifier = canonicalize_name(found[1]), found[2]
+    data = tomllib.loads(text)
+    groups = data.get("dependency-groups", {})
+    for group, entries in groups.items() if isinstance(groups, dict) else ():
+        names = {requirement_name(e) for e in entries if isinstance(e, str)}
+        if package not in names or group in keep:
+            continue
+        document = tomlkit.parse(text)
+        uv = document.setdefault("tool", tomlkit.table(is_super_table=True)).setdefault(
+            "uv", tomlkit.table()
+        )
+        narrowed = uv.setdefault("dependency-groups", tomlkit.table())
+        if group in narrowed:
+            return None  # narrowed already, and still failing: not ours to guess further
+        narrowed[group] = tomlkit.inline_table()
+        narrowed[group]["requires-python"] = specifier
+        narrowed[group].comment(f"ci-tasks init: {found[1]} needs Python{specifier} ({source})")
+        return tomlkit.dumps(document), group, specifier
+    return None
+
+
 def _ignore_key(line: str) -> str:
     return line.strip().strip("/")
 

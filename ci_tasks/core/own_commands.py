@@ -738,18 +738,21 @@ def test_command(
     return next(iter(found), None)
 
 
-def gate(own: OwnCommands, tool: str, subcommand: str | None = None) -> Command | Hook | None:
+def gate(
+    own: OwnCommands, tool: str, subcommand: str | None = None, python: str | None = None
+) -> Command | Hook | None:
     """What the project gates on for *tool*: its pre-commit hook, else its own command.
 
     ``gate(own, "ruff", "format")`` is the ``ruff-format`` hook or a ``ruff format``
-    command; ``gate(own, "black")`` the ``black`` hook or a ``black`` command.
+    command; ``gate(own, "black")`` the ``black`` hook or a ``black`` command. Given
+    *python*, a command whose environment is that Python comes first (tox's ``3.11-mypy``
+    before ``3.10-mypy``), then one that names none.
     """
     hook_ids = {("ruff", "format"): ("ruff-format",), ("ruff", "check"): ("ruff", "ruff-check")}
     ids = hook_ids.get((tool, subcommand or ""), (tool,))
     hook = own.hook(*ids)
     if hook is not None:
         return hook
-    for command in own.of(tool):
-        if subcommand is None or command.subcommand == subcommand:
-            return command
-    return None
+    found = [c for c in own.of(tool) if subcommand is None or c.subcommand == subcommand]
+    preferred = [c for c in found if c.python == python] + [c for c in found if c.python is None]
+    return next(iter(preferred if python is not None else ()), next(iter(found), None))
