@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ci_tasks.adopt import existing, merge, project, scriptenv, workflows
-from ci_tasks.core import baseline, coverage_evidence, groups, ignores, matrix, pins
+from ci_tasks.core import baseline, coverage_evidence, groups, ignores, matrix, own_commands, pins
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.config import (
     PYPROJECT,
@@ -237,15 +237,24 @@ def _parse_pyproject(path: Path) -> tuple[str, dict[str, Any]]:
     return text, data
 
 
-def _test_requirements(data: Mapping[str, Any], *, coverage: bool) -> tuple[str, list[str]]:
+def _test_requirements(
+    data: Mapping[str, Any], *, coverage: bool, deps: Sequence[str] = ()
+) -> tuple[str, list[str]]:
     """The group to add test plugins to (pytest's, else a new one) and what to add.
 
     *coverage*: the project measures coverage, so the session needs coverage itself.
+    *deps*: what the project's own test command installs besides the project (tox's
+    ``deps``: ``pretend``, ``pytest-socket``), which its tests import or load.
     """
     found = groups.pytest_group(data)
     wanted = list(TEST_PLUGINS) if found is not None else [PYTEST, *TEST_PLUGINS]
     has = coverage_evidence.test_requirement(data) is not None  # coverage, or pytest-cov's
-    return found or NEW_TEST_GROUP, [*wanted, *([COVERAGE] if coverage and not has else [])]
+    theirs = [d for d in deps if groups.requirement_name(d) not in ("pytest", "coverage")]
+    return found or NEW_TEST_GROUP, [
+        *wanted,
+        *theirs,
+        *([COVERAGE] if coverage and not has else []),
+    ]
 
 
 def coverage_note(root: Path) -> tuple[bool, str]:
@@ -277,7 +286,9 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     layout = project.detect_layout(root, data)
     detected = groups.test_groups(data)
     measured, why = coverage_note(root)
-    group, wanted = _test_requirements(data, coverage=measured)
+    test_command = own_commands.test_command(own_commands.read(root))
+    deps = test_command.deps if test_command else ()
+    group, wanted = _test_requirements(data, coverage=measured, deps=deps)
     detected = detected or (group,)
     overrides, kept = _matrix_overrides(root, layout, data)
     table = project.render_config_table(

@@ -307,7 +307,7 @@ def _hook_argv(root: Path, hook: Hook, uv: str) -> tuple[list[str], str]:
         argv = [uv, "tool", "run", "--from", f"black=={version}", "black", "--check", *args]
     else:
         extras = [w for d in hook.additional_dependencies for w in ("--with", d)]
-        default = args or ["--ignore-missing-imports", "--scroll-output"]
+        default = args or ["--ignore-missing-imports"]  # mirrors-mypy's own default
         argv = [uv, "tool", "run", "--from", f"mypy=={version}", *extras, "mypy", *default]
     label = f"pre-commit hook {hook.id!r} ({tool} {version}, read-only, {len(files)} files)"
     return [*argv, *files], label

@@ -82,6 +82,9 @@ class Command:
     with the job's installs before it); empty where it cannot be run on its own."""
     python: str | None = None
     """The Python its environment names (tox's ``py311`` factor, nox's ``python=``)."""
+    deps: tuple[str, ...] = ()
+    """What its environment installs besides the project: tox's ``deps`` (with the
+    requirement files they name read), a nox session's ``session.install`` requirements."""
 
     @property
     def subcommand(self) -> str | None:
@@ -175,6 +178,7 @@ class _Env:
     all_extras: bool = False
     groups: list[str] = dataclasses.field(default_factory=list)
     env: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    deps: list[str] = dataclasses.field(default_factory=list)
 
 
 def _unwrap(words: list[str], env: _Env) -> list[str]:
@@ -244,6 +248,7 @@ def parse_line(
     for segment in _segments(_words(line)):
         env = dataclasses.replace(base) if base else _Env()
         env.extras, env.groups, env.env = list(env.extras), list(env.groups), list(env.env)
+        env.deps = list(env.deps)
         words = _unwrap(segment, env)
         if not words:
             continue
@@ -255,6 +260,7 @@ def parse_line(
             Command(
                 name, args, source, tuple(dict.fromkeys(env.extras)), env.all_extras,
                 tuple(dict.fromkeys(env.groups)), tuple(env.env), tuple(run), python,
+                tuple(dict.fromkeys(env.deps)),
             )
         )  # fmt: skip
     return found
@@ -469,7 +475,7 @@ def _tox_ini(root: Path, name: str, section_prefix: str, skipped: list[str]) -> 
     testenv = f"{section_prefix}testenv"
     base = parser[testenv] if parser.has_section(testenv) else {}
     core = parser[f"{section_prefix}tox"] if parser.has_section(f"{section_prefix}tox") else {}
-    declared = _list(str(core.get("env_list", core.get("envlist", ""))))
+    declared = _env_list(str(core.get("env_list", core.get("envlist", ""))))
     named = {
         section: _braces(section.removeprefix(f"{testenv}:"))
         for section in parser.sections()
@@ -484,12 +490,51 @@ def _tox_ini(root: Path, name: str, section_prefix: str, skipped: list[str]) -> 
             return _for_env(str(values.get(key, base.get(key, ""))), factors)
 
         env = _Env(extras=_list(value("extras")), groups=_list(value("dependency_groups")))
+        env.deps = _requirements(root, value("deps").splitlines())
         setenv = value("set_env") or value("setenv")
         env.env = [tuple(line.split("=", 1)) for line in _list(setenv) if "=" in line]  # type: ignore[misc]
         source = f"{name} [{section or testenv}]"
         run = ("tox", "run", "-e", env_name)
         for line in value("commands").splitlines():
             yield from parse_line(line.strip().lstrip("-"), source, env, run, _python_of(env_name))
+
+
+# A requirement as tox's deps and session.install name one: a name, extras, a version.
+_REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._ -]+\])?\s*([<>=!~;].*)?$")
+
+
+def _requirements(root: Path, lines: Iterable[str], depth: int = 0) -> list[str]:
+    """The requirements of tox's ``deps`` lines, a ``-r file`` read in place (one level).
+
+    Paths, URLs, options and tox substitutions are not requirements of the tests' group.
+    """
+    found: list[str] = []
+    for raw in lines:
+        line = raw.split(" #", 1)[0].strip()
+        included = re.match(r"^-r\s*(\S+)$", line)
+        if included and depth == 0 and "{" not in included[1]:
+            path = root / included[1]
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            found += _requirements(path.parent, text.splitlines(), depth + 1)
+        elif _REQUIREMENT.match(line) and "{" not in line:
+            found.append(line)
+    return found
+
+
+def _env_list(text: str) -> list[str]:
+    """tox.ini's ``env_list``: names split at commas and lines, but not inside braces."""
+    names, current, depth = [], "", 0
+    for char in "\n".join(line.split("#", 1)[0] for line in text.splitlines()):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char in ",\n" and depth == 0:
+            names.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return [n for n in [*names, current.strip()] if n]
 
 
 def _list(text: str) -> list[str]:
@@ -521,6 +566,7 @@ def _tox_toml(root: Path, skipped: list[str]) -> Iterator[Command]:
                 extras=[str(e) for e in merged.get("extras") or ()],
                 groups=[str(g) for g in merged.get("dependency_groups") or ()],
                 env=[(str(k), str(v)) for k, v in (merged.get("set_env") or {}).items()],
+                deps=_requirements(root, [str(d) for d in merged.get("deps") or ()]),
             )
             source = f"{where} {'env.' + env_name if env_name in own_envs else 'env_run_base'}"
             run = ("tox", "run", "-e", env_name)
@@ -649,6 +695,7 @@ def _session_calls(function: ast.FunctionDef) -> tuple[_Env, list[list[str]]]:
             for word in words:
                 match = re.match(r"^\.\[([^\]]+)\]$", word)
                 env.extras += match[1].split(",") if match else []
+            env.deps += [w for w in words if _REQUIREMENT.match(w)]
             _uv_flags([w for w in words if w.startswith("-")], env)
         elif method in ("run", "run_install") and words:
             if words[:2] == ["uv", "sync"]:
