@@ -54,6 +54,7 @@ WORK = f"{reports.REPORT_DIR}/parity"
 LEFT = f"{WORK}/left"
 REPORT_KIND = "parity"
 _OUTCOMES = ("passed", "failed", "skipped", "xfailed", "errors")
+_NOT_FOUND = 127  # the shell's exit code for a command it could not find
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,7 +316,7 @@ def _hook_argv(root: Path, hook: Hook, uv: str) -> tuple[list[str], str]:
 
 def _own_argv(command: Command, root: Path, python: str, uv: str) -> list[str]:
     """How a maintainer's way of running *command* is started here."""
-    head, *rest = command.run
+    head, *rest = [w.replace(own_commands.PYTHON_PLACEHOLDER, python) for w in command.run]
     work = f"{WORK}/{head}"
     if head == "tox":
         # A uv runner (`uv-venv-lock-runner`) is tox-uv's: its users install tox with it.
@@ -335,10 +336,21 @@ def _own_argv(command: Command, root: Path, python: str, uv: str) -> list[str]:
         return [uv, "tool", "run", "hatch", *rest]
     if head == "just" and shutil.which("just") is None:
         return [uv, "tool", "run", "--from", "rust-just", "just", *rest]
+    if head == "bash" and rest[:1] == ["-ec"]:
+        # A workflow installs its runners in ways a machine need not repeat (curl | python,
+        # pipx, setup actions): where one is not installed, uv runs it from PyPI.
+        shims = [
+            f"command -v {tool} >/dev/null || {tool}() {{ {shlex.quote(uv)} tool run "
+            f'{"--from " + package + " " if package != tool else ""}{tool} "$@"; }}'
+            for tool, package in _RUNNERS.items()
+        ]
+        return ["bash", "-ec", "\n".join([*shims, *rest[1:]])]
     return list(command.run)
 
 
 _TOX = ("tox.ini", "tox.toml", "pyproject.toml")
+_RUNNERS = {"poetry": "poetry", "hatch": "hatch", "tox": "tox", "nox": "nox", "pdm": "pdm",
+            "just": "rust-just", "poe": "poethepoet"}  # fmt: skip
 
 
 def _read(path: Path) -> str:
@@ -356,9 +368,17 @@ def _label(command: Command) -> str:
 
 
 def _plain_env() -> dict[str, str]:
-    """This process's environment without the environment it runs in (``uv run``'s)."""
+    """This process's environment without the environment it runs in (ci_tasks' own).
+
+    The project's commands must not find ci_tasks' tools (its mypy sees its own packages,
+    not the project's), so the CI environment's script folders leave ``PATH`` too.
+    """
     drop = {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONHOME", "NOX_CURRENT_SESSION"}
-    return {k: v for k, v in os.environ.items() if k not in drop}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    ours = {str(p) for p in tools.ci_bin_dirs()}
+    kept = [p for p in env.get("PATH", "").split(os.pathsep) if p and p not in ours]
+    env["PATH"] = os.pathsep.join(kept)
+    return env
 
 
 @dataclasses.dataclass
@@ -440,6 +460,10 @@ class _Run:
         reports.atomic_write(self.root / log, done.tail + "\n")
         counts, failing = pytest_results(done.tail)
         left = tidy.finish(str(self.count))
+        if done.returncode == _NOT_FOUND and counts is None:
+            missing = next((ln for ln in done.tail.splitlines() if "not found" in ln), "")
+            note = f"not run: a program it runs is not installed here ({missing.strip()}); {log}"
+            return Outcome(label, source, None, done.duration, note=note, log=log)
         return Outcome(label, source, done.returncode, done.duration, counts, failing, left, log)
 
     def own_env(self) -> dict[str, str]:
@@ -486,7 +510,11 @@ class _Run:
             if tuple(argv) in seen:
                 continue
             seen.add(tuple(argv))
-            outcomes.append(self.command(argv, label, source, env))
+            # A workflow's lines run as its runner runs them: the project's scripts often
+            # do otherwise outside CI (make a venv, run every check, open a browser).
+            replayed = isinstance(gate, Command) and ".github/workflows/" in gate.source
+            ci = {"CI": "true", "GITHUB_ACTIONS": "true"} if replayed else {}
+            outcomes.append(self.command(argv, label, source, {**env, **ci}))
         return _combined(outcomes)
 
     def session(self, pair: Pair, uv: str) -> Outcome:

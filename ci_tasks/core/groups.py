@@ -65,10 +65,15 @@ def includes(data: Mapping[str, Any], group: str) -> list[str]:
     return seen
 
 
+# pytest itself, or the plugin init adds beside it: where pytest is the project's own
+# runtime dependency (a pytest plugin), init's tests group cannot list it again.
+_TEST_RUNNERS = frozenset({"pytest", "pytest-rerunfailures"})
+
+
 def pytest_group(data: Mapping[str, Any]) -> str | None:
-    """The group that lists pytest itself; the first such group in file order."""
+    """The group that lists pytest (or the rerun plugin beside it); the first in file order."""
     for name, entries in _groups(data).items():
-        if isinstance(entries, list) and any(requirement_name(e) == "pytest" for e in entries):
+        if isinstance(entries, list) and any(requirement_name(e) in _TEST_RUNNERS for e in entries):
             return str(name)
     return None
 

@@ -40,6 +40,7 @@ __all__ = [
 _TOOL_NAMES = {
     "pytest": "pytest",
     "py.test": "pytest",
+    "unittest": "unittest",
     "ruff": "ruff",
     "black": "black",
     "mypy": "mypy",
@@ -48,6 +49,8 @@ _TOOL_NAMES = {
 _WRAPPERS = frozenset({"uv", "uvx", "poetry", "pdm", "hatch", "pipenv", "rye", "exec", "env"})
 _PLACEHOLDERS = re.compile(r"^(\{posargs.*\}|\{args.*\}|\$@|\"\$@\"|\$\*|\$\{@\}|\{\{.*\}\})$")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+PYTHON_PLACEHOLDER = "{python}"
+"""In :attr:`Command.run`: the Python it is run on (``hatch test --python {python}``)."""
 _POSARGS = re.compile(r"\{posargs(?::([^{}]*))?\}")
 # tox's own interpreter of the env, as a command's first word.
 _TOX_PYTHONS = frozenset(
@@ -190,6 +193,10 @@ def _unwrap(words: list[str], env: _Env) -> list[str]:
             name, _, value = head.partition("=")
             env.env.append((name, value))
             rest.pop(0)
+        elif head == "hatch" and rest[1:2] == ["test"]:
+            # hatch's own pytest env; what follows `--` is pytest's.
+            cut = rest.index("--") + 1 if "--" in rest else len(rest)
+            return ["pytest", *rest[cut:]]
         elif head in _WRAPPERS or head.endswith(("/uv", "/poetry")):
             rest.pop(0)
             if rest and rest[0] in ("run", "exec", "tool"):
@@ -252,6 +259,8 @@ def parse_line(
         words = _unwrap(segment, env)
         if not words:
             continue
+        if "hatch" in segment and segment[segment.index("hatch") + 1 :][:1] == ["test"]:
+            run = ("hatch", "test", "--python", PYTHON_PLACEHOLDER)  # on the Python compared
         name = _TOOL_NAMES.get(Path(words[0]).name)
         if name is None:
             continue
@@ -321,17 +330,67 @@ def _workflows(root: Path, skipped: list[str]) -> Iterator[Command]:
             installs: list[str] = []  # what the job installed before a line runs
             for step in steps if isinstance(steps, list) else ():
                 run = step.get("run") if isinstance(step, dict) else None
-                if isinstance(run, str):
+                if isinstance(run, str) and _here(root, job, step):
                     for line in _logical_lines(run):
-                        replay = ("bash", "-ec", "\n".join([*installs, line]))
-                        yield from _followed(root, line, f"{rel} job {job_id!r}", replay)
-                        if _INSTALL.search(line):
+                        for expanded in _with_matrix(line, job):
+                            replay = ("bash", "-ec", "\n".join([*installs, expanded]))
+                            yield from _followed(root, expanded, f"{rel} job {job_id!r}", replay)
+                        if _INSTALL.search(line) and "--system" not in line:
                             installs.append(line)
+
+
+def _here(root: Path, job: Mapping[str, Any], step: Mapping[str, Any]) -> bool:
+    """Whether *step* runs in this project: not in another repository's checkout."""
+    defaults = job.get("defaults")
+    job_run = defaults.get("run") if isinstance(defaults, dict) else None
+    folder = step.get("working-directory") or (
+        job_run.get("working-directory") if isinstance(job_run, dict) else None
+    )
+    return not isinstance(folder, str) or "${{" in folder or (root / folder).is_dir()
+
+
+_MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
+_MATRIX_LINES = 24
+
+
+def _with_matrix(line: str, job: Mapping[str, Any]) -> list[str]:
+    """*line* once per value of the matrix keys it names (``poe ${{ matrix.task }}``).
+
+    A Python key's values become :data:`PYTHON_PLACEHOLDER`: which Python runs is the
+    comparer's choice, not the line's.
+    """
+    names = list(dict.fromkeys(_MATRIX_REF.findall(line)))
+    strategy = job.get("strategy")
+    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+    if not names or not isinstance(matrix, dict):
+        return [line]
+    lines = [line]
+    for name in names:
+        values = matrix.get(name)
+        includes = matrix.get("include")
+        extra = (
+            [i.get(name) for i in includes if isinstance(i, dict)]
+            if isinstance(includes, list)
+            else []
+        )
+        choices = [
+            str(v) for v in [*(values if isinstance(values, list) else []), *extra] if v is not None
+        ]
+        choices = list(dict.fromkeys(choices))[:_MATRIX_LINES]
+        if "python" in name and choices:
+            choices = [PYTHON_PLACEHOLDER]
+        if not choices:
+            continue
+        pattern = re.compile(r"\$\{\{\s*matrix\." + re.escape(name) + r"\s*\}\}")
+        lines = [pattern.sub(choice, old) for old in lines for choice in choices][:_MATRIX_LINES]
+    return lines
 
 
 # A workflow line that builds the environment later lines run in.
 _INSTALL = re.compile(
-    r"\b(pip3? install|uv (pip install|sync)|poetry install|pdm (install|sync))\b"
+    r"^(?!sudo |apt|brew |choco )"  # the machine's packages are the runner image's business
+    r".*(\b(pip3? install|uv (pip install|sync)|poetry install|pdm (install|sync))\b"
+    r"|(^|/)install(\s|$))"  # the project's own install script: scripts/install
 )
 
 
@@ -358,31 +417,80 @@ _MAX_DEPTH = 3
 def _followed(
     root: Path, line: str, source: str, run: Sequence[str], depth: int = 0
 ) -> Iterator[Command]:
-    """The commands of *line*, and of the project's own scripts it runs (``scripts/check``).
+    """The commands of *line*, and of what of the project's own it runs.
 
-    A script's lines are read with its own variables expanded (``$SOURCE_FILES``); they
-    are run as *line* is (the recipe or step that runs the script).
+    The project's scripts (``scripts/check``), Makefile and Justfile recipes (``make
+    check``) and poe tasks (``poe test``) are read in its place; a script's lines with its
+    own variables expanded (``$SOURCE_FILES``). They are run as *line* is (the recipe or
+    workflow step that runs them).
     """
     for segment in _segments(_words(line)):
         words = segment[1:] if segment[:1] and segment[0] in _SHELLS else segment
-        script = _script(root, words[0]) if words and depth < _MAX_DEPTH else None
-        if script is None:
+        if depth >= _MAX_DEPTH or not words:
             yield from parse_line(shlex.join(segment), source, run=run)
             continue
-        rel = script.relative_to(root).as_posix()
-        try:
-            text = script.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        delegated = list(_delegated(root, _unwrap(list(words), _Env())))
+        script = _script(root, words[0])
+        if delegated:
+            for where, inner_line in delegated:
+                yield from _followed(root, inner_line, f"{where} (run by {source})", run, depth + 1)
+        elif script is not None:
+            where = f"{script.relative_to(root).as_posix()} (run by {source})"
+            for inner_line in _script_lines(script):
+                yield from _followed(root, inner_line, where, run, depth + 1)
+        else:
+            yield from parse_line(shlex.join(segment), source, run=run)
+
+
+def _delegated(root: Path, words: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """``(where, line)`` of the recipe or poe task *words* run (``make check``, ``poe test``)."""
+    runner = Path(words[0]).name if words else ""
+    if runner in _RECIPE_FILES and len(words) > 1:
+        kind = _RECIPE_FILES[runner][1]
+        targets = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+        for name, recipe, recipe_line in _recipe_lines(root, runner):
+            if recipe in targets:
+                yield f"{name} {kind} {recipe!r}", recipe_line
+    elif runner == "poe" and len(words) > 1:
+        for task_line in _poe_lines(_pyproject(root), words[1]):
+            yield f"pyproject.toml poe task {words[1]!r}", task_line
+
+
+def _script_lines(script: Path) -> Iterator[str]:
+    """A shell script's lines, its own variables expanded (``$SOURCE_FILES``)."""
+    try:
+        text = script.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    variables: dict[str, str] = {}
+    for raw in _logical_lines(text):
+        assigned = _EXPORT.match(raw)
+        if assigned and assigned[1] not in variables:
+            variables[assigned[1]] = " ".join(_words(assigned[2]))
             continue
-        variables: dict[str, str] = {}
-        for raw in _logical_lines(text):
-            assigned = _EXPORT.match(raw)
-            if assigned and assigned[1] not in variables:
-                variables[assigned[1]] = " ".join(_words(assigned[2]))
-                continue
-            expanded = _VARIABLE.sub(functools.partial(_expand, variables), raw)
-            where = f"{rel} (run by {source})"
-            yield from _followed(root, expanded.strip(), where, run, depth + 1)
+        yield _VARIABLE.sub(functools.partial(_expand, variables), raw).strip()
+
+
+def _poe_lines(pyproject: Mapping[str, Any], name: str, depth: int = 0) -> list[str]:
+    """The shell lines poethepoet's task *name* runs: its ``cmd``, or its sequence's."""
+    tasks = pyproject.get("tool", {}).get("poe", {}).get("tasks", {})
+    task = tasks.get(name) if isinstance(tasks, dict) and depth < _MAX_DEPTH else None
+    if isinstance(task, str):
+        return [task]
+    if isinstance(task, dict):
+        for key in ("cmd", "shell"):
+            if isinstance(task.get(key), str):
+                return [task[key]]
+        task = task.get("sequence")
+    lines: list[str] = []
+    for step in task if isinstance(task, list) else ():
+        if isinstance(step, str):  # a sequence of task names
+            lines += _poe_lines(pyproject, step, depth + 1)
+        elif isinstance(step, dict):
+            lines += [step[k] for k in ("cmd", "shell") if isinstance(step.get(k), str)]
+            ref = step.get("ref")
+            lines += _poe_lines(pyproject, ref, depth + 1) if isinstance(ref, str) else []
+    return lines
 
 
 def _expand(variables: Mapping[str, str], match: re.Match[str]) -> str:
@@ -607,9 +715,15 @@ def _hatch(root: Path) -> Iterator[Command]:
 _RECIPE = re.compile(r"^(?:@?\[[^\]]*\]\s*)*@?([A-Za-z0-9_][A-Za-z0-9_.-]*)(?:\s+[^:=]*)?:(?!=)")
 
 
-def _recipes(root: Path, names: Sequence[str], kind: str) -> Iterator[Command]:
-    """Justfile and Makefile recipes: indented lines under ``name:``."""
-    for name in names:
+_RECIPE_FILES = {
+    "just": (("justfile", "Justfile", ".justfile"), "recipe"),
+    "make": (("Makefile", "makefile", "GNUmakefile"), "target"),
+}
+
+
+def _recipe_lines(root: Path, runner: str) -> Iterator[tuple[str, str, str]]:
+    """``(file, recipe, line)`` for every line of every recipe of *runner*'s file."""
+    for name in _RECIPE_FILES[runner][0]:
         path = root / name
         if not path.is_file():
             continue
@@ -621,12 +735,17 @@ def _recipes(root: Path, names: Sequence[str], kind: str) -> Iterator[Command]:
         for line in _logical_lines(text):
             if line[:1] in ("\t", " "):
                 if recipe is not None:
-                    where = f"{name} {kind} {recipe!r}"
-                    run = ("make" if kind == "target" else "just", recipe)
-                    yield from _followed(root, line.strip().lstrip("@-"), where, run)
+                    yield name, recipe, line.strip().lstrip("@-")
                 continue
             match = _RECIPE.match(line)
             recipe = match[1] if match else None
+
+
+def _recipes(root: Path, runner: str) -> Iterator[Command]:
+    """Justfile and Makefile recipes: indented lines under ``name:``."""
+    kind = _RECIPE_FILES[runner][1]
+    for name, recipe, line in _recipe_lines(root, runner):
+        yield from _followed(root, line, f"{name} {kind} {recipe!r}", (runner, recipe))
 
 
 def _nox(root: Path, skipped: list[str]) -> Iterator[Command]:
@@ -749,8 +868,8 @@ def read(root: Path) -> OwnCommands:
     skipped: list[str] = []
     commands: list[Command] = []
     readers: Iterable[Iterator[Command]] = (
-        _recipes(root, ("justfile", "Justfile", ".justfile"), "recipe"),
-        _recipes(root, ("Makefile", "makefile", "GNUmakefile"), "target"),
+        _recipes(root, "just"),
+        _recipes(root, "make"),
         _tox_ini(root, "tox.ini", "", skipped),
         _tox_toml(root, skipped),
         _hatch(root),
@@ -759,10 +878,30 @@ def read(root: Path) -> OwnCommands:
     )
     for reader in readers:
         commands.extend(reader)
+    commands = _run_as_ci_does(commands)
     hooks = _hooks(root, skipped)
     sources = [c.source.split(" ", 1)[0] for c in commands]
     sources += [".pre-commit-config.yaml"] if hooks else []
     return OwnCommands(tuple(commands), hooks, tuple(dict.fromkeys(sources)), tuple(skipped))
+
+
+def _run_as_ci_does(commands: Sequence[Command]) -> list[Command]:
+    """A recipe's command, where a workflow runs that recipe, is run the workflow's way.
+
+    ``make check`` alone finds whatever is on ``PATH``; the workflow that runs it installs
+    what it needs first, and that is how the command's verdict is made.
+    """
+    by_ci: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
+    for command in commands:
+        outer, _, by = command.source.partition(" (run by ")
+        if by and command.run[:2] == ("bash", "-ec"):
+            by_ci.setdefault((outer, command.tool, command.args), command.run)
+    return [
+        dataclasses.replace(c, run=by_ci[(c.source, c.tool, c.args)])
+        if (c.source, c.tool, c.args) in by_ci
+        else c
+        for c in commands
+    ]
 
 
 def test_command(
@@ -776,7 +915,7 @@ def test_command(
     the first whose environment is that Python (tox's ``3.11-tests``), else the first
     that names none.
     """
-    found = own.of("pytest")
+    found = own.of("pytest") or own.of("unittest")  # pytest runs unittest's tests too
     if python is not None:
         return next(
             (c for c in found if c.python == python),
