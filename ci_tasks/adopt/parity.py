@@ -174,8 +174,7 @@ def pytest_results(text: str) -> tuple[Counts | None, dict[str, str]]:
     A command may run pytest more than once (a recipe's two runs): the counts are summed.
     ``None`` when no summary line was printed (the command never got to pytest).
     """
-    total: Counts | None = None
-    failing: dict[str, str] = {}
+    total, failing = _unittest_results(text)
     for raw in text.splitlines():
         line = raw.strip()
         failed = _FAILED_LINE.match(line)
@@ -194,6 +193,44 @@ def pytest_results(text: str) -> tuple[Counts | None, dict[str, str]]:
                 name = "passed"
             found[name] += int(number)
         total = Counts(**found) + (total or Counts())
+    return total, failing
+
+
+_RAN = re.compile(r"^Ran (\d+) tests? in ")
+_UNITTEST_END = re.compile(r"^(OK|FAILED)(?: \((.*)\))?$")
+_UNITTEST_FAILED = re.compile(r"^(?:FAIL|ERROR): (\S+) \(([^)]+)\)")
+
+
+def _unittest_results(text: str) -> tuple[Counts | None, dict[str, str]]:
+    """What ``python -m unittest`` printed: ``Ran 12 tests``, ``FAILED (failures=1)``."""
+    total: Counts | None = None
+    failing: dict[str, str] = {}
+    ran = 0
+    for raw in text.splitlines():
+        line = raw.strip()
+        failed = _UNITTEST_FAILED.match(line)
+        if failed:
+            name, where = failed[1], failed[2]
+            test_id = where if where.endswith(f".{name}") else f"{where}.{name}"
+            module_class, _, method = test_id.rpartition(".")
+            failing[f"{module_class}::{method}"] = test_id
+            continue
+        counted = _RAN.match(line)
+        if counted:
+            ran = int(counted[1])
+            continue
+        ended = _UNITTEST_END.match(line)
+        if ended and ran:
+            parts = {
+                k.strip(): int(v)
+                for k, _, v in (p.partition("=") for p in (ended[2] or "").split(","))
+                if v
+            }
+            failed_n, errors = parts.get("failures", 0), parts.get("errors", 0)
+            skipped, xfailed = parts.get("skipped", 0), parts.get("expected failures", 0)
+            passed = ran - failed_n - errors - skipped - xfailed
+            total = Counts(passed, failed_n, skipped, xfailed, errors) + (total or Counts())
+            ran = 0
     return total, failing
 
 
