@@ -55,6 +55,12 @@ LEFT = f"{WORK}/left"
 REPORT_KIND = "parity"
 _OUTCOMES = ("passed", "failed", "skipped", "xfailed", "errors")
 _NOT_FOUND = 127  # the shell's exit code for a command it could not find
+# tox, nox and uv when an env's interpreter is not on the machine.
+_NO_INTERPRETER = re.compile(
+    r"No interpreter found for [^\n]*|could not find python interpreter[^\n]*"
+    r"|Python interpreter [^\n]* not found[^\n]*|failed to find interpreter[^\n]*",
+    re.IGNORECASE,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -359,12 +365,7 @@ def _own_argv(command: Command, root: Path, python: str, uv: str) -> list[str]:
         # A uv runner (`uv-venv-lock-runner`) is tox-uv's: its users install tox with it.
         uses_uv = any("uv-venv" in _read(root / n) or "tox-uv" in _read(root / n) for n in _TOX)
         plugin = ["--with", "tox-uv"] if uses_uv else []
-        argv = [uv, "tool", "run", "--python", python, *plugin, "tox", *rest, "--workdir", work]
-        if command.python is None and rest[-2:-1] == ["-e"]:
-            # An env that names no Python (`lint`, its own base_python) runs on the one
-            # compared on, as the session does.
-            argv += ["-x", f"testenv:{rest[-1]}.base_python=python{python}"]
-        return argv
+        return [uv, "tool", "run", "--python", python, *plugin, "tox", *rest, "--workdir", work]
     if head == "nox":
         scripted = "# /// script" in _read(root / "noxfile.py")
         start = [uv, "run", "--script", "noxfile.py"] if scripted else [uv, "tool", "run", "nox"]
@@ -420,50 +421,65 @@ def _plain_env() -> dict[str, str]:
 
 @dataclasses.dataclass
 class _Tidy:
-    """What a command left in the tree, moved under ``.ci-tasks/parity/left/``."""
+    """What a command left or changed in the tree: put back as it was, its version kept.
+
+    New untracked or ignored files (``.pytest_cache/``, ``.coverage``) are moved under
+    ``.ci-tasks/parity/left/N/``. A tracked file the command changed (a ``ruff check
+    --fix`` of the project's) is kept there too, then restored to what it was before the
+    command, uncommitted edits included (``git stash create`` records them without
+    touching the tree).
+    """
 
     root: Path
     before: frozenset[str] = frozenset()
-    changed_before: frozenset[str] = frozenset()
+    snapshot: str = "HEAD"
     usable: bool = True
 
-    def _status(self, *extra: str) -> list[str]:
-        listing = git.run(self.root, "status", "--porcelain", "-z", *extra)
-        return [entry for entry in listing.decode(errors="replace").split("\0") if entry]
+    def _status(self) -> list[str]:
+        listing = git.run(
+            self.root, "status", "--porcelain", "-z", "--ignored", "--untracked-files=normal"
+        )
+        entries = listing.decode(errors="replace").split("\0")
+        return [e[3:] for e in entries if e[:2] in ("??", "!!")]
 
     def start(self) -> None:
         try:
-            entries = self._status("--ignored", "--untracked-files=normal")
+            self.before = frozenset(self._status())
+            self.snapshot = git.text(self.root, "stash", "create") or "HEAD"
         except (git.GitError, ToolMissingError):  # not a repository: nothing to tidy by
             self.usable = False
-            return
-        self.before = frozenset(e[3:] for e in entries if e[:2] in ("??", "!!"))
-        self.changed_before = frozenset(e[3:] for e in entries if e[:2] not in ("??", "!!"))
 
     def finish(self, into: str) -> str:
-        """Move what is new (kept, never deleted) and say what; name tracked files changed."""
+        """Put the tree back (keeping what the command made) and say what it did."""
         if not self.usable:
             return ""
-        entries = self._status("--ignored", "--untracked-files=normal")
+        kept = self.root / LEFT / into
         new = [
-            e[3:]
-            for e in entries
-            if e[:2] in ("??", "!!")
-            and e[3:] not in self.before
-            and not e[3:].startswith(f"{reports.REPORT_DIR}/")
+            name
+            for name in self._status()
+            if name not in self.before and not name.startswith(f"{reports.REPORT_DIR}/")
         ]
-        changed = sorted(
-            e[3:] for e in entries if e[:2] not in ("??", "!!") and e[3:] not in self.changed_before
-        )
         for name in new:
-            target = self.root / LEFT / into / name.rstrip("/")
+            target = kept / name.rstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(self.root / name.rstrip("/"), target)
+        listing = git.run(self.root, "diff", "--name-only", "-z", self.snapshot, "--")
+        changed = sorted(n for n in listing.decode(errors="replace").split("\0") if n)
+        for name in changed:
+            path = self.root / name
+            if path.is_file():
+                (kept / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, kept / name)
+        if changed:
+            git.run(self.root, "restore", f"--source={self.snapshot}", "--worktree", "--", *changed)
         said = []
         if new:
             said.append(f"moved what it left to {LEFT}/{into}/: {', '.join(sorted(new))}")
         if changed:
-            said.append(f"it changed tracked files: {', '.join(changed)}")
+            said.append(
+                f"it changed tracked files, put back as they were (its version in "
+                f"{LEFT}/{into}/): {', '.join(changed)}"
+            )
         return "; ".join(said)
 
 
@@ -497,6 +513,10 @@ class _Run:
         reports.atomic_write(self.root / log, done.tail + "\n")
         counts, failing = pytest_results(done.tail)
         left = tidy.finish(str(self.count))
+        wanted = _NO_INTERPRETER.search(done.tail)
+        if done.returncode != 0 and counts is None and wanted:
+            note = f"not run: the Python it asks for is not installed here ({wanted[0]}); {log}"
+            return Outcome(label, source, None, done.duration, note=note, log=log)
         if done.returncode == _NOT_FOUND and counts is None:
             missing = next((ln for ln in done.tail.splitlines() if "not found" in ln), "")
             note = f"not run: a program it runs is not installed here ({missing.strip()}); {log}"
