@@ -247,14 +247,21 @@ def _test_requirements(
     ``deps``: ``pretend``, ``pytest-socket``), which its tests import or load.
     """
     found = groups.pytest_group(data)
-    wanted = list(TEST_PLUGINS) if found is not None else [PYTEST, *TEST_PLUGINS]
+    theirs = {
+        groups.requirement_name(d): d
+        for d in deps
+        if groups.requirement_name(d) not in (None, "pip", "setuptools", "wheel")
+    }
+    pytest = theirs.pop("pytest", PYTEST)  # the project's own pin of pytest, where it has one
+    coverage_pin = theirs.pop("coverage", None)
     has = coverage_evidence.test_requirement(data) is not None  # coverage, or pytest-cov's
-    theirs = [d for d in deps if groups.requirement_name(d) not in ("pytest", "coverage")]
-    return found or NEW_TEST_GROUP, [
-        *wanted,
-        *theirs,
-        *([COVERAGE] if coverage and not has else []),
+    wanted = [
+        *([] if found is not None else [pytest]),
+        *TEST_PLUGINS,
+        *theirs.values(),
+        *([coverage_pin] if coverage_pin else [COVERAGE] if coverage and not has else []),
     ]
+    return found or NEW_TEST_GROUP, wanted
 
 
 def coverage_note(root: Path) -> tuple[bool, str]:

@@ -328,15 +328,18 @@ def _workflows(root: Path, skipped: list[str]) -> Iterator[Command]:
         for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else ():
             steps = job.get("steps") if isinstance(job, dict) else None
             installs: list[str] = []  # what the job installed before a line runs
+            installed = _Env()  # and what those installs put in the environment
             for step in steps if isinstance(steps, list) else ():
                 run = step.get("run") if isinstance(step, dict) else None
                 if isinstance(run, str) and _here(root, job, step):
                     for line in _logical_lines(run):
                         for expanded in _with_matrix(line, job):
                             replay = ("bash", "-ec", "\n".join([*installs, expanded]))
-                            yield from _followed(root, expanded, f"{rel} job {job_id!r}", replay)
+                            where = f"{rel} job {job_id!r}"
+                            yield from _followed(root, expanded, where, replay, base=installed)
                         if _INSTALL.search(line) and "--system" not in line:
                             installs.append(line)
+                            _read_install(root, line, installed)
 
 
 def _here(root: Path, job: Mapping[str, Any], step: Mapping[str, Any]) -> bool:
@@ -347,6 +350,60 @@ def _here(root: Path, job: Mapping[str, Any], step: Mapping[str, Any]) -> bool:
         job_run.get("working-directory") if isinstance(job_run, dict) else None
     )
     return not isinstance(folder, str) or "${{" in folder or (root / folder).is_dir()
+
+
+def _read_install(root: Path, line: str, env: _Env, depth: int = 0) -> None:
+    """What an install line puts in the environment, into *env* (a script's, one level).
+
+    ``pip install -r requirements.txt`` (its requirements, and the extras of its ``-e
+    .[x,y]``), ``pip install -e .[test] pytest-cov``, ``uv sync --group test --extra x``.
+    """
+    for segment in _segments(_words(line)):
+        script = _script(root, segment[0]) if segment and depth == 0 else None
+        if script is not None:
+            for inner in _script_lines(script):
+                if _INSTALL.search(inner):
+                    _read_install(root, inner, env, depth + 1)
+        elif "sync" in segment:
+            _uv_flags(segment[segment.index("sync") + 1 :], env)
+        elif "install" in segment:
+            _install_words(root, segment[segment.index("install") + 1 :], env)
+
+
+def _install_words(root: Path, words: Sequence[str], env: _Env) -> None:
+    """``pip install``'s arguments: requirement files, requirements, the project's extras."""
+    for index, word in enumerate(words):
+        if word in ("-r", "--requirement") and index + 1 < len(words):
+            _requirement_file(root, words[index + 1], env)
+        elif word.startswith("-r") and len(word) > 2:  # noqa: PLR2004 - `-rfile`
+            _requirement_file(root, word[2:], env)
+        elif _REQUIREMENT.match(word) and words[index - 1 : index] != ["-r"]:
+            env.deps.append(word)
+        else:
+            _local_extras(word, env)
+
+
+def _local_extras(word: str, env: _Env) -> None:
+    """The extras of an install of the project itself: ``.[test,cli]``, ``-e .[x]``."""
+    match = re.match(r"^\.\[([^\]]+)\]$", word.strip("'\""))
+    if match:
+        env.extras += [e.strip() for e in match[1].split(",") if e.strip()]
+
+
+def _requirement_file(root: Path, name: str, env: _Env) -> None:
+    path = root / name
+    if "$" in name or not path.is_file():
+        return
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return
+    for raw in lines:
+        line = raw.split(" #", 1)[0].strip()
+        if line.startswith(("-e ", "-e.")):
+            _local_extras(line.removeprefix("-e").strip(), env)
+        elif _REQUIREMENT.match(line):
+            env.deps.append(line)
 
 
 _MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
@@ -389,7 +446,7 @@ def _with_matrix(line: str, job: Mapping[str, Any]) -> list[str]:
 # A workflow line that builds the environment later lines run in.
 _INSTALL = re.compile(
     r"^(?!sudo |apt|brew |choco )"  # the machine's packages are the runner image's business
-    r".*(\b(pip3? install|uv (pip install|sync)|poetry install|pdm (install|sync))\b"
+    r".*(\b(pip3?[\"']?\s+install|uv (pip install|sync)|poetry install|pdm (install|sync))\b"
     r"|(^|/)install(\s|$))"  # the project's own install script: scripts/install
 )
 
@@ -415,7 +472,13 @@ _MAX_DEPTH = 3
 
 
 def _followed(
-    root: Path, line: str, source: str, run: Sequence[str], depth: int = 0
+    root: Path,
+    line: str,
+    source: str,
+    run: Sequence[str],
+    *,
+    depth: int = 0,
+    base: _Env | None = None,
 ) -> Iterator[Command]:
     """The commands of *line*, and of what of the project's own it runs.
 
@@ -427,19 +490,20 @@ def _followed(
     for segment in _segments(_words(line)):
         words = segment[1:] if segment[:1] and segment[0] in _SHELLS else segment
         if depth >= _MAX_DEPTH or not words:
-            yield from parse_line(shlex.join(segment), source, run=run)
+            yield from parse_line(shlex.join(segment), source, base, run)
             continue
         delegated = list(_delegated(root, _unwrap(list(words), _Env())))
         script = _script(root, words[0])
         if delegated:
-            for where, inner_line in delegated:
-                yield from _followed(root, inner_line, f"{where} (run by {source})", run, depth + 1)
+            for inner_where, inner_line in delegated:
+                where = f"{inner_where} (run by {source})"
+                yield from _followed(root, inner_line, where, run, depth=depth + 1, base=base)
         elif script is not None:
             where = f"{script.relative_to(root).as_posix()} (run by {source})"
             for inner_line in _script_lines(script):
-                yield from _followed(root, inner_line, where, run, depth + 1)
+                yield from _followed(root, inner_line, where, run, depth=depth + 1, base=base)
         else:
-            yield from parse_line(shlex.join(segment), source, run=run)
+            yield from parse_line(shlex.join(segment), source, base, run)
 
 
 def _delegated(root: Path, words: Sequence[str]) -> Iterator[tuple[str, str]]:
