@@ -304,6 +304,12 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     )
     edit = project.edit_pyproject(text, wanted, table, group=group, source=str(pyproject_path))
     notes = []
+    own = own_commands.read(root)
+    if own.of("mypy") or own.hook("mypy"):
+        quieted = project.mypy_sees_ci_files(edit.text)
+        if quieted is not None:
+            edit = dataclasses.replace(edit, text=quieted)
+            notes.append("[tool.mypy] ignores the missing imports of noxfile.py and tasks.py")
     if edit.table_added:
         notes.append("added [tool.ci-tasks]")
     if edit.added:

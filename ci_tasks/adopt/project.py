@@ -414,6 +414,45 @@ def narrow_group(
     return None
 
 
+CI_MODULES = ("ci_tasks.*", "nox.*", "invoke.*")
+"""What ``noxfile.py`` and ``tasks.py`` import: the CI environment's, not the project's."""
+
+
+def mypy_sees_ci_files(text: str) -> str | None:
+    """*text* with a mypy override so the project's mypy accepts ``noxfile.py``/``tasks.py``.
+
+    A project whose mypy checks every Python file (a pre-commit mypy hook does) would fail
+    on init's files, whose imports live in the CI environment, not the project's: adopting
+    would change the project's own verdict. ``ignore_missing_imports`` for exactly those
+    modules keeps it. ``None`` when there is no ``[tool.mypy]`` or the override is there.
+    """
+    data = tomllib.loads(text)
+    mypy = data.get("tool", {}).get("mypy")
+    if not isinstance(mypy, dict):
+        return None
+    for override in mypy.get("overrides") or ():
+        modules = override.get("module") if isinstance(override, dict) else None
+        if modules == list(CI_MODULES) or modules == CI_MODULES[0]:
+            return None
+    document = tomlkit.parse(text)
+    table = document["tool"]["mypy"]
+    overrides = table.get("overrides")
+    if overrides is None:
+        overrides = tomlkit.aot()
+        table["overrides"] = overrides
+    entry = tomlkit.table()
+    entry.add(tomlkit.comment("ci-tasks init: noxfile.py and tasks.py import the CI environment"))
+    entry["module"] = list(CI_MODULES)
+    entry["ignore_missing_imports"] = True
+    overrides.append(entry)
+    marker = "[[tool.mypy.overrides]]\n# ci-tasks init:"
+    return (
+        tomlkit.dumps(document)
+        .replace(f"\n{marker}", f"\n\n{marker}", 1)
+        .replace("\n\n\n" + marker, "\n\n" + marker)
+    )
+
+
 def _ignore_key(line: str) -> str:
     return line.strip().strip("/")
 
