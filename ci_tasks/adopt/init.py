@@ -79,18 +79,27 @@ __all__ = ["namespace"]
 '''
 
 
-def _after_imports(text: str, blank_lines: int) -> str:
-    return text.replace("<<blank>>\n", "\n" * max(blank_lines, 1))
+def _after_imports(text: str, blank_lines: int, required: Sequence[str] = ()) -> str:
+    """*text* with the project's blank lines after imports and its required imports first."""
+    text = text.replace("<<blank>>\n", "\n" * max(blank_lines, 1))
+    missing = [line for line in required if line not in text]
+    if not missing:
+        return text
+    lines = text.splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line.startswith(("import ", "from ")))
+    return "".join([*lines[:first], *(f"{m}\n" for m in missing), "\n", *lines[first:]])
 
 
-def render_noxfile(spec: scriptenv.ScriptSpec, blank_lines: int = 1) -> str:
+def render_noxfile(
+    spec: scriptenv.ScriptSpec, blank_lines: int = 1, required: Sequence[str] = ()
+) -> str:
     """The generated ``noxfile.py``: the script block, then the sessions."""
-    return scriptenv.render_block(spec) + _after_imports(NOXFILE_BODY, blank_lines)
+    return scriptenv.render_block(spec) + _after_imports(NOXFILE_BODY, blank_lines, required)
 
 
-def render_tasks(blank_lines: int = 1) -> str:
+def render_tasks(blank_lines: int = 1, required: Sequence[str] = ()) -> str:
     """The generated ``tasks.py``, which exposes the invoke tasks."""
-    return _after_imports(TASKS, blank_lines)
+    return _after_imports(TASKS, blank_lines, required)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -321,12 +330,17 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
         raise ConfigError(msg)
     config: Config = parse_config(table_data, pyproject_path.resolve())
     generated = workflows.render_all(workflows.WorkflowSpec.from_config(config))
-    generated_noxfile = render_noxfile(spec, layout.blank_lines)
+    generated_noxfile = render_noxfile(spec, layout.blank_lines, layout.required_imports)
     noxfile = _noxfile_change(root, generated_noxfile, spec, layout, force=force)
     changes = [
         _decide(PYPROJECT, text, edit.text, edits=True, note="; ".join(notes)),
         noxfile,
-        _generated(root, "tasks.py", render_tasks(layout.blank_lines), force=force),
+        _generated(
+            root,
+            "tasks.py",
+            render_tasks(layout.blank_lines, layout.required_imports),
+            force=force,
+        ),
     ]
     changes += [_generated(root, rel, body, force=force) for rel, body in generated.items()]
     gitignore = _read(root / ".gitignore")

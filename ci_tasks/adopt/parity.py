@@ -315,13 +315,12 @@ _HOOK_TOOLS = {
     "mypy": ("mypy", None),
 }
 _WRITING_FLAGS = frozenset({"--fix", "--exit-non-zero-on-fix", "--show-fixes", "--unsafe-fixes"})
-_HOOK_SUFFIXES = {"ruff": (".py", ".pyi", ".ipynb"), "black": (".py", ".pyi"), "mypy": (".py",)}
 
 
-def _hook_files(root: Path, hook: Hook, tool: str) -> list[str]:
+def _hook_files(root: Path, hook: Hook) -> list[str]:
     """The tracked files pre-commit would pass *hook* with ``--all-files``."""
     listed = git.text(root, "ls-files", "-z").split("\0")
-    suffixes = _HOOK_SUFFIXES.get(tool, (".py",))
+    suffixes = hook.suffixes
     chosen = []
     for name in filter(None, listed):
         if not name.endswith(suffixes) or not (root / name).is_file():
@@ -342,7 +341,7 @@ def _hook_argv(root: Path, hook: Hook, uv: str) -> tuple[list[str], str]:
         msg = f"hook {hook.id!r}: its rev {hook.rev!r} names no version (nor a `# frozen:` one)"
         raise ToolMissingError(msg)
     args = [a for a in hook.args if a not in _WRITING_FLAGS]
-    files = _hook_files(root, hook, tool)
+    files = _hook_files(root, hook)
     if tool == "ruff":
         check = ["--check"] if subcommand == "format" and "--check" not in args else []
         head = [uv, "tool", "run", f"ruff@{version}", str(subcommand), "--force-exclude"]

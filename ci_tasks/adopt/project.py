@@ -56,6 +56,9 @@ class Layout:
     """Python versions allowed by ``requires-python`` (the configured default if unset)."""
     blank_lines: int = 1
     """Blank lines after the imports, as the project's isort rules want them."""
+    required_imports: tuple[str, ...] = ()
+    """Imports the project's isort rules require in every module
+    (``from __future__ import annotations``): init's files carry them too."""
 
     def describe(self) -> str:
         """One line for the user."""
@@ -96,8 +99,8 @@ def _isort_table(data: Mapping[str, Any], *paths: tuple[str, ...]) -> Mapping[st
     return {}
 
 
-def lines_after_imports(root: Path, pyproject: Mapping[str, Any]) -> int:
-    """Blank lines the project's isort rules want after imports (ruff's or isort's; 1)."""
+def _isort_tables(root: Path, pyproject: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The project's isort settings: ruff's (``ruff.toml`` first), then isort's."""
     tables = [
         _isort_table(pyproject, ("tool", "ruff", "lint", "isort"), ("tool", "ruff", "isort")),
         _isort_table(pyproject, ("tool", "isort")),
@@ -108,11 +111,25 @@ def lines_after_imports(root: Path, pyproject: Mapping[str, Any]) -> int:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             continue
         tables.insert(0, _isort_table(own, ("lint", "isort"), ("isort",)))
-    for table in tables:
+    return tables
+
+
+def lines_after_imports(root: Path, pyproject: Mapping[str, Any]) -> int:
+    """Blank lines the project's isort rules want after imports (ruff's or isort's; 1)."""
+    for table in _isort_tables(root, pyproject):
         value = table.get("lines-after-imports", table.get("lines_after_imports"))
         if isinstance(value, int) and value >= 0:
             return value
     return 1
+
+
+def required_imports(root: Path, pyproject: Mapping[str, Any]) -> tuple[str, ...]:
+    """The imports the project's isort rules add to every module (ruff's, isort's)."""
+    for table in _isort_tables(root, pyproject):
+        value = table.get("required-imports", table.get("add_imports"))
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+    return ()
 
 
 def _is_package(path: Path) -> bool:
@@ -149,6 +166,7 @@ def detect_layout(root: Path, pyproject: Mapping[str, Any]) -> Layout:
         tests=tests,
         python=python_versions(requires if isinstance(requires, str) else None),
         blank_lines=lines_after_imports(root, pyproject),
+        required_imports=required_imports(root, pyproject),
     )
 
 

@@ -107,6 +107,18 @@ class Command:
         return shlex.join([self.tool, *self.args])
 
 
+# pre-commit's (identify's) file types, as suffixes; and the types the hooks stages take
+# their scope from declare in their own manifests (ruff-pre-commit: python, pyi, jupyter).
+_TYPE_SUFFIXES = {"python": (".py",), "pyi": (".pyi",), "jupyter": (".ipynb",)}
+_HOOK_SUFFIXES = {
+    "ruff": (".py", ".pyi", ".ipynb"),
+    "ruff-check": (".py", ".pyi", ".ipynb"),
+    "ruff-format": (".py", ".pyi", ".ipynb"),
+    "black": (".py", ".pyi"),
+    "mypy": (".py", ".pyi"),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Hook:
     """One hook of ``.pre-commit-config.yaml``, with what it passes and selects."""
@@ -121,6 +133,14 @@ class Hook:
     additional_dependencies: tuple[str, ...] = ()
     frozen: str | None = None
     """The version a commit ``rev`` stands for, from ``# frozen: v0.9.1`` beside it."""
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """The file suffixes pre-commit passes the hook: its ``types`` or its manifest's."""
+        chosen = [_TYPE_SUFFIXES[t] for t in self.types if t in _TYPE_SUFFIXES]
+        if chosen:
+            return tuple(s for group in chosen for s in group)
+        return _HOOK_SUFFIXES.get(self.id, (".py", ".pyi"))
 
     @property
     def version(self) -> str | None:

@@ -30,9 +30,14 @@ class Check:
     """A pre-commit ``files`` pattern: findings elsewhere are not the project's gate."""
     exclude: str | None = None
     source: str = DEFAULT
+    suffixes: tuple[str, ...] | None = None
+    """A hook's file types (``.py``, ``.pyi``): pre-commit passes it nothing else, so a
+    finding in ``pyproject.toml`` is not the project's gate."""
 
     def covers(self, path: str) -> bool:
         """Whether a finding in *path* is inside what the project's own gate checks."""
+        if self.suffixes is not None and not path.endswith(self.suffixes):
+            return False
         if self.files is not None and not re.search(self.files, path):
             return False
         return not (self.exclude is not None and re.search(self.exclude, path))
@@ -68,7 +73,8 @@ class Scope:
 
 def _check(gate: Command | Hook) -> Check:
     if isinstance(gate, Hook):
-        return Check(files=gate.files, exclude=gate.exclude, source=f"pre-commit hook {gate.id!r}")
+        source = f"pre-commit hook {gate.id!r}"
+        return Check(files=gate.files, exclude=gate.exclude, source=source, suffixes=gate.suffixes)
     return Check(paths=gate.paths or (".",), source=f"{gate.source}: {gate.shown()}")
 
 
