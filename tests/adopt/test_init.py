@@ -161,13 +161,24 @@ def test_without_a_pytest_group_a_tests_group_is_made(tmp_path):
     assert data["dependency-groups"]["dev"] == ["ruff==0.17.6"]
 
 
-@pytest.mark.parametrize("isort", ["", "\n[tool.ruff.lint.isort]\nlines-after-imports = 2\n"])
+@pytest.mark.parametrize(
+    "isort",
+    [
+        "",
+        "\n[tool.ruff.lint.isort]\nlines-after-imports = 2\n",
+        '\n[tool.ruff.lint.isort]\nrequired-imports = ["from __future__ import annotations"]\n',
+    ],
+)
 def test_generated_python_files_pass_a_strict_project_ruff(tmp_path, isort):
     """noxfile.py and tasks.py pass the project's ruff check and format at 79 columns."""
     sample = _sample(tmp_path, PYPROJECT + isort)
     _init(sample.path, ci_tasks_source=str(REPO))
     files = ["noxfile.py", "tasks.py"]
     settings = ["--line-length", "79"]
+    if "required-imports" in isort:
+        assert all(
+            "from __future__ import annotations" in (sample.path / f).read_text() for f in files
+        )
     for command in (
         ["check", *settings, "--select", "E,W,F,I,D,UP,ERA", "--ignore", "D203,D213"],
         ["format", "--check", *settings],
@@ -673,3 +684,54 @@ def test_a_baseline_that_cannot_run_leaves_init_done_and_says_how_to_take_it(tmp
     after = (sample.path / "pyproject.toml").read_text()
     assert "ignore" not in after
     assert tomllib.loads(after)  # whole, as init left it
+
+
+def test_the_tests_group_takes_what_the_projects_test_command_installs(tmp_path):
+    """Deps of tox (a -r file read in place) join the tests group; its own pytest pin wins."""
+    sample = _sample(tmp_path, ADOPTER_PYPROJECT.replace('tests = ["pytest>=8"]', ""))
+    sample.write("requirements/test.txt", "pretend==1.0.9  # stubs\n-e .\n")
+    sample.write(
+        "tox.ini",
+        "[tox]\nenv_list = py{311,312}\n[testenv]\n"
+        "deps =\n    pytest>=8.3\n    pytest-socket\n    -r requirements/test.txt\n"
+        "commands = pytest {posargs}\n",
+    )
+    _init(sample.path)
+    data = tomllib.loads((sample.path / "pyproject.toml").read_text())
+    tests = data["dependency-groups"]["tests"]
+    assert tests[0] == "pytest>=8.3"
+    assert {"pytest-socket", "pretend==1.0.9", *init.TEST_PLUGINS} <= set(tests)
+    assert not any(t.startswith("-e") for t in tests)
+
+
+def test_a_group_whose_package_needs_a_newer_python_is_locked_for_it():
+    """The uv error 'sphinx ... depends on Python>=3.12' narrows docs, never the tests."""
+    text = (
+        '[project]\nname = "x"\nrequires-python = ">=3.10"\n'
+        '[dependency-groups]\ndocs = ["sphinx>=9.1"]\ntests = ["pytest>=8"]\n'
+    )
+    error = (
+        "Because the requested Python version (>=3.10) does not satisfy Python>=3.12 and "
+        "sphinx>=9.1.0,<=9.1.1 depends on Python>=3.12, we can conclude that ..."
+    )
+    narrowed = project.narrow_group(text, error, keep=["tests"])
+    assert narrowed is not None
+    new, group, specifier = narrowed
+    assert (group, specifier) == ("docs", ">=3.12")
+    assert tomllib.loads(new)["tool"]["uv"]["dependency-groups"] == {
+        "docs": {"requires-python": ">=3.12"}
+    }
+    assert project.narrow_group(new, error, keep=["tests"]) is None  # narrowed already
+    tests_error = error.replace("sphinx", "pytest")
+    assert project.narrow_group(text, tests_error, keep=["tests"]) is None
+
+
+def test_mypy_is_told_about_the_ci_environments_imports_only_where_it_is_configured():
+    """An override names exactly ci_tasks, nox and invoke; added once, never invented."""
+    text = '[project]\nname = "x"\n\n[tool.mypy]\nstrict = true\n'
+    quieted = project.mypy_sees_ci_files(text)
+    assert quieted is not None
+    (override,) = tomllib.loads(quieted)["tool"]["mypy"]["overrides"]
+    assert override == {"module": list(project.CI_MODULES), "ignore_missing_imports": True}
+    assert project.mypy_sees_ci_files(quieted) is None
+    assert project.mypy_sees_ci_files('[project]\nname = "x"\n') is None
