@@ -237,3 +237,81 @@ def test_a_script_the_workflow_runs_is_read_with_its_variables(tmp_path: Path) -
         "scripts/check (run by .github/workflows/ci.yml job 't')",
     )
     assert own.sources == ("scripts/check",)
+
+
+def test_tox_env_list_and_factor_conditions_give_each_env_its_commands(tmp_path: Path) -> None:
+    """``tests: pytest {posargs:-n auto}`` runs in the envs with the factor, as tox runs it."""
+    _write(
+        tmp_path,
+        {
+            "tox.ini": "[tox]\nenv_list =\n    lint\n    py3{10,11}-tests\n    3.1{2-3}-mypy\n"
+            "[testenv]\ndependency_groups =\n    tests: tests\n    mypy: mypy\n"
+            "deps = pretend\ncommands =\n    tests: pytest {posargs:-n auto}\n"
+            "    mypy: mypy src\n[testenv:lint]\ncommands = ruff check .\n",
+        },
+    )
+    own = own_commands.read(tmp_path)
+    runs = {(c.tool, c.run[-1], c.python) for c in own.commands}
+    assert runs == {
+        ("ruff", "lint", None),
+        ("pytest", "py310-tests", "3.10"),
+        ("pytest", "py311-tests", "3.11"),
+        ("mypy", "3.12-mypy", "3.12"),
+        ("mypy", "3.13-mypy", "3.13"),
+    }
+    test = own_commands.test_command(own, "3.11")
+    assert test is not None
+    assert (test.run, test.args, test.groups, test.deps) == (
+        ("tox", "run", "-e", "py311-tests"),
+        ("-n", "auto"),
+        ("tests",),
+        ("pretend",),
+    )
+    mypy = own_commands.gate(own, "mypy", python="3.13")
+    assert isinstance(mypy, Command)
+    assert mypy.run[-1] == "3.13-mypy"
+
+
+def test_a_workflow_is_read_as_its_runner_runs_it(tmp_path: Path) -> None:
+    """Matrix values, make and poe are followed; installs give the env; other checkouts not."""
+    _write(
+        tmp_path,
+        {
+            "Makefile": "check:\n\truff check src\n",
+            "requirements.txt": "-e .[cli]\ntrio==0.31\n",
+            "pyproject.toml": '[project]\nname = "x"\n[tool.poe.tasks]\ntest = "pytest tests"\n',
+            ".github/workflows/ci.yml": "on: push\njobs:\n  ci:\n    runs-on: ubuntu-latest\n"
+            "    strategy:\n      matrix:\n        python: ['3.10', '3.11']\n"
+            "        task: [test]\n    steps:\n"
+            "      - run: pip install -r requirements.txt\n"
+            "      - run: uv run --python ${{ matrix.python }} poe ${{ matrix.task }}\n"
+            "      - run: make check\n"
+            "      - run: pytest other\n        working-directory: ./elsewhere\n",
+        },
+    )
+    own = own_commands.read(tmp_path)
+    test = own_commands.test_command(own)
+    assert test is not None
+    assert test.source.startswith("pyproject.toml poe task 'test' (run by .github/")
+    assert (test.args, test.extras, test.deps) == (("tests",), ("cli",), ("trio==0.31",))
+    assert test.run[-1].endswith(f"uv run --python {own_commands.PYTHON_PLACEHOLDER} poe test")
+    assert test.run[-1].startswith("pip install -r requirements.txt\n")
+    ruff = next(c for c in own.of("ruff") if c.source == "Makefile target 'check'")
+    assert ruff.run == ("bash", "-ec", "pip install -r requirements.txt\nmake check")
+    assert all("other" not in c.args for c in own.commands)
+
+
+def test_a_frozen_hook_rev_gives_its_version_and_its_file_types(tmp_path: Path) -> None:
+    """``rev: <sha>  # frozen: v0.9.1`` is ruff 0.9.1; ruff's hooks see .py, .pyi, .ipynb."""
+    _write(
+        tmp_path,
+        {
+            ".pre-commit-config.yaml": "repos:\n- repo: https://github.com/astral-sh/ruff-pre-commit\n"
+            "  rev: 0123456789abcdef0123456789abcdef01234567  # frozen: v0.9.1\n"
+            "  hooks:\n  - id: ruff-format\n  - id: ruff\n    types: [python]\n",
+        },
+    )
+    fmt, check = own_commands.read(tmp_path).hooks
+    assert (fmt.version, check.version) == ("0.9.1", "0.9.1")
+    assert fmt.suffixes == (".py", ".pyi", ".ipynb")
+    assert check.suffixes == (".py",)
