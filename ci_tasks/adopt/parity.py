@@ -583,6 +583,9 @@ class _Run:
         )
         argv = [*start, "-s", pair.session, "--envdir", f"{WORK}/nox"]
         outcome = self.command(argv, f"nox -s {pair.session}", "ci_tasks", _plain_env())
+        if outcome.log and "Sessions not found" in _read(self.root / outcome.log):
+            why = f"not run: the noxfile has no session {pair.session!r} (see `nox -l`)"
+            return dataclasses.replace(outcome, code=None, note=why)
         if pair.stage == "tests" and outcome.code is not None:
             junit = self.root / reports.REPORT_DIR / pair.session / "junit.xml"
             counts, failing = junit_results(junit)
