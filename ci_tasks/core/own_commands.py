@@ -757,15 +757,29 @@ def _tox_toml(root: Path, skipped: list[str]) -> Iterator[Command]:
             env = _Env(
                 extras=[str(e) for e in merged.get("extras") or ()],
                 groups=[str(g) for g in merged.get("dependency_groups") or ()],
-                env=[(str(k), str(v)) for k, v in (merged.get("set_env") or {}).items()],
+                env=[
+                    (str(k), v)
+                    for k, v in (merged.get("set_env") or {}).items()
+                    if isinstance(v, str)  # a {replace = "env", ...} is tox's to work out
+                ],
                 deps=_requirements(root, [str(d) for d in merged.get("deps") or ()]),
             )
             source = f"{where} {'env.' + env_name if env_name in own_envs else 'env_run_base'}"
             run = ("tox", "run", "-e", env_name)
             for command in merged.get("commands") or ():
                 if isinstance(command, list):
-                    words = [w for w in command if isinstance(w, str)]
+                    words = [w for item in command for w in _toml_words(item)]
                     yield from parse_line(shlex.join(words), source, env, run, _python_of(env_name))
+
+
+def _toml_words(item: object) -> list[str]:
+    """A word of a tox.toml command; ``{replace = "posargs", default = [...]}`` is its default."""
+    if isinstance(item, str):
+        return [item]
+    if isinstance(item, dict) and item.get("replace") == "posargs":
+        default = item.get("default")
+        return [str(w) for w in default] if isinstance(default, list) else []
+    return []
 
 
 def _pyproject(root: Path) -> dict[str, Any]:
