@@ -922,6 +922,15 @@ def _session_calls(function: ast.FunctionDef) -> tuple[_Env, list[list[str]]]:
     return env, runs
 
 
+def frozen_versions(text: str) -> dict[str, str]:
+    """``{commit: version}`` of a pre-commit config's ``rev: <sha>  # frozen: v0.9.1`` lines.
+
+    ``pre-commit autoupdate --freeze`` writes a commit and, in a comment, its version.
+    """
+    found = re.findall(r"rev:\s*['\"]?([^\s'\"#]+)['\"]?\s*#\s*frozen:\s*(\S+)", text)
+    return dict(found)
+
+
 def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
     path = root / ".pre-commit-config.yaml"
     if not path.is_file():
@@ -933,9 +942,7 @@ def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         skipped.append(".pre-commit-config.yaml: not readable YAML")
         return ()
-    # `pre-commit autoupdate --freeze` writes a commit and, in a comment, its version.
-    text = path.read_text(encoding="utf-8")
-    frozen = dict(re.findall(r"rev:\s*['\"]?([^\s'\"#]+)['\"]?\s*#\s*frozen:\s*(\S+)", text))
+    frozen = frozen_versions(path.read_text(encoding="utf-8"))
     found: list[Hook] = []
     for repo in (data.get("repos") if isinstance(data, dict) else None) or ():
         if not isinstance(repo, dict):
