@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import json
+import shutil
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -37,6 +38,7 @@ from ci_tasks.core.config import (
 )
 from ci_tasks.core.errors import CITasksError, ConfigError
 from ci_tasks.core.reports import atomic_write
+from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR, workflow_files
 from ci_tasks.registry import SESSIONS, project_ci_sessions
@@ -514,6 +516,7 @@ def _lock(result: Plan, journal: _Journal, out: Output, timeout: float) -> None:
         before = path.read_bytes() if path.is_file() else None
         if relative == "uv.lock":
             _lock_project(result, journal, runner, out)
+            _relock_poetry(result, journal, runner, out)
         else:
             scriptenv.run_uv(runner, args, what)
         after = path.read_bytes() if path.is_file() else None
@@ -551,6 +554,36 @@ def _lock_project(result: Plan, journal: _Journal, runner: Runner, out: Output) 
             continue
         return
     scriptenv.run_uv(runner, ["lock"], "the project's uv.lock")
+
+
+POETRY_LOCK = "poetry.lock"
+
+
+def _relock_poetry(result: Plan, journal: _Journal, runner: Runner, out: Output) -> None:
+    """``poetry lock`` where the project has a ``poetry.lock`` and init edited pyproject.
+
+    Poetry's lock carries a hash of pyproject's dependencies and groups: the tests group
+    init adds makes ``poetry install`` refuse ("pyproject.toml changed significantly")
+    until it is locked again. Adopting must not break the project's own install, so init
+    locks it (Poetry 2 keeps every locked version) and says so; where Poetry cannot be
+    run, it says what to run.
+    """
+    if not result.pyproject_changed or not (result.root / POETRY_LOCK).is_file():
+        return
+    path = journal.keep(POETRY_LOCK)
+    before = path.read_bytes()
+    poetry = shutil.which("poetry")
+    command = [poetry] if poetry else [scriptenv.uv_binary(), "tool", "run", "poetry"]
+    done = runner.run([*command, "lock"], check=False, retry_on=NETWORK_ERRORS)
+    if not done.ok:
+        out.line(
+            f"{POETRY_LOCK}: `poetry lock` failed ({done.tail.strip().splitlines()[-1:]}); "
+            "run it before committing: pyproject.toml's dependency groups changed",
+            "warning",
+        )
+        return
+    verb = "unchanged" if path.read_bytes() == before else "updated"
+    out.line(f"{verb:>16}  {POETRY_LOCK} (its hash covers pyproject's dependency groups)")
 
 
 def _missing_pythons(result: Plan, runner: Runner) -> list[str]:
