@@ -471,7 +471,7 @@ def _write_durations(
     measured = pytest_run.profile or profile
     if measured is not None:  # a serial run keeps what the last split run showed
         before = profile.split_only_failures if profile else 0
-        split = len(judged.cleared) if prepared.plan.processes > 1 else before
+        split = len(judged.cleared) + pytest_run.stalled if prepared.plan.processes > 1 else before
         measured = dataclasses.replace(measured, split_only_failures=split)
     document = durations.updated_store(
         prepared.store, run.results, window=config.slow_window, whole_suite=whole, profile=measured
