@@ -61,7 +61,7 @@ def _scope(root: Path) -> dict[str, Any]:
     return {
         "read_from": list(own.sources),
         "skipped": list(own.skipped),
-        "tests": test_scope.choose(own).said(),
+        "tests": test_scope.choose(own, root).said(),
         "lint": lint_scope.choose(own).said(),
     }
 

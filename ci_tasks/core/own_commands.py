@@ -302,7 +302,9 @@ _VALUE_OPTIONS = {
         {"-m", "-k", "-p", "-c", "-o", "-n", "-W", "--ignore", "--ignore-glob", "--deselect",
          "--rootdir", "--confcutdir", "--maxfail", "--junitxml", "--cov", "--cov-report",
          "--cov-config", "--durations", "--tb", "-r", "--reruns", "--dist", "--basetemp",
-         "--import-mode", "--log-level", "--timeout", "--numprocesses", "--cov-fail-under"}
+         "--import-mode", "--log-level", "--timeout", "--numprocesses", "--cov-fail-under",
+         "--cov-context", "--junit-prefix", "--log-file", "--log-cli-level", "--override-ini",
+         "--capture", "--color", "--durations-min", "--maxprocesses", "--tx"}
     ),
     "ruff": frozenset(
         {"--config", "--select", "--ignore", "--extend-select", "--exclude", "--target-version",

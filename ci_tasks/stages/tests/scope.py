@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
 from ci_tasks.core import own_commands
 from ci_tasks.core.own_commands import OwnCommands
@@ -48,10 +49,15 @@ class TestScope:
         return f"scope: {' '.join(shown)} ({self.source})"
 
 
-def selected(args: Sequence[str]) -> tuple[str, ...]:
-    """The paths and selecting options among a test command's *args*."""
+def selected(args: Sequence[str], root: Path | None = None) -> tuple[str, ...]:
+    """The paths and selecting options among a test command's *args*.
+
+    Given the project's *root*, a positional that names nothing there is not a path: it
+    is the value of an option we do not know (``--cov-context test``), or a tox
+    substitution (``{toxinidir}/tests`` is read as it is), and pytest would refuse it.
+    """
     keep: list[str] = []
-    paths = set(own_commands.positionals("pytest", args))
+    paths = {p for p in own_commands.positionals("pytest", args) if _exists(root, p)}
     pending = False
     for arg in args:
         short = arg[:2] in _SHORT and not arg.startswith("--")
@@ -67,13 +73,19 @@ def selected(args: Sequence[str]) -> tuple[str, ...]:
     return tuple(keep)
 
 
-def choose(own: OwnCommands) -> TestScope:
+def _exists(root: Path | None, path: str) -> bool:
+    if root is None:
+        return True
+    return (root / path.split("::", 1)[0]).exists()
+
+
+def choose(own: OwnCommands, root: Path | None = None) -> TestScope:
     """The session's scope: the project's test command's, or the defaults (said so)."""
     command = own_commands.test_command(own)
     if command is None:
         return TestScope()
     return TestScope(
-        selected(command.args),
+        selected(command.args, root),
         command.extras,
         command.all_extras,
         command.groups,
