@@ -213,6 +213,19 @@ def session_venv(session: nox.Session) -> Path | None:
     return Path(location) if location and session.bin_paths else None
 
 
+def skips_installs(session: nox.Session) -> bool:
+    """Whether nox skips this session's installs: ``-R`` / ``--no-install`` on a reused venv.
+
+    The same test nox makes before ``session.install`` and ``session.run_install``
+    (``global_config.no_install`` and the venv's ``_reused``): nox has no public name for
+    it, so it is read here, once.
+    """
+    runner = getattr(session, "_runner", None)
+    config = getattr(runner, "global_config", None)
+    venv = getattr(runner, "venv", None)
+    return bool(getattr(config, "no_install", False)) and bool(getattr(venv, "_reused", False))
+
+
 def build_env(
     base: Mapping[str, str] | None, overrides: Mapping[str, str | None] | None
 ) -> dict[str, str]:
