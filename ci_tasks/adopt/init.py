@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ci_tasks.adopt import existing, merge, project, scriptenv, workflows
-from ci_tasks.core import baseline, coverage_evidence, groups, ignores, matrix, own_commands, pins
+from ci_tasks.core import (
+    baseline,
+    coverage_evidence,
+    git,
+    groups,
+    ignores,
+    matrix,
+    own_commands,
+    pins,
+)
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.config import (
     PYPROJECT,
@@ -346,10 +355,23 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     ]
     changes += [_generated(root, rel, body, force=force) for rel, body in generated.items()]
     gitignore = _read(root / ".gitignore")
-    ignoring = project.edit_gitignore(gitignore or "")
+    entries = list(project.GITIGNORE_ENTRIES)
+    lock_notes = []
+    if git.ignored(root, "uv.lock"):
+        # CI checks out what is committed, and the tests sync from the lock.
+        entries.append(project.UNIGNORE_LOCK)
+        lock_notes.append(
+            "uv.lock: your .gitignore ignores it, but the tests session syncs from the "
+            f"committed lock; init un-ignores it ({project.UNIGNORE_LOCK}): commit it"
+        )
+    ignoring = project.edit_gitignore(gitignore or "", entries)
     ignores = "ignores " + " and ".join(project.GITIGNORE_ENTRIES)
     changes.append(_decide(".gitignore", gitignore, ignoring, edits=True, note=ignores))
-    found = [*_session_notes(noxfile, config, pyproject_path), *_workflow_notes(root, generated)]
+    found = [
+        *_session_notes(noxfile, config, pyproject_path),
+        *_workflow_notes(root, generated),
+        *lock_notes,
+    ]
     return Plan(root, layout, tuple(changes), tuple(found), config, tuple(kept))
 
 

@@ -735,3 +735,16 @@ def test_mypy_is_told_about_the_ci_environments_imports_only_where_it_is_configu
     assert override == {"module": list(project.CI_MODULES), "ignore_missing_imports": True}
     assert project.mypy_sees_ci_files(quieted) is None
     assert project.mypy_sees_ci_files('[project]\nname = "x"\n') is None
+
+
+def test_a_project_that_ignores_uv_lock_gets_it_unignored_and_told(tmp_path):
+    """CI syncs the tests from the committed lock: init un-ignores uv.lock and says why."""
+    sample = _sample(tmp_path)
+    sample.write(".gitignore", "uv.lock\n__pycache__/\n")
+    init_repo(sample.path)
+    _, said = _init(sample.path)
+    (sample.path / "uv.lock").write_text("")  # check-ignore asks of a path, there or not
+    matched = git(sample.path, "check-ignore", "--no-index", "-v", "-n", "uv.lock")
+    assert f"{project.UNIGNORE_LOCK}\tuv.lock" in matched  # the last rule that matches: kept
+    assert project.UNIGNORE_LOCK in (sample.path / ".gitignore").read_text()
+    assert "uv.lock: your .gitignore ignores it" in said
