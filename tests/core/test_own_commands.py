@@ -326,3 +326,27 @@ def test_a_word_that_names_nothing_in_the_project_is_not_a_test_path(tmp_path: P
     args = ("--cov-contexts", "test", "tests", "-m", "not slow", "{toxinidir}/docs")
     assert scope.selected(args, tmp_path) == ("tests", "-m", "not slow")
     assert scope.selected(args) == ("test", "tests", "-m", "not slow", "{toxinidir}/docs")
+
+
+def test_poetry_install_gives_every_group_that_is_not_optional(tmp_path: Path) -> None:
+    """``poetry install`` in a workflow: its groups' constraints, in PEP 440, are the deps."""
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "x"\n'
+            '[tool.poetry.group.test.dependencies]\npytest = "^8.1"\ntomli-w = "~1.0"\n'
+            'mypy = { version = ">=1.18", markers = "python_version >= \'3.10\'" }\n'
+            'local = { path = "../local" }\n'
+            "[tool.poetry.group.docs]\noptional = true\n"
+            '[tool.poetry.group.docs.dependencies]\nsphinx = "*"\n',
+            ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - run: poetry install\n      - run: poetry run pytest tests\n",
+        },
+    )
+    test = own_commands.test_command(own_commands.read(tmp_path))
+    assert test is not None
+    assert test.deps == (
+        "pytest>=8.1,<9",
+        "tomli-w>=1.0,<1.1",
+        "mypy>=1.18; python_version >= '3.10'",
+    )
