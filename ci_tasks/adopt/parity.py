@@ -161,7 +161,8 @@ class Row:
 
 _SUMMARY_TIME = re.compile(r"\bin \d+(?:\.\d+)?s\b")
 _SUMMARY_PART = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?)\b")
-_FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$")
+# The id ends at the first " - " after its parameters: `test_x[1 - 1] - assert 0 == 1`.
+_FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (.+?(?:\[.*?\])?)(?: - .*)?$")
 
 
 def _key(nodeid: str) -> str:
