@@ -461,6 +461,12 @@ class _Tidy:
         ]
         for name in new:
             target = kept / name.rstrip("/")
+            # An earlier parity run's copy: this run's takes its place (shutil.move would
+            # put a folder inside it, then fail the time after).
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(self.root / name.rstrip("/"), target)
         listing = git.run(self.root, "diff", "--name-only", "-z", self.snapshot, "--")
