@@ -152,7 +152,7 @@ class Row:
             line += f"; outcome differs for {', '.join(shown)}"
             more = len(self.differences) - len(shown)
             line += f" and {more} more" if more else ""
-        elif self.session.note:
+        elif self.stage == "lint" and self.session.note:  # its findings, not what it left
             line += f"; {self.session.note}"
         return line
 
