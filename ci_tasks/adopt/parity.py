@@ -152,7 +152,7 @@ class Row:
             line += f"; outcome differs for {', '.join(shown)}"
             more = len(self.differences) - len(shown)
             line += f" and {more} more" if more else ""
-        elif self.session.note:
+        elif self.stage == "lint" and self.session.note:  # its findings, not what it left
             line += f"; {self.session.note}"
         return line
 
@@ -161,7 +161,8 @@ class Row:
 
 _SUMMARY_TIME = re.compile(r"\bin \d+(?:\.\d+)?s\b")
 _SUMMARY_PART = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?)\b")
-_FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$")
+# The id ends at the first " - " after its parameters: `test_x[1 - 1] - assert 0 == 1`.
+_FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (.+?(?:\[.*?\])?)(?: - .*)?$")
 
 
 def _key(nodeid: str) -> str:
@@ -460,6 +461,12 @@ class _Tidy:
         ]
         for name in new:
             target = kept / name.rstrip("/")
+            # An earlier parity run's copy: this run's takes its place (shutil.move would
+            # put a folder inside it, then fail the time after).
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(self.root / name.rstrip("/"), target)
         listing = git.run(self.root, "diff", "--name-only", "-z", self.snapshot, "--")
