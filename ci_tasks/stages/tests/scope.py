@@ -79,9 +79,13 @@ def _exists(root: Path | None, path: str) -> bool:
     return (root / path.split("::", 1)[0]).exists()
 
 
-def choose(own: OwnCommands, root: Path | None = None) -> TestScope:
-    """The session's scope: the project's test command's, or the defaults (said so)."""
-    command = own_commands.test_command(own)
+def choose(own: OwnCommands, root: Path | None = None, python: str | None = None) -> TestScope:
+    """The session's scope: the project's test command's, or the defaults (said so).
+
+    *python* is the session's: the project's command of that Python where it has one per
+    Python (tox's ``3.11-tests``), as ``ci-tasks parity`` compares it.
+    """
+    command = own_commands.test_command(own, python)
     if command is None:
         return TestScope()
     return TestScope(

@@ -352,7 +352,10 @@ class Judged:
 def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
     """Install the locked groups, clear stale outputs, read durations, plan, decide coverage."""
     config = ctx.section(TestsConfig)
-    scope = test_scope.choose(own_commands.read(ctx.root), ctx.root)
+    python = ctx.session.python if ctx.session is not None else None
+    scope = test_scope.choose(
+        own_commands.read(ctx.root), ctx.root, python if isinstance(python, str) else None
+    )
     options = parse_posargs(ctx.posargs, config, scope)
     ctx.output.line(scope.said() if not options.pytest_args else "scope: the posargs")
     if ctx.venv is not None:
