@@ -12,7 +12,10 @@ Posargs replace the scope, as tox's ``{posargs:tests}`` does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from ci_tasks.core import own_commands
 from ci_tasks.core.own_commands import OwnCommands
@@ -46,6 +49,107 @@ class TestScope:
         shown += [f"--group {g}" for g in self.groups]
         shown += [f"{k}={v}" for k, v in self.env]
         return f"scope: {' '.join(shown)} ({self.source})"
+
+
+# Variables the session sets itself: a project's value would take its outputs elsewhere.
+_OURS = ("CI_TASKS_", "COVERAGE_FILE")
+_BRACED = re.compile(r"\{([^{}]*)\}")
+_SHELL = re.compile(
+    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
+)
+# Each runner's names for the project's folder and the separators (tox, hatch, ours).
+_ROOTS = frozenset({"toxinidir", "tox_root", "root"})
+_SEPARATORS = {"/": os.sep, ":": os.pathsep, ";": os.pathsep}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variables:
+    """The test command's variables as pytest gets them, and those it cannot get, said."""
+
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
+    """``FOO={envtmpdir}/x: not set (tox's {envtmpdir} is tox's own environment's)``."""
+
+
+def _syntax(source: str) -> str:
+    """How the command's variables are written: ``braces`` (tox, hatch, ours) or ``shell``."""
+    where = source.split(":", 1)[0]
+    braced = ("tox.ini", "tox.toml", "[tool.tox]", "hatch env", "[tool.ci-tasks.tests]")
+    return "braces" if any(b in where for b in braced) else "shell"
+
+
+class _Unset(ValueError):
+    """A value refers to something this environment does not have."""
+
+
+def _braces(value: str, root: Path, environ: Mapping[str, str]) -> str:
+    """Substitutions of tox and hatch: ``{toxinidir}``, ``{root}``, ``{env:X:default}``."""
+
+    def one(match: re.Match[str]) -> str:
+        inner = match[1]
+        if inner in _ROOTS:
+            return str(root)
+        if inner in _SEPARATORS:
+            return _SEPARATORS[inner]
+        if inner in ("home", "homedir"):
+            return str(Path.home())
+        kind, _, rest = inner.partition(":")
+        if kind == "env" and rest:
+            name, has_default, default = rest.partition(":")
+            if name in environ:
+                return environ[name]
+            if has_default:
+                return default
+            msg = f"{name} is not set here"
+            raise _Unset(msg)
+        msg = f"{{{inner}}} is the runner's own (its environment's folders, its arguments)"
+        raise _Unset(msg)
+
+    return _BRACED.sub(one, value)
+
+
+def _shell(value: str, environ: Mapping[str, str]) -> str:
+    """A shell's expansion of an assignment's value: ``$HOME``, ``${X:-default}``, ``~/x``."""
+    if "$(" in value or "`" in value or "{{" in value:
+        msg = "it runs a command or a task runner's expression to get its value"
+        raise _Unset(msg)
+
+    def one(match: re.Match[str]) -> str:
+        name = match["braced"] or match["bare"]
+        if name in environ and (environ[name] or match["default"] is None):
+            return environ[name]
+        return match["default"] or ""  # as the shell does: unset is empty
+
+    expanded = _SHELL.sub(one, value)
+    if "${" in expanded:
+        msg = "it uses a shell expansion other than $NAME, ${NAME} or ${NAME:-default}"
+        raise _Unset(msg)
+    return str(Path.home()) + expanded[1:] if expanded.startswith("~/") else expanded
+
+
+def variables(scope: TestScope, root: Path, environ: Mapping[str, str]) -> Variables:
+    """The scope's variables expanded as its runner would, in *environ*, for the project in *root*.
+
+    A value that names what only its runner has (tox's ``{envtmpdir}``, a shell's
+    ``$(...)``) is skipped and said, never passed raw; the session's own variables
+    (``COVERAGE_FILE``, ``CI_TASKS_*``) stay the session's.
+    """
+    env: dict[str, str] = {}
+    skipped: list[str] = []
+    syntax = _syntax(scope.source)
+    for raw_name, raw_value in scope.env:
+        name, value = raw_name.strip(), raw_value.strip()
+        if name.startswith(_OURS):
+            skipped.append(f"{name}={value}: not set (the session sets {name} itself)")
+            continue
+        try:
+            if syntax == "braces":
+                env[name] = _braces(value, root, environ)
+            else:
+                env[name] = _shell(value, environ)
+        except _Unset as exc:
+            skipped.append(f"{name}={value}: not set ({exc})")
+    return Variables(env, tuple(skipped))
 
 
 def selected(args: Sequence[str]) -> tuple[str, ...]:
