@@ -2,10 +2,11 @@
 
 The project's own commands (:mod:`ci_tasks.core.own_commands`) say which formatter it
 gates on and over which paths: a ``ruff-format`` pre-commit hook (its ``files`` and
-``exclude``), a ``ruff format --check src tests`` recipe, or none at all. Lint format-checks
-with ruff only where the project does, over what the project's own check covers, and says
-where each choice came from. A project whose commands show no lint tool at all keeps the
-defaults (``ruff check .``, ``ruff format --check .``), and says so.
+``exclude``), a ``ruff format --check src tests`` recipe, a ``black`` hook or ``black
+--check src`` command, or none at all. Lint format-checks with the project's formatter
+only, over what the project's own check covers, and says where each choice came from. A
+project whose commands show no lint tool at all keeps the defaults (``ruff check .``,
+``ruff format --check .``), and says so.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Check:
     suffixes: tuple[str, ...] | None = None
     """A hook's file types (``.py``, ``.pyi``): pre-commit passes it nothing else, so a
     finding in ``pyproject.toml`` is not the project's gate."""
+    options: tuple[str, ...] = ()
+    """The gate's own options that shape its verdict (black's ``-l 100``, ``--preview``)."""
 
     def covers(self, path: str) -> bool:
         """Whether a finding in *path* is inside what the project's own gate checks."""
@@ -51,15 +54,23 @@ class Scope:
     format: Check | None
     formatter: str | None = "ruff"
     """The formatter the project gates on (``black``: ruff's format check is not its gate)."""
+    black: Check | None = None
+    """``black --check``, where black is the project's formatter."""
 
     def said(self) -> list[str]:
         """One line each: what runs over what, and why."""
         lines = []
-        for name, check in (("ruff check", self.check), ("ruff format --check", self.format)):
+        checks = (
+            ("ruff check", self.check),
+            ("ruff format --check", self.format),
+            ("black --check", self.black),
+        )
+        for name, check in checks:
             if check is None:
                 continue
-            lines.append(f"{name}: {' '.join(check.paths)} ({check.source})")
-        if self.format is None:
+            shown = " ".join([*check.options, *check.paths])
+            lines.append(f"{name}: {shown} ({check.source})")
+        if self.format is None and self.black is None:
             why = (
                 f"the project formats with {self.formatter}, not ruff"
                 if self.formatter
@@ -78,6 +89,50 @@ def _check(gate: Command | Hook) -> Check:
     return Check(paths=gate.paths or (".",), source=f"{gate.source}: {gate.shown()}")
 
 
+# black's options that only change what it prints (lint asks for ``--check --diff`` itself).
+_BLACK_OUTPUT = frozenset(
+    {"--check", "--diff", "--color", "--no-color", "-q", "--quiet", "-v", "--verbose"}
+)
+_BLACK_VALUES = frozenset(
+    {"-l", "--line-length", "-t", "--target-version", "--config", "--include", "--exclude",
+     "--extend-exclude", "--force-exclude", "--required-version", "-W", "--workers",
+     "--python-cell-magics", "--enable-unstable-feature"}
+)  # fmt: skip
+
+
+def black_args(args: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(options, paths)`` of a black command line; options that only shape output dropped."""
+    options: list[str] = []
+    paths: list[str] = []
+    takes_value = False
+    for arg in args:
+        if takes_value:
+            options.append(arg)
+            takes_value = False
+        elif arg.startswith("-"):
+            if arg.split("=", 1)[0] not in _BLACK_OUTPUT:
+                options.append(arg)
+                takes_value = arg in _BLACK_VALUES
+        else:
+            paths.append(arg)
+    return tuple(options), tuple(paths)
+
+
+def _black(gate: Command | Hook) -> Check:
+    """``black --check`` as the project's gate runs it: its options, its paths or filters."""
+    options, paths = black_args(gate.args)
+    if isinstance(gate, Hook):
+        source = f"pre-commit hook {gate.id!r}"
+        return Check(
+            files=gate.files,
+            exclude=gate.exclude,
+            source=source,
+            suffixes=gate.suffixes,
+            options=options,
+        )
+    return Check(paths=paths or (".",), source=f"{gate.source}: {gate.shown()}", options=options)
+
+
 def choose(own: OwnCommands) -> Scope:
     """Lint's scope from the project's own gates; the defaults where none is readable."""
     lints = [c for c in own.commands if c.tool in _LINT_TOOLS]
@@ -92,4 +147,5 @@ def choose(own: OwnCommands) -> Scope:
         _check(ruff_check) if ruff_check else None,
         _check(ruff_format) if ruff_format else None,
         formatter,
+        _black(black) if black and not ruff_format else None,
     )

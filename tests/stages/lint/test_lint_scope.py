@@ -24,12 +24,47 @@ def test_a_recipes_paths_scope_the_format_check():
     assert "ruff check: none" in "\n".join(chosen.said())
 
 
-def test_a_project_formatting_with_black_gets_no_ruff_format_check():
+def test_a_project_formatting_with_black_gets_black_not_ruff_format():
     """Black is the project's formatter: ruff's format check would be a verdict it never gave."""
     chosen = scope.choose(OwnCommands(commands=(Command("black", ("--check", "."), "tox.ini"),)))
     assert chosen.format is None
     assert chosen.formatter == "black"
-    assert "format check: none (the project formats with black, not ruff)" in chosen.said()
+    assert chosen.black == scope.Check(source="tox.ini: black --check .")
+    assert "black --check: . (tox.ini: black --check .)" in chosen.said()
+    assert not any(line.startswith("ruff format") for line in chosen.said())
+
+
+def test_a_black_commands_paths_and_options_are_its_scope():
+    """`black --check --diff -l 100 src tests`: those paths, `-l 100` kept, output flags not."""
+    args = ("--check", "--diff", "-l", "100", "--preview", "src", "tests", "-q")
+    chosen = scope.choose(OwnCommands(commands=(Command("black", args, "Makefile target 'x'"),)))
+    assert chosen.black is not None
+    assert (chosen.black.paths, chosen.black.options) == (
+        ("src", "tests"),
+        ("-l", "100", "--preview"),
+    )
+
+
+def test_a_black_hooks_files_exclude_and_args_are_its_scope():
+    """A black hook's `files`/`exclude` filter its findings; its `args` are black's options."""
+    hook = Hook("black", "https://github.com/psf/black-pre-commit-mirror", "24.8.0",
+                args=("--line-length=100",), files=r"^src/", exclude=r"^src/gen/")  # fmt: skip
+    chosen = scope.choose(OwnCommands(hooks=(hook,)))
+    assert chosen.black is not None
+    assert chosen.black.options == ("--line-length=100",)
+    assert chosen.black.paths == (".",)
+    assert chosen.black.covers("src/a.py")
+    assert not chosen.black.covers("bench/a.py")
+    assert not chosen.black.covers("src/gen/a.py")
+    assert "black --check: --line-length=100 . (pre-commit hook 'black')" in chosen.said()
+
+
+def test_ruff_format_wins_over_black_where_the_project_gates_on_both():
+    """A ruff-format hook is the formatter: black is not run beside it."""
+    hooks = (Hook("ruff-format", "r", "v0.6.0"), Hook("black", "b", "24.8.0"))
+    chosen = scope.choose(OwnCommands(hooks=hooks))
+    assert chosen.format is not None
+    assert chosen.black is None
 
 
 def test_a_pre_commit_hooks_files_and_exclude_filter_findings():
