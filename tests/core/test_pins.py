@@ -39,7 +39,7 @@ def test_revs_of_ruff_and_mypy_hooks_are_pins():
 @pytest.mark.parametrize("repo", ["psf/black-pre-commit-mirror", "psf/black"])
 def test_a_black_hooks_rev_pins_black(repo):
     """Black's mirror (and its own repository) pin black by their rev."""
-    text = f"repos:\n  - repo: https://github.com/{repo}\n    rev: 24.8.0\n    hooks: [{{id: black}}]\n"
+    text = f"repos:\n  - repo: https://github.com/{repo}\n    rev: 24.8.0\n    hooks: [{{id: b}}]\n"
     assert parse_pre_commit(text) == {"black": Pin("black", "24.8.0", 3)}
 
 
