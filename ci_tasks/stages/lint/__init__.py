@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 USAGE = """\
 usage: nox -s lint [-- RUFF_CHECK_ARGS ...]
 
-ruff check, ruff format --check, uv lock --check, the pinning policy and (when configured)
-mypy; every finding with its rule, file and line.
+ruff check and the project's format check (ruff format --check, or black --check where it
+formats with black), uv lock --check, the pinning policy and mypy (where the project runs
+mypy, or [tool.ci-tasks.lint] mypy = true); every finding with its rule, file and line.
 
 positional arguments:
   RUFF_CHECK_ARGS  passed to `ruff check` (e.g. --fix, --select E501); see
@@ -46,7 +47,9 @@ def baseline(ctx: StageContext) -> list[ignores.Candidate]:
 
 def register(config: Config) -> None:
     """Register the ``lint`` nox session; with a venv only when the project's env is needed."""
-    needs_env = toolchain.needs_env(config.root, mypy=config.section(LintConfig).mypy)
+    needs_env = toolchain.needs_env(
+        config.root, mypy=toolchain.runs_mypy(config.root, setting=config.section(LintConfig).mypy)
+    )
     nox_session(lint, name="lint", config=config, venv_backend="uv" if needs_env else "none")
 
 

@@ -6,7 +6,8 @@ gates on and over which paths: a ``ruff-format`` pre-commit hook (its ``files`` 
 --check src`` command, or none at all. Lint format-checks with the project's formatter
 only, over what the project's own check covers, and says where each choice came from. A
 project whose commands show no lint tool at all keeps the defaults (``ruff check .``,
-``ruff format --check .``), and says so.
+``ruff format --check .``), and says so. mypy runs where the project runs mypy (a hook or
+a command, with its targets and options), unless ``[tool.ci-tasks.lint] mypy`` says.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 
 from ci_tasks.core import own_commands
 from ci_tasks.core.own_commands import Command, Hook, OwnCommands
+from ci_tasks.stages.lint.config import LintConfig
 
 _LINT_TOOLS = ("ruff", "black", "mypy")
 _LINT_HOOKS = ("ruff", "ruff-check", "ruff-format", "black", "mypy")
@@ -56,6 +58,10 @@ class Scope:
     """The formatter the project gates on (``black``: ruff's format check is not its gate)."""
     black: Check | None = None
     """``black --check``, where black is the project's formatter."""
+    mypy: Check | None = None
+    """mypy's run (``paths`` its targets; none: mypy's own ``files``, else ``.``)."""
+    mypy_why: str = "auto: the project's own commands run no mypy"
+    """Where the choice to run mypy, or not, came from."""
 
     def said(self) -> list[str]:
         """One line each: what runs over what, and why."""
@@ -79,7 +85,15 @@ class Scope:
             lines.append(f"format check: none ({why})")
         if self.check is None:
             lines.append("ruff check: none (the project's own lint does not run ruff)")
+        lines.append(self.mypy_said())
         return lines
+
+    def mypy_said(self) -> str:
+        """``mypy: --strict src (auto: justfile recipe 'lint': mypy --strict src)``."""
+        if self.mypy is None:
+            return f"mypy: none ({self.mypy_why})"
+        shown = " ".join([*self.mypy.options, *self.mypy.paths]) or "its own `files`, else ."
+        return f"mypy: {shown} ({self.mypy_why})"
 
 
 def _check(gate: Command | Hook) -> Check:
@@ -133,12 +147,149 @@ def _black(gate: Command | Hook) -> Check:
     return Check(paths=paths or (".",), source=f"{gate.source}: {gate.shown()}", options=options)
 
 
-def choose(own: OwnCommands) -> Scope:
-    """Lint's scope from the project's own gates; the defaults where none is readable."""
+# mypy's options that only change what it prints or where it caches (lint sets its own),
+# or that install anything; and those that take a value (``-p``/``-m`` name targets).
+_MYPY_OUTPUT = frozenset(
+    {
+        "--pretty",
+        "--no-pretty",
+        "--hide-error-codes",
+        "--show-error-codes",
+        "--no-error-summary",
+        "--error-summary",
+        "--color-output",
+        "--no-color-output",
+        "--scroll-output",
+        "-v",
+        "--verbose",
+        "--show-traceback",
+        "--tb",
+        "--show-absolute-path",
+        "--show-error-end",
+        "--show-error-context",
+        "--hide-error-context",
+        "--show-column-numbers",
+        "--install-types",
+        "--non-interactive",
+        "--sqlite-cache",
+        "--no-sqlite-cache",
+    }
+)
+_MYPY_DROPPED_VALUES = frozenset(
+    {
+        "--cache-dir",
+        "--junit-xml",
+        "-O",
+        "--output",
+        "--html-report",
+        "--txt-report",
+        "--xml-report",
+        "--cobertura-xml-report",
+        "--linecount-report",
+        "--linecoverage-report",
+        "--lineprecision-report",
+        "--any-exprs-report",
+        "--memory-xml-report",
+    }
+)
+_MYPY_VALUES = frozenset(
+    {
+        "--config-file",
+        "--python-version",
+        "--platform",
+        "--exclude",
+        "--always-true",
+        "--always-false",
+        "--enable-error-code",
+        "--disable-error-code",
+        "--follow-imports",
+        "--python-executable",
+        "--custom-typeshed-dir",
+        "--untyped-calls-exclude",
+        "--enable-incomplete-feature",
+        "--soft-error-limit",
+        "--shadow-file",
+    }
+)
+_MYPY_TARGETS = frozenset({"-p", "--package", "-m", "--module"})  # fmt: skip
+
+
+def mypy_args(args: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(options, targets)`` of a mypy command line (``-p pkg`` is a target).
+
+    Options that only shape its output or cache (lint reads ``file:line: error:`` and
+    keeps its cache under ``.ci-tasks/``), or that install anything, are dropped.
+    """
+    options: list[str] = []
+    targets: list[str] = []
+    pending: list[str] | None = None
+    for arg in args:
+        if pending is not None:
+            pending.append(arg)
+            pending = None
+            continue
+        name = arg.split("=", 1)[0]
+        inline = "=" in arg
+        if not arg.startswith("-"):
+            targets.append(arg)
+        elif name in _MYPY_TARGETS:
+            targets.append(arg)
+            pending = None if inline else targets
+        elif name in _MYPY_DROPPED_VALUES:
+            pending = None if inline else []
+        elif name not in _MYPY_OUTPUT:
+            options.append(arg)
+            pending = options if name in _MYPY_VALUES and not inline else None
+    return tuple(options), tuple(targets)
+
+
+def _mypy(own: OwnCommands, config: LintConfig) -> tuple[Check | None, str]:
+    """Whether mypy runs, over what, and why: the setting, else the project's own mypy."""
+    gate = own_commands.gate(own, "mypy")
+    setting = config.mypy
+    if setting is False:
+        return None, f"{CONFIG} mypy = false"
+    if gate is None and setting == "auto":
+        return None, "auto: the project's own commands run no mypy"
+    check = Check(paths=()) if gate is None else _mypy_check(gate)
+    why = f"{CONFIG} mypy = true" if setting is True else f"auto: {check.source}"
+    if config.mypy_targets:
+        check = dataclasses.replace(check, paths=config.mypy_targets)
+        why += f"; targets from {CONFIG} mypy-targets"
+    return check, why
+
+
+def _mypy_check(gate: Command | Hook) -> Check:
+    options, targets = mypy_args(gate.args)
+    if isinstance(gate, Hook):
+        source = f"pre-commit hook {gate.id!r}"
+        return Check(
+            paths=(),
+            files=gate.files,
+            exclude=gate.exclude,
+            source=source,
+            suffixes=gate.suffixes,
+            options=options,
+        )
+    return Check(paths=targets, source=f"{gate.source}: {gate.shown()}", options=options)
+
+
+CONFIG = "pyproject.toml [tool.ci-tasks.lint]"
+
+
+def choose(own: OwnCommands, config: LintConfig | None = None) -> Scope:
+    """Lint's scope from the project's own gates; the defaults where none is readable.
+
+    *config* (``[tool.ci-tasks.lint]``) decides what it sets (``mypy``, ``mypy-targets``).
+    """
+    config = config or LintConfig()
+    mypy, mypy_why = _mypy(own, config)
     lints = [c for c in own.commands if c.tool in _LINT_TOOLS]
     hooks = [h for h in own.hooks if h.id in _LINT_HOOKS]
     if not lints and not hooks:
-        return Scope(Check(), Check())
+        if config.mypy == "auto":
+            mypy_why = f"auto: {DEFAULT}"
+        return Scope(Check(), Check(), mypy=mypy, mypy_why=mypy_why)
     ruff_format = own_commands.gate(own, "ruff", "format")
     ruff_check = own_commands.gate(own, "ruff", "check")
     black = own_commands.gate(own, "black")
@@ -148,4 +299,6 @@ def choose(own: OwnCommands) -> Scope:
         _check(ruff_format) if ruff_format else None,
         formatter,
         _black(black) if black and not ruff_format else None,
+        mypy,
+        mypy_why,
     )

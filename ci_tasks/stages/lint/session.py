@@ -298,17 +298,19 @@ def _mypy_binary(ctx: StageContext, chain: Toolchain, env: Path | None) -> list[
     return [ctx.tool("mypy"), "--python-executable", str(env / "bin" / "python")]
 
 
-def _mypy(ctx: StageContext, binary: list[str]) -> list[Finding]:
-    command = mypy_command(ctx.root, ctx.section(LintConfig).mypy_targets)
+def _mypy(ctx: StageContext, binary: list[str], chosen: scope.Check) -> list[Finding]:
+    """Run mypy with the project's own options, over its targets (:func:`mypy_command`)."""
+    command = mypy_command(ctx.root, chosen.paths)
     command[0:1] = binary
-    command[len(binary) : len(binary)] = ["--cache-dir", f"{reports.REPORT_DIR}/cache/mypy"]
+    ours = ["--cache-dir", f"{reports.REPORT_DIR}/cache/mypy", *chosen.options]
+    command[len(binary) : len(binary)] = ours
     done = ctx.runner.run(command, cwd=ctx.root, check=False, capture_stdout=True)
     if done.returncode > 1:
         raise _could_not_run("mypy", done.returncode, done.tail)
     findings = parse_mypy(done.stdout or "", ctx.root)
     if done.returncode and not findings:
         findings.append(Finding("mypy", ".", None, "mypy reported errors (see its output)"))
-    return findings
+    return [f for f in findings if f.file == "." or chosen.covers(f.file)]
 
 
 def tool_version(ctx: StageContext, binary: str) -> str | None:
@@ -349,8 +351,9 @@ def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False
     *for_baseline*: an uncommitted ``uv.lock`` still pins (``init`` has just written it,
     and the commit adopting ci_tasks commits it): that is no finding to accept.
     """
-    chosen = scope.choose(own_commands.read(ctx.root))
-    chain = toolchain.read(ctx.root, mypy=config.mypy, black=chosen.black is not None)
+    chosen = scope.choose(own_commands.read(ctx.root), config)
+    mypy_on = chosen.mypy is not None
+    chain = toolchain.read(ctx.root, mypy=mypy_on, black=chosen.black is not None)
     findings: list[Finding] = []
     lock_current = _lock_current(ctx) if config.lock_check else True
     if not lock_current:
@@ -376,10 +379,10 @@ def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False
     if config.pinning:
         problem = _lock_problem(ctx, lock_current=lock_current, uncommitted_ok=for_baseline)
         findings += pinning.check(ctx.root, exact_groups=config.exact_groups, lock_problem=problem)
-    if config.mypy and (env is not None or chain.mypy_isolated):
+    if chosen.mypy is not None and (env is not None or chain.mypy_isolated):
         mypy = _mypy_binary(ctx, chain, env)
         binaries["mypy"] = mypy[0]
-        findings += _mypy(ctx, mypy)
+        findings += _mypy(ctx, mypy, chosen.mypy)
     ran, drifted = _versions(ctx, chain, binaries)
     return Collected((*findings, *drifted), lock_current, ran)
 

@@ -204,6 +204,19 @@ def needs_env(root: Path, *, mypy: bool) -> bool:
     return black
 
 
+def runs_mypy(root: Path, *, setting: bool | str) -> bool:
+    """Whether lint runs mypy: *setting* (``[tool.ci-tasks.lint] mypy``), else the project's.
+
+    ``auto`` reads the project's own commands (a mypy hook or command); a bool is itself.
+    """
+    if isinstance(setting, bool):
+        return setting
+    from ci_tasks.core import own_commands  # noqa: PLC0415 - read only for "auto"
+
+    own = own_commands.read(root)
+    return own_commands.gate(own, "mypy") is not None
+
+
 def formats_with_black(root: Path) -> bool:
     """Whether the project in *root* gates on black (:mod:`.scope`, from its own commands)."""
     from ci_tasks.core import own_commands  # noqa: PLC0415 - read only where black is locked

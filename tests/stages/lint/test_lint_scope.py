@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ci_tasks.core.own_commands import Command, Hook, OwnCommands
 from ci_tasks.stages.lint import scope
+from ci_tasks.stages.lint.config import LintConfig
 
 
 def test_without_a_lint_command_of_its_own_the_defaults_apply_and_say_so():
@@ -82,3 +83,51 @@ def test_old_style_ruff_is_ruff_check_over_its_paths():
     chosen = scope.choose(OwnCommands(commands=(Command("ruff", ("src",), "Makefile"),)))
     assert chosen.check is not None
     assert chosen.check.paths == ("src",)
+
+
+def test_mypy_auto_runs_where_the_project_runs_mypy_with_its_targets_and_options():
+    """`mypy --strict --pretty src -p pkg`: mypy runs over those, with `--strict`, said as auto."""
+    args = ("--strict", "--pretty", "--cache-dir", "x", "src", "-p", "pkg")
+    own = OwnCommands(commands=(Command("mypy", args, "justfile recipe 'lint'"),))
+    chosen = scope.choose(own)
+    assert chosen.mypy is not None
+    assert (chosen.mypy.paths, chosen.mypy.options) == (("src", "-p", "pkg"), ("--strict",))
+    assert chosen.mypy_said() == (
+        "mypy: --strict src -p pkg (auto: justfile recipe 'lint': "
+        "mypy --strict --pretty --cache-dir x src -p pkg)"
+    )
+    assert chosen.mypy_said() in chosen.said()
+
+
+def test_mypy_auto_does_not_run_where_the_project_runs_no_mypy():
+    """No mypy hook or command: no mypy, and the line says why."""
+    chosen = scope.choose(OwnCommands(commands=(Command("ruff", ("check",), "Makefile"),)))
+    assert chosen.mypy is None
+    assert "mypy: none (auto: the project's own commands run no mypy)" in chosen.said()
+    assert scope.choose(OwnCommands()).mypy is None  # the defaults run no mypy either
+
+
+def test_a_mypy_hook_runs_mypy_within_its_files():
+    """A mypy hook: mypy's own `files` (no targets), its findings within the hook's filters."""
+    hook = Hook("mypy", "https://github.com/pre-commit/mirrors-mypy", "v1.11.2", files="^src/")
+    chosen = scope.choose(OwnCommands(hooks=(hook,)))
+    assert chosen.mypy is not None
+    assert chosen.mypy.paths == ()
+    assert chosen.mypy.covers("src/a.py")
+    assert not chosen.mypy.covers("tests/a.py")
+    assert chosen.mypy_said() == "mypy: its own `files`, else . (auto: pre-commit hook 'mypy')"
+
+
+def test_an_explicit_mypy_setting_wins_over_the_projects_own_commands():
+    """`mypy = false` turns a project's mypy off; `mypy = true` runs it without one; said so."""
+    own = OwnCommands(commands=(Command("mypy", ("src",), "tox.ini [testenv:type]"),))
+    off = scope.choose(own, LintConfig(mypy=False))
+    assert off.mypy is None
+    assert off.mypy_said() == "mypy: none (pyproject.toml [tool.ci-tasks.lint] mypy = false)"
+    on = scope.choose(OwnCommands(), LintConfig(mypy=True, mypy_targets=("pkg",)))
+    assert on.mypy is not None
+    assert on.mypy.paths == ("pkg",)
+    assert on.mypy_said() == (
+        "mypy: pkg (pyproject.toml [tool.ci-tasks.lint] mypy = true; "
+        "targets from pyproject.toml [tool.ci-tasks.lint] mypy-targets)"
+    )

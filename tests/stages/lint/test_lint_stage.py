@@ -331,3 +331,25 @@ def test_a_project_formatting_with_black_is_checked_with_its_black_over_its_path
     [finding] = lint_report(project)["findings"]
     assert (finding["rule"], finding["file"], finding["line"]) == ("format", "sample/new.py", 1)
     assert finding["message"] == "not formatted; run `black sample/new.py`"
+
+
+def test_mypy_runs_by_default_only_where_the_project_runs_mypy(tmp_path):
+    """No mypy of its own: a type error is not lint's; `uv run mypy sample` in its recipe: it is."""
+    files = {
+        ".github/workflows/ci.yml": GOOD_WORKFLOW,
+        "noxfile.py": SORTED_NOXFILE,
+        "justfile": "lint:\n    uv run ruff check sample\n",
+        "sample/bad.py": 'def f() -> int:\n    return "text"\n',
+        "bench/bad.py": 'def g() -> int:\n    return "text"\n',
+    }
+    project = make_project(tmp_path, dev=DEV, files=files)
+    result = project.nox("-s", "lint")
+    assert result.returncode == 0, result.stdout
+    assert "mypy: none (auto: the project's own commands run no mypy)" in result.stdout
+    assert "mypy" not in lint_report(project)["tools"]
+    project.write("justfile", "lint:\n    uv run ruff check sample\n    uv run mypy sample\n")
+    result = project.nox("-s", "lint")
+    assert result.returncode == 1, result.stdout
+    assert "mypy: sample (auto: justfile recipe 'lint': mypy sample)" in result.stdout
+    [finding] = lint_report(project)["findings"]
+    assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 2)
