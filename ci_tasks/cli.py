@@ -57,12 +57,13 @@ def _scope(config: Config) -> dict[str, Any]:
     from ci_tasks.stages.lint import scope as lint_scope  # noqa: PLC0415
     from ci_tasks.stages.lint.config import LintConfig  # noqa: PLC0415
     from ci_tasks.stages.tests import scope as test_scope  # noqa: PLC0415
+    from ci_tasks.stages.tests.config import TestsConfig  # noqa: PLC0415
 
     own = own_commands.read(config.root)
     return {
         "read_from": list(own.sources),
         "skipped": list(own.skipped),
-        "tests": test_scope.choose(own).said(),
+        "tests": test_scope.choose(own, config.section(TestsConfig)).said(),
         "lint": lint_scope.choose(own, config.section(LintConfig)).said(),
     }
 

@@ -17,6 +17,7 @@ import re
 
 from ci_tasks.core import own_commands
 from ci_tasks.core.own_commands import Command, Hook, OwnCommands
+from ci_tasks.core.stage import Adopted
 from ci_tasks.stages.lint.config import LintConfig
 
 _LINT_TOOLS = ("ruff", "black", "mypy")
@@ -62,6 +63,10 @@ class Scope:
     """mypy's run (``paths`` its targets; none: mypy's own ``files``, else ``.``)."""
     mypy_why: str = "auto: the project's own commands run no mypy"
     """Where the choice to run mypy, or not, came from."""
+    check_why: str = "the project's own lint does not run ruff"
+    """Why no ruff check runs, where none does."""
+    format_why: str | None = None
+    """Why no format check runs, where ``[tool.ci-tasks.lint]`` says so."""
 
     def said(self) -> list[str]:
         """One line each: what runs over what, and why."""
@@ -77,14 +82,14 @@ class Scope:
             shown = " ".join([*check.options, *check.paths])
             lines.append(f"{name}: {shown} ({check.source})")
         if self.format is None and self.black is None:
-            why = (
+            why = self.format_why or (
                 f"the project formats with {self.formatter}, not ruff"
                 if self.formatter
                 else "the project gates on no formatter"
             )
             lines.append(f"format check: none ({why})")
         if self.check is None:
-            lines.append("ruff check: none (the project's own lint does not run ruff)")
+            lines.append(f"ruff check: none ({self.check_why})")
         lines.append(self.mypy_said())
         return lines
 
@@ -278,18 +283,25 @@ CONFIG = "pyproject.toml [tool.ci-tasks.lint]"
 
 
 def choose(own: OwnCommands, config: LintConfig | None = None) -> Scope:
-    """Lint's scope from the project's own gates; the defaults where none is readable.
+    """Lint's scope: *config*'s keys where set, else the project's own gates, else defaults.
 
-    *config* (``[tool.ci-tasks.lint]``) decides what it sets (``mypy``, ``mypy-targets``).
+    *config* is ``[tool.ci-tasks.lint]``: ``check-paths``, ``formatter``, ``format-paths``,
+    ``mypy`` and ``mypy-targets`` replace what the project's own commands say, key by key.
     """
     config = config or LintConfig()
     mypy, mypy_why = _mypy(own, config)
+    found = from_own(own)
+    if found.check == Check() and found.format == Check() and config.mypy == "auto":
+        mypy_why = f"auto: {DEFAULT}" if mypy is None else mypy_why
+    return dataclasses.replace(_configured(found, config), mypy=mypy, mypy_why=mypy_why)
+
+
+def from_own(own: OwnCommands) -> Scope:
+    """Lint's scope from the project's own gates alone (what ``ci-tasks init`` writes down)."""
     lints = [c for c in own.commands if c.tool in _LINT_TOOLS]
     hooks = [h for h in own.hooks if h.id in _LINT_HOOKS]
     if not lints and not hooks:
-        if config.mypy == "auto":
-            mypy_why = f"auto: {DEFAULT}"
-        return Scope(Check(), Check(), mypy=mypy, mypy_why=mypy_why)
+        return Scope(Check(), Check())
     ruff_format = own_commands.gate(own, "ruff", "format")
     ruff_check = own_commands.gate(own, "ruff", "check")
     black = own_commands.gate(own, "black")
@@ -299,6 +311,70 @@ def choose(own: OwnCommands, config: LintConfig | None = None) -> Scope:
         _check(ruff_format) if ruff_format else None,
         formatter,
         _black(black) if black and not ruff_format else None,
-        mypy,
-        mypy_why,
     )
+
+
+def _configured(found: Scope, config: LintConfig) -> Scope:
+    """*found* with what ``[tool.ci-tasks.lint]`` sets in its place."""
+    scope = found
+    if config.check_paths is not None:
+        paths = config.check_paths
+        check = Check(paths=paths, source=f"{CONFIG} check-paths") if paths else None
+        scope = dataclasses.replace(scope, check=check, check_why=f"{CONFIG} check-paths = []")
+    if config.formatter is None and config.format_paths is None:
+        return scope
+    keys = [k for k in ("formatter", "format_paths") if getattr(config, k) is not None]
+    source = f"{CONFIG} {', '.join(k.replace('_', '-') for k in keys)}"
+    formatter = config.formatter or scope.formatter or "ruff"
+    if formatter == "none" or config.format_paths == ():
+        why = (
+            f"{CONFIG} format-paths = []"
+            if config.format_paths == ()
+            else f'{CONFIG} formatter = "none"'
+        )
+        return dataclasses.replace(scope, format=None, black=None, formatter=None, format_why=why)
+    active = scope.format if formatter == "ruff" else scope.black
+    if active is None or (config.formatter is not None and config.formatter != scope.formatter):
+        active = Check(source=source)
+    elif config.format_paths is None:  # the project's own gate, as the setting names it
+        active = dataclasses.replace(active, source=f"{source}; {active.source}")
+    if config.format_paths is not None:
+        active = Check(paths=config.format_paths, source=source, options=active.options)
+    if formatter == "ruff":
+        return dataclasses.replace(scope, format=active, black=None, formatter="ruff")
+    return dataclasses.replace(scope, format=None, black=active, formatter="black")
+
+
+def adopted(own: OwnCommands) -> dict[str, Adopted]:
+    """What ``ci-tasks init`` writes into ``[tool.ci-tasks.lint]``: the paths of its gates.
+
+    A command's paths are written; a hook's ``.`` only where it has no ``files`` or
+    ``exclude`` (with them, ``.`` would check more than the hook does: left as a comment).
+    The formatter it gates on, and where mypy runs by default, are said. Nothing where the
+    project's commands show no lint tool.
+    """
+    found = from_own(own)
+    mypy, mypy_why = _mypy(own, LintConfig())
+    said = mypy_why.removeprefix("auto: ")
+    keys = {"mypy": Adopted("auto", f"auto: {'on' if mypy else 'off'}, {said}")}
+    if found.check == Check() and found.format == Check():
+        return keys
+    if found.check is not None:
+        keys["check_paths"] = _adopted_paths(found.check)
+    active = found.format or found.black
+    if active is not None and found.formatter is not None:
+        keys["formatter"] = Adopted(found.formatter, f"from {active.source}")
+        keys["format_paths"] = _adopted_paths(active)
+    return keys
+
+
+def _adopted_paths(check: Check) -> Adopted:
+    if check.files is None and check.exclude is None:
+        return Adopted(check.paths, f"from {check.source}")
+    filters = ", ".join(
+        f"{name} {value}"
+        for name, value in (("files", check.files), ("exclude", check.exclude))
+        if value
+    )
+    why = f"{check.source} checks its {filters}: unset, lint keeps to them"
+    return Adopted(check.paths, why, commented=True)

@@ -188,17 +188,20 @@ def read(root: Path, *, mypy: bool, black: bool = False) -> Toolchain:
     return plan(document, lock_text, mypy=mypy, pre_commit=pre_commit, black=black)
 
 
-def needs_env(root: Path, *, mypy: bool) -> bool:
+def needs_env(root: Path, *, mypy: bool, formatter: str | None = None) -> bool:
     """:attr:`Toolchain.needs_env` for the project in *root*, as cheaply as it can be known.
 
     Every nox start asks it, to register lint's session. pre-commit's pins decide only
     where mypy runs from, so without mypy its configuration is not read; the project's
-    own commands only where its ``uv.lock`` locks black (whether it formats with black).
+    own commands only where its ``uv.lock`` locks black (whether it formats with black),
+    unless *formatter* (``[tool.ci-tasks.lint] formatter``) says.
     """
     document, lock_text = pins.read_project(root)
     if pins.locked_groups(document, lock_text, "ruff"):
         return True
-    black = bool(pins.locked_groups(document, lock_text, "black")) and formats_with_black(root)
+    black = bool(pins.locked_groups(document, lock_text, "black")) and (
+        formatter == "black" if formatter is not None else formats_with_black(root)
+    )
     if mypy:
         return read(root, mypy=True, black=black).needs_env
     return black

@@ -6,7 +6,9 @@ The project's test command (:func:`ci_tasks.core.own_commands.test_command`: a r
 environment holds, which options select tests (``-m``, ``-k``, ``-p``, ``--ignore``,
 ``--deselect``) and which variables it sets. The session takes exactly those; options that
 are the session's own business (workers, coverage, ``--maxfail``, output) are not taken.
-Posargs replace the scope, as tox's ``{posargs:tests}`` does.
+Posargs replace the scope, as tox's ``{posargs:tests}`` does. ``[tool.ci-tasks.tests]``
+``pytest-args``, ``extras``, ``all-extras`` and ``groups`` (``ci-tasks init`` writes what it
+found) replace the command's, key by key.
 """
 
 from __future__ import annotations
@@ -14,13 +16,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ci_tasks.core import own_commands
 from ci_tasks.core.own_commands import OwnCommands
+from ci_tasks.core.stage import Adopted
+from ci_tasks.stages.tests.config import TestsConfig
 
 DEFAULT = "the default; no test command of the project's own was found"
+CONFIG = "pyproject.toml [tool.ci-tasks.tests]"
+_KEYS = ("pytest_args", "extras", "all_extras", "groups")
 # Options that choose which tests run (with a value), as pytest spells them.
 _SHORT = frozenset({"-m", "-k", "-p"})
 _SELECTING = _SHORT | {"--ignore", "--ignore-glob", "--deselect"}
@@ -39,10 +46,12 @@ class TestScope:
     groups: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     source: str = DEFAULT
+    env_source: str = ""
+    """Where :attr:`env` came from (the test command's source), if not :attr:`source`."""
 
     def said(self) -> str:
         """``scope: pytest tests -m 'not slow', --all-extras (justfile recipe 'test')``."""
-        shown = ["pytest", *self.args]
+        shown = [shlex.join(["pytest", *self.args])]
         if self.all_extras:
             shown.append("--all-extras")
         shown += [f"--extra {e}" for e in self.extras]
@@ -74,7 +83,7 @@ class Variables:
 def _syntax(source: str) -> str:
     """How the command's variables are written: ``braces`` (tox, hatch, ours) or ``shell``."""
     where = source.split(":", 1)[0]
-    braced = ("tox.ini", "tox.toml", "[tool.tox]", "hatch env", "[tool.ci-tasks.tests]")
+    braced = ("tox.ini", "tox.toml", "[tool.tox]", "hatch env")
     return "braces" if any(b in where for b in braced) else "shell"
 
 
@@ -136,7 +145,7 @@ def variables(scope: TestScope, root: Path, environ: Mapping[str, str]) -> Varia
     """
     env: dict[str, str] = {}
     skipped: list[str] = []
-    syntax = _syntax(scope.source)
+    syntax = _syntax(scope.env_source or scope.source)
     for raw_name, raw_value in scope.env:
         name, value = raw_name.strip(), raw_value.strip()
         if name.startswith(_OURS):
@@ -171,11 +180,36 @@ def selected(args: Sequence[str]) -> tuple[str, ...]:
     return tuple(keep)
 
 
-def choose(own: OwnCommands) -> TestScope:
-    """The session's scope: the project's test command's, or the defaults (said so)."""
+def choose(own: OwnCommands, config: TestsConfig | None = None) -> TestScope:
+    """The session's scope: *config*'s keys where set, else the project's test command's.
+
+    Without either, the defaults (said so). The line names the keys taken from
+    ``[tool.ci-tasks.tests]`` and the command that gave the rest.
+    """
+    config = config or TestsConfig()
     command = own_commands.test_command(own)
-    if command is None:
+    ours = [key for key in _KEYS if getattr(config, key) is not None]
+    if command is None and not ours:
         return TestScope()
+    found = TestScope() if command is None else from_command(command)
+    chosen = {key: getattr(config, key) for key in ours}
+    scope = dataclasses.replace(
+        found,
+        args=chosen.get("pytest_args", found.args),
+        extras=chosen.get("extras", found.extras),
+        all_extras=chosen.get("all_extras", found.all_extras),
+        groups=chosen.get("groups", found.groups),
+    )
+    if not ours:
+        return scope
+    keys = ", ".join(key.replace("_", "-") for key in ours)
+    partly = len(ours) < len(_KEYS) or bool(found.env)  # the command still gives something
+    rest = f"; the rest: {found.source}" if command is not None and partly else ""
+    return dataclasses.replace(scope, source=f"{CONFIG} {keys}{rest}", env_source=found.source)
+
+
+def from_command(command: own_commands.Command) -> TestScope:
+    """The scope the project's test command gives (what ``ci-tasks init`` writes down)."""
     return TestScope(
         selected(command.args),
         command.extras,
@@ -184,3 +218,24 @@ def choose(own: OwnCommands) -> TestScope:
         command.env,
         f"{command.source}: {command.shown()}",
     )
+
+
+def adopted(own: OwnCommands) -> dict[str, Adopted]:
+    """What ``ci-tasks init`` writes into ``[tool.ci-tasks.tests]``: the test command's scope.
+
+    Its paths and selecting options always, the extras and groups where it has them;
+    nothing where the project has no test command.
+    """
+    command = own_commands.test_command(own)
+    if command is None:
+        return {}
+    found = from_command(command)
+    why = f"from {found.source}"
+    keys = {"pytest_args": Adopted(found.args, why)}
+    if found.all_extras:
+        keys["all_extras"] = Adopted(value=True, why=why)
+    if found.extras:
+        keys["extras"] = Adopted(found.extras, why)
+    if found.groups:
+        keys["groups"] = Adopted(found.groups, why)
+    return keys

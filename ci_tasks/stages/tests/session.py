@@ -363,7 +363,7 @@ class Judged:
 def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
     """Install the locked groups, clear stale outputs, read durations, plan, decide coverage."""
     config = ctx.section(TestsConfig)
-    scope = test_scope.choose(own_commands.read(ctx.root))
+    scope = test_scope.choose(own_commands.read(ctx.root), config)
     options = parse_posargs(ctx.posargs, config, scope)
     ctx.output.line(scope.said() if not options.pytest_args else "scope: the posargs")
     variables = test_scope.variables(scope, ctx.root, ctx.runner.env)

@@ -131,3 +131,66 @@ def test_an_explicit_mypy_setting_wins_over_the_projects_own_commands():
         "mypy: pkg (pyproject.toml [tool.ci-tasks.lint] mypy = true; "
         "targets from pyproject.toml [tool.ci-tasks.lint] mypy-targets)"
     )
+
+
+LINT_RECIPE = OwnCommands(
+    commands=(
+        Command("ruff", ("check", "src", "tests"), "justfile recipe 'lint'"),
+        Command("ruff", ("format", "--check", "src", "tests"), "justfile recipe 'lint'"),
+    )
+)
+
+
+def test_the_sections_paths_replace_the_gates_and_say_so():
+    """`check-paths` and `format-paths` set: those paths, said as the section's."""
+    config = LintConfig(check_paths=("src",), format_paths=("src", "docs/conf.py"))
+    chosen = scope.choose(LINT_RECIPE, config)
+    assert chosen.check is not None
+    assert chosen.format is not None
+    assert (chosen.check.paths, chosen.format.paths) == (("src",), ("src", "docs/conf.py"))
+    assert chosen.said()[:2] == [
+        "ruff check: src (pyproject.toml [tool.ci-tasks.lint] check-paths)",
+        "ruff format --check: src docs/conf.py (pyproject.toml [tool.ci-tasks.lint] format-paths)",
+    ]
+
+
+def test_empty_paths_or_formatter_none_turn_a_check_off_and_say_so():
+    """`check-paths = []`: no ruff check; `formatter = "none"`: no format check; said."""
+    chosen = scope.choose(LINT_RECIPE, LintConfig(check_paths=(), formatter="none"))
+    assert (chosen.check, chosen.format, chosen.black) == (None, None, None)
+    assert "ruff check: none (pyproject.toml [tool.ci-tasks.lint] check-paths = [])" in (
+        chosen.said()
+    )
+    assert 'format check: none (pyproject.toml [tool.ci-tasks.lint] formatter = "none")' in (
+        chosen.said()
+    )
+
+
+def test_formatter_black_runs_black_over_the_format_paths():
+    """`formatter = "black"` where the project's commands show ruff format: black, said so."""
+    config = LintConfig(formatter="black", format_paths=("src",))
+    chosen = scope.choose(LINT_RECIPE, config)
+    assert chosen.format is None
+    assert chosen.black == scope.Check(
+        paths=("src",), source="pyproject.toml [tool.ci-tasks.lint] formatter, format-paths"
+    )
+
+
+def test_init_writes_a_commands_paths_and_leaves_a_filtered_hooks_to_a_comment():
+    """A recipe's paths are written; a hook with `files` is only a comment (`.` checks more)."""
+    found = scope.adopted(LINT_RECIPE)
+    assert {k: (v.value, v.commented) for k, v in found.items()} == {
+        "mypy": ("auto", False),
+        "check_paths": (("src", "tests"), False),
+        "formatter": ("ruff", False),
+        "format_paths": (("src", "tests"), False),
+    }
+    assert found["check_paths"].why == "from justfile recipe 'lint': ruff check src tests"
+    assert found["mypy"].why == "auto: off, the project's own commands run no mypy"
+    hooked = scope.adopted(OwnCommands(hooks=(Hook("ruff-format", "r", "v0.6.0", files="^src/"),)))
+    assert hooked["format_paths"].commented
+    assert hooked["format_paths"].why == (
+        "pre-commit hook 'ruff-format' checks its files ^src/: unset, lint keeps to them"
+    )
+    assert "check_paths" not in hooked  # the project runs no ruff check: nothing to write
+    assert set(scope.adopted(OwnCommands())) == {"mypy"}  # no lint command: nothing else

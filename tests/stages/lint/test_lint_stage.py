@@ -353,3 +353,24 @@ def test_mypy_runs_by_default_only_where_the_project_runs_mypy(tmp_path):
     assert "mypy: sample (auto: justfile recipe 'lint': mypy sample)" in result.stdout
     [finding] = lint_report(project)["findings"]
     assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 2)
+
+
+def test_the_sections_paths_are_what_lint_checks(tmp_path):
+    """`format-paths = ["sample"]`: bench/ is not checked, a new file in sample/ fails; said."""
+    paths = '[tool.ci-tasks.lint]\ncheck-paths = ["sample"]\nformat-paths = ["sample"]\n'
+    files = {
+        ".github/workflows/ci.yml": GOOD_WORKFLOW,
+        "noxfile.py": SORTED_NOXFILE,
+        "bench/slow.py": "import os\nx  =  1\n",
+    }
+    project = make_project(tmp_path, dev=DEV, ci_tasks=paths, files=files)
+    result = project.nox("-s", "lint")
+    assert result.returncode == 0, result.stdout
+    assert "ruff format --check: sample (pyproject.toml [tool.ci-tasks.lint] format-paths)" in (
+        result.stdout
+    )
+    project.write("sample/new.py", "y  =  2\n")
+    result = project.nox("-s", "lint")
+    assert result.returncode == 1, result.stdout
+    found = {(f["rule"], f["file"]) for f in lint_report(project)["findings"]}
+    assert found == {("format", "sample/new.py")}

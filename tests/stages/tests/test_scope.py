@@ -1,4 +1,4 @@
-"""The tests session's scope: the project's test command's variables, as its runner sets them."""
+"""The tests session's scope: the test command's variables, and the section's keys in its place."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ci_tasks.core.own_commands import Command, OwnCommands
 from ci_tasks.stages.tests import scope as test_scope
+from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.scope import TestScope
 
 
@@ -99,3 +101,56 @@ def test_the_sessions_own_variables_stay_its_own():
 def test_tox_ini_names_and_values_are_stripped():
     """`FOO = 1` in tox.ini's setenv is FOO=1."""
     assert _variables("tox.ini [testenv]", ("FOO ", " 1")).env == {"FOO": "1"}
+
+
+JUSTFILE_TEST = Command(
+    "pytest", ("tests", "-x"), "justfile recipe 'test'", all_extras=True, groups=("test",)
+)
+
+
+def test_the_sections_keys_replace_the_test_commands_key_by_key():
+    """`pytest-args` set: pytest gets those; extras and groups still come from the command."""
+    own = OwnCommands(commands=(JUSTFILE_TEST,))
+    chosen = test_scope.choose(own, TestsConfig(pytest_args=("tests/unit", "-m", "not slow")))
+    assert (chosen.args, chosen.all_extras, chosen.groups) == (
+        ("tests/unit", "-m", "not slow"),
+        True,
+        ("test",),
+    )
+    assert chosen.said() == (
+        "scope: pytest tests/unit -m 'not slow' --all-extras --group test "
+        "(pyproject.toml [tool.ci-tasks.tests] pytest-args; "
+        "the rest: justfile recipe 'test': pytest tests -x)"
+    )
+
+
+def test_every_key_set_is_the_sections_scope_alone():
+    """All four keys set: the scope is the section's, said so, whatever the command says."""
+    config = TestsConfig(pytest_args=("t",), extras=("x",), all_extras=False, groups=())
+    chosen = test_scope.choose(OwnCommands(commands=(JUSTFILE_TEST,)), config)
+    assert (chosen.args, chosen.extras, chosen.all_extras, chosen.groups) == (
+        ("t",),
+        ("x",),
+        False,
+        (),
+    )
+    assert chosen.source == (
+        "pyproject.toml [tool.ci-tasks.tests] pytest-args, extras, all-extras, groups"
+    )
+
+
+def test_without_keys_or_a_command_the_defaults_are_said():
+    """Nothing set and no test command: the default, said so."""
+    assert test_scope.choose(OwnCommands(), TestsConfig()).source == test_scope.DEFAULT
+
+
+def test_init_writes_the_test_commands_scope_and_nothing_without_one():
+    """The keys init writes are the command's scope, with where it came from; none without."""
+    found = test_scope.adopted(OwnCommands(commands=(JUSTFILE_TEST,)))
+    why = "from justfile recipe 'test': pytest tests -x"
+    assert {k: (v.value, v.why) for k, v in found.items()} == {
+        "pytest_args": (("tests",), why),
+        "all_extras": (True, why),
+        "groups": (("test",), why),
+    }
+    assert test_scope.adopted(OwnCommands()) == {}

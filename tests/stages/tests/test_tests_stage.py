@@ -611,6 +611,25 @@ def test_the_test_commands_variables_reach_pytest_expanded_or_said(tmp_path):
     assert "tests/test_env.py::test_the_command_sets_its_variables" in result.stdout
 
 
+def test_the_sections_pytest_args_replace_the_test_commands(tmp_path):
+    """`pytest-args = ["tests/unit"]`: only those are collected, said as the section's."""
+    files = {
+        "justfile": "test:\n    uv run pytest tests\n",
+        "tests/unit/test_unit.py": "def test_unit():\n    assert True\n",
+        "tests/other/test_other.py": "def test_other():\n    assert False, 'not in scope'\n",
+    }
+    config = BASE + 'pytest-args = ["tests/unit"]\n'
+    sample = make_project(tmp_path, dev=DEV, ci_tasks=config, files=files)
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 0, result.stdout
+    assert (
+        "scope: pytest tests/unit (pyproject.toml [tool.ci-tasks.tests] pytest-args; "
+        "the rest: justfile recipe 'test': pytest tests)"
+    ) in result.stdout
+    report = json.loads((tmp_path / SESSION_DIR / "flaky-report.json").read_text())
+    assert (report["tests"], report["verdict"]) == (1, "passed")
+
+
 def test_the_scope_keeps_paths_and_selecting_options_only():
     """`-m`, `-k`, `--ignore` and paths are the project's scope; `-x`, `-n`, `--cov` are ours."""
     args = ("-x", "-n", "4", "-m", "not slow", "--cov=src", "tests", "--ignore=tests/big", "-kfast")
