@@ -176,7 +176,11 @@ def test_a_pre_commit_black_runs_at_its_rev_over_its_files_from_the_ci_lock(tmp_
     git(sample.path, "commit", "-qm", "Adopt ci-tasks")
     first = locked_nox(sample, "-s", "lint")
     assert first.returncode == 0, first.stdout
-    assert "black --check: . (pre-commit hook 'black')" in first.stdout
+    # init wrote the formatter down; the hook's `files` still decide what is its gate.
+    assert (
+        "black --check: . (pyproject.toml [tool.ci-tasks.lint] formatter; pre-commit hook 'black')"
+        in first.stdout
+    )
     assert _tools(sample)["black"] == {
         "version": "24.8.0",
         "pinned_in": ".pre-commit-config.yaml",
