@@ -63,7 +63,7 @@ def _scope(config: Config) -> dict[str, Any]:
     return {
         "read_from": list(own.sources),
         "skipped": list(own.skipped),
-        "tests": test_scope.choose(own, config.section(TestsConfig)).said(),
+        "tests": test_scope.choose(own, config.root, config.section(TestsConfig)).said(),
         "lint": lint_scope.choose(own, config.section(LintConfig)).said(),
     }
 

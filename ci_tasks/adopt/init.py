@@ -20,13 +20,23 @@ import dataclasses
 import datetime as dt
 import difflib
 import json
+import shutil
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from ci_tasks.adopt import existing, merge, project, scriptenv, workflows
-from ci_tasks.core import baseline, coverage_evidence, groups, ignores, matrix, own_commands, pins
+from ci_tasks.core import (
+    baseline,
+    coverage_evidence,
+    git,
+    groups,
+    ignores,
+    matrix,
+    own_commands,
+    pins,
+)
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.config import (
     PYPROJECT,
@@ -37,6 +47,7 @@ from ci_tasks.core.config import (
 )
 from ci_tasks.core.errors import CITasksError, ConfigError
 from ci_tasks.core.reports import atomic_write
+from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR, workflow_files
 from ci_tasks.registry import SESSIONS, project_ci_sessions
@@ -308,7 +319,7 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     group, wanted = _test_requirements(data, coverage=measured, deps=deps)
     detected = detected or (group,)
     overrides, kept = _matrix_overrides(root, layout, data)
-    scope, scope_commented = scope_keys(own)
+    scope, scope_commented = scope_keys(own, root)
     table = project.render_config_table(
         {**overrides, "coverage": ("auto", why), **scope},
         {
@@ -348,15 +359,28 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     ]
     changes += [_generated(root, rel, body, force=force) for rel, body in generated.items()]
     gitignore = _read(root / ".gitignore")
-    ignoring = project.edit_gitignore(gitignore or "")
+    entries = list(project.GITIGNORE_ENTRIES)
+    lock_notes = []
+    if git.ignored(root, "uv.lock"):
+        # CI checks out what is committed, and the tests sync from the lock.
+        entries.append(project.UNIGNORE_LOCK)
+        lock_notes.append(
+            "uv.lock: your .gitignore ignores it, but the tests session syncs from the "
+            f"committed lock; init un-ignores it ({project.UNIGNORE_LOCK}): commit it"
+        )
+    ignoring = project.edit_gitignore(gitignore or "", entries)
     ignores = "ignores " + " and ".join(project.GITIGNORE_ENTRIES)
     changes.append(_decide(".gitignore", gitignore, ignoring, edits=True, note=ignores))
-    found = [*_session_notes(noxfile, config, pyproject_path), *_workflow_notes(root, generated)]
+    found = [
+        *_session_notes(noxfile, config, pyproject_path),
+        *_workflow_notes(root, generated),
+        *lock_notes,
+    ]
     return Plan(root, layout, tuple(changes), tuple(found), config, tuple(kept))
 
 
 def scope_keys(
-    own: own_commands.OwnCommands,
+    own: own_commands.OwnCommands, root: Path
 ) -> tuple[dict[str, tuple[Any, str]], dict[str, tuple[Any, str]]]:
     """The keys each stage takes from the project's own commands, as init writes them.
 
@@ -367,7 +391,7 @@ def scope_keys(
     written: dict[str, tuple[Any, str]] = {}
     commented: dict[str, tuple[Any, str]] = {}
     for name, spec in SESSIONS.items():
-        for key, found in (spec.adopted(own) if spec.adopted else {}).items():
+        for key, found in (spec.adopted(own, root) if spec.adopted else {}).items():
             target = commented if found.commented else written
             target[f"{name}.{key}"] = (found.value, found.why)
     return written, commented
@@ -536,6 +560,7 @@ def _lock(result: Plan, journal: _Journal, out: Output, timeout: float) -> None:
         before = path.read_bytes() if path.is_file() else None
         if relative == "uv.lock":
             _lock_project(result, journal, runner, out)
+            _relock_poetry(result, journal, runner, out)
         else:
             scriptenv.run_uv(runner, args, what)
         after = path.read_bytes() if path.is_file() else None
@@ -573,6 +598,36 @@ def _lock_project(result: Plan, journal: _Journal, runner: Runner, out: Output) 
             continue
         return
     scriptenv.run_uv(runner, ["lock"], "the project's uv.lock")
+
+
+POETRY_LOCK = "poetry.lock"
+
+
+def _relock_poetry(result: Plan, journal: _Journal, runner: Runner, out: Output) -> None:
+    """``poetry lock`` where the project has a ``poetry.lock`` and init edited pyproject.
+
+    Poetry's lock carries a hash of pyproject's dependencies and groups: the tests group
+    init adds makes ``poetry install`` refuse ("pyproject.toml changed significantly")
+    until it is locked again. Adopting must not break the project's own install, so init
+    locks it (Poetry 2 keeps every locked version) and says so; where Poetry cannot be
+    run, it says what to run.
+    """
+    if not result.pyproject_changed or not (result.root / POETRY_LOCK).is_file():
+        return
+    path = journal.keep(POETRY_LOCK)
+    before = path.read_bytes()
+    poetry = shutil.which("poetry")
+    command = [poetry] if poetry else [scriptenv.uv_binary(), "tool", "run", "poetry"]
+    done = runner.run([*command, "lock"], check=False, retry_on=NETWORK_ERRORS)
+    if not done.ok:
+        out.line(
+            f"{POETRY_LOCK}: `poetry lock` failed ({done.tail.strip().splitlines()[-1:]}); "
+            "run it before committing: pyproject.toml's dependency groups changed",
+            "warning",
+        )
+        return
+    verb = "unchanged" if path.read_bytes() == before else "updated"
+    out.line(f"{verb:>16}  {POETRY_LOCK} (its hash covers pyproject's dependency groups)")
 
 
 def _missing_pythons(result: Plan, runner: Runner) -> list[str]:

@@ -651,6 +651,10 @@ def run(
             f"(read: {read_from}); there is nothing to compare the sessions with"
         )
         raise UsageError(msg)
+    for stage in stages:
+        if stage not in {p.stage for p in chosen}:
+            what = "pytest or unittest" if stage == "tests" else "ruff, black or mypy"
+            out.line(f"parity: {stage}: not compared, no {what} command of the project's own")
     if not (root / "noxfile.py").is_file():
         msg = f"parity: {root / 'noxfile.py'} does not exist; run `ci-tasks init` first"
         raise UsageError(msg)

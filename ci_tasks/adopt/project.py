@@ -38,6 +38,8 @@ from ci_tasks.core.groups import requirement_name
 KNOWN_PYTHONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 _NOT_PACKAGES = {"tests", "test", "docs", "doc", "benchmarks", "examples", "scripts", "build"}
 GITIGNORE_ENTRIES = (".ci-tasks/", ".nox/", "dist/")
+UNIGNORE_LOCK = "!/uv.lock"
+"""Added where the project ignores ``uv.lock``: CI's tests sync from the committed lock."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -302,7 +302,9 @@ _VALUE_OPTIONS = {
         {"-m", "-k", "-p", "-c", "-o", "-n", "-W", "--ignore", "--ignore-glob", "--deselect",
          "--rootdir", "--confcutdir", "--maxfail", "--junitxml", "--cov", "--cov-report",
          "--cov-config", "--durations", "--tb", "-r", "--reruns", "--dist", "--basetemp",
-         "--import-mode", "--log-level", "--timeout", "--numprocesses", "--cov-fail-under"}
+         "--import-mode", "--log-level", "--timeout", "--numprocesses", "--cov-fail-under",
+         "--cov-context", "--junit-prefix", "--log-file", "--log-cli-level", "--override-ini",
+         "--capture", "--color", "--durations-min", "--maxprocesses", "--tx"}
     ),
     "ruff": frozenset(
         {"--config", "--select", "--ignore", "--extend-select", "--exclude", "--target-version",
@@ -384,6 +386,8 @@ def _read_install(root: Path, line: str, env: _Env, depth: int = 0) -> None:
             for inner in _script_lines(script):
                 if _INSTALL.search(inner):
                     _read_install(root, inner, env, depth + 1)
+        elif segment[:2] == ["poetry", "install"]:
+            env.deps += _poetry_groups(_pyproject(root))
         elif "sync" in segment:
             _uv_flags(segment[segment.index("sync") + 1 :], env)
         elif "install" in segment:
@@ -401,6 +405,60 @@ def _install_words(root: Path, words: Sequence[str], env: _Env) -> None:
             env.deps.append(word)
         else:
             _local_extras(word, env)
+
+
+def _poetry_groups(pyproject: Mapping[str, Any]) -> list[str]:
+    """What ``poetry install`` adds: every group not ``optional = true``, as requirements."""
+    poetry = pyproject.get("tool", {}).get("poetry", {})
+    groups = poetry.get("group", {}) if isinstance(poetry, dict) else {}
+    found: list[str] = []
+    for table in groups.values() if isinstance(groups, dict) else ():
+        if not isinstance(table, dict) or table.get("optional") is True:
+            continue
+        for name, spec in (table.get("dependencies") or {}).items():
+            requirement = _poetry_requirement(str(name), spec)
+            if requirement is not None:
+                found.append(requirement)
+    return found
+
+
+def _poetry_requirement(name: str, spec: object) -> str | None:
+    """Poetry's ``pytest = "^7.0"`` (or a table with ``version``/``markers``) as PEP 508."""
+    markers = ""
+    if isinstance(spec, dict):
+        if any(k in spec for k in ("path", "git", "url")):
+            return None  # not a package from the index
+        markers = f"; {spec['markers']}" if isinstance(spec.get("markers"), str) else ""
+        spec = spec.get("version", "*")
+    if not isinstance(spec, str):
+        return None
+    parts = [_poetry_constraint(p.strip()) for p in spec.split(",") if p.strip()]
+    if any(p is None for p in parts):
+        return None
+    version = ",".join(p for p in parts if p)
+    return f"{name}{version}{markers}"
+
+
+def _poetry_constraint(part: str) -> str | None:
+    """One of Poetry's constraints in PEP 440: ``^1.2`` is ``>=1.2,<2``, ``~1.2`` ``>=1.2,<1.3``."""
+    if part == "*":
+        return ""
+    caret = re.fullmatch(r"\^(\d+(?:\.\d+)*)", part)
+    tilde = re.fullmatch(r"~(\d+(?:\.\d+)*)", part)
+    if caret or tilde:
+        base = (caret or tilde)[1]  # type: ignore[index]
+        numbers = [int(n) for n in base.split(".")]
+        if caret:
+            first = next((i for i, n in enumerate(numbers) if n), len(numbers) - 1)
+        else:
+            first = min(1, len(numbers) - 1) if len(numbers) > 1 else 0
+        upper = [*numbers[:first], numbers[first] + 1]
+        return f">={base},<{'.'.join(map(str, upper))}"
+    if re.fullmatch(r"(==|!=|<=|>=|<|>|~=)\s*\d[\w.*+!-]*", part):
+        return part.replace(" ", "")
+    if re.fullmatch(r"\d[\w.*+!-]*", part):
+        return f"=={part}"
+    return None
 
 
 def _local_extras(word: str, env: _Env) -> None:
@@ -922,6 +980,15 @@ def _session_calls(function: ast.FunctionDef) -> tuple[_Env, list[list[str]]]:
     return env, runs
 
 
+def frozen_versions(text: str) -> dict[str, str]:
+    """``{commit: version}`` of a pre-commit config's ``rev: <sha>  # frozen: v0.9.1`` lines.
+
+    ``pre-commit autoupdate --freeze`` writes a commit and, in a comment, its version.
+    """
+    found = re.findall(r"rev:\s*['\"]?([^\s'\"#]+)['\"]?\s*#\s*frozen:\s*(\S+)", text)
+    return dict(found)
+
+
 def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
     path = root / ".pre-commit-config.yaml"
     if not path.is_file():
@@ -933,9 +1000,7 @@ def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         skipped.append(".pre-commit-config.yaml: not readable YAML")
         return ()
-    # `pre-commit autoupdate --freeze` writes a commit and, in a comment, its version.
-    text = path.read_text(encoding="utf-8")
-    frozen = dict(re.findall(r"rev:\s*['\"]?([^\s'\"#]+)['\"]?\s*#\s*frozen:\s*(\S+)", text))
+    frozen = frozen_versions(path.read_text(encoding="utf-8"))
     found: list[Hook] = []
     for repo in (data.get("repos") if isinstance(data, dict) else None) or ():
         if not isinstance(repo, dict):

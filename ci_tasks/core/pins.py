@@ -22,6 +22,7 @@ from typing import Any
 
 from ci_tasks.core import groups as groups_mod
 from ci_tasks.core.errors import ConfigError
+from ci_tasks.core.own_commands import frozen_versions
 
 __all__ = [
     "PRE_COMMIT",
@@ -78,8 +79,9 @@ def _extras(repo: Mapping[str, Any], tool: str) -> tuple[str, ...]:
 def parse_pre_commit(text: str, source: str = PRE_COMMIT) -> dict[str, Pin]:
     """The tools *text* (a pre-commit configuration) pins, by tool name.
 
-    A hook whose ``rev:`` is not a version (a branch, a SHA) pins nothing we can install;
-    it is left out. Invalid YAML is a :class:`ConfigError` naming *source*.
+    A hook whose ``rev:`` is not a version (a branch, a SHA without a ``# frozen: v1.2``
+    comment) pins nothing we can install; it is left out. Invalid YAML is a
+    :class:`ConfigError` naming *source*.
     """
     import yaml  # noqa: PLC0415 - read only where a pre-commit configuration exists
 
@@ -95,13 +97,15 @@ def parse_pre_commit(text: str, source: str = PRE_COMMIT) -> dict[str, Pin]:
     if not isinstance(repos, list):
         return {}
     lines = _rev_lines(document)
+    frozen = frozen_versions(text)  # a commit rev's version, from its `# frozen:` comment
     found: dict[str, Pin] = {}
     for index, repo in enumerate(repos):
         if not isinstance(repo, dict):
             continue
         name = _repo_name(str(repo.get("repo", "")))
         for tool, known in _HOOK_REPOS.items():
-            match = _REV.match(str(repo.get("rev", "")).strip())
+            rev = str(repo.get("rev", "")).strip()
+            match = _REV.match(rev) or _REV.match(frozen.get(rev, ""))
             if name in known and match and tool not in found:
                 found[tool] = Pin(tool, match["version"], lines.get(index), _extras(repo, tool))
     return found

@@ -20,7 +20,7 @@ import shlex
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -51,6 +51,8 @@ class Completed:
     """The whole standard output, when it was captured (``capture_stdout=True``)."""
     duration: float
     attempts: int
+    stalled: bool = False
+    """Stopped by :meth:`Runner.run_parallel` for running far past the others' end."""
 
     @property
     def ok(self) -> bool:
@@ -209,6 +211,19 @@ def session_venv(session: nox.Session) -> Path | None:
     except ValueError:  # nox: "A virtualenv has not been created for this session"
         return None
     return Path(location) if location and session.bin_paths else None
+
+
+def skips_installs(session: nox.Session) -> bool:
+    """Whether nox skips this session's installs: ``-R`` / ``--no-install`` on a reused venv.
+
+    The same test nox makes before ``session.install`` and ``session.run_install``
+    (``global_config.no_install`` and the venv's ``_reused``): nox has no public name for
+    it, so it is read here, once.
+    """
+    runner = getattr(session, "_runner", None)
+    config = getattr(runner, "global_config", None)
+    venv = getattr(runner, "venv", None)
+    return bool(getattr(config, "no_install", False)) and bool(getattr(venv, "_reused", False))
 
 
 def build_env(
@@ -371,18 +386,29 @@ class Runner:
             return result
         raise _AttemptFailedError(result)
 
-    def run_parallel(self, jobs: Sequence[Job], *, timeout: float | None = None) -> list[Completed]:
+    def run_parallel(
+        self,
+        jobs: Sequence[Job],
+        *,
+        timeout: float | None = None,
+        stall_after: Callable[[float], float] | None = None,
+    ) -> list[Completed]:
         """Run *jobs* side by side; each output line is prefixed with its job's label.
 
         Every command runs to its end (exit codes are returned, never raised: a caller
         running parts of one task judges them together). A timeout, an interrupt or any
         other exception stops every tree before it propagates; a timeout raises
-        :class:`CommandTimedOut` naming the commands still running.
+        :class:`CommandTimedOut` naming the commands still running. *stall_after*, given
+        the longest time a job that ended took, is how long past the start a job still
+        running may go on once another has ended: one that goes past it is stopped and
+        returned ``stalled`` (parts of one suite that wait on each other's resource, a
+        fixed port, never end by themselves).
         """
         started: list[_Started] = []
         limit = self._timeout_for(timeout)
         begin = time.monotonic()
         ended: dict[int, float] = {}
+        stalled: set[int] = set()
         timed_out = False
         try:
             for job in jobs:  # one by one: a failed start must still stop the others
@@ -390,10 +416,15 @@ class Runner:
                 spawn = _Spawn(argv, env=build_env(self.env, job.env), cwd=self.cwd)
                 started.append(self._start(spawn, sink=self.output, label=job.label))
             while len(ended) < len(started):
+                now = time.monotonic()
                 for index, one in enumerate(started):
                     if index not in ended and one.process.poll() is not None:
-                        ended[index] = time.monotonic()
-                if limit is not None and time.monotonic() - begin > limit.seconds:
+                        ended[index] = now
+                if ended and stall_after is not None and len(ended) < len(started):
+                    allowed = stall_after(max(ended.values()) - begin)
+                    if now - begin > allowed:
+                        stalled |= self._stop_running(started, ended)
+                if limit is not None and now - begin > limit.seconds:
                     timed_out = True
                     break
                 time.sleep(_POLL_SECONDS)
@@ -407,9 +438,19 @@ class Runner:
             seconds, by_deadline = (limit.seconds, limit.by_deadline) if limit else (0.0, False)
             raise CommandTimedOut(" & ".join(running), seconds, tail, by_deadline=by_deadline)
         return [
-            Completed(one.argv, a.returncode, a.tail, None, ended[i] - begin, 1)
+            Completed(one.argv, a.returncode, a.tail, None, ended[i] - begin, 1, i in stalled)
             for i, (one, a) in enumerate(zip(started, attempts, strict=True))
         ]
+
+    def _stop_running(self, started: Sequence[_Started], ended: dict[int, float]) -> set[int]:
+        """Stop every job not yet ended (marking it ended now); their indexes."""
+        stopped = set()
+        for index, one in enumerate(started):
+            if index not in ended:
+                stop_tree(one.tree, self.kill_grace)
+                stopped.add(index)
+                ended[index] = time.monotonic()
+        return stopped
 
     def _start(self, spawn: _Spawn, *, sink: Output | None, label: str = "") -> _Started:
         argv, cwd, capture_stdout = spawn.argv, spawn.cwd, spawn.capture_stdout

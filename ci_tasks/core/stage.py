@@ -31,7 +31,7 @@ from ci_tasks.core.errors import (
     exit_code_for,
 )
 from ci_tasks.core.retry import NETWORK_ERRORS
-from ci_tasks.core.runner import Runner, session_venv
+from ci_tasks.core.runner import Runner, session_venv, skips_installs
 from ci_tasks.core.signals import deferred_signals, handle_termination_signals
 from ci_tasks.core.verdict import Status, Verdict
 
@@ -142,9 +142,10 @@ class StageSpec:
     ci: bool = True
     """Whether CI's session matrix runs the stage (its session is tagged ``ci``), so a
     noxfile's own session of that name runs there in its place."""
-    adopted: Callable[[OwnCommands], Mapping[str, Adopted]] | None = None
+    adopted: Callable[[OwnCommands, Path], Mapping[str, Adopted]] | None = None
     """What ``ci-tasks init`` writes into the stage's section from the project's own
-    commands, by field name (the scope they gave the session, made visible and editable)."""
+    commands (and the project's folder), by field name: the scope they gave the session,
+    made visible and editable."""
 
 
 # Every stage's spec, by name, in the registry's order; filled by the registry through
@@ -271,9 +272,14 @@ def install_locked(
 ) -> None:
     """Install the project, its locked dependency groups and *extras* into the session venv.
 
+    Not with nox's ``-R`` / ``--no-install`` on a reused venv, as nox skips its own installs.
+
     ``uv sync --locked`` refuses a stale lock instead of silently re-resolving it, so a
     session tests exactly what ``uv.lock`` pins. Network failures are retried.
     """
+    if ctx.session is not None and skips_installs(ctx.session):
+        ctx.output.line("sync: skipped (-R / --no-install: nox reused the environment as it was)")
+        return
     chosen = ctx.config.dependency_groups if groups is None else groups
     command = ["uv", "sync", "--locked", "--no-default-groups"]
     for group in chosen:

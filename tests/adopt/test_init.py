@@ -756,7 +756,7 @@ def test_init_writes_the_scope_it_found_and_the_sessions_take_it_unchanged(tmp_p
     sample = _sample(tmp_path)
     sample.write("justfile", SCOPED_JUSTFILE)
     own = own_commands.read(sample.path)
-    before = (test_scope.choose(own), lint_scope.choose(own))
+    before = (test_scope.choose(own, sample.path), lint_scope.choose(own))
     _init(sample.path)
     text = (sample.path / "pyproject.toml").read_text()
     table = tomllib.loads(text)["tool"]["ci-tasks"]
@@ -775,7 +775,7 @@ def test_init_writes_the_scope_it_found_and_the_sessions_take_it_unchanged(tmp_p
     assert "# (from justfile recipe 'lint': ruff format --check sample; default: unset)" in text
     config = load_config(sample.path)
     after = (
-        test_scope.choose(own, config.section(TestsConfig)),
+        test_scope.choose(own, sample.path, config.section(TestsConfig)),
         lint_scope.choose(own, config.section(LintConfig)),
     )
     assert after[0].args == before[0].args
@@ -799,3 +799,16 @@ def test_init_writes_no_scope_where_the_project_has_no_command(tmp_path):
     assert not {"pytest-args", "extras", "all-extras", "groups"} & set(table["tests"])
     assert not {"check-paths", "formatter", "format-paths"} & set(table["lint"])
     assert "# pytest-args = an array of strings (unset by default)" in text
+
+
+def test_a_project_that_ignores_uv_lock_gets_it_unignored_and_told(tmp_path):
+    """CI syncs the tests from the committed lock: init un-ignores uv.lock and says why."""
+    sample = _sample(tmp_path)
+    sample.write(".gitignore", "uv.lock\n__pycache__/\n")
+    init_repo(sample.path)
+    _, said = _init(sample.path)
+    (sample.path / "uv.lock").write_text("")  # check-ignore asks of a path, there or not
+    matched = git(sample.path, "check-ignore", "--no-index", "-v", "-n", "uv.lock")
+    assert f"{project.UNIGNORE_LOCK}\tuv.lock" in matched  # the last rule that matches: kept
+    assert project.UNIGNORE_LOCK in (sample.path / ".gitignore").read_text()
+    assert "uv.lock: your .gitignore ignores it" in said

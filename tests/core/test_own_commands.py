@@ -203,6 +203,7 @@ def test_ci_tasks_config_shows_the_scope_and_where_it_came_from(tmp_path: Path) 
         {
             "pyproject.toml": '[project]\nname = "x"\nversion = "1"\n',
             "justfile": "test:\n    uv run pytest tests\n",
+            "tests/test_x.py": "def test_x():\n    pass\n",
         },
     )
     done = subprocess.run(
@@ -315,3 +316,37 @@ def test_a_frozen_hook_rev_gives_its_version_and_its_file_types(tmp_path: Path) 
     assert (fmt.version, check.version) == ("0.9.1", "0.9.1")
     assert fmt.suffixes == (".py", ".pyi", ".ipynb")
     assert check.suffixes == (".py",)
+
+
+def test_a_word_that_names_nothing_in_the_project_is_not_a_test_path(tmp_path: Path) -> None:
+    """``--cov-context test`` with no ``test`` folder: a value of an option, not a path."""
+    from ci_tasks.stages.tests import scope  # noqa: PLC0415 - the tests session's reader
+
+    (tmp_path / "tests").mkdir()
+    args = ("--cov-contexts", "test", "tests", "-m", "not slow", "{toxinidir}/docs")
+    assert scope.selected(args, tmp_path) == ("tests", "-m", "not slow")
+    assert scope.selected(args) == ("test", "tests", "-m", "not slow", "{toxinidir}/docs")
+
+
+def test_poetry_install_gives_every_group_that_is_not_optional(tmp_path: Path) -> None:
+    """``poetry install`` in a workflow: its groups' constraints, in PEP 440, are the deps."""
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "x"\n'
+            '[tool.poetry.group.test.dependencies]\npytest = "^8.1"\ntomli-w = "~1.0"\n'
+            'mypy = { version = ">=1.18", markers = "python_version >= \'3.10\'" }\n'
+            'local = { path = "../local" }\n'
+            "[tool.poetry.group.docs]\noptional = true\n"
+            '[tool.poetry.group.docs.dependencies]\nsphinx = "*"\n',
+            ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - run: poetry install\n      - run: poetry run pytest tests\n",
+        },
+    )
+    test = own_commands.test_command(own_commands.read(tmp_path))
+    assert test is not None
+    assert test.deps == (
+        "pytest>=8.1,<9",
+        "tomli-w>=1.0,<1.1",
+        "mypy>=1.18; python_version >= '3.10'",
+    )

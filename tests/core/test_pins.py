@@ -186,3 +186,13 @@ def test_a_lock_in_another_layout_is_parsed():
     assert locked_groups(DOCUMENT, edited, "ruff") == ("dev",)
     # And one TOML cannot read locks nothing (uv lock --check reports it).
     assert locked_groups(DOCUMENT, edited + "[[package]\n", "ruff") == ()
+
+
+def test_a_frozen_commit_rev_pins_the_version_its_comment_names() -> None:
+    """``rev: <sha>  # frozen: v0.15.15`` (pre-commit autoupdate --freeze) pins ruff 0.15.15."""
+    text = (
+        "repos:\n- repo: https://github.com/astral-sh/ruff-pre-commit\n"
+        '  rev: "0671d8ab202c4ac093b78433ae5baf74f3fc7246" # frozen: v0.15.15\n'
+        "  hooks:\n  - id: ruff-check\n"
+    )
+    assert parse_pre_commit(text)["ruff"].version == "0.15.15"

@@ -371,6 +371,39 @@ def test_parallel_timeout_stops_every_tree(out, tmp_path):
         assert not alive(pid), f"process {pid} survived"
 
 
+def test_a_job_running_far_past_the_others_end_is_stopped_as_stalled(out, tmp_path):
+    """Once one job ended, one still running past stall_after is stopped: no error, marked."""
+    pid_file = tmp_path / "pid"
+    code = f"""
+        import os, time
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
+        time.sleep(60)
+    """
+    jobs = [Job(py("print('quick')")), Job(py(code), label="[slow]")]
+    seen: list[float] = []
+
+    def stall_after(longest: float) -> float:
+        seen.append(longest)
+        return longest + 0.5
+
+    start = time.monotonic()
+    quick, slow = Runner(output=out).run_parallel(jobs, stall_after=stall_after)
+    assert time.monotonic() - start < 10
+    assert (quick.stalled, quick.returncode, quick.tail) == (False, 0, "quick")
+    assert slow.stalled
+    assert slow.returncode != 0
+    assert all(s == seen[0] for s in seen)  # the longest of those that ended: the quick one
+    assert not alive(int(pid_file.read_text()))
+
+
+def test_jobs_that_all_end_are_never_stalled(out):
+    """Without a job left running, stall_after stops nothing."""
+    jobs = [Job(py("import time; time.sleep(0.3)")), Job(py("print(1)"))]
+    done = Runner(output=out).run_parallel(jobs, stall_after=lambda longest: longest + 5.0)
+    assert [d.stalled for d in done] == [False, False]
+    assert [d.returncode for d in done] == [0, 0]
+
+
 @pytest.mark.parametrize(
     ("seconds", "shown"),
     [(1, "1.0"), (0.9999, "1.0"), (1800, "1800.0"), (0.25, "0.25"), (0.001, "0.001")],

@@ -14,6 +14,8 @@ from ci_tasks.stages.lint import toolchain
 from ci_tasks.stages.lint.config import LintConfig
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ci_tasks.core import ignores
     from ci_tasks.core.config import Config
     from ci_tasks.core.own_commands import OwnCommands
@@ -58,7 +60,7 @@ def register(config: Config) -> None:
     nox_session(lint, name="lint", config=config, venv_backend="uv" if needs_env else "none")
 
 
-def adopted(own: OwnCommands) -> Mapping[str, Adopted]:
+def adopted(own: OwnCommands, _root: Path) -> Mapping[str, Adopted]:
     """What ``ci-tasks init`` writes into the section: the paths of the project's gates."""
     from ci_tasks.stages.lint import scope  # noqa: PLC0415 - loaded when init asks
 

@@ -14,6 +14,8 @@ from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.flaky import HISTORY_SCHEMA, HISTORY_VERSION
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ci_tasks.core.config import Config
     from ci_tasks.core.own_commands import OwnCommands
     from ci_tasks.core.stage import Adopted, StageContext
@@ -79,11 +81,11 @@ def written(section: TestsConfig) -> tuple[str, ...]:
     return tuple(p.replace("{session}", "tests") for p in (section.junit_xml, section.coverage_xml))
 
 
-def adopted(own: OwnCommands) -> Mapping[str, Adopted]:
+def adopted(own: OwnCommands, root: Path) -> Mapping[str, Adopted]:
     """What ``ci-tasks init`` writes into the section: the project's test command's scope."""
     from ci_tasks.stages.tests import scope  # noqa: PLC0415 - loaded when init asks
 
-    return scope.adopted(own)
+    return scope.adopted(own, root)
 
 
 STAGE: StageSpec = StageSpec(

@@ -42,6 +42,8 @@ class PytestRun:
     seconds: float
     profile: durations.Profile | None = None
     """How much of the tests' time was CPU, and what a process took besides its tests."""
+    stalled: int = 0
+    """Parts that stalled after the others ended and were run again alone."""
 
 
 def _read_record(path: Path) -> _Record:
@@ -107,12 +109,44 @@ def _jobs(
     return jobs
 
 
+STALL_FLOOR = 60.0
+"""Seconds a part may go on past the start once another part has ended, at least."""
+STALL_FACTOR = 3.0
+"""And at least this many times what the longest part that ended took."""
+
+
+def _stall_after(longest: float) -> float:
+    return max(STALL_FLOOR, STALL_FACTOR * longest)
+
+
 def _run_jobs(ctx: StageContext, jobs: Sequence[Job]) -> list[Completed]:
-    """Run one pytest in the foreground, or several side by side (never raising)."""
+    """Run one pytest in the foreground, or several side by side (never raising).
+
+    A part still running long after the others ended is stopped and run again alone,
+    once they are done: parts that share a resource the suite assumes is its own (a
+    session fixture's fixed port) wait on each other forever, and the project's own
+    serial run would have passed. The warning says so; the profile then keeps the suite
+    in one process (:attr:`durations.Profile.split_only_failures`).
+    """
     runner = ctx.runner.with_options(cwd=ctx.root)
     if len(jobs) == 1:
         return [runner.run(jobs[0].command, env=jobs[0].env, check=False)]
-    return runner.run_parallel(jobs)
+    done = runner.run_parallel(jobs, stall_after=_stall_after)
+    for index, completed in enumerate(done):
+        if not completed.stalled:
+            continue
+        job = jobs[index]
+        ctx.output.annotate(
+            "warning",
+            f"pytest process {job.label or index + 1} was still running {completed.duration:.0f} "
+            "s in, long after the other parts ended: its tests run again alone. The suite "
+            "is not safe to split (a resource its tests share, such as a fixed port?); it "
+            "runs in one process from now on",
+            title="tests: a part stalled",
+        )
+        again = runner.run(job.command, env=job.env, check=False)
+        done[index] = dataclasses.replace(again, stalled=True)
+    return done
 
 
 def _together(
@@ -132,7 +166,7 @@ def _together(
         if part is not None
     ]
     profile = durations.measured_profile(times, usable_cores(), previous)
-    return PytestRun(code, whole, tail, seconds, profile)
+    return PytestRun(code, whole, tail, seconds, profile, sum(1 for d in done if d.stalled))
 
 
 def run_pytest(

@@ -161,10 +161,15 @@ def variables(scope: TestScope, root: Path, environ: Mapping[str, str]) -> Varia
     return Variables(env, tuple(skipped))
 
 
-def selected(args: Sequence[str]) -> tuple[str, ...]:
-    """The paths and selecting options among a test command's *args*."""
+def selected(args: Sequence[str], root: Path | None = None) -> tuple[str, ...]:
+    """The paths and selecting options among a test command's *args*.
+
+    Given the project's *root*, a positional that names nothing there is not a path: it
+    is the value of an option we do not know (``--cov-context test``), or a tox
+    substitution (``{toxinidir}/tests`` is read as it is), and pytest would refuse it.
+    """
     keep: list[str] = []
-    paths = set(own_commands.positionals("pytest", args))
+    paths = {p for p in own_commands.positionals("pytest", args) if _exists(root, p)}
     pending = False
     for arg in args:
         short = arg[:2] in _SHORT and not arg.startswith("--")
@@ -180,18 +185,27 @@ def selected(args: Sequence[str]) -> tuple[str, ...]:
     return tuple(keep)
 
 
-def choose(own: OwnCommands, config: TestsConfig | None = None) -> TestScope:
+def _exists(root: Path | None, path: str) -> bool:
+    if root is None:
+        return True
+    return (root / path.split("::", 1)[0]).exists()
+
+
+def choose(
+    own: OwnCommands, root: Path | None = None, config: TestsConfig | None = None
+) -> TestScope:
     """The session's scope: *config*'s keys where set, else the project's test command's.
 
     Without either, the defaults (said so). The line names the keys taken from
-    ``[tool.ci-tasks.tests]`` and the command that gave the rest.
+    ``[tool.ci-tasks.tests]`` and the command that gave the rest. *root* is the project's
+    folder, where the command's paths must be (:func:`selected`).
     """
     config = config or TestsConfig()
     command = own_commands.test_command(own)
     ours = [key for key in _KEYS if getattr(config, key) is not None]
     if command is None and not ours:
         return TestScope()
-    found = TestScope() if command is None else from_command(command)
+    found = TestScope() if command is None else from_command(command, root)
     chosen = {key: getattr(config, key) for key in ours}
     scope = dataclasses.replace(
         found,
@@ -208,10 +222,10 @@ def choose(own: OwnCommands, config: TestsConfig | None = None) -> TestScope:
     return dataclasses.replace(scope, source=f"{CONFIG} {keys}{rest}", env_source=found.source)
 
 
-def from_command(command: own_commands.Command) -> TestScope:
+def from_command(command: own_commands.Command, root: Path | None = None) -> TestScope:
     """The scope the project's test command gives (what ``ci-tasks init`` writes down)."""
     return TestScope(
-        selected(command.args),
+        selected(command.args, root),
         command.extras,
         command.all_extras,
         command.groups,
@@ -220,7 +234,7 @@ def from_command(command: own_commands.Command) -> TestScope:
     )
 
 
-def adopted(own: OwnCommands) -> dict[str, Adopted]:
+def adopted(own: OwnCommands, root: Path | None = None) -> dict[str, Adopted]:
     """What ``ci-tasks init`` writes into ``[tool.ci-tasks.tests]``: the test command's scope.
 
     Its paths and selecting options always, the extras and groups where it has them;
@@ -229,7 +243,7 @@ def adopted(own: OwnCommands) -> dict[str, Adopted]:
     command = own_commands.test_command(own)
     if command is None:
         return {}
-    found = from_command(command)
+    found = from_command(command, root)
     why = f"from {found.source}"
     keys = {"pytest_args": Adopted(found.args, why)}
     if found.all_extras:

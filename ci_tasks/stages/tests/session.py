@@ -363,7 +363,7 @@ class Judged:
 def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
     """Install the locked groups, clear stale outputs, read durations, plan, decide coverage."""
     config = ctx.section(TestsConfig)
-    scope = test_scope.choose(own_commands.read(ctx.root), config)
+    scope = test_scope.choose(own_commands.read(ctx.root), ctx.root, config)
     options = parse_posargs(ctx.posargs, config, scope)
     ctx.output.line(scope.said() if not options.pytest_args else "scope: the posargs")
     variables = test_scope.variables(scope, ctx.root, ctx.runner.env)
@@ -488,7 +488,7 @@ def _write_durations(
     measured = pytest_run.profile or profile
     if measured is not None:  # a serial run keeps what the last split run showed
         before = profile.split_only_failures if profile else 0
-        split = len(judged.cleared) if prepared.plan.processes > 1 else before
+        split = len(judged.cleared) + pytest_run.stalled if prepared.plan.processes > 1 else before
         measured = dataclasses.replace(measured, split_only_failures=split)
     document = durations.updated_store(
         prepared.store, run.results, window=config.slow_window, whole_suite=whole, profile=measured

@@ -111,7 +111,8 @@ JUSTFILE_TEST = Command(
 def test_the_sections_keys_replace_the_test_commands_key_by_key():
     """`pytest-args` set: pytest gets those; extras and groups still come from the command."""
     own = OwnCommands(commands=(JUSTFILE_TEST,))
-    chosen = test_scope.choose(own, TestsConfig(pytest_args=("tests/unit", "-m", "not slow")))
+    config = TestsConfig(pytest_args=("tests/unit", "-m", "not slow"))
+    chosen = test_scope.choose(own, config=config)
     assert (chosen.args, chosen.all_extras, chosen.groups) == (
         ("tests/unit", "-m", "not slow"),
         True,
@@ -127,7 +128,7 @@ def test_the_sections_keys_replace_the_test_commands_key_by_key():
 def test_every_key_set_is_the_sections_scope_alone():
     """All four keys set: the scope is the section's, said so, whatever the command says."""
     config = TestsConfig(pytest_args=("t",), extras=("x",), all_extras=False, groups=())
-    chosen = test_scope.choose(OwnCommands(commands=(JUSTFILE_TEST,)), config)
+    chosen = test_scope.choose(OwnCommands(commands=(JUSTFILE_TEST,)), config=config)
     assert (chosen.args, chosen.extras, chosen.all_extras, chosen.groups) == (
         ("t",),
         ("x",),
@@ -141,7 +142,7 @@ def test_every_key_set_is_the_sections_scope_alone():
 
 def test_without_keys_or_a_command_the_defaults_are_said():
     """Nothing set and no test command: the default, said so."""
-    assert test_scope.choose(OwnCommands(), TestsConfig()).source == test_scope.DEFAULT
+    assert test_scope.choose(OwnCommands(), config=TestsConfig()).source == test_scope.DEFAULT
 
 
 def test_init_writes_the_test_commands_scope_and_nothing_without_one():

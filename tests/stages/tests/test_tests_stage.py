@@ -308,7 +308,7 @@ def test_frozen():
 
 
 def test_tests_group_is_synced(tmp_path):
-    """Pytest's `tests` group is synced, and not uv's default groups (typing, pre-commit)."""
+    """Pytest's `tests` group is synced, not uv's default groups; -R syncs nothing."""
     tools = ", ".join(f'"{t}"' for t in DEV)
     sample = make_project(tmp_path, lock=False, files={"tests/test_frozen.py": FROZEN})
     sample.write("pyproject.toml", GROUPS_PYPROJECT.format(tools=tools))
@@ -320,6 +320,14 @@ def test_tests_group_is_synced(tmp_path):
     installed = {p.name.split("-")[0] for p in tmp_path.glob(".nox/*/lib/*/site-packages/*")}
     assert "freezegun" in installed
     assert not installed & {"typing_extensions", "identify"}
+    # nox's -R (reuse, no install) makes no sync, as nox makes no install; -r alone syncs.
+    reused = sample.nox("-R", "-s", "tests")
+    assert reused.returncode == 0, reused.stdout
+    assert "sync: skipped (-R / --no-install" in reused.stdout
+    assert "2 passed" in reused.stdout
+    synced = sample.nox("-r", "-s", "tests")
+    assert synced.returncode == 0, synced.stdout
+    assert "sync: skipped" not in synced.stdout
 
 
 PARTS = """\
