@@ -46,23 +46,25 @@ def _plain(value: Any) -> Any:
 def _cmd_config(args: argparse.Namespace) -> int:
     config = load_config(args.project)
     plain = _plain(config)
-    plain["scope"] = _scope(config.root)
+    plain["scope"] = _scope(config)
     print(json.dumps(plain, indent=2, default=str))  # noqa: T201
     return EXIT_OK
 
 
-def _scope(root: Path) -> dict[str, Any]:
-    """What the sessions take from the project's own commands, and where it came from."""
+def _scope(config: Config) -> dict[str, Any]:
+    """What the sessions take from the project's own commands (or *config*), and from where."""
     from ci_tasks.core import own_commands  # noqa: PLC0415 - only this command shows it
     from ci_tasks.stages.lint import scope as lint_scope  # noqa: PLC0415
+    from ci_tasks.stages.lint.config import LintConfig  # noqa: PLC0415
     from ci_tasks.stages.tests import scope as test_scope  # noqa: PLC0415
+    from ci_tasks.stages.tests.config import TestsConfig  # noqa: PLC0415
 
-    own = own_commands.read(root)
+    own = own_commands.read(config.root)
     return {
         "read_from": list(own.sources),
         "skipped": list(own.skipped),
-        "tests": test_scope.choose(own, root).said(),
-        "lint": lint_scope.choose(own).said(),
+        "tests": test_scope.choose(own, config.root, config.section(TestsConfig)).said(),
+        "lint": lint_scope.choose(own, config.section(LintConfig)).said(),
     }
 
 

@@ -313,18 +313,22 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     layout = project.detect_layout(root, data)
     detected = groups.test_groups(data)
     measured, why = coverage_note(root)
-    test_command = own_commands.test_command(own_commands.read(root))
+    own = own_commands.read(root)
+    test_command = own_commands.test_command(own)
     deps = test_command.deps if test_command else ()
     group, wanted = _test_requirements(data, coverage=measured, deps=deps)
     detected = detected or (group,)
     overrides, kept = _matrix_overrides(root, layout, data)
+    scope, scope_commented = scope_keys(own, root)
     table = project.render_config_table(
-        {**overrides, "coverage": ("auto", why)},
-        {"dependency_groups": (list(detected), "unset: detected from pytest's group")},
+        {**overrides, "coverage": ("auto", why), **scope},
+        {
+            "dependency_groups": (list(detected), "unset: detected from pytest's group"),
+            **scope_commented,
+        },
     )
     edit = project.edit_pyproject(text, wanted, table, group=group, source=str(pyproject_path))
     notes = []
-    own = own_commands.read(root)
     if own.of("mypy") or own.hook("mypy"):
         quieted = project.mypy_sees_ci_files(edit.text)
         if quieted is not None:
@@ -373,6 +377,24 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
         *lock_notes,
     ]
     return Plan(root, layout, tuple(changes), tuple(found), config, tuple(kept))
+
+
+def scope_keys(
+    own: own_commands.OwnCommands, root: Path
+) -> tuple[dict[str, tuple[Any, str]], dict[str, tuple[Any, str]]]:
+    """The keys each stage takes from the project's own commands, as init writes them.
+
+    ``({"tests.pytest_args": (["tests"], "from justfile recipe 'test': ...")}, commented)``:
+    the scope the sessions would take, written down with its source, so it is visible
+    and editable; those only a comment may show (a hook's filters decide) apart.
+    """
+    written: dict[str, tuple[Any, str]] = {}
+    commented: dict[str, tuple[Any, str]] = {}
+    for name, spec in SESSIONS.items():
+        for key, found in (spec.adopted(own, root) if spec.adopted else {}).items():
+            target = commented if found.commented else written
+            target[f"{name}.{key}"] = (found.value, found.why)
+    return written, commented
 
 
 def _matrix_overrides(

@@ -240,15 +240,21 @@ def _render_table(
             nested += _render_table(typing.cast("type", hint), value, f"{path}.{key}", overrides)
             continue
         lines = _comment(docs.get(field.name, ""))
-        if commented and field.name in commented:
+        # A key of a stage's section may be named with it (``tests.groups``), apart from
+        # another section's key of the same name (``security.groups``).
+        named = f"{path.removeprefix('.'.join(TABLE) + '.')}.{field.name}"
+        name = named if named in (commented or {}) or named in overrides else field.name
+        if commented and name in commented:
             # Left unset on purpose: the loader's own detection decides, and a value
             # written here would override it for good.
-            value, why = commented[field.name]
+            value, why = commented[name]
             own += [*lines, *_comment(f"({why})"), f"# {key} = {_toml_value(value)}"]
             continue
-        if field.name in overrides:
-            value, why = overrides[field.name]
-            lines += _comment(f"({why}; default: {_toml_value(getattr(instance, field.name))})")
+        if name in overrides:
+            value, why = overrides[name]
+            default = getattr(instance, field.name)
+            shown = "unset" if default is None else _toml_value(default)
+            lines += _comment(f"({why}; default: {shown})")
         inner = get_args(hint)[0] if get_origin(hint) is tuple and get_args(hint) else None
         if inner is not None and dataclasses.is_dataclass(inner):
             lines.append(f"# [[{path}.{key}]]: none by default")
@@ -266,9 +272,10 @@ def render_config_table(
 ) -> str:
     """``[tool.ci-tasks]`` with every key at its default, each with its docstring as comment.
 
-    *overrides* maps a top-level key to ``(value, why)``: a detected value that replaces
-    the default, with a note saying where it came from. *commented* keys are written as
-    comments only (``# key = value``), so the loader keeps detecting them.
+    *overrides* maps a key (a field's name, or ``section.name`` for a stage's section's
+    own) to ``(value, why)``: a detected value that replaces the default, with a note
+    saying where it came from. *commented* keys are written as comments only (``# key =
+    value``), so the loader keeps detecting them.
     """
     path = ".".join(TABLE)
     lines = [

@@ -109,12 +109,28 @@ _PIN_MARK = PRE_COMMIT
 _MARKED = re.compile(rf",\s+# .*{re.escape(_PIN_MARK)}$")
 
 
+# The tools ci-tasks itself requires (an override moves them); any other is a dependency.
+_OWN_TOOLS = frozenset({"ruff", "mypy"})
+
+
 def _pin_lines(pins: Sequence[Pin]) -> tuple[list[str], list[str]]:
-    """The marked lines for the block: (extra dependencies, overrides)."""
-    overrides = [f'#     "{p.requirement}",  # pinned in {_PIN_MARK}' for p in pins]
+    """The marked lines for the block: (extra dependencies, overrides).
+
+    A tool ci-tasks requires (ruff, mypy) is an override, so the pin wins over ci-tasks'
+    own floor; one it does not (black) is a dependency, or nothing would install it.
+    """
+    overrides = [
+        f'#     "{p.requirement}",  # pinned in {_PIN_MARK}' for p in pins if p.tool in _OWN_TOOLS
+    ]
+    added = [
+        f'#     "{p.requirement}",  # pinned in {_PIN_MARK}'
+        for p in pins
+        if p.tool not in _OWN_TOOLS
+    ]
     extras = dict.fromkeys(e for p in pins for e in p.extras)
     tool = {e: p.tool for p in pins for e in p.extras}
-    return [f'#     "{e}",  # {tool[e]} needs it, per {_PIN_MARK}' for e in extras], overrides
+    added += [f'#     "{e}",  # {tool[e]} needs it, per {_PIN_MARK}' for e in extras]
+    return added, overrides
 
 
 def _closing(lines: list[str], opener: str) -> int | None:

@@ -35,11 +35,12 @@ __all__ = [
 ]
 
 PRE_COMMIT = ".pre-commit-config.yaml"
-TOOLS = ("ruff", "mypy")
+TOOLS = ("ruff", "mypy", "black")
 # The hook repositories that pin each tool by their rev (ruff's moved from charliermarsh).
 _HOOK_REPOS = {
     "ruff": ("astral-sh/ruff-pre-commit", "charliermarsh/ruff-pre-commit"),
     "mypy": ("pre-commit/mirrors-mypy",),
+    "black": ("psf/black-pre-commit-mirror", "psf/black"),
 }
 _REV = re.compile(r"^v?(?P<version>\d+(?:\.\d+)*(?:[a-z]+\d+)?(?:\.post\d+)?)$")
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import nox
 
     from ci_tasks.core.config import Config
+    from ci_tasks.core.own_commands import OwnCommands
 
 T = TypeVar("T")
 
@@ -93,6 +94,17 @@ class Document:
 
 
 @dataclasses.dataclass(frozen=True)
+class Adopted:
+    """A key ``ci-tasks init`` writes into a stage's section, from the project's commands."""
+
+    value: Any
+    why: str
+    """Where it came from, for the comment beside it (``from justfile recipe 'test': ...``)."""
+    commented: bool = False
+    """Written as a comment only (``# key = value``): the project's own commands decide."""
+
+
+@dataclasses.dataclass(frozen=True)
 class StageSpec:
     """What a stage's folder gives the registry, and its contract with the other stages.
 
@@ -130,6 +142,10 @@ class StageSpec:
     ci: bool = True
     """Whether CI's session matrix runs the stage (its session is tagged ``ci``), so a
     noxfile's own session of that name runs there in its place."""
+    adopted: Callable[[OwnCommands, Path], Mapping[str, Adopted]] | None = None
+    """What ``ci-tasks init`` writes into the stage's section from the project's own
+    commands (and the project's folder), by field name: the scope they gave the session,
+    made visible and editable."""
 
 
 # Every stage's spec, by name, in the registry's order; filled by the registry through

@@ -13,12 +13,17 @@ import pytest
 import yaml
 
 from ci_tasks.adopt import hooks, init, project, scriptenv
+from ci_tasks.core import own_commands
 from ci_tasks.core.actions import Output
 from ci_tasks.core.config import load_config
 from ci_tasks.core.errors import CheckFailed, ConfigError
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext
+from ci_tasks.stages.lint import scope as lint_scope
+from ci_tasks.stages.lint.config import LintConfig
 from ci_tasks.stages.lint.session import lint
+from ci_tasks.stages.tests import scope as test_scope
+from ci_tasks.stages.tests.config import TestsConfig
 from tests.support.gitsupport import git, init_repo
 from tests.support.sample import (
     ADOPTER_PYPROJECT,
@@ -735,6 +740,65 @@ def test_mypy_is_told_about_the_ci_environments_imports_only_where_it_is_configu
     assert override == {"module": list(project.CI_MODULES), "ignore_missing_imports": True}
     assert project.mypy_sees_ci_files(quieted) is None
     assert project.mypy_sees_ci_files('[project]\nname = "x"\n') is None
+
+
+SCOPED_JUSTFILE = """\
+test:
+    uv run --all-extras --group dev pytest tests -m "not slow"
+lint:
+    uv run ruff check sample tests
+    uv run ruff format --check sample
+"""
+
+
+def test_init_writes_the_scope_it_found_and_the_sessions_take_it_unchanged(tmp_path):
+    """The test and lint commands' scope is written with its source; the scope stays the same."""
+    sample = _sample(tmp_path)
+    sample.write("justfile", SCOPED_JUSTFILE)
+    own = own_commands.read(sample.path)
+    before = (test_scope.choose(own, sample.path), lint_scope.choose(own))
+    _init(sample.path)
+    text = (sample.path / "pyproject.toml").read_text()
+    table = tomllib.loads(text)["tool"]["ci-tasks"]
+    assert {k: table["tests"][k] for k in ("pytest-args", "all-extras", "groups")} == {
+        "pytest-args": ["tests", "-m", "not slow"],
+        "all-extras": True,
+        "groups": ["dev"],
+    }
+    assert "extras" not in table["tests"]  # the command names none: left to it
+    assert "# (from justfile recipe 'test': pytest tests -m 'not slow'; default: unset)" in text
+    assert {k: table["lint"][k] for k in ("check-paths", "formatter", "format-paths")} == {
+        "check-paths": ["sample", "tests"],
+        "formatter": "ruff",
+        "format-paths": ["sample"],
+    }
+    assert "# (from justfile recipe 'lint': ruff format --check sample; default: unset)" in text
+    config = load_config(sample.path)
+    after = (
+        test_scope.choose(own, sample.path, config.section(TestsConfig)),
+        lint_scope.choose(own, config.section(LintConfig)),
+    )
+    assert after[0].args == before[0].args
+    assert (after[0].all_extras, after[0].groups) == (before[0].all_extras, before[0].groups)
+    assert after[0].source.startswith("pyproject.toml [tool.ci-tasks.tests] pytest-args")
+    assert [c.paths if c else None for c in (after[1].check, after[1].format)] == [
+        c.paths if c else None for c in (before[1].check, before[1].format)
+    ]
+    assert (
+        after[1].said()[0]
+        == "ruff check: sample tests (pyproject.toml [tool.ci-tasks.lint] check-paths)"
+    )
+
+
+def test_init_writes_no_scope_where_the_project_has_no_command(tmp_path):
+    """No test or lint command of the project's own: those keys stay unset (comments only)."""
+    sample = _sample(tmp_path)
+    _init(sample.path)
+    text = (sample.path / "pyproject.toml").read_text()
+    table = tomllib.loads(text)["tool"]["ci-tasks"]
+    assert not {"pytest-args", "extras", "all-extras", "groups"} & set(table["tests"])
+    assert not {"check-paths", "formatter", "format-paths"} & set(table["lint"])
+    assert "# pytest-args = an array of strings (unset by default)" in text
 
 
 def test_a_project_that_ignores_uv_lock_gets_it_unignored_and_told(tmp_path):

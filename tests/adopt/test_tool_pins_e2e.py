@@ -110,8 +110,8 @@ def test_pre_commit_mypy_runs_with_its_additional_dependencies(tmp_path):
     git(sample.path, "commit", "-qm", "pre-commit")
     done = sample.ci_tasks("init", "--ci-tasks-source", str(REPO))
     assert done.returncode == 0, done.stdout + done.stderr
-    pyproject = sample.path / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace("mypy = false", "mypy = true", 1))
+    # mypy = "auto": the project's mypy hook is what turns mypy on.
+    assert 'mypy = "auto"' in (sample.path / "pyproject.toml").read_text()
     git(sample.path, "add", "-A")
     git(sample.path, "commit", "-qm", "Adopt ci-tasks")
     run = locked_nox(sample, "-s", "lint")
@@ -146,3 +146,48 @@ def test_a_lock_stale_only_in_ci_tasks_own_requirements_is_updated_and_said_so(t
     assert lock.read_text() == text
     unchanged = sample.ci_tasks("lock")
     assert "noxfile.py.lock: unchanged" in unchanged.stdout
+
+
+BLACK_PRE_COMMIT = """\
+repos:
+  - repo: https://github.com/psf/black-pre-commit-mirror
+    rev: 24.8.0
+    hooks:
+      - id: black
+        files: ^sample/
+"""
+
+
+@pytest.mark.slow
+def test_a_pre_commit_black_runs_at_its_rev_over_its_files_from_the_ci_lock(tmp_path):
+    """Black's hook at 24.8.0: init adds black==24.8.0 to the CI env; bench/ is not its gate."""
+    sample = make_adopter(tmp_path, PYPROJECT)
+    sample.write(".pre-commit-config.yaml", BLACK_PRE_COMMIT)
+    sample.write("bench/slow.py", "x  =  1\n")
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "pre-commit")
+    done = sample.ci_tasks("init", "--ci-tasks-source", str(REPO))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        '"black==24.8.0",  # pinned in .pre-commit-config.yaml'
+        in (sample.path / "noxfile.py").read_text()
+    )
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "Adopt ci-tasks")
+    first = locked_nox(sample, "-s", "lint")
+    assert first.returncode == 0, first.stdout
+    # init wrote the formatter down; the hook's `files` still decide what is its gate.
+    assert (
+        "black --check: . (pyproject.toml [tool.ci-tasks.lint] formatter; pre-commit hook 'black')"
+        in first.stdout
+    )
+    assert _tools(sample)["black"] == {
+        "version": "24.8.0",
+        "pinned_in": ".pre-commit-config.yaml",
+        "source": "the CI environment's, pinned in .pre-commit-config.yaml (24.8.0)",
+    }
+    sample.write("sample/new.py", "y  =  2\n")
+    second = locked_nox(sample, "-s", "lint")
+    assert second.returncode == 1, second.stdout
+    report = json.loads((sample.path / ".ci-tasks" / "lint-report.json").read_text())
+    assert [(f["rule"], f["file"]) for f in report["findings"]] == [("format", "sample/new.py")]

@@ -87,15 +87,15 @@ def test_folder_is_accepted(tmp_path):
         ),
         (
             "[tool.ci-tasks.tests]\ncov-sourc = []\n",
-            "did you mean 'cov-source'? (known keys: cov-source, coverage, coverage-xml,",
+            "did you mean 'cov-source'? (known keys: all-extras, cov-source, coverage,",
         ),
         (
             "[tool.ci-tasks.tests]\ncov_sourc = []\n",
-            "did you mean 'cov_source'? (known keys: cov_source, coverage, coverage_xml,",
+            "did you mean 'cov_source'? (known keys: all_extras, cov_source, coverage,",
         ),
         (
             "[tool.ci-tasks.tests]\nreruns-delay = 1\nmaxfial = 1\n",
-            "did you mean 'maxfail'? (known keys: cov-source, coverage, coverage-xml,",
+            "did you mean 'maxfail'? (known keys: all-extras, cov-source, coverage, coverage-xml,",
         ),
         (
             '[tool.ci-tasks.retry]\nattempts = "3"\n',

@@ -36,6 +36,13 @@ def test_revs_of_ruff_and_mypy_hooks_are_pins():
     }
 
 
+@pytest.mark.parametrize("repo", ["psf/black-pre-commit-mirror", "psf/black"])
+def test_a_black_hooks_rev_pins_black(repo):
+    """Black's mirror (and its own repository) pin black by their rev."""
+    text = f"repos:\n  - repo: https://github.com/{repo}\n    rev: 24.8.0\n    hooks: [{{id: b}}]\n"
+    assert parse_pre_commit(text) == {"black": Pin("black", "24.8.0", 3)}
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -76,6 +83,20 @@ def test_pins_become_overrides_and_extras_dependencies():
         "dependencies": ["ci-tasks==1.0", "nox==2025.1", "types-requests"],
         "tool": {"uv": {"override-dependencies": ["ruff==0.5.0", "mypy==1.11.2"]}},
     }
+
+
+def test_a_tool_ci_tasks_does_not_require_is_a_dependency_not_an_override():
+    """Black is no requirement of ci-tasks: an override would install nothing, so it is added."""
+    pins = (Pin("black", "24.8.0"), Pin("ruff", "0.5.0"))
+    plain = scriptenv.render_block(SPEC) + "import nox\n"
+    pinned = scriptenv.apply_pins(plain, pins)
+    assert scriptenv.read_block(pinned) == {
+        "requires-python": ">=3.11",
+        "dependencies": ["ci-tasks==1.0", "nox==2025.1", "black==24.8.0"],
+        "tool": {"uv": {"override-dependencies": ["ruff==0.5.0"]}},
+    }
+    assert scriptenv.apply_pins(pinned, pins) == pinned
+    assert scriptenv.apply_pins(pinned, ()) == plain
 
 
 def test_applying_pins_again_replaces_only_what_it_wrote():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from ci_tasks.core.config import timeout_field
 from ci_tasks.core.ignores import Ignore
@@ -28,12 +29,25 @@ class LintIgnore(Ignore):
 
 @dataclasses.dataclass(frozen=True)
 class LintConfig:
-    """``[tool.ci-tasks.lint]``: what the lint stage checks besides ruff."""
+    """``[tool.ci-tasks.lint]``: what the lint stage checks, and over which paths."""
 
-    mypy: bool = False
-    """Run ``mypy`` (with the project's own mypy configuration) as part of lint."""
+    mypy: bool | Literal["auto"] = "auto"
+    """Run ``mypy`` (with the project's own mypy configuration) as part of lint. ``auto``:
+    where the project's own commands run mypy (a mypy pre-commit hook, a ``mypy`` command in
+    its recipes, tox, nox, hatch scripts or workflows), with that command's targets and
+    options; ``true``/``false`` force it."""
     mypy_targets: tuple[str, ...] = ()
-    """What mypy checks (default: its own ``files`` setting if the project has one, else ``.``)."""
+    """What mypy checks (default: the project's own mypy command's targets, else its own
+    ``files`` setting if the project has one, else ``.``)."""
+    check_paths: tuple[str, ...] | None = None
+    """What ``ruff check`` checks (``[]``: no ruff check); unset: the paths of the project's
+    own ruff check (its command's, or ``.`` within its hook's ``files``), else ``.``."""
+    formatter: Literal["ruff", "black", "none"] | None = None
+    """The format check lint runs; unset: the formatter the project's own commands gate on
+    (``ruff format``, ``black``, or none), else ``ruff``."""
+    format_paths: tuple[str, ...] | None = None
+    """What the format check checks (``[]``: no format check); unset: the paths of the
+    project's own format check, else ``.``."""
     lock_check: bool = True
     """``uv lock --check``: a stale ``uv.lock`` is a lint failure."""
     pinning: bool = True

@@ -2,10 +2,12 @@
 
 The project's own commands (:mod:`ci_tasks.core.own_commands`) say which formatter it
 gates on and over which paths: a ``ruff-format`` pre-commit hook (its ``files`` and
-``exclude``), a ``ruff format --check src tests`` recipe, or none at all. Lint format-checks
-with ruff only where the project does, over what the project's own check covers, and says
-where each choice came from. A project whose commands show no lint tool at all keeps the
-defaults (``ruff check .``, ``ruff format --check .``), and says so.
+``exclude``), a ``ruff format --check src tests`` recipe, a ``black`` hook or ``black
+--check src`` command, or none at all. Lint format-checks with the project's formatter
+only, over what the project's own check covers, and says where each choice came from. A
+project whose commands show no lint tool at all keeps the defaults (``ruff check .``,
+``ruff format --check .``), and says so. mypy runs where the project runs mypy (a hook or
+a command, with its targets and options), unless ``[tool.ci-tasks.lint] mypy`` says.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import re
 
 from ci_tasks.core import own_commands
 from ci_tasks.core.own_commands import Command, Hook, OwnCommands
+from ci_tasks.core.stage import Adopted
+from ci_tasks.stages.lint.config import LintConfig
 
 _LINT_TOOLS = ("ruff", "black", "mypy")
 _LINT_HOOKS = ("ruff", "ruff-check", "ruff-format", "black", "mypy")
@@ -33,6 +37,8 @@ class Check:
     suffixes: tuple[str, ...] | None = None
     """A hook's file types (``.py``, ``.pyi``): pre-commit passes it nothing else, so a
     finding in ``pyproject.toml`` is not the project's gate."""
+    options: tuple[str, ...] = ()
+    """The gate's own options that shape its verdict (black's ``-l 100``, ``--preview``)."""
 
     def covers(self, path: str) -> bool:
         """Whether a finding in *path* is inside what the project's own gate checks."""
@@ -51,24 +57,48 @@ class Scope:
     format: Check | None
     formatter: str | None = "ruff"
     """The formatter the project gates on (``black``: ruff's format check is not its gate)."""
+    black: Check | None = None
+    """``black --check``, where black is the project's formatter."""
+    mypy: Check | None = None
+    """mypy's run (``paths`` its targets; none: mypy's own ``files``, else ``.``)."""
+    mypy_why: str = "auto: the project's own commands run no mypy"
+    """Where the choice to run mypy, or not, came from."""
+    check_why: str = "the project's own lint does not run ruff"
+    """Why no ruff check runs, where none does."""
+    format_why: str | None = None
+    """Why no format check runs, where ``[tool.ci-tasks.lint]`` says so."""
 
     def said(self) -> list[str]:
         """One line each: what runs over what, and why."""
         lines = []
-        for name, check in (("ruff check", self.check), ("ruff format --check", self.format)):
+        checks = (
+            ("ruff check", self.check),
+            ("ruff format --check", self.format),
+            ("black --check", self.black),
+        )
+        for name, check in checks:
             if check is None:
                 continue
-            lines.append(f"{name}: {' '.join(check.paths)} ({check.source})")
-        if self.format is None:
-            why = (
+            shown = " ".join([*check.options, *check.paths])
+            lines.append(f"{name}: {shown} ({check.source})")
+        if self.format is None and self.black is None:
+            why = self.format_why or (
                 f"the project formats with {self.formatter}, not ruff"
                 if self.formatter
                 else "the project gates on no formatter"
             )
             lines.append(f"format check: none ({why})")
         if self.check is None:
-            lines.append("ruff check: none (the project's own lint does not run ruff)")
+            lines.append(f"ruff check: none ({self.check_why})")
+        lines.append(self.mypy_said())
         return lines
+
+    def mypy_said(self) -> str:
+        """``mypy: --strict src (auto: justfile recipe 'lint': mypy --strict src)``."""
+        if self.mypy is None:
+            return f"mypy: none ({self.mypy_why})"
+        shown = " ".join([*self.mypy.options, *self.mypy.paths]) or "its own `files`, else ."
+        return f"mypy: {shown} ({self.mypy_why})"
 
 
 def _check(gate: Command | Hook) -> Check:
@@ -78,8 +108,196 @@ def _check(gate: Command | Hook) -> Check:
     return Check(paths=gate.paths or (".",), source=f"{gate.source}: {gate.shown()}")
 
 
-def choose(own: OwnCommands) -> Scope:
-    """Lint's scope from the project's own gates; the defaults where none is readable."""
+# black's options that only change what it prints (lint asks for ``--check --diff`` itself).
+_BLACK_OUTPUT = frozenset(
+    {"--check", "--diff", "--color", "--no-color", "-q", "--quiet", "-v", "--verbose"}
+)
+_BLACK_VALUES = frozenset(
+    {"-l", "--line-length", "-t", "--target-version", "--config", "--include", "--exclude",
+     "--extend-exclude", "--force-exclude", "--required-version", "-W", "--workers",
+     "--python-cell-magics", "--enable-unstable-feature"}
+)  # fmt: skip
+
+
+def black_args(args: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(options, paths)`` of a black command line; options that only shape output dropped."""
+    options: list[str] = []
+    paths: list[str] = []
+    takes_value = False
+    for arg in args:
+        if takes_value:
+            options.append(arg)
+            takes_value = False
+        elif arg.startswith("-"):
+            if arg.split("=", 1)[0] not in _BLACK_OUTPUT:
+                options.append(arg)
+                takes_value = arg in _BLACK_VALUES
+        else:
+            paths.append(arg)
+    return tuple(options), tuple(paths)
+
+
+def _black(gate: Command | Hook) -> Check:
+    """``black --check`` as the project's gate runs it: its options, its paths or filters."""
+    options, paths = black_args(gate.args)
+    if isinstance(gate, Hook):
+        source = f"pre-commit hook {gate.id!r}"
+        return Check(
+            files=gate.files,
+            exclude=gate.exclude,
+            source=source,
+            suffixes=gate.suffixes,
+            options=options,
+        )
+    return Check(paths=paths or (".",), source=f"{gate.source}: {gate.shown()}", options=options)
+
+
+# mypy's options that only change what it prints or where it caches (lint sets its own),
+# or that install anything; and those that take a value (``-p``/``-m`` name targets).
+_MYPY_OUTPUT = frozenset(
+    {
+        "--pretty",
+        "--no-pretty",
+        "--hide-error-codes",
+        "--show-error-codes",
+        "--no-error-summary",
+        "--error-summary",
+        "--color-output",
+        "--no-color-output",
+        "--scroll-output",
+        "-v",
+        "--verbose",
+        "--show-traceback",
+        "--tb",
+        "--show-absolute-path",
+        "--show-error-end",
+        "--show-error-context",
+        "--hide-error-context",
+        "--show-column-numbers",
+        "--install-types",
+        "--non-interactive",
+        "--sqlite-cache",
+        "--no-sqlite-cache",
+    }
+)
+_MYPY_DROPPED_VALUES = frozenset(
+    {
+        "--cache-dir",
+        "--junit-xml",
+        "-O",
+        "--output",
+        "--html-report",
+        "--txt-report",
+        "--xml-report",
+        "--cobertura-xml-report",
+        "--linecount-report",
+        "--linecoverage-report",
+        "--lineprecision-report",
+        "--any-exprs-report",
+        "--memory-xml-report",
+    }
+)
+_MYPY_VALUES = frozenset(
+    {
+        "--config-file",
+        "--python-version",
+        "--platform",
+        "--exclude",
+        "--always-true",
+        "--always-false",
+        "--enable-error-code",
+        "--disable-error-code",
+        "--follow-imports",
+        "--python-executable",
+        "--custom-typeshed-dir",
+        "--untyped-calls-exclude",
+        "--enable-incomplete-feature",
+        "--soft-error-limit",
+        "--shadow-file",
+    }
+)
+_MYPY_TARGETS = frozenset({"-p", "--package", "-m", "--module"})  # fmt: skip
+
+
+def mypy_args(args: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(options, targets)`` of a mypy command line (``-p pkg`` is a target).
+
+    Options that only shape its output or cache (lint reads ``file:line: error:`` and
+    keeps its cache under ``.ci-tasks/``), or that install anything, are dropped.
+    """
+    options: list[str] = []
+    targets: list[str] = []
+    pending: list[str] | None = None
+    for arg in args:
+        if pending is not None:
+            pending.append(arg)
+            pending = None
+            continue
+        name = arg.split("=", 1)[0]
+        inline = "=" in arg
+        if not arg.startswith("-"):
+            targets.append(arg)
+        elif name in _MYPY_TARGETS:
+            targets.append(arg)
+            pending = None if inline else targets
+        elif name in _MYPY_DROPPED_VALUES:
+            pending = None if inline else []
+        elif name not in _MYPY_OUTPUT:
+            options.append(arg)
+            pending = options if name in _MYPY_VALUES and not inline else None
+    return tuple(options), tuple(targets)
+
+
+def _mypy(own: OwnCommands, config: LintConfig) -> tuple[Check | None, str]:
+    """Whether mypy runs, over what, and why: the setting, else the project's own mypy."""
+    gate = own_commands.gate(own, "mypy")
+    setting = config.mypy
+    if setting is False:
+        return None, f"{CONFIG} mypy = false"
+    if gate is None and setting == "auto":
+        return None, "auto: the project's own commands run no mypy"
+    check = Check(paths=()) if gate is None else _mypy_check(gate)
+    why = f"{CONFIG} mypy = true" if setting is True else f"auto: {check.source}"
+    if config.mypy_targets:
+        check = dataclasses.replace(check, paths=config.mypy_targets)
+        why += f"; targets from {CONFIG} mypy-targets"
+    return check, why
+
+
+def _mypy_check(gate: Command | Hook) -> Check:
+    options, targets = mypy_args(gate.args)
+    if isinstance(gate, Hook):
+        source = f"pre-commit hook {gate.id!r}"
+        return Check(
+            paths=(),
+            files=gate.files,
+            exclude=gate.exclude,
+            source=source,
+            suffixes=gate.suffixes,
+            options=options,
+        )
+    return Check(paths=targets, source=f"{gate.source}: {gate.shown()}", options=options)
+
+
+CONFIG = "pyproject.toml [tool.ci-tasks.lint]"
+
+
+def choose(own: OwnCommands, config: LintConfig | None = None) -> Scope:
+    """Lint's scope: *config*'s keys where set, else the project's own gates, else defaults.
+
+    *config* is ``[tool.ci-tasks.lint]``: ``check-paths``, ``formatter``, ``format-paths``,
+    ``mypy`` and ``mypy-targets`` replace what the project's own commands say, key by key.
+    """
+    config = config or LintConfig()
+    mypy, mypy_why = _mypy(own, config)
+    found = from_own(own)
+    if found.check == Check() and found.format == Check() and config.mypy == "auto":
+        mypy_why = f"auto: {DEFAULT}" if mypy is None else mypy_why
+    return dataclasses.replace(_configured(found, config), mypy=mypy, mypy_why=mypy_why)
+
+
+def from_own(own: OwnCommands) -> Scope:
+    """Lint's scope from the project's own gates alone (what ``ci-tasks init`` writes down)."""
     lints = [c for c in own.commands if c.tool in _LINT_TOOLS]
     hooks = [h for h in own.hooks if h.id in _LINT_HOOKS]
     if not lints and not hooks:
@@ -92,4 +310,71 @@ def choose(own: OwnCommands) -> Scope:
         _check(ruff_check) if ruff_check else None,
         _check(ruff_format) if ruff_format else None,
         formatter,
+        _black(black) if black and not ruff_format else None,
     )
+
+
+def _configured(found: Scope, config: LintConfig) -> Scope:
+    """*found* with what ``[tool.ci-tasks.lint]`` sets in its place."""
+    scope = found
+    if config.check_paths is not None:
+        paths = config.check_paths
+        check = Check(paths=paths, source=f"{CONFIG} check-paths") if paths else None
+        scope = dataclasses.replace(scope, check=check, check_why=f"{CONFIG} check-paths = []")
+    if config.formatter is None and config.format_paths is None:
+        return scope
+    keys = [k for k in ("formatter", "format_paths") if getattr(config, k) is not None]
+    source = f"{CONFIG} {', '.join(k.replace('_', '-') for k in keys)}"
+    formatter = config.formatter or scope.formatter or "ruff"
+    if formatter == "none" or config.format_paths == ():
+        why = (
+            f"{CONFIG} format-paths = []"
+            if config.format_paths == ()
+            else f'{CONFIG} formatter = "none"'
+        )
+        return dataclasses.replace(scope, format=None, black=None, formatter=None, format_why=why)
+    active = scope.format if formatter == "ruff" else scope.black
+    if active is None or (config.formatter is not None and config.formatter != scope.formatter):
+        active = Check(source=source)
+    elif config.format_paths is None:  # the project's own gate, as the setting names it
+        active = dataclasses.replace(active, source=f"{source}; {active.source}")
+    if config.format_paths is not None:
+        active = Check(paths=config.format_paths, source=source, options=active.options)
+    if formatter == "ruff":
+        return dataclasses.replace(scope, format=active, black=None, formatter="ruff")
+    return dataclasses.replace(scope, format=None, black=active, formatter="black")
+
+
+def adopted(own: OwnCommands) -> dict[str, Adopted]:
+    """What ``ci-tasks init`` writes into ``[tool.ci-tasks.lint]``: the paths of its gates.
+
+    A command's paths are written; a hook's ``.`` only where it has no ``files`` or
+    ``exclude`` (with them, ``.`` would check more than the hook does: left as a comment).
+    The formatter it gates on, and where mypy runs by default, are said. Nothing where the
+    project's commands show no lint tool.
+    """
+    found = from_own(own)
+    mypy, mypy_why = _mypy(own, LintConfig())
+    said = mypy_why.removeprefix("auto: ")
+    keys = {"mypy": Adopted("auto", f"auto: {'on' if mypy else 'off'}, {said}")}
+    if found.check == Check() and found.format == Check():
+        return keys
+    if found.check is not None:
+        keys["check_paths"] = _adopted_paths(found.check)
+    active = found.format or found.black
+    if active is not None and found.formatter is not None:
+        keys["formatter"] = Adopted(found.formatter, f"from {active.source}")
+        keys["format_paths"] = _adopted_paths(active)
+    return keys
+
+
+def _adopted_paths(check: Check) -> Adopted:
+    if check.files is None and check.exclude is None:
+        return Adopted(check.paths, f"from {check.source}")
+    filters = ", ".join(
+        f"{name} {value}"
+        for name, value in (("files", check.files), ("exclude", check.exclude))
+        if value
+    )
+    why = f"{check.source} checks its {filters}: unset, lint keeps to them"
+    return Adopted(check.paths, why, commented=True)

@@ -1,8 +1,8 @@
 """The ``lint`` stage: ruff, a current lock, the pinning policy, and mypy where configured.
 
-ruff and mypy are the project's own when its ``uv.lock`` locks them, else the CI
-environment's (:mod:`.toolchain`); the session has a venv only when one of them needs the
-project's environment.
+ruff, black (where the project formats with black) and mypy are the project's own when
+its ``uv.lock`` locks them, else the CI environment's (:mod:`.toolchain`); the session has
+a venv only when one of them needs the project's environment.
 
 Every problem becomes a :class:`~ci_tasks.pinning.Finding` with a file and, where there
 is one, a line: an ``::error file=,line=::`` annotation under GitHub Actions, a
@@ -35,6 +35,9 @@ _MYPY_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? error: (?P<
 _MYPY_CODE = re.compile(r"\s\[(?P<code>[a-z][a-z-]*)\]$")
 _WOULD_REFORMAT = "Would reformat: "
 _UNFORMATTED_AT = re.compile(r"^\s*--> (?P<file>.+?):(?P<line>\d+):\d+$")
+_BLACK_DIFF = re.compile(r"^--- (?P<file>[^\t]+?)(?::cell_\d+)?\t")
+_BLACK_HUNK = re.compile(r"^@@ -(?P<line>\d+)")
+_BLACK_ERROR = re.compile(r"^error: cannot format (?P<file>.+?): (?P<why>.*)$")
 _VERSION = re.compile(r"\b(?P<version>\d+\.\d+(?:\.\d+)*(?:[a-z]+\d+)?)\b")
 
 
@@ -76,6 +79,37 @@ def parse_ruff_format(text: str, root: Path) -> list[Finding]:
         Finding("format", reports.portable_path(name, root), at, "not formatted; run `ruff format`")
         for name, at in files.items()
     ]
+
+
+def parse_black(diff: str, tail: str, root: Path) -> list[Finding]:
+    """Findings from ``black --check --diff``: each file it would reformat or cannot format.
+
+    The diff (its standard output) names each file (``--- FILE``, a tab, a date) and where its first
+    change is; the files it cannot format are its ``error: cannot format FILE: why`` lines.
+    """
+    files: dict[str, int | None] = {}
+    current: str | None = None
+    lines = diff.splitlines()
+    for index, line in enumerate(lines):
+        if match := _BLACK_DIFF.match(line):
+            current = match["file"]
+            files.setdefault(current, None)
+        elif (hunk := _BLACK_HUNK.match(line)) and current is not None and files[current] is None:
+            context = 0
+            for following in lines[index + 1 :]:
+                if not following.startswith(" "):
+                    break
+                context += 1
+            files[current] = int(hunk["line"]) + context
+    found = [
+        Finding("format", path, at, f"not formatted; run `black {path}`")
+        for path, at in ((reports.portable_path(n, root), at) for n, at in files.items())
+    ]
+    for line in tail.splitlines():
+        if match := _BLACK_ERROR.match(line.strip()):
+            path = reports.portable_path(match["file"], root)
+            found.append(Finding("format", path, None, f"black cannot format it: {match['why']}"))
+    return found
 
 
 def parse_mypy(text: str, root: Path) -> list[Finding]:
@@ -156,12 +190,9 @@ def _sync(ctx: StageContext, chain: Toolchain, *, lock_current: bool) -> Path:
     return target
 
 
-def _ruff(ctx: StageContext, ruff: str) -> list[Finding]:
+def _ruff(ctx: StageContext, ruff: str, chosen: scope.Scope) -> list[Finding]:
     """Ruff's check and format check over what the project's own gates check."""
-    chosen = scope.choose(own_commands.read(ctx.root))
     cache = _ruff_cache(ctx)
-    for line in chosen.said():
-        ctx.output.line(line)
     findings: list[Finding] = []
     if chosen.check is not None:
         findings += _ruff_check(ctx, ruff, chosen.check, cache)
@@ -180,6 +211,39 @@ def _ruff(ctx: StageContext, ruff: str) -> list[Finding]:
             found = [Finding("format", ".", None, "ruff format --check would reformat files")]
         findings += [f for f in found if chosen.format.covers(f.file)]
     return findings
+
+
+def _black_binary(ctx: StageContext, chain: Toolchain, env: Path | None) -> str:
+    """The black to run: the project's (``uv.lock``), else the CI environment's."""
+    if env is not None and chain.black_needs_project:
+        return tools.find("black", (env / "bin",))
+    try:
+        return ctx.tool("black")
+    except ToolMissingError:
+        msg = (
+            "the project formats with black, but no black is pinned for lint to run: pin it "
+            f"in {PRE_COMMIT} (psf/black-pre-commit-mirror) and run `ci-tasks lock`, or list "
+            "it in a dependency group locked in uv.lock"
+        )
+        raise ToolMissingError(msg) from None
+
+
+def _black(ctx: StageContext, black: str, chosen: scope.Check) -> list[Finding]:
+    """``black --check --diff`` with the project's options over what its own gate checks."""
+    cache = {"BLACK_CACHE_DIR": str(reports.report_dir(ctx.root) / "cache" / "black")}
+    done = ctx.runner.run(
+        [black, "--check", "--diff", "--no-color", *chosen.options, *chosen.paths],
+        cwd=ctx.root,
+        check=False,
+        capture_stdout=True,
+        env=cache,
+    )
+    found = parse_black(done.stdout or "", done.tail, ctx.root)
+    if done.returncode not in (0, 1) and not found:
+        raise _could_not_run("black", done.returncode, done.tail)
+    if done.returncode and not found:  # it would reformat something we could not read
+        found = [Finding("format", ".", None, "black --check would reformat files")]
+    return [f for f in found if chosen.covers(f.file)]
 
 
 def _ruff_cache(ctx: StageContext) -> dict[str, str | None]:
@@ -234,17 +298,19 @@ def _mypy_binary(ctx: StageContext, chain: Toolchain, env: Path | None) -> list[
     return [ctx.tool("mypy"), "--python-executable", str(env / "bin" / "python")]
 
 
-def _mypy(ctx: StageContext, binary: list[str]) -> list[Finding]:
-    command = mypy_command(ctx.root, ctx.section(LintConfig).mypy_targets)
+def _mypy(ctx: StageContext, binary: list[str], chosen: scope.Check) -> list[Finding]:
+    """Run mypy with the project's own options, over its targets (:func:`mypy_command`)."""
+    command = mypy_command(ctx.root, chosen.paths)
     command[0:1] = binary
-    command[len(binary) : len(binary)] = ["--cache-dir", f"{reports.REPORT_DIR}/cache/mypy"]
+    ours = ["--cache-dir", f"{reports.REPORT_DIR}/cache/mypy", *chosen.options]
+    command[len(binary) : len(binary)] = ours
     done = ctx.runner.run(command, cwd=ctx.root, check=False, capture_stdout=True)
     if done.returncode > 1:
         raise _could_not_run("mypy", done.returncode, done.tail)
     findings = parse_mypy(done.stdout or "", ctx.root)
     if done.returncode and not findings:
         findings.append(Finding("mypy", ".", None, "mypy reported errors (see its output)"))
-    return findings
+    return [f for f in findings if f.file == "." or chosen.covers(f.file)]
 
 
 def tool_version(ctx: StageContext, binary: str) -> str | None:
@@ -285,7 +351,9 @@ def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False
     *for_baseline*: an uncommitted ``uv.lock`` still pins (``init`` has just written it,
     and the commit adopting ci_tasks commits it): that is no finding to accept.
     """
-    chain = toolchain.read(ctx.root, mypy=config.mypy)
+    chosen = scope.choose(own_commands.read(ctx.root), config)
+    mypy_on = chosen.mypy is not None
+    chain = toolchain.read(ctx.root, mypy=mypy_on, black=chosen.black is not None)
     findings: list[Finding] = []
     lock_current = _lock_current(ctx) if config.lock_check else True
     if not lock_current:
@@ -297,24 +365,49 @@ def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False
                 "uv.lock is out of date with pyproject.toml; run `uv lock` and commit it",
             )
         )
-    sources = chain.sources()
-    for tool, source in sources.items():
-        ctx.output.line(f"{tool}: {source}")
+    _say(ctx, chain, chosen)
     env = _sync(ctx, chain, lock_current=lock_current) if chain.needs_env else None
     if env is not None and chain.ruff_groups:
         ruff = tools.find("ruff", (env / "bin",))
     else:
         ruff = ctx.tool("ruff")
     binaries = {"ruff": ruff}
-    findings += _ruff(ctx, ruff)
+    findings += _ruff(ctx, ruff, chosen)
+    if chosen.black is not None:
+        binaries["black"] = _black_binary(ctx, chain, env)
+        findings += _black(ctx, binaries["black"], chosen.black)
     if config.pinning:
         problem = _lock_problem(ctx, lock_current=lock_current, uncommitted_ok=for_baseline)
         findings += pinning.check(ctx.root, exact_groups=config.exact_groups, lock_problem=problem)
-    if config.mypy and (env is not None or chain.mypy_isolated):
+    if chosen.mypy is not None and (env is not None or chain.mypy_isolated):
         mypy = _mypy_binary(ctx, chain, env)
         binaries["mypy"] = mypy[0]
-        findings += _mypy(ctx, mypy)
+        findings += _mypy(ctx, mypy, chosen.mypy)
+    ran, drifted = _versions(ctx, chain, binaries)
+    return Collected((*findings, *drifted), lock_current, ran)
+
+
+def _say(ctx: StageContext, chain: Toolchain, chosen: scope.Scope) -> None:
+    """Where each tool comes from, where its pins disagree, and what each check covers."""
+    sources = chain.sources()
+    for tool, source in sources.items():
+        ctx.output.line(f"{tool}: {source}")
+    for tool in sources:
+        disagreement = chain.disagreement(tool)
+        if disagreement is not None:
+            pin, said = disagreement
+            ctx.output.annotate("warning", said, file=PRE_COMMIT, line=pin.line, title="lint")
+    for line in chosen.said():
+        ctx.output.line(line)
+
+
+def _versions(
+    ctx: StageContext, chain: Toolchain, binaries: dict[str, str]
+) -> tuple[dict[str, dict[str, str | None]], list[Finding]]:
+    """The version of each tool that ran, pinned where; a drift from its pre-commit pin."""
+    sources = chain.sources()
     ran: dict[str, dict[str, str | None]] = {}
+    drifted: list[Finding] = []
     for tool, binary in binaries.items():
         version = tool_version(ctx, binary)
         ran[tool] = {
@@ -323,10 +416,10 @@ def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False
             "source": sources[tool],
         }
         pin = chain.pin(tool)
-        drifted = drift(tool, pin, version) if pin is not None else None
-        if drifted is not None:
-            findings.append(drifted)
-    return Collected(tuple(findings), lock_current, ran)
+        found = drift(tool, pin, version) if pin is not None else None
+        if found is not None:
+            drifted.append(found)
+    return ran, drifted
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,7 @@ them; it loads when a tests session runs).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from ci_tasks.core.stage import Document, StageSpec, nox_session
@@ -14,8 +14,11 @@ from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.flaky import HISTORY_SCHEMA, HISTORY_VERSION
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ci_tasks.core.config import Config
-    from ci_tasks.core.stage import StageContext
+    from ci_tasks.core.own_commands import OwnCommands
+    from ci_tasks.core.stage import Adopted, StageContext
 
 USAGE = """\
 usage: nox -s tests-<python> [-- [--fail-on-flaky] PYTEST_ARGS ...]
@@ -78,6 +81,13 @@ def written(section: TestsConfig) -> tuple[str, ...]:
     return tuple(p.replace("{session}", "tests") for p in (section.junit_xml, section.coverage_xml))
 
 
+def adopted(own: OwnCommands, root: Path) -> Mapping[str, Adopted]:
+    """What ``ci-tasks init`` writes into the section: the project's test command's scope."""
+    from ci_tasks.stages.tests import scope  # noqa: PLC0415 - loaded when init asks
+
+    return scope.adopted(own, root)
+
+
 STAGE: StageSpec = StageSpec(
     name="tests",
     section=TestsConfig,
@@ -86,6 +96,7 @@ STAGE: StageSpec = StageSpec(
     report="flaky",
     documents=(Document("flaky-history", HISTORY_SCHEMA, HISTORY_VERSION),),
     outputs=written,
+    adopted=adopted,
     exports={
         "shards": lambda section: section.shards,
         # Whether its CI jobs read the last CI run's durations (session._recorded): a shard's

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ci_tasks.core import github
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.coverage import Measure
-from ci_tasks.stages.tests.environment import plugin_pythonpath
+from ci_tasks.stages.tests.environment import PLUGIN_DIR, plugin_pythonpath
 from ci_tasks.stages.tests.outputs import Outputs
 
 PLUGIN = "ci_tasks_recorder"
@@ -97,8 +98,13 @@ def pytest_env(
     shard: Shard | None = None,
     part: Shard | None = None,
     costs: Path | None = None,
+    project: Mapping[str, str] | None = None,
 ) -> dict[str, str | None]:
     """The environment one pytest process runs with (the plugin importable, its instructions).
+
+    *project* holds the variables the project's own test command sets (``FOO=1 pytest``,
+    tox's ``set_env``), expanded; its ``PYTHONPATH`` comes after our plugin folder, in
+    place of the session's, as tox's ``set_env`` replaces the outer one.
 
     *shard* is the CI shard to keep and *part* this process's part of it; *costs* the file
     of recorded durations they split by. A part sees what a plain run sees (never
@@ -106,8 +112,13 @@ def pytest_env(
     :data:`PART_INDEX_ENV` and :data:`PARTS_ENV`, for tests that keep resources apart.
     The token the session itself reads GitHub with (:data:`github.CI_TASKS_TOKEN`) is unset.
     """
+    own = dict(project or {})
+    pythonpath = plugin_pythonpath(ctx)
+    if "PYTHONPATH" in own:
+        pythonpath = os.pathsep.join(p for p in (str(PLUGIN_DIR), own.pop("PYTHONPATH")) if p)
     env: dict[str, str | None] = {
-        "PYTHONPATH": plugin_pythonpath(ctx),
+        **own,
+        "PYTHONPATH": pythonpath,
         RECORD_ENV: str(record),
         RULES_ENV: rerun_rules(ctx.section(TestsConfig)),
         # Coverage's data file (and a killed run's parallel ones) stay in our folder.

@@ -99,6 +99,17 @@ class TestsConfig:
     """How many recorded durations per test the median is taken over."""
     fail_on_slow: bool = False
     """Fail the session on a slow-test regression (default: report it only)."""
+    pytest_args: tuple[str, ...] | None = None
+    """The paths and selecting options pytest gets (``["tests", "-m", "not slow"]``); unset:
+    the project's own test command's (``ci-tasks init`` writes what it found). Posargs
+    replace them."""
+    extras: tuple[str, ...] | None = None
+    """The project's extras installed for its tests; unset: its own test command's."""
+    all_extras: bool | None = None
+    """Install every extra of the project for its tests; unset: as its test command does."""
+    groups: tuple[str, ...] | None = None
+    """Dependency groups synced for the tests besides ``dependency-groups``; unset: those
+    its own test command syncs."""
     rerun: tuple[RerunRule, ...] = ()
     quarantine: tuple[QuarantineEntry, ...] = ()
     timeout: float = timeout_field(1800.0)

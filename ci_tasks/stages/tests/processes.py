@@ -15,7 +15,7 @@ import dataclasses
 import json
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ci_tasks.core.runner import Completed, Job
@@ -78,6 +78,7 @@ def _jobs(
     measure: Measure | None,
     costs: Path | None,
     strict: Sequence[str],
+    variables: Mapping[str, str],
 ) -> list[Job]:
     """One job per pytest process, each writing its record as *folder*/``record-<n>.json``."""
     config = ctx.section(TestsConfig)
@@ -96,7 +97,13 @@ def _jobs(
         part = Shard(index, parts) if parts > 1 else None
         record = folder / f"record-{index}.json"
         env = pytest_env(
-            ctx, record, outputs.coverage_part(index), shard=shard, part=part, costs=costs
+            ctx,
+            record,
+            outputs.coverage_part(index),
+            shard=shard,
+            part=part,
+            costs=costs,
+            project=variables,
         )
         jobs.append(Job(command, env, label=f"[{part.label}]" if part else ""))
     return jobs
@@ -173,11 +180,12 @@ def run_pytest(
     measure: Measure | None,
     previous: durations.Profile | None = None,
     strict: Sequence[str] = (),
+    variables: Mapping[str, str] | None = None,
 ) -> PytestRun:
     """Run the suite as *plan* says (never raising on exit codes); merge what it left.
 
     *previous* is the suite's recorded profile, which this run's measures update; *strict*
-    the strict flags pytest gets.
+    the strict flags pytest gets; *variables* those the project's test command sets.
     """
     parts = plan.processes
     _clear_stale(ctx.root, outputs)
@@ -197,6 +205,7 @@ def run_pytest(
             measure=measure,
             costs=costs_file,
             strict=strict,
+            variables=variables or {},
         )
         start = time.monotonic()
         done = _run_jobs(ctx, jobs)

@@ -259,7 +259,7 @@ def _split_by(recorded: Recorded) -> str:
 
 
 def _confirm_serially(
-    ctx: StageContext, outputs: Outputs, run: flaky.RunResult, strict: Sequence[str]
+    ctx: StageContext, prepared: Prepared, run: flaky.RunResult
 ) -> tuple[flaky.RunResult, tuple[str, ...]]:
     """Re-run a split run's failures in one process, as plain pytest would run them.
 
@@ -270,9 +270,18 @@ def _confirm_serially(
     if not failed:
         return run, ()
     ctx.output.line(f"split run: {len(failed)} failure(s); re-running them in one process")
+    outputs = prepared.outputs
     again = Outputs(f"{outputs.session}/serial", f"{outputs.folder}/serial/junit.xml", "")
     serial = run_pytest(
-        ctx, failed, again, Plan(), shard=None, costs={}, measure=None, strict=strict
+        ctx,
+        failed,
+        again,
+        Plan(),
+        shard=None,
+        costs={},
+        measure=None,
+        strict=prepared.strict,
+        variables=prepared.variables,
     )
     shutil.rmtree(ctx.root / again.folder, ignore_errors=True)
     if serial.run is None:
@@ -332,6 +341,8 @@ class Prepared:
     measure: Measure | None
     strict: tuple[str, ...] = ()
     """The strict flags pytest gets (``strict = "auto"``: those the project's pytest uses)."""
+    variables: dict[str, str] = dataclasses.field(default_factory=dict)
+    """The variables the project's test command sets, expanded (:func:`test_scope.variables`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -354,10 +365,16 @@ def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
     config = ctx.section(TestsConfig)
     python = ctx.session.python if ctx.session is not None else None
     scope = test_scope.choose(
-        own_commands.read(ctx.root), ctx.root, python if isinstance(python, str) else None
+        own_commands.read(ctx.root),
+        ctx.root,
+        config,
+        python if isinstance(python, str) else None,
     )
     options = parse_posargs(ctx.posargs, config, scope)
     ctx.output.line(scope.said() if not options.pytest_args else "scope: the posargs")
+    variables = test_scope.variables(scope, ctx.root, ctx.runner.env)
+    for skipped in variables.skipped:
+        ctx.output.line(f"env: {skipped}", "warning")
     if ctx.venv is not None:
         ctx.output.line(f"groups: {ctx.config.group_choice().describe()}")
         chosen = tuple(dict.fromkeys([*ctx.config.dependency_groups, *scope.groups]))
@@ -380,7 +397,9 @@ def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
     measure = choose_measure(ctx, decision, plan)
     strict = strictness(ctx.root, setting=config.strict)
     ctx.output.line(f"strict: {strict.reason}")
-    return Prepared(options, outputs, shard, store, profile, plan, measure, strict.flags)
+    return Prepared(
+        options, outputs, shard, store, profile, plan, measure, strict.flags, variables.env
+    )
 
 
 def _run_suite(ctx: StageContext, prepared: Prepared) -> PytestRun:
@@ -395,6 +414,7 @@ def _run_suite(ctx: StageContext, prepared: Prepared) -> PytestRun:
         measure=prepared.measure,
         previous=prepared.profile,
         strict=prepared.strict,
+        variables=prepared.variables,
     )
     _mask_file(ctx.root / prepared.outputs.junit_xml)
     return pytest_run
@@ -406,7 +426,7 @@ def _settle_split(
     """A split run's failures confirmed serially: the exit code, results and cleared tests."""
     if prepared.plan.processes <= 1:
         return code, run, ()
-    run, cleared = _confirm_serially(ctx, prepared.outputs, run, prepared.strict)
+    run, cleared = _confirm_serially(ctx, prepared, run)
     if cleared and code == ExitCode.TESTS_FAILED and not run.failed:
         code = ExitCode.OK  # every failure was the split's: the serial verdict is a pass
     return code, run, cleared

@@ -230,6 +230,33 @@ def test_parse_ruff_format(tmp_path):
     ]
 
 
+def test_parse_black(tmp_path):
+    """Each file black would reformat is one finding at its first change, naming `black FILE`."""
+    diff = "\n".join(
+        [
+            f"--- {tmp_path}/src/a.py\t2026-01-01 00:00:00.000000+00:00",
+            f"+++ {tmp_path}/src/a.py\t2026-01-01 00:00:01.000000+00:00",
+            "@@ -1,4 +1,4 @@",
+            " import os",
+            " ",  # a blank line of context
+            "-x  =  1",
+            "+x = 1",
+            "--- src/b.py\t2026-01-01 00:00:00.000000+00:00",
+            "+++ src/b.py\t2026-01-01 00:00:01.000000+00:00",
+            "@@ -3,2 +3,2 @@",
+            "-def f( ):",
+            "+def f():",
+        ]
+    )
+    tail = f"would reformat {tmp_path}/src/a.py\nerror: cannot format src/c.py: Cannot parse: 1:4\n"
+    found = [(f.rule, f.file, f.line, f.message) for f in lint.parse_black(diff, tail, tmp_path)]
+    assert found == [
+        ("format", "src/a.py", 3, "not formatted; run `black src/a.py`"),
+        ("format", "src/b.py", 3, "not formatted; run `black src/b.py`"),
+        ("format", "src/c.py", None, "black cannot format it: Cannot parse: 1:4"),
+    ]
+
+
 def test_the_format_check_covers_what_the_projects_own_recipe_covers(tmp_path):
     """A Justfile's `ruff format --check sample` scopes lint: bench/ is not its gate, sample/ is."""
     files = {
@@ -264,3 +291,86 @@ def test_parse_ruff_format_reads_the_diagnostics_of_newer_ruff(tmp_path):
     assert [(f.file, f.line) for f in lint.parse_ruff_format(text, tmp_path)] == [
         ("sample/new.py", 1)
     ]
+
+
+RUFF_HOOK_AT_ANOTHER_VERSION = """\
+repos:
+  - repo: https://github.com/astral-sh/ruff-pre-commit
+    rev: v0.15.16
+    hooks:
+      - id: ruff
+"""
+
+
+def test_a_project_formatting_with_black_is_checked_with_its_black_over_its_paths(tmp_path):
+    """`uv run black --check sample`: its locked black over sample/ only; a new bad file fails."""
+    files = {
+        ".github/workflows/ci.yml": GOOD_WORKFLOW,
+        "noxfile.py": SORTED_NOXFILE,
+        "justfile": "lint:\n    uv run black --check sample\n",
+        "bench/slow.py": "x  =  1\n",
+        ".pre-commit-config.yaml": RUFF_HOOK_AT_ANOTHER_VERSION,
+    }
+    project = make_project(tmp_path, dev=[*DEV, "black==24.10.0"], files=files)
+    result = project.nox("-s", "lint")
+    assert result.returncode == 0, result.stdout
+    assert "black --check: sample (justfile recipe 'lint': black --check sample)" in result.stdout
+    assert "ruff format --check:" not in result.stdout
+    assert (
+        "warning: .pre-commit-config.yaml:3: lint: ruff: uv.lock locks 0.17.6 but "
+        ".pre-commit-config.yaml pins 0.15.16; lint runs uv.lock's 0.17.6"
+    ) in result.stdout
+    assert lint_report(project)["tools"]["black"] == {
+        "version": "24.10.0",
+        "pinned_in": "uv.lock",
+        "source": "the project's (uv.lock, group dev)",
+    }
+    project.write("sample/new.py", "y  =  2\n")
+    result = project.nox("-r", "-s", "lint")
+    assert result.returncode == 1, result.stdout
+    [finding] = lint_report(project)["findings"]
+    assert (finding["rule"], finding["file"], finding["line"]) == ("format", "sample/new.py", 1)
+    assert finding["message"] == "not formatted; run `black sample/new.py`"
+
+
+def test_mypy_runs_by_default_only_where_the_project_runs_mypy(tmp_path):
+    """No mypy of its own: a type error is not lint's; `uv run mypy sample` in its recipe: it is."""
+    files = {
+        ".github/workflows/ci.yml": GOOD_WORKFLOW,
+        "noxfile.py": SORTED_NOXFILE,
+        "justfile": "lint:\n    uv run ruff check sample\n",
+        "sample/bad.py": 'def f() -> int:\n    return "text"\n',
+        "bench/bad.py": 'def g() -> int:\n    return "text"\n',
+    }
+    project = make_project(tmp_path, dev=DEV, files=files)
+    result = project.nox("-s", "lint")
+    assert result.returncode == 0, result.stdout
+    assert "mypy: none (auto: the project's own commands run no mypy)" in result.stdout
+    assert "mypy" not in lint_report(project)["tools"]
+    project.write("justfile", "lint:\n    uv run ruff check sample\n    uv run mypy sample\n")
+    result = project.nox("-s", "lint")
+    assert result.returncode == 1, result.stdout
+    assert "mypy: sample (auto: justfile recipe 'lint': mypy sample)" in result.stdout
+    [finding] = lint_report(project)["findings"]
+    assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 2)
+
+
+def test_the_sections_paths_are_what_lint_checks(tmp_path):
+    """`format-paths = ["sample"]`: bench/ is not checked, a new file in sample/ fails; said."""
+    paths = '[tool.ci-tasks.lint]\ncheck-paths = ["sample"]\nformat-paths = ["sample"]\n'
+    files = {
+        ".github/workflows/ci.yml": GOOD_WORKFLOW,
+        "noxfile.py": SORTED_NOXFILE,
+        "bench/slow.py": "import os\nx  =  1\n",
+    }
+    project = make_project(tmp_path, dev=DEV, ci_tasks=paths, files=files)
+    result = project.nox("-s", "lint")
+    assert result.returncode == 0, result.stdout
+    assert "ruff format --check: sample (pyproject.toml [tool.ci-tasks.lint] format-paths)" in (
+        result.stdout
+    )
+    project.write("sample/new.py", "y  =  2\n")
+    result = project.nox("-s", "lint")
+    assert result.returncode == 1, result.stdout
+    found = {(f["rule"], f["file"]) for f in lint_report(project)["findings"]}
+    assert found == {("format", "sample/new.py")}

@@ -85,3 +85,45 @@ def test_a_pre_commit_mypy_runs_alone_as_pre_commit_runs_it():
     locked = plan(DOCUMENT, LOCK_WITH_BOTH, mypy=True, pre_commit=pins)
     assert not locked.mypy_isolated
     assert locked.sync_groups(("tests",)) == ("lint", "tests")
+
+
+LOCK_WITH_BLACK = LOCK_WITH_RUFF + '\n[[package]]\nname = "black"\nversion = "24.10.0"\n'
+BLACK_DOCUMENT = {"dependency-groups": {"lint": ["ruff", "black"]}}
+
+
+def test_a_locked_black_runs_from_the_projects_environment_only_where_black_runs():
+    """Black locked in a group is the project's; it needs the env only where it formats with it."""
+    chain = plan(BLACK_DOCUMENT, LOCK_WITH_BLACK, mypy=False, black=True)
+    assert chain.black_groups == ("lint",)
+    assert chain.black_needs_project
+    assert chain.sources()["black"] == "the project's (uv.lock, group lint)"
+    assert chain.pinned_in("black") == "uv.lock"
+    assert "black" not in plan(BLACK_DOCUMENT, LOCK_WITH_BLACK, mypy=False).sources()
+
+
+def test_a_pre_commit_black_is_the_ci_environments_at_its_rev():
+    """Black pinned only by its hook's rev: the CI environment's, at that version."""
+    pins = {"black": Pin("black", "24.8.0", 3)}
+    chain = plan(DOCUMENT, LOCK_WITH_RUFF, mypy=False, pre_commit=pins, black=True)
+    assert not chain.black_needs_project
+    assert chain.pin("black") == pins["black"]
+    assert chain.sources()["black"] == (
+        "the CI environment's, pinned in .pre-commit-config.yaml (24.8.0)"
+    )
+
+
+def test_uv_lock_and_pre_commit_pinning_a_tool_differently_is_said_in_one_line():
+    """uv.lock's ruff 0.5.0 and black 24.10.0 against pre-commit's revs: one line each."""
+    pins = {"ruff": Pin("ruff", "0.15.16", 3), "black": Pin("black", "24.10.0", 9)}
+    chain = plan(BLACK_DOCUMENT, LOCK_WITH_BLACK, mypy=False, pre_commit=pins, black=True)
+    said = chain.disagreement("ruff")
+    assert said is not None
+    assert said == (
+        pins["ruff"],
+        (
+            "ruff: uv.lock locks 0.5.0 but .pre-commit-config.yaml pins 0.15.16; "
+            "lint runs uv.lock's 0.5.0 (make them agree for one verdict)"
+        ),
+    )
+    assert chain.disagreement("black") is None  # the same version: nothing to say
+    assert chain.disagreement("mypy") is None

@@ -582,6 +582,62 @@ def test_the_projects_own_test_command_gives_the_paths_and_extras(tmp_path):
     assert "tests/test_new.py::test_new" in result.stdout
 
 
+TOX_SETENV = """\
+[testenv]
+setenv =
+    SAMPLE_FLAG=on
+    SAMPLE_DATA={toxinidir}{/}data
+    SAMPLE_TMP={envtmpdir}
+commands = pytest {posargs:tests}
+"""
+ENV_TEST = """\
+import os
+from pathlib import Path
+
+
+def test_the_command_sets_its_variables():
+    assert os.environ.get("SAMPLE_FLAG") == "on"
+    assert Path(os.environ["SAMPLE_DATA"]) == Path.cwd() / "data"
+    assert "SAMPLE_TMP" not in os.environ
+"""
+
+
+def test_the_test_commands_variables_reach_pytest_expanded_or_said(tmp_path):
+    """Setenv: a value and `{toxinidir}{/}` reach the tests; `{envtmpdir}` is said, never set."""
+    files = {"tox.ini": TOX_SETENV, "tests/test_env.py": ENV_TEST}
+    sample = make_project(tmp_path, dev=DEV, ci_tasks=BASE, files=files)
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 0, result.stdout
+    assert "scope: pytest tests SAMPLE_FLAG=on" in result.stdout
+    assert "env: SAMPLE_TMP={envtmpdir}: not set ({envtmpdir} is the runner's own" in result.stdout
+    report = json.loads((tmp_path / SESSION_DIR / "flaky-report.json").read_text())
+    assert (report["tests"], report["verdict"]) == (2, "passed")
+    # The same test without the variable fails: it is the command's setenv that passed it.
+    sample.write("tox.ini", TOX_SETENV.replace("    SAMPLE_FLAG=on\n", ""))
+    result = sample.nox("-r", "-s", "tests")
+    assert result.returncode == 1, result.stdout
+    assert "tests/test_env.py::test_the_command_sets_its_variables" in result.stdout
+
+
+def test_the_sections_pytest_args_replace_the_test_commands(tmp_path):
+    """`pytest-args = ["tests/unit"]`: only those are collected, said as the section's."""
+    files = {
+        "justfile": "test:\n    uv run pytest tests\n",
+        "tests/unit/test_unit.py": "def test_unit():\n    assert True\n",
+        "tests/other/test_other.py": "def test_other():\n    assert False, 'not in scope'\n",
+    }
+    config = BASE + 'pytest-args = ["tests/unit"]\n'
+    sample = make_project(tmp_path, dev=DEV, ci_tasks=config, files=files)
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 0, result.stdout
+    assert (
+        "scope: pytest tests/unit (pyproject.toml [tool.ci-tasks.tests] pytest-args; "
+        "the rest: justfile recipe 'test': pytest tests)"
+    ) in result.stdout
+    report = json.loads((tmp_path / SESSION_DIR / "flaky-report.json").read_text())
+    assert (report["tests"], report["verdict"]) == (1, "passed")
+
+
 def test_the_scope_keeps_paths_and_selecting_options_only():
     """`-m`, `-k`, `--ignore` and paths are the project's scope; `-x`, `-n`, `--cov` are ours."""
     args = ("-x", "-n", "4", "-m", "not slow", "--cov=src", "tests", "--ignore=tests/big", "-kfast")
