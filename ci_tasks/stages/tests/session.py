@@ -363,7 +363,7 @@ class Judged:
 def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
     """Install the locked groups, clear stale outputs, read durations, plan, decide coverage."""
     config = ctx.section(TestsConfig)
-    python = ctx.session.python if ctx.session is not None else None
+    python = getattr(ctx.session, "python", None)  # nox's; None outside a session
     scope = test_scope.choose(
         own_commands.read(ctx.root),
         ctx.root,
