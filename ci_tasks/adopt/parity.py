@@ -269,7 +269,16 @@ def junit_results(path: Path) -> tuple[Counts | None, dict[str, str]]:
 
 
 def differing(own: Outcome, session: Outcome) -> tuple[str, ...]:
-    """The tests that failed on one side only, as the side that failed names them."""
+    """The tests that failed on one side only, as the side that failed names them.
+
+    Where the project's output names none of its failures (a pytest whose ``-r`` leaves
+    them out of its summary, a runner that hides it) the same number of failures on both
+    sides is no difference: nothing says the tests differ.
+    """
+    own_failed = own.counts.failed + own.counts.errors if own.counts else 0
+    session_failed = session.counts.failed + session.counts.errors if session.counts else 0
+    if own_failed and not own.failing and own_failed == session_failed:
+        return ()
     only_own = [own.failing[k] for k in own.failing if k not in session.failing]
     only_session = [session.failing[k] for k in session.failing if k not in own.failing]
     return tuple(sorted(only_own) + sorted(only_session))
@@ -541,6 +550,9 @@ class _Run:
             )
         scripts = venv / ("Scripts" if sys.platform == "win32" else "bin")
         env = _plain_env()
+        # pytest's summary names each failure only with `f`/`E` in its -r: asked for, for
+        # the comparison; what it shows changes, never what it runs.
+        env["PYTEST_ADDOPTS"] = " ".join(filter(None, [env.get("PYTEST_ADDOPTS"), "-rfE"]))
         env.update(
             VIRTUAL_ENV=str(venv),
             UV_PROJECT_ENVIRONMENT=str(venv),

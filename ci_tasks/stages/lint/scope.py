@@ -39,6 +39,10 @@ class Check:
     finding in ``pyproject.toml`` is not the project's gate."""
     options: tuple[str, ...] = ()
     """The gate's own options that shape its verdict (black's ``-l 100``, ``--preview``)."""
+    extras: tuple[str, ...] = ()
+    """The project's extras the gate's environment holds (a mypy run after ``pip install
+    -e .[cli]``): mypy sees what that environment has, so the session's must hold it too."""
+    all_extras: bool = False
 
     def covers(self, path: str) -> bool:
         """Whether a finding in *path* is inside what the project's own gate checks."""
@@ -276,7 +280,13 @@ def _mypy_check(gate: Command | Hook) -> Check:
             suffixes=gate.suffixes,
             options=options,
         )
-    return Check(paths=targets, source=f"{gate.source}: {gate.shown()}", options=options)
+    return Check(
+        paths=targets,
+        source=f"{gate.source}: {gate.shown()}",
+        options=options,
+        extras=gate.extras,
+        all_extras=gate.all_extras,
+    )
 
 
 CONFIG = "pyproject.toml [tool.ci-tasks.lint]"

@@ -172,7 +172,9 @@ def _lock_problem(
     return None
 
 
-def _sync(ctx: StageContext, chain: Toolchain, *, lock_current: bool) -> Path:
+def _sync(
+    ctx: StageContext, chain: Toolchain, *, lock_current: bool, mypy: scope.Check | None = None
+) -> Path:
     """Sync the groups *chain* needs from ``uv.lock``; the environment's folder.
 
     The session's venv, or the project's ``.venv`` outside a session. ``--inexact``: lint
@@ -185,6 +187,8 @@ def _sync(ctx: StageContext, chain: Toolchain, *, lock_current: bool) -> Path:
     flag = "--group" if chain.mypy_needs_project else "--only-group"  # ruff needs no project
     for group in chain.sync_groups(tuple(ctx.config.dependency_groups)):
         command += [flag, group]
+    if mypy is not None and chain.mypy_needs_project:  # the extras the project's mypy sees
+        command += ["--all-extras"] if mypy.all_extras else [f"--extra={e}" for e in mypy.extras]
     env = {"UV_PROJECT_ENVIRONMENT": str(target), "VIRTUAL_ENV": None}
     ctx.runner.run(command, env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
     return target
@@ -366,7 +370,9 @@ def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False
             )
         )
     _say(ctx, chain, chosen)
-    env = _sync(ctx, chain, lock_current=lock_current) if chain.needs_env else None
+    env = (
+        _sync(ctx, chain, lock_current=lock_current, mypy=chosen.mypy) if chain.needs_env else None
+    )
     if env is not None and chain.ruff_groups:
         ruff = tools.find("ruff", (env / "bin",))
     else:
