@@ -786,7 +786,8 @@ def test_init_writes_the_scope_it_found_and_the_sessions_take_it_unchanged(tmp_p
     ]
     assert (
         after[1].said()[0]
-        == "ruff check: sample tests (pyproject.toml [tool.ci-tasks.lint] check-paths)"
+        == "ruff check: sample tests (pyproject.toml [tool.ci-tasks.lint] check-paths; "
+        "justfile recipe 'lint': ruff check sample tests)"
     )
 
 

@@ -330,6 +330,9 @@ def _configured(found: Scope, config: LintConfig) -> Scope:
     if config.check_paths is not None:
         paths = config.check_paths
         check = Check(paths=paths, source=f"{CONFIG} check-paths") if paths else None
+        if check is not None and found.check is not None and found.check.paths == paths:
+            # The gate's own paths written down: its hook's filters still bound it.
+            check = dataclasses.replace(found.check, source=f"{check.source}; {found.check.source}")
         scope = dataclasses.replace(scope, check=check, check_why=f"{CONFIG} check-paths = []")
     if config.formatter is None and config.format_paths is None:
         return scope
@@ -348,7 +351,7 @@ def _configured(found: Scope, config: LintConfig) -> Scope:
         active = Check(source=source)
     elif config.format_paths is None:  # the project's own gate, as the setting names it
         active = dataclasses.replace(active, source=f"{source}; {active.source}")
-    if config.format_paths is not None:
+    if config.format_paths is not None and config.format_paths != active.paths:
         active = Check(paths=config.format_paths, source=source, options=active.options)
     if formatter == "ruff":
         return dataclasses.replace(scope, format=active, black=None, formatter="ruff")
@@ -379,8 +382,12 @@ def adopted(own: OwnCommands) -> dict[str, Adopted]:
 
 
 def _adopted_paths(check: Check) -> Adopted:
-    if check.files is None and check.exclude is None:
+    if check.files is None and check.exclude is None and check.suffixes is None:
         return Adopted(check.paths, f"from {check.source}")
+    if check.files is None and check.exclude is None:  # a hook: the files of its types
+        types = ", ".join(check.suffixes or ())
+        why = f"{check.source} checks tracked {types} files: unset, lint keeps to them"
+        return Adopted(check.paths, why, commented=True)
     filters = ", ".join(
         f"{name} {value}"
         for name, value in (("files", check.files), ("exclude", check.exclude))
