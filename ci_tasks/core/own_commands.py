@@ -469,8 +469,13 @@ def _local_extras(word: str, env: _Env) -> None:
 
 
 def _requirement_file(root: Path, name: str, env: _Env) -> None:
+    """A requirements file's requirements (and its ``-e .[x]`` extras), into *env*.
+
+    One level: a ``-r`` inside it is not followed. A name with a shell or tox substitution
+    (``$REQUIREMENTS``, ``{toxinidir}``) is not read.
+    """
     path = root / name
-    if "$" in name or not path.is_file():
+    if "$" in name or "{" in name or not path.is_file():
         return
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -480,7 +485,7 @@ def _requirement_file(root: Path, name: str, env: _Env) -> None:
         line = raw.split(" #", 1)[0].strip()
         if line.startswith(("-e ", "-e.")):
             _local_extras(line.removeprefix("-e").strip(), env)
-        elif _REQUIREMENT.match(line):
+        elif _REQUIREMENT.match(line) and "{" not in line:
             env.deps.append(line)
 
 
@@ -753,7 +758,7 @@ def _tox_ini(root: Path, name: str, section_prefix: str, skipped: list[str]) -> 
 _REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._ -]+\])?\s*([<>=!~;].*)?$")
 
 
-def _requirements(root: Path, lines: Iterable[str], depth: int = 0) -> list[str]:
+def _requirements(root: Path, lines: Iterable[str]) -> list[str]:
     """The requirements of tox's ``deps`` lines, a ``-r file`` read in place (one level).
 
     Paths, URLs, options and tox substitutions are not requirements of the tests' group.
@@ -762,13 +767,10 @@ def _requirements(root: Path, lines: Iterable[str], depth: int = 0) -> list[str]
     for raw in lines:
         line = raw.split(" #", 1)[0].strip()
         included = re.match(r"^-r\s*(\S+)$", line)
-        if included and depth == 0 and "{" not in included[1]:
-            path = root / included[1]
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            found += _requirements(path.parent, text.splitlines(), depth + 1)
+        if included:
+            read = _Env()
+            _requirement_file(root, included[1], read)
+            found += read.deps  # tox's deps install the file's requirements, not extras
         elif _REQUIREMENT.match(line) and "{" not in line:
             found.append(line)
     return found
