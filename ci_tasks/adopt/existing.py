@@ -17,8 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ci_tasks.core import matrix
-from ci_tasks.core.workflow_files import workflow_files
+from ci_tasks.core import matrix, own_commands
 
 MAX_COMBINATIONS = 256
 """GitHub's own limit on the jobs one matrix makes."""
@@ -56,6 +55,8 @@ class Matrix:
     """Values ci_tasks cannot run (``graalpy-24``, ``3.x``), said so rather than dropped."""
     excluded: tuple[str, ...] = ()
     """Where a matrix leaves combinations out: ci_tasks runs every interpreter on every OS."""
+    skipped: tuple[str, ...] = ()
+    """Workflows that could not be read (``x.yml: not readable YAML``), said, not fatal."""
 
 
 def python_entry(value: str) -> str | None:
@@ -195,26 +196,18 @@ def _job(path: str, job_id: str, job: Mapping[str, Any]) -> Iterator[tuple[str, 
 
 
 def read(root: Path) -> Matrix:
-    """The OSes and interpreters the test jobs of *root*'s workflows run on, in file order."""
-    import yaml  # noqa: PLC0415 - PyYAML is only needed when workflows are read
+    """The OSes and interpreters the test jobs of *root*'s workflows run on, in file order.
 
+    The jobs are :func:`own_commands.workflow_jobs`' (every scalar a string: ``3.10`` stays
+    3.10); a workflow it cannot read is in :attr:`Matrix.skipped`.
+    """
     seen: dict[str, dict[str, Found]] = {"os": {}, "python": {}, "ignored": {}}
-    tests: list[tuple[str, str, Mapping[str, Any]]] = []
-    for file in workflow_files(root):
-        try:
-            # BaseLoader keeps every scalar a string: `3.10` stays 3.10, not the float 3.1.
-            data = yaml.load(file.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506  # nosec B506
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue  # lint's workflow check reports an unreadable workflow
-        jobs = data.get("jobs") if isinstance(data, dict) else None
-        if not isinstance(jobs, dict):
-            continue
-        path = file.relative_to(root).as_posix()
-        tests.extend(
-            (path, str(job_id), job)
-            for job_id, job in jobs.items()
-            if isinstance(job, dict) and _is_test_job(str(job_id), job)
-        )
+    skipped: list[str] = []
+    tests = [
+        (job.workflow, job.id, job.data)
+        for job in own_commands.workflow_jobs(root, skipped)
+        if _is_test_job(job.id, job.data)
+    ]
     # Matrix jobs first: they say best where a value comes from.
     tests.sort(key=lambda found: not isinstance(found[2].get("strategy"), dict))
     excluded = []
@@ -231,6 +224,7 @@ def read(root: Path) -> Matrix:
         pythons=tuple(seen["python"].values()),
         ignored=tuple(seen["ignored"].values()),
         excluded=tuple(excluded),
+        skipped=tuple(skipped),
     )
 
 

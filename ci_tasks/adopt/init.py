@@ -432,6 +432,7 @@ def _matrix_overrides(
             f"not kept (ci_tasks runs CPython and PyPy on GitHub runner labels): "
             f"{existing.describe(found.ignored)}"
         )
+    lines += [f"matrix not read from {skipped}" for skipped in found.skipped]
     return overrides, lines
 
 

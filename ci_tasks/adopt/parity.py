@@ -317,13 +317,6 @@ def pairs(own: OwnCommands, python: str) -> list[Pair]:
 
 # -- running --------------------------------------------------------------------------------
 
-_HOOK_TOOLS = {
-    "ruff": ("ruff", "check"),
-    "ruff-check": ("ruff", "check"),
-    "ruff-format": ("ruff", "format"),
-    "black": ("black", None),
-    "mypy": ("mypy", None),
-}
 _WRITING_FLAGS = frozenset({"--fix", "--exit-non-zero-on-fix", "--show-fixes", "--unsafe-fixes"})
 
 
@@ -345,7 +338,8 @@ def _hook_files(root: Path, hook: Hook) -> list[str]:
 
 def _hook_argv(root: Path, hook: Hook, uv: str) -> tuple[list[str], str]:
     """How to run *hook*'s tool at its rev, read-only; the label says so."""
-    tool, subcommand = _HOOK_TOOLS[hook.id]
+    runs = own_commands.HOOK_TOOLS[hook.id]
+    tool, subcommand = runs.tool, runs.subcommand
     version = hook.version
     if version is None:
         msg = f"hook {hook.id!r}: its rev {hook.rev!r} names no version (nor a `# frozen:` one)"
@@ -372,11 +366,11 @@ def _own_argv(command: Command, root: Path, python: str, uv: str) -> list[str]:
     work = f"{WORK}/{head}"
     if head == "tox":
         # A uv runner (`uv-venv-lock-runner`) is tox-uv's: its users install tox with it.
-        uses_uv = any("uv-venv" in _read(root / n) or "tox-uv" in _read(root / n) for n in _TOX)
+        uses_uv = any("uv-venv" in _read(root, n) or "tox-uv" in _read(root, n) for n in _TOX)
         plugin = ["--with", "tox-uv"] if uses_uv else []
         return [uv, "tool", "run", "--python", python, *plugin, "tox", *rest, "--workdir", work]
     if head == "nox":
-        scripted = "# /// script" in _read(root / "noxfile.py")
+        scripted = "# /// script" in _read(root, "noxfile.py")
         start = [uv, "run", "--script", "noxfile.py"] if scripted else [uv, "tool", "run", "nox"]
         return [*start, *rest, "--envdir", work]
     if head == "hatch":
@@ -400,11 +394,9 @@ _RUNNERS = {"poetry": "poetry", "hatch": "hatch", "tox": "tox", "nox": "nox", "p
             "just": "rust-just", "poe": "poethepoet"}  # fmt: skip
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
+def _read(root: Path, name: str) -> str:
+    """The project's file *name*, ``""`` where absent or unreadable (:func:`own_commands.text`)."""
+    return own_commands.text(root, name) or ""
 
 
 def _label(command: Command) -> str:
@@ -594,7 +586,7 @@ class _Run:
 
     def session(self, pair: Pair, uv: str) -> Outcome:
         """The ci_tasks session of *pair*, as CI runs it."""
-        scripted = "# /// script" in _read(self.root / "noxfile.py")
+        scripted = "# /// script" in _read(self.root, "noxfile.py")
         start = (
             [uv, "run", "--locked", "--script", "noxfile.py"]
             if scripted
@@ -602,7 +594,7 @@ class _Run:
         )
         argv = [*start, "-s", pair.session, "--envdir", f"{WORK}/nox"]
         outcome = self.command(argv, f"nox -s {pair.session}", "ci_tasks", _plain_env())
-        if outcome.log and "Sessions not found" in _read(self.root / outcome.log):
+        if outcome.log and "Sessions not found" in _read(self.root, outcome.log):
             why = f"not run: the noxfile has no session {pair.session!r} (see `nox -l`)"
             return dataclasses.replace(outcome, code=None, note=why)
         if pair.stage == "tests" and outcome.code is not None:

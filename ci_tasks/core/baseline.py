@@ -20,18 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import tomllib
 import typing
 from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ci_tasks.core import ignores
+from ci_tasks.core import ignores, own_commands
 from ci_tasks.core.actions import Output
 from ci_tasks.core.config import PYPROJECT, Config
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.ignores import Candidate
-from ci_tasks.core.pins import PRE_COMMIT
 from ci_tasks.core.reports import atomic_write
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, baseline_stages
@@ -78,17 +76,9 @@ def _runs_bandit(root: Path) -> bool:
     """Whether the project configures bandit itself (``[tool.bandit]``, ``.bandit``, a hook)."""
     if (root / ".bandit").is_file():
         return True
-    try:
-        data = tomllib.loads((root / PYPROJECT).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        data = {}
-    if isinstance(data.get("tool"), dict) and "bandit" in data["tool"]:
+    if "bandit" in own_commands.table(root, "tool"):
         return True
-    try:
-        hooks = (root / PRE_COMMIT).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return "bandit" in hooks
+    return any("bandit" in h.id or "bandit" in h.repo for h in own_commands.hooks(root))
 
 
 def own_policy(candidate: Candidate, root: Path) -> bool:

@@ -9,68 +9,23 @@ the project's own workflows, noxfile or tox configuration running coverage.
 
 from __future__ import annotations
 
-import configparser
-import os
 import re
-import shlex
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ci_tasks.core import groups
+from ci_tasks.core import groups, own_commands, pytest_files
 from ci_tasks.core.workflow_files import workflow_files
 
 __all__ = ["evidence", "floor_of_project", "pytest_addopts", "test_requirement"]
-
-_PYTEST_FILES = (  # where pytest looks, in its order; the section it reads
-    ("pytest.ini", "pytest"),
-    ("pyproject.toml", ""),
-    ("tox.ini", "pytest"),
-    ("setup.cfg", "tool:pytest"),
-)
-
-
-def _words(text: str) -> list[str]:
-    """*text* split as a shell would; plain whitespace splitting if its quotes do not pair."""
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
 
 
 def pytest_addopts(root: Path) -> list[str]:
     """The ``addopts`` of the project's own pytest configuration file, as pytest finds it.
 
-    The first of ``pytest.ini``, ``pyproject.toml`` (with a pytest table), ``tox.ini`` and
-    ``setup.cfg`` (with a pytest section) in the project directory, then ``PYTEST_ADDOPTS``.
+    The file :func:`ci_tasks.core.pytest_files.find` finds, then ``PYTEST_ADDOPTS``.
     """
-    found: str | list[str] | None = None
-    for name, section in _PYTEST_FILES:
-        path = root / name
-        if not path.is_file():
-            continue
-        if name == "pyproject.toml":
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError):
-                continue
-            table = data.get("tool", {}).get("pytest", {})
-            if not isinstance(table, dict) or not table:
-                continue
-            options = table.get("ini_options", table)
-            found = options.get("addopts") if isinstance(options, dict) else None
-            break
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read(path, encoding="utf-8")
-        except (OSError, configparser.Error):
-            continue
-        if parser.has_section(section) or name == "pytest.ini":
-            found = parser.get(section, "addopts", fallback=None)
-            break
-    words = _words(found) if isinstance(found, str) else [str(w) for w in found or []]
-    return [*words, *_words(os.environ.get("PYTEST_ADDOPTS", ""))]
+    return pytest_files.addopts(root)
 
 
 # A command that measures coverage, as a workflow, noxfile or tox configuration spells it.
@@ -90,13 +45,6 @@ _FLOOR_FILES = (  # where coverage reads its configuration, in its order
 )
 
 
-def _pyproject(root: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
-
-
 def floor_of_project(root: Path) -> tuple[float, str] | None:
     """Coverage's own ``fail_under`` for the project, and where it is set (``None``: unset).
 
@@ -106,16 +54,12 @@ def floor_of_project(root: Path) -> tuple[float, str] | None:
     found: list[tuple[object, str]] = []
     for name, section in _FLOOR_FILES:
         if name == "pyproject.toml":
-            report = _pyproject(root).get("tool", {}).get("coverage", {}).get("report", {})
-            if isinstance(report, dict) and "fail_under" in report:
+            report = own_commands.table(root, "tool", "coverage", "report")
+            if "fail_under" in report:
                 found.append((report["fail_under"], "pyproject.toml [tool.coverage.report]"))
             continue
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read(root / name, encoding="utf-8")
-        except (OSError, UnicodeDecodeError, configparser.Error):
-            continue
-        if parser.has_option(section, "fail_under"):
+        parser = own_commands.ini(root, name)
+        if parser is not None and parser.has_option(section, "fail_under"):
             found.append((parser.get(section, "fail_under"), f"{name} [{section}]"))
     for value, where in found[:1]:
         try:
@@ -145,16 +89,13 @@ def test_requirement(data: Mapping[str, Any]) -> str | None:
 
 def _commands(root: Path) -> str | None:
     """The first of the project's own CI or task files that runs coverage."""
-    for path in [*(root / name for name in _COMMAND_FILES), *workflow_files(root)]:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        match = _RUNS_COVERAGE.search(text)
+    workflows = [path.relative_to(root).as_posix() for path in workflow_files(root)]
+    for name in [*_COMMAND_FILES, *workflows]:
+        match = _RUNS_COVERAGE.search(own_commands.text(root, name) or "")
         if match:
             command = " ".join(re.split(r"[\s\"',]+", match.group(0)))
-            return f"{path.relative_to(root).as_posix()} runs {command!r}"
-    tox = _pyproject(root).get("tool", {}).get("tox")
+            return f"{name} runs {command!r}"
+    tox = own_commands.table(root, "tool").get("tox")
     if tox is not None and _RUNS_COVERAGE.search(repr(tox)):
         return "pyproject.toml [tool.tox] runs coverage"
     return None
@@ -174,4 +115,4 @@ def evidence(root: Path, fail_under: float | None) -> str | None:
     floor = floor_of_project(root)
     if floor is not None:
         return f"fail_under = {floor[0]:g} in {floor[1]}"
-    return test_requirement(_pyproject(root)) or _commands(root)
+    return test_requirement(own_commands.pyproject(root)) or _commands(root)

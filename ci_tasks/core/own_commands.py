@@ -27,13 +27,25 @@ from typing import Any
 from ci_tasks.core.workflow_files import workflow_files
 
 __all__ = [
+    "HOOK_TOOLS",
+    "TOOL_REPOS",
     "Command",
     "Hook",
+    "HookTool",
+    "Job",
     "OwnCommands",
     "gate",
+    "hook_ids",
+    "hooks",
+    "ini",
+    "parse_hooks",
     "parse_line",
+    "pyproject",
     "read",
+    "table",
     "test_command",
+    "text",
+    "workflow_jobs",
 ]
 
 # The tools a stage takes its scope from, by the names their commands start with.
@@ -107,16 +119,56 @@ class Command:
         return shlex.join([self.tool, *self.args])
 
 
-# pre-commit's (identify's) file types, as suffixes; and the types the hooks stages take
-# their scope from declare in their own manifests (ruff-pre-commit: python, pyi, jupyter).
+# pre-commit's (identify's) file types, as suffixes.
 _TYPE_SUFFIXES = {"python": (".py",), "pyi": (".pyi",), "jupyter": (".ipynb",)}
-_HOOK_SUFFIXES = {
-    "ruff": (".py", ".pyi", ".ipynb"),
-    "ruff-check": (".py", ".pyi", ".ipynb"),
-    "ruff-format": (".py", ".pyi", ".ipynb"),
-    "black": (".py", ".pyi"),
-    "mypy": (".py", ".pyi"),
+_PYTHON = (".py", ".pyi")
+_PYTHON_AND_NOTEBOOKS = (".py", ".pyi", ".ipynb")
+
+
+@dataclasses.dataclass(frozen=True)
+class HookTool:
+    """What a pre-commit hook id runs, for the stages that take their scope from it."""
+
+    tool: str
+    """``ruff``, ``black`` or ``mypy``."""
+    subcommand: str | None
+    """ruff's subcommand (``check``, ``format``); ``None`` for another tool."""
+    suffixes: tuple[str, ...]
+    """The files the hook's own manifest passes it (its ``types``), as suffixes."""
+    role: str
+    """``linter``, ``formatter`` or ``type checker``."""
+
+
+HOOK_TOOLS: Mapping[str, HookTool] = {
+    "ruff": HookTool("ruff", "check", _PYTHON_AND_NOTEBOOKS, "linter"),
+    "ruff-check": HookTool("ruff", "check", _PYTHON_AND_NOTEBOOKS, "linter"),
+    "ruff-format": HookTool("ruff", "format", _PYTHON_AND_NOTEBOOKS, "formatter"),
+    "black": HookTool("black", None, _PYTHON, "formatter"),
+    "mypy": HookTool("mypy", None, _PYTHON, "type checker"),
 }
+"""The hook ids lint, parity and ``init`` know, by id: the one table of them."""
+TOOL_REPOS: Mapping[str, tuple[str, ...]] = {
+    "ruff": ("astral-sh/ruff-pre-commit", "charliermarsh/ruff-pre-commit"),
+    "mypy": ("pre-commit/mirrors-mypy",),
+    "black": ("psf/black-pre-commit-mirror", "psf/black"),
+}
+"""The hook repositories whose rev pins each tool (ruff's moved from charliermarsh)."""
+_VERSION = re.compile(r"^v?(?P<version>\d+(?:\.\d+)*(?:[a-z]+\d+)?(?:\.post\d+)?)$")
+
+
+def hook_ids(tool: str, subcommand: str | None = None) -> tuple[str, ...]:
+    """The hook ids that run *tool* (and, for ruff, *subcommand*): ``("ruff", "ruff-check")``."""
+    return tuple(
+        hook_id
+        for hook_id, runs in HOOK_TOOLS.items()
+        if runs.tool == tool and subcommand in (None, runs.subcommand)
+    )
+
+
+def repo_name(url: str) -> str:
+    """``owner/name`` of a hook repository URL (``https://github.com/owner/name(.git)``)."""
+    parts = url.rstrip("/").removesuffix(".git").split("/")
+    return "/".join(parts[-2:]).lower()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +185,13 @@ class Hook:
     additional_dependencies: tuple[str, ...] = ()
     frozen: str | None = None
     """The version a commit ``rev`` stands for, from ``# frozen: v0.9.1`` beside it."""
+    line: int | None = dataclasses.field(default=None, compare=False)
+    """The 1-based line of its repository's ``rev:`` (where a finding about the pin points)."""
+
+    @property
+    def runs(self) -> HookTool | None:
+        """What the hook runs, where :data:`HOOK_TOOLS` knows its id."""
+        return HOOK_TOOLS.get(self.id)
 
     @property
     def suffixes(self) -> tuple[str, ...]:
@@ -140,15 +199,15 @@ class Hook:
         chosen = [_TYPE_SUFFIXES[t] for t in self.types if t in _TYPE_SUFFIXES]
         if chosen:
             return tuple(s for group in chosen for s in group)
-        return _HOOK_SUFFIXES.get(self.id, (".py", ".pyi"))
+        return self.runs.suffixes if self.runs else _PYTHON
 
     @property
     def version(self) -> str | None:
         """The tool version the hook runs (``0.9.1``), from its rev or its frozen comment."""
         for candidate in (self.rev, self.frozen or ""):
-            bare = candidate.removeprefix("v")
-            if re.fullmatch(r"\d+(\.\d+)*([abrc.]+\d+)?", bare):
-                return bare
+            match = _VERSION.match(candidate.strip())
+            if match:
+                return match["version"]
         return None
 
 
@@ -175,6 +234,72 @@ class OwnCommands:
     def empty(self) -> bool:
         """Nothing of the project's own was found: sessions use their defaults."""
         return not self.commands and not self.hooks
+
+
+# -- the project's files, read tolerantly: one home for every reader of them ----------------
+
+
+def text(root: Path, name: str) -> str | None:
+    """The text of the project's file *name* (relative to *root*); ``None``: absent or unreadable.
+
+    Unreadable is not this reader's error to raise: the check that owns the file (config
+    loading, lint's workflow check) reports it; a reader of evidence takes it as absent.
+    """
+    try:
+        return (root / name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def toml(root: Path, name: str, skipped: list[str] | None = None) -> dict[str, Any]:
+    """The project's TOML file *name*, parsed; ``{}`` if absent or not TOML (said in *skipped*)."""
+    found = text(root, name)
+    if found is None:
+        return {}
+    try:
+        return tomllib.loads(found)
+    except tomllib.TOMLDecodeError:
+        if skipped is not None:
+            skipped.append(f"{name}: not valid TOML")
+        return {}
+
+
+def ini(
+    root: Path, name: str, skipped: list[str] | None = None
+) -> configparser.ConfigParser | None:
+    """The project's INI file *name* (``tox.ini``, ``setup.cfg``), without interpolation.
+
+    As pytest, tox and coverage read one. ``None`` when it is absent, or not INI (said in
+    *skipped*).
+    """
+    found = text(root, name)
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(found or "", source=name)
+    except configparser.Error:
+        found = None
+    if found is None:
+        if skipped is not None and (root / name).exists():
+            skipped.append(f"{name}: not readable as INI")
+        return None
+    return parser
+
+
+def pyproject(root: Path) -> dict[str, Any]:
+    """The project's ``pyproject.toml``, parsed; ``{}`` when it is absent or not TOML."""
+    return toml(root, "pyproject.toml")
+
+
+def table(source: Path | Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """The table at *keys* (``"tool", "coverage", "run"``) of the project's ``pyproject.toml``.
+
+    *source* is the project's root, or a document already parsed. ``{}`` where any part
+    of the path is absent or is not a table: a value of the wrong type is no table.
+    """
+    found: object = pyproject(source) if isinstance(source, Path) else source
+    for key in keys:
+        found = found.get(key) if isinstance(found, dict) else None
+    return found if isinstance(found, dict) else {}
 
 
 def _words(text: str) -> list[str]:
@@ -336,32 +461,92 @@ def positionals(tool: str, args: Sequence[str]) -> Iterator[str]:
             yield arg
 
 
-def _workflows(root: Path, skipped: list[str]) -> Iterator[Command]:
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One job of one of the project's workflows, as its YAML says (every plain scalar a string).
+
+    Strings because a workflow's values are strings to GitHub: ``python-version: 3.10`` is
+    ``"3.10"``, not the float 3.1. ``null`` is ``None``; YAML's ``<<`` merge keys are merged.
+    """
+
+    workflow: str
+    """``.github/workflows/tests.yml``."""
+    id: str
+    data: Mapping[str, Any]
+
+    @property
+    def steps(self) -> tuple[Mapping[str, Any], ...]:
+        """The job's steps (those that are mappings)."""
+        steps = self.data.get("steps")
+        return tuple(s for s in steps if isinstance(s, dict)) if isinstance(steps, list) else ()
+
+    @property
+    def matrix(self) -> Mapping[str, Any]:
+        """``strategy.matrix``; ``{}`` where there is none (or it is an expression)."""
+        strategy = self.data.get("strategy")
+        found = strategy.get("matrix") if isinstance(strategy, dict) else None
+        return found if isinstance(found, dict) else {}
+
+
+def _string_loader() -> type:
+    """PyYAML's safe loader resolving no plain scalar but ``null`` and the ``<<`` merge key."""
     import yaml  # noqa: PLC0415 - read only where the project has workflows
 
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag.endswith((":null", ":merge"))]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
+def workflow_jobs(root: Path, skipped: list[str] | None = None) -> tuple[Job, ...]:
+    """Every job of the project's workflows, in file order.
+
+    A file that is not YAML, or has no ``jobs`` mapping, is said in *skipped*
+    (``.github/workflows/x.yml: not readable YAML``) and left out, never fatal.
+    """
+    import yaml  # noqa: PLC0415 - read only where the project has workflows
+
+    loader = _string_loader()
+    found: list[Job] = []
     for path in workflow_files(root):
         rel = path.relative_to(root).as_posix()
+        source = text(root, rel)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            skipped.append(f"{rel}: not readable YAML")
+            data = yaml.load(source, Loader=loader) if source is not None else None  # noqa: S506  # nosec B506 - a SafeLoader
+        except yaml.YAMLError:
+            source = None
+        if source is None:
+            if skipped is not None:
+                skipped.append(f"{rel}: not readable YAML")
             continue
         jobs = data.get("jobs") if isinstance(data, dict) else None
-        for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else ():
-            steps = job.get("steps") if isinstance(job, dict) else None
-            installs: list[str] = []  # what the job installed before a line runs
-            installed = _Env()  # and what those installs put in the environment
-            for step in steps if isinstance(steps, list) else ():
-                run = step.get("run") if isinstance(step, dict) else None
-                if isinstance(run, str) and _here(root, job, step):
-                    for line in _logical_lines(run):
-                        for expanded in _with_matrix(line, job):
-                            replay = ("bash", "-ec", "\n".join([*installs, expanded]))
-                            where = f"{rel} job {job_id!r}"
-                            yield from _followed(root, expanded, where, replay, base=installed)
-                        if _INSTALL.search(line) and "--system" not in line:
-                            installs.append(line)
-                            _read_install(root, line, installed)
+        if data is not None and not isinstance(jobs, dict):
+            if skipped is not None:
+                skipped.append(f"{rel}: no jobs mapping, not read")
+            continue
+        found += [Job(rel, str(k), v) for k, v in (jobs or {}).items() if isinstance(v, dict)]
+    return tuple(found)
+
+
+def _workflows(root: Path, skipped: list[str]) -> Iterator[Command]:
+    for job in workflow_jobs(root, skipped):
+        installs: list[str] = []  # what the job installed before a line runs
+        installed = _Env()  # and what those installs put in the environment
+        for step in job.steps:
+            run = step.get("run")
+            if isinstance(run, str) and _here(root, job.data, step):
+                for line in _logical_lines(run):
+                    for expanded in _with_matrix(line, job.data):
+                        replay = ("bash", "-ec", "\n".join([*installs, expanded]))
+                        where = f"{job.workflow} job {job.id!r}"
+                        yield from _followed(root, expanded, where, replay, base=installed)
+                    if _INSTALL.search(line) and "--system" not in line:
+                        installs.append(line)
+                        _read_install(root, line, installed)
 
 
 def _here(root: Path, job: Mapping[str, Any], step: Mapping[str, Any]) -> bool:
@@ -387,7 +572,7 @@ def _read_install(root: Path, line: str, env: _Env, depth: int = 0) -> None:
                 if _INSTALL.search(inner):
                     _read_install(root, inner, env, depth + 1)
         elif segment[:2] == ["poetry", "install"]:
-            env.deps += _poetry_groups(_pyproject(root))
+            env.deps += _poetry_groups(pyproject(root))
         elif "sync" in segment:
             _uv_flags(segment[segment.index("sync") + 1 :], env)
         elif "install" in segment:
@@ -409,13 +594,11 @@ def _install_words(root: Path, words: Sequence[str], env: _Env) -> None:
 
 def _poetry_groups(pyproject: Mapping[str, Any]) -> list[str]:
     """What ``poetry install`` adds: every group not ``optional = true``, as requirements."""
-    poetry = pyproject.get("tool", {}).get("poetry", {})
-    groups = poetry.get("group", {}) if isinstance(poetry, dict) else {}
     found: list[str] = []
-    for table in groups.values() if isinstance(groups, dict) else ():
-        if not isinstance(table, dict) or table.get("optional") is True:
+    for group in table(pyproject, "tool", "poetry", "group").values():
+        if not isinstance(group, dict) or group.get("optional") is True:
             continue
-        for name, spec in (table.get("dependencies") or {}).items():
+        for name, spec in (group.get("dependencies") or {}).items():
             requirement = _poetry_requirement(str(name), spec)
             if requirement is not None:
                 found.append(requirement)
@@ -474,14 +657,8 @@ def _requirement_file(root: Path, name: str, env: _Env) -> None:
     One level: a ``-r`` inside it is not followed. A name with a shell or tox substitution
     (``$REQUIREMENTS``, ``{toxinidir}``) is not read.
     """
-    path = root / name
-    if "$" in name or "{" in name or not path.is_file():
-        return
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return
-    for raw in lines:
+    found = None if "$" in name or "{" in name else text(root, name)
+    for raw in (found or "").splitlines():
         line = raw.split(" #", 1)[0].strip()
         if line.startswith(("-e ", "-e.")):
             _local_extras(line.removeprefix("-e").strip(), env)
@@ -513,9 +690,8 @@ def _with_matrix(line: str, job: Mapping[str, Any]) -> list[str]:
             if isinstance(includes, list)
             else []
         )
-        choices = [
-            str(v) for v in [*(values if isinstance(values, list) else []), *extra] if v is not None
-        ]
+        listed = [*(values if isinstance(values, list) else []), *extra]
+        choices = [str(v) for v in listed if v not in (None, "")]
         choices = list(dict.fromkeys(choices))[:_MATRIX_LINES]
         if "python" in name and choices:
             choices = [PYTHON_PLACEHOLDER]
@@ -599,18 +775,18 @@ def _delegated(root: Path, words: Sequence[str]) -> Iterator[tuple[str, str]]:
             if recipe in targets:
                 yield f"{name} {kind} {recipe!r}", recipe_line
     elif runner == "poe" and len(words) > 1:
-        for task_line in _poe_lines(_pyproject(root), words[1]):
+        for task_line in _poe_lines(pyproject(root), words[1]):
             yield f"pyproject.toml poe task {words[1]!r}", task_line
 
 
 def _script_lines(script: Path) -> Iterator[str]:
     """A shell script's lines, its own variables expanded (``$SOURCE_FILES``)."""
     try:
-        text = script.read_text(encoding="utf-8")
+        lines = script.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return
     variables: dict[str, str] = {}
-    for raw in _logical_lines(text):
+    for raw in _logical_lines(lines):
         assigned = _EXPORT.match(raw)
         if assigned and assigned[1] not in variables:
             variables[assigned[1]] = " ".join(_words(assigned[2]))
@@ -620,8 +796,8 @@ def _script_lines(script: Path) -> Iterator[str]:
 
 def _poe_lines(pyproject: Mapping[str, Any], name: str, depth: int = 0) -> list[str]:
     """The shell lines poethepoet's task *name* runs: its ``cmd``, or its sequence's."""
-    tasks = pyproject.get("tool", {}).get("poe", {}).get("tasks", {})
-    task = tasks.get(name) if isinstance(tasks, dict) and depth < _MAX_DEPTH else None
+    tasks = table(pyproject, "tool", "poe", "tasks")
+    task = tasks.get(name) if depth < _MAX_DEPTH else None
     if isinstance(task, str):
         return [task]
     if isinstance(task, dict):
@@ -718,14 +894,8 @@ def _env_names(declared: Iterable[str], sections: Iterable[str]) -> list[str]:
 
 
 def _tox_ini(root: Path, name: str, section_prefix: str, skipped: list[str]) -> Iterator[Command]:
-    path = root / name
-    if not path.is_file():
-        return
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(path, encoding="utf-8")
-    except (OSError, UnicodeDecodeError, configparser.Error):
-        skipped.append(f"{name}: not readable as INI")
+    parser = ini(root, name, skipped)
+    if parser is None:
         return
     testenv = f"{section_prefix}testenv"
     base = parser[testenv] if parser.has_section(testenv) else {}
@@ -797,21 +967,18 @@ def _list(text: str) -> list[str]:
 
 def _tox_toml(root: Path, skipped: list[str]) -> Iterator[Command]:
     tables: list[tuple[str, Mapping[str, Any]]] = []
-    toml_path = root / "tox.toml"
-    if toml_path.is_file():
-        try:
-            tables.append(("tox.toml", tomllib.loads(toml_path.read_text(encoding="utf-8"))))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            skipped.append("tox.toml: not valid TOML")
-    tox = _pyproject(root).get("tool", {}).get("tox")
-    if isinstance(tox, dict):
+    own = toml(root, "tox.toml", skipped)
+    if own:
+        tables.append(("tox.toml", own))
+    tox = table(root, "tool", "tox")
+    if tox:
         if "legacy_tox_ini" in tox:
             skipped.append("pyproject.toml [tool.tox] legacy_tox_ini: read as tox.ini is not")
         tables.append(("pyproject.toml [tool.tox]", tox))
-    for where, table in tables:
-        base = table.get("env_run_base", {})
-        own_envs = {k: v for k, v in (table.get("env") or {}).items() if isinstance(v, dict)}
-        declared = [str(e) for e in table.get("env_list") or () if isinstance(e, str)]
+    for where, config in tables:
+        base = config.get("env_run_base", {})
+        own_envs = {k: v for k, v in (config.get("env") or {}).items() if isinstance(v, dict)}
+        declared = [str(e) for e in config.get("env_list") or () if isinstance(e, str)]
         for env_name in _env_names(declared, own_envs):
             merged = {**base, **own_envs.get(env_name, {})}
             env = _Env(
@@ -842,28 +1009,19 @@ def _toml_words(item: object) -> list[str]:
     return []
 
 
-def _pyproject(root: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
-
-
 def _hatch(root: Path) -> Iterator[Command]:
-    envs = _pyproject(root).get("tool", {}).get("hatch", {}).get("envs", {})
-    if not isinstance(envs, dict):
-        return
-    for name, table in envs.items():
-        if not isinstance(table, dict):
+    envs = table(root, "tool", "hatch", "envs")
+    for name, env_table in envs.items():
+        if not isinstance(env_table, dict):
             continue
-        features = [str(f) for f in table.get("features") or ()]
-        groups = [str(g) for g in table.get("dependency-groups") or ()]
+        features = [str(f) for f in env_table.get("features") or ()]
+        groups = [str(g) for g in env_table.get("dependency-groups") or ()]
         env = _Env(
             extras=features,
             groups=groups,
-            env=[(str(k), str(v)) for k, v in (table.get("env-vars") or {}).items()],
+            env=[(str(k), str(v)) for k, v in (env_table.get("env-vars") or {}).items()],
         )
-        for script, lines in (table.get("scripts") or {}).items():
+        for script, lines in (env_table.get("scripts") or {}).items():
             for line in [lines] if isinstance(lines, str) else lines or ():
                 if isinstance(line, str):
                     where = f"pyproject.toml hatch env {name!r} script {script!r}"
@@ -882,15 +1040,11 @@ _RECIPE_FILES = {
 def _recipe_lines(root: Path, runner: str) -> Iterator[tuple[str, str, str]]:
     """``(file, recipe, line)`` for every line of every recipe of *runner*'s file."""
     for name in _RECIPE_FILES[runner][0]:
-        path = root / name
-        if not path.is_file():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        found = text(root, name)
+        if found is None:
             continue
         recipe = None
-        for line in _logical_lines(text):
+        for line in _logical_lines(found):
             if line[:1] in ("\t", " "):
                 if recipe is not None:
                     yield name, recipe, line.strip().lstrip("@-")
@@ -908,12 +1062,14 @@ def _recipes(root: Path, runner: str) -> Iterator[Command]:
 
 def _nox(root: Path, skipped: list[str]) -> Iterator[Command]:
     """``session.run(...)`` calls with literal arguments, per session function."""
-    path = root / "noxfile.py"
-    if not path.is_file():
+    code = text(root, "noxfile.py")
+    if code is None:
+        if (root / "noxfile.py").exists():
+            skipped.append("noxfile.py: not readable Python")
         return
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, SyntaxError):
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):  # ValueError: a NUL byte
         skipped.append("noxfile.py: not readable Python")
         return
     for function in ast.walk(tree):
@@ -991,22 +1147,28 @@ def frozen_versions(text: str) -> dict[str, str]:
     return dict(found)
 
 
-def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
-    path = root / ".pre-commit-config.yaml"
-    if not path.is_file():
-        return ()
-    import yaml  # noqa: PLC0415
+def parse_hooks(text: str) -> tuple[Hook, ...]:
+    """The hooks of a pre-commit configuration's *text*, in its order (pure).
 
+    A repository or hook of another shape (not a mapping, no ``id``) is left out.
+    Raises :class:`yaml.YAMLError` where *text* is not YAML.
+    """
+    import yaml  # noqa: PLC0415 - read only where a pre-commit configuration exists
+
+    loader = yaml.SafeLoader(text)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        skipped.append(".pre-commit-config.yaml: not readable YAML")
-        return ()
-    frozen = frozen_versions(path.read_text(encoding="utf-8"))
+        node = loader.get_single_node()  # one parse: its lines, and its data
+        data = loader.construct_document(node) if node is not None else None  # type: ignore[no-untyped-call]
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+    lines = _rev_lines(node)
+    frozen = frozen_versions(text)
     found: list[Hook] = []
-    for repo in (data.get("repos") if isinstance(data, dict) else None) or ():
+    repos = data.get("repos") if isinstance(data, dict) else None
+    for index, repo in enumerate(repos if isinstance(repos, list) else ()):
         if not isinstance(repo, dict):
             continue
+        rev = str(repo.get("rev", ""))
         for hook in repo.get("hooks") or ():
             if not isinstance(hook, dict) or not hook.get("id"):
                 continue
@@ -1014,7 +1176,7 @@ def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
                 Hook(
                     str(hook["id"]),
                     str(repo.get("repo", "")),
-                    str(repo.get("rev", "")),
+                    rev,
                     tuple(str(a) for a in hook.get("args") or ()),
                     str(hook["files"]) if hook.get("files") else None,
                     str(hook["exclude"]) if hook.get("exclude") else None,
@@ -1022,10 +1184,51 @@ def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
                         str(t) for t in [*(hook.get("types") or ()), *(hook.get("types_or") or ())]
                     ),
                     tuple(str(d) for d in hook.get("additional_dependencies") or ()),
-                    frozen.get(str(repo.get("rev", ""))),
+                    frozen.get(rev.strip()),
+                    lines.get(index),
                 )
             )
     return tuple(found)
+
+
+def _rev_lines(document: Any) -> dict[int, int]:
+    """``{index of the repo: line of its rev}`` from the composed YAML node tree."""
+    import yaml  # noqa: PLC0415
+
+    lines: dict[int, int] = {}
+    if not isinstance(document, yaml.MappingNode):
+        return lines
+    for key, value in document.value:
+        if key.value != "repos" or not isinstance(value, yaml.SequenceNode):
+            continue
+        for index, item in enumerate(value.value):
+            if not isinstance(item, yaml.MappingNode):
+                continue
+            for k, v in item.value:
+                if k.value == "rev":
+                    lines[index] = v.start_mark.line + 1
+    return lines
+
+
+PRE_COMMIT = ".pre-commit-config.yaml"
+
+
+def hooks(root: Path, skipped: list[str] | None = None) -> tuple[Hook, ...]:
+    """The hooks of the project's ``.pre-commit-config.yaml``; not YAML: said in *skipped*."""
+    import yaml  # noqa: PLC0415
+
+    skipped = [] if skipped is None else skipped
+
+    found = text(root, PRE_COMMIT)
+    if found is None:
+        if (root / PRE_COMMIT).exists():
+            skipped.append(f"{PRE_COMMIT}: not readable YAML")
+        return ()
+    try:
+        return parse_hooks(found)
+    except yaml.YAMLError:
+        skipped.append(f"{PRE_COMMIT}: not readable YAML")
+        return ()
 
 
 def read(root: Path) -> OwnCommands:
@@ -1044,10 +1247,10 @@ def read(root: Path) -> OwnCommands:
     for reader in readers:
         commands.extend(reader)
     commands = _run_as_ci_does(commands)
-    hooks = _hooks(root, skipped)
+    found_hooks = hooks(root, skipped)
     sources = [c.source.split(" ", 1)[0] for c in commands]
-    sources += [".pre-commit-config.yaml"] if hooks else []
-    return OwnCommands(tuple(commands), hooks, tuple(dict.fromkeys(sources)), tuple(skipped))
+    sources += [PRE_COMMIT] if found_hooks else []
+    return OwnCommands(tuple(commands), found_hooks, tuple(dict.fromkeys(sources)), tuple(skipped))
 
 
 def _run_as_ci_does(commands: Sequence[Command]) -> list[Command]:
@@ -1099,9 +1302,7 @@ def gate(
     *python*, a command whose environment is that Python comes first (tox's ``3.11-mypy``
     before ``3.10-mypy``), then one that names none.
     """
-    hook_ids = {("ruff", "format"): ("ruff-format",), ("ruff", "check"): ("ruff", "ruff-check")}
-    ids = hook_ids.get((tool, subcommand or ""), (tool,))
-    hook = own.hook(*ids)
+    hook = own.hook(*hook_ids(tool, subcommand))
     if hook is not None:
         return hook
     found = [c for c in own.of(tool) if subcommand is None or c.subcommand == subcommand]

@@ -16,13 +16,14 @@ import dataclasses
 import functools
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ci_tasks.core import groups as groups_mod
+from ci_tasks.core import own_commands
 from ci_tasks.core.errors import ConfigError
-from ci_tasks.core.own_commands import frozen_versions
+from ci_tasks.core.own_commands import Hook
 
 __all__ = [
     "PRE_COMMIT",
@@ -31,18 +32,12 @@ __all__ = [
     "ci_pins",
     "locked_groups",
     "parse_pre_commit",
+    "pins_of",
     "read_pre_commit",
 ]
 
-PRE_COMMIT = ".pre-commit-config.yaml"
+PRE_COMMIT = own_commands.PRE_COMMIT
 TOOLS = ("ruff", "mypy", "black")
-# The hook repositories that pin each tool by their rev (ruff's moved from charliermarsh).
-_HOOK_REPOS = {
-    "ruff": ("astral-sh/ruff-pre-commit", "charliermarsh/ruff-pre-commit"),
-    "mypy": ("pre-commit/mirrors-mypy",),
-    "black": ("psf/black-pre-commit-mirror", "psf/black"),
-}
-_REV = re.compile(r"^v?(?P<version>\d+(?:\.\d+)*(?:[a-z]+\d+)?(?:\.post\d+)?)$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,84 +57,54 @@ class Pin:
         return f"{self.tool}=={self.version}"
 
 
-def _repo_name(url: str) -> str:
-    """``owner/name`` of a hook repository URL (``https://github.com/owner/name(.git)``)."""
-    parts = url.rstrip("/").removesuffix(".git").split("/")
-    return "/".join(parts[-2:]).lower()
+def pins_of(hooks: Sequence[Hook]) -> dict[str, Pin]:
+    """The tools *hooks* (:func:`own_commands.parse_hooks`) pin, by tool name (pure).
 
-
-def _extras(repo: Mapping[str, Any], tool: str) -> tuple[str, ...]:
-    found: list[str] = []
-    for hook in repo.get("hooks") or ():
-        if isinstance(hook, dict) and str(hook.get("id", "")).startswith(tool):
-            found += [str(d) for d in hook.get("additional_dependencies") or () if d]
-    return tuple(dict.fromkeys(found))
+    A repository of :data:`~own_commands.TOOL_REPOS` pins its tool by its rev (or the
+    version of its ``# frozen:`` comment); a rev that is neither (a branch) pins nothing
+    installable. The first repository pinning a tool wins; the ``additional_dependencies``
+    of its hooks named for the tool come along.
+    """
+    found: dict[str, Pin] = {}
+    for hook in hooks:
+        name = own_commands.repo_name(hook.repo)
+        tool = next((t for t, known in own_commands.TOOL_REPOS.items() if name in known), None)
+        version = hook.version
+        if tool is None or version is None or (tool in found and found[tool].line != hook.line):
+            continue
+        extras = hook.additional_dependencies if hook.id.startswith(tool) else ()
+        pin = found.get(tool, Pin(tool, version, hook.line))
+        found[tool] = dataclasses.replace(pin, extras=tuple(dict.fromkeys(pin.extras + extras)))
+    return found
 
 
 def parse_pre_commit(text: str, source: str = PRE_COMMIT) -> dict[str, Pin]:
-    """The tools *text* (a pre-commit configuration) pins, by tool name.
+    """The tools *text* (a pre-commit configuration) pins, by tool name (:func:`pins_of`).
 
-    A hook whose ``rev:`` is not a version (a branch, a SHA without a ``# frozen: v1.2``
-    comment) pins nothing we can install; it is left out. Invalid YAML is a
-    :class:`ConfigError` naming *source*.
+    Invalid YAML is a :class:`ConfigError` naming *source* and its line: pre-commit itself
+    refuses such a file, so the lint gate does too.
     """
     import yaml  # noqa: PLC0415 - read only where a pre-commit configuration exists
 
     try:
-        document = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        hooks = own_commands.parse_hooks(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}" if mark is not None else ""
         msg = f"{source}{at}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
         raise ConfigError(msg) from None
-    repos = data.get("repos") if isinstance(data, dict) else None
-    if not isinstance(repos, list):
-        return {}
-    lines = _rev_lines(document)
-    frozen = frozen_versions(text)  # a commit rev's version, from its `# frozen:` comment
-    found: dict[str, Pin] = {}
-    for index, repo in enumerate(repos):
-        if not isinstance(repo, dict):
-            continue
-        name = _repo_name(str(repo.get("repo", "")))
-        for tool, known in _HOOK_REPOS.items():
-            rev = str(repo.get("rev", "")).strip()
-            match = _REV.match(rev) or _REV.match(frozen.get(rev, ""))
-            if name in known and match and tool not in found:
-                found[tool] = Pin(tool, match["version"], lines.get(index), _extras(repo, tool))
-    return found
-
-
-def _rev_lines(document: Any) -> dict[int, int]:
-    """``{index of the repo: line of its rev}`` from the composed YAML node tree."""
-    import yaml  # noqa: PLC0415
-
-    lines: dict[int, int] = {}
-    if not isinstance(document, yaml.MappingNode):
-        return lines
-    for key, value in document.value:
-        if key.value != "repos" or not isinstance(value, yaml.SequenceNode):
-            continue
-        for index, item in enumerate(value.value):
-            if not isinstance(item, yaml.MappingNode):
-                continue
-            for k, v in item.value:
-                if k.value == "rev":
-                    lines[index] = v.start_mark.line + 1
-    return lines
+    return pins_of(hooks)
 
 
 def read_pre_commit(root: Path) -> dict[str, Pin]:
     """The tools the project in *root* pins in its pre-commit configuration."""
     path = root / PRE_COMMIT
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"{path}: cannot be read ({exc})"
-        raise ConfigError(msg) from None
+    text = own_commands.text(root, PRE_COMMIT)
+    if text is None:
+        msg = f"{path}: cannot be read (not a UTF-8 text file)"
+        raise ConfigError(msg)
     return parse_pre_commit(text, PRE_COMMIT)
 
 
@@ -186,15 +151,7 @@ def locked_groups(document: Mapping[str, Any], lock_text: str | None, tool: str)
 
 def read_project(root: Path) -> tuple[dict[str, Any], str | None]:
     """The project's parsed ``pyproject.toml`` and its ``uv.lock`` text (unreadable: absent)."""
-    try:
-        document = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        document = {}
-    try:
-        lock_text: str | None = (root / "uv.lock").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        lock_text = None
-    return document, lock_text
+    return own_commands.pyproject(root), own_commands.text(root, "uv.lock")
 
 
 def ci_pins(root: Path) -> list[Pin]:

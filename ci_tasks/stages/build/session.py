@@ -20,12 +20,11 @@ import shlex
 import shutil
 import sys
 import tempfile
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import __version__, reports
+from ci_tasks.core import __version__, own_commands, reports
 from ci_tasks.core.errors import (
     EXIT_ERROR,
     CheckFailed,
@@ -108,10 +107,7 @@ def stray_members(names: Sequence[str]) -> list[str]:
 
 
 def _pyproject(root: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
+    return own_commands.pyproject(root)
 
 
 def project_name(root: Path) -> str:

@@ -21,7 +21,6 @@ from ci_tasks.core.stage import Adopted
 from ci_tasks.stages.lint.config import LintConfig
 
 _LINT_TOOLS = ("ruff", "black", "mypy")
-_LINT_HOOKS = ("ruff", "ruff-check", "ruff-format", "black", "mypy")
 DEFAULT = "the default; no lint command of the project's own was found"
 
 
@@ -309,7 +308,7 @@ def choose(own: OwnCommands, config: LintConfig | None = None) -> Scope:
 def from_own(own: OwnCommands) -> Scope:
     """Lint's scope from the project's own gates alone (what ``ci-tasks init`` writes down)."""
     lints = [c for c in own.commands if c.tool in _LINT_TOOLS]
-    hooks = [h for h in own.hooks if h.id in _LINT_HOOKS]
+    hooks = [h for h in own.hooks if h.runs is not None]
     if not lints and not hooks:
         return Scope(Check(), Check())
     ruff_format = own_commands.gate(own, "ruff", "format")

@@ -16,7 +16,6 @@ import dataclasses
 import datetime as dt
 import json
 import re
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -281,11 +280,7 @@ def mypy_command(root: Path, targets: tuple[str, ...]) -> list[str]:
     """``mypy`` with *targets*, else with the project's ``files`` setting, else over ``.``."""
     if targets:
         return ["mypy", *targets]
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        data = {}
-    if data.get("tool", {}).get("mypy", {}).get("files"):
+    if own_commands.table(root, "tool", "mypy").get("files"):
         return ["mypy"]
     if any((root / name).is_file() for name in ("mypy.ini", ".mypy.ini")):
         return ["mypy"]  # its own configuration says what to check, or mypy says what's missing

@@ -17,9 +17,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
-import tomllib
 from pathlib import Path
 
+from ci_tasks.core import own_commands
 from ci_tasks.core.coverage_evidence import evidence
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.tests.config import TestsConfig
@@ -76,11 +76,7 @@ def has_coverage_source(root: Path) -> bool:
     """
     if (root / ".coveragerc").is_file():
         return True
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return False
-    run = data.get("tool", {}).get("coverage", {}).get("run", {})
+    run = own_commands.table(root, "tool", "coverage", "run")
     return bool(run.get("source") or run.get("source_pkgs"))
 
 

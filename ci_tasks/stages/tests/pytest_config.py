@@ -1,22 +1,23 @@
 """What pytest is asked to do besides our command: the user's arguments, the project's addopts.
 
-The project's ``addopts`` are read as pytest reads them (its first configuration file) by
-:func:`ci_tasks.core.coverage_evidence.pytest_addopts`, which ``init`` reads too; its other
-ini options (how strict it is) by :func:`pytest_ini`, from the same file.
+The project's pytest configuration file is found as pytest finds it by
+:mod:`ci_tasks.core.pytest_files`, which ``init`` reads too: its ``addopts`` through
+:func:`ci_tasks.core.coverage_evidence.pytest_addopts`, its other ini options (how strict
+it is) through :func:`pytest_ini`.
 """
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import os
 import shlex
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+from ci_tasks.core import pytest_files
 from ci_tasks.core.coverage_evidence import pytest_addopts
+from ci_tasks.core.pytest_files import PytestIni
 
 STRICT_FLAGS = ("--strict-markers", "--strict-config", "--strict")
 """The strictness flags of pytest's command line (``--strict``: pytest 9's ``strict``,
@@ -26,13 +27,6 @@ FORCED_STRICT = ("--strict-markers", "--strict-config")
 STRICT_INI_KEYS = ("strict", "strict_markers", "strict_config")
 """pytest 9's ini keys (``strict`` turns on both others, unless they are set)."""
 _TRUE = frozenset({"y", "yes", "t", "true", "on", "1"})  # pytest's own reading of a bool
-# Where pytest looks, in the order coverage_evidence.pytest_addopts reads addopts.
-_PYTEST_FILES = (
-    ("pytest.ini", "pytest"),
-    ("pyproject.toml", ""),
-    ("tox.ini", "pytest"),
-    ("setup.cfg", "tool:pytest"),
-)
 
 
 def asks_for_xdist(args: Sequence[str]) -> str | None:
@@ -60,50 +54,14 @@ def cov_in_addopts(root: Path) -> bool:
     return any(opt == "--cov" or opt.startswith("--cov=") for opt in pytest_addopts(root))
 
 
-@dataclasses.dataclass(frozen=True)
-class PytestIni:
-    """The project's pytest configuration file: its name, its section and its ini options."""
-
-    file: str
-    """``pyproject.toml``, ``pytest.ini``..."""
-    section: str
-    """``[tool.pytest.ini_options]``, ``[pytest]``, ``[tool:pytest]``."""
-    options: Mapping[str, object]
-
-
 def pytest_ini(root: Path) -> PytestIni | None:
     """The ini options of the project's own pytest configuration file, as pytest finds it.
 
-    The same file :func:`~ci_tasks.core.coverage_evidence.pytest_addopts` reads addopts from:
-    the first of ``pytest.ini``, ``pyproject.toml`` (with a pytest table), ``tox.ini`` and
-    ``setup.cfg`` (with a pytest section). ``None``: no such file.
+    :func:`ci_tasks.core.pytest_files.find`, the file addopts are read from too (pytest 9's
+    order: ``pytest.toml``, ``.pytest.toml``, ``pytest.ini``, ``.pytest.ini``,
+    ``pyproject.toml``, ``tox.ini``, ``setup.cfg``). ``None``: no such file.
     """
-    for name, section in _PYTEST_FILES:
-        path = root / name
-        if not path.is_file():
-            continue
-        if name == "pyproject.toml":
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue
-            table = data.get("tool", {}).get("pytest", {})
-            if not isinstance(table, dict) or not table:
-                continue
-            ini = "ini_options" in table
-            options = table.get("ini_options", table)
-            where = "[tool.pytest.ini_options]" if ini else "[tool.pytest]"
-            return PytestIni(name, where, options if isinstance(options, dict) else {})
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read(path, encoding="utf-8")
-        except (OSError, UnicodeDecodeError, configparser.Error):
-            continue
-        if parser.has_section(section):
-            return PytestIni(name, f"[{section}]", dict(parser.items(section)))
-        if name == "pytest.ini":
-            return PytestIni(name, f"[{section}]", {})
-    return None
+    return pytest_files.find(root)
 
 
 def _true(value: object) -> bool:
