@@ -52,10 +52,12 @@ def baseline(ctx: StageContext) -> list[ignores.Candidate]:
 def register(config: Config) -> None:
     """Register the ``lint`` nox session; with a venv only when the project's env is needed."""
     section = config.section(LintConfig)
+    own = toolchain.own_reader(config.root)  # read once, and only where a question needs it
     needs_env = toolchain.needs_env(
         config.root,
-        mypy=toolchain.runs_mypy(config.root, setting=section.mypy),
+        mypy=toolchain.runs_mypy(config.root, setting=section.mypy, own=own),
         formatter=section.formatter,
+        own=own,
     )
     nox_session(lint, name="lint", config=config, venv_backend="uv" if needs_env else "none")
 

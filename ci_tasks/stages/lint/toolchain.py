@@ -17,14 +17,18 @@ pre-commit both pin a tool at different versions, :meth:`Toolchain.disagreement`
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_tasks.core import pins
 
-__all__ = ["Toolchain", "needs_env", "plan", "read"]
+if TYPE_CHECKING:
+    from ci_tasks.core.own_commands import OwnCommands
+
+__all__ = ["Toolchain", "needs_env", "own_reader", "plan", "read"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,41 +192,66 @@ def read(root: Path, *, mypy: bool, black: bool = False) -> Toolchain:
     return plan(document, lock_text, mypy=mypy, pre_commit=pre_commit, black=black)
 
 
-def needs_env(root: Path, *, mypy: bool, formatter: str | None = None) -> bool:
+def own_reader(root: Path) -> Callable[[], OwnCommands]:
+    """The project's own commands in *root*, read when first asked for, then kept.
+
+    Registration asks up to twice (whether mypy runs, whether black is the formatter);
+    one reader passed to both reads the project's files once, and not at all where
+    neither question needs them.
+    """
+
+    @functools.cache
+    def read_once() -> OwnCommands:
+        from ci_tasks.core import own_commands  # noqa: PLC0415 - read only where asked
+
+        return own_commands.read(root)
+
+    return read_once
+
+
+def needs_env(
+    root: Path,
+    *,
+    mypy: bool,
+    formatter: str | None = None,
+    own: Callable[[], OwnCommands] | None = None,
+) -> bool:
     """:attr:`Toolchain.needs_env` for the project in *root*, as cheaply as it can be known.
 
     Every nox start asks it, to register lint's session. pre-commit's pins decide only
     where mypy runs from, so without mypy its configuration is not read; the project's
     own commands only where its ``uv.lock`` locks black (whether it formats with black),
-    unless *formatter* (``[tool.ci-tasks.lint] formatter``) says.
+    unless *formatter* (``[tool.ci-tasks.lint] formatter``) says. *own* reads them
+    (:func:`own_reader`; by default, a reader of its own).
     """
     document, lock_text = pins.read_project(root)
     if pins.locked_groups(document, lock_text, "ruff"):
         return True
     black = bool(pins.locked_groups(document, lock_text, "black")) and (
-        formatter == "black" if formatter is not None else formats_with_black(root)
+        formatter == "black" if formatter is not None else formats_with_black(root, own)
     )
     if mypy:
         return read(root, mypy=True, black=black).needs_env
     return black
 
 
-def runs_mypy(root: Path, *, setting: bool | str) -> bool:
+def runs_mypy(
+    root: Path, *, setting: bool | str, own: Callable[[], OwnCommands] | None = None
+) -> bool:
     """Whether lint runs mypy: *setting* (``[tool.ci-tasks.lint] mypy``), else the project's.
 
-    ``auto`` reads the project's own commands (a mypy hook or command); a bool is itself.
+    ``auto`` reads the project's own commands (a mypy hook or command, through *own*);
+    a bool is itself.
     """
     if isinstance(setting, bool):
         return setting
     from ci_tasks.core import own_commands  # noqa: PLC0415 - read only for "auto"
 
-    own = own_commands.read(root)
-    return own_commands.gate(own, "mypy") is not None
+    return own_commands.gate((own or own_reader(root))(), "mypy") is not None
 
 
-def formats_with_black(root: Path) -> bool:
+def formats_with_black(root: Path, own: Callable[[], OwnCommands] | None = None) -> bool:
     """Whether the project in *root* gates on black (:mod:`.scope`, from its own commands)."""
-    from ci_tasks.core import own_commands  # noqa: PLC0415 - read only where black is locked
-    from ci_tasks.stages.lint import scope  # noqa: PLC0415
+    from ci_tasks.stages.lint import scope  # noqa: PLC0415 - read only where black is locked
 
-    return scope.choose(own_commands.read(root)).black is not None
+    return scope.choose((own or own_reader(root))()).black is not None
