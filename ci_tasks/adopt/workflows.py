@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from ci_tasks.core import matrix
 from ci_tasks.core.config import Config
 from ci_tasks.core.reports import ARTIFACT_PREFIX, JOBS_DIR
-from ci_tasks.core.stage import exported
+from ci_tasks.core.stage import exported, local_stages
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR
 
 DEPENDABOT = ".github/dependabot.yml"
@@ -78,10 +78,6 @@ DURATIONS_ENV = (
 )
 
 
-# Stages with no job of their own: preflight runs the others on a laptop.
-LOCAL_STAGES = frozenset({"preflight"})
-
-
 @dataclasses.dataclass(frozen=True)
 class WorkflowSpec:
     """What the workflows depend on: each session's job timeout, in minutes."""
@@ -108,7 +104,8 @@ class WorkflowSpec:
         ``timeout-minutes`` is a backstop behind the sessions' own timeouts: a session
         that times out reports it itself, and the job is only killed if that fails.
         """
-        names = [name for name in config.sections if name not in LOCAL_STAGES]
+        # A stage run on a laptop only (preflight) has no job, so no job timeout.
+        names = [name for name in config.sections if name not in local_stages()]
         return cls(
             timeouts=tuple(
                 (name, math.ceil(config.timeout(name) / 60) + margin_minutes)

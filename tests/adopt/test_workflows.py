@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -13,8 +14,8 @@ import pytest
 import yaml
 
 from ci_tasks.adopt import init, workflows
-from ci_tasks.core import reports
-from ci_tasks.core.config import Config, load_config
+from ci_tasks.core import reports, stage
+from ci_tasks.core.config import Config, ReplacedStage, load_config
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR
 from ci_tasks.stages.tests.config import TestsConfig
 from tests.support.sample import NOXFILE, clean_env, make_project
@@ -364,9 +365,11 @@ def test_this_repository_tests_on_linux_macos_and_windows():
         ({"shards": 3}, True),
     ],
 )
-def test_tests_jobs_may_read_the_last_ci_runs_durations_where_they_use_them(settings, reads):
+def test_tests_jobs_may_read_the_last_ci_runs_durations_where_they_use_them(
+    settings, reads, tmp_path
+):
     """`actions: read` and the token for shards and workers = auto; none for a fixed count."""
-    config = Config().with_section(TestsConfig(**settings))
+    config = Config(root=tmp_path).with_section(TestsConfig(**settings))
     job = _load(workflows.render_ci(workflows.WorkflowSpec.from_config(config)))["jobs"]["session"]
     nox = next(s for s in job["steps"] if s["name"].startswith("nox -s"))
     if not reads:  # nothing would read them: no token in the project's test run
@@ -379,3 +382,34 @@ def test_tests_jobs_may_read_the_last_ci_runs_durations_where_they_use_them(sett
         # Under ci_tasks' own name, which the project's pytest does not inherit.
         assert nox["env"]["CI_TASKS_GITHUB_TOKEN"] == token
         assert "GITHUB_TOKEN" not in nox["env"]
+
+
+def _durations_grant(config: Config) -> bool:
+    job = _load(workflows.render_ci(workflows.WorkflowSpec.from_config(config)))["jobs"]["session"]
+    return job["permissions"].get("actions") == "read"
+
+
+def test_no_durations_grant_where_xdist_in_addopts_or_a_noxfile_tests_session_decides(tmp_path):
+    """Pytest addopts with -n, or a noxfile tests session: no `actions: read`; shards: yes."""
+    sample = make_project(tmp_path / "p", lock=False)
+    assert _durations_grant(load_config(sample.path))
+    pyproject = sample.path / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + '\n[tool.pytest.ini_options]\naddopts = "-n auto -q"\n'
+    )
+    xdist = load_config(sample.path)
+    assert not _durations_grant(xdist)
+    assert _durations_grant(xdist.with_section(TestsConfig(shards=2)))  # a split reads them
+    own = {"tests": ReplacedStage("tests", ("tests",), sample.path / "noxfile.py")}
+    assert not _durations_grant(dataclasses.replace(Config(), replaced=own))
+
+
+def test_a_stage_its_spec_calls_local_gets_no_job_timeout(monkeypatch):
+    """Job timeouts cover every stage but those its StageSpec says run on a laptop only."""
+    minutes = dict(workflows.WorkflowSpec.from_config(Config()).timeouts)
+    assert "preflight" not in minutes
+    assert "build" in minutes
+    monkeypatch.setitem(
+        stage._STAGES, "build", dataclasses.replace(stage._STAGES["build"], local=True)
+    )
+    assert "build" not in dict(workflows.WorkflowSpec.from_config(Config()).timeouts)
