@@ -29,6 +29,8 @@ NOX = "uv run --locked --script noxfile.py"
 CACHE_KEYS = ("uv.lock", "noxfile.py.lock")
 CI_NAME = "CI"
 """The CI workflow's name; the smoke test's ``workflow_run`` trigger refers to it."""
+CI_FILE = "ci.yml"
+"""The CI workflow's file; the lock update dispatches it on the branch it pushed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +153,9 @@ name: <<ci_name>>
 on:
   push:
   pull_request:
+  # The CI lock's update dispatches it on its branch: GitHub starts no workflow for a
+  # push or pull request made with GITHUB_TOKEN.
+  workflow_dispatch:
 
 permissions: {}
 
@@ -386,6 +391,8 @@ jobs:
     name: Update noxfile.py.lock
     runs-on: ubuntu-latest
     permissions:
+      # Start ci.yml on the branch: GitHub starts no workflow for GITHUB_TOKEN's push.
+      actions: write
       contents: write  # push the new lock to the ci-tasks/update-ci-lock branch
       pull-requests: write  # open, or update in place, its one pull request
     timeout-minutes: <<lock_minutes>>
@@ -481,7 +488,7 @@ def render_dependabot() -> str:
 def render_all(spec: WorkflowSpec) -> dict[str, str]:
     """Every file ``init`` writes under ``.github/``, by path relative to the project."""
     return {
-        f"{WORKFLOWS_DIR}/ci.yml": render_ci(spec),
+        f"{WORKFLOWS_DIR}/{CI_FILE}": render_ci(spec),
         f"{WORKFLOWS_DIR}/update-readiness.yml": render_update_readiness(spec),
         f"{WORKFLOWS_DIR}/staging-smoke-test.yml": render_staging_smoke(spec),
         f"{WORKFLOWS_DIR}/update-ci-lock.yml": render_update_ci_lock(spec),

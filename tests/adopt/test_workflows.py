@@ -90,7 +90,8 @@ def test_least_privilege_and_no_untrusted_expansion(path):
 def test_ci_fans_out_the_listed_sessions_and_gates_on_readiness():
     """ci.yml lists `ci` sessions with nox, runs each as a matrix job, then the readiness gate."""
     data = _load(RENDERED[f"{WORKFLOWS_DIR}/ci.yml"])
-    assert set(data["on"]) == {"push", "pull_request"}
+    # workflow_dispatch: the lock update starts it on its branch (GITHUB_TOKEN's push won't).
+    assert set(data["on"]) == {"push", "pull_request", "workflow_dispatch"}
     assert data["concurrency"] == {
         "group": "${{ github.workflow }}-${{ github.ref }}",
         "cancel-in-progress": True,
@@ -245,13 +246,21 @@ def test_update_readiness_may_read_actions_and_write_contents_only():
     }
 
 
-def test_update_ci_lock_runs_weekly_from_the_locked_environment_with_two_grants():
-    """update-ci-lock.yml: weekly and manual, one job with contents and pull-requests write."""
+def test_update_ci_lock_runs_weekly_from_the_locked_environment_with_three_grants():
+    """update-ci-lock.yml: weekly and manual; contents and pull-requests write, and actions."""
     data = _load(RENDERED[f"{WORKFLOWS_DIR}/update-ci-lock.yml"])
     assert data["on"] == {"schedule": [{"cron": "0 6 * * 1"}], "workflow_dispatch": None}
     assert data["concurrency"] == {"group": "${{ github.workflow }}", "cancel-in-progress": False}
     (job,) = data["jobs"].values()
-    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    # actions: write to dispatch ci.yml on the pushed branch; no other job may start workflows.
+    assert job["permissions"] == {"actions": "write", "contents": "write", "pull-requests": "write"}
+    others = [
+        j
+        for path in WORKFLOW_FILES
+        if not path.endswith("update-ci-lock.yml")
+        for j in _load(RENDERED[path])["jobs"].values()
+    ]
+    assert all(j["permissions"].get("actions") != "write" for j in others)
     step = job["steps"][-1]
     assert step["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
     assert step["run"] == workflows.LOCK_UPDATE
