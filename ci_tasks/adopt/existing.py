@@ -55,7 +55,8 @@ class Matrix:
     ignored: tuple[Found, ...] = ()
     """Values ci_tasks cannot run (``graalpy-24``, ``3.x``), said so rather than dropped."""
     excluded: tuple[str, ...] = ()
-    """Where a matrix leaves combinations out: ci_tasks runs every interpreter on every OS."""
+    """Where a matrix leaves combinations out: ``init`` names them, for
+    ``[tool.ci-tasks.tests] exclude`` (it does not write them itself)."""
 
 
 def python_entry(value: str) -> str | None:

@@ -69,8 +69,7 @@ CODECOV = Pin("codecov/codecov-action", "671740ac38dd9b0130fbe1cec585b89eea48d3d
 # artifacts, to split shards by time and to choose how many processes run the suite.
 # Only the tests jobs use the token; every other session runs without one in its env.
 DURATIONS_PERMISSIONS = (
-    "      # tests jobs read the last CI run's durations (shards, workers = auto)\n"
-    "      actions: read\n"
+    "      actions: read  # the tests read the last CI run's durations (shards, workers)\n"
 )
 DURATIONS_ENV = (
     "          # Only a tests session gets the token, to read those durations, under a name\n"
@@ -184,13 +183,17 @@ jobs:
         env:
           # Job timeouts in minutes: each session's own timeout plus a margin.
           MINUTES: '<<minutes>>'
-        # One job per session and `os:` tag ([tool.ci-tasks] os); an `allow-failure:<python>`
-        # tag ([tool.ci-tasks] python: a -dev pre-release) lets that job fail.
+        # One job per session and `os:` tag ([tool.ci-tasks] os, or its stage's own), but
+        # for an `exclude:<python>@<os>` tag ([tool.ci-tasks.tests] exclude); an
+        # `allow-failure:<python>` tag ([tool.ci-tasks] python: a -dev pre-release) lets
+        # that job fail.
         run: |
           <<nox>> -l --json -t ci \\
             | jq -c --argjson minutes "$MINUTES" '[.[] | . as $s
                 | ([$s.tags[] | select(startswith("<<os_tag>>")) | ltrimstr("<<os_tag>>")]
                    | if . == [] then ["<<default_os>>"] else . end)[]
+                | select(. as $os
+                         | any($s.tags[]; . == "<<exclude_tag>>\\($s.python)@\\($os)") | not)
                 | {session: $s.session, os: .,
                    timeout: ($minutes[$s.name] // <<default_minutes>>),
                    allow_failure: any($s.tags[]; . == "<<allow_tag>>\\($s.python)")}]' > matrix.json
@@ -391,8 +394,7 @@ jobs:
     name: Update noxfile.py.lock
     runs-on: ubuntu-latest
     permissions:
-      # Start ci.yml on the branch: GitHub starts no workflow for GITHUB_TOKEN's push.
-      actions: write
+      actions: write  # dispatch ci.yml on the branch: GITHUB_TOKEN's push starts none
       contents: write  # push the new lock to the ci-tasks/update-ci-lock branch
       pull-requests: write  # open, or update in place, its one pull request
     timeout-minutes: <<lock_minutes>>
@@ -444,6 +446,7 @@ def _values(spec: WorkflowSpec) -> dict[str, str | int]:
         "jobs_dir": JOBS_DIR,
         "os_tag": matrix.OS_TAG,
         "allow_tag": matrix.ALLOW_FAILURE_TAG,
+        "exclude_tag": matrix.EXCLUDE_TAG,
         "default_os": matrix.DEFAULT_OS[0],
         "list_timeout": spec.list_timeout,
         "minutes": json.dumps(dict(spec.timeouts), separators=(",", ":")),

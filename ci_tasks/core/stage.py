@@ -415,9 +415,11 @@ def nox_session(
     exit code 2; SIGINT, SIGTERM or SIGHUP stop the running command's tree and end nox
     with 128 + the signal's number (130, 143, 129).
     *python* holds ``[tool.ci-tasks] python`` entries; a ``ci`` session is tagged with
-    the CI matrix (:func:`ci_tasks.core.matrix.session_tags`). The session's whole budget
-    is *timeout* seconds, else the ``timeout`` of stage *timeout_key* (default: *name*);
-    a session that is no stage must say which (no stage's budget is taken silently).
+    the CI matrix (:func:`ci_tasks.core.matrix.session_tags`): the OSes and exclusions of
+    the stage whose budget it takes (``Config.runners``, ``Config.excluded``). The
+    session's whole budget is *timeout* seconds, else the ``timeout`` of stage
+    *timeout_key* (default: *name*); a session that is no stage must say which (no
+    stage's budget is taken silently).
     """
     budget_of = _budget_stage(name, config, timeout_key, timeout)
     entries = [python] if isinstance(python, str) else list(python or ())
@@ -444,7 +446,12 @@ def nox_session(
         name=name,
         python=nox_python,
         venv_backend=venv_backend,
-        tags=matrix.session_tags(tags, config.os, entries),
+        tags=matrix.session_tags(
+            tags,
+            config.runners(budget_of),
+            entries,
+            [(pair.python, pair.os) for pair in config.excluded(budget_of)],
+        ),
     )
 
 

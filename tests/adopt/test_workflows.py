@@ -325,6 +325,35 @@ def test_ci_matrix_is_every_ci_session_on_every_configured_os(tmp_path):
     assert not {"readiness", "smoke"} & {j["session"] for j in jobs}
 
 
+def test_ci_matrix_takes_a_stages_own_os_and_leaves_out_excluded_pairs(tmp_path, github_dir):
+    """The tests on three OSes but pypy3.11 not on Windows; build on Linux only; the rest as set."""
+    sample = make_project(
+        tmp_path / "p",
+        lock=False,
+        ci_tasks='python = ["3.12", "pypy3.11"]\nos = ["ubuntu-latest", "macos-14"]',
+        extra=(
+            "[tool.ci-tasks.tests]\n"
+            'os = ["ubuntu-latest", "windows-latest", "macos-14"]\n'
+            'exclude = [{python = "pypy3.11", os = "windows-latest"}]\n'
+            "shards = 2\n\n"
+            "[tool.ci-tasks.build]\n"
+            'os = ["ubuntu-latest"]\n'
+        ),
+    )
+    jobs = sorted((j["session"], j["os"]) for j in _ci_matrix(sample.path, tmp_path))
+    shards = [f"tests-shard{k}of2-{p}" for k in (1, 2) for p in ("3.12", "pypy3.11")]
+    expected = [
+        *((s, o) for s in ("lint", "security") for o in ("ubuntu-latest", "macos-14")),
+        ("build", "ubuntu-latest"),
+        *((s, o) for s in shards for o in ("ubuntu-latest", "windows-latest", "macos-14")),
+    ]
+    dropped = [(s, "windows-latest") for s in shards if s.endswith("pypy3.11")]
+    assert jobs == sorted(set(expected) - set(dropped))
+    assert len(dropped) == 2
+    # The workflow is the same for every configuration: still zizmor-clean (as generated).
+    assert _zizmor(github_dir / "workflows" / "ci.yml") == []
+
+
 def test_ci_matrix_defaults_to_ubuntu_for_a_session_without_os_tags(tmp_path):
     """A ci session of the project's own noxfile (no os: tags) still runs, on ubuntu-latest."""
     sample = make_project(tmp_path / "p", lock=False)

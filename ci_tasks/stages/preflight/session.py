@@ -281,8 +281,13 @@ def stage_settings(config: Config, name: str, today: dt.date | None = None) -> A
     raw = config.sections.get(name)
     section: Any = raw
     if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
-        # Its timeout bounds the run but never changes what it finds.
-        section = {k: v for k, v in dataclasses.asdict(raw).items() if k != "timeout"}
+        # Its timeout bounds the run, and its CI matrix (os, exclude) says where CI runs it:
+        # neither changes what it finds here.
+        section = {
+            k: v
+            for k, v in dataclasses.asdict(raw).items()
+            if k not in {"timeout", "os", "exclude"}
+        }
     on = today or ignores.today()
     expired = [
         f"{key}:{entry.key}:{getattr(entry, 'file', '')}"
