@@ -127,6 +127,9 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     # With --json, standard output is the data alone; uv's progress and our lines go to stderr.
     out = Output(stream=sys.stderr) if args.json else default_output()
     runner = Runner(cwd=root, output=out, timeout=args.timeout)
+    if args.no_dispatch and not args.pull_request:
+        msg = "lock: --no-dispatch says how --pull-request ends; it needs --pull-request"
+        raise UsageError(msg)
     if args.check:
         if args.pull_request or args.json:
             msg = "lock: --check changes nothing; it cannot go with --pull-request or --json"
@@ -171,6 +174,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
             changes,
             base=args.base,
             warn=lambda msg: out.annotate("warning", msg),
+            dispatch=not args.no_dispatch,
         )
         out.line(done)
     return EXIT_OK
@@ -313,6 +317,12 @@ def _add_lock(commands: _Commands) -> None:
         action="store_true",
         help=f"push the lock to {UPDATE_BRANCH!r} and open or update its one pull request "
         "(GITHUB_TOKEN; what update-ci-lock.yml runs)",
+    )
+    lock.add_argument(
+        "--no-dispatch",
+        action="store_true",
+        help="after pushing, do not start ci.yml on the branch (workflow_dispatch); for a "
+        "token whose push starts CI itself, such as a GitHub App's",
     )
     lock.add_argument(
         "--base",

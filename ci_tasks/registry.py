@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -85,8 +86,9 @@ def register(
             f"ci_tasks.register(sessions={mine!r}))"
         )
         # A noxfile run as a script (`uv run --script`) runs once as __main__ and again
-        # when nox.main() loads it: one warning is enough.
-        if warning not in _WARNED:
+        # when nox.main() loads it, and preflight starts a nox of its own for the noxfile's
+        # session: one warning per run is enough.
+        if warning not in _WARNED and not os.environ.get(stage_mod.CHILD_NOX_ENV):
             _WARNED.add(warning)
             print(warning, file=sys.stderr)  # noqa: T201
     cfg = dataclasses.replace(cfg, replaced=replaced_stages(own, names))

@@ -54,7 +54,8 @@ class Matrix:
     ignored: tuple[Found, ...] = ()
     """Values ci_tasks cannot run (``graalpy-24``, ``3.x``), said so rather than dropped."""
     excluded: tuple[str, ...] = ()
-    """Where a matrix leaves combinations out: ci_tasks runs every interpreter on every OS."""
+    """Where a matrix leaves combinations out: ``init`` names them, for
+    ``[tool.ci-tasks.tests] exclude`` (it does not write them itself)."""
     skipped: tuple[str, ...] = ()
     """Workflows that could not be read (``x.yml: not readable YAML``), said, not fatal."""
 

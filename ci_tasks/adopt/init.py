@@ -424,8 +424,8 @@ def _matrix_overrides(
         lines.append(f"kept os {existing.describe(found.oses)}")
     if found.excluded and (extra or found.oses):
         lines.append(
-            f"excluded combinations run too (every python runs on every os): "
-            f"{', '.join(found.excluded)}"
+            f"excluded combinations run too until listed in [tool.ci-tasks.tests] exclude "
+            f'(exclude = [{{ python = "...", os = "..." }}]): {", ".join(found.excluded)}'
         )
     if found.ignored:
         lines.append(

@@ -5,8 +5,11 @@
 touching the work tree or the checked-out branch), pushes that commit to
 :data:`~ci_tasks.core.cilock.UPDATE_BRANCH` with ``--force-with-lease`` on what the
 branch was, and opens the pull request, or updates the one already open from that
-branch. The title and body are pure functions of the changes; git runs through a
-:class:`~ci_tasks.core.runner.Runner`, GitHub through :mod:`ci_tasks.core.github`.
+branch. Then it dispatches ``ci.yml`` on that branch (``workflow_dispatch``): GitHub starts
+no workflow for a push or pull request made with ``GITHUB_TOKEN``, so without it the pull
+request would show no checks. The title and body are pure functions of the changes; git
+runs through a :class:`~ci_tasks.core.runner.Runner`, GitHub through
+:mod:`ci_tasks.core.github`.
 
 The push authenticates with ``GITHUB_TOKEN`` through git's ``GIT_CONFIG_*`` variables
 (:func:`ci_tasks.core.git.push_auth`), so the token is in no command line and in no
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_tasks.adopt.scriptenv import PackageChange
+from ci_tasks.adopt.workflows import CI_FILE
 from ci_tasks.core import git, masking
 from ci_tasks.core.cilock import LOCK, UPDATE_BRANCH
 from ci_tasks.core.errors import (
@@ -50,6 +54,10 @@ SETTING = (
     '"Allow GitHub Actions to create and approve pull requests"'
 )
 NEEDS = "push and open pull requests (contents: write, pull-requests: write)"
+DISPATCH_NEEDS = (
+    f"start {CI_FILE} (actions: write), or pass --no-dispatch where the push starts CI "
+    "itself (a GitHub App's token)"
+)
 
 # Where each tool's release notes are (the package's own project URLs where it names one).
 CHANGELOGS: Mapping[str, str] = {
@@ -264,6 +272,21 @@ def open_or_update(
     return done
 
 
+def dispatch_ci(client: GitHubClient) -> str:
+    """Start ``ci.yml`` on the update branch; what was done, or a one-line refusal."""
+    status, answer = client.dispatch_workflow(CI_FILE, UPDATE_BRANCH)
+    if status in {200, 204}:
+        return f"{CI_FILE} dispatched on it"
+    why = answer.get("message") if isinstance(answer, dict) else None
+    msg = (
+        f"GitHub API /repos/{client.repository}/actions/workflows/{CI_FILE}/dispatches: "
+        f"answered HTTP {status}"
+        + (f" ({why})" if why else "")
+        + f"; the lock is pushed to {UPDATE_BRANCH}, but the token must {DISPATCH_NEEDS}"
+    )
+    raise ServiceUnavailable(msg)
+
+
 def publish(
     runner: Runner,
     root: Path,
@@ -272,11 +295,13 @@ def publish(
     *,
     base: str | None,
     warn: Callable[[str], None],
+    dispatch: bool = True,
 ) -> str:
-    """Push the lock to the update branch and open or update its pull request.
+    """Push the lock to the update branch, open or update its pull request, start its CI.
 
     Nothing is written when *changes* is empty (the lock on HEAD is current); a branch
-    already holding this lock is not pushed again.
+    already holding this lock is not pushed again, nor its CI started again. With
+    *dispatch*, a push is followed by ``ci.yml`` dispatched on the branch.
     """
     if not changes:
         return "nothing to update"
@@ -290,7 +315,10 @@ def publish(
         msg = f"{exc.command}: {why} (the lock is updated here, not pushed to {UPDATE_BRANCH})"
         raise CITasksError(msg) from None
     done = open_or_update(client, changes, base=base, warn=warn)
-    return f"{UPDATE_BRANCH} {'pushed' if pushed else 'already current'}; pull request {done}"
+    said = f"{UPDATE_BRANCH} {'pushed' if pushed else 'already current'}; pull request {done}"
+    if pushed and dispatch:
+        said += f"; {dispatch_ci(client)}"
+    return said
 
 
 def client_for(

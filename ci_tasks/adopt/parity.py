@@ -53,6 +53,8 @@ WORK = f"{reports.REPORT_DIR}/parity"
 """Where the project's commands run and what they leave goes: never the project's own files."""
 LEFT = f"{WORK}/left"
 REPORT_KIND = "parity"
+REPORT_VERSION = 1
+"""The ``version`` the parity report is written with."""
 _OUTCOMES = ("passed", "failed", "skipped", "xfailed", "errors")
 _NOT_FOUND = 127  # the shell's exit code for a command it could not find
 # tox, nox and uv when an env's interpreter is not on the machine.
@@ -709,7 +711,7 @@ def _write_report(root: Path, rows: Sequence[Row]) -> None:
         ]
     }
     verdict = "passed" if all(r.agrees for r in rows) else "failed"
-    reports.write_report(root, REPORT_KIND, verdict=verdict, body=body)
+    reports.write_report(root, REPORT_KIND, verdict=verdict, body=body, version=REPORT_VERSION)
 
 
 # -- the table --------------------------------------------------------------------------

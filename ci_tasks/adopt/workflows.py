@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from ci_tasks.core import matrix
 from ci_tasks.core.config import Config
 from ci_tasks.core.reports import ARTIFACT_PREFIX, JOBS_DIR
-from ci_tasks.core.stage import exported
+from ci_tasks.core.stage import exported, local_stages
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR
 
 DEPENDABOT = ".github/dependabot.yml"
@@ -29,6 +29,8 @@ NOX = "uv run --locked --script noxfile.py"
 CACHE_KEYS = ("uv.lock", "noxfile.py.lock")
 CI_NAME = "CI"
 """The CI workflow's name; the smoke test's ``workflow_run`` trigger refers to it."""
+CI_FILE = "ci.yml"
+"""The CI workflow's file; the lock update dispatches it on the branch it pushed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,8 +69,7 @@ CODECOV = Pin("codecov/codecov-action", "671740ac38dd9b0130fbe1cec585b89eea48d3d
 # artifacts, to split shards by time and to choose how many processes run the suite.
 # Only the tests jobs use the token; every other session runs without one in its env.
 DURATIONS_PERMISSIONS = (
-    "      # tests jobs read the last CI run's durations (shards, workers = auto)\n"
-    "      actions: read\n"
+    "      actions: read  # the tests read the last CI run's durations (shards, workers)\n"
 )
 DURATIONS_ENV = (
     "          # Only a tests session gets the token, to read those durations, under a name\n"
@@ -76,10 +77,6 @@ DURATIONS_ENV = (
     "          CI_TASKS_GITHUB_TOKEN: "
     "${{ startsWith(matrix.session, 'tests') && github.token || '' }}\n"
 )
-
-
-# Stages with no job of their own: preflight runs the others on a laptop.
-LOCAL_STAGES = frozenset({"preflight"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +105,8 @@ class WorkflowSpec:
         ``timeout-minutes`` is a backstop behind the sessions' own timeouts: a session
         that times out reports it itself, and the job is only killed if that fails.
         """
-        names = [name for name in config.sections if name not in LOCAL_STAGES]
+        # A stage run on a laptop only (preflight) has no job, so no job timeout.
+        names = [name for name in config.sections if name not in local_stages()]
         return cls(
             timeouts=tuple(
                 (name, math.ceil(config.timeout(name) / 60) + margin_minutes)
@@ -154,6 +152,9 @@ name: <<ci_name>>
 on:
   push:
   pull_request:
+  # The CI lock's update dispatches it on its branch: GitHub starts no workflow for a
+  # push or pull request made with GITHUB_TOKEN.
+  workflow_dispatch:
 
 permissions: {}
 
@@ -182,13 +183,17 @@ jobs:
         env:
           # Job timeouts in minutes: each session's own timeout plus a margin.
           MINUTES: '<<minutes>>'
-        # One job per session and `os:` tag ([tool.ci-tasks] os); an `allow-failure:<python>`
-        # tag ([tool.ci-tasks] python: a -dev pre-release) lets that job fail.
+        # One job per session and `os:` tag ([tool.ci-tasks] os, or its stage's own), but
+        # for an `exclude:<python>@<os>` tag ([tool.ci-tasks.tests] exclude); an
+        # `allow-failure:<python>` tag ([tool.ci-tasks] python: a -dev pre-release) lets
+        # that job fail.
         run: |
           <<nox>> -l --json -t ci \\
             | jq -c --argjson minutes "$MINUTES" '[.[] | . as $s
                 | ([$s.tags[] | select(startswith("<<os_tag>>")) | ltrimstr("<<os_tag>>")]
                    | if . == [] then ["<<default_os>>"] else . end)[]
+                | select(. as $os
+                         | any($s.tags[]; . == "<<exclude_tag>>\\($s.python)@\\($os)") | not)
                 | {session: $s.session, os: .,
                    timeout: ($minutes[$s.name] // <<default_minutes>>),
                    allow_failure: any($s.tags[]; . == "<<allow_tag>>\\($s.python)")}]' > matrix.json
@@ -389,6 +394,7 @@ jobs:
     name: Update noxfile.py.lock
     runs-on: ubuntu-latest
     permissions:
+      actions: write  # dispatch ci.yml on the branch: GITHUB_TOKEN's push starts none
       contents: write  # push the new lock to the ci-tasks/update-ci-lock branch
       pull-requests: write  # open, or update in place, its one pull request
     timeout-minutes: <<lock_minutes>>
@@ -440,6 +446,7 @@ def _values(spec: WorkflowSpec) -> dict[str, str | int]:
         "jobs_dir": JOBS_DIR,
         "os_tag": matrix.OS_TAG,
         "allow_tag": matrix.ALLOW_FAILURE_TAG,
+        "exclude_tag": matrix.EXCLUDE_TAG,
         "default_os": matrix.DEFAULT_OS[0],
         "list_timeout": spec.list_timeout,
         "minutes": json.dumps(dict(spec.timeouts), separators=(",", ":")),
@@ -484,7 +491,7 @@ def render_dependabot() -> str:
 def render_all(spec: WorkflowSpec) -> dict[str, str]:
     """Every file ``init`` writes under ``.github/``, by path relative to the project."""
     return {
-        f"{WORKFLOWS_DIR}/ci.yml": render_ci(spec),
+        f"{WORKFLOWS_DIR}/{CI_FILE}": render_ci(spec),
         f"{WORKFLOWS_DIR}/update-readiness.yml": render_update_readiness(spec),
         f"{WORKFLOWS_DIR}/staging-smoke-test.yml": render_staging_smoke(spec),
         f"{WORKFLOWS_DIR}/update-ci-lock.yml": render_update_ci_lock(spec),

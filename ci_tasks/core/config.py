@@ -16,7 +16,7 @@ import difflib
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
@@ -30,11 +30,13 @@ __all__ = [
     "Config",
     "FieldSpec",
     "HooksConfig",
+    "MatrixExclusion",
     "RetryConfig",
     "at_least",
     "fields_of",
     "find_pyproject",
     "load_config",
+    "os_field",
     "parse_config",
     "read_pyproject",
     "read_pyproject_text",
@@ -102,6 +104,39 @@ def timeout_field(default: float) -> Any:
     return dataclasses.field(default=default, metadata=at_least(1))
 
 
+def os_field() -> Any:
+    """A CI stage's ``os`` key: the runner labels its session's CI jobs run on.
+
+    Unset (``None``), they are ``[tool.ci-tasks] os``; set, they replace it for that stage
+    alone (``[tool.ci-tasks.build] os = ["ubuntu-latest"]``). Checked as ``os`` is.
+    """
+    return dataclasses.field(default=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class MatrixExclusion:
+    """``exclude = [{python = "pypy3.11", os = "windows-latest"}]``: a job CI does not run.
+
+    Both keys are required: leaving an OS out for every Python is the stage's own ``os``,
+    and a Python for every OS is ``python`` without it.
+    """
+
+    python: str
+    """An entry of ``[tool.ci-tasks] python``."""
+    os: str
+    """An entry of the stage's ``os`` (else ``[tool.ci-tasks] os``)."""
+
+    def __post_init__(self) -> None:
+        for key, value, problem in (
+            ("python", self.python, matrix.python_problem),
+            ("os", self.os, matrix.os_problem),
+        ):
+            expected = problem(value)
+            if expected is not None:
+                msg = f"{key}: expected {expected}, got {value!r}"
+                raise ValueError(msg)
+
+
 class Section(typing.Protocol):
     """What the shared layer knows of every stage's section: it has a ``timeout``."""
 
@@ -167,7 +202,8 @@ class Config:
     free-threaded ``3.14t``, PyPy ``pypy3.11``, or ``3.15-dev``, a pre-release whose CI
     jobs may fail."""
     os: tuple[str, ...] = matrix.DEFAULT_OS
-    """GitHub runner labels every CI session runs on (one job per session and OS)."""
+    """GitHub runner labels every CI session runs on (one job per session and OS), unless
+    its stage's section sets an ``os`` of its own (``[tool.ci-tasks.build] os``)."""
     dependency_groups: tuple[str, ...] = ("dev",)
     """Dependency groups installed from ``uv.lock`` into session environments (default: the
     group that lists pytest and the groups it includes; without one, ``[tool.uv]
@@ -210,6 +246,40 @@ class Config:
             object.__setattr__(self, "sections", {**self.sections, **missing})
         if self.timeouts:
             object.__setattr__(self, "sections", _fold_timeouts(self.sections, self.timeouts))
+        for name in self.sections:
+            self._check_stage_matrix(name)
+
+    def runners(self, stage: str) -> tuple[str, ...]:
+        """The runner labels stage *stage*'s CI jobs run on: its section's ``os``, else ``os``."""
+        own = getattr(self.sections.get(stage), "os", None)
+        return tuple(own) if own is not None else self.os
+
+    def excluded(self, stage: str) -> tuple[MatrixExclusion, ...]:
+        """The Python and OS pairs stage *stage*'s section leaves out of CI (``exclude``)."""
+        return tuple(getattr(self.sections.get(stage), "exclude", ()))
+
+    def _check_stage_matrix(self, stage: str) -> None:
+        """A stage's ``os`` is checked as ``os`` is; its ``exclude`` names what the matrix has."""
+        own = getattr(self.sections[stage], "os", None)
+        if own is not None:
+            _check_labels(f"{stage}.os", tuple(own))
+        oses = self.runners(stage)
+        pythons = {matrix.nox_python(p) for p in self.python}
+        for index, pair in enumerate(self.excluded(stage)):
+            where = f"{stage}.exclude[{index}]"
+            if matrix.nox_python(pair.python) not in pythons:
+                msg = (
+                    f"{where}: python {pair.python!r} is not in python "
+                    f"({', '.join(self.python)}); the matrix has no such job"
+                )
+                raise ValueError(msg)
+            if pair.os not in oses:
+                whose = f"{stage}.os" if own is not None else "os"
+                msg = (
+                    f"{where}: os {pair.os!r} is not in {whose} ({', '.join(oses)}); "
+                    "the matrix has no such job"
+                )
+                raise ValueError(msg)
 
     def group_choice(self) -> groups.GroupChoice:
         """``dependency_groups`` and why each is synced (detected, or set in the table)."""
@@ -273,27 +343,33 @@ def _default(cls: type[Any], name: str) -> Any:
 
 def _check_matrix(pythons: tuple[str, ...], oses: tuple[str, ...]) -> None:
     """A value ``python`` or ``os`` cannot run is refused, naming it and what is expected."""
-    for key, values, problem in (
-        ("python", pythons, matrix.python_problem),
-        ("os", oses, matrix.os_problem),
-    ):
-        if not values:
-            msg = f"{key}: expected at least one entry, got []"
-            raise ValueError(msg)
-        for index, value in enumerate(values):
-            expected = problem(value)
-            if expected is not None:
-                msg = f"{key}[{index}]: expected {expected}, got {value!r}"
-                raise ValueError(msg)
+    _check_entries("python", pythons, matrix.python_problem)
     seen: dict[str, str] = {}
     for value in pythons:
         same = seen.setdefault(matrix.nox_python(value), value)
         if same != value or pythons.count(value) > 1:
             msg = f"python: {same!r} and {value!r} are the same interpreter; list it once"
             raise ValueError(msg)
+    _check_labels("os", oses)
+
+
+def _check_labels(key: str, oses: tuple[str, ...]) -> None:
+    """Runner labels under *key* (``os``, ``build.os``): at least one, each once, each valid."""
+    _check_entries(key, oses, matrix.os_problem)
     if len(set(oses)) != len(oses):
-        msg = f"os: {min(o for o in oses if oses.count(o) > 1)!r} is listed twice"
+        msg = f"{key}: {min(o for o in oses if oses.count(o) > 1)!r} is listed twice"
         raise ValueError(msg)
+
+
+def _check_entries(key: str, values: tuple[str, ...], problem: Callable[[str], str | None]) -> None:
+    if not values:
+        msg = f"{key}: expected at least one entry, got []"
+        raise ValueError(msg)
+    for index, value in enumerate(values):
+        expected = problem(value)
+        if expected is not None:
+            msg = f"{key}[{index}]: expected {expected}, got {value!r}"
+            raise ValueError(msg)
 
 
 @dataclasses.dataclass(frozen=True)

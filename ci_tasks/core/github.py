@@ -486,6 +486,16 @@ class GitHubClient:
         url = f"{self.base_url}/repos/{self.repository}/issues/comments/{comment_id}"
         return self.write("PATCH", url, {"body": body})[0]
 
+    def dispatch_workflow(self, workflow: str, ref: str) -> tuple[int, Any]:
+        """Start *workflow* (``ci.yml``) on branch *ref*, as ``workflow_dispatch``.
+
+        Returns the status GitHub answered (204, or 200 with the run) and its JSON answer;
+        the token needs ``actions: write``. Like every write, not retried.
+        """
+        name = urllib.parse.quote(workflow)
+        url = f"{self.base_url}/repos/{self.repository}/actions/workflows/{name}/dispatches"
+        return self.write("POST", url, {"ref": ref})
+
     def default_branch(self) -> str:
         """The repository's default branch."""
         body, _ = self.get(f"{self.base_url}/repos/{self.repository}", _trim_repo)

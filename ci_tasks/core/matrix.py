@@ -5,8 +5,10 @@
 ``3.14t`` (free-threaded), ``pypy3.11``, and ``3.15-dev``, a pre-release that may fail.
 The CI workflow reads nothing from ``pyproject.toml``: ``nox -l --json -t ci`` carries the
 matrix in each session's tags (``os:<label>`` per OS, ``allow-failure:<python>`` for a
-``-dev`` interpreter), and ``ci.yml`` fans every ``ci`` session out over its ``os:`` tags.
-Pure: strings in, strings out.
+``-dev`` interpreter, ``exclude:<python>@<label>`` for a job not run), and ``ci.yml`` fans
+every ``ci`` session out over its ``os:`` tags, leaving out the excluded pairs. nox gives a
+session parametrized by Python the same tags for each interpreter, and ``ci.yml`` matches
+``exclude:`` against the listed session's own ``python``. Pure: strings in, strings out.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Sequence
 __all__ = [
     "ALLOW_FAILURE_TAG",
     "DEFAULT_OS",
+    "EXCLUDE_TAG",
     "OS_TAG",
     "is_prerelease",
     "nox_python",
@@ -30,6 +33,8 @@ OS_TAG = "os:"
 """``os:<label>``: a runner the session's CI job runs on (one job per label)."""
 ALLOW_FAILURE_TAG = "allow-failure:"
 """``allow-failure:<python>``: the session's job on that interpreter may fail."""
+EXCLUDE_TAG = "exclude:"
+"""``exclude:<python>@<label>``: no job for the session on that interpreter and runner."""
 DEV = "-dev"
 
 # uv's and nox's request forms: an optional implementation, X.Y[.Z], an optional `t`.
@@ -70,11 +75,23 @@ def nox_python(python: str) -> str:
 
 
 def session_tags(
-    tags: Sequence[str], oses: Iterable[str], pythons: Iterable[str] = ()
+    tags: Sequence[str],
+    oses: Iterable[str],
+    pythons: Iterable[str] = (),
+    excluded: Iterable[tuple[str, str]] = (),
 ) -> list[str]:
-    """A session's nox tags with the matrix added: only ``ci`` sessions run on the OSes."""
+    """A session's nox tags with the matrix added: only ``ci`` sessions run on the OSes.
+
+    *excluded* holds ``(python, label)`` pairs CI runs no job for; those naming none of
+    *pythons* concern another session and add nothing.
+    """
     if "ci" not in tags:
         return list(tags)
+    pythons = list(pythons)
     extra = [f"{OS_TAG}{label}" for label in oses]
     extra += [f"{ALLOW_FAILURE_TAG}{nox_python(p)}" for p in pythons if is_prerelease(p)]
+    mine = {nox_python(p) for p in pythons}
+    extra += [
+        f"{EXCLUDE_TAG}{nox_python(p)}@{label}" for p, label in excluded if nox_python(p) in mine
+    ]
     return [*tags, *extra]

@@ -178,10 +178,14 @@ def write_report(
     *,
     verdict: str,
     body: dict[str, Any],
-    version: int = 1,
+    version: int,
     path: Path | None = None,
 ) -> Path:
-    """Write the ``<kind>`` report in the shared envelope; returns its path."""
+    """Write the ``<kind>`` report in the shared envelope; returns its path.
+
+    *version* has no default: a stage's comes from its spec
+    (:func:`ci_tasks.core.stage.write_stage_report`), so it is declared in one place.
+    """
     payload = {
         "schema": report_schema(kind),
         "version": version,

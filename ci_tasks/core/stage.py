@@ -131,9 +131,10 @@ class StageSpec:
     outputs: Callable[[Any], Iterable[str]] | None = None
     """The files it writes into the project, relative to it, given its section (preflight
     leaves them out of the inputs it fingerprints)."""
-    exports: Mapping[str, Callable[[Any], object]] = dataclasses.field(default_factory=dict)
+    exports: Mapping[str, Callable[[Any, Config], object]] = dataclasses.field(default_factory=dict)
     """The settings of its section other stages and ``init`` may read, by name, each as
-    a function of the section (:func:`exported`)."""
+    a function of the section and the whole configuration (its ``root``: a setting may
+    depend on the project's own files) (:func:`exported`)."""
     baseline: Callable[[StageContext], list[ignores.Candidate]] | None = None
     """What the stage finds without the network, as ``ci-tasks baseline`` candidates."""
     usage: str | Callable[[], str] | None = None
@@ -142,10 +143,19 @@ class StageSpec:
     ci: bool = True
     """Whether CI's session matrix runs the stage (its session is tagged ``ci``), so a
     noxfile's own session of that name runs there in its place."""
+    local: bool = False
+    """Whether the stage runs on a laptop only (``preflight`` runs the others there): no
+    generated workflow has a job for it, nor a job timeout."""
     adopted: Callable[[OwnCommands, Path], Mapping[str, Adopted]] | None = None
     """What ``ci-tasks init`` writes into the stage's section from the project's own
     commands (and the project's folder), by field name: the scope they gave the session,
     made visible and editable."""
+
+
+CHILD_NOX_ENV = "CI_TASKS_CHILD_NOX"
+"""Set for a nox a session starts itself (preflight running the noxfile's own session in a
+stage's place): the run's notices, such as the noxfile's clash warning, were said once
+already by the nox that started it."""
 
 
 # Every stage's spec, by name, in the registry's order; filled by the registry through
@@ -204,7 +214,28 @@ def exported(config: Config, stage: str, key: str) -> object:
     if read is None:
         msg = f"stage {stage!r} exports no setting {key!r}"  # a bug of ours
         raise KeyError(msg)
-    return read(config.sections[stage])
+    return read(config.sections[stage], config)
+
+
+def local_stages() -> frozenset[str]:
+    """The stages that run on a laptop only (:attr:`StageSpec.local`): no CI job runs them."""
+    return frozenset(name for name, spec in _STAGES.items() if spec.local)
+
+
+def write_stage_report(
+    root: Path, stage: str, *, verdict: str, body: dict[str, Any], path: Path | None = None
+) -> Path:
+    """Write stage *stage*'s report, of the kind and version its :class:`StageSpec` declares.
+
+    The one place a stage's report gets its ``version``: :attr:`StageSpec.report_version`.
+    """
+    spec = _spec(stage)
+    if spec.report is None:
+        msg = f"stage {stage!r} declares no report"  # a bug of ours
+        raise KeyError(msg)
+    return reports.write_report(
+        root, spec.report, verdict=verdict, body=body, version=spec.report_version, path=path
+    )
 
 
 def written_files(config: Config) -> frozenset[str]:
@@ -328,12 +359,8 @@ def judge(stage: Stage, ctx: StageContext) -> Verdict:
 def _interrupted_report(ctx: StageContext, why: str) -> None:
     spec = _STAGES.get(ctx.name)
     if spec is not None and spec.report is not None:
-        reports.write_report(
-            ctx.root,
-            spec.report,
-            verdict=Status.INTERRUPTED.value,
-            body={"interrupted_by": why},
-            version=spec.report_version,
+        write_stage_report(
+            ctx.root, ctx.name, verdict=Status.INTERRUPTED.value, body={"interrupted_by": why}
         )
 
 
@@ -388,9 +415,11 @@ def nox_session(
     exit code 2; SIGINT, SIGTERM or SIGHUP stop the running command's tree and end nox
     with 128 + the signal's number (130, 143, 129).
     *python* holds ``[tool.ci-tasks] python`` entries; a ``ci`` session is tagged with
-    the CI matrix (:func:`ci_tasks.core.matrix.session_tags`). The session's whole budget
-    is *timeout* seconds, else the ``timeout`` of stage *timeout_key* (default: *name*);
-    a session that is no stage must say which (no stage's budget is taken silently).
+    the CI matrix (:func:`ci_tasks.core.matrix.session_tags`): the OSes and exclusions of
+    the stage whose budget it takes (``Config.runners``, ``Config.excluded``). The
+    session's whole budget is *timeout* seconds, else the ``timeout`` of stage
+    *timeout_key* (default: *name*); a session that is no stage must say which (no
+    stage's budget is taken silently).
     """
     budget_of = _budget_stage(name, config, timeout_key, timeout)
     entries = [python] if isinstance(python, str) else list(python or ())
@@ -417,7 +446,12 @@ def nox_session(
         name=name,
         python=nox_python,
         venv_backend=venv_backend,
-        tags=matrix.session_tags(tags, config.os, entries),
+        tags=matrix.session_tags(
+            tags,
+            config.runners(budget_of),
+            entries,
+            [(pair.python, pair.os) for pair in config.excluded(budget_of)],
+        ),
     )
 
 

@@ -187,10 +187,10 @@ def test_a_docs_job_is_not_a_test_job(tmp_path):
     assert existing.read(tmp_path).oses == ()
 
 
-def test_exclusions_are_said_to_run_anyway(tmp_path):
-    """ci_tasks runs the full product: an exclude block is named in init's output."""
+def test_exclusions_are_named_with_the_key_that_keeps_them_out(tmp_path):
+    """Init writes the full product: an exclude block is named, with tests.exclude to use."""
     _, _, out = _adopt(tmp_path, {"tests.yml": TESTS_YML})
-    assert "excluded combinations run too" in out
+    assert "excluded combinations run too until listed in [tool.ci-tasks.tests] exclude" in out
     assert ".github/workflows/tests.yml: jobs.tests.strategy.matrix.exclude" in out
 
 

@@ -120,10 +120,16 @@ def test_first_run_opens_the_pr_a_later_one_updates_it_and_a_current_lock_writes
     """One PR, POSTed once and PATCHed after; no push, no write when nothing moved."""
     fake, server = github
     main_before = remote_ref(project.remote)
+    # CI is dispatched on the branch once the push is there: it holds the new lock by then.
+    fake.on_dispatch = lambda: branch_at_dispatch.append(project.branch_lock())
+    branch_at_dispatch: list[str] = []
     release(project.wheels, "ruff", "1.1")
     first = project.scheduled_run()
     assert first.returncode == 0, first.stderr
     assert [m for m, _ in fake.writes] == ["POST"]
+    assert fake.dispatches == [("ci.yml", UPDATE_BRANCH)]
+    assert 'version = "1.1"' in branch_at_dispatch[0]
+    assert "ci.yml dispatched on it" in first.stdout
     (pull,) = fake.pulls
     assert pull["head"]["ref"] == UPDATE_BRANCH
     assert pull["base"]["ref"] == "main"
@@ -142,6 +148,7 @@ def test_first_run_opens_the_pr_a_later_one_updates_it_and_a_current_lock_writes
     assert "- `demo-helper` 2.0 -> 2.1" in fake.pulls[0]["body"]
     assert 'version = "1.2"' in project.branch_lock()
     assert "updated" in second.stdout
+    assert fake.dispatches == [("ci.yml", UPDATE_BRANCH)] * 2  # the new push runs CI again
 
     tip = remote_ref(project.remote, f"refs/heads/{UPDATE_BRANCH}")
     pushes = project.argv().count("push ")
@@ -150,6 +157,7 @@ def test_first_run_opens_the_pr_a_later_one_updates_it_and_a_current_lock_writes
     assert [m for m, _ in fake.writes] == ["POST", "PATCH"]
     assert remote_ref(project.remote, f"refs/heads/{UPDATE_BRANCH}") == tip
     assert project.argv().count("push ") == pushes
+    assert len(fake.dispatches) == 2  # nothing pushed: its CI ran already
 
     # The PR merged: main's lock is current, so the run asks GitHub nothing and pushes nothing.
     project.ci_tasks("lock", "--upgrade")
@@ -160,6 +168,7 @@ def test_first_run_opens_the_pr_a_later_one_updates_it_and_a_current_lock_writes
     assert "nothing to update" in current.stdout
     assert len(server.requests) == asked
     assert project.argv().count("push ") == pushes
+    assert len(fake.dispatches) == 2
 
     seen = [*project.outputs, project.argv(), project.branch_lock()]
     assert not [text for text in seen if TOKEN in text]
@@ -178,6 +187,38 @@ def test_repository_not_letting_workflows_open_prs_is_a_warning_and_exit_0(proje
     assert "Allow GitHub Actions to create and approve pull requests" in warnings[0]
     assert 'version = "1.1"' in project.branch_lock()  # the branch is there for a manual PR
     assert not fake.pulls
+
+
+def test_no_dispatch_pushes_and_opens_the_pr_but_starts_no_workflow(project, github):
+    """--no-dispatch (a token whose push starts CI itself): branch and PR, no dispatch."""
+    fake, _ = github
+    release(project.wheels, "ruff", "1.1")
+    git(project.root, "checkout", "-q", "--", LOCK)
+    done = project.ci_tasks("lock", "--upgrade", "--pull-request", "--no-dispatch")
+    assert done.returncode == 0, done.stderr
+    assert 'version = "1.1"' in project.branch_lock()
+    assert len(fake.pulls) == 1
+    assert fake.dispatches == []
+    assert "dispatched" not in done.stdout
+    alone = project.ci_tasks("lock", "--no-dispatch")
+    assert alone.returncode == 2
+    assert "--no-dispatch says how --pull-request ends" in alone.stderr
+
+
+def test_a_refused_dispatch_is_exit_2_naming_actions_write(project, github):
+    """A token without actions: write: the branch and PR stay, exit 2 names what it needs."""
+    fake, _ = github
+    fake.dispatch_refusal = Response(403, {"message": "Resource not accessible by integration"})
+    release(project.wheels, "ruff", "1.1")
+    done = project.scheduled_run()
+    assert done.returncode == 2
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("ci-tasks: error:")]
+    assert "ci.yml/dispatches: answered HTTP 403 (Resource not accessible by integration)" in line
+    assert "actions: write" in line
+    assert "--no-dispatch" in line
+    assert 'version = "1.1"' in project.branch_lock()
+    assert len(fake.pulls) == 1
+    assert TOKEN not in done.stdout + done.stderr
 
 
 def test_other_refusals_fail_with_the_permissions_the_token_needs(project, github):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -13,8 +14,8 @@ import pytest
 import yaml
 
 from ci_tasks.adopt import init, workflows
-from ci_tasks.core import reports
-from ci_tasks.core.config import Config, load_config
+from ci_tasks.core import reports, stage
+from ci_tasks.core.config import Config, ReplacedStage, load_config
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR
 from ci_tasks.stages.tests.config import TestsConfig
 from tests.support.sample import NOXFILE, clean_env, make_project
@@ -89,7 +90,8 @@ def test_least_privilege_and_no_untrusted_expansion(path):
 def test_ci_fans_out_the_listed_sessions_and_gates_on_readiness():
     """ci.yml lists `ci` sessions with nox, runs each as a matrix job, then the readiness gate."""
     data = _load(RENDERED[f"{WORKFLOWS_DIR}/ci.yml"])
-    assert set(data["on"]) == {"push", "pull_request"}
+    # workflow_dispatch: the lock update starts it on its branch (GITHUB_TOKEN's push won't).
+    assert set(data["on"]) == {"push", "pull_request", "workflow_dispatch"}
     assert data["concurrency"] == {
         "group": "${{ github.workflow }}-${{ github.ref }}",
         "cancel-in-progress": True,
@@ -244,13 +246,21 @@ def test_update_readiness_may_read_actions_and_write_contents_only():
     }
 
 
-def test_update_ci_lock_runs_weekly_from_the_locked_environment_with_two_grants():
-    """update-ci-lock.yml: weekly and manual, one job with contents and pull-requests write."""
+def test_update_ci_lock_runs_weekly_from_the_locked_environment_with_three_grants():
+    """update-ci-lock.yml: weekly and manual; contents and pull-requests write, and actions."""
     data = _load(RENDERED[f"{WORKFLOWS_DIR}/update-ci-lock.yml"])
     assert data["on"] == {"schedule": [{"cron": "0 6 * * 1"}], "workflow_dispatch": None}
     assert data["concurrency"] == {"group": "${{ github.workflow }}", "cancel-in-progress": False}
     (job,) = data["jobs"].values()
-    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    # actions: write to dispatch ci.yml on the pushed branch; no other job may start workflows.
+    assert job["permissions"] == {"actions": "write", "contents": "write", "pull-requests": "write"}
+    others = [
+        j
+        for path in WORKFLOW_FILES
+        if not path.endswith("update-ci-lock.yml")
+        for j in _load(RENDERED[path])["jobs"].values()
+    ]
+    assert all(j["permissions"].get("actions") != "write" for j in others)
     step = job["steps"][-1]
     assert step["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
     assert step["run"] == workflows.LOCK_UPDATE
@@ -315,6 +325,35 @@ def test_ci_matrix_is_every_ci_session_on_every_configured_os(tmp_path):
     assert not {"readiness", "smoke"} & {j["session"] for j in jobs}
 
 
+def test_ci_matrix_takes_a_stages_own_os_and_leaves_out_excluded_pairs(tmp_path, github_dir):
+    """The tests on three OSes but pypy3.11 not on Windows; build on Linux only; the rest as set."""
+    sample = make_project(
+        tmp_path / "p",
+        lock=False,
+        ci_tasks='python = ["3.12", "pypy3.11"]\nos = ["ubuntu-latest", "macos-14"]',
+        extra=(
+            "[tool.ci-tasks.tests]\n"
+            'os = ["ubuntu-latest", "windows-latest", "macos-14"]\n'
+            'exclude = [{python = "pypy3.11", os = "windows-latest"}]\n'
+            "shards = 2\n\n"
+            "[tool.ci-tasks.build]\n"
+            'os = ["ubuntu-latest"]\n'
+        ),
+    )
+    jobs = sorted((j["session"], j["os"]) for j in _ci_matrix(sample.path, tmp_path))
+    shards = [f"tests-shard{k}of2-{p}" for k in (1, 2) for p in ("3.12", "pypy3.11")]
+    expected = [
+        *((s, o) for s in ("lint", "security") for o in ("ubuntu-latest", "macos-14")),
+        ("build", "ubuntu-latest"),
+        *((s, o) for s in shards for o in ("ubuntu-latest", "windows-latest", "macos-14")),
+    ]
+    dropped = [(s, "windows-latest") for s in shards if s.endswith("pypy3.11")]
+    assert jobs == sorted(set(expected) - set(dropped))
+    assert len(dropped) == 2
+    # The workflow is the same for every configuration: still zizmor-clean (as generated).
+    assert _zizmor(github_dir / "workflows" / "ci.yml") == []
+
+
 def test_ci_matrix_defaults_to_ubuntu_for_a_session_without_os_tags(tmp_path):
     """A ci session of the project's own noxfile (no os: tags) still runs, on ubuntu-latest."""
     sample = make_project(tmp_path / "p", lock=False)
@@ -364,9 +403,11 @@ def test_this_repository_tests_on_linux_macos_and_windows():
         ({"shards": 3}, True),
     ],
 )
-def test_tests_jobs_may_read_the_last_ci_runs_durations_where_they_use_them(settings, reads):
+def test_tests_jobs_may_read_the_last_ci_runs_durations_where_they_use_them(
+    settings, reads, tmp_path
+):
     """`actions: read` and the token for shards and workers = auto; none for a fixed count."""
-    config = Config().with_section(TestsConfig(**settings))
+    config = Config(root=tmp_path).with_section(TestsConfig(**settings))
     job = _load(workflows.render_ci(workflows.WorkflowSpec.from_config(config)))["jobs"]["session"]
     nox = next(s for s in job["steps"] if s["name"].startswith("nox -s"))
     if not reads:  # nothing would read them: no token in the project's test run
@@ -379,3 +420,34 @@ def test_tests_jobs_may_read_the_last_ci_runs_durations_where_they_use_them(sett
         # Under ci_tasks' own name, which the project's pytest does not inherit.
         assert nox["env"]["CI_TASKS_GITHUB_TOKEN"] == token
         assert "GITHUB_TOKEN" not in nox["env"]
+
+
+def _durations_grant(config: Config) -> bool:
+    job = _load(workflows.render_ci(workflows.WorkflowSpec.from_config(config)))["jobs"]["session"]
+    return job["permissions"].get("actions") == "read"
+
+
+def test_no_durations_grant_where_xdist_in_addopts_or_a_noxfile_tests_session_decides(tmp_path):
+    """Pytest addopts with -n, or a noxfile tests session: no `actions: read`; shards: yes."""
+    sample = make_project(tmp_path / "p", lock=False)
+    assert _durations_grant(load_config(sample.path))
+    pyproject = sample.path / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + '\n[tool.pytest.ini_options]\naddopts = "-n auto -q"\n'
+    )
+    xdist = load_config(sample.path)
+    assert not _durations_grant(xdist)
+    assert _durations_grant(xdist.with_section(TestsConfig(shards=2)))  # a split reads them
+    own = {"tests": ReplacedStage("tests", ("tests",), sample.path / "noxfile.py")}
+    assert not _durations_grant(dataclasses.replace(Config(), replaced=own))
+
+
+def test_a_stage_its_spec_calls_local_gets_no_job_timeout(monkeypatch):
+    """Job timeouts cover every stage but those its StageSpec says run on a laptop only."""
+    minutes = dict(workflows.WorkflowSpec.from_config(Config()).timeouts)
+    assert "preflight" not in minutes
+    assert "build" in minutes
+    monkeypatch.setitem(
+        stage._STAGES, "build", dataclasses.replace(stage._STAGES["build"], local=True)
+    )
+    assert "build" not in dict(workflows.WorkflowSpec.from_config(Config()).timeouts)

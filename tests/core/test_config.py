@@ -135,6 +135,37 @@ def test_folder_is_accepted(tmp_path):
         ),
         ('[tool.ci-tasks]\nos = ["macos-14", "macos-14"]\n', "os: 'macos-14' is listed twice"),
         (
+            '[tool.ci-tasks.lint]\nos = ["windows latest"]\n',
+            "lint.os[0]: expected a GitHub runner label (ubuntu-latest, windows-latest",
+        ),
+        ("[tool.ci-tasks.build]\nos = []\n", "build.os: expected at least one entry, got []"),
+        (
+            '[tool.ci-tasks.tests]\nexclude = [{python = "3.11"}]\n',
+            "[tool.ci-tasks.tests.exclude[0]]: missing required key 'os'",
+        ),
+        (
+            '[tool.ci-tasks.tests]\nexclude = [{python = "py3", os = "macos-14"}]\n',
+            "[tool.ci-tasks.tests.exclude[0]]: python: expected a Python version",
+        ),
+        (
+            '[tool.ci-tasks.tests]\nexclude = [{python = "3.11", os = "win", shell = "x"}]\n',
+            "unknown key 'tool.ci-tasks.tests.exclude[0].shell'",
+        ),
+        (
+            (
+                '[tool.ci-tasks]\npython = ["3.11", "3.12"]\n'
+                '[tool.ci-tasks.tests]\nexclude = [{python = "3.10", os = "ubuntu-latest"}]\n'
+            ),
+            "tests.exclude[0]: python '3.10' is not in python (3.11, 3.12); the matrix has no",
+        ),
+        (
+            (
+                '[tool.ci-tasks.tests]\nos = ["ubuntu-latest", "macos-14"]\n'
+                'exclude = [{python = "3.11", os = "windows-latest"}]\n'
+            ),
+            "tests.exclude[0]: os 'windows-latest' is not in tests.os (ubuntu-latest, macos-14)",
+        ),
+        (
             "[tool.ci-tasks.timeouts]\ntest = 60\n",
             "unknown key 'tool.ci-tasks.timeouts.test'; did you mean 'tests'?",
         ),
@@ -238,6 +269,30 @@ def test_os_and_interpreters_beyond_cpython_are_read(tmp_path):
     assert config.python == ("3.12", "pypy3.11", "3.14t", "3.16-dev")
     assert config.os == ("ubuntu-latest", "windows-2025", "macos-14")
     assert Config().os == ("ubuntu-latest",)
+
+
+def test_a_stage_may_run_on_os_of_its_own_and_leave_out_pairs(tmp_path):
+    """A stage's ``os`` replaces the shared one for it alone; ``exclude`` pairs are kept."""
+    path = write(
+        tmp_path,
+        """\
+        [tool.ci-tasks]
+        python = ["3.12", "pypy3.11"]
+        os = ["ubuntu-latest", "windows-latest"]
+
+        [tool.ci-tasks.build]
+        os = ["ubuntu-latest"]
+
+        [tool.ci-tasks.tests]
+        exclude = [{ python = "pypy3.11", os = "windows-latest" }]
+        """,
+    )
+    config = load_config(path)
+    assert config.runners("build") == ("ubuntu-latest",)
+    assert config.runners("lint") == ("ubuntu-latest", "windows-latest")
+    assert config.runners("docs") == config.os  # a session that is no stage: the shared list
+    assert [(e.python, e.os) for e in config.excluded("tests")] == [("pypy3.11", "windows-latest")]
+    assert config.excluded("build") == ()
 
 
 def test_each_stage_owns_its_timeout_under_either_spelling(tmp_path):

@@ -38,7 +38,9 @@ def test_write_report_envelope(tmp_path):
         text=True,
         check=True,
     ).stdout.strip()
-    path = reports.write_report(tmp_path, "build", verdict="passed", body={"artifacts": []})
+    path = reports.write_report(
+        tmp_path, "build", verdict="passed", body={"artifacts": []}, version=1
+    )
     data = json.loads(path.read_text())
     assert path == tmp_path / ".ci-tasks" / "build-report.json"
     assert data["schema"] == "ci-tasks/build-report"
@@ -51,7 +53,7 @@ def test_write_report_envelope(tmp_path):
 def test_no_git_means_no_commit(tmp_path, monkeypatch):
     """Outside a git repository the commit is null, not an error."""
     monkeypatch.delenv("GITHUB_SHA", raising=False)
-    path = reports.write_report(tmp_path, "smoke", verdict="failed", body={})
+    path = reports.write_report(tmp_path, "smoke", verdict="failed", body={}, version=1)
     assert json.loads(path.read_text())["commit"] is None
 
 
@@ -141,7 +143,7 @@ def test_report_dir_ignores_itself_so_git_lists_nothing_without_init(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert status.stdout == ""
-    reports.write_report(tmp_path, "build", verdict="passed", body={})
+    reports.write_report(tmp_path, "build", verdict="passed", body={}, version=1)
     assert stream.getvalue() == ""  # ignored by git now: nothing to warn about
 
 

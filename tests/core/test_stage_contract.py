@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from pathlib import Path
+
 import pytest
 
 import ci_tasks  # noqa: F401 - the registry hands every stage's spec to the shared layer
@@ -63,3 +67,20 @@ def test_a_sessions_flags_give_its_help_and_its_one_line_errors() -> None:
     assert flags.parse(["--dry-run"]).dry_run is True
     with pytest.raises(UsageError, match=r"^nox -s readiness --: unrecognized arguments: --wet"):
         flags.parse(["--wet"])
+
+
+def test_a_stage_report_is_written_with_the_version_its_spec_declares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's ``version`` is the spec's ``report_version``, for every report written."""
+    bumped = dataclasses.replace(stage._STAGES["build"], report_version=3)
+    monkeypatch.setitem(stage._STAGES, "build", bumped)
+    path = stage.write_stage_report(tmp_path, "build", verdict="passed", body={})
+    data = json.loads(path.read_text())
+    assert (path.name, data["schema"], data["version"]) == (
+        "build-report.json",
+        "ci-tasks/build-report",
+        3,
+    )
+    with pytest.raises(KeyError, match="stage 'preflight' declares no report"):
+        stage.write_stage_report(tmp_path, "preflight", verdict="passed", body={})

@@ -16,6 +16,7 @@ import json
 import time
 import urllib.parse
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -152,6 +153,12 @@ class FakeGitHub:
     """When set, every POST/PATCH of a pull request is answered with it."""
     current: dict[str, object] | None = None
     """The run in progress (``GET /actions/runs/{id}`` finds it besides the completed ones)."""
+    dispatches: list[tuple[str, str]] = field(default_factory=list)
+    """``(workflow file, ref)`` of each ``workflow_dispatch`` asked for, in order."""
+    dispatch_refusal: Response | None = None
+    """When set, every workflow dispatch is answered with it (recorded all the same)."""
+    on_dispatch: Callable[[], object] | None = None
+    """Called as a dispatch arrives (a test looks at what the branch holds by then)."""
 
     def upload(
         self, run: dict[str, object], name: str, archive: bytes, storage: FakeStorage
@@ -172,6 +179,10 @@ class FakeGitHub:
         if url.path == f"/repos/{REPO}":
             body: object = {"full_name": REPO, "default_branch": self.default_branch}
             headers: dict[str, str] = {}
+        elif url.path.startswith(f"/repos/{REPO}/actions/workflows/") and url.path.endswith(
+            "/dispatches"
+        ):
+            return self._dispatch(request, url.path)
         elif url.path.startswith(f"/repos/{REPO}/actions/workflows/") and url.path.endswith(
             "/runs"
         ):
@@ -207,6 +218,20 @@ class FakeGitHub:
             self.not_modified += 1
             return Response(304, b"", headers)
         return Response(200, data, headers)
+
+    def _dispatch(self, request: Request, path: str) -> Response:
+        """``POST .../actions/workflows/{file}/dispatches`` with ``{"ref"}``: 204, as GitHub."""
+        if request.method != "POST":
+            return Response(404, {"message": "Not Found"})
+        ref = request.json().get("ref")
+        self.dispatches.append((urllib.parse.unquote(path.split("/")[-2]), str(ref)))
+        if self.on_dispatch is not None:
+            self.on_dispatch()
+        if self.dispatch_refusal is not None:
+            return self.dispatch_refusal
+        if not ref:
+            return Response(422, {"message": "Invalid request. 'ref' is required"})
+        return Response(204, b"")
 
     def _runs_page(self, path: str, query: dict[str, str]) -> tuple[object, dict[str, str]]:
         chosen = [r for r in self.runs if query.get("branch") in (None, self.default_branch)]

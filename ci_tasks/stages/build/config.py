@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from ci_tasks.core.config import timeout_field
+from ci_tasks.core.config import os_field, timeout_field
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +25,8 @@ class BuildConfig:
     """Write a CycloneDX SBOM of the locked runtime dependencies beside the artifacts."""
     output_dir: str = dataclasses.field(default="dist", metadata={"nonempty": True})
     """Where the verified artifacts are copied, relative to the project."""
+    os: tuple[str, ...] | None = os_field()
+    """The runner labels its CI jobs run on; unset: ``[tool.ci-tasks] os``."""
     timeout: float = timeout_field(900.0)
     """The session's whole budget, in seconds (also ``[tool.ci-tasks.timeouts] build``)."""
 

@@ -36,7 +36,7 @@ from ci_tasks.core.errors import (
     exit_code_for,
 )
 from ci_tasks.core.retry import NETWORK_ERRORS
-from ci_tasks.core.stage import StageContext
+from ci_tasks.core.stage import StageContext, write_stage_report
 from ci_tasks.stages.build.archives import ArchiveError, read_archive, sha256_file, unpack_sdist
 from ci_tasks.stages.build.config import BuildConfig
 from ci_tasks.stages.build.model import MAX_FINDINGS, Artifacts, Check
@@ -400,7 +400,7 @@ def build(ctx: StageContext) -> None:
     except CITasksError as exc:
         # An earlier green report must not outlive a run that could not finish.
         could_not_run = exit_code_for(exc) == EXIT_ERROR
-        reports.write_report(
+        write_stage_report(
             ctx.root,
             "build",
             verdict="unverified" if could_not_run else "failed",
@@ -414,7 +414,7 @@ def build(ctx: StageContext) -> None:
     for check in checks:
         style = {"passed": "ok", "failed": "error", "skipped": "warning"}[check.status]
         ctx.output.line(f"{check.name}: {check.status} {check.message}".rstrip(), style)
-    reports.write_report(
+    write_stage_report(
         ctx.root,
         "build",
         verdict=verdict,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from ci_tasks.core.config import timeout_field
+from ci_tasks.core.config import os_field, timeout_field
 from ci_tasks.core.ignores import Ignore
 
 
@@ -57,5 +57,7 @@ class LintConfig:
     (``"*"``: all). A current, committed ``uv.lock`` pins every group already."""
     ignore: tuple[LintIgnore, ...] = ()
     """Accepted findings, each with a reason and an expiry date (``ci-tasks baseline``)."""
+    os: tuple[str, ...] | None = os_field()
+    """The runner labels its CI jobs run on; unset: ``[tool.ci-tasks] os``."""
     timeout: float = timeout_field(900.0)
     """The session's whole budget, in seconds (also ``[tool.ci-tasks.timeouts] lint``)."""

@@ -24,7 +24,7 @@ from ci_tasks.core import ignores, own_commands, reports, tools
 from ci_tasks.core.errors import CheckFailed, CITasksError, ToolMissingError
 from ci_tasks.core.pins import PRE_COMMIT, Pin
 from ci_tasks.core.retry import NETWORK_ERRORS
-from ci_tasks.core.stage import StageContext
+from ci_tasks.core.stage import StageContext, write_stage_report
 from ci_tasks.stages.lint import pinning, scope, toolchain
 from ci_tasks.stages.lint.config import LintConfig, LintIgnore
 from ci_tasks.stages.lint.pinning import Finding
@@ -455,7 +455,7 @@ def lint(ctx: StageContext) -> None:
     collected = collect(ctx, config)
     judged = judge(collected.findings, config.ignore, ctx.today())
     findings = judged.active
-    reports.write_report(
+    write_stage_report(
         ctx.root,
         "lint",
         verdict="failed" if findings else "passed",

@@ -47,7 +47,12 @@ def register(config: Config) -> None:
 
 
 STAGE: StageSpec = StageSpec(
-    name="preflight", section=PreflightConfig, register=register, usage=USAGE, ci=False
+    name="preflight",
+    section=PreflightConfig,
+    register=register,
+    usage=USAGE,
+    ci=False,
+    local=True,  # it runs the other stages on a laptop; CI runs them as jobs of their own
 )
 
 __all__ = ["STAGE", "USAGE", "preflight", "register"]

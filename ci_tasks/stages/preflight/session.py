@@ -30,7 +30,13 @@ from ci_tasks.core.errors import (
     UsageError,
     exit_code_for,
 )
-from ci_tasks.core.stage import StageContext, judge, runnable_stages, written_files
+from ci_tasks.core.stage import (
+    CHILD_NOX_ENV,
+    StageContext,
+    judge,
+    runnable_stages,
+    written_files,
+)
 from ci_tasks.core.verdict import Status, Verdict, tempered
 from ci_tasks.stages.preflight import fingerprint
 from ci_tasks.stages.preflight.config import PreflightConfig
@@ -268,20 +274,26 @@ def python_version(venv: Path | None) -> str:
 def stage_settings(config: Config, name: str, today: dt.date | None = None) -> Any:
     """The configuration a stage reads, as plain data: its section and the shared keys.
 
-    The ignores that have expired by *today* are part of it: an entry's ``until`` passing
-    changes the verdict though no file changed, so a green answered from the cache must
-    not outlive it.
+    The accounted-for entries that have expired by *today* are part of it, ignores and
+    quarantined tests alike: an entry's ``until`` passing changes the verdict though no
+    file changed, so a green answered from the cache must not outlive it.
     """
     raw = config.sections.get(name)
     section: Any = raw
     if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
-        # Its timeout bounds the run but never changes what it finds.
-        section = {k: v for k, v in dataclasses.asdict(raw).items() if k != "timeout"}
+        # Its timeout bounds the run, and its CI matrix (os, exclude) says where CI runs it:
+        # neither changes what it finds here.
+        section = {
+            k: v
+            for k, v in dataclasses.asdict(raw).items()
+            if k not in {"timeout", "os", "exclude"}
+        }
     on = today or ignores.today()
     expired = [
-        f"{entry.key}:{entry.file}"
-        for entry in getattr(raw, "ignore", ())
-        if isinstance(entry, ignores.Ignore) and entry.expired(on)
+        f"{key}:{entry.key}:{getattr(entry, 'file', '')}"
+        for key, entries in _accountable(raw)
+        for entry in entries
+        if entry.expired(on)
     ]
     replacement = config.replaced.get(name)
     return {
@@ -290,8 +302,22 @@ def stage_settings(config: Config, name: str, today: dt.date | None = None) -> A
         "replaced_by": list(replacement.sessions) if replacement else None,
         "dependency_groups": list(config.dependency_groups),
         "python": list(config.python),
-        "expired_ignores": sorted(expired),
+        "expired": sorted(expired),
     }
+
+
+def _accountable(section: object) -> list[tuple[str, list[ignores.Accountable]]]:
+    """The section's lists of accounted-for entries (``ignore``, ``quarantine``), by key."""
+    if not dataclasses.is_dataclass(section) or isinstance(section, type):
+        return []
+    found = []
+    for field in dataclasses.fields(section):
+        value = getattr(section, field.name)
+        if isinstance(value, tuple):
+            entries = [e for e in value if isinstance(e, ignores.Accountable)]
+            if entries:
+                found.append((field.name, entries))
+    return found
 
 
 def stage_outputs(config: Config) -> frozenset[str]:
@@ -396,7 +422,8 @@ def project_session(replacement: ReplacedStage) -> AnyStage:
         if ctx.posargs:
             command += ["--", *ctx.posargs]
         try:
-            ctx.runner.run(command, cwd=ctx.root)
+            # This run has said what the noxfile clashes with already: not the child again.
+            ctx.runner.run(command, cwd=ctx.root, env={CHILD_NOX_ENV: "1"})
         except CommandFailed as exc:
             # nox ends with 1 when a session failed, 2 when it could not start (usage).
             failed = CITasksError if exc.returncode == EXIT_ERROR else CheckFailed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from ci_tasks.core.config import timeout_field
+from ci_tasks.core.config import os_field, timeout_field
 from ci_tasks.core.ignores import Ignore
 
 Level = Literal["low", "medium", "high"]
@@ -69,6 +69,8 @@ class SecurityConfig:
     """Whether an unverified result fails (default: fail when ``CI=true``, else warn)."""
     versions: ScannerVersions | None = None
     """Removed (see :class:`ScannerVersions`): setting it is a configuration error."""
+    os: tuple[str, ...] | None = os_field()
+    """The runner labels its CI jobs run on; unset: ``[tool.ci-tasks] os``."""
     timeout: float = timeout_field(900.0)
     """The session's whole budget, in seconds (also ``[tool.ci-tasks.timeouts] security``)."""
 

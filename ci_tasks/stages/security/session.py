@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ci_tasks.core import groups as groups_mod
-from ci_tasks.core import reports
 from ci_tasks.core.config import PYPROJECT, read_pyproject
 from ci_tasks.core.errors import (
     CheckFailed,
@@ -30,7 +29,7 @@ from ci_tasks.core.errors import (
 )
 from ci_tasks.core.ignores import Candidate
 from ci_tasks.core.retry import NETWORK_ERRORS
-from ci_tasks.core.stage import StageContext
+from ci_tasks.core.stage import StageContext, write_stage_report
 from ci_tasks.core.verdict import Verdict, unverified
 from ci_tasks.stages.security._bandit import Bandit
 from ci_tasks.stages.security._common import last_line
@@ -163,7 +162,7 @@ def security(ctx: StageContext) -> Verdict | None:
         )
         results, missing = run_scanners(SCANNERS, scan_ctx)
     outcome = judge(results, cfg.ignore, ctx.today())
-    path = reports.write_report(
+    path = write_stage_report(
         ctx.root, "security", verdict=outcome.verdict, body=report_body(outcome)
     )
     _tell(ctx, outcome)

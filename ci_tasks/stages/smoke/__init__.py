@@ -40,7 +40,7 @@ STAGE: StageSpec = StageSpec(
     section=SmokeConfig,
     register=register,
     report="smoke",
-    exports={"url": lambda section: section.url},
+    exports={"url": lambda section, _config: section.url},
     usage=usage,
     ci=False,
 )

@@ -27,10 +27,9 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import reports
 from ci_tasks.core.errors import CheckFailed, ConfigError, ServiceUnavailable, UsageError
 from ci_tasks.core.retry import NO_RETRY, Clock
-from ci_tasks.core.stage import Flags, StageContext
+from ci_tasks.core.stage import Flags, StageContext, write_stage_report
 from ci_tasks.stages.smoke.conditions import Condition, Observation, Outcome, evaluate, parse
 from ci_tasks.stages.smoke.config import SmokeConfig
 
@@ -480,7 +479,7 @@ def _finish(
             f"not ready after {readiness.waited:.1f} s ({readiness.attempts} attempts): {seen}"
         ]
     verdict = "failed" if problems else "passed"
-    reports.write_report(
+    write_stage_report(
         ctx.root,
         "smoke",
         verdict=verdict,

@@ -81,6 +81,23 @@ def written(section: TestsConfig) -> tuple[str, ...]:
     return tuple(p.replace("{session}", "tests") for p in (section.junit_xml, section.coverage_xml))
 
 
+def reads_ci_durations(section: TestsConfig, config: Config) -> bool:
+    """Whether its CI jobs read the last CI run's durations (``session._recorded``).
+
+    A shard's split does; ``workers = "auto"`` does to plan on a fresh checkout, unless
+    the project's addopts run pytest-xdist (``-n``), which leaves the choice to xdist
+    (:func:`~ci_tasks.stages.tests.planning.chooses_workers`). The noxfile's own tests
+    session, in the place of ours, reads none.
+    """
+    from ci_tasks.stages.tests.pytest_config import xdist_in_addopts  # noqa: PLC0415 - read when workflows are made
+
+    if "tests" in config.replaced:
+        return False
+    if section.shards > 1:
+        return True
+    return section.workers == "auto" and not xdist_in_addopts(config.root)
+
+
 def adopted(own: OwnCommands, root: Path) -> Mapping[str, Adopted]:
     """What ``ci-tasks init`` writes into the section: the project's test command's scope."""
     from ci_tasks.stages.tests import scope  # noqa: PLC0415 - loaded when init asks
@@ -98,10 +115,8 @@ STAGE: StageSpec = StageSpec(
     outputs=written,
     adopted=adopted,
     exports={
-        "shards": lambda section: section.shards,
-        # Whether its CI jobs read the last CI run's durations (session._recorded): a shard's
-        # split, and workers = "auto", which plans from them on a fresh checkout.
-        "reads_ci_durations": lambda section: section.shards > 1 or section.workers == "auto",
+        "shards": lambda section, _config: section.shards,
+        "reads_ci_durations": reads_ci_durations,
     },
     usage=USAGE,
 )

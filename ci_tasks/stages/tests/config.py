@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Literal
 
-from ci_tasks.core.config import at_least, timeout_field
+from ci_tasks.core.config import MatrixExclusion, at_least, os_field, timeout_field
 from ci_tasks.core.ignores import Accountable
 
 
@@ -112,5 +112,10 @@ class TestsConfig:
     its own test command syncs."""
     rerun: tuple[RerunRule, ...] = ()
     quarantine: tuple[QuarantineEntry, ...] = ()
+    os: tuple[str, ...] | None = os_field()
+    """The runner labels its CI jobs run on; unset: ``[tool.ci-tasks] os``."""
+    exclude: tuple[MatrixExclusion, ...] = ()
+    """Python and OS pairs CI runs no tests job for (``{python = "pypy3.11", os =
+    "windows-latest"}``), as a GitHub matrix's ``exclude``; each names a job the matrix has."""
     timeout: float = timeout_field(1800.0)
     """The session's whole budget, in seconds (also ``[tool.ci-tasks.timeouts] tests``)."""

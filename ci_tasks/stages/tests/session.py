@@ -22,7 +22,7 @@ from typing import Any
 
 from ci_tasks.core import ignores, masking, own_commands, reports
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
-from ci_tasks.core.stage import StageContext, install_locked
+from ci_tasks.core.stage import StageContext, install_locked, write_stage_report
 from ci_tasks.stages.tests import ci_durations, coverage, durations, flaky
 from ci_tasks.stages.tests import scope as test_scope
 from ci_tasks.stages.tests.command import Shard, usage_problem
@@ -470,8 +470,8 @@ def _write_report(
         **extra,
     }
     verdict = "failed" if judged.problems else "passed"
-    reports.write_report(
-        ctx.root, "flaky", verdict=verdict, body=body, path=ctx.root / outputs.report
+    write_stage_report(
+        ctx.root, "tests", verdict=verdict, body=body, path=ctx.root / outputs.report
     )
 
 

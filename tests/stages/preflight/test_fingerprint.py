@@ -154,3 +154,26 @@ def test_an_ignore_expiring_invalidates(repo: Path) -> None:
     last_day = stage_settings(config, "lint", dt.date(2026, 6, 30))
     assert stage_settings(config, "lint", dt.date(2026, 6, 1)) == last_day
     assert stage_settings(config, "lint", dt.date(2026, 7, 1)) != last_day
+
+
+def test_a_quarantine_entry_expiring_changes_the_tests_fingerprint(repo: Path) -> None:
+    """The day after a quarantined test's ``until``, a cached tests pass no longer answers."""
+    entry = {"test": "tests/test_x.py::test_flaky", "reason": "issue 7", "until": "2026-06-30"}
+    config = parse_config({"tests": {"quarantine": [entry]}}, repo / "pyproject.toml")
+    tree = fingerprint.tree_state(repo, stage_outputs(config))
+
+    def on(day: dt.date) -> str:
+        settings = stage_settings(config, "tests", day)
+        return fingerprint.stage_fingerprint(
+            tree,
+            stage="tests",
+            settings=settings,
+            posargs=(),
+            python="3.11.7",
+            ci_tasks_version="0.1.0",
+            lock=None,
+        )
+
+    written = on(dt.date(2026, 6, 1))  # the day the cache was written
+    assert on(dt.date(2026, 6, 30)) == written
+    assert on(dt.date(2026, 7, 1)) != written

@@ -450,6 +450,8 @@ def test_nox_preflight_fails_naming_the_projects_failing_session(tmp_path: Path)
     assert done.returncode == 1, done.stdout
     assert (sample.path / "tests-ran.log").read_text() == "ran\n"
     assert "tests: the project's own `tests` session runs in its place" in done.stdout
+    # Said once by this run's nox, not again by the nox preflight starts for the session.
+    assert done.stdout.count("the noxfile defines 'tests' itself") == 1
     assert (
         "the project's own `tests` session failed (nox exit code 1) in place of ci_tasks' "
         "tests stage" in done.stdout

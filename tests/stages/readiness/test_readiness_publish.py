@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_readiness_session import project, stage
 
-from ci_tasks.core import reports
+from ci_tasks.core.stage import write_stage_report
 from ci_tasks.stages.readiness import checklist, publish
 from ci_tasks.stages.readiness.model import Check, Result, Status
 from ci_tasks.stages.readiness.session import BADGE_FILE
@@ -223,7 +223,7 @@ def test_slack_429_with_retry_after_is_retried_once(tmp_path):
 def test_notify_without_webhook_warns(good):
     """--notify with no SLACK_WEBHOOK_URL warns and does not crash."""
     root = good
-    reports.write_report(root, "security", verdict="failed", body={"findings": [], "skipped": 0})
+    write_stage_report(root, "security", verdict="failed", body={"findings": [], "skipped": 0})
     code, out = stage(root, "--offline", "--notify")
     assert code == 0, out
     assert "SLACK_WEBHOOK_URL is not set" in out

@@ -15,7 +15,7 @@ from ci_tasks.core import reports
 from ci_tasks.core.actions import Output
 from ci_tasks.core.config import ReplacedStage, load_config
 from ci_tasks.core.runner import Runner
-from ci_tasks.core.stage import StageContext, run_stage
+from ci_tasks.core.stage import StageContext, run_stage, write_stage_report
 from ci_tasks.stages.readiness import readiness
 from ci_tasks.stages.readiness.cache import CACHE_FILE
 from tests.support.github_fake import REPO, FakeGitHub, make_runs
@@ -67,11 +67,9 @@ def project(tmp_path, readiness_toml="", *, good=True):
     git(proj.path, "commit", "-q", "-m", "init")
     root = proj.path
     verdict = "passed" if good else "failed"
-    reports.write_report(root, "security", verdict=verdict, body={"findings": [], "skipped": 0})
-    reports.write_report(root, "build", verdict=verdict, body={})
-    reports.write_report(
-        root, "lint", verdict="passed", body={"lock_current": True, "findings": []}
-    )
+    write_stage_report(root, "security", verdict=verdict, body={"findings": [], "skipped": 0})
+    write_stage_report(root, "build", verdict=verdict, body={})
+    write_stage_report(root, "lint", verdict="passed", body={"lock_current": True, "findings": []})
     reports.write_json(
         root / ".ci-tasks/flaky-history.json",
         {
@@ -164,7 +162,7 @@ def test_dry_run_shows_a_diff_and_writes_nothing(tmp_path):
     stage(root, "--offline")
     before = (root / "RELEASE_CHECKLIST.md").read_bytes()
     cache_before = (root / CACHE_FILE).read_bytes()
-    reports.write_report(root, "build", verdict="failed", body={})
+    write_stage_report(root, "build", verdict="failed", body={})
     code, out = stage(root, "--offline", "--dry-run")
     assert code == 0, out
     assert "would change" in out
@@ -203,7 +201,7 @@ def test_exemption_is_shown_with_reason(tmp_path):
     root = project(
         tmp_path, "exemptions = [{check = 'build', reason = 'no wheel yet (#12)'}]", good=False
     ).path
-    reports.write_report(root, "security", verdict="passed", body={"findings": [], "skipped": 0})
+    write_stage_report(root, "security", verdict="passed", body={"findings": [], "skipped": 0})
     code, out = stage(root, "--offline", "--check-only")
     assert code == 0, out
     assert "exempt: no wheel yet (#12) (would be: fail" in out
@@ -285,7 +283,7 @@ def test_cli_check_only_exit_codes_at_the_threshold(tmp_path, passing, failing, 
         checks.workflows.enabled = false
         """)
     root = project(tmp_path, toml).path
-    reports.write_report(root, "security", verdict="failed", body={"findings": [], "skipped": 0})
+    write_stage_report(root, "security", verdict="failed", body={"findings": [], "skipped": 0})
     done = cli(root, "--check-only", "--offline")
     assert done.returncode == code, done.stdout + done.stderr
     shown = "89.9 %" if passing == 899 else "90.0 %"

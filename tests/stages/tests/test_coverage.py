@@ -7,8 +7,8 @@ import tomllib
 
 import pytest
 
-from ci_tasks.core import reports
 from ci_tasks.core.config import parse_config
+from ci_tasks.core.stage import write_stage_report
 from ci_tasks.stages.readiness import checks, evidence
 from ci_tasks.stages.readiness.model import Status
 from ci_tasks.stages.tests import coverage
@@ -125,9 +125,9 @@ def test_the_floor_is_judged_on_every_tests_job_combined(tmp_path):
         (folder / "coverage.xml").write_text(_cobertura(hits))
         floor = {"fail_under": 100.0, "source": "the project's fail_under"}
         body = {"session": session, "coverage_xml": f".ci-tasks/{session}/coverage.xml"}
-        reports.write_report(
+        write_stage_report(
             tmp_path,
-            "flaky",
+            "tests",
             verdict="passed",
             body={**body, "coverage": 66.7, "coverage_floor": floor, "slow": []},
             path=folder / "flaky-report.json",
