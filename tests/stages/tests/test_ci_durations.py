@@ -304,7 +304,7 @@ def test_a_long_suite_runs_in_one_process_per_core_from_the_last_ci_runs_duratio
     # Another Python's durations are not this session's: 3.12's tiny suite is not read.
     github.upload("ci-tasks-tests-3.12-ubuntu-latest", {"test-durations.json": _durations(3, 0.01)})
     prepared = _prepare(tmp_path, _ci_env(github.api.url))
-    assert prepared.plan == session.Plan(processes=CORES)
+    assert (prepared.plan.processes, prepared.plan.xdist) == (CORES, 0)
     out = capsys.readouterr().out
     assert f"workers: {CORES} pytest processes: recorded suite time 100.0 s (200 tests" in out
     assert "by the durations CI run #1234 recorded (200 tests)" in out
@@ -325,7 +325,7 @@ def test_without_the_last_runs_durations_it_plans_as_today_and_says_why(
     """No token, no run, no durations: one process per core, and the reason on the line."""
     github.upload("ci-tasks-tests-3.11-ubuntu-latest", {"junit.xml": "<testsuites/>"})
     prepared = _prepare(tmp_path, _ci_env(github.api.url, **env))
-    assert prepared.plan == session.Plan(processes=CORES)
+    assert (prepared.plan.processes, prepared.plan.xdist) == (CORES, 0)
     assert prepared.store == {}
     line = f"workers: {CORES} pytest processes: no recorded suite duration yet; {why}"
     assert line in capsys.readouterr().out
