@@ -309,7 +309,10 @@ def test_frozen():
 
 
 def test_tests_group_is_synced(tmp_path):
-    """Pytest's `tests` group is synced, not uv's default groups; -R syncs nothing."""
+    """Pytest's `tests` group is synced, not uv's default groups; -R syncs nothing.
+
+    -r alone runs no `uv sync` while its stamp matches; a uv.toml or UV_INDEX_URL defeats it.
+    """
     tools = ", ".join(f'"{t}"' for t in DEV)
     sample = make_project(tmp_path, lock=False, files={"tests/test_frozen.py": FROZEN})
     sample.write("pyproject.toml", GROUPS_PYPROJECT.format(tools=tools))
@@ -326,9 +329,19 @@ def test_tests_group_is_synced(tmp_path):
     assert reused.returncode == 0, reused.stdout
     assert "sync: skipped (-R / --no-install" in reused.stdout
     assert "2 passed" in reused.stdout
+    stamped = sample.nox("-r", "-s", "tests")
+    assert stamped.returncode == 0, stamped.stdout
+    assert "sync: skipped (nothing uv reads changed since the last sync)" in stamped.stdout
+    assert "Resolved " not in stamped.stdout  # no uv sync ran: it always says it resolved
+    sample.write("uv.toml", 'link-mode = "copy"\n')
     synced = sample.nox("-r", "-s", "tests")
     assert synced.returncode == 0, synced.stdout
-    assert "sync: skipped" not in synced.stdout
+    assert f"sync: {sample.path / 'uv.toml'} changed since the last sync" in synced.stdout
+    assert "Resolved " in synced.stdout
+    indexed = sample.nox("-r", "-s", "tests", env={"UV_INDEX_URL": "https://pypi.org/simple"})
+    assert indexed.returncode == 0, indexed.stdout
+    assert "sync: UV_* environment changed since the last sync" in indexed.stdout
+    assert "Resolved " in indexed.stdout
 
 
 PARTS = """\
