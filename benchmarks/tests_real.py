@@ -17,7 +17,11 @@ fetched is part of this repository:
   serial ``pytest --cov``, and the session with ``coverage = false`` against plain
   ``pytest`` (both in a venv made from the project's lock, with pytest-cov added, which
   packaging's own groups lack). Targets: <= 0.7x and <= 0.75x; and the session passes
-  the project's own floor.
+  the project's own floor. Beside them, the machine's limit: the same split by file the
+  session makes (from the durations it recorded, one part per core), run as plain
+  ``pytest`` processes side by side, no ci_tasks (``tests_real.py limit``), once plain and
+  once under ``coverage run`` (then ``coverage combine``); target: the session <= 1.1x it,
+  either way.
 
 Each command runs once cold (venvs, the durations ``workers = "auto"`` decides from),
 then the commands take turns (A, B, A, B...), so a loaded machine slows each alike;
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import statistics
@@ -48,6 +53,7 @@ from typing import NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ci_tasks.core import groups
+from ci_tasks.stages.tests import durations, environment, file_split
 from tests.support.sample import clean_env
 
 
@@ -328,11 +334,20 @@ def _packaging(
         plain_env = {**env, "PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}"}
         plain_env["COVERAGE_FILE"] = str(Path(tmp) / ".coverage")
         pytest = [str(venv / "bin" / "pytest"), "-p", "no:cacheprovider", "-q"]
+        limit = [sys.executable, str(Path(__file__).resolve()), "limit", str(root)]
+        limit += ["--venv", str(venv)]
         commands = {
             "default session (auto: coverage on)": (session, root, env, False),
             "serial pytest --cov": ([*pytest, "--cov"], root, plain_env, False),
             "session, coverage = false": (session, root, env, True),
             "plain pytest": (pytest, root, plain_env, False),
+            "limit: plain pytest parts side by side, coverage run": (
+                [*limit, "--coverage"],
+                root,
+                plain_env,
+                False,
+            ),
+            "limit: plain pytest parts side by side": (limit, root, plain_env, False),
         }
         log = Path(tempfile.gettempdir()) / f"tests_real-{root.name}.log"
         log.write_text("")
@@ -342,10 +357,42 @@ def _packaging(
     show(
         f"{root.name}: runs each {args.repeat}, load {load:.1f}; log {log}",
         rows,
-        [(names[0], names[1], 0.7), (names[2], names[3], 0.75)],
+        [
+            (names[0], names[1], 0.7),
+            (names[2], names[3], 0.75),
+            (names[0], names[4], 1.1),
+            (names[2], names[5], 1.1),
+        ],
     )
     totals = re.findall(r"coverage total: [^\n]*", log.read_text(encoding="utf-8"))
     print(f"  the default session's coverage: {totals[-1] if totals else 'none reported'}")
+
+
+def limit(args: argparse.Namespace) -> None:
+    """The machine's limit: the session's split by file, as plain pytest processes at once.
+
+    The parts are those the session makes (:mod:`ci_tasks.stages.tests.file_split`, from
+    the durations its runs recorded, one part per core); no ci_tasks in them. Exits with
+    the parts' worst exit code.
+    """
+    root, bin_dir = Path(args.dir).resolve(), Path(args.venv) / "bin"
+    data = json.loads((root / ".ci-tasks" / durations.FILE).read_text(encoding="utf-8"))
+    costs = durations.latest(durations.parse_store(data) or {})
+    split = file_split.split_by_file(
+        costs, file_split.suite_of(root, (), costs), environment.usable_cores()
+    )
+    if not split.args:
+        raise SystemExit(f"no split by file: {split.reason}")
+    pytest = [str(bin_dir / "pytest"), "-p", "no:cacheprovider", "-q"]
+    if args.coverage:
+        run = [str(bin_dir / "python"), "-m", "coverage", "run", "-p", "-m", "pytest"]
+        pytest = [*run, *pytest[1:]]
+    parts = [subprocess.Popen([*pytest, *part], cwd=root) for part in split.args]
+    codes = [part.wait() for part in parts]
+    if args.coverage:
+        combine = [str(bin_dir / "python"), "-m", "coverage", "combine", "-q"]
+        codes.append(subprocess.run(combine, cwd=root, check=False).returncode)
+    raise SystemExit(max(codes))
 
 
 def main() -> None:
@@ -358,8 +405,12 @@ def main() -> None:
         one.add_argument(
             "--warm", action="store_true", help="skip the cold round (venvs and durations exist)"
         )
+    parts = sub.add_parser("limit", help="the session's split as plain pytest side by side")
+    parts.add_argument("dir")
+    parts.add_argument("--venv", required=True, help="the venv whose pytest runs the parts")
+    parts.add_argument("--coverage", action="store_true", help="each part under coverage run")
     args = parser.parse_args()
-    (small if args.suite == "small" else packaging)(args)
+    {"small": small, "packaging": packaging, "limit": limit}[args.suite](args)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ __all__ = [
     "nox_python",
     "os_problem",
     "python_problem",
+    "runner_os",
     "session_tags",
 ]
 
@@ -58,6 +59,21 @@ def os_problem(value: str) -> str | None:
     if _LABEL.match(value):
         return None
     return "a GitHub runner label (ubuntu-latest, windows-latest, macos-latest, ...)"
+
+
+# GitHub's hosted runner labels by the OS their jobs see as RUNNER_OS.
+_RUNNER_OSES = (("ubuntu", "Linux"), ("windows", "Windows"), ("macos", "macOS"))
+
+
+def runner_os(label: str) -> str | None:
+    """The ``RUNNER_OS`` of a hosted runner *label* (``ubuntu-24.04``: ``Linux``), if known.
+
+    A self-hosted runner's label says nothing of its OS: ``None``.
+    """
+    for prefix, name in _RUNNER_OSES:
+        if label == f"{prefix}-latest" or label.startswith(f"{prefix}-"):
+            return name
+    return None
 
 
 def is_prerelease(python: str) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from ci_tasks.core import ignores, masking, matrix, reports, tools
+from ci_tasks.core import ignores, masking, matrix, reports, sync_stamp, tools
 from ci_tasks.core.actions import Output, default_output
 from ci_tasks.core.errors import (
     EXIT_ERROR,
@@ -305,6 +305,9 @@ def install_locked(
 
     Not with nox's ``-R`` / ``--no-install`` on a reused venv, as nox skips its own installs.
 
+    Nor into a session venv whose stamp says nothing uv reads changed since its last sync
+    (:mod:`~ci_tasks.core.sync_stamp`); any doubt means sync.
+
     ``uv sync --locked`` refuses a stale lock instead of silently re-resolving it, so a
     session tests exactly what ``uv.lock`` pins. Network failures are retried.
     """
@@ -316,8 +319,24 @@ def install_locked(
     for group in chosen:
         command += ["--group", group]
     command += ["--all-extras"] if all_extras else [f"--extra={e}" for e in extras]
-    env = {"UV_PROJECT_ENVIRONMENT": str(ctx.venv)} if ctx.venv else None
+    if ctx.venv is None:
+        ctx.runner.run(command, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+        return
+    venv = Path(ctx.venv)
+    env = {"UV_PROJECT_ENVIRONMENT": str(venv)}
+    whole = {**ctx.runner.env, **env}
+    before = sync_stamp.inputs(ctx.root, command, whole, uv=ctx.runner.which("uv"))
+    now = {**before, **sync_stamp.venv_state(venv)} if before is not None else None
+    change = sync_stamp.changed(sync_stamp.read(venv), now)
+    if change == "nothing":
+        ctx.output.line("sync: skipped (nothing uv reads changed since the last sync)")
+        return
+    if change is not None:
+        ctx.output.line(f"sync: {change} changed since the last sync")
+    sync_stamp.forget(venv)
     ctx.runner.run(command, env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+    if before is not None:
+        sync_stamp.write(venv, {**before, **sync_stamp.venv_state(venv)})
 
 
 def run_stage(stage: Stage, ctx: StageContext) -> int:

@@ -9,6 +9,11 @@ run of the same workflow that had finished before this run started, so every sha
 this run picks the same run and splits alike (each test in exactly one shard). Anything
 missing (no token, the API unreachable, no such run, no durations in it) leaves the
 caller without durations, and says why; it never fails the job.
+
+Only tests sessions' artifacts are downloaded (never lint's, security's or build's), and
+of those the ones uploaded on this job's OS (``RUNNER_OS``, against the label the artifact
+name ends with): a suite's durations on Windows say little of its durations on Linux.
+Another OS's are read only when this one's has none, and the line says so.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ci_tasks.core import artifacts, github, reports
+from ci_tasks.core import artifacts, github, matrix, reports
 from ci_tasks.core.errors import CITasksError
 from ci_tasks.core.retry import RetryPolicy
 from ci_tasks.stages.tests import durations
@@ -109,15 +114,49 @@ def session_artifacts(listed: list[artifacts.Artifact], session: str) -> list[ar
     return mine or listed
 
 
+_TESTS = f"{reports.ARTIFACT_PREFIX}tests"
+
+
+def _label(name: str) -> str:
+    """The runner label an artifact's name ends with (``ci-tasks-tests-3.11-ubuntu-latest``)."""
+    for prefix in ("ubuntu", "windows", "macos"):
+        start = name.rfind(f"-{prefix}-")
+        if start >= 0:
+            return name[start + 1 :]
+    return ""
+
+
+def choose_artifacts(
+    listed: list[artifacts.Artifact], session: str | None, here: str | None
+) -> tuple[list[artifacts.Artifact], str]:
+    """The artifacts to read durations from, and a note when they are another OS's (pure).
+
+    Tests sessions' only; with *session*, its own when the run has any
+    (:func:`session_artifacts`); then those of this job's OS *here* (``RUNNER_OS``), and
+    only when there are none, the others', noted (``none recorded on Windows: those of
+    ubuntu-latest``). Artifacts whose label names no OS (a self-hosted runner's) count as
+    any OS's.
+    """
+    tests = [a for a in listed if a.name.startswith(_TESTS)]
+    pool = tests if session is None else session_artifacts(tests, session)
+    if here is None:
+        return pool, ""
+    same = [a for a in pool if matrix.runner_os(_label(a.name)) in (here, None)]
+    if same or not pool:
+        return same, ""
+    labels = sorted({_label(a.name) for a in pool})
+    return pool, f"none recorded on {here}: those of {', '.join(labels)}"
+
+
 @dataclasses.dataclass(frozen=True)
-class _Preferring:
-    """An artifact source that lists only *session*'s artifacts, when it has any."""
+class _Chosen:
+    """An artifact source that lists the artifacts chosen beforehand."""
 
     source: artifacts.ArtifactSource
-    session: str
+    chosen: list[artifacts.Artifact]
 
-    def run_artifacts(self, run_id: int) -> list[artifacts.Artifact]:
-        return session_artifacts(self.source.run_artifacts(run_id), self.session)
+    def run_artifacts(self, run_id: int) -> list[artifacts.Artifact]:  # noqa: ARG002
+        return self.chosen
 
     def download(self, url: str, max_bytes: int) -> bytes | None:
         return self.source.download(url, max_bytes)
@@ -174,8 +213,11 @@ def from_github(
         if run is None:
             return Found({}, "no earlier completed run of this workflow")
         label = f"CI run #{run.get('run_number') or run['id']}"
+        chosen, note = choose_artifacts(
+            api.run_artifacts(int(run["id"])), session, env.get("RUNNER_OS") or None
+        )
         evidence = artifacts.gather(
-            api if session is None else _Preferring(api, session),
+            _Chosen(api, chosen),
             root,
             run_id=int(run["id"]),
             label=label,
@@ -189,4 +231,5 @@ def from_github(
     store, profile = merged(list(evidence.files))
     if not store:
         return Found({}, f"{label} uploaded no recorded durations")
-    return Found(store, f"the durations {label} recorded ({len(store)} tests)", profile)
+    said = f"the durations {label} recorded ({len(store)} tests)"
+    return Found(store, f"{said}; {note}" if note else said, profile)

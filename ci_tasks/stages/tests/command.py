@@ -26,6 +26,7 @@ RULES_ENV = "CI_TASKS_PYTEST_RERUN_RULES"
 SHARD_ENV = "CI_TASKS_PYTEST_SHARD"
 DURATIONS_ENV = "CI_TASKS_PYTEST_DURATIONS"
 PART_ENV = "CI_TASKS_PYTEST_PART"
+PART_FILES_ENV = "CI_TASKS_PYTEST_PART_FILES"
 PART_INDEX_ENV = "CI_TASKS_TEST_PART"
 """Documented for the project's tests: this process's part (from 1), only in a split run."""
 PARTS_ENV = "CI_TASKS_TEST_PARTS"
@@ -99,6 +100,7 @@ def pytest_env(
     part: Shard | None = None,
     costs: Path | None = None,
     project: Mapping[str, str] | None = None,
+    part_files: Path | None = None,
 ) -> dict[str, str | None]:
     """The environment one pytest process runs with (the plugin importable, its instructions).
 
@@ -107,8 +109,10 @@ def pytest_env(
     place of the session's, as tox's ``set_env`` replaces the outer one.
 
     *shard* is the CI shard to keep and *part* this process's part of it; *costs* the file
-    of recorded durations they split by. A part sees what a plain run sees (never
-    pytest-xdist's variables, which plugins read as "xdist is on"), plus our own
+    of recorded durations they split by; *part_files* the file naming the part's files
+    where the stage split the suite by file (:mod:`~ci_tasks.stages.tests.file_split`).
+    A part sees what a plain run sees (never pytest-xdist's variables, which plugins read
+    as "xdist is on"), plus our own
     :data:`PART_INDEX_ENV` and :data:`PARTS_ENV`, for tests that keep resources apart.
     The token the session itself reads GitHub with (:data:`github.CI_TASKS_TOKEN`) is unset.
     """
@@ -126,6 +130,7 @@ def pytest_env(
         SHARD_ENV: shard.label if shard else None,
         PART_ENV: part.label if part else None,
         DURATIONS_ENV: str(costs) if costs else None,
+        PART_FILES_ENV: str(part_files) if part_files else None,
         # The token the session reads the last CI run's durations with is not the tests'.
         github.CI_TASKS_TOKEN: None,
     }

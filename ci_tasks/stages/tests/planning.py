@@ -8,7 +8,7 @@ or one in the project's addopts, leaves the choice to pytest-xdist in one pytest
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ci_tasks.core.errors import UsageError
 from ci_tasks.core.stage import StageContext
@@ -17,6 +17,7 @@ from ci_tasks.stages.tests.command import Shard
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.coverage import Measure
 from ci_tasks.stages.tests.environment import has_coverage, test_python, usable_cores
+from ci_tasks.stages.tests.file_split import FileSplit, Suite, split_by_file
 from ci_tasks.stages.tests.pytest_config import asks_for_xdist, xdist_in_addopts
 
 
@@ -28,6 +29,8 @@ class Plan:
     xdist: int = 0
     own_xdist: bool = False
     """The user's ``-n`` or the project's addopts run pytest-xdist in one pytest."""
+    files: FileSplit = dataclasses.field(default_factory=FileSplit)
+    """Each process's files, where the suite is split by file (else split by test)."""
 
     @property
     def under_xdist(self) -> bool:
@@ -83,6 +86,19 @@ def choose_plan(
     if count < 2:  # noqa: PLR2004 - one process, or one worker, is no parallelism
         return Plan()
     return Plan(xdist=count) if xdist else Plan(processes=count)
+
+
+def split_parts(plan: Plan, costs: Mapping[str, float], suite: Suite, shard: Shard | None) -> Plan:
+    """*plan*'s processes split by file where that can be trusted, else by test (pure).
+
+    A CI shard's parts split by test: every shard splits the whole suite's tests, so a
+    shard's tests are known only once it has collected them.
+    """
+    if plan.processes < 2:  # noqa: PLR2004 - one process runs what it is given
+        return plan
+    if shard is not None:
+        return dataclasses.replace(plan, files=FileSplit(reason="a CI shard splits by test"))
+    return dataclasses.replace(plan, files=split_by_file(costs, suite, plan.processes))
 
 
 def choose_measure(ctx: StageContext, decision: coverage.Decision, plan: Plan) -> Measure | None:

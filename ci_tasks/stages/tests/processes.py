@@ -26,6 +26,7 @@ from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.coverage import Measure
 from ci_tasks.stages.tests.environment import usable_cores
 from ci_tasks.stages.tests.exit_codes import combined_exit_code
+from ci_tasks.stages.tests.file_split import FileSplit
 from ci_tasks.stages.tests.outputs import Outputs
 from ci_tasks.stages.tests.planning import Plan
 
@@ -80,15 +81,23 @@ def _jobs(
     strict: Sequence[str],
     variables: Mapping[str, str],
 ) -> list[Job]:
-    """One job per pytest process, each writing its record as *folder*/``record-<n>.json``."""
+    """One job per pytest process, each writing its record as *folder*/``record-<n>.json``.
+
+    Split by file, each part gets its own arguments (its files) and the file naming them.
+    """
     config = ctx.section(TestsConfig)
     parts = plan.processes
+    split = plan.files
     jobs = []
     for index in range(1, parts + 1):
         junit_xml = outputs.junit_xml if parts == 1 else outputs.junit_part(index)
+        part_files = None
+        if split.args:
+            part_files = folder / f"files-{index}.json"
+            part_files.write_text(json.dumps(_part_files(split, index - 1)), encoding="utf-8")
         command = pytest_command(
             config,
-            pytest_args,
+            split.args[index - 1] if split.args else pytest_args,
             measure=measure,
             xdist=plan.xdist,
             junit_xml=junit_xml,
@@ -104,9 +113,17 @@ def _jobs(
             part=part,
             costs=costs,
             project=variables,
+            part_files=part_files,
         )
         jobs.append(Job(command, env, label=f"[{part.label}]" if part else ""))
     return jobs
+
+
+def _part_files(split: FileSplit, index: int) -> dict[str, list[str]]:
+    """What the recorder reads to tell its part's tests from its siblings' (``--lf``)."""
+    if index != split.rest:
+        return {"mine": list(split.files[index])}
+    return {"others": sorted(f for i, g in enumerate(split.files) if i != index for f in g)}
 
 
 STALL_FLOOR = 60.0

@@ -23,14 +23,20 @@ from typing import Any
 from ci_tasks.core import ignores, masking, own_commands, reports
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
 from ci_tasks.core.stage import StageContext, install_locked, write_stage_report
-from ci_tasks.stages.tests import ci_durations, coverage, durations, flaky
+from ci_tasks.stages.tests import ci_durations, coverage, durations, file_split, flaky
 from ci_tasks.stages.tests import scope as test_scope
 from ci_tasks.stages.tests.command import Shard, usage_problem
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.coverage import CoverageTotal, Floor, Measure
 from ci_tasks.stages.tests.exit_codes import ExitCode
 from ci_tasks.stages.tests.outputs import Outputs
-from ci_tasks.stages.tests.planning import Plan, choose_measure, choose_plan, chooses_workers
+from ci_tasks.stages.tests.planning import (
+    Plan,
+    choose_measure,
+    choose_plan,
+    chooses_workers,
+    split_parts,
+)
 from ci_tasks.stages.tests.processes import PytestRun, run_pytest
 from ci_tasks.stages.tests.pytest_config import strictness
 from ci_tasks.stages.tests.scope import TestScope
@@ -394,6 +400,10 @@ def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
         measured=decision.on,
         whence=recorded.whence,
     )
+    costs = durations.latest(store)
+    plan = split_parts(plan, costs, file_split.suite_of(ctx.root, options.args, costs), shard)
+    if plan.processes > 1:
+        ctx.output.line(plan.files.said())
     measure = choose_measure(ctx, decision, plan)
     strict = strictness(ctx.root, setting=config.strict)
     ctx.output.line(f"strict: {strict.reason}")

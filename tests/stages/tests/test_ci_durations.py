@@ -304,7 +304,7 @@ def test_a_long_suite_runs_in_one_process_per_core_from_the_last_ci_runs_duratio
     # Another Python's durations are not this session's: 3.12's tiny suite is not read.
     github.upload("ci-tasks-tests-3.12-ubuntu-latest", {"test-durations.json": _durations(3, 0.01)})
     prepared = _prepare(tmp_path, _ci_env(github.api.url))
-    assert prepared.plan == session.Plan(processes=CORES)
+    assert (prepared.plan.processes, prepared.plan.xdist) == (CORES, 0)
     out = capsys.readouterr().out
     assert f"workers: {CORES} pytest processes: recorded suite time 100.0 s (200 tests" in out
     assert "by the durations CI run #1234 recorded (200 tests)" in out
@@ -325,7 +325,7 @@ def test_without_the_last_runs_durations_it_plans_as_today_and_says_why(
     """No token, no run, no durations: one process per core, and the reason on the line."""
     github.upload("ci-tasks-tests-3.11-ubuntu-latest", {"junit.xml": "<testsuites/>"})
     prepared = _prepare(tmp_path, _ci_env(github.api.url, **env))
-    assert prepared.plan == session.Plan(processes=CORES)
+    assert (prepared.plan.processes, prepared.plan.xdist) == (CORES, 0)
     assert prepared.store == {}
     line = f"workers: {CORES} pytest processes: no recorded suite duration yet; {why}"
     assert line in capsys.readouterr().out
@@ -387,3 +387,65 @@ def test_a_workflows_own_github_token_still_reads_them(tmp_path):
         env = {k: v for k, v in _env(api.url).items() if k != "CI_TASKS_GITHUB_TOKEN"}
         found = ci_durations.from_ci(tmp_path, {**env, "GITHUB_TOKEN": TOKEN}, POLICY)
     assert found.store == {"t::a": [1.0]}
+
+
+def _downloaded(api) -> list[str]:
+    """The paths of the artifact downloads the local fake GitHub was asked for."""
+    return [r.path for r in api.requests if r.path.endswith("/zip")]
+
+
+@needs_cores
+def test_a_job_reads_the_durations_recorded_on_its_own_os(tmp_path, github, capsys):
+    """On Windows, windows-latest's durations plan; ubuntu's and lint's are not downloaded."""
+    github.upload(
+        "ci-tasks-tests-3.11-ubuntu-latest", {"test-durations.json": _durations(200, 0.5)}
+    )
+    github.upload(
+        "ci-tasks-tests-3.11-windows-latest", {"test-durations.json": _durations(40, 0.005)}
+    )
+    github.upload("ci-tasks-lint-windows-latest", {"test-durations.json": _durations(9, 1.0)})
+    prepared = _prepare(tmp_path, _ci_env(github.api.url, RUNNER_OS="Windows"))
+    assert len(prepared.store) == 40
+    assert prepared.plan == session.Plan()  # 0.2 s recorded on Windows: one process
+    out = capsys.readouterr().out
+    assert "; by the durations CI run #1234 recorded (40 tests)\n" in out
+    assert len(_downloaded(github.api)) == 1
+
+
+@needs_cores
+def test_another_oss_durations_are_read_only_when_this_ones_has_none_and_said(
+    tmp_path, github, capsys
+):
+    """On Linux, with only macOS and Windows durations: theirs plan, and the line says so."""
+    github.upload(
+        "ci-tasks-tests-3.11-windows-latest", {"test-durations.json": _durations(200, 0.5)}
+    )
+    github.upload("ci-tasks-tests-3.11-macos-14", {"test-durations.json": _durations(200, 0.5)})
+    prepared = _prepare(tmp_path, _ci_env(github.api.url, RUNNER_OS="Linux"))
+    assert (prepared.plan.processes, prepared.plan.xdist) == (CORES, 0)
+    out = capsys.readouterr().out
+    line = "recorded (200 tests); none recorded on Linux: those of macos-14, windows-latest"
+    assert line in out
+    assert len(_downloaded(github.api)) == 2
+
+
+def test_a_shard_reads_only_tests_sessions_artifacts_of_its_os():
+    """A shard merges every tests session's on its OS; lint's and the other OS's are skipped."""
+    listed = [
+        Artifact(
+            1, "ci-tasks-tests-shard1of2-3.11-ubuntu-24.04", 10, expired=False, download_url="1"
+        ),
+        Artifact(
+            2, "ci-tasks-tests-shard2of2-3.11-ubuntu-latest", 10, expired=False, download_url="2"
+        ),
+        Artifact(
+            3, "ci-tasks-tests-shard1of2-3.11-windows-2025", 10, expired=False, download_url="3"
+        ),
+        Artifact(4, "ci-tasks-lint-ubuntu-latest", 10, expired=False, download_url="4"),
+        Artifact(5, "ci-tasks-tests-3.11-self-hosted", 10, expired=False, download_url="5"),
+    ]
+    chosen, note = ci_durations.choose_artifacts(listed, None, "Linux")
+    assert [a.id for a in chosen] == [1, 2, 5]  # a self-hosted label may be any OS
+    assert note == ""
+    chosen, _ = ci_durations.choose_artifacts(listed, None, None)  # no RUNNER_OS: every OS
+    assert [a.id for a in chosen] == [1, 2, 3, 5]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections import Counter
 
 import pytest
 
@@ -308,7 +309,10 @@ def test_frozen():
 
 
 def test_tests_group_is_synced(tmp_path):
-    """Pytest's `tests` group is synced, not uv's default groups; -R syncs nothing."""
+    """Pytest's `tests` group is synced, not uv's default groups; -R syncs nothing.
+
+    -r alone runs no `uv sync` while its stamp matches; a uv.toml or UV_INDEX_URL defeats it.
+    """
     tools = ", ".join(f'"{t}"' for t in DEV)
     sample = make_project(tmp_path, lock=False, files={"tests/test_frozen.py": FROZEN})
     sample.write("pyproject.toml", GROUPS_PYPROJECT.format(tools=tools))
@@ -325,9 +329,19 @@ def test_tests_group_is_synced(tmp_path):
     assert reused.returncode == 0, reused.stdout
     assert "sync: skipped (-R / --no-install" in reused.stdout
     assert "2 passed" in reused.stdout
+    stamped = sample.nox("-r", "-s", "tests")
+    assert stamped.returncode == 0, stamped.stdout
+    assert "sync: skipped (nothing uv reads changed since the last sync)" in stamped.stdout
+    assert "Resolved " not in stamped.stdout  # no uv sync ran: it always says it resolved
+    sample.write("uv.toml", 'link-mode = "copy"\n')
     synced = sample.nox("-r", "-s", "tests")
     assert synced.returncode == 0, synced.stdout
-    assert "sync: skipped" not in synced.stdout
+    assert f"sync: {sample.path / 'uv.toml'} changed since the last sync" in synced.stdout
+    assert "Resolved " in synced.stdout
+    indexed = sample.nox("-r", "-s", "tests", env={"UV_INDEX_URL": "https://pypi.org/simple"})
+    assert indexed.returncode == 0, indexed.stdout
+    assert "sync: UV_* environment changed since the last sync" in indexed.stdout
+    assert "Resolved " in indexed.stdout
 
 
 PARTS = """\
@@ -419,6 +433,53 @@ def test_parts_run_each_test_once_and_merge_into_one_session(tmp_path):
     assert "workers: one pytest, with the -n 2 of pytest's own addopts" in result.stdout
     assert "[1/2]" not in result.stdout
     assert "coverage total: 100 %" in result.stdout  # pytest-cov measured its workers
+
+
+BY_FILE = """\
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_here(n):
+    with open("ran.txt", "a") as ran:
+        ran.write(f"{__name__} {n} {os.environ.get('CI_TASKS_TEST_PART', '-')}\\n")
+    assert not (os.environ.get("FAIL") and n == 0), f"{n} fails on request"
+"""
+
+
+def test_parts_split_by_file_once_durations_are_recorded(tmp_path):
+    """With durations recorded, each part's pytest collects its own files; new ones run once.
+
+    The first run has no durations and splits by test; the second by file, with a file
+    added since, which runs in one part; --lf keeps every part's failures.
+    """
+    config = "[tool.ci-tasks.tests]\nreruns = 0\ncoverage = false\nworkers = 2\n"
+    files = {f"tests/test_{m}.py": BY_FILE for m in "abcd"}
+    sample = make_project(tmp_path, dev=DEV, ci_tasks=config, files=files)
+    first = sample.nox("-s", "tests")
+    assert first.returncode == 0, first.stdout
+    assert "split: by test: 0 recorded test file(s) for 2 parts" in first.stdout
+    (sample.path / "ran.txt").unlink()
+    sample.write("tests/test_new.py", BY_FILE)
+    result = sample.nox("-R", "-s", "tests", env={"FAIL": "1"})
+    assert result.returncode == 1, result.stdout
+    assert "split: by file: part 1 " in result.stdout
+    assert "; files not recorded yet: part " in result.stdout
+    assert result.stdout.count("tests here, of its own files") == 2
+    lines = [line.split() for line in (sample.path / "ran.txt").read_text().splitlines()]
+    ran = Counter((module, n) for module, n, _ in lines if _ != "-")
+    modules = {f"test_{m}" for m in ("a", "b", "c", "d", "new")}
+    assert set(ran) == {(m, str(n)) for m in modules for n in range(4)}
+    assert set(ran.values()) == {1}  # each test once, in one part
+    by_part = {part: {m for m, _, p in lines if p == part} for _, _, part in lines if part != "-"}
+    assert set(by_part) == {"1", "2"}
+    assert not by_part["1"] & by_part["2"]  # a file's tests all in one part
+    assert sum("test_new" in found for found in by_part.values()) == 1
+    lastfailed = json.loads((sample.path / ".ci-tasks/cache/pytest/v/cache/lastfailed").read_text())
+    assert set(lastfailed) == {f"tests/{m}.py::test_here[0]" for m in modules}
 
 
 SPLIT_ONLY = """\

@@ -18,6 +18,10 @@ sibling :mod:`ci_tasks_split`.
   processes the tests stage runs side by side; it runs part *j* of the split of what its
   shard keeps. Sibling parts' tests are not "deselected" (they run, elsewhere), and
   pytest's ``--lf`` cache keeps every part's results, not the last writer's.
+* ``CI_TASKS_PYTEST_PART_FILES`` (a JSON file ``{"mine": [...]}`` or ``{"others": [...]}``):
+  the tests stage split the suite by file and gave this part its files itself; it runs
+  all it collects, and its ``--lf`` entries are those of its files (or of every file but
+  the others').
 
 The record also keeps pytest's warnings about its configuration and markers
 (``PytestConfigWarning``: "Unknown config option: asyncio_mode"; ``PytestUnknownMarkWarning``),
@@ -37,6 +41,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +60,7 @@ RULES_ENV = "CI_TASKS_PYTEST_RERUN_RULES"
 SHARD_ENV = "CI_TASKS_PYTEST_SHARD"
 DURATIONS_ENV = "CI_TASKS_PYTEST_DURATIONS"
 PART_ENV = "CI_TASKS_PYTEST_PART"
+PART_FILES_ENV = "CI_TASKS_PYTEST_PART_FILES"
 _MESSAGE_LIMIT = 500
 _WARNINGS_LIMIT = 50
 # What a strict pytest would refuse: an unknown ini option or config, an unknown marker.
@@ -234,11 +240,13 @@ def _split(items: list[pytest.Item], label: str) -> tuple[list[pytest.Item], set
 class _Part:
     """This process's part of the suite: what it runs, and what its siblings run."""
 
-    def __init__(self, label: str, total: int, others: set[str]) -> None:
-        self.label, self.total, self.others = label, total, others
+    def __init__(self, label: str, total: int | None, others: Callable[[Any], bool]) -> None:
+        self.label, self.total, self.elsewhere = label, total, others
 
     def pytest_report_collectionfinish(self, items: list[pytest.Item]) -> str:
         """Say how much of the suite this process runs (its siblings run the rest)."""
+        if self.total is None:  # given its files: it collected only its own
+            return f"ci_tasks: part {self.label}: {len(items)} tests here, of its own files"
         return f"ci_tasks: part {self.label}: {len(items)} of {self.total} tests here"
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # old-style: any pytest >= 6
@@ -264,9 +272,9 @@ class _Part:
         with (Path(str(folder("ci-tasks"))) / "lastfailed.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             saved = cache.get("cache/lastfailed", {})
-            mine = {k: v for k, v in lastfailed.lastfailed.items() if k not in self.others}
+            mine = {k: v for k, v in lastfailed.lastfailed.items() if not self.elsewhere(k)}
             lastfailed.lastfailed = {
-                **{k: v for k, v in saved.items() if k in self.others},
+                **{k: v for k, v in saved.items() if self.elsewhere(k)},
                 **mine,
             }
             yield
@@ -285,7 +293,20 @@ def _keep_part(config: pytest.Config, items: list[pytest.Item], part: str) -> No
     total = len(items)
     kept, others = _split(items, part)
     items[:] = kept
-    config.pluginmanager.register(_Part(part, total, others), "ci_tasks_part")
+    config.pluginmanager.register(_Part(part, total, others.__contains__), "ci_tasks_part")
+
+
+def _files_elsewhere(source: str) -> Callable[[Any], bool]:
+    """Whether a node id (or a file's) is another part's, for a part given its files.
+
+    pytest 9.2's ``--lf`` record keys are ``NodeId`` objects, not strings: read as ``str``.
+    """
+    data = json.loads(Path(source).read_text(encoding="utf-8"))
+    if "mine" in data:
+        mine = set(data["mine"])
+        return lambda nodeid: str(nodeid).split("::", 1)[0] not in mine
+    others = set(data["others"])
+    return lambda nodeid: str(nodeid).split("::", 1)[0] in others
 
 
 @pytest.hookimpl(trylast=True)  # split what -k/-m and other plugins left
@@ -295,8 +316,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     shard = os.environ.get(SHARD_ENV)
     if shard:
         _keep_shard(config, items, shard)
-    part = os.environ.get(PART_ENV)
-    if part:
+    part, files = os.environ.get(PART_ENV), os.environ.get(PART_FILES_ENV)
+    if part and files:  # the stage gave this part its files: all it collected is its own
+        elsewhere = _files_elsewhere(files)
+        config.pluginmanager.register(_Part(part, None, elsewhere), "ci_tasks_part")
+    elif part:
         _keep_part(config, items, part)
 
 
