@@ -6,6 +6,10 @@
 The CI workflow reads nothing from ``pyproject.toml``: ``nox -l --json -t ci`` carries the
 matrix in each session's tags (``os:<label>`` per OS, ``allow-failure:<python>`` for a
 ``-dev`` interpreter), and ``ci.yml`` fans every ``ci`` session out over its ``os:`` tags.
+Build once, test the wheel: the session tagged ``dist:<folder>`` (ci_tasks' ``build``) runs
+in the build job, which uploads that folder; the sessions tagged :data:`WHEEL_TAG`
+(ci_tasks' tests, with ``install = "wheel"``) run in the tests jobs, which download it into
+:data:`WHEEL_DIR` and pass ``--wheel`` it.
 Pure: strings in, strings out.
 """
 
@@ -17,7 +21,10 @@ from collections.abc import Iterable, Sequence
 __all__ = [
     "ALLOW_FAILURE_TAG",
     "DEFAULT_OS",
+    "DIST_TAG",
     "OS_TAG",
+    "WHEEL_DIR",
+    "WHEEL_TAG",
     "is_prerelease",
     "nox_python",
     "os_problem",
@@ -30,6 +37,12 @@ OS_TAG = "os:"
 """``os:<label>``: a runner the session's CI job runs on (one job per label)."""
 ALLOW_FAILURE_TAG = "allow-failure:"
 """``allow-failure:<python>``: the session's job on that interpreter may fail."""
+DIST_TAG = "dist:"
+"""``dist:<folder>``: the session builds the distributions there; its job uploads them."""
+WHEEL_TAG = "tests-wheel"
+"""The session tests the build job's wheel: its job downloads it and passes ``--wheel``."""
+WHEEL_DIR = "dist"
+"""Where a tests job puts the build job's distributions (``--wheel dist/``)."""
 DEV = "-dev"
 
 # uv's and nox's request forms: an optional implementation, X.Y[.Z], an optional `t`.

@@ -269,13 +269,17 @@ def install_locked(
     *,
     extras: Sequence[str] = (),
     all_extras: bool = False,
+    wheel: Path | None = None,
 ) -> None:
     """Install the project, its locked dependency groups and *extras* into the session venv.
 
     Not with nox's ``-R`` / ``--no-install`` on a reused venv, as nox skips its own installs.
 
     ``uv sync --locked`` refuses a stale lock instead of silently re-resolving it, so a
-    session tests exactly what ``uv.lock`` pins. Network failures are retried.
+    session tests exactly what ``uv.lock`` pins. Network failures are retried. With
+    *wheel*, the project comes from that built wheel instead of the source tree: the sync
+    leaves the project out (``--no-install-project``; its dependencies and extras' still
+    come from the lock) and ``uv pip install --no-deps`` installs the wheel over it.
     """
     if ctx.session is not None and skips_installs(ctx.session):
         ctx.output.line("sync: skipped (-R / --no-install: nox reused the environment as it was)")
@@ -285,8 +289,14 @@ def install_locked(
     for group in chosen:
         command += ["--group", group]
     command += ["--all-extras"] if all_extras else [f"--extra={e}" for e in extras]
+    command += ["--no-install-project"] if wheel is not None else []
     env = {"UV_PROJECT_ENVIRONMENT": str(ctx.venv)} if ctx.venv else None
     ctx.runner.run(command, env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+    if wheel is not None:
+        target = ["--python", str(ctx.venv)] if ctx.venv else []
+        # --reinstall: an earlier run's editable install of the project makes way for it.
+        install = ["uv", "pip", "install", "--no-deps", "--reinstall", *target, str(wheel)]
+        ctx.runner.run(install, cwd=ctx.root, retry_on=NETWORK_ERRORS)
 
 
 def run_stage(stage: Stage, ctx: StageContext) -> int:
