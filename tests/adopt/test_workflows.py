@@ -406,7 +406,7 @@ def test_the_tests_jobs_test_the_wheel_the_build_job_uploads():
 def test_the_listing_sends_the_tests_sessions_to_the_tests_jobs_by_install(
     tmp_path, install, wheel
 ):
-    """install = "wheel": tests sessions run in the tests jobs; "project": with the others."""
+    """With install = "wheel" the tests sessions run in the tests jobs; "project": the others."""
     sample = make_project(
         tmp_path / "p",
         lock=False,
