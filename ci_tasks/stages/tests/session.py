@@ -441,7 +441,7 @@ def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
         measured=decision.on,
         whence=recorded.whence,
     )
-    measure = choose_measure(ctx, decision, plan)
+    measure = _measure_the_wheel(ctx, tested, choose_measure(ctx, decision, plan))
     strict = strictness(ctx.root, setting=config.strict)
     ctx.output.line(f"strict: {strict.reason}")
     return Prepared(
@@ -496,6 +496,25 @@ def _wheel_flags(
         f"{_shown_path(ctx.root, tested.path)}, not the source tree (pytest: {shown})"
     )
     return flags
+
+
+def _measure_the_wheel(
+    ctx: StageContext, tested: wheel.Wheel | None, measure: Measure | None
+) -> Measure | None:
+    """Coverage of the installed wheel's packages where it would measure the project folder.
+
+    The tests run the wheel's code from the venv's site-packages, which coverage leaves out
+    of a source folder it was given: measured there, the tree's copies would show 0 %.
+    """
+    if tested is None or measure is None or measure.sources != (".",) or ctx.venv is None:
+        return measure
+    sites = [*ctx.venv.glob("lib/*/site-packages"), ctx.venv / "Lib" / "site-packages"]
+    site = next((s for s in sites if s.is_dir()), None)
+    found = [site / name for name in tested.packages if site and (site / name).is_dir()]
+    if not found:
+        return measure
+    ctx.output.line(f"coverage: measures the wheel's {', '.join(p.name for p in found)}")
+    return dataclasses.replace(measure, sources=tuple(str(p) for p in found))
 
 
 def _shown_path(root: Path, path: Path) -> str:
