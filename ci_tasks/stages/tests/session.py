@@ -422,6 +422,7 @@ def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
             all_extras=scope.all_extras,
             wheel=tested.path if tested else None,
         )
+        _tree_last(ctx.root, ctx.venv, tested=tested is not None)
     elif options.wheel is not None:
         msg = f"{wheel.WHEEL_FLAG} installs into a nox session's venv: nox -s tests-<python> -- ..."
         raise UsageError(msg)
@@ -457,6 +458,23 @@ def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
         tested,
         tuple(wheel_flags),
     )
+
+
+def _tree_last(root: Path, venv: Path, *, tested: bool) -> None:
+    """Put the project folder last on the venv's ``sys.path`` while a wheel is tested.
+
+    The editable install a wheel replaces had the folder on ``sys.path``; tests importing
+    what the wheel does not ship (``tests.support``) still find it there, after the wheel.
+    A run testing the tree again removes the file (its editable install does the same).
+    """
+    site = wheel.site_packages(venv)
+    if site is None:
+        return
+    pth = site / wheel.TREE_PTH
+    if tested:
+        reports.atomic_write(pth, f"{root}\n")
+    else:
+        pth.unlink(missing_ok=True)
 
 
 def _wheel_to_test(ctx: StageContext, given: Path | None) -> wheel.Wheel | None:
@@ -504,12 +522,12 @@ def _measure_the_wheel(
     """Coverage of the installed wheel's packages where it would measure the project folder.
 
     The tests run the wheel's code from the venv's site-packages, which coverage leaves out
-    of a source folder it was given: measured there, the tree's copies would show 0 %.
+    of a source folder it was given: measured there (the project folder, or a ``source``
+    naming the tree's ``pkg``/``src/pkg``), the tree's copies would show 0 %.
     """
-    if tested is None or measure is None or measure.sources != (".",) or ctx.venv is None:
+    if tested is None or measure is None or ctx.venv is None:
         return measure
-    sites = [*ctx.venv.glob("lib/*/site-packages"), ctx.venv / "Lib" / "site-packages"]
-    site = next((s for s in sites if s.is_dir()), None)
+    site = wheel.site_packages(ctx.venv)
     found = [site / name for name in tested.packages if site and (site / name).is_dir()]
     if not found:
         return measure

@@ -15,8 +15,13 @@ the tests import the installed wheel:
 - ``PYTHONSAFEPATH=1``: ``coverage run -m pytest`` and ``python -m`` do not put the
   working directory first (Python 3.11+; older interpreters ignore it).
 
-What still imports from the tree is a ``conftest.py`` or test that edits ``sys.path``
-itself; the session names where each of the wheel's packages was imported from.
+- the project folder goes at the *end* of ``sys.path`` (a ``.pth`` file in the venv), as
+  the editable install it replaces had it: what the tests import from the tree that the
+  wheel does not ship (``tests.support``, a top-level helper module) still imports, while
+  every name the wheel holds comes from site-packages first.
+
+What still imports the wheel's packages from the tree is a ``conftest.py`` or test that
+edits ``sys.path`` itself; the session names where each of them was imported from.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from pathlib import Path
 
 from ci_tasks.core.errors import UsageError
 
+TREE_PTH = "_ci_tasks_project_tree.pth"
+"""The ``.pth`` file that puts the project folder last on the venv's ``sys.path``."""
 PURE_TAGS = frozenset({"py3-none-any", "py2.py3-none-any"})
 WHEEL_FLAG = "--wheel"
 _MISSING = re.compile(r"No module named '([A-Za-z_][\w.]*)'")
@@ -168,3 +175,9 @@ def from_tree(imported: dict[str, str], root: Path, venv: Path | None) -> dict[s
         if path.is_relative_to(root) and not inside_venv:
             shadowed[name] = path.relative_to(root).as_posix()
     return shadowed
+
+
+def site_packages(venv: Path) -> Path | None:
+    """The venv's site-packages folder (``lib/pythonX.Y/...``, Windows' ``Lib/...``)."""
+    found = [*venv.glob("lib/*/site-packages"), venv / "Lib" / "site-packages"]
+    return next((s for s in found if s.is_dir()), None)

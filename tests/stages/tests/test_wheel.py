@@ -126,10 +126,12 @@ exclude = ["sample/sub"]
 SUB_TEST = "from sample.sub import twice\n\n\ndef test_twice():\n    assert twice(2) == 4\n"
 WHERE_TEST = """\
 import sample
+from tests.support import VALUE  # the tree's, which the wheel does not ship
 
 
 def test_imported_from_the_wheel():
     assert "site-packages" in sample.__file__, sample.__file__
+    assert VALUE == 2
 """
 
 
@@ -145,6 +147,7 @@ def test_a_wheel_that_leaves_out_a_subpackage_fails_naming_it(tmp_path):
             "sample/sub/__init__.py": "def twice(x):\n    return 2 * x\n",
             "tests/test_sub.py": SUB_TEST,
             "tests/test_where.py": WHERE_TEST,
+            "tests/support/__init__.py": "VALUE = 2\n",
         },
     )
     env = clean_env()
@@ -187,6 +190,12 @@ def test_a_wheel_that_leaves_out_a_subpackage_fails_naming_it(tmp_path):
     assert "coverage: measures the wheel's sample" in passed.stdout
     assert "site-packages/sample/__init__.py" in passed.stdout
     assert "coverage total: 50 %" in passed.stdout  # add() is defined, never called
+    # The tree is last on the venv's sys.path while a wheel is tested, and only then.
+    (pth,) = (sample.path / ".nox").glob(f"*/lib/*/site-packages/{wheel.TREE_PTH}")
+    assert pth.read_text().strip() == str(sample.path)
+    tree_again = sample.nox("-s", "tests-3.11", "--", "tests/test_sample.py")
+    assert tree_again.returncode == 0, tree_again.stdout
+    assert not pth.exists()
 
     ci = workflows.render_ci(workflows.WorkflowSpec.from_config(load_config(sample.path)))
     path = sample.path / ".github/workflows/ci.yml"
