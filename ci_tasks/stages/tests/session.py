@@ -330,7 +330,7 @@ def _judge_coverage(
     gate judges the floor on every tests job's coverage combined.
     """
     config = ctx.section(TestsConfig)
-    total = coverage.report_coverage(ctx, outputs) if measure is not None else None
+    total = coverage.report_coverage(ctx, outputs, measure.remap) if measure else None
     floor = coverage.coverage_floor(config, total) if measure is not None else None
     later = (in_ci_matrix(ctx.runner.env) or shard is not None) and floor is not None
     if total is not None:
@@ -532,7 +532,14 @@ def _measure_the_wheel(
     if not found:
         return measure
     ctx.output.line(f"coverage: measures the wheel's {', '.join(p.name for p in found)}")
-    return dataclasses.replace(measure, sources=tuple(str(p) for p in found))
+    remap = []
+    for installed in found:  # reported as the tree's copy, where the tree has one
+        tree = next(
+            (t for d in (".", "src") if (t := ctx.root / d / installed.name).is_dir()), None
+        )
+        if tree is not None:
+            remap.append((str(tree.resolve()), str(installed)))
+    return dataclasses.replace(measure, sources=tuple(str(p) for p in found), remap=tuple(remap))
 
 
 def _shown_path(root: Path, path: Path) -> str:

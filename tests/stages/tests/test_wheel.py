@@ -188,7 +188,9 @@ def test_a_wheel_that_leaves_out_a_subpackage_fails_naming_it(tmp_path):
     assert "--import-mode=append" in passed.stdout
     # Coverage measures the wheel's code where it ran (site-packages), not the tree's copy.
     assert "coverage: measures the wheel's sample" in passed.stdout
-    assert "site-packages/sample/__init__.py" in passed.stdout
+    # ...reported as the tree's file, so jobs on other Pythons and OSes combine.
+    assert "\nsample/__init__.py " in passed.stdout
+    assert "site-packages/sample" not in passed.stdout.split("coverage: measures")[1]
     assert "coverage total: 50 %" in passed.stdout  # add() is defined, never called
     # The tree is last on the venv's sys.path while a wheel is tested, and only then.
     (pth,) = (sample.path / ".nox").glob(f"*/lib/*/site-packages/{wheel.TREE_PTH}")
