@@ -8,7 +8,12 @@ matrix in each session's tags (``os:<label>`` per OS, ``allow-failure:<python>``
 ``-dev`` interpreter, ``exclude:<python>@<label>`` for a job not run), and ``ci.yml`` fans
 every ``ci`` session out over its ``os:`` tags, leaving out the excluded pairs. nox gives a
 session parametrized by Python the same tags for each interpreter, and ``ci.yml`` matches
-``exclude:`` against the listed session's own ``python``. Pure: strings in, strings out.
+``exclude:`` against the listed session's own ``python``.
+Build once, test the wheel: the session tagged ``dist:<folder>`` (ci_tasks' ``build``) runs
+in the build job, which uploads that folder; the sessions tagged :data:`WHEEL_TAG`
+(ci_tasks' tests, with ``install = "wheel"``) run in the tests jobs, which download it into
+:data:`WHEEL_DIR` and pass ``--wheel`` it.
+Pure: strings in, strings out.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ from collections.abc import Iterable, Sequence
 __all__ = [
     "ALLOW_FAILURE_TAG",
     "DEFAULT_OS",
+    "DIST_TAG",
     "EXCLUDE_TAG",
     "OS_TAG",
+    "WHEEL_DIR",
+    "WHEEL_TAG",
     "is_prerelease",
     "nox_python",
     "os_problem",
@@ -36,6 +44,12 @@ ALLOW_FAILURE_TAG = "allow-failure:"
 """``allow-failure:<python>``: the session's job on that interpreter may fail."""
 EXCLUDE_TAG = "exclude:"
 """``exclude:<python>@<label>``: no job for the session on that interpreter and runner."""
+DIST_TAG = "dist:"
+"""``dist:<folder>``: the session builds the distributions there; its job uploads them."""
+WHEEL_TAG = "tests-wheel"
+"""The session tests the build job's wheel: its job downloads it and passes ``--wheel``."""
+WHEEL_DIR = "dist"
+"""Where a tests job puts the build job's distributions (``--wheel dist/``)."""
 DEV = "-dev"
 
 # uv's and nox's request forms: an optional implementation, X.Y[.Z], an optional `t`.

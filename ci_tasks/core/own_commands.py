@@ -100,6 +100,9 @@ class Command:
     deps: tuple[str, ...] = ()
     """What its environment installs besides the project: tox's ``deps`` (with the
     requirement files they name read), a nox session's ``session.install`` requirements."""
+    editable: bool = False
+    """Its environment installs the project in place on purpose, where the tool's default
+    is the built package: tox's ``usedevelop = true`` or ``package = editable``."""
 
     @property
     def subcommand(self) -> str | None:
@@ -327,6 +330,10 @@ class _Env:
     groups: list[str] = dataclasses.field(default_factory=list)
     env: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     deps: list[str] = dataclasses.field(default_factory=list)
+    editable: bool = False
+
+
+_EDITABLE_PACKAGES = frozenset({"editable", "editable-legacy"})
 
 
 def _unwrap(words: list[str], env: _Env) -> list[str]:
@@ -414,7 +421,7 @@ def parse_line(
             Command(
                 name, args, source, tuple(dict.fromkeys(env.extras)), env.all_extras,
                 tuple(dict.fromkeys(env.groups)), tuple(env.env), tuple(run), python,
-                tuple(dict.fromkeys(env.deps)),
+                tuple(dict.fromkeys(env.deps)), env.editable,
             )
         )  # fmt: skip
     return found
@@ -916,6 +923,10 @@ def _tox_ini(root: Path, name: str, section_prefix: str, skipped: list[str]) -> 
 
         env = _Env(extras=_list(value("extras")), groups=_list(value("dependency_groups")))
         env.deps = _requirements(root, value("deps").splitlines())
+        env.editable = (
+            value("usedevelop").strip().lower() in ("true", "1", "yes")
+            or value("package").strip() in _EDITABLE_PACKAGES
+        )
         setenv = value("set_env") or value("setenv")
         env.env = [tuple(line.split("=", 1)) for line in _list(setenv) if "=" in line]  # type: ignore[misc]
         source = f"{name} [{section or testenv}]"
@@ -990,6 +1001,8 @@ def _tox_toml(root: Path, skipped: list[str]) -> Iterator[Command]:
                     if isinstance(v, str)  # a {replace = "env", ...} is tox's to work out
                 ],
                 deps=_requirements(root, [str(d) for d in merged.get("deps") or ()]),
+                editable=merged.get("use_develop") is True
+                or merged.get("package") in _EDITABLE_PACKAGES,
             )
             source = f"{where} {'env.' + env_name if env_name in own_envs else 'env_run_base'}"
             run = ("tox", "run", "-e", env_name)

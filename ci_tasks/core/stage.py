@@ -300,6 +300,7 @@ def install_locked(
     *,
     extras: Sequence[str] = (),
     all_extras: bool = False,
+    wheel: Path | None = None,
 ) -> None:
     """Install the project, its locked dependency groups and *extras* into the session venv.
 
@@ -309,7 +310,10 @@ def install_locked(
     (:mod:`~ci_tasks.core.sync_stamp`); any doubt means sync.
 
     ``uv sync --locked`` refuses a stale lock instead of silently re-resolving it, so a
-    session tests exactly what ``uv.lock`` pins. Network failures are retried.
+    session tests exactly what ``uv.lock`` pins. Network failures are retried. With
+    *wheel*, the project comes from that built wheel instead of the source tree: the sync
+    leaves the project out (``--no-install-project``; its dependencies and extras' still
+    come from the lock) and ``uv pip install --no-deps`` installs the wheel over it.
     """
     if ctx.session is not None and skips_installs(ctx.session):
         ctx.output.line("sync: skipped (-R / --no-install: nox reused the environment as it was)")
@@ -319,13 +323,21 @@ def install_locked(
     for group in chosen:
         command += ["--group", group]
     command += ["--all-extras"] if all_extras else [f"--extra={e}" for e in extras]
+    command += ["--no-install-project"] if wheel is not None else []
     if ctx.venv is None:
         ctx.runner.run(command, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+        _install_wheel(ctx, wheel)
         return
     venv = Path(ctx.venv)
     env = {"UV_PROJECT_ENVIRONMENT": str(venv)}
-    whole = {**ctx.runner.env, **env}
-    before = sync_stamp.inputs(ctx.root, command, whole, uv=ctx.runner.which("uv"))
+    # A wheel is installed over the sync on every run: the stamp never covers it.
+    before = (
+        None
+        if wheel is not None
+        else sync_stamp.inputs(
+            ctx.root, command, {**ctx.runner.env, **env}, uv=ctx.runner.which("uv")
+        )
+    )
     now = {**before, **sync_stamp.venv_state(venv)} if before is not None else None
     change = sync_stamp.changed(sync_stamp.read(venv), now)
     if change == "nothing":
@@ -335,8 +347,19 @@ def install_locked(
         ctx.output.line(f"sync: {change} changed since the last sync")
     sync_stamp.forget(venv)
     ctx.runner.run(command, env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+    _install_wheel(ctx, wheel)
     if before is not None:
         sync_stamp.write(venv, {**before, **sync_stamp.venv_state(venv)})
+
+
+def _install_wheel(ctx: StageContext, wheel: Path | None) -> None:
+    """Install the built *wheel* over a sync that left the project out (deps from the lock)."""
+    if wheel is None:
+        return
+    target = ["--python", str(ctx.venv)] if ctx.venv else []
+    # --reinstall: an earlier run's editable install of the project makes way for it.
+    install = ["uv", "pip", "install", "--no-deps", "--reinstall", *target, str(wheel)]
+    ctx.runner.run(install, cwd=ctx.root, retry_on=NETWORK_ERRORS)
 
 
 def run_stage(stage: Stage, ctx: StageContext) -> int:

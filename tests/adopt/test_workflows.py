@@ -102,7 +102,7 @@ def test_ci_fans_out_the_listed_sessions_and_gates_on_readiness():
     assert matrix["include"] == "${{ fromJSON(needs.sessions.outputs.matrix) }}"
     assert jobs["session"]["timeout-minutes"] == "${{ matrix.timeout }}"
     gate = jobs["readiness"]
-    assert gate["needs"] == ["sessions", "session"]
+    assert gate["needs"] == ["sessions", "build", "tests", "session"]
     assert "noxfile.py -s readiness -- --check-only" in gate["steps"][-1]["run"]
     assert "--pr-comment" in gate["steps"][-1]["env"]["PR_COMMENT"]
     assert gate["permissions"]["pull-requests"] == "write"
@@ -299,7 +299,8 @@ def _ci_matrix(root: Path, tmp_path: Path) -> list[dict]:
         timeout=60,
         check=True,
     )
-    return json.loads(done.stdout)
+    split = json.loads(done.stdout)
+    return [*split["build"], *split["tests"], *split["other"]]
 
 
 def test_ci_matrix_is_every_ci_session_on_every_configured_os(tmp_path):
@@ -451,3 +452,69 @@ def test_a_stage_its_spec_calls_local_gets_no_job_timeout(monkeypatch):
         stage._STAGES, "build", dataclasses.replace(stage._STAGES["build"], local=True)
     )
     assert "build" not in dict(workflows.WorkflowSpec.from_config(Config()).timeouts)
+
+
+def test_the_tests_jobs_test_the_wheel_the_build_job_uploads():
+    """The build job uploads its folder; each tests job needs it, downloads it, --wheel's it."""
+    jobs = _load(RENDERED[f"{WORKFLOWS_DIR}/ci.yml"])["jobs"]
+    build, tests = jobs["build"], jobs["tests"]
+    assert build["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.sessions.outputs.build) }}"
+    upload = next(s for s in build["steps"] if s.get("with", {}).get("name") == "dist")
+    assert upload["uses"] == workflows.UPLOAD_ARTIFACT.uses.split(" #")[0]
+    assert upload["with"]["path"] == "${{ matrix.dist }}/"
+    assert "matrix.upload" in upload["if"]  # one build's wheel, whatever the OSes
+    assert tests["needs"] == ["sessions", "build"]
+    assert tests["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.sessions.outputs.tests) }}"
+    names = [s.get("uses", "").split("@")[0] for s in tests["steps"]]
+    take = tests["steps"][names.index("actions/download-artifact")]
+    assert take["with"] == {"name": "dist", "path": "dist/"}
+    run = tests["steps"][names.index("actions/download-artifact") + 1]
+    # No shell glob: the session picks the folder's one pure wheel itself (Windows too).
+    assert run["run"].endswith('-s "$SESSION" -- --wheel dist/')
+    assert jobs["readiness"]["needs"] == ["sessions", "build", "tests", "session"]
+
+
+@pytest.mark.parametrize(("install", "wheel"), [("wheel", True), ("project", False)])
+def test_the_listing_sends_the_tests_sessions_to_the_tests_jobs_by_install(
+    tmp_path, install, wheel
+):
+    """With install = "wheel" the tests sessions run in the tests jobs; "project": the others."""
+    sample = make_project(
+        tmp_path / "p",
+        lock=False,
+        ci_tasks='os = ["ubuntu-latest", "windows-latest"]',
+        extra=f'\n[tool.ci-tasks.tests]\ninstall = "{install}"\n',
+    )
+    jq = shutil.which("jq")
+    if jq is None:
+        pytest.skip("jq is not installed here (GitHub's runners have it); the matrix needs it")
+    listing = subprocess.run(
+        [sys.executable, "-m", "nox", "-l", "--json", "-t", "ci"],
+        cwd=sample.path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    program, minutes = _matrix_program(_load(RENDERED[f"{WORKFLOWS_DIR}/ci.yml"]))
+    done = subprocess.run(
+        [jq, "-c", "--argjson", "minutes", minutes, program],
+        input=listing.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    split = json.loads(done.stdout)
+    assert [(j["session"], j["os"], j["upload"]) for j in split["build"]] == [
+        ("build", "ubuntu-latest", True),
+        ("build", "windows-latest", False),
+    ]
+    assert {j["dist"] for j in split["build"]} == {"dist"}
+    in_tests = {(j["session"], j["os"]) for j in split["tests"]}
+    in_other = {j["session"] for j in split["other"]}
+    tests = {("tests-3.11", "ubuntu-latest"), ("tests-3.11", "windows-latest")}
+    assert in_tests == (tests if wheel else set())
+    assert ("tests-3.11" in in_other) is not wheel
+    assert "build" not in in_other

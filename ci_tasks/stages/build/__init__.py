@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ci_tasks.core import matrix
 from ci_tasks.core.stage import StageSpec, nox_session
 from ci_tasks.stages.build.config import BuildConfig
 
@@ -35,8 +36,12 @@ def build(ctx: StageContext) -> None:
 
 
 def register(config: Config) -> None:
-    """Register the ``build`` nox session (no venv: its tools are the CI environment's)."""
-    nox_session(build, name="build", config=config, venv_backend="none")
+    """Register the ``build`` nox session (no venv: its tools are the CI environment's).
+
+    Tagged ``dist:<output-dir>``: CI's build job uploads that folder for the tests jobs.
+    """
+    dist = f"{matrix.DIST_TAG}{config.section(BuildConfig).output_dir}"
+    nox_session(build, name="build", config=config, venv_backend="none", tags=("ci", dist))
 
 
 STAGE: StageSpec = StageSpec(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from ci_tasks.core import matrix
 from ci_tasks.core.stage import Document, StageSpec, nox_session
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.flaky import HISTORY_SCHEMA, HISTORY_VERSION
@@ -21,13 +22,16 @@ if TYPE_CHECKING:
     from ci_tasks.core.stage import Adopted, StageContext
 
 USAGE = """\
-usage: nox -s tests-<python> [-- [--fail-on-flaky] PYTEST_ARGS ...]
+usage: nox -s tests-<python> [-- [--fail-on-flaky] [--wheel PATH] PYTEST_ARGS ...]
 
 pytest from uv.lock with per-test reruns, parallel processes, JUnit XML, coverage, a
 flaky-test report and quarantine (configured in [tool.ci-tasks.tests]).
 
 options:
   --fail-on-flaky  fail when a test passed only on a rerun (also: fail-on-flaky = true)
+  --wheel PATH     test this built wheel, or the one pure wheel in folder PATH (dist/),
+                   instead of the source tree: the locked groups without the project,
+                   then the wheel; a module the wheel lacks fails the run, named
 
 positional arguments:
   PYTEST_ARGS      everything else is passed to pytest, after the configured options,
@@ -61,10 +65,11 @@ def register(config: Config) -> None:
     ``nox -s tests`` still runs the whole suite on a laptop.
     """
     pythons = list(config.python)
-    total = config.section(TestsConfig).shards
-    nox_session(
-        tests, name="tests", config=config, python=pythons, tags=() if total > 1 else ("ci",)
-    )
+    section = config.section(TestsConfig)
+    total = section.shards
+    # install = "wheel": CI's tests jobs hand the sessions the build job's wheel.
+    ci = ("ci", matrix.WHEEL_TAG) if section.install == "wheel" else ("ci",)
+    nox_session(tests, name="tests", config=config, python=pythons, tags=() if total > 1 else ci)
     if total > 1:
         for index in range(1, total + 1):
             nox_session(
@@ -72,6 +77,7 @@ def register(config: Config) -> None:
                 name=f"tests-shard{index}of{total}",
                 config=config,
                 python=pythons,
+                tags=ci,
                 timeout_key="tests",
             )
 

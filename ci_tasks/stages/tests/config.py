@@ -110,6 +110,13 @@ class TestsConfig:
     groups: tuple[str, ...] | None = None
     """Dependency groups synced for the tests besides ``dependency-groups``; unset: those
     its own test command syncs."""
+    install: Literal["wheel", "project"] = "wheel"
+    """What the tests import. ``wheel``: in CI each tests job installs the build job's
+    pure-Python wheel (``--wheel dist/``) and runs the suite against it, not against the
+    source tree (a platform wheel is not: the session tests the project and says so).
+    ``project``: the project from the source tree, as ``uv sync`` installs it (for suites
+    that need the tree; ``ci-tasks init`` chooses it when the project's test command
+    shows that). Locally, ``-- --wheel PATH`` tests a wheel either way."""
     rerun: tuple[RerunRule, ...] = ()
     quarantine: tuple[QuarantineEntry, ...] = ()
     os: tuple[str, ...] | None = os_field()

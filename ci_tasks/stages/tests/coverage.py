@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from ci_tasks.core import own_commands
@@ -92,6 +93,9 @@ class Measure:
     """``--no-cov``: the project's addopts start pytest-cov, which must not measure twice."""
     python: str = "python"
     """The test environment's interpreter, which runs ``-m coverage run -m pytest``."""
+    remap: tuple[tuple[str, str], ...] = ()
+    """``(tree, installed)``: a tested wheel's package measured where it is installed,
+    reported as the tree's folder (coverage's ``[paths]``), so jobs and OSes combine."""
 
     @classmethod
     def of(cls, config: TestsConfig, root: Path, *, xdist: bool, python: str = "python") -> Measure:
@@ -131,7 +135,9 @@ class CoverageTotal:
         return round(self.percent, self.precision) < floor
 
 
-def report_coverage(ctx: StageContext, outputs: Outputs) -> CoverageTotal | None:
+def report_coverage(
+    ctx: StageContext, outputs: Outputs, remap: Sequence[tuple[str, str]] = ()
+) -> CoverageTotal | None:
     """Combine the processes' coverage data, print the report, write ``coverage.xml``.
 
     Runs :mod:`ci_tasks_coverage` with the interpreter pytest ran with, over every data
@@ -145,7 +151,9 @@ def report_coverage(ctx: StageContext, outputs: Outputs) -> CoverageTotal | None
     with tempfile.TemporaryDirectory(prefix="ci-tasks-coverage-") as tmp:
         result = Path(tmp) / "total.json"
         command = [interpreter, "-m", COVERAGE_MODULE, "--data-file", outputs.coverage_data]
-        command += ["--xml", outputs.coverage_xml, "--result", str(result), outputs.folder]
+        command += ["--xml", outputs.coverage_xml, "--result", str(result)]
+        command += [f"--path={tree}={installed}" for tree, installed in remap]
+        command.append(outputs.folder)
         env = {"PYTHONPATH": plugin_pythonpath(ctx), "COVERAGE_FILE": None}
         ctx.runner.run(command, cwd=ctx.root, env=env, check=False)
         try:

@@ -77,6 +77,8 @@ class RunResult:
     """Why pytest stopped before running every test (``--maxfail``), if it did."""
     warnings: tuple[PytestWarning, ...] = ()
     """pytest's warnings about unknown ini options, config and markers, each once."""
+    imported: tuple[tuple[str, str], ...] = ()
+    """``(package, file)``: where a tested wheel's packages were imported from."""
 
     @property
     def tests(self) -> int:
@@ -131,7 +133,15 @@ def parse_record(data: Any) -> RunResult:
         status if isinstance(status, int) else None,
         str(stopped) if stopped else None,
         _warnings(data.get("warnings")),
+        _imported(data.get("imported")),
     )
+
+
+def _imported(entries: Any) -> tuple[tuple[str, str], ...]:
+    """The record's import locations (absent where no wheel was tested: none)."""
+    if not isinstance(entries, dict):
+        return ()
+    return tuple((str(k), str(v)) for k, v in entries.items() if isinstance(v, str))
 
 
 def _warnings(entries: Any) -> tuple[PytestWarning, ...]:
@@ -167,6 +177,7 @@ def merge_runs(runs: Sequence[RunResult]) -> RunResult:
         statuses[0] if statuses else (runs[0].exitstatus if runs else None),
         next((run.stopped for run in runs if run.stopped), None),
         tuple(dict.fromkeys(w for run in runs for w in run.warnings)),  # each part warns alike
+        tuple(dict.fromkeys(i for run in runs for i in run.imported)),
     )
 
 

@@ -257,4 +257,23 @@ def adopted(own: OwnCommands, root: Path | None = None) -> dict[str, Adopted]:
         keys["extras"] = Adopted(found.extras, why)
     if found.groups:
         keys["groups"] = Adopted(found.groups, why)
+    needs_tree = needs_the_tree(command)
+    if needs_tree:
+        keys["install"] = Adopted("project", f"{why}: {needs_tree}")
     return keys
+
+
+def needs_the_tree(command: own_commands.Command) -> str | None:
+    """Why the project's test command shows its tests need the source tree, or ``None``.
+
+    Two signs, each a choice the project made against testing a built package: tox's
+    ``usedevelop = true`` / ``package = editable`` (tox's default builds and installs the
+    package), and a ``PYTHONPATH`` the command sets (its tests import from folders of the
+    tree). An editable ``pip install -e .`` or ``uv sync`` alone is no such sign: it is
+    merely how those tools install, and the tests import the same names from the wheel.
+    """
+    if command.editable:
+        return "its tox environment installs the project in place (usedevelop / editable)"
+    if any(key.strip() == "PYTHONPATH" for key, _ in command.env):
+        return "it sets PYTHONPATH: its tests import from the source tree"
+    return None

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from ci_tasks.core import ignores, masking, own_commands, reports
+from ci_tasks.core.coverage_evidence import pytest_addopts
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
 from ci_tasks.core.stage import StageContext, install_locked, write_stage_report
-from ci_tasks.stages.tests import ci_durations, coverage, durations, file_split, flaky
+from ci_tasks.stages.tests import ci_durations, coverage, durations, file_split, flaky, wheel
 from ci_tasks.stages.tests import scope as test_scope
-from ci_tasks.stages.tests.command import Shard, usage_problem
+from ci_tasks.stages.tests.command import WHEEL_PACKAGES_ENV, Shard, usage_problem
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.coverage import CoverageTotal, Floor, Measure
 from ci_tasks.stages.tests.exit_codes import ExitCode
@@ -38,7 +39,7 @@ from ci_tasks.stages.tests.planning import (
     split_parts,
 )
 from ci_tasks.stages.tests.processes import PytestRun, run_pytest
-from ci_tasks.stages.tests.pytest_config import strictness
+from ci_tasks.stages.tests.pytest_config import pytest_ini, strictness
 from ci_tasks.stages.tests.scope import TestScope
 
 FAIL_ON_FLAKY = "--fail-on-flaky"
@@ -52,6 +53,8 @@ class Options:
     pytest_args: tuple[str, ...]
     """The user's own pytest arguments (posargs)."""
     scope: TestScope = dataclasses.field(default_factory=TestScope)
+    wheel: Path | None = None
+    """``--wheel PATH``: the built wheel to test (or a folder holding one pure wheel)."""
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -68,9 +71,23 @@ def session_name(ctx: StageContext) -> str:
 def parse_posargs(
     posargs: Sequence[str], config: TestsConfig, scope: TestScope | None = None
 ) -> Options:
-    """``--fail-on-flaky`` is ours; everything else goes to pytest."""
-    rest = tuple(arg for arg in posargs if arg != FAIL_ON_FLAKY)
-    return Options(config.fail_on_flaky or len(rest) != len(posargs), rest, scope or TestScope())
+    """``--fail-on-flaky`` and ``--wheel PATH`` are ours; everything else goes to pytest."""
+    rest: list[str] = []
+    given: Path | None = None
+    args = iter(posargs)
+    for arg in args:
+        if arg == wheel.WHEEL_FLAG:
+            value = next(args, None)
+            if value is None:
+                msg = f"{wheel.WHEEL_FLAG} needs a path: a wheel, or the folder holding it"
+                raise UsageError(msg)
+            given = Path(value)
+        elif arg.startswith(f"{wheel.WHEEL_FLAG}="):
+            given = Path(arg.partition("=")[2])
+        elif arg != FAIL_ON_FLAKY:
+            rest.append(arg)
+    flaky_flag = FAIL_ON_FLAKY in posargs
+    return Options(config.fail_on_flaky or flaky_flag, tuple(rest), scope or TestScope(), given)
 
 
 def _checked(pytest_run: PytestRun, pytest_args: Sequence[str]) -> flaky.RunResult:
@@ -286,8 +303,8 @@ def _confirm_serially(
         shard=None,
         costs={},
         measure=None,
-        strict=prepared.strict,
-        variables=prepared.variables,
+        strict=prepared.flags,
+        variables=prepared.env,
     )
     shutil.rmtree(ctx.root / again.folder, ignore_errors=True)
     if serial.run is None:
@@ -319,7 +336,7 @@ def _judge_coverage(
     gate judges the floor on every tests job's coverage combined.
     """
     config = ctx.section(TestsConfig)
-    total = coverage.report_coverage(ctx, outputs) if measure is not None else None
+    total = coverage.report_coverage(ctx, outputs, measure.remap) if measure else None
     floor = coverage.coverage_floor(config, total) if measure is not None else None
     later = (in_ci_matrix(ctx.runner.env) or shard is not None) and floor is not None
     if total is not None:
@@ -349,6 +366,24 @@ class Prepared:
     """The strict flags pytest gets (``strict = "auto"``: those the project's pytest uses)."""
     variables: dict[str, str] = dataclasses.field(default_factory=dict)
     """The variables the project's test command sets, expanded (:func:`test_scope.variables`)."""
+    tested: wheel.Wheel | None = None
+    """The built wheel the tests import (``--wheel``), in place of the source tree."""
+    wheel_flags: tuple[str, ...] = ()
+    """The pytest options that make them import it (:func:`wheel.pytest_flags`)."""
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The options pytest gets before the posargs: strictness, then the wheel's."""
+        return (*self.strict, *self.wheel_flags)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The variables pytest runs with: the project's, and a tested wheel's."""
+        if self.tested is None:
+            return self.variables
+        # The working directory must not come first on sys.path (coverage run -m, python -m).
+        ours = {"PYTHONSAFEPATH": "1", WHEEL_PACKAGES_ENV: ",".join(self.tested.packages)}
+        return {**self.variables, **ours}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -381,10 +416,23 @@ def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
     variables = test_scope.variables(scope, ctx.root, ctx.runner.env)
     for skipped in variables.skipped:
         ctx.output.line(f"env: {skipped}", "warning")
+    tested = None
     if ctx.venv is not None:
         ctx.output.line(f"groups: {ctx.config.group_choice().describe()}")
         chosen = tuple(dict.fromkeys([*ctx.config.dependency_groups, *scope.groups]))
-        install_locked(ctx, chosen, extras=scope.extras, all_extras=scope.all_extras)
+        tested = _wheel_to_test(ctx, options.wheel)
+        install_locked(
+            ctx,
+            chosen,
+            extras=scope.extras,
+            all_extras=scope.all_extras,
+            wheel=tested.path if tested else None,
+        )
+        _tree_last(ctx.root, ctx.venv, tested=tested is not None)
+    elif options.wheel is not None:
+        msg = f"{wheel.WHEEL_FLAG} installs into a nox session's venv: nox -s tests-<python> -- ..."
+        raise UsageError(msg)
+    wheel_flags = _wheel_flags(ctx, tested, options.args)
     outputs = Outputs.of(config, session_name(ctx))
     reports.report_dir(ctx.root, ctx.output)  # pytest writes its files there itself
     coverage_xml = ctx.root / outputs.coverage_xml
@@ -404,12 +452,127 @@ def _prepare(ctx: StageContext, shard: Shard | None) -> Prepared:
     plan = split_parts(plan, costs, file_split.suite_of(ctx.root, options.args, costs), shard)
     if plan.processes > 1:
         ctx.output.line(plan.files.said())
-    measure = choose_measure(ctx, decision, plan)
+    measure = _measure_the_wheel(ctx, tested, choose_measure(ctx, decision, plan))
     strict = strictness(ctx.root, setting=config.strict)
     ctx.output.line(f"strict: {strict.reason}")
     return Prepared(
-        options, outputs, shard, store, profile, plan, measure, strict.flags, variables.env
+        options,
+        outputs,
+        shard,
+        store,
+        profile,
+        plan,
+        measure,
+        strict.flags,
+        variables.env,
+        tested,
+        tuple(wheel_flags),
     )
+
+
+def _tree_last(root: Path, venv: Path, *, tested: bool) -> None:
+    """Put the project folder last on the venv's ``sys.path`` while a wheel is tested.
+
+    The editable install a wheel replaces had the folder on ``sys.path``; tests importing
+    what the wheel does not ship (``tests.support``) still find it there, after the wheel.
+    A run testing the tree again removes the file (its editable install does the same).
+    """
+    site = wheel.site_packages(venv)
+    if site is None:
+        return
+    pth = site / wheel.TREE_PTH
+    if tested:
+        reports.atomic_write(pth, f"{root}\n")
+    else:
+        pth.unlink(missing_ok=True)
+
+
+def _wheel_to_test(ctx: StageContext, given: Path | None) -> wheel.Wheel | None:
+    """The wheel ``--wheel`` names, read; ``None`` without one, or where none is pure."""
+    if given is None:
+        return None
+    path = given if given.is_absolute() else ctx.root / given
+    found = wheel.choose(path)
+    if found is None:
+        ctx.output.line(
+            f"wheel: {given.as_posix()} holds no pure-Python wheel (py3-none-any): a platform "
+            "wheel is built for one OS, so the tests import the project from the source tree",
+            "warning",
+        )
+        return None
+    return wheel.read(found)
+
+
+def _wheel_flags(
+    ctx: StageContext, tested: wheel.Wheel | None, pytest_args: Sequence[str]
+) -> list[str]:
+    """The options that make pytest import *tested*, said in one line; none without it."""
+    if tested is None:
+        return []
+    ini = pytest_ini(ctx.root)
+    entries = ini.options.get("pythonpath", ()) if ini else ()
+    if isinstance(entries, str):
+        pythonpath = entries.split()
+    else:
+        pythonpath = [str(e) for e in entries] if isinstance(entries, list | tuple) else []
+    flags = wheel.pytest_flags(
+        ctx.root, tested.packages, pythonpath, [*pytest_addopts(ctx.root), *pytest_args]
+    )
+    shown = " ".join(flags) or "none needed"
+    ctx.output.line(
+        f"wheel: the tests import {', '.join(tested.packages) or 'nothing'} from "
+        f"{_shown_path(ctx.root, tested.path)}, not the source tree (pytest: {shown})"
+    )
+    return flags
+
+
+def _measure_the_wheel(
+    ctx: StageContext, tested: wheel.Wheel | None, measure: Measure | None
+) -> Measure | None:
+    """Coverage of the installed wheel's packages where it would measure the project folder.
+
+    The tests run the wheel's code from the venv's site-packages, which coverage leaves out
+    of a source folder it was given: measured there (the project folder, or a ``source``
+    naming the tree's ``pkg``/``src/pkg``), the tree's copies would show 0 %.
+    """
+    if tested is None or measure is None or ctx.venv is None:
+        return measure
+    site = wheel.site_packages(ctx.venv)
+    found = [site / name for name in tested.packages if site and (site / name).is_dir()]
+    if not found:
+        return measure
+    ctx.output.line(f"coverage: measures the wheel's {', '.join(p.name for p in found)}")
+    remap = []
+    for installed in found:  # reported as the tree's copy, where the tree has one
+        tree = next(
+            (t for d in (".", "src") if (t := ctx.root / d / installed.name).is_dir()), None
+        )
+        if tree is not None:
+            remap.append((str(tree.resolve()), str(installed)))
+    return dataclasses.replace(measure, sources=tuple(str(p) for p in found), remap=tuple(remap))
+
+
+def _shown_path(root: Path, path: Path) -> str:
+    """*path* relative to the project where it is inside it."""
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+
+
+def _wheel_problems(ctx: StageContext, tested: wheel.Wheel, run: flaky.RunResult) -> list[str]:
+    """What testing *tested* found: the modules it lacks, or that the tree shadowed it."""
+    shown = _shown_path(ctx.root, tested.path)
+    messages = [m for result in run.failed for m in result.failures]
+    problems = []
+    for module in wheel.missing_modules(messages, tested.packages):
+        said = wheel.lacks_message(Path(shown), module)
+        ctx.output.annotate("error", said, title="module missing from the wheel")
+        problems.append(said)
+    for name, file in wheel.from_tree(dict(run.imported), ctx.root, ctx.venv).items():
+        problems.append(
+            f"the tests imported {name} from the source tree ({file}), not from the wheel "
+            f"{shown}: something puts the tree on sys.path (a conftest.py, PYTHONPATH); "
+            'remove that, or set [tool.ci-tasks.tests] install = "project"'
+        )
+    return problems
 
 
 def _run_suite(ctx: StageContext, prepared: Prepared) -> PytestRun:
@@ -423,8 +586,8 @@ def _run_suite(ctx: StageContext, prepared: Prepared) -> PytestRun:
         costs=durations.latest(prepared.store),
         measure=prepared.measure,
         previous=prepared.profile,
-        strict=prepared.strict,
-        variables=prepared.variables,
+        strict=prepared.flags,
+        variables=prepared.env,
     )
     _mask_file(ctx.root / prepared.outputs.junit_xml)
     return pytest_run
@@ -456,6 +619,8 @@ def _judge(ctx: StageContext, prepared: Prepared, pytest_run: PytestRun) -> Judg
     )
     fail_on_flaky = prepared.options.fail_on_flaky
     problems = verdict_problems(code, run, quarantine, fail_on_flaky=fail_on_flaky)
+    if prepared.tested is not None:
+        problems = [*_wheel_problems(ctx, prepared.tested, run), *problems]
     problems += coverage_said
     if slow and config.fail_on_slow:
         problems.append(f"{len(slow)} test(s) much slower than before and fail-on-slow is set")

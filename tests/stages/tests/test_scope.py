@@ -155,3 +155,25 @@ def test_init_writes_the_test_commands_scope_and_nothing_without_one():
         "groups": (("test",), why),
     }
     assert test_scope.adopted(OwnCommands()) == {}
+
+
+@pytest.mark.parametrize(
+    ("tox_ini", "install"),
+    [
+        ("[testenv]\nusedevelop = true\ncommands = pytest tests\n", "project"),
+        ("[testenv]\npackage = editable\ncommands = pytest tests\n", "project"),
+        ("[testenv]\nsetenv =\n    PYTHONPATH = src\ncommands = pytest tests\n", "project"),
+        ("[testenv]\ncommands = pytest tests\n", None),  # tox builds the package: the wheel
+    ],
+)
+def test_init_chooses_install_project_where_the_test_command_needs_the_tree(
+    tmp_path, tox_ini, install
+):
+    """Tox's usedevelop / package = editable or a PYTHONPATH: project; else wheel, unwritten."""
+    from ci_tasks.core import own_commands  # noqa: PLC0415
+
+    (tmp_path / "tox.ini").write_text(tox_ini)
+    found = test_scope.adopted(own_commands.read(tmp_path), tmp_path)
+    assert (found["install"].value if "install" in found else None) == install
+    if install:
+        assert found["install"].why.startswith("from tox.ini [testenv]: ")

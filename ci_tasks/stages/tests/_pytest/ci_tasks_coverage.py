@@ -31,9 +31,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-file", required=True)
     parser.add_argument("--xml", required=True)
     parser.add_argument("--result", required=True)
+    parser.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        help="TREE=INSTALLED: data measured in INSTALLED (a wheel's package) is TREE's",
+    )
     parser.add_argument("parts", nargs="+", help="data files, or folders holding them")
     args = parser.parse_args(argv)
     cov = coverage.Coverage(data_file=args.data_file)
+    if args.path:
+        # Coverage's own [paths] remapping, applied as the parts are combined.
+        own = cov.get_option("paths")
+        paths = dict(own) if isinstance(own, dict) else {}
+        for pair in args.path:
+            tree, _, installed = pair.partition("=")
+            paths[tree] = [tree, installed]
+        cov.set_option("paths", paths)
     try:
         cov.combine(args.parts)
         cov.save()

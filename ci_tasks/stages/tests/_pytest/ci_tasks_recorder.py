@@ -40,6 +40,7 @@ import importlib
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +62,7 @@ SHARD_ENV = "CI_TASKS_PYTEST_SHARD"
 DURATIONS_ENV = "CI_TASKS_PYTEST_DURATIONS"
 PART_ENV = "CI_TASKS_PYTEST_PART"
 PART_FILES_ENV = "CI_TASKS_PYTEST_PART_FILES"
+WHEEL_PACKAGES_ENV = "CI_TASKS_PYTEST_WHEEL_PACKAGES"
 _MESSAGE_LIMIT = 500
 _WARNINGS_LIMIT = 50
 # What a strict pytest would refuse: an unknown ini option or config, an unknown marker.
@@ -76,6 +78,19 @@ def _message(report: Any) -> str | None:
         lines = [line for line in str(report.longreprtext).splitlines() if line.strip()]
         text = lines[-1] if lines else report.outcome
     return str(text)[:_MESSAGE_LIMIT]
+
+
+def _imported() -> dict[str, str]:
+    """Where the tested wheel's packages were imported from (a session testing a wheel)."""
+    found = {}
+    for name in filter(None, os.environ.get(WHEEL_PACKAGES_ENV, "").split(",")):
+        module = sys.modules.get(name)
+        where = getattr(module, "__file__", None) or next(
+            iter(getattr(module, "__path__", [])), None
+        )
+        if where:
+            found[name] = str(where)
+    return found
 
 
 def _cpu_seconds() -> float:
@@ -190,6 +205,7 @@ class Recorder:
             "warnings": [
                 {"category": c, "message": m, "file": f, "line": n} for c, m, f, n in self.warnings
             ],
+            "imported": _imported(),
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
