@@ -991,6 +991,18 @@ def frozen_versions(text: str) -> dict[str, str]:
     return dict(found)
 
 
+# What a hook runs with where the configuration gives it no ``args``: its manifest's (an
+# ``args: []`` of the project's replaces them). By hook repository, then id.
+_MANIFEST_ARGS = {("pre-commit/mirrors-mypy", "mypy"): ("--ignore-missing-imports",)}
+
+
+def _hook_args(repo: str, hook: Mapping[str, Any]) -> tuple[str, ...]:
+    if "args" not in hook:
+        name = "/".join(repo.rstrip("/").removesuffix(".git").split("/")[-2:]).lower()
+        return _MANIFEST_ARGS.get((name, str(hook["id"])), ())
+    return tuple(str(a) for a in hook.get("args") or ())
+
+
 def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
     path = root / ".pre-commit-config.yaml"
     if not path.is_file():
@@ -1015,7 +1027,7 @@ def _hooks(root: Path, skipped: list[str]) -> tuple[Hook, ...]:
                     str(hook["id"]),
                     str(repo.get("repo", "")),
                     str(repo.get("rev", "")),
-                    tuple(str(a) for a in hook.get("args") or ()),
+                    _hook_args(str(repo.get("repo", "")), hook),
                     str(hook["files"]) if hook.get("files") else None,
                     str(hook["exclude"]) if hook.get("exclude") else None,
                     tuple(
