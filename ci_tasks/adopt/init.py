@@ -265,13 +265,16 @@ def _test_requirements(
 
     *coverage*: the project measures coverage, so the session needs coverage itself.
     *deps*: what the project's own test command installs besides the project (tox's
-    ``deps``: ``pretend``, ``pytest-socket``), which its tests import or load.
+    ``deps``: ``pretend``, ``pytest-socket``), which its tests import or load. setuptools
+    and wheel stay: tests that build packages import them, and the project's own env has
+    them (a Poetry test group's ``setuptools``, a virtualenv's seed); pip, the installer
+    the command ran with, does not.
     """
     found = groups.pytest_group(data)
     theirs = {
         groups.requirement_name(d): d
         for d in deps
-        if groups.requirement_name(d) not in (None, "pip", "setuptools", "wheel")
+        if groups.requirement_name(d) not in (None, "pip")
     }
     pytest = theirs.pop("pytest", PYTEST)  # the project's own pin of pytest, where it has one
     coverage_pin = theirs.pop("coverage", None)
