@@ -51,6 +51,7 @@ from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR, workflow_files
 from ci_tasks.registry import SESSIONS, project_ci_sessions
+from ci_tasks.stages.lint import toolchain
 
 Action = Literal["create", "update", "overwrite", "skip", "hold", "unchanged"]
 """``hold``: not written, because what it runs cannot run yet (a workflow without the lock)."""
@@ -264,13 +265,16 @@ def _test_requirements(
 
     *coverage*: the project measures coverage, so the session needs coverage itself.
     *deps*: what the project's own test command installs besides the project (tox's
-    ``deps``: ``pretend``, ``pytest-socket``), which its tests import or load.
+    ``deps``: ``pretend``, ``pytest-socket``), which its tests import or load. setuptools
+    and wheel stay: tests that build packages import them, and the project's own env has
+    them (a Poetry test group's ``setuptools``, a virtualenv's seed); pip, the installer
+    the command ran with, does not.
     """
     found = groups.pytest_group(data)
     theirs = {
         groups.requirement_name(d): d
         for d in deps
-        if groups.requirement_name(d) not in (None, "pip", "setuptools", "wheel")
+        if groups.requirement_name(d) not in (None, "pip")
     }
     pytest = theirs.pop("pytest", PYTEST)  # the project's own pin of pytest, where it has one
     coverage_pin = theirs.pop("coverage", None)
@@ -304,12 +308,25 @@ def _workflow_notes(root: Path, generated: Mapping[str, str]) -> list[str]:
     ]
 
 
+def _ci_tools(root: Path) -> tuple[tuple[str, ...], list[str]]:
+    """What the CI environment needs beside ci-tasks and nox, and a note for each."""
+    unpinned_black = toolchain.black_pinned_nowhere(root)
+    if unpinned_black is None:
+        return (), []
+    note = (
+        f"black: the project formats with it ({unpinned_black}) and pins it nowhere; "
+        f"the CI environment's black runs lint's format check, pinned by {scriptenv.LOCK}"
+    )
+    return ("black",), [note]
+
+
 def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False) -> Plan:
     """Work out what ``init`` writes in the project at *root*; writes nothing."""
     pyproject_path = root / PYPROJECT
     text, data = _parse_pyproject(pyproject_path)
     source = None if ci_tasks_source is None else scriptenv.source_table(ci_tasks_source, root)
-    spec = scriptenv.ScriptSpec.default(source, pins.ci_pins(root))
+    tools, tool_notes = _ci_tools(root)
+    spec = scriptenv.ScriptSpec.default(source, pins.ci_pins(root), tools)
     layout = project.detect_layout(root, data)
     detected = groups.test_groups(data)
     measured, why = coverage_note(root)
@@ -375,6 +392,7 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
         *_session_notes(noxfile, config, pyproject_path),
         *_workflow_notes(root, generated),
         *lock_notes,
+        *tool_notes,
     ]
     return Plan(root, layout, tuple(changes), tuple(found), config, tuple(kept))
 

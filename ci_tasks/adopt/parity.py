@@ -324,11 +324,10 @@ _WRITING_FLAGS = frozenset({"--fix", "--exit-non-zero-on-fix", "--show-fixes", "
 
 def _hook_files(root: Path, hook: Hook) -> list[str]:
     """The tracked files pre-commit would pass *hook* with ``--all-files``."""
-    listed = git.text(root, "ls-files", "-z").split("\0")
     suffixes = hook.suffixes
     chosen = []
-    for name in filter(None, listed):
-        if not name.endswith(suffixes) or not (root / name).is_file():
+    for name in git.tracked_files(root):
+        if not name.endswith(suffixes):
             continue
         if hook.files and not re.search(hook.files, name):
             continue
@@ -356,8 +355,7 @@ def _hook_argv(root: Path, hook: Hook, uv: str) -> tuple[list[str], str]:
         argv = [uv, "tool", "run", "--from", f"black=={version}", "black", "--check", *args]
     else:
         extras = [w for d in hook.additional_dependencies for w in ("--with", d)]
-        default = args or ["--ignore-missing-imports"]  # mirrors-mypy's own default
-        argv = [uv, "tool", "run", "--from", f"mypy=={version}", *extras, "mypy", *default]
+        argv = [uv, "tool", "run", "--from", f"mypy=={version}", *extras, "mypy", *args]
     label = f"pre-commit hook {hook.id!r} ({tool} {version}, read-only, {len(files)} files)"
     return [*argv, *files], label
 

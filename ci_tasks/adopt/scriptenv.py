@@ -57,14 +57,24 @@ class ScriptSpec:
     """The tools the project pins in ``.pre-commit-config.yaml`` (:func:`apply_pins`)."""
 
     @classmethod
-    def default(cls, ci_tasks_source: str | None = None, pins: Sequence[Pin] = ()) -> ScriptSpec:
-        """Nox and ci-tasks pinned at the running versions; ci-tasks from *source* if given."""
+    def default(
+        cls,
+        ci_tasks_source: str | None = None,
+        pins: Sequence[Pin] = (),
+        tools: Sequence[str] = (),
+    ) -> ScriptSpec:
+        """Nox and ci-tasks pinned at the running versions; ci-tasks from *source* if given.
+
+        *tools* are requirements the CI environment needs beside them (a black the project
+        formats with and pins nowhere: the lock pins it).
+        """
         sources = () if ci_tasks_source is None else (("ci-tasks", ci_tasks_source),)
         return cls(
             requires_python=python_floor(),
             dependencies=(
                 f"ci-tasks=={__version__}",
                 f"nox=={importlib.metadata.version('nox')}",
+                *tools,
             ),
             sources=sources,
             pins=tuple(pins),

@@ -62,6 +62,12 @@ def text(cwd: Path, *args: str) -> str:
     return run(cwd, *args).decode(errors="replace").strip()
 
 
+def tracked_files(cwd: Path) -> list[str]:
+    """The files git tracks in *cwd* that exist in the working tree, as ``git ls-files``."""
+    listed = run(cwd, "ls-files", "-z").decode(errors="replace").split("\0")
+    return [name for name in listed if name and (cwd / name).is_file()]
+
+
 def head(cwd: Path) -> str | None:
     """The commit checked out in *cwd*, or ``None`` outside a repository (or without git)."""
     try:

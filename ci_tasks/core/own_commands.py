@@ -1160,6 +1160,18 @@ def frozen_versions(text: str) -> dict[str, str]:
     return dict(found)
 
 
+# What a hook runs with where the configuration gives it no ``args``: its manifest's (an
+# ``args: []`` of the project's replaces them). By hook repository, then id.
+_MANIFEST_ARGS = {("pre-commit/mirrors-mypy", "mypy"): ("--ignore-missing-imports",)}
+
+
+def _hook_args(repo: str, hook: Mapping[str, Any]) -> tuple[str, ...]:
+    if "args" not in hook:
+        name = "/".join(repo.rstrip("/").removesuffix(".git").split("/")[-2:]).lower()
+        return _MANIFEST_ARGS.get((name, str(hook["id"])), ())
+    return tuple(str(a) for a in hook.get("args") or ())
+
+
 def parse_hooks(text: str) -> tuple[Hook, ...]:
     """The hooks of a pre-commit configuration's *text*, in its order (pure).
 
@@ -1190,7 +1202,7 @@ def parse_hooks(text: str) -> tuple[Hook, ...]:
                     str(hook["id"]),
                     str(repo.get("repo", "")),
                     rev,
-                    tuple(str(a) for a in hook.get("args") or ()),
+                    _hook_args(str(repo.get("repo", "")), hook),
                     str(hook["files"]) if hook.get("files") else None,
                     str(hook["exclude"]) if hook.get("exclude") else None,
                     tuple(

@@ -709,6 +709,16 @@ def test_the_tests_group_takes_what_the_projects_test_command_installs(tmp_path)
     assert not any(t.startswith("-e") for t in tests)
 
 
+def test_the_tests_group_keeps_the_setuptools_the_projects_tests_build_with():
+    """A test command installing setuptools>=60 (tests building C extensions) keeps it; pip not."""
+    data = {"project": {"name": "x"}}
+    deps = ["setuptools>=60", "pip>=24", "build>=0.10"]
+    group, wanted = init._test_requirements(data, coverage=False, deps=deps)
+    assert group == init.NEW_TEST_GROUP
+    assert {"setuptools>=60", "build>=0.10"} <= set(wanted)
+    assert not any(w.startswith("pip") for w in wanted)
+
+
 def test_a_group_whose_package_needs_a_newer_python_is_locked_for_it():
     """The uv error 'sphinx ... depends on Python>=3.12' narrows docs, never the tests."""
     text = (

@@ -85,6 +85,7 @@ repos:
     rev: v1.11.2
     hooks:
       - id: mypy
+        files: ^sample/
         additional_dependencies: [{extras}]
 """
 USES_SIMPLEJSON = '''\
@@ -124,7 +125,8 @@ def test_pre_commit_mypy_runs_with_its_additional_dependencies(tmp_path):
     without = locked_nox(sample, "-s", "lint")
     assert without.returncode == 1, without.stdout
     report = json.loads((sample.path / ".ci-tasks" / "lint-report.json").read_text())
-    # simplejson is in the CI environment, untyped: only the hook's stubs typed it.
+    # pre-commit's environment holds mypy and the hook's extras only: without the stubs,
+    # mypy says they are not installed (even with mirrors-mypy's --ignore-missing-imports).
     assert "import-untyped" in [f["code"] for f in report["findings"]]
 
 
@@ -186,6 +188,41 @@ def test_a_pre_commit_black_runs_at_its_rev_over_its_files_from_the_ci_lock(tmp_
         "pinned_in": ".pre-commit-config.yaml",
         "source": "the CI environment's, pinned in .pre-commit-config.yaml (24.8.0)",
     }
+    sample.write("sample/new.py", "y  =  2\n")
+    second = locked_nox(sample, "-s", "lint")
+    assert second.returncode == 1, second.stdout
+    report = json.loads((sample.path / ".ci-tasks" / "lint-report.json").read_text())
+    assert [(f["rule"], f["file"]) for f in report["findings"]] == [("format", "sample/new.py")]
+
+
+TOX_BLACK = """\
+[tox]
+env_list = lint
+
+[testenv:lint]
+deps = black
+commands = black --check sample
+"""
+
+
+@pytest.mark.slow
+def test_a_black_the_project_pins_nowhere_is_locked_into_the_ci_environment(tmp_path):
+    """An unpinned black of tox's is locked into the CI env; a new unformatted file fails."""
+    sample = make_adopter(tmp_path, PYPROJECT)
+    sample.write("tox.ini", TOX_BLACK)
+    sample.write("bench/slow.py", "x  =  1\n")
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "tox")
+    done = sample.ci_tasks("init", "--ci-tasks-source", str(REPO))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "black: the project formats with it (tox.ini [testenv:lint]" in done.stdout
+    assert '#     "black",\n' in (sample.path / "noxfile.py").read_text()
+    assert '"black"' in (sample.path / "noxfile.py.lock").read_text()
+    git(sample.path, "add", "-A")
+    git(sample.path, "commit", "-qm", "Adopt ci-tasks")
+    first = locked_nox(sample, "-s", "lint")
+    assert first.returncode == 0, first.stdout
+    assert _tools(sample)["black"]["pinned_in"] == "the CI environment"
     sample.write("sample/new.py", "y  =  2\n")
     second = locked_nox(sample, "-s", "lint")
     assert second.returncode == 1, second.stdout

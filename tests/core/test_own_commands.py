@@ -350,3 +350,20 @@ def test_poetry_install_gives_every_group_that_is_not_optional(tmp_path: Path) -
         "tomli-w>=1.0,<1.1",
         "mypy>=1.18; python_version >= '3.10'",
     )
+
+
+def test_a_mypy_hook_without_args_runs_with_its_manifests_args(tmp_path: Path) -> None:
+    """mirrors-mypy with no ``args`` runs ``--ignore-missing-imports``; ``args: []`` runs none."""
+    mirror = "- repo: https://github.com/pre-commit/mirrors-mypy\n  rev: v1.19.1\n  hooks:\n"
+    local = "- repo: local\n  hooks:\n  - id: mypy\n    entry: mypy\n    language: system\n"
+    _write(
+        tmp_path,
+        {
+            ".pre-commit-config.yaml": f"repos:\n{mirror}  - id: mypy\n"
+            f"{mirror}  - id: mypy\n    args: []\n{local}",
+        },
+    )
+    default, emptied, own = own_commands.read(tmp_path).hooks
+    assert default.args == ("--ignore-missing-imports",)
+    assert emptied.args == ()
+    assert own.args == ()

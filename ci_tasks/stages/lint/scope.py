@@ -42,6 +42,9 @@ class Check:
     """The project's extras the gate's environment holds (a mypy run after ``pip install
     -e .[cli]``): mypy sees what that environment has, so the session's must hold it too."""
     all_extras: bool = False
+    listed: bool = False
+    """pre-commit's way: the tool is given each tracked file the check covers, not paths
+    (mypy checks what it is given; ``mypy .`` or its own ``files`` would check more)."""
 
     def covers(self, path: str) -> bool:
         """Whether a finding in *path* is inside what the project's own gate checks."""
@@ -100,7 +103,9 @@ class Scope:
         """``mypy: --strict src (auto: justfile recipe 'lint': mypy --strict src)``."""
         if self.mypy is None:
             return f"mypy: none ({self.mypy_why})"
-        shown = " ".join([*self.mypy.options, *self.mypy.paths]) or "its own `files`, else ."
+        listed = "the tracked files the hook covers" if self.mypy.listed else ""
+        paths = self.mypy.paths or ((listed,) if listed else ())
+        shown = " ".join([*self.mypy.options, *paths]) or "its own `files`, else ."
         return f"mypy: {shown} ({self.mypy_why})"
 
 
@@ -278,6 +283,7 @@ def _mypy_check(gate: Command | Hook) -> Check:
             source=source,
             suffixes=gate.suffixes,
             options=options,
+            listed=True,
         )
     return Check(
         paths=targets,

@@ -16,11 +16,12 @@ import dataclasses
 import datetime as dt
 import json
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ci_tasks.core import ignores, own_commands, reports, tools
+from ci_tasks.core import git, ignores, own_commands, reports, tools
 from ci_tasks.core.errors import CheckFailed, CITasksError, ToolMissingError
 from ci_tasks.core.pins import PRE_COMMIT, Pin
 from ci_tasks.core.retry import NETWORK_ERRORS
@@ -289,17 +290,45 @@ def mypy_command(root: Path, targets: tuple[str, ...]) -> list[str]:
 
 def _mypy_binary(ctx: StageContext, chain: Toolchain, env: Path | None) -> list[str]:
     """The mypy to run: the project's, the CI environment's looking at *env*, or alone."""
-    if env is None or chain.mypy_isolated:
-        return [ctx.tool("mypy")]  # pre-commit's way: its own environment only
+    pin = chain.pin("mypy")
+    if chain.mypy_isolated and pin is not None:
+        return isolated_mypy(ctx.tool("uv"), pin, sys.executable)
+    if env is None:
+        return [ctx.tool("mypy")]
     if chain.mypy_groups:
         return [tools.find("mypy", (env / "bin",))]
     # The CI environment's mypy, looking at the project's environment for imports.
     return [ctx.tool("mypy"), "--python-executable", str(env / "bin" / "python")]
 
 
+def isolated_mypy(uv: str, pin: Pin, python: str) -> list[str]:
+    """The mypy pre-commit runs: an environment of mypy and the hook's extras only.
+
+    The CI environment holds ci_tasks and its own dependencies too; a mypy run from it
+    would see them (an ``import tomli_w`` resolves, its ``type: ignore`` is then unused)
+    where the project's hook does not (pure).
+    """
+    extras = [w for extra in pin.extras for w in ("--with", extra)]
+    head = [uv, "tool", "run", "--isolated", "--python", python]
+    return [*head, "--from", pin.requirement, *extras, "mypy"]
+
+
 def _mypy(ctx: StageContext, binary: list[str], chosen: scope.Check) -> list[Finding]:
-    """Run mypy with the project's own options, over its targets (:func:`mypy_command`)."""
-    command = mypy_command(ctx.root, chosen.paths)
+    """Run mypy with the project's own options, over its targets (:func:`mypy_command`).
+
+    A hook's check is given the tracked files it covers, as pre-commit gives them; none:
+    pre-commit skips the hook, and so does lint.
+    """
+    targets = chosen.paths
+    if not targets and chosen.listed:
+        try:
+            targets = tuple(f for f in git.tracked_files(ctx.root) if chosen.covers(f))
+        except (git.GitError, ToolMissingError):  # no repository: mypy's own `files`, or .
+            targets = ()
+        else:
+            if not targets:
+                return []
+    command = mypy_command(ctx.root, targets)
     command[0:1] = binary
     ours = ["--cache-dir", f"{reports.REPORT_DIR}/cache/mypy", *chosen.options]
     command[len(binary) : len(binary)] = ours
@@ -312,10 +341,11 @@ def _mypy(ctx: StageContext, binary: list[str], chosen: scope.Check) -> list[Fin
     return [f for f in findings if f.file == "." or chosen.covers(f.file)]
 
 
-def tool_version(ctx: StageContext, binary: str) -> str | None:
+def tool_version(ctx: StageContext, binary: str | Sequence[str]) -> str | None:
     """The version ``BINARY --version`` prints (``ruff 0.15.16``, ``mypy 1.10.0 (...)``)."""
+    argv = [binary] if isinstance(binary, str) else list(binary)
     done = ctx.runner.run(
-        [binary, "--version"], cwd=ctx.root, check=False, capture_stdout=True, stream=False
+        [*argv, "--version"], cwd=ctx.root, check=False, capture_stdout=True, stream=False
     )
     match = _VERSION.search(done.stdout or "") if done.ok else None
     return match["version"] if match else None
@@ -372,17 +402,17 @@ def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False
         ruff = tools.find("ruff", (env / "bin",))
     else:
         ruff = ctx.tool("ruff")
-    binaries = {"ruff": ruff}
+    binaries: dict[str, str | list[str]] = {"ruff": ruff}
     findings += _ruff(ctx, ruff, chosen)
     if chosen.black is not None:
-        binaries["black"] = _black_binary(ctx, chain, env)
-        findings += _black(ctx, binaries["black"], chosen.black)
+        black = binaries["black"] = _black_binary(ctx, chain, env)
+        findings += _black(ctx, black, chosen.black)
     if config.pinning:
         problem = _lock_problem(ctx, lock_current=lock_current, uncommitted_ok=for_baseline)
         findings += pinning.check(ctx.root, exact_groups=config.exact_groups, lock_problem=problem)
     if chosen.mypy is not None and (env is not None or chain.mypy_isolated):
         mypy = _mypy_binary(ctx, chain, env)
-        binaries["mypy"] = mypy[0]
+        binaries["mypy"] = mypy
         findings += _mypy(ctx, mypy, chosen.mypy)
     ran, drifted = _versions(ctx, chain, binaries)
     return Collected((*findings, *drifted), lock_current, ran)
@@ -403,7 +433,7 @@ def _say(ctx: StageContext, chain: Toolchain, chosen: scope.Scope) -> None:
 
 
 def _versions(
-    ctx: StageContext, chain: Toolchain, binaries: dict[str, str]
+    ctx: StageContext, chain: Toolchain, binaries: Mapping[str, str | Sequence[str]]
 ) -> tuple[dict[str, dict[str, str | None]], list[Finding]]:
     """The version of each tool that ran, pinned where; a drift from its pre-commit pin."""
     sources = chain.sources()

@@ -70,8 +70,9 @@ class Toolchain:
         """Whether mypy runs as pre-commit runs it: pinned there, seeing only its own env.
 
         pre-commit's mypy hook has an environment of mypy and the hook's
-        ``additional_dependencies``, without the project installed; the CI environment
-        has the same pins, so its mypy without ``--python-executable`` gives that verdict.
+        ``additional_dependencies``, without the project installed; lint makes the same
+        one (``uv tool run``), since the CI environment holds ci_tasks' own dependencies
+        too, which that mypy would see.
         """
         return self.mypy and not self.mypy_groups and self.pin("mypy") is not None
 
@@ -120,9 +121,14 @@ class Toolchain:
         if groups:
             return f"the project's (uv.lock, group {', '.join(groups)})"
         pin = self.pin(tool)
+        if tool == "mypy" and self.mypy_isolated and pin is not None:
+            extras = " and its additional_dependencies" if pin.extras else ""
+            return (
+                f"its own environment of mypy{extras}, as pre-commit runs it, pinned in "
+                f"{pins.PRE_COMMIT} ({pin.version})"
+            )
         if pin is not None:
-            how = " with its additional_dependencies, as pre-commit runs it" if pin.extras else ""
-            return f"the CI environment's, pinned in {pins.PRE_COMMIT} ({pin.version}){how}"
+            return f"the CI environment's, pinned in {pins.PRE_COMMIT} ({pin.version})"
         return "the CI environment's"
 
     def sync_groups(self, test_groups: tuple[str, ...]) -> tuple[str, ...]:
@@ -255,3 +261,20 @@ def formats_with_black(root: Path, own: Callable[[], OwnCommands] | None = None)
     from ci_tasks.stages.lint import scope  # noqa: PLC0415 - read only where black is locked
 
     return scope.choose((own or own_reader(root))()).black is not None
+
+
+def black_pinned_nowhere(root: Path) -> str | None:
+    """Where the project gates on a black that neither ``uv.lock`` nor pre-commit pins.
+
+    The gate's source (``tox.ini [testenv:lint]: black --check twine``), or ``None``. Its
+    own command installs whatever black is newest; ``init`` puts black in the CI
+    environment, whose lock pins that version, so lint has one to run.
+    """
+    from ci_tasks.core import own_commands  # noqa: PLC0415 - as formats_with_black
+    from ci_tasks.stages.lint import scope  # noqa: PLC0415
+
+    black = scope.from_own(own_commands.read(root)).black
+    if black is None or "black" in pins.read_pre_commit(root):
+        return None
+    document, lock_text = pins.read_project(root)
+    return None if pins.locked_groups(document, lock_text, "black") else black.source

@@ -56,6 +56,7 @@ def pytest_command(
     xdist: int = 0,
     junit_xml: str | None = None,
     strict: Sequence[str] = (),
+    autoload: bool = True,
 ) -> list[str]:
     """The pytest command line the configuration asks for (posargs last, so they win).
 
@@ -66,10 +67,17 @@ def pytest_command(
     measures: the session combines and reports the data afterwards
     (:func:`~ci_tasks.stages.tests.coverage.report_coverage`).
     *xdist* is a pytest-xdist worker count (``parallel = "xdist"``); *strict* the strict
-    flags :func:`~ci_tasks.stages.tests.pytest_config.strictness` chose.
+    flags :func:`~ci_tasks.stages.tests.pytest_config.strictness` chose. *autoload*
+    false: the project's environment sets :data:`AUTOLOAD_ENV` (tox's ``set_env``), so
+    pytest loads no installed plugin by itself; the ones the session's options belong to
+    are then named with ``-p``, by the entry-point names a project's own ``-p`` uses.
     """
     junit = junit_xml or Outputs.of(config, "tests").junit_xml
     command = ["pytest", "-p", PLUGIN, f"--junitxml={junit}"]
+    if not autoload:
+        cov = measure is not None and (measure.pytest_cov or measure.silence_pytest_cov)
+        wanted = (("rerunfailures", config.reruns), ("xdist", xdist), ("pytest_cov", cov))
+        command += [w for name, used in wanted if used for w in ("-p", name)]
     command += ["-o", "cache_dir=.ci-tasks/cache/pytest"]  # no .pytest_cache/ in the tree
     if config.reruns:
         command += ["--reruns", str(config.reruns), "--reruns-delay", f"{config.reruns_delay:g}"]
@@ -86,6 +94,17 @@ def pytest_command(
         source = [f"--source={','.join(measure.sources)}"] if measure.sources else []
         command = [measure.python, "-m", "coverage", "run", *source, "-m", *command]
     return [*command, *pytest_args]
+
+
+AUTOLOAD_ENV = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+
+
+def autoload_disabled(*envs: Mapping[str, str | None]) -> bool:
+    """Whether pytest, run with these variables (the last one set wins), autoloads no plugin."""
+    value = None
+    for env in envs:
+        value = env.get(AUTOLOAD_ENV, value)
+    return bool(value)
 
 
 def rerun_rules(config: TestsConfig) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from ci_tasks.core.runner import Completed, Job
 from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.tests import durations, flaky, junit
-from ci_tasks.stages.tests.command import Shard, pytest_command, pytest_env
+from ci_tasks.stages.tests.command import Shard, autoload_disabled, pytest_command, pytest_env
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.coverage import Measure
 from ci_tasks.stages.tests.environment import usable_cores
@@ -102,6 +102,7 @@ def _jobs(
             xdist=plan.xdist,
             junit_xml=junit_xml,
             strict=strict,
+            autoload=not autoload_disabled(ctx.runner.env, variables),
         )
         part = Shard(index, parts) if parts > 1 else None
         record = folder / f"record-{index}.json"

@@ -108,14 +108,16 @@ def test_mypy_auto_does_not_run_where_the_project_runs_no_mypy():
 
 
 def test_a_mypy_hook_runs_mypy_within_its_files():
-    """A mypy hook: mypy's own `files` (no targets), its findings within the hook's filters."""
+    """A mypy hook: given the tracked files within its filters, as pre-commit gives them."""
     hook = Hook("mypy", "https://github.com/pre-commit/mirrors-mypy", "v1.11.2", files="^src/")
     chosen = scope.choose(OwnCommands(hooks=(hook,)))
     assert chosen.mypy is not None
     assert chosen.mypy.paths == ()
     assert chosen.mypy.covers("src/a.py")
     assert not chosen.mypy.covers("tests/a.py")
-    assert chosen.mypy_said() == "mypy: its own `files`, else . (auto: pre-commit hook 'mypy')"
+    assert chosen.mypy.listed
+    said = "mypy: the tracked files the hook covers (auto: pre-commit hook 'mypy')"
+    assert chosen.mypy_said() == said
 
 
 def test_an_explicit_mypy_setting_wins_over_the_projects_own_commands():

@@ -374,3 +374,42 @@ def test_the_sections_paths_are_what_lint_checks(tmp_path):
     assert result.returncode == 1, result.stdout
     found = {(f["rule"], f["file"]) for f in lint_report(project)["findings"]}
     assert found == {("format", "sample/new.py")}
+
+
+def _mypy_hook(version: str, files: str | None = None) -> str:
+    filters = f"        files: {files}\n" if files else ""
+    return (
+        "repos:\n  - repo: https://github.com/pre-commit/mirrors-mypy\n"
+        f"    rev: v{version}\n    hooks:\n      - id: mypy\n{filters}"
+        '        args: ["--warn-unused-ignores"]\n'
+    )
+
+
+def test_a_mypy_hook_sees_what_pre_commit_gives_it_not_the_ci_environment(tmp_path):
+    """A pinned mypy hook: its own env (not the CI env's tomlkit), its files; a new error fails."""
+    import importlib.metadata  # noqa: PLC0415
+
+    files = {
+        ".github/workflows/ci.yml": GOOD_WORKFLOW,
+        "noxfile.py": SORTED_NOXFILE,
+        ".pre-commit-config.yaml": _mypy_hook(importlib.metadata.version("mypy"), "^sample/"),
+        # mypy's own configuration names no files: lint must pass it the hook's.
+        "mypy.ini": "[mypy]\nstrict_optional = True\n",
+        # The CI environment holds tomlkit; pre-commit's mypy env does not, so this
+        # ignore is used there and unused in the CI environment.
+        "sample/conf.py": "import tomlkit  # type: ignore[import-not-found]\n",
+        "bench/bad.py": 'def g() -> int:\n    return "text"\n',
+    }
+    project = make_project(tmp_path, dev=["ruff==0.17.6"], files=files)
+    git(project.path, "init", "-q", "-b", "main")
+    git(project.path, "add", "-A")
+    result = project.nox("-s", "lint")
+    assert result.returncode == 0, result.stdout
+    assert "mypy: its own environment of mypy, as pre-commit runs it" in result.stdout
+    assert "mypy: --warn-unused-ignores the tracked files the hook covers" in result.stdout
+    project.write("sample/bad.py", 'def f() -> int:\n    return "text"\n')
+    git(project.path, "add", "sample/bad.py")
+    result = project.nox("-s", "lint")
+    assert result.returncode == 1, result.stdout
+    [finding] = lint_report(project)["findings"]
+    assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 2)

@@ -56,7 +56,8 @@ def test_uv_lock_comes_before_pre_commit():
     assert chain.pin("ruff") is None
     assert chain.pinned_in("mypy") == ".pre-commit-config.yaml"
     assert chain.sources()["mypy"] == (
-        "the CI environment's, pinned in .pre-commit-config.yaml (1.11.2)"
+        "its own environment of mypy, as pre-commit runs it, pinned in "
+        ".pre-commit-config.yaml (1.11.2)"
     )
 
 

@@ -680,6 +680,33 @@ def test_the_test_commands_variables_reach_pytest_expanded_or_said(tmp_path):
     assert "tests/test_env.py::test_the_command_sets_its_variables" in result.stdout
 
 
+FLAKY_ONCE = """\
+from pathlib import Path
+
+
+def test_flaky_once(tmp_path_factory):
+    mark = Path(__file__).with_name("ran-once")
+    if not mark.exists():
+        mark.write_text("1")
+        assert False, "first attempt"
+"""
+
+
+def test_a_command_that_disables_plugin_autoload_still_gets_the_sessions_reruns(tmp_path):
+    """Tox sets PYTEST_DISABLE_PLUGIN_AUTOLOAD=1: rerunfailures comes by -p; a new failure fails."""
+    tox = "[testenv]\nsetenv =\n    PYTEST_DISABLE_PLUGIN_AUTOLOAD=1\ncommands = pytest tests\n"
+    files = {"tox.ini": tox, "tests/test_flaky.py": FLAKY_ONCE}
+    sample = make_project(tmp_path, dev=DEV, ci_tasks=BASE, files=files)
+    result = sample.nox("-s", "tests")
+    assert result.returncode == 0, result.stdout
+    report = json.loads((tmp_path / SESSION_DIR / "flaky-report.json").read_text())
+    assert (report["tests"], report["verdict"]) == (2, "passed")
+    sample.write("tests/test_new.py", "def test_new():\n    assert False, 'new'\n")
+    result = sample.nox("-r", "-s", "tests")
+    assert result.returncode == 1, result.stdout
+    assert "tests/test_new.py::test_new" in result.stdout
+
+
 def test_the_sections_pytest_args_replace_the_test_commands(tmp_path):
     """`pytest-args = ["tests/unit"]`: only those are collected, said as the section's."""
     files = {
