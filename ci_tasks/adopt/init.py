@@ -51,7 +51,6 @@ from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR, workflow_files
 from ci_tasks.registry import SESSIONS, project_ci_sessions
-from ci_tasks.stages.lint import toolchain
 
 Action = Literal["create", "update", "overwrite", "skip", "hold", "unchanged"]
 """``hold``: not written, because what it runs cannot run yet (a workflow without the lock)."""
@@ -310,7 +309,7 @@ def _workflow_notes(root: Path, generated: Mapping[str, str]) -> list[str]:
 
 def _ci_tools(root: Path) -> tuple[tuple[str, ...], list[str]]:
     """What the CI environment needs beside ci-tasks and nox, and a note for each."""
-    unpinned_black = toolchain.black_pinned_nowhere(root)
+    unpinned_black = pins.black_pinned_nowhere(root)
     if unpinned_black is None:
         return (), []
     note = (

@@ -261,20 +261,3 @@ def formats_with_black(root: Path, own: Callable[[], OwnCommands] | None = None)
     from ci_tasks.stages.lint import scope  # noqa: PLC0415 - read only where black is locked
 
     return scope.choose((own or own_reader(root))()).black is not None
-
-
-def black_pinned_nowhere(root: Path) -> str | None:
-    """Where the project gates on a black that neither ``uv.lock`` nor pre-commit pins.
-
-    The gate's source (``tox.ini [testenv:lint]: black --check twine``), or ``None``. Its
-    own command installs whatever black is newest; ``init`` puts black in the CI
-    environment, whose lock pins that version, so lint has one to run.
-    """
-    from ci_tasks.core import own_commands  # noqa: PLC0415 - as formats_with_black
-    from ci_tasks.stages.lint import scope  # noqa: PLC0415
-
-    black = scope.from_own(own_commands.read(root)).black
-    if black is None or "black" in pins.read_pre_commit(root):
-        return None
-    document, lock_text = pins.read_project(root)
-    return None if pins.locked_groups(document, lock_text, "black") else black.source
