@@ -307,9 +307,9 @@ def _workflow_notes(root: Path, generated: Mapping[str, str]) -> list[str]:
     ]
 
 
-def _ci_tools(root: Path) -> tuple[tuple[str, ...], list[str]]:
+def _ci_tools(root: Path, own: own_commands.OwnCommands) -> tuple[tuple[str, ...], list[str]]:
     """What the CI environment needs beside ci-tasks and nox, and a note for each."""
-    unpinned_black = pins.black_pinned_nowhere(root)
+    unpinned_black = pins.black_pinned_nowhere(root, own)
     if unpinned_black is None:
         return (), []
     note = (
@@ -324,12 +324,12 @@ def plan(root: Path, *, ci_tasks_source: str | None = None, force: bool = False)
     pyproject_path = root / PYPROJECT
     text, data = _parse_pyproject(pyproject_path)
     source = None if ci_tasks_source is None else scriptenv.source_table(ci_tasks_source, root)
-    tools, tool_notes = _ci_tools(root)
+    own = own_commands.read(root)
+    tools, tool_notes = _ci_tools(root, own)
     spec = scriptenv.ScriptSpec.default(source, pins.ci_pins(root), tools)
     layout = project.detect_layout(root, data)
     detected = groups.test_groups(data)
     measured, why = coverage_note(root)
-    own = own_commands.read(root)
     test_command = own_commands.test_command(own)
     deps = test_command.deps if test_command else ()
     group, wanted = _test_requirements(data, coverage=measured, deps=deps)

@@ -163,15 +163,15 @@ def ci_pins(root: Path) -> list[Pin]:
     return [pin for tool, pin in pins.items() if not locked_groups(document, lock_text, tool)]
 
 
-def black_pinned_nowhere(root: Path) -> str | None:
+def black_pinned_nowhere(root: Path, own: own_commands.OwnCommands) -> str | None:
     """Where the project gates on a black that neither ``uv.lock`` nor pre-commit pins.
 
     The gate's command and its source (``tox.ini [testenv:lint]: black --check twine``),
     or ``None``. Its own command installs whatever black is newest; ``init`` puts black in
     the CI environment, whose lock pins that version, so lint has one to run. Where ruff's
     format check is the gate, black is not the formatter (lint's scope says the same).
+    *own* is the project's own commands, read from *root*.
     """
-    own = own_commands.read(root)
     black = own_commands.gate(own, "black")
     if black is None or own_commands.gate(own, "ruff", "format") is not None:
         return None
