@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
-from ci_tasks.core import groups, matrix
+from ci_tasks.core import groups, matrix, own_commands
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.retry import RetryPolicy
 
@@ -601,7 +601,7 @@ def read_pyproject_text(source: Path) -> tuple[str, dict[str, Any]]:
         msg = f"{source}: cannot be read ({exc}); TOML is UTF-8"
         raise ConfigError(msg) from None
     try:
-        return text, tomllib.loads(text)
+        return text, own_commands.parse_toml(text)
     except tomllib.TOMLDecodeError as exc:
         msg = f"{source}: not valid TOML ({exc})"
         raise ConfigError(msg) from None

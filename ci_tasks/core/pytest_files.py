@@ -51,7 +51,7 @@ def _toml(root: Path, name: str, skipped: list[str]) -> dict[str, Any] | None:
     text = own_commands.text(root, name)
     if text is not None:
         try:
-            return tomllib.loads(text)
+            return own_commands.parse_toml(text)
         except tomllib.TOMLDecodeError:
             pass
     skipped.append(f"{name}: not valid TOML, pytest's configuration not read from it")

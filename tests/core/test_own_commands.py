@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_tasks.core import own_commands
+from ci_tasks.core import own_commands, workflow_files
 from ci_tasks.core.own_commands import Command, Hook
 
 
@@ -367,3 +367,44 @@ def test_a_mypy_hook_without_args_runs_with_its_manifests_args(tmp_path: Path) -
     assert default.args == ("--ignore-missing-imports",)
     assert emptied.args == ()
     assert own.args == ()
+
+
+def test_a_read_is_kept_only_while_every_file_it_read_is_unchanged(tmp_path: Path) -> None:
+    """Asked again, read() gives its last answer, until a file it read (or could have) changes.
+
+    The files changed here are each of another kind: one it followed from a command (a
+    requirements file), one that was absent, and a new workflow in the folder.
+    """
+    _write(
+        tmp_path,
+        {
+            "tox.ini": "[testenv]\ndeps = -r requirements.txt\ncommands = pytest tests\n",
+            "requirements.txt": "trio==0.31\n",
+            "tests/test_x.py": "",
+        },
+    )
+    first = own_commands.read(tmp_path)
+    assert own_commands.read(tmp_path) is first  # kept: nothing it read changed
+    (tmp_path / "requirements.txt").write_text("trio==0.32\n", encoding="utf-8")  # same size
+    second = own_commands.read(tmp_path)
+    assert [c.deps for c in second.commands] == [("trio==0.32",)]
+    (tmp_path / "Makefile").write_text("lint:\n\truff check src\n", encoding="utf-8")
+    third = own_commands.read(tmp_path)
+    assert [c.tool for c in third.commands] == ["ruff", *[c.tool for c in second.commands]]
+    _write(
+        tmp_path,
+        {
+            ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - run: mypy src\n",
+        },
+    )
+    assert "mypy" in [c.tool for c in own_commands.read(tmp_path).commands]
+
+
+def test_a_workflow_ci_tasks_wrote_is_not_read_as_the_projects_commands(tmp_path: Path) -> None:
+    """ci.yml from `ci-tasks init` runs ci_tasks' sessions: none of its lines is the project's."""
+    job = "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest x\n"
+    _write(tmp_path, {"x/test_x.py": "", ".github/workflows/ci.yml": job})
+    assert [c.tool for c in own_commands.read(tmp_path).commands] == ["pytest"]
+    _write(tmp_path, {".github/workflows/ci.yml": f"{workflow_files.GENERATED}. Every job\n{job}"})
+    assert own_commands.read(tmp_path).commands == ()
