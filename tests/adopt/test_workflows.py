@@ -18,6 +18,7 @@ from ci_tasks.core import reports, stage
 from ci_tasks.core.config import Config, ReplacedStage, load_config
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR
 from ci_tasks.stages.tests.config import TestsConfig
+from tests.support import actionlint
 from tests.support.sample import NOXFILE, clean_env, make_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -174,6 +175,19 @@ def test_zizmor_finds_nothing_in_the_generated_files(github_dir, tmp_path):
     assert _zizmor(unsafe)
 
 
+def test_actionlint_finds_nothing_in_the_generated_files(github_dir, tmp_path):
+    """Every generated workflow passes actionlint; a broken variant of ci.yml does not."""
+    done = actionlint.lint(github_dir.parent, len(WORKFLOW_FILES))
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = tmp_path / WORKFLOWS_DIR / "ci.yml"
+    broken.parent.mkdir(parents=True)
+    text = RENDERED[f"{WORKFLOWS_DIR}/ci.yml"]
+    broken.write_text(text.replace("${{ matrix.os }}", "${{ needs.no_such_job.outputs.os }}", 1))
+    done = actionlint.lint(tmp_path, 1)
+    assert done.returncode == 1
+    assert "no_such_job" in done.stdout
+
+
 def test_generated_files_validate_against_the_github_schemas(github_dir):
     """check-jsonschema's bundled workflow and dependabot schemas accept the files."""
     for schema, files in (
@@ -326,7 +340,7 @@ def test_ci_matrix_is_every_ci_session_on_every_configured_os(tmp_path):
     assert not {"readiness", "smoke"} & {j["session"] for j in jobs}
 
 
-def test_ci_matrix_takes_a_stages_own_os_and_leaves_out_excluded_pairs(tmp_path, github_dir):
+def test_ci_matrix_takes_a_stages_own_os_and_leaves_out_excluded_pairs(tmp_path):
     """The tests on three OSes but pypy3.11 not on Windows; build on Linux only; the rest as set."""
     sample = make_project(
         tmp_path / "p",
@@ -351,8 +365,14 @@ def test_ci_matrix_takes_a_stages_own_os_and_leaves_out_excluded_pairs(tmp_path,
     dropped = [(s, "windows-latest") for s in shards if s.endswith("pypy3.11")]
     assert jobs == sorted(set(expected) - set(dropped))
     assert len(dropped) == 2
-    # The workflow is the same for every configuration: still zizmor-clean (as generated).
-    assert _zizmor(github_dir / "workflows" / "ci.yml") == []
+    # The workflow rendered for this configuration stays zizmor- and actionlint-clean.
+    ci = workflows.render_ci(workflows.WorkflowSpec.from_config(load_config(sample.path)))
+    written = tmp_path / "lint" / WORKFLOWS_DIR / "ci.yml"
+    written.parent.mkdir(parents=True)
+    written.write_text(ci)
+    assert _zizmor(written) == []
+    linted = actionlint.lint(tmp_path / "lint", 1)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
 def test_ci_matrix_defaults_to_ubuntu_for_a_session_without_os_tags(tmp_path):

@@ -15,6 +15,7 @@ from ci_tasks.core.errors import UsageError
 from ci_tasks.stages.tests import wheel
 from ci_tasks.stages.tests.config import TestsConfig
 from ci_tasks.stages.tests.session import parse_posargs
+from tests.support import actionlint
 from tests.support.sample import TEST_TOOLS, clean_env, make_project
 
 
@@ -212,3 +213,5 @@ def test_a_wheel_that_leaves_out_a_subpackage_fails_naming_it(tmp_path):
         check=False,
     )
     assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
+    linted = actionlint.lint(sample.path, 1)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
