@@ -20,11 +20,11 @@ import shlex
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import __version__, own_commands, reports
+from ci_tasks.core import __version__, git, own_commands, reports
 from ci_tasks.core.errors import (
     EXIT_ERROR,
     CheckFailed,
@@ -58,6 +58,9 @@ STRAY_DIRS = frozenset(
 )  # fmt: skip
 STRAY_TOP_DIRS = frozenset({"dist", "build"})
 STRAY_SUFFIXES = (".pyc", ".pyo", ".whl", ".DS_Store", ".coverage")
+DATA_SUFFIXES = (".whl",)
+"""Stray only where git does not track the file: a wheel the project commits is its data
+(pypa/twine's ``tests/fixtures/*.whl``), which its own ``python -m build`` ships too."""
 OWN_OUTPUTS_FIX = (
     f"{reports.REPORT_DIR}/ holds ci-tasks' outputs: if git tracks it, "
     f"`git rm -r --cached {reports.REPORT_DIR}`; outside git, add `{reports.REPORT_DIR}/` to "
@@ -81,10 +84,12 @@ def parse_posargs(posargs: Sequence[str]) -> bool:
     return reproduce
 
 
-def stray_members(names: Sequence[str]) -> list[str]:
+def stray_members(names: Sequence[str], tracked: Collection[str] = ()) -> list[str]:
     """What does not belong in an sdist: VCS folders, caches, build output (pure).
 
     Each stray folder is named once (``pkg-1.0/.git/``), not once per file in it.
+    *tracked* are the files git tracks, relative to the project: one of
+    :data:`DATA_SUFFIXES` there is the project's own file, not build output.
     """
     found: list[str] = []
     tops = {name.split("/", 1)[0] for name in names}
@@ -101,6 +106,8 @@ def stray_members(names: Sequence[str]) -> list[str]:
                 break
         else:
             stray = name if relative and relative[-1].endswith(STRAY_SUFFIXES) else ""
+            if stray and relative[-1].endswith(DATA_SUFFIXES) and "/".join(relative) in tracked:
+                stray = ""
         if stray and stray not in found:
             found.append(stray)
     return found
@@ -220,10 +227,14 @@ def check_wheel_contents(ctx: StageContext, wheel: Path) -> Check:
     return Check("wheel-contents", "failed", _tail_lines(done))
 
 
-def check_sdist(sdist: Path) -> Check:
-    """The sdist holds no VCS folders, caches or build output."""
+def check_sdist(sdist: Path, root: Path) -> Check:
+    """The sdist holds no VCS folders, caches or build output (of the project in *root*)."""
     names = [member.name for member in read_archive(sdist).members]
-    stray = stray_members(names)
+    try:
+        tracked = frozenset(git.tracked_files(root))
+    except (git.GitError, ToolMissingError):  # outside git: nothing is the project's data
+        tracked = frozenset()
+    stray = stray_members(names, tracked)
     if stray:
         shown = ", ".join(stray[:MAX_FINDINGS])
         more = f" (and {len(stray) - MAX_FINDINGS} more)" if len(stray) > MAX_FINDINGS else ""
@@ -450,7 +461,7 @@ def run_checks(
         Check("build", "passed", f"{first.sdist.name}, {first.wheel.name}"),
         check_twine(ctx, first),
         check_wheel_contents(ctx, first.wheel),
-        check_sdist(first.sdist),
+        check_sdist(first.sdist, ctx.root),
     ]
     if reproduce:
         second = build_once(ctx, workdir / "second", epoch, workdir, announce=False)

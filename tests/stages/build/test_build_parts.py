@@ -208,6 +208,15 @@ def test_stray_sdist_members(names, expected):
     assert stray_members(names) == expected
 
 
+def test_a_wheel_git_tracks_is_the_projects_data_and_an_untracked_one_is_stray():
+    """pypa/twine commits test fixture wheels: shipped in its sdist, they are not build output."""
+    names = ["p-1/PKG-INFO", "p-1/tests/fixtures/a-1-py3-none-any.whl", "p-1/p/b.whl"]
+    tracked = {"tests/fixtures/a-1-py3-none-any.whl", "p/a.pyc"}
+    assert stray_members(names, tracked) == ["p-1/p/b.whl"]
+    # A tracked .pyc is still a cache that does not belong in an sdist.
+    assert stray_members(["p-1/PKG-INFO", "p-1/p/a.pyc"], tracked) == ["p-1/p/a.pyc"]
+
+
 def test_top_level_names_of_a_wheel(tmp_path):
     """Packages and single modules are importable names; metadata folders are not."""
     wheel = _zip(
