@@ -1245,6 +1245,8 @@ def parse_hooks(text: str) -> tuple[Hook, ...]:
     lines = _rev_lines(node)
     frozen = frozen_versions(text)
     found: list[Hook] = []
+    top = data if isinstance(data, dict) else {}
+    top_files, top_exclude = top.get("files") or None, top.get("exclude") or None
     repos = data.get("repos") if isinstance(data, dict) else None
     for index, repo in enumerate(repos if isinstance(repos, list) else ()):
         if not isinstance(repo, dict):
@@ -1259,8 +1261,8 @@ def parse_hooks(text: str) -> tuple[Hook, ...]:
                     str(repo.get("repo", "")),
                     rev,
                     _hook_args(str(repo.get("repo", "")), hook),
-                    str(hook["files"]) if hook.get("files") else None,
-                    str(hook["exclude"]) if hook.get("exclude") else None,
+                    _both(top_files, hook.get("files")),
+                    _either(top_exclude, hook.get("exclude")),
                     tuple(
                         str(t) for t in [*(hook.get("types") or ()), *(hook.get("types_or") or ())]
                     ),
@@ -1270,6 +1272,36 @@ def parse_hooks(text: str) -> tuple[Hook, ...]:
                 )
             )
     return tuple(found)
+
+
+_GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
+
+
+def _scoped(pattern: str) -> str:
+    """*pattern* as a group that keeps its leading flags (``(?x)`` becomes ``(?x:...)``)."""
+    flags = _GLOBAL_FLAGS.match(pattern)
+    body = pattern[flags.end() :] if flags else pattern
+    return f"(?{flags[1]}:{body})" if flags else f"(?:{body})"
+
+
+def _both(top: object, hook: object) -> str | None:
+    """One pattern ``re.search`` finds where pre-commit's top-level ``files`` and the hook's do.
+
+    pre-commit passes a hook a file both patterns find; with one of them unset, the other
+    is kept as written.
+    """
+    given = [str(p) for p in (top, hook) if p]
+    if len(given) < 2:  # noqa: PLR2004 - both
+        return given[0] if given else None
+    return "^" + "".join(rf"(?=[\s\S]*?{_scoped(p)})" for p in given)
+
+
+def _either(top: object, hook: object) -> str | None:
+    """One pattern ``re.search`` finds where the top-level ``exclude`` or the hook's does."""
+    given = [str(p) for p in (top, hook) if p]
+    if len(given) < 2:  # noqa: PLR2004 - both
+        return given[0] if given else None
+    return "|".join(_scoped(p) for p in given)
 
 
 def _rev_lines(document: Any) -> dict[int, int]:

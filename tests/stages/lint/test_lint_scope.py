@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ci_tasks.core.own_commands import Command, Hook, OwnCommands
+from ci_tasks.core.own_commands import Command, Hook, OwnCommands, parse_hooks
 from ci_tasks.stages.lint import scope
 from ci_tasks.stages.lint.config import LintConfig
 
@@ -76,6 +76,21 @@ def test_a_pre_commit_hooks_files_and_exclude_filter_findings():
     assert chosen.format.covers("src/a.py")
     assert not chosen.format.covers("bench/a.py")
     assert not chosen.format.covers("src/gen/a.py")
+
+
+def test_pre_commits_top_level_files_and_exclude_filter_every_hooks_findings():
+    """Top-level `exclude` (verbose, as projects write it) and `files` narrow each hook."""
+    config = (
+        "exclude: |\n  (?x)^(\n    vendor/.*|\n    docs/conf\\.py\n  )$\nfiles: ^(src|tests)/\n"
+        "repos:\n- repo: https://github.com/astral-sh/ruff-pre-commit\n  rev: v0.6.0\n"
+        "  hooks:\n  - id: ruff-format\n    exclude: ^src/gen/\n"
+    )
+    chosen = scope.choose(OwnCommands(hooks=parse_hooks(config)))
+    assert chosen.format is not None
+    assert chosen.format.covers("src/a.py")
+    assert chosen.format.covers("tests/test_a.py")
+    for outside in ("bench/a.py", "src/gen/a.py", "vendor/src/a.py", "docs/conf.py"):
+        assert not chosen.format.covers(outside), outside
 
 
 def test_old_style_ruff_is_ruff_check_over_its_paths():
