@@ -151,6 +151,9 @@ HOOK_TOOLS: Mapping[str, HookTool] = {
     "ruff-check": HookTool("ruff", "check", _PYTHON_AND_NOTEBOOKS, "linter"),
     "ruff-format": HookTool("ruff", "format", _PYTHON_AND_NOTEBOOKS, "formatter"),
     "black": HookTool("black", None, _PYTHON, "formatter"),
+    # black-jupyter formats notebooks too; lint's black checks the .py/.pyi files it is given
+    # (notebooks need black[jupyter], which the project's lock may not hold).
+    "black-jupyter": HookTool("black", None, _PYTHON, "formatter"),
     "mypy": HookTool("mypy", None, _PYTHON, "type checker"),
 }
 """The hook ids lint, parity and ``init`` know, by id: the one table of them."""

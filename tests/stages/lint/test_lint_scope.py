@@ -35,6 +35,16 @@ def test_a_project_formatting_with_black_gets_black_not_ruff_format():
     assert not any(line.startswith("ruff format") for line in chosen.said())
 
 
+def test_a_black_jupyter_hook_makes_black_the_formatter_over_python_files():
+    """psf/black's `black-jupyter` hook is black: ruff format would be a verdict never given."""
+    hook = Hook("black-jupyter", "https://github.com/psf/black-pre-commit-mirror", "25.1.0")
+    chosen = scope.choose(OwnCommands(hooks=(hook,)))
+    assert (chosen.formatter, chosen.format) == ("black", None)
+    assert chosen.black is not None
+    assert chosen.black.covers("src/a.py")
+    assert not chosen.black.covers("notes/a.ipynb")
+
+
 def test_a_black_commands_paths_and_options_are_its_scope():
     """`black --check --diff -l 100 src tests`: those paths, `-l 100` kept, output flags not."""
     args = ("--check", "--diff", "-l", "100", "--preview", "src", "tests", "-q")
