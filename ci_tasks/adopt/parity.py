@@ -63,6 +63,13 @@ _NO_INTERPRETER = re.compile(
     r"|Python interpreter [^\n]* not found[^\n]*|failed to find interpreter[^\n]*",
     re.IGNORECASE,
 )
+# nox's line for each session it ends: `nox > Session tests-3.8 skipped: Python interpreter
+# 3.8 not found.` (a missing interpreter outside CI, `session.skip()`), `... was successful
+# in 2 seconds.`, `... failed: Returned code 1`, `... aborted: ...`.
+_NOX_ENDED = re.compile(
+    r"^nox > Session (.+?) (was successful|skipped|failed|aborted)\b:? ?(.*?)\.?$", re.MULTILINE
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -284,6 +291,20 @@ def differing(own: Outcome, session: Outcome) -> tuple[str, ...]:
     only_own = [own.failing[k] for k in own.failing if k not in session.failing]
     only_session = [session.failing[k] for k in session.failing if k not in own.failing]
     return tuple(sorted(only_own) + sorted(only_session))
+
+
+def _nox_skipped(text: str) -> tuple[bool, str] | None:
+    """The sessions nox says it skipped in *text*; ``None`` if it skipped none.
+
+    Whether it skipped every session it ended, and a line naming each with nox's reason.
+    nox exits 0 when it skips a session (a Python it cannot find, outside CI, or
+    ``session.skip()``): that is no pass, as nothing ran to give a verdict.
+    """
+    ended = _NOX_ENDED.findall(_ANSI.sub("", text))
+    skipped = [f"{name}: {why}" if why else name for name, how, why in ended if how == "skipped"]
+    if not skipped:
+        return None
+    return len(skipped) == len(ended), "nox skipped " + "; ".join(skipped)
 
 
 # -- what to compare (pure) -----------------------------------------------------------------
@@ -524,6 +545,13 @@ class _Run:
         if done.returncode != 0 and counts is None and wanted:
             note = f"not run: the Python it asks for is not installed here ({wanted[0]}); {log}"
             return Outcome(label, source, None, done.duration, note=note, log=log)
+        every_skipped, skipped = _nox_skipped(done.tail) or (False, "")
+        if every_skipped and done.returncode == 0 and counts is None:
+            wanted = _NO_INTERPRETER.search(skipped)
+            why = "the Python it asks for is not installed here" if wanted else "nox skipped it"
+            note = f"not run: {why} ({skipped}); {log}"
+            return Outcome(label, source, None, done.duration, note=note, log=log)
+        left = "; ".join(filter(None, [skipped, left]))  # the verdict of those that ran
         if done.returncode == _NOT_FOUND and counts is None:
             missing = next((ln for ln in done.tail.splitlines() if "not found" in ln), "")
             note = f"not run: a program it runs is not installed here ({missing.strip()}); {log}"

@@ -25,7 +25,7 @@ import shlex
 import tomllib
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from ci_tasks.core.workflow_files import generated, workflow_files
@@ -498,7 +498,10 @@ _VALUE_OPTIONS = {
         {"--config", "-l", "--line-length", "-t", "--target-version", "--include",
          "--exclude", "--extend-exclude", "--force-exclude", "--required-version"}
     ),
-    "mypy": frozenset({"--config-file", "-p", "--package", "-m", "--module", "--python-version"}),
+    # `--config`: argparse's abbreviation of `--config-file`, as projects write it.
+    "mypy": frozenset(
+        {"--config-file", "--config", "-p", "--package", "-m", "--module", "--python-version"}
+    ),
 }  # fmt: skip
 
 
@@ -1133,7 +1136,11 @@ def _recipes(root: Path, runner: str) -> Iterator[Command]:
 
 
 def _nox(root: Path, skipped: list[str]) -> Iterator[Command]:
-    """``session.run(...)`` calls with literal arguments, per session function."""
+    """``session.run(...)`` calls, per session function, their arguments as they read.
+
+    An argument is a literal or a module-level constant :func:`_nox_constants` resolves
+    (``PACKAGE = ROOT / "src"``); any other argument is left out.
+    """
     code = text(root, "noxfile.py")
     if code is None:
         if _looked("exists", root / "noxfile.py"):
@@ -1144,9 +1151,10 @@ def _nox(root: Path, skipped: list[str]) -> Iterator[Command]:
     except (SyntaxError, ValueError):  # ValueError: a NUL byte
         skipped.append("noxfile.py: not readable Python")
         return
+    constants = _nox_constants(tree)
     for function in ast.walk(tree):
         if isinstance(function, ast.FunctionDef):
-            env, runs = _session_calls(function)
+            env, runs = _session_calls(root, function, constants)
             source = f"noxfile.py session {function.name!r}"
             sessions = _nox_sessions(function)
             for words in runs:
@@ -1185,22 +1193,20 @@ def _nox_sessions(function: ast.FunctionDef) -> list[tuple[tuple[str, ...], str 
     return []
 
 
-def _session_calls(function: ast.FunctionDef) -> tuple[_Env, list[list[str]]]:
+def _session_calls(
+    root: Path, function: ast.FunctionDef, constants: Mapping[str, str | _NoxPath]
+) -> tuple[_Env, list[list[str]]]:
     """What a session installs (its extras, ``uv sync`` flags) and the commands it runs."""
     env = _Env()
     runs: list[list[str]] = []
     for node in ast.walk(function):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
-        words = [
-            a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
-        ]
+        values = (_nox_value(a, constants) for a in node.args)
+        words = [str(v) for v in values if v is not None]
         method = node.func.attr
         if method == "install":
-            for word in words:
-                match = re.match(r"^\.\[([^\]]+)\]$", word)
-                env.extras += match[1].split(",") if match else []
-            env.deps += [w for w in words if _REQUIREMENT.match(w)]
+            _install_words(root, words, env)
             _uv_flags([w for w in words if w.startswith("-")], env)
         elif method in ("run", "run_install") and words:
             if words[:2] == ["uv", "sync"]:
@@ -1208,6 +1214,134 @@ def _session_calls(function: ast.FunctionDef) -> tuple[_Env, list[list[str]]]:
             else:
                 runs.append(words)
     return env, runs
+
+
+@dataclasses.dataclass(frozen=True)
+class _NoxPath:
+    """A path in the project, as a noxfile builds it: ``Path(__file__).parent / "src"``."""
+
+    parts: tuple[str, ...]
+    """Its parts from the project's root; ``()`` is the root."""
+
+    def __str__(self) -> str:
+        return "/".join(self.parts) or "."
+
+    def joined(self, piece: object) -> _NoxPath | None:
+        """``self / piece`` for a relative string *piece* that stays in the project."""
+        if not isinstance(piece, str):
+            return None
+        path = PurePosixPath(piece)
+        if path.is_absolute() or ".." in path.parts or "\\" in piece:
+            return None
+        return _NoxPath(self.parts + path.parts)
+
+
+def _nox_bindings(tree: ast.Module) -> collections.Counter[str]:
+    """How many times each name is bound anywhere in the noxfile.
+
+    Assigned, imported, a parameter, a function, a loop's or a ``with``'s target.
+    """
+    bound: collections.Counter[str] = collections.Counter()
+    for node in ast.walk(tree):
+        name = None
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            name = node.id
+        elif isinstance(node, ast.arg):
+            name = node.arg
+        elif isinstance(node, ast.alias):
+            name = (node.asname or node.name).split(".")[0]
+        elif isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.ExceptHandler
+        ):
+            name = node.name
+        if name:
+            bound[name] += 1
+    return bound
+
+
+def _nox_constants(tree: ast.Module) -> dict[str, str | _NoxPath]:
+    """The noxfile's module-level constants a session's arguments may name.
+
+    Strings, and paths in the project (``ROOT = Path(__file__).parent``, ``SRC = ROOT /
+    "src"``). Only a name bound once in the whole file counts: one assigned again, or
+    also a local or a parameter somewhere, may hold another value when the session runs.
+    """
+    bound = _nox_bindings(tree)
+    constants: dict[str, str | _NoxPath] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            targets, value = [statement.target], statement.value
+        else:
+            continue
+        names = [t.id for t in targets if isinstance(t, ast.Name) and bound[t.id] == 1]
+        if len(names) != len(targets):  # `A, B = ...`, `x.y = ...`, a name bound again
+            continue
+        resolved = _nox_value(value, constants)
+        if resolved is not None:
+            constants.update(dict.fromkeys(names, resolved))
+    return constants
+
+
+def _nox_value(node: ast.expr, constants: Mapping[str, str | _NoxPath]) -> str | _NoxPath | None:
+    """What *node* evaluates to when it is a string or a path in the project; else ``None``.
+
+    Read: literals, *constants*, ``Path(__file__)`` (the noxfile, whose ``.parent`` is the
+    root), ``Path("src")`` (nox runs sessions in the noxfile's folder), ``/``,
+    ``.joinpath()``, ``.parent``, ``.resolve()``, ``.absolute()``, ``str()`` and f-strings
+    of those. A path outside the project is not read: nothing is guessed.
+    """
+    value: str | _NoxPath | None = None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        value = node.value
+    elif isinstance(node, ast.Name):
+        value = constants.get(node.id)
+    elif isinstance(node, ast.Attribute) and node.attr == "parent":
+        base = _nox_value(node.value, constants)
+        if isinstance(base, _NoxPath) and base.parts:
+            value = _NoxPath(base.parts[:-1])
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        left = _nox_value(node.left, constants)
+        if isinstance(left, _NoxPath):
+            value = left.joined(_nox_value(node.right, constants))
+    elif isinstance(node, ast.JoinedStr):
+        pieces = [
+            # `{X}` as is; `{X!r}`, `{X:>8}` are not read (a FormattedValue reads as None).
+            _nox_value(v.value if v.conversion == -1 and not v.format_spec else v, constants)
+            if isinstance(v, ast.FormattedValue)
+            else _nox_value(v, constants)
+            for v in node.values
+        ]
+        value = None if None in pieces else "".join(str(p) for p in pieces)
+    elif isinstance(node, ast.Call) and not node.keywords:
+        value = _nox_call(node, constants)
+    return value
+
+
+def _nox_call(node: ast.Call, constants: Mapping[str, str | _NoxPath]) -> str | _NoxPath | None:
+    """``Path(...)``, ``str(...)`` and a path's ``joinpath``/``resolve``/``absolute``."""
+    func, args = node.func, node.args
+    called = func.id if isinstance(func, ast.Name) else None
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        called = "Path" if (func.value.id, func.attr) == ("pathlib", "Path") else None
+    first = args[0] if len(args) == 1 else None
+    if called == "str":
+        value = _nox_value(first, constants) if first is not None else None
+        return None if value is None else str(value)
+    if called == "Path":
+        if isinstance(first, ast.Name) and first.id == "__file__":
+            return _NoxPath(("noxfile.py",))
+        value = _nox_value(first, constants) if first is not None else None
+        return _NoxPath(()).joined(value) if isinstance(value, str) else value
+    base = _nox_value(func.value, constants) if isinstance(func, ast.Attribute) else None
+    method = func.attr if isinstance(func, ast.Attribute) else ""
+    if not isinstance(base, _NoxPath) or method not in ("resolve", "absolute", "joinpath"):
+        return None
+    joined: _NoxPath | None = base
+    for arg in args:
+        joined = joined.joined(_nox_value(arg, constants)) if joined is not None else None
+    return joined if method == "joinpath" or not args else None
 
 
 def frozen_versions(text: str) -> dict[str, str]:

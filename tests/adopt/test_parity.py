@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import subprocess
 import sys
 import textwrap
@@ -13,7 +14,9 @@ import pytest
 from ci_tasks.adopt import parity
 from ci_tasks.adopt.parity import Counts, Outcome
 from ci_tasks.core import own_commands
+from ci_tasks.core.actions import Output
 from ci_tasks.core.own_commands import Command, Hook
+from ci_tasks.core.runner import Runner
 from tests.support.gitsupport import git
 from tests.support.sample import REPO, Project, clean_env, make_adopter
 
@@ -171,6 +174,65 @@ def test_differing_names_each_side_only_failure_as_that_side_shows_it(
         "tests: both failed, on different tests; outcome differs for "
         "tests/test_outcomes.py::TestGroup::test_even[1], tests.test_other::test_new"
     )
+
+
+# -- a session nox skips is not run -----------------------------------------------------------
+
+# 3.8 is no Python of this machine's (3.9 to 3.13 are): nox skips that session.
+SKIPPED_NOXFILE = """\
+import nox
+
+
+@nox.session(python="3.8")
+def tests(session):
+    session.run("python", "-c", "pass")
+
+
+@nox.session(python=["3.8", "3.11"])
+def both(session):
+    session.run("python", "-c", "pass")
+"""
+
+
+def _session_outcome(root: Path, session: str) -> Outcome:
+    """What parity makes of a real nox running *session* of the project's noxfile."""
+    (root / "noxfile.py").write_text(SKIPPED_NOXFILE, encoding="utf-8")
+    out = Output(io.StringIO())
+    runner = Runner(cwd=root, output=out, tail_lines=1_000_000)
+    work = parity._Run(root, "3.11", runner, out, timeout=300)
+    return work.session(parity.Pair("tests", session, ()), "uv")
+
+
+@pytest.mark.parametrize("ci", ["", "true"], ids=["skipped-exit-0", "on-ci-failed"])
+def test_a_nox_session_whose_python_is_missing_is_not_run_never_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ci: str
+) -> None:
+    """A session whose Python is missing: nox skips it, exit 0 (fails it on CI). Not run.
+
+    The note says why, so a row never claims an agreement nobody saw.
+    """
+    monkeypatch.delenv("CI", raising=False)
+    if ci:
+        monkeypatch.setenv("CI", ci)  # nox's own rule: then a missing Python is an error
+    outcome = _session_outcome(tmp_path, "tests")
+    assert (outcome.verdict, outcome.code) == ("not run", None), outcome.note
+    assert outcome.note.startswith("not run: the Python it asks for is not installed here")
+    assert "Python interpreter 3.8 not found" in outcome.note, outcome.note
+    if not ci:
+        assert "nox skipped tests: Python interpreter 3.8 not found" in outcome.note
+    row = parity.Row("tests", Outcome("make test", "Makefile", 0), outcome)
+    assert not row.compared
+    assert "verdicts agree" not in parity.render([row])
+
+
+def test_a_nox_run_with_one_session_skipped_keeps_the_verdict_of_those_that_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`nox -s both` skips 3.8 and passes on 3.11: passed, and the skipped one is said."""
+    monkeypatch.delenv("CI", raising=False)
+    outcome = _session_outcome(tmp_path, "both")
+    assert (outcome.verdict, outcome.code) == ("passed", 0), outcome.note
+    assert "nox skipped both-3.8: Python interpreter 3.8 not found" in outcome.note
 
 
 # -- what to compare, from real files -------------------------------------------------------

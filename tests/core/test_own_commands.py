@@ -119,6 +119,91 @@ def test_tox_toml_and_pyproject_tox_are_read(tmp_path: Path) -> None:
     )
 
 
+_CONSTANTS_NOXFILE = """\
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PYPROJECT = ROOT / "pyproject.toml"
+PACKAGE = ROOT / "jsonschema"
+DOCS: Path = ROOT.joinpath("docs")
+SRC = "src"
+
+
+def session(python="3.12", **kwargs):
+    return lambda fn: nox.session(python=python, **kwargs)(fn)
+
+
+@session(tags=["style"])
+def typing(session):
+    session.install("mypy", "types-requests", ROOT)
+    session.run("mypy", "--config", PYPROJECT, PACKAGE)
+
+
+@session()
+def style(session):
+    session.install(f"{ROOT}[format]", "-r", str(DOCS / "requirements.txt"))
+    session.run("ruff", "check", SRC, ROOT, DOCS.joinpath("conf.py"))
+    session.run("black", "--check", Path(__file__).resolve().parent / "tests")
+"""
+
+
+def test_noxfile_arguments_naming_module_constants_are_read_as_project_paths(
+    tmp_path: Path,
+) -> None:
+    """``ROOT = Path(__file__).parent`` and what is built on it read as paths from the root.
+
+    The shapes python-jsonschema's noxfile uses: a path constant, ``/``, ``joinpath``,
+    ``str()``, an f-string of the root, and plain string constants; the root is ".".
+    """
+    _write(
+        tmp_path,
+        {"noxfile.py": _CONSTANTS_NOXFILE, "docs/requirements.txt": "sphinx>=7\n"},
+    )
+    own = own_commands.read(tmp_path)
+    commands = {c.source: c for c in own.commands if c.tool == "mypy"}
+    mypy = commands["noxfile.py session 'typing'"]
+    assert (mypy.args, mypy.paths) == (
+        ("--config", "pyproject.toml", "jsonschema"),
+        ("jsonschema",),
+    )
+    assert (mypy.run, mypy.deps) == (("nox", "-s", "typing"), ("mypy", "types-requests"))
+    shown = {(c.source, c.shown()) for c in own.commands}
+    assert ("noxfile.py session 'style'", "ruff check src . docs/conf.py") in shown
+    assert ("noxfile.py session 'style'", "black --check tests") in shown
+    style = next(c for c in own.commands if c.tool == "ruff")
+    assert (style.extras, style.deps) == (("format",), ("sphinx>=7",))
+    assert own.skipped == ()
+    # What a session compares against is the mypy above, with its paths.
+    gate = own_commands.gate(own, "mypy")
+    assert gate is not None
+    assert (gate.tool, gate.paths) == ("mypy", ("jsonschema",))
+
+
+def test_noxfile_arguments_it_cannot_resolve_are_left_out_never_guessed(
+    tmp_path: Path,
+) -> None:
+    """What the reader cannot know for sure is left out, as any argument no literal is.
+
+    A name bound twice or shadowed by a local, a path outside the project, a call of
+    anything else, an f-string with a conversion.
+    """
+    _write(
+        tmp_path,
+        {
+            "noxfile.py": "import os\nfrom pathlib import Path\nimport nox\n"
+            "ROOT = Path(__file__).parent\nSRC = 'src'\nSRC = 'lib'\nTESTS = 'tests'\n"
+            "ABOVE = ROOT.parent / 'other'\nUP = ROOT / '../up'\nHOME = Path.home()\n"
+            "@nox.session\ndef lint(session):\n    TESTS = 'local'\n"
+            "    session.run('ruff', 'check', SRC, TESTS, ABOVE, UP, HOME, os.curdir,\n"
+            "                f'{ROOT!r}', 'docs')\n",
+        },
+    )
+    (command,) = own_commands.read(tmp_path).commands
+    assert (command.tool, command.args) == ("ruff", ("check", "docs"))
+
+
 def test_pre_commit_hooks_keep_what_they_pass_and_select(tmp_path: Path) -> None:
     """A hook's id, rev, args, files, exclude, types and extra dependencies are kept."""
     _write(
