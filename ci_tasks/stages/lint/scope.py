@@ -42,6 +42,9 @@ class Check:
     """The project's extras the gate's environment holds (a mypy run after ``pip install
     -e .[cli]``): mypy sees what that environment has, so the session's must hold it too."""
     all_extras: bool = False
+    deps: tuple[str, ...] = ()
+    """What the gate's environment installs beside the project (tox's ``deps =
+    types-requests``): stubs change mypy's verdict, so the session's mypy sees them too."""
     listed: bool = False
     """pre-commit's way: the tool is given each tracked file the check covers, not paths
     (mypy checks what it is given; ``mypy .`` or its own ``files`` would check more)."""
@@ -106,7 +109,8 @@ class Scope:
         listed = "the tracked files the hook covers" if self.mypy.listed else ""
         paths = self.mypy.paths or ((listed,) if listed else ())
         shown = " ".join([*self.mypy.options, *paths]) or "its own `files`, else ."
-        return f"mypy: {shown} ({self.mypy_why})"
+        deps = f", with {', '.join(self.mypy.deps)} installed" if self.mypy.deps else ""
+        return f"mypy: {shown} ({self.mypy_why}{deps})"
 
 
 def _check(gate: Command | Hook) -> Check:
@@ -291,7 +295,14 @@ def _mypy_check(gate: Command | Hook) -> Check:
         options=options,
         extras=gate.extras,
         all_extras=gate.all_extras,
+        deps=tuple(d for d in gate.deps if _requirement_name(d) != "mypy"),
     )
+
+
+def _requirement_name(requirement: str) -> str:
+    """``types-requests`` of ``types_requests >= 2``, as pip compares names."""
+    name = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return re.sub(r"[-_.]+", "-", name[1]).lower() if name else ""
 
 
 CONFIG = "pyproject.toml [tool.ci-tasks.lint]"

@@ -191,6 +191,11 @@ def _sync(
         command += ["--all-extras"] if mypy.all_extras else [f"--extra={e}" for e in mypy.extras]
     env = {"UV_PROJECT_ENVIRONMENT": str(target), "VIRTUAL_ENV": None}
     ctx.runner.run(command, env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+    if mypy is not None and mypy.deps and chain.mypy_needs_project:
+        # What the project's mypy environment installs beside it (stubs), as it does:
+        # by name, at the versions its own command would take.
+        install = [ctx.tool("uv"), "pip", "install", "--python", str(target), *mypy.deps]
+        ctx.runner.run(install, env={"VIRTUAL_ENV": None}, cwd=ctx.root, retry_on=NETWORK_ERRORS)
     return target
 
 

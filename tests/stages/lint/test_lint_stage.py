@@ -355,6 +355,30 @@ def test_mypy_runs_by_default_only_where_the_project_runs_mypy(tmp_path):
     assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 2)
 
 
+def test_the_stubs_the_projects_mypy_env_installs_are_there_for_lints_mypy(tmp_path):
+    """With tox's `deps = mypy types-six`, lint's mypy sees types-six (as twine's types env).
+
+    Without it mypy says "Library stubs not installed for six", which tox's run never shows;
+    a genuine type error beside it still fails.
+    """
+    files = {
+        ".github/workflows/ci.yml": GOOD_WORKFLOW,
+        "noxfile.py": SORTED_NOXFILE,
+        "tox.ini": "[testenv:types]\ndeps =\n    mypy\n    types-six\ncommands = mypy sample\n",
+        "sample/uses_six.py": "import six\n\n\ndef text() -> str:\n    return six.u('x')\n",
+    }
+    project = make_project(tmp_path, dev=DEV, files=files)
+    result = project.nox("-s", "lint")
+    assert result.returncode == 0, result.stdout
+    said = "mypy: sample (auto: tox.ini [testenv:types]: mypy sample, with types-six installed)"
+    assert said in result.stdout
+    project.write("sample/bad.py", "import six\n\n\ndef f() -> int:\n    return six.u('x')\n")
+    result = project.nox("-s", "lint")
+    assert result.returncode == 1, result.stdout
+    [finding] = lint_report(project)["findings"]
+    assert (finding["rule"], finding["file"], finding["line"]) == ("mypy", "sample/bad.py", 5)
+
+
 def test_the_sections_paths_are_what_lint_checks(tmp_path):
     """`format-paths = ["sample"]`: bench/ is not checked, a new file in sample/ fails; said."""
     paths = '[tool.ci-tasks.lint]\ncheck-paths = ["sample"]\nformat-paths = ["sample"]\n'
