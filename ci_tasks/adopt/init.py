@@ -45,7 +45,7 @@ from ci_tasks.core.config import (
     parse_config,
     read_pyproject_text,
 )
-from ci_tasks.core.errors import CITasksError, ConfigError
+from ci_tasks.core.errors import CITasksError, CommandFailed, ConfigError
 from ci_tasks.core.reports import atomic_write
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.runner import Runner
@@ -597,6 +597,8 @@ def _lock_project(result: Plan, journal: _Journal, runner: Runner, out: Output) 
     (:func:`project.narrow_group`), said in one line. The tests' own groups are never
     narrowed: their conflict is the maintainer's to see.
     """
+    if _lock_at_other_locks_versions(result, runner, out):
+        return
     keep = [*result.config.dependency_groups, NEW_TEST_GROUP]
     for _ in range(_NARROWED_AT_MOST):
         try:
@@ -616,6 +618,31 @@ def _lock_project(result: Plan, journal: _Journal, runner: Runner, out: Output) 
             continue
         return
     scriptenv.run_uv(runner, ["lock"], "the project's uv.lock")
+
+
+def _lock_at_other_locks_versions(result: Plan, runner: Runner, out: Output) -> bool:
+    """A first ``uv.lock`` at the versions of the project's ``poetry.lock`` (or ``pdm.lock``).
+
+    The project's own commands run with that lock's versions (``poetry run mypy`` with its
+    mypy); a fresh ``uv lock`` takes the newest, and a newer mypy's verdict is not theirs.
+    uv locks each package at that version where the project's requirements allow
+    (``--upgrade-package NAME==VERSION``). Where uv cannot, the plain lock follows, said.
+    Whether it was done: ``False`` where a uv.lock exists already or no such lock is read.
+    """
+    found = project.other_lock_versions(result.root)
+    if found is None or (result.root / "uv.lock").is_file():
+        return False
+    name, versions = found
+    pins = [arg for pkg, version in versions.items() for arg in ("-P", f"{pkg}=={version}")]
+    try:
+        runner.run([scriptenv.uv_binary(), "lock", *pins], retry_on=NETWORK_ERRORS)
+    except CommandFailed as exc:
+        cause = scriptenv.failure_cause(exc.tail)
+        said = f"uv.lock: not locked at {name}'s versions ({cause}); uv's newest are taken"
+        out.line(said, "warning")
+        return False
+    out.line(f"uv.lock: locked at {name}'s versions ({len(versions)} packages), as its own runs")
+    return True
 
 
 POETRY_LOCK = "poetry.lock"

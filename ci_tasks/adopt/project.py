@@ -499,3 +499,29 @@ def edit_gitignore(text: str, entries: Iterable[str] = GITIGNORE_ENTRIES) -> str
         + "\n".join(missing)
         + "\n"
     )
+
+
+OTHER_LOCKS = ("poetry.lock", "pdm.lock")
+"""The locks of the project's own installer whose versions its commands run with."""
+
+
+def other_lock_versions(root: Path) -> tuple[str, dict[str, str]] | None:
+    """The project's Poetry or PDM lock and ``{package: version}`` in it; ``None``: none readable.
+
+    Both write ``[[package]]`` tables with ``name`` and ``version``. A lock that is not
+    TOML is left to its own tool to report.
+    """
+    for name in OTHER_LOCKS:
+        try:
+            data = tomllib.loads((root / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        packages = data.get("package")
+        versions = {
+            str(canonicalize_name(str(p["name"]))): str(p["version"])
+            for p in (packages if isinstance(packages, list) else ())
+            if isinstance(p, dict) and isinstance(p.get("name"), str) and p.get("version")
+        }
+        if versions:
+            return name, versions
+    return None

@@ -823,3 +823,29 @@ def test_a_project_that_ignores_uv_lock_gets_it_unignored_and_told(tmp_path):
     assert f"{project.UNIGNORE_LOCK}\tuv.lock" in matched  # the last rule that matches: kept
     assert project.UNIGNORE_LOCK in (sample.path / ".gitignore").read_text()
     assert "uv.lock: your .gitignore ignores it" in said
+
+
+def test_a_first_uv_lock_takes_the_versions_of_the_projects_own_lock(tmp_path):
+    """pdm.lock pins pytest-xdist 3.6.1: the project's commands run that, so uv.lock locks it.
+
+    Without that lock, uv takes its newest (poetry-core's mypy: 2.x instead of its 1.19).
+    """
+    sample = _sample(tmp_path)
+    pins = {"pytest-xdist": "3.6.1", "execnet": "2.1.1"}
+    sample.write(
+        "pdm.lock",
+        "".join(f'[[package]]\nname = "{n}"\nversion = "{v}"\n\n' for n, v in pins.items()),
+    )
+    _, shown = _init(sample.path, update_lock=True, ci_tasks_source=str(REPO))
+    assert "uv.lock: locked at pdm.lock's versions (2 packages), as its own runs" in shown
+
+    def locked() -> dict[str, str]:
+        data = tomllib.loads((sample.path / "uv.lock").read_text())
+        return {p["name"]: p["version"] for p in data["package"]}
+
+    assert {n: locked()[n] for n in pins} == pins
+    (sample.path / "uv.lock").unlink()
+    (sample.path / "pdm.lock").unlink()
+    _, shown = _init(sample.path, update_lock=True, ci_tasks_source=str(REPO))
+    assert "versions (" not in shown
+    assert locked()["pytest-xdist"] != "3.6.1"
