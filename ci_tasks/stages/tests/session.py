@@ -24,7 +24,7 @@ from ci_tasks.core import ignores, masking, own_commands, reports
 from ci_tasks.core.coverage_evidence import pytest_addopts
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
 from ci_tasks.core.stage import StageContext, install_locked, write_stage_report
-from ci_tasks.stages.tests import ci_durations, coverage, durations, file_split, flaky, wheel
+from ci_tasks.stages.tests import ci_durations, coverage, durations, file_split, flaky, junit, wheel
 from ci_tasks.stages.tests import scope as test_scope
 from ci_tasks.stages.tests.command import WHEEL_PACKAGES_ENV, Shard, usage_problem
 from ci_tasks.stages.tests.config import TestsConfig
@@ -306,10 +306,13 @@ def _confirm_serially(
         strict=prepared.flags,
         variables=prepared.env,
     )
-    shutil.rmtree(ctx.root / again.folder, ignore_errors=True)
     if serial.run is None:
+        shutil.rmtree(ctx.root / again.folder, ignore_errors=True)
         return run, ()
     confirmed, cleared = flaky.confirm_serially(run, serial.run)
+    if cleared:  # the session's JUnit says what its verdict says
+        junit.take_passes_file(ctx.root / outputs.junit_xml, ctx.root / again.junit_xml)
+    shutil.rmtree(ctx.root / again.folder, ignore_errors=True)
     for nodeid in cleared:
         ctx.output.annotate(
             "warning",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import xml.etree.ElementTree as ET
 from collections import Counter
 
 import pytest
@@ -510,6 +511,12 @@ def test_a_failure_only_a_split_run_sees_takes_the_serial_verdict(tmp_path):
     assert report["verdict"] == "passed"
     stored = json.loads((sample.path / ".ci-tasks/test-durations.json").read_text())
     assert stored["profile"]["split_only_failures"] == 1
+    # The JUnit XML a CI test report reads says what the verdict says: one passed case.
+    suite = ET.parse(sample.path / SESSION_DIR / "junit.xml").getroot()  # noqa: S314
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    cases = [c for c in suite.iter("testcase") if c.get("name") == "test_shared[3]"]
+    assert [[child.tag for child in case] for case in cases] == [[]]
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("7", "0", "0")
     sample.write("pyproject.toml", pyproject(dev=DEV, ci_tasks=config.replace("2", '"auto"')))
     again = sample.nox("-R", "-s", "tests")
     assert again.returncode == 0, again.stdout
