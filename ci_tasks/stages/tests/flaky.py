@@ -186,14 +186,24 @@ def confirm_serially(split: RunResult, serial: RunResult) -> tuple[RunResult, tu
 
     A test that failed in a run split into parts but passed on its own, serially, is a
     split-only failure: it takes the serial outcome (the verdict plain ``pytest`` gives)
-    and its node id is returned, to be reported. Collection errors are not re-judged.
+    and its node id is returned, to be reported. So is one that passed in the parts only
+    on a rerun and passes serially at its first attempt: its failures were the split's,
+    not its own, and calling it flaky would blame a test the project's own serial run never
+    sees fail. Collection errors are not re-judged.
     """
     again = {r.nodeid: r for r in serial.results}
     cleared = []
     results = []
     for result in split.results:
         redo = again.get(result.nodeid)
-        if result.outcome == "failed" and redo is not None and redo.outcome == "passed":
+        if (
+            redo is not None
+            and redo.outcome == "passed"
+            and (
+                result.outcome == "failed"
+                or (result.outcome == "passed" and result.attempts > 1 and redo.attempts == 1)
+            )
+        ):
             cleared.append(result.nodeid)
             result = dataclasses.replace(redo, failures=result.failures)  # noqa: PLW2901
         results.append(result)

@@ -287,12 +287,18 @@ def _confirm_serially(
     """Re-run a split run's failures in one process, as plain pytest would run them.
 
     A test that passes there failed only because the suite was split: it takes the serial
-    verdict, and is named (a warning and the report's ``split_only``), never hidden.
+    verdict, and is named (a warning and the report's ``split_only``), never hidden. So
+    are the tests that passed in the parts only on a rerun (:func:`flaky.confirm_serially`).
     """
     failed = [r.nodeid for r in run.results if r.outcome == "failed"]
-    if not failed:
+    rerun = [r.nodeid for r in run.results if r.outcome == "passed" and r.attempts > 1]
+    if not failed and not rerun:
         return run, ()
-    ctx.output.line(f"split run: {len(failed)} failure(s); re-running them in one process")
+    again_said = f", {len(rerun)} passed only on a rerun" if rerun else ""
+    ctx.output.line(
+        f"split run: {len(failed)} failure(s){again_said}; re-running them in one process"
+    )
+    failed += rerun
     outputs = prepared.outputs
     again = Outputs(f"{outputs.session}/serial", f"{outputs.folder}/serial/junit.xml", "")
     serial = run_pytest(

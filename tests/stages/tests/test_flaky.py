@@ -288,3 +288,28 @@ def test_a_failure_only_the_split_run_saw_takes_the_serial_verdict():
     assert cleared == ("t::a",)
     assert [r.nodeid for r in confirmed.failed] == ["t::b"]
     assert confirmed.tests == 2
+
+
+def test_a_rerun_only_the_split_run_needed_is_no_flaky_test():
+    """Passed on a rerun in parts, first time serially: the split's, not flaky; else flaky."""
+    split = flaky.parse_record(
+        {
+            "tests": [
+                {"nodeid": "t::shared", "reports": RERUN + PASS},
+                {"nodeid": "t::flaky", "reports": RERUN + PASS},
+            ]
+        }
+    )
+    serial = flaky.parse_record(
+        {
+            "tests": [
+                {"nodeid": "t::shared", "reports": PASS},
+                {"nodeid": "t::flaky", "reports": RERUN + PASS},
+            ]
+        }
+    )
+    assert [r.nodeid for r in split.flaky] == ["t::shared", "t::flaky"]
+    confirmed, cleared = flaky.confirm_serially(split, serial)
+    assert cleared == ("t::shared",)
+    assert [r.nodeid for r in confirmed.flaky] == ["t::flaky"]
+    assert not confirmed.failed
