@@ -568,7 +568,7 @@ class _Run:
                 stream=False,
                 env=_plain_env(),
             )
-        scripts = venv / ("Scripts" if sys.platform == "win32" else "bin")
+        scripts = tools.venv_scripts(venv)
         env = _plain_env()
         # pytest's summary names each failure only with `f`/`E` in its -r: asked for, for
         # the comparison; what it shows changes, never what it runs.

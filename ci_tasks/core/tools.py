@@ -18,9 +18,20 @@ from pathlib import Path
 
 from ci_tasks.core.errors import ToolMissingError
 
-__all__ = ["ci_bin_dirs", "find"]
+__all__ = ["ci_bin_dirs", "find", "venv_python", "venv_scripts"]
 
-_SUFFIX = ".exe" if sys.platform == "win32" else ""
+WINDOWS = sys.platform == "win32"
+_SUFFIX = ".exe" if WINDOWS else ""
+
+
+def venv_scripts(venv: Path, *, windows: bool = WINDOWS) -> Path:
+    """Where a virtual environment keeps its executables: ``Scripts`` on Windows, else ``bin``."""
+    return venv / ("Scripts" if windows else "bin")
+
+
+def venv_python(venv: Path, *, windows: bool = WINDOWS) -> Path:
+    """A virtual environment's interpreter (``Scripts/python.exe``, ``bin/python``)."""
+    return venv_scripts(venv, windows=windows) / ("python.exe" if windows else "python")
 
 
 def ci_bin_dirs() -> tuple[Path, ...]:

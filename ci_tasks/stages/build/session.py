@@ -24,7 +24,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tasks.core import __version__, git, own_commands, reports
+from ci_tasks.core import __version__, git, own_commands, reports, tools
 from ci_tasks.core.errors import (
     EXIT_ERROR,
     CheckFailed,
@@ -244,10 +244,6 @@ def check_sdist(sdist: Path, root: Path) -> Check:
     return Check("sdist-contents", "passed", f"{len(names)} members")
 
 
-def _venv_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-
-
 def top_level_names(wheel: Path) -> list[str]:
     """The importable top-level packages and modules in *wheel*."""
     names: set[str] = set()
@@ -291,10 +287,10 @@ def install_test(ctx: StageContext, wheel: Path, workdir: Path) -> list[Check]:
         "PYTHONPATH": None,
         "UV_PROJECT_ENVIRONMENT": None,
     }
-    base = _venv_python(ctx.venv) if ctx.venv is not None else Path(sys.executable)
+    base = tools.venv_python(ctx.venv) if ctx.venv is not None else Path(sys.executable)
     uv = ctx.tool("uv")
     ctx.runner.run([uv, "venv", "--quiet", "--python", str(base), str(venv)], cwd=away)
-    python = _venv_python(venv)
+    python = tools.venv_python(venv)
     try:
         ctx.runner.run(
             [uv, "pip", "install", "--python", str(python), *constraints, str(wheel)],
@@ -331,7 +327,7 @@ def run_command(ctx: StageContext, venv: Path, away: Path, env: dict[str, str | 
     if not command:
         return Check("command", "skipped", "no command configured")
     argv = shlex.split(command)
-    script = _venv_python(venv).parent / argv[0]
+    script = tools.venv_python(venv).parent / argv[0]
     if not script.exists():
         return Check("command", "failed", f"{argv[0]!r} is not installed by the wheel")
     path = f"{script.parent}:{ctx.runner.env.get('PATH', '')}"

@@ -225,7 +225,7 @@ def _ruff(ctx: StageContext, ruff: str, chosen: scope.Scope) -> list[Finding]:
 def _black_binary(ctx: StageContext, chain: Toolchain, env: Path | None) -> str:
     """The black to run: the project's (``uv.lock``), else the CI environment's."""
     if env is not None and chain.black_needs_project:
-        return tools.find("black", (env / "bin",))
+        return tools.find("black", (tools.venv_scripts(env),))
     try:
         return ctx.tool("black")
     except ToolMissingError:
@@ -301,9 +301,9 @@ def _mypy_binary(ctx: StageContext, chain: Toolchain, env: Path | None) -> list[
     if env is None:
         return [ctx.tool("mypy")]
     if chain.mypy_groups:
-        return [tools.find("mypy", (env / "bin",))]
+        return [tools.find("mypy", (tools.venv_scripts(env),))]
     # The CI environment's mypy, looking at the project's environment for imports.
-    return [ctx.tool("mypy"), "--python-executable", str(env / "bin" / "python")]
+    return [ctx.tool("mypy"), "--python-executable", str(tools.venv_python(env))]
 
 
 def isolated_mypy(uv: str, pin: Pin, python: str) -> list[str]:
@@ -404,7 +404,7 @@ def collect(ctx: StageContext, config: LintConfig, *, for_baseline: bool = False
         _sync(ctx, chain, lock_current=lock_current, mypy=chosen.mypy) if chain.needs_env else None
     )
     if env is not None and chain.ruff_groups:
-        ruff = tools.find("ruff", (env / "bin",))
+        ruff = tools.find("ruff", (tools.venv_scripts(env),))
     else:
         ruff = ctx.tool("ruff")
     binaries: dict[str, str | list[str]] = {"ruff": ruff}
