@@ -8,7 +8,8 @@ invocation (``pytest tests``, ``ruff format --check src``) with where it came fr
 environment it runs in (extras, groups, variables); each :class:`Hook` a pre-commit hook.
 Stages take their scope from it (:func:`test_command`, :func:`gate`) and say where each
 choice came from. A shape it does not know is skipped and said (:attr:`OwnCommands.skipped`),
-never fatal. Pure but for reading files; nothing here runs anything or writes anything.
+never fatal. Pure but for reading files: nothing here runs anything, and the one thing
+written is the kept copy of a read (:mod:`~ci_tasks.core.own_commands_store`).
 """
 
 from __future__ import annotations
@@ -1486,36 +1487,73 @@ _Seen = dict[tuple[str, Path], object]
 _memo: collections.OrderedDict[Path, tuple[_Seen, list[Path], OwnCommands]] = (
     collections.OrderedDict()
 )
-"""The last :func:`read` of each project: what it asked of each path, and the workflows."""
+"""The last :func:`read` of each project: what it asked of each path (answers as
+:func:`~ci_tasks.core.own_commands_store.digest` keeps them), and the workflows."""
 
 
 def read(root: Path) -> OwnCommands:
     """Every command and hook the project in *root* runs itself, in a stable order.
 
-    One nox start asks several times (lint's registration, the tests session's scope), so
-    a read is kept: it is given again only while every file it read holds the same text
-    and the workflow folder the same files. Reading those is cheap; parsing them is not.
+    One nox start asks several times (lint's registration, the tests session's scope), and
+    every start asks again, so a read is kept, in memory and in the project's
+    ``.ci-tasks/`` (:mod:`~ci_tasks.core.own_commands_store`): it is given again only
+    while every file it read holds the same text and the workflow folder the same files.
+    Reading those is cheap; parsing them is not.
     """
+    from ci_tasks.core import own_commands_store as store  # noqa: PLC0415 - it writes
+
     key = root.resolve()
-    kept = _memo.get(key)
-    if kept is not None:
-        seen, listing, found = kept
-        if workflow_files(root) == listing and all(
-            _LOOKS[kind](path) == answer for (kind, path), answer in seen.items()
-        ):
-            _memo.move_to_end(key)
-            return found
     listing = workflow_files(root)
-    token = _SEEN.set({})
-    try:
-        found = _read(root)
-        seen = _SEEN.get() or {}
-    finally:
-        _SEEN.reset(token)
-    _memo[key] = (seen, listing, found)
+    kept = _memo.get(key)
+    if kept is None or not _holds(kept[0], kept[1], listing):
+        kept = _stored(store.load(key), listing)
+    if kept is None:
+        token = _SEEN.set({})
+        try:
+            found = _read(root)
+            asked = _SEEN.get() or {}
+        finally:
+            _SEEN.reset(token)
+        seen = {(kind, path.absolute()): store.digest(a) for (kind, path), a in asked.items()}
+        store.save(key, seen, listing, found)
+        kept = (seen, listing, found)
+    _memo[key] = kept
+    _memo.move_to_end(key)
     while len(_memo) > _MEMO_SIZE:
         _memo.popitem(last=False)
-    return found
+    return kept[2]
+
+
+def _holds(seen: _Seen, kept: list[Path], listing: list[Path]) -> bool:
+    """Whether every question of a kept read gets the same answer now."""
+    from ci_tasks.core.own_commands_store import digest  # noqa: PLC0415
+
+    return kept == listing and all(
+        digest(_LOOKS[kind](path)) == answer for (kind, path), answer in seen.items()
+    )
+
+
+def _stored(
+    stored: tuple[_Seen, list[Path], dict[str, Any]] | None, listing: list[Path]
+) -> tuple[_Seen, list[Path], OwnCommands] | None:
+    """The read kept in ``.ci-tasks/``, where it still holds (``None``: read again)."""
+    if stored is None or not _holds(stored[0], stored[1], listing):
+        return None
+    from ci_tasks.core.own_commands_store import tuples  # noqa: PLC0415
+
+    data = stored[2]
+    try:
+        found = OwnCommands(
+            commands=tuple(
+                Command(**{k: tuples(v) for k, v in c.items()}) for c in data["commands"]
+            ),
+            hooks=tuple(Hook(**{k: tuples(v) for k, v in h.items()}) for h in data["hooks"]),
+            sources=tuple(data["sources"]),
+            skipped=tuple(data["skipped"]),
+        )
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return stored[0], stored[1], found
 
 
 def _read(root: Path) -> OwnCommands:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -484,6 +485,69 @@ def test_a_read_is_kept_only_while_every_file_it_read_is_unchanged(tmp_path: Pat
         },
     )
     assert "mypy" in [c.tool for c in own_commands.read(tmp_path).commands]
+
+
+_KEPT_PROJECT = {
+    ".ci-tasks/.gitignore": "*\n",
+    "tox.ini": "[testenv]\ncommands = pytest tests\n",
+    ".pre-commit-config.yaml": "repos:\n- repo: https://github.com/astral-sh/ruff-pre-commit\n"
+    "  rev: v0.9.1\n  hooks:\n  - id: ruff-format\n    args: [--check]\n",
+    ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+    "    steps:\n      - run: mypy src\n",
+}
+
+
+def _read_in_a_new_process(root: Path) -> dict[str, object]:
+    """read() in a fresh interpreter: what it found, and whether it had to parse YAML."""
+    code = (
+        "import dataclasses, json, sys\n"
+        "from pathlib import Path\n"
+        "from ci_tasks.core import own_commands\n"
+        "found = own_commands.read(Path(sys.argv[1]))\n"
+        "print(json.dumps({'found': dataclasses.asdict(found), 'yaml': 'yaml' in sys.modules}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True
+    )
+    *said, last = done.stdout.splitlines()
+    return {**json.loads(last), "said": said}
+
+
+def test_a_read_is_kept_in_the_projects_ci_tasks_folder_for_the_next_start(tmp_path: Path) -> None:
+    """The next nox start gives the kept read, parsing nothing, until a file it read changes."""
+    _write(tmp_path, _KEPT_PROJECT)
+    first = _read_in_a_new_process(tmp_path)
+    assert first["yaml"] is True  # parsed: the workflow and the pre-commit configuration
+    kept = tmp_path / ".ci-tasks/cache/own-commands.json"
+    assert kept.is_file()
+    assert "mypy src" not in kept.read_text(encoding="utf-8").split('"seen"')[1]  # digests only
+    again = _read_in_a_new_process(tmp_path)
+    assert again == {"found": first["found"], "yaml": False, "said": []}
+    here = dataclasses.asdict(own_commands.read(tmp_path))  # this process: read from the copy
+    assert json.loads(json.dumps(here)) == first["found"]
+    assert [c["tool"] for c in here["commands"]] == ["pytest", "mypy"]
+    assert own_commands.read(tmp_path).hooks[0].args == ("--check",)  # tuples, as parsed
+    _write(tmp_path, {".pre-commit-config.yaml": "repos: []\n"})
+    changed = _read_in_a_new_process(tmp_path)
+    assert changed["yaml"] is True
+    assert changed["found"]["hooks"] == []
+
+
+def test_an_unreadable_kept_read_is_set_aside_and_the_project_read_afresh(tmp_path: Path) -> None:
+    """A damaged copy is never trusted; a project without a .ci-tasks folder gets none."""
+    _write(tmp_path, _KEPT_PROJECT)
+    kept = tmp_path / ".ci-tasks/cache/own-commands.json"
+    expected = _read_in_a_new_process(tmp_path)["found"]
+    kept.write_text('{"schema": "ci-tasks/own-commands", "version": 1', encoding="utf-8")
+    afresh = _read_in_a_new_process(tmp_path)
+    assert (afresh["found"], afresh["yaml"]) == (expected, True)
+    assert "own-commands.json was unreadable" in "\n".join(afresh["said"])  # type: ignore[arg-type]
+    assert [p.name.split(".corrupt-")[0] for p in kept.parent.glob("*.corrupt-*")] == [kept.name]
+    assert json.loads(kept.read_text(encoding="utf-8"))["schema"] == "ci-tasks/own-commands"
+    bare = tmp_path / "bare"
+    _write(bare, {"tox.ini": _KEPT_PROJECT["tox.ini"]})
+    assert [c.tool for c in own_commands.read(bare).commands] == ["pytest"]
+    assert not (bare / ".ci-tasks").exists()  # reading never makes the folder
 
 
 def test_a_workflow_ci_tasks_wrote_is_not_read_as_the_projects_commands(tmp_path: Path) -> None:
