@@ -102,6 +102,7 @@ def save(root: Path, seen: Seen, listing: Sequence[Path], found: object) -> None
     if masking.mask(text) != text:
         return  # a masked copy would read back as other commands: keep none
     try:
+        reports.report_dir(root)  # its .gitignore: git (and so build) never lists the copy
         reports.atomic_write(_path(root), text)
     except OSError:
         return  # a read-only checkout: read again next time

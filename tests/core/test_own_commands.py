@@ -557,3 +557,22 @@ def test_a_workflow_ci_tasks_wrote_is_not_read_as_the_projects_commands(tmp_path
     assert [c.tool for c in own_commands.read(tmp_path).commands] == ["pytest"]
     _write(tmp_path, {".github/workflows/ci.yml": f"{workflow_files.GENERATED}. Every job\n{job}"})
     assert own_commands.read(tmp_path).commands == ()
+
+
+def test_a_kept_read_never_shows_in_git_where_the_project_commits_its_ci_tasks_folder(
+    tmp_path: Path,
+) -> None:
+    """A committed .ci-tasks/ without its .gitignore: the copy is ignored, the tree stays clean."""
+    files = {k: v for k, v in _KEPT_PROJECT.items() if k != ".ci-tasks/.gitignore"}
+    _write(tmp_path, {**files, ".ci-tasks/old-report.json": "{}\n"})
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=tmp_path, check=True)
+    _read_in_a_new_process(tmp_path)
+    assert (tmp_path / ".ci-tasks/cache/own-commands.json").is_file()
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert status.stdout == ""
