@@ -180,16 +180,18 @@ def write_report(
     body: dict[str, Any],
     version: int,
     path: Path | None = None,
+    commit: str | None = None,
 ) -> Path:
     """Write the ``<kind>`` report in the shared envelope; returns its path.
 
     *version* has no default: a stage's comes from its spec
     (:func:`ci_tasks.core.stage.write_stage_report`), so it is declared in one place.
+    *commit*: the one the caller already asked git for (else it is asked here).
     """
     payload = {
         "schema": report_schema(kind),
         "version": version,
-        "commit": current_commit(root),
+        "commit": commit or current_commit(root),
         "generated_at": now_iso(),
         "verdict": verdict,
         **body,

@@ -223,7 +223,13 @@ def local_stages() -> frozenset[str]:
 
 
 def write_stage_report(
-    root: Path, stage: str, *, verdict: str, body: dict[str, Any], path: Path | None = None
+    root: Path,
+    stage: str,
+    *,
+    verdict: str,
+    body: dict[str, Any],
+    path: Path | None = None,
+    commit: str | None = None,
 ) -> Path:
     """Write stage *stage*'s report, of the kind and version its :class:`StageSpec` declares.
 
@@ -234,7 +240,13 @@ def write_stage_report(
         msg = f"stage {stage!r} declares no report"  # a bug of ours
         raise KeyError(msg)
     return reports.write_report(
-        root, spec.report, verdict=verdict, body=body, version=spec.report_version, path=path
+        root,
+        spec.report,
+        verdict=verdict,
+        body=body,
+        version=spec.report_version,
+        path=path,
+        commit=commit,
     )
 
 

@@ -637,7 +637,7 @@ def _judge(ctx: StageContext, prepared: Prepared, pytest_run: PytestRun) -> Judg
 
 
 def _write_report(
-    ctx: StageContext, outputs: Outputs, judged: Judged, extra: dict[str, Any]
+    ctx: StageContext, outputs: Outputs, judged: Judged, extra: dict[str, Any], commit: str | None
 ) -> None:
     """The flaky report: results, flaky and quarantined tests, slow ones, coverage, verdict."""
     total, floor = judged.total, judged.floor
@@ -655,7 +655,12 @@ def _write_report(
     }
     verdict = "failed" if judged.problems else "passed"
     write_stage_report(
-        ctx.root, "tests", verdict=verdict, body=body, path=ctx.root / outputs.report
+        ctx.root,
+        "tests",
+        verdict=verdict,
+        body=body,
+        path=ctx.root / outputs.report,
+        commit=commit,
     )
 
 
@@ -705,8 +710,9 @@ def run_tests(ctx: StageContext, shard: Shard | None = None) -> None:
     pytest_run = _run_suite(ctx, prepared)
     judged = _judge(ctx, prepared, pytest_run)
     extra = history_extra(prepared.outputs, shard, pytest_run, prepared.plan)
-    _write_report(ctx, prepared.outputs, judged, extra)
-    entry = flaky.history_entry(judged.run, reports.current_commit(ctx.root), reports.now_iso())
+    commit = reports.current_commit(ctx.root)  # one git call for the report and the history
+    _write_report(ctx, prepared.outputs, judged, extra, commit)
+    entry = flaky.history_entry(judged.run, commit, reports.now_iso())
     _record_history(ctx, prepared.outputs, {**entry, **extra})
     _write_durations(ctx, prepared, pytest_run, judged)
     _tell(ctx, judged.run, judged.quarantine, judged.slow)
