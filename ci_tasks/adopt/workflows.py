@@ -19,7 +19,12 @@ from collections.abc import Mapping
 
 from ci_tasks.core import matrix
 from ci_tasks.core.config import Config
-from ci_tasks.core.reports import ARTIFACT_PREFIX, JOBS_DIR
+from ci_tasks.core.reports import (
+    ARTIFACT_PREFIX,
+    DURATIONS_ARTIFACT_PREFIX,
+    DURATIONS_FILE,
+    JOBS_DIR,
+)
 from ci_tasks.core.stage import exported, local_stages
 from ci_tasks.core.workflow_files import GENERATED, WORKFLOWS_DIR
 
@@ -158,6 +163,18 @@ _KEEP_REPORTS = """\
 """
 
 _COVERAGE_STEPS = """\
+      - name: Keep the recorded test durations for the next run's split
+        # Their own small artifact: the next run's tests jobs download only these.
+        if: ${{ !cancelled() && startsWith(matrix.session, 'tests') }}
+        uses: <<upload_artifact>>
+        with:
+          name: <<durations_prefix>>${{ matrix.session }}-${{ matrix.os }}
+          path: |
+            .ci-tasks/<<durations_file>>
+            .ci-tasks/*/<<durations_file>>
+          include-hidden-files: true
+          if-no-files-found: ignore
+          retention-days: 7
       - name: Keep the coverage report
         if: ${{ !cancelled() && startsWith(matrix.session, 'tests') }}
         uses: <<upload_artifact>>
@@ -523,6 +540,8 @@ def _values(spec: WorkflowSpec) -> dict[str, str | int]:
     steps = {
         "upload_artifact": UPLOAD_ARTIFACT.uses,
         "artifact_prefix": ARTIFACT_PREFIX,
+        "durations_prefix": DURATIONS_ARTIFACT_PREFIX,
+        "durations_file": DURATIONS_FILE,
         "codecov": CODECOV.uses,
         "codecov_probe": CODECOV_PROBE,
     }

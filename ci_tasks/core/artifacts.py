@@ -2,7 +2,8 @@
 
 A scheduled readiness run checks out a fresh tree with no reports of its own; the CI
 workflow uploads each session's ``.ci-tasks/`` as the artifact ``ci-tasks-<session>-<os>``
-(:data:`ci_tasks.core.reports.ARTIFACT_PREFIX`). An archive is untrusted input: it is
+(:data:`ci_tasks.core.reports.ARTIFACT_PREFIX`), and a tests session's durations alone as
+``durations-<session>-<os>``. An archive is untrusted input: it is
 read in memory and checked whole (:func:`check_archive`) before anything is written, and
 only the report names readiness reads are ever written, each to a path this module
 builds, never to one taken from the archive.
@@ -34,7 +35,8 @@ MANIFEST = "ci-run.json"
 MANIFEST_SCHEMA = "ci-tasks/ci-run-evidence"
 MAX_MEMBERS = 1000
 _FOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_ARTIFACT_NAME = re.compile(rf"^{re.escape(reports.ARTIFACT_PREFIX)}[A-Za-z0-9][A-Za-z0-9._-]*$")
+_PREFIXES = "|".join(map(re.escape, (reports.ARTIFACT_PREFIX, reports.DURATIONS_ARTIFACT_PREFIX)))
+_ARTIFACT_NAME = re.compile(rf"^(?:{_PREFIXES})[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class ArchiveRefused(ValueError):
@@ -80,7 +82,10 @@ class RunEvidence:
 
 
 def is_ours(name: str) -> bool:
-    """Whether an artifact name is one ci_tasks' CI workflow uploads (and a safe folder name)."""
+    """Whether an artifact name is one ci_tasks' CI workflow uploads (and a safe folder name).
+
+    Its reports (``ci-tasks-*``) or a tests session's durations (``durations-*``).
+    """
     return bool(_ARTIFACT_NAME.match(name)) and name not in {".", ".."}
 
 

@@ -28,6 +28,11 @@ so a backend taking its files from git (setuptools-scm, flit) never ships it."""
 ARTIFACT_PREFIX = "ci-tasks-"
 """CI uploads each session's ``REPORT_DIR`` as the artifact ``ci-tasks-<session>-<os>``;
 ``ci-tasks init`` writes that name into ``ci.yml`` and ``readiness`` looks for it."""
+DURATIONS_FILE = "test-durations.json"
+"""The tests stage's recorded durations, in ``REPORT_DIR`` (a shard's in its own folder)."""
+DURATIONS_ARTIFACT_PREFIX = "durations-"
+"""CI also uploads a tests session's ``DURATIONS_FILE`` files alone, as the artifact
+``durations-<session>-<os>``: the next run's jobs download those, not the whole reports."""
 JOBS_DIR = f"{REPORT_DIR}/ci-jobs"
 """Where CI's readiness gate downloads every job's artifact: ``<JOBS_DIR>/<artifact>/``,
 one folder per job, so the same session's reports from several OSes never collide."""

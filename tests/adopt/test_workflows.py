@@ -15,8 +15,10 @@ import yaml
 
 from ci_tasks.adopt import init, workflows
 from ci_tasks.core import reports, stage
+from ci_tasks.core.artifacts import Artifact
 from ci_tasks.core.config import Config, ReplacedStage, load_config
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR
+from ci_tasks.stages.tests import ci_durations
 from ci_tasks.stages.tests.config import TestsConfig
 from tests.support import actionlint
 from tests.support.sample import NOXFILE, clean_env, make_project
@@ -233,6 +235,37 @@ def test_coverage_uploaded_and_sent_to_codecov_only_with_a_token():
     assert upload["uses"].startswith("codecov/codecov-action@")
     assert "steps.codecov.outputs.set == 'true'" in upload["if"]
     assert "hashFiles(format('.ci-tasks/{0}/coverage.xml', matrix.session)) != ''" in upload["if"]
+
+
+def test_tests_jobs_upload_their_durations_alone_under_the_name_the_next_run_reads(tmp_path):
+    """`durations-<session>-<os>` holds the durations files only; ci_durations picks it."""
+    jobs = _load(RENDERED[f"{WORKFLOWS_DIR}/ci.yml"])["jobs"]
+    for job in ("tests", "session"):
+        steps = {s["name"]: s for s in jobs[job]["steps"]}
+        keep = steps["Keep the recorded test durations for the next run's split"]["with"]
+        assert keep["include-hidden-files"] is True
+        name = keep["name"].replace("${{ matrix.session }}", "tests-3.11")
+        name = name.replace("${{ matrix.os }}", "ubuntu-latest")
+        listed = [
+            Artifact(1, name, 1, expired=False, download_url="1"),
+            Artifact(2, "ci-tasks-tests-3.11-ubuntu-latest", 9, expired=False, download_url="2"),
+        ]
+        assert ci_durations.choose_artifacts(listed, "tests-3.11", "Linux") == ([listed[0]], "")
+    written = [
+        ".ci-tasks/test-durations.json",
+        ".ci-tasks/tests-shard1of2-3.11/test-durations.json",
+        ".ci-tasks/tests-3.11/junit.xml",
+        ".ci-tasks/tests-report.json",
+    ]
+    for name in written:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    matched = {
+        p.relative_to(tmp_path).as_posix()
+        for pattern in keep["path"].split()
+        for p in tmp_path.glob(pattern)
+    }
+    assert matched == set(written[:2])
 
 
 def test_ci_uploads_the_reports_under_the_name_readiness_fetches():

@@ -10,8 +10,10 @@ this run picks the same run and splits alike (each test in exactly one shard). A
 missing (no token, the API unreachable, no such run, no durations in it) leaves the
 caller without durations, and says why; it never fails the job.
 
-Only tests sessions' artifacts are downloaded (never lint's, security's or build's), and
-of those the ones uploaded on this job's OS (``RUNNER_OS``, against the label the artifact
+Only tests sessions' artifacts are downloaded (never lint's, security's or build's): the
+durations files each tests job also uploads alone (``durations-<session>-<os>``, a few
+kilobytes), or, from a run before those, the session's whole reports. Of those, the ones
+uploaded on this job's OS (``RUNNER_OS``, against the label the artifact
 name ends with): a suite's durations on Windows say little of its durations on Linux.
 Another OS's are read only when this one's has none, and the line says so.
 """
@@ -102,19 +104,22 @@ def merged(files: list[artifacts.CIFile]) -> tuple[durations.Store, durations.Pr
     return store, profile
 
 
-def session_artifacts(listed: list[artifacts.Artifact], session: str) -> list[artifacts.Artifact]:
+def session_artifacts(
+    listed: list[artifacts.Artifact], session: str, prefix: str = reports.ARTIFACT_PREFIX
+) -> list[artifacts.Artifact]:
     """*session*'s own artifacts when the run uploaded any, else every one *listed*.
 
-    ``ci-tasks-<session>-<os>``: one per OS the session runs on, their durations merged.
-    A run without them (the session was renamed, or was sharded then) still says how
-    long the suite's tests take.
+    ``<prefix><session>-<os>`` (``ci-tasks-`` or ``durations-``): one per OS the session
+    runs on, their durations merged. A run without them (the session was renamed, or was
+    sharded then) still says how long the suite's tests take.
     """
-    own = f"{reports.ARTIFACT_PREFIX}{session}"
+    own = f"{prefix}{session}"
     mine = [a for a in listed if a.name == own or a.name.startswith(f"{own}-")]
     return mine or listed
 
 
 _TESTS = f"{reports.ARTIFACT_PREFIX}tests"
+_DURATIONS = f"{reports.DURATIONS_ARTIFACT_PREFIX}tests"
 
 
 def _label(name: str) -> str:
@@ -131,14 +136,17 @@ def choose_artifacts(
 ) -> tuple[list[artifacts.Artifact], str]:
     """The artifacts to read durations from, and a note when they are another OS's (pure).
 
-    Tests sessions' only; with *session*, its own when the run has any
-    (:func:`session_artifacts`); then those of this job's OS *here* (``RUNNER_OS``), and
-    only when there are none, the others', noted (``none recorded on Windows: those of
-    ubuntu-latest``). Artifacts whose label names no OS (a self-hosted runner's) count as
-    any OS's.
+    Tests sessions' only: their durations-only artifacts (``durations-<session>-<os>``)
+    when the run uploaded any, else (a run from before them) their whole reports. With
+    *session*, its own when the run has any (:func:`session_artifacts`); then those of
+    this job's OS *here* (``RUNNER_OS``), and only when there are none, the others', noted
+    (``none recorded on Windows: those of ubuntu-latest``). Artifacts whose label names no
+    OS (a self-hosted runner's) count as any OS's.
     """
-    tests = [a for a in listed if a.name.startswith(_TESTS)]
-    pool = tests if session is None else session_artifacts(tests, session)
+    small = [a for a in listed if a.name.startswith(_DURATIONS)]
+    prefix = reports.DURATIONS_ARTIFACT_PREFIX if small else reports.ARTIFACT_PREFIX
+    tests = small or [a for a in listed if a.name.startswith(_TESTS)]
+    pool = tests if session is None else session_artifacts(tests, session, prefix)
     if here is None:
         return pool, ""
     same = [a for a in pool if matrix.runner_os(_label(a.name)) in (here, None)]

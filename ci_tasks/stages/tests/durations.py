@@ -13,11 +13,12 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ci_tasks.core import reports
 from ci_tasks.stages.tests.flaky import TestResult
 
 SCHEMA = "ci-tasks/test-durations"
 VERSION = 1
-FILE = "test-durations.json"
+FILE = reports.DURATIONS_FILE
 MIN_SAMPLES = 3
 """A median over fewer recorded runs says too little to call a test slower."""
 # What running the suite as several pytest processes adds besides each one's own start:

@@ -449,3 +449,43 @@ def test_a_shard_reads_only_tests_sessions_artifacts_of_its_os():
     assert note == ""
     chosen, _ = ci_durations.choose_artifacts(listed, None, None)  # no RUNNER_OS: every OS
     assert [a.id for a in chosen] == [1, 2, 3, 5]
+
+
+def test_a_run_that_uploaded_durations_alone_gives_only_those_to_download(tmp_path):
+    """`durations-tests-3.11-<os>` holds the durations files only: the whole reports stay."""
+    github = _memory(make_runs(["success"]), began="2026-11-02T00:00:00Z")
+    reports_zip = zip_archive(
+        {"test-durations.json": _store({"t.py::a": 9.0}), "tests-3.11/junit.xml": "<x/>" * 1000}
+    )
+    github.upload(1000, "ci-tasks-tests-3.11-ubuntu-latest", reports_zip)
+    small = github.upload(
+        1000,
+        "durations-tests-3.11-ubuntu-latest",
+        zip_archive({"test-durations.json": _store({"t.py::a": 0.3})}),
+    )
+    github.upload(
+        1000, "durations-tests-3.12-ubuntu-latest", zip_archive({"test-durations.json": "{}"})
+    )
+    found = ci_durations.from_github(github, tmp_path, _env("unused"), session="tests-3.11")
+    assert found.store == {"t.py::a": [0.3]}
+    downloads = [a for a in github.asked if a.startswith("download")]
+    assert len(downloads) == 1
+    assert str(small) in downloads[0]
+
+
+def test_a_shard_takes_every_tests_sessions_durations_only_artifact_of_its_os():
+    """The durations-only artifacts are chosen as the whole ones were: tests', this OS's."""
+    names = [
+        "ci-tasks-tests-shard1of2-3.11-ubuntu-latest",
+        "durations-tests-shard1of2-3.11-ubuntu-latest",
+        "durations-tests-shard2of2-3.11-ubuntu-latest",
+        "durations-tests-shard1of2-3.11-windows-2025",
+    ]
+    listed = [
+        Artifact(k, name, 1, expired=False, download_url=str(k))
+        for k, name in enumerate(names, start=1)
+    ]
+    chosen, note = ci_durations.choose_artifacts(listed, None, "Linux")
+    assert ([a.id for a in chosen], note) == ([2, 3], "")
+    chosen, note = ci_durations.choose_artifacts(listed, "tests-shard1of2-3.11", "Windows")
+    assert ([a.id for a in chosen], note) == ([4], "")
