@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ci_tasks.stages.build.archives import differences, read_archive, sha256_file
-from ci_tasks.stages.build.sbom import make_sbom
+from ci_tasks.stages.package.archives import differences, read_archive, sha256_file
+from ci_tasks.stages.package.sbom import make_sbom
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 50

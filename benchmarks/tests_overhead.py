@@ -37,10 +37,10 @@ from ci_tasks.core.config import load_config
 from ci_tasks.core.errors import CITasksError
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests import durations, environment
-from ci_tasks.stages.tests import session as testsuite
-from ci_tasks.stages.tests.command import PLUGIN
-from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.testing import durations, environment
+from ci_tasks.stages.testing import session as testsuite
+from ci_tasks.stages.testing.command import PLUGIN
+from ci_tasks.stages.testing.config import TestsConfig
 from tests.support.sample import TEST_TOOLS, clean_env, make_project
 
 ISSUE = {

@@ -53,7 +53,7 @@ from typing import NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ci_tasks.core import groups
-from ci_tasks.stages.tests import durations, environment, file_split
+from ci_tasks.stages.testing import durations, environment, file_split
 from tests.support.sample import clean_env
 
 
@@ -371,7 +371,7 @@ def _packaging(
 def limit(args: argparse.Namespace) -> None:
     """The machine's limit: the session's split by file, as plain pytest processes at once.
 
-    The parts are those the session makes (:mod:`ci_tasks.stages.tests.file_split`, from
+    The parts are those the session makes (:mod:`ci_tasks.stages.testing.file_split`, from
     the durations its runs recorded, one part per core); no ci_tasks in them. Exits with
     the parts' worst exit code.
     """

@@ -56,8 +56,8 @@ def _scope(config: Config) -> dict[str, Any]:
     from ci_tasks.core import own_commands  # noqa: PLC0415 - only this command shows it
     from ci_tasks.stages.lint import scope as lint_scope  # noqa: PLC0415
     from ci_tasks.stages.lint.config import LintConfig  # noqa: PLC0415
-    from ci_tasks.stages.tests import scope as test_scope  # noqa: PLC0415
-    from ci_tasks.stages.tests.config import TestsConfig  # noqa: PLC0415
+    from ci_tasks.stages.testing import scope as test_scope  # noqa: PLC0415
+    from ci_tasks.stages.testing.config import TestsConfig  # noqa: PLC0415
 
     own = own_commands.read(config.root)
     return {

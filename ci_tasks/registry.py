@@ -19,13 +19,13 @@ from ci_tasks.core import stage as stage_mod
 from ci_tasks.core.config import PYPROJECT, Config, ReplacedStage, load_config
 from ci_tasks.core.errors import EXIT_ERROR, CITasksError, ConfigError
 from ci_tasks.core.stage import StageSpec
-from ci_tasks.stages import build, lint, preflight, readiness, security, smoke, tests
+from ci_tasks.stages import lint, package, preflight, readiness, security, smoke, testing
 
 STAGES: tuple[StageSpec, ...] = (
     lint.STAGE,
-    tests.STAGE,
+    testing.STAGE,
     security.STAGE,
-    build.STAGE,
+    package.STAGE,
     readiness.STAGE,
     smoke.STAGE,
     preflight.STAGE,

@@ -22,8 +22,8 @@ from ci_tasks.core.stage import StageContext
 from ci_tasks.stages.lint import scope as lint_scope
 from ci_tasks.stages.lint.config import LintConfig
 from ci_tasks.stages.lint.session import lint
-from ci_tasks.stages.tests import scope as test_scope
-from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.testing import scope as test_scope
+from ci_tasks.stages.testing.config import TestsConfig
 from tests.support.gitsupport import git, init_repo
 from tests.support.sample import (
     ADOPTER_PYPROJECT,

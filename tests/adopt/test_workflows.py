@@ -18,8 +18,8 @@ from ci_tasks.core import reports, stage
 from ci_tasks.core.artifacts import Artifact
 from ci_tasks.core.config import Config, ReplacedStage, load_config
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR
-from ci_tasks.stages.tests import ci_durations
-from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.testing import ci_durations
+from ci_tasks.stages.testing.config import TestsConfig
 from tests.support import actionlint
 from tests.support.sample import NOXFILE, clean_env, make_project
 

@@ -12,7 +12,7 @@ import pytest
 from ci_tasks import ConfigError, load_config
 from ci_tasks.core.config import Config, RetryConfig, _Loader
 from ci_tasks.stages.smoke.config import SmokeConfig
-from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.testing.config import TestsConfig
 
 
 def write(tmp_path, table: str):

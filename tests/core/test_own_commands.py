@@ -406,7 +406,7 @@ def test_a_frozen_hook_rev_gives_its_version_and_its_file_types(tmp_path: Path) 
 
 def test_a_word_that_names_nothing_in_the_project_is_not_a_test_path(tmp_path: Path) -> None:
     """``--cov-context test`` with no ``test`` folder: a value of an option, not a path."""
-    from ci_tasks.stages.tests import scope  # noqa: PLC0415 - the tests session's reader
+    from ci_tasks.stages.testing import scope  # noqa: PLC0415 - the tests session's reader
 
     (tmp_path / "tests").mkdir()
     args = ("--cov-contexts", "test", "tests", "-m", "not slow", "{toxinidir}/docs")

@@ -16,8 +16,8 @@ from ci_tasks.core.config import load_config
 from ci_tasks.stages import lint
 from ci_tasks.stages.lint import scope as lint_scope
 from ci_tasks.stages.lint import toolchain
-from ci_tasks.stages.tests import pytest_config
-from ci_tasks.stages.tests import scope as tests_scope
+from ci_tasks.stages.testing import pytest_config
+from ci_tasks.stages.testing import scope as tests_scope
 from tests.adopt.test_init import PYPROJECT, _sample
 
 # A project with one file of every kind the readers read, and a script they follow.

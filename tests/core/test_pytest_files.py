@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ci_tasks.core import pytest_files
-from ci_tasks.stages.tests import pytest_config
+from ci_tasks.stages.testing import pytest_config
 
 # Each layout: its files, and the file pytest 9 takes (None: none of them).
 LAYOUTS = [

@@ -13,8 +13,8 @@ from ci_tasks.core import stage
 from ci_tasks.core.config import Config
 from ci_tasks.core.errors import UsageError
 from ci_tasks.stages.smoke.config import SmokeConfig
-from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.flaky import HISTORY_SCHEMA, HISTORY_VERSION
+from ci_tasks.stages.testing.config import TestsConfig
+from ci_tasks.stages.testing.flaky import HISTORY_SCHEMA, HISTORY_VERSION
 
 
 def test_a_declared_document_gives_its_schema_and_version() -> None:

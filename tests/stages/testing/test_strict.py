@@ -10,11 +10,11 @@ import pytest
 
 from ci_tasks.adopt.project import render_config_table
 from ci_tasks.core.config import Config
-from ci_tasks.stages.tests import flaky
-from ci_tasks.stages.tests.command import RECORD_ENV
-from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.environment import PLUGIN_DIR
-from ci_tasks.stages.tests.pytest_config import PytestIni, decide_strict, pytest_ini, strictness
+from ci_tasks.stages.testing import flaky
+from ci_tasks.stages.testing.command import RECORD_ENV
+from ci_tasks.stages.testing.config import TestsConfig
+from ci_tasks.stages.testing.environment import PLUGIN_DIR
+from ci_tasks.stages.testing.pytest_config import PytestIni, decide_strict, pytest_ini, strictness
 from tests.support.sample import clean_env
 
 PYPROJECT = PytestIni("pyproject.toml", "[tool.pytest.ini_options]", {})

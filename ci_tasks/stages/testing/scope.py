@@ -23,7 +23,7 @@ from pathlib import Path
 from ci_tasks.core import own_commands
 from ci_tasks.core.own_commands import OwnCommands
 from ci_tasks.core.stage import Adopted
-from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.testing.config import TestsConfig
 
 DEFAULT = "the default; no test command of the project's own was found"
 CONFIG = "pyproject.toml [tool.ci-tasks.tests]"

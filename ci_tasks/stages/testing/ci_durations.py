@@ -30,7 +30,7 @@ from typing import Any
 from ci_tasks.core import artifacts, github, matrix, reports
 from ci_tasks.core.errors import CITasksError
 from ci_tasks.core.retry import RetryPolicy
-from ci_tasks.stages.tests import durations
+from ci_tasks.stages.testing import durations
 
 MAX_BYTES = 50_000_000
 """An artifact larger than this (packed or unpacked) is not read."""

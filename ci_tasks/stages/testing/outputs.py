@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from ci_tasks.core import reports
-from ci_tasks.stages.tests import durations, flaky
-from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.testing import durations, flaky
+from ci_tasks.stages.testing.config import TestsConfig
 
 SESSION_PLACEHOLDER = "{session}"
 

@@ -12,14 +12,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from ci_tasks.stages.build.archives import (
+from ci_tasks.stages.package.archives import (
     ENCODING_ONLY,
     Differences,
     differences,
     read_archive,
     sha256_file,
 )
-from ci_tasks.stages.build.model import MAX_FINDINGS, Artifacts, Check
+from ci_tasks.stages.package.model import MAX_FINDINGS, Artifacts, Check
 
 
 def build_backend(pyproject: Mapping[str, Any]) -> str:

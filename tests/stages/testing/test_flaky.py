@@ -14,10 +14,10 @@ from ci_tasks.core.config import Config, parse_config
 from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests import coverage, flaky, outputs, pytest_config
-from ci_tasks.stages.tests import session as testsuite
-from ci_tasks.stages.tests.command import pytest_command
-from ci_tasks.stages.tests.config import QuarantineEntry, TestsConfig
+from ci_tasks.stages.testing import coverage, flaky, outputs, pytest_config
+from ci_tasks.stages.testing import session as testsuite
+from ci_tasks.stages.testing.command import pytest_command
+from ci_tasks.stages.testing.config import QuarantineEntry, TestsConfig
 
 PASS = [["setup", "passed", None], ["call", "passed", None], ["teardown", "passed", None]]
 RERUN = [["setup", "passed", None], ["call", "rerun", "boom"], ["teardown", "passed", None]]

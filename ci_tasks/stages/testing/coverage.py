@@ -23,10 +23,10 @@ from pathlib import Path
 from ci_tasks.core import own_commands
 from ci_tasks.core.coverage_evidence import evidence
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.environment import plugin_pythonpath, test_python
-from ci_tasks.stages.tests.outputs import Outputs
-from ci_tasks.stages.tests.pytest_config import cov_in_addopts
+from ci_tasks.stages.testing.config import TestsConfig
+from ci_tasks.stages.testing.environment import plugin_pythonpath, test_python
+from ci_tasks.stages.testing.outputs import Outputs
+from ci_tasks.stages.testing.pytest_config import cov_in_addopts
 
 __all__ = [
     "CoverageTotal",

@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 
 from ci_tasks.core.errors import UsageError
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests import coverage, durations
-from ci_tasks.stages.tests.command import Shard
-from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.coverage import Measure
-from ci_tasks.stages.tests.environment import has_coverage, test_python, usable_cores
-from ci_tasks.stages.tests.file_split import FileSplit, Suite, split_by_file
-from ci_tasks.stages.tests.pytest_config import asks_for_xdist, xdist_in_addopts
+from ci_tasks.stages.testing import coverage, durations
+from ci_tasks.stages.testing.command import Shard
+from ci_tasks.stages.testing.config import TestsConfig
+from ci_tasks.stages.testing.coverage import Measure
+from ci_tasks.stages.testing.environment import has_coverage, test_python, usable_cores
+from ci_tasks.stages.testing.file_split import FileSplit, Suite, split_by_file
+from ci_tasks.stages.testing.pytest_config import asks_for_xdist, xdist_in_addopts
 
 
 @dataclasses.dataclass(frozen=True)

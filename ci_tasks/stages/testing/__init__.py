@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from ci_tasks.core import matrix
 from ci_tasks.core.stage import Document, StageSpec, nox_session
-from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.flaky import HISTORY_SCHEMA, HISTORY_VERSION
+from ci_tasks.stages.testing.config import TestsConfig
+from ci_tasks.stages.testing.flaky import HISTORY_SCHEMA, HISTORY_VERSION
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,15 +41,15 @@ positional arguments:
 
 def tests(ctx: StageContext) -> None:
     """Pytest from the locked environment, with reruns, a flaky report and quarantine."""
-    from ci_tasks.stages.tests import session  # noqa: PLC0415 - loaded when it runs
+    from ci_tasks.stages.testing import session  # noqa: PLC0415 - loaded when it runs
 
     session.run_tests(ctx)
 
 
 def _shard_stage(index: int, total: int) -> Callable[[StageContext], None]:
     def shard_tests(ctx: StageContext) -> None:
-        from ci_tasks.stages.tests import session  # noqa: PLC0415 - loaded when it runs
-        from ci_tasks.stages.tests.command import Shard  # noqa: PLC0415
+        from ci_tasks.stages.testing import session  # noqa: PLC0415 - loaded when it runs
+        from ci_tasks.stages.testing.command import Shard  # noqa: PLC0415
 
         session.run_tests(ctx, Shard(index, total))
 
@@ -92,10 +92,10 @@ def reads_ci_durations(section: TestsConfig, config: Config) -> bool:
 
     A shard's split does; ``workers = "auto"`` does to plan on a fresh checkout, unless
     the project's addopts run pytest-xdist (``-n``), which leaves the choice to xdist
-    (:func:`~ci_tasks.stages.tests.planning.chooses_workers`). The noxfile's own tests
+    (:func:`~ci_tasks.stages.testing.planning.chooses_workers`). The noxfile's own tests
     session, in the place of ours, reads none.
     """
-    from ci_tasks.stages.tests.pytest_config import xdist_in_addopts  # noqa: PLC0415 - read when workflows are made
+    from ci_tasks.stages.testing.pytest_config import xdist_in_addopts  # noqa: PLC0415 - read when workflows are made
 
     if "tests" in config.replaced:
         return False
@@ -106,7 +106,7 @@ def reads_ci_durations(section: TestsConfig, config: Config) -> bool:
 
 def adopted(own: OwnCommands, root: Path) -> Mapping[str, Adopted]:
     """What ``ci-tasks init`` writes into the section: the project's test command's scope."""
-    from ci_tasks.stages.tests import scope  # noqa: PLC0415 - loaded when init asks
+    from ci_tasks.stages.testing import scope  # noqa: PLC0415 - loaded when init asks
 
     return scope.adopted(own, root)
 

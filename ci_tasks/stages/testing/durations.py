@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ci_tasks.core import reports
-from ci_tasks.stages.tests.flaky import TestResult
+from ci_tasks.stages.testing.flaky import TestResult
 
 SCHEMA = "ci-tasks/test-durations"
 VERSION = 1

@@ -12,9 +12,9 @@ import pytest
 from ci_tasks.adopt import workflows
 from ci_tasks.core.config import load_config
 from ci_tasks.core.errors import UsageError
-from ci_tasks.stages.tests import wheel
-from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.session import parse_posargs
+from ci_tasks.stages.testing import wheel
+from ci_tasks.stages.testing.config import TestsConfig
+from ci_tasks.stages.testing.session import parse_posargs
 from tests.support import actionlint
 from tests.support.sample import TEST_TOOLS, clean_env, make_project
 

@@ -24,23 +24,31 @@ from ci_tasks.core import ignores, masking, own_commands, reports
 from ci_tasks.core.coverage_evidence import pytest_addopts
 from ci_tasks.core.errors import CheckFailed, CITasksError, UsageError
 from ci_tasks.core.stage import StageContext, install_locked, write_stage_report
-from ci_tasks.stages.tests import ci_durations, coverage, durations, file_split, flaky, junit, wheel
-from ci_tasks.stages.tests import scope as test_scope
-from ci_tasks.stages.tests.command import WHEEL_PACKAGES_ENV, Shard, usage_problem
-from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.coverage import CoverageTotal, Floor, Measure
-from ci_tasks.stages.tests.exit_codes import ExitCode
-from ci_tasks.stages.tests.outputs import Outputs
-from ci_tasks.stages.tests.planning import (
+from ci_tasks.stages.testing import (
+    ci_durations,
+    coverage,
+    durations,
+    file_split,
+    flaky,
+    junit,
+    wheel,
+)
+from ci_tasks.stages.testing import scope as test_scope
+from ci_tasks.stages.testing.command import WHEEL_PACKAGES_ENV, Shard, usage_problem
+from ci_tasks.stages.testing.config import TestsConfig
+from ci_tasks.stages.testing.coverage import CoverageTotal, Floor, Measure
+from ci_tasks.stages.testing.exit_codes import ExitCode
+from ci_tasks.stages.testing.outputs import Outputs
+from ci_tasks.stages.testing.planning import (
     Plan,
     choose_measure,
     choose_plan,
     chooses_workers,
     split_parts,
 )
-from ci_tasks.stages.tests.processes import PytestRun, run_pytest
-from ci_tasks.stages.tests.pytest_config import pytest_ini, strictness
-from ci_tasks.stages.tests.scope import TestScope
+from ci_tasks.stages.testing.processes import PytestRun, run_pytest
+from ci_tasks.stages.testing.pytest_config import pytest_ini, strictness
+from ci_tasks.stages.testing.scope import TestScope
 
 FAIL_ON_FLAKY = "--fail-on-flaky"
 

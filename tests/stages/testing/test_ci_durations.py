@@ -20,10 +20,10 @@ from ci_tasks.core.errors import ConfigError
 from ci_tasks.core.retry import RetryPolicy
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests import ci_durations, durations, session
-from ci_tasks.stages.tests._pytest.ci_tasks_split import split
-from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.environment import usable_cores
+from ci_tasks.stages.testing import ci_durations, durations, session
+from ci_tasks.stages.testing._pytest.ci_tasks_split import split
+from ci_tasks.stages.testing.config import TestsConfig
+from ci_tasks.stages.testing.environment import usable_cores
 from tests.support.github_fake import (
     REPO,
     FakeGitHub,

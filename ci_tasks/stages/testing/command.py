@@ -15,10 +15,10 @@ from pathlib import Path
 
 from ci_tasks.core import github
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.coverage import Measure
-from ci_tasks.stages.tests.environment import PLUGIN_DIR, plugin_pythonpath
-from ci_tasks.stages.tests.outputs import Outputs
+from ci_tasks.stages.testing.config import TestsConfig
+from ci_tasks.stages.testing.coverage import Measure
+from ci_tasks.stages.testing.environment import PLUGIN_DIR, plugin_pythonpath
+from ci_tasks.stages.testing.outputs import Outputs
 
 PLUGIN = "ci_tasks_recorder"
 RECORD_ENV = "CI_TASKS_PYTEST_RECORD"
@@ -65,9 +65,9 @@ def pytest_command(
     plugin could start coverage (pypa/packaging, pluggy) is measured too. Under xdist
     pytest-cov measures instead (it starts coverage in each worker). Either way it only
     measures: the session combines and reports the data afterwards
-    (:func:`~ci_tasks.stages.tests.coverage.report_coverage`).
+    (:func:`~ci_tasks.stages.testing.coverage.report_coverage`).
     *xdist* is a pytest-xdist worker count (``parallel = "xdist"``); *strict* the strict
-    flags :func:`~ci_tasks.stages.tests.pytest_config.strictness` chose. *autoload*
+    flags :func:`~ci_tasks.stages.testing.pytest_config.strictness` chose. *autoload*
     false: the project's environment sets :data:`AUTOLOAD_ENV` (tox's ``set_env``), so
     pytest loads no installed plugin by itself; the ones the session's options belong to
     are then named with ``-p``, by the entry-point names a project's own ``-p`` uses.
@@ -131,7 +131,7 @@ def pytest_env(
 
     *shard* is the CI shard to keep and *part* this process's part of it; *costs* the file
     of recorded durations they split by; *part_files* the file naming the part's files
-    where the stage split the suite by file (:mod:`~ci_tasks.stages.tests.file_split`).
+    where the stage split the suite by file (:mod:`~ci_tasks.stages.testing.file_split`).
     A part sees what a plain run sees (never pytest-xdist's variables, which plugins read
     as "xdist is on"), plus our own
     :data:`PART_INDEX_ENV` and :data:`PARTS_ENV`, for tests that keep resources apart.

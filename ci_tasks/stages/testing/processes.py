@@ -1,7 +1,7 @@
 """The pytest processes a tests session runs, side by side or one, and what they left.
 
 A session runs its suite as one pytest process, or as several side by side, each a part
-of the suite split by recorded durations (:mod:`~ci_tasks.stages.tests.planning`). Not
+of the suite split by recorded durations (:mod:`~ci_tasks.stages.testing.planning`). Not
 pytest-xdist: its controller handles every test's reports one after another, and on two
 cores that costs more than the second core gives (pypa/packaging's 62,435 tests: 61 s
 serially, 107 s with ``-n 2``, 36 s as two processes; ``benchmarks/tests_overhead.py``).
@@ -20,15 +20,15 @@ from pathlib import Path
 
 from ci_tasks.core.runner import Completed, Job
 from ci_tasks.core.stage import StageContext
-from ci_tasks.stages.tests import durations, flaky, junit
-from ci_tasks.stages.tests.command import Shard, autoload_disabled, pytest_command, pytest_env
-from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.coverage import Measure
-from ci_tasks.stages.tests.environment import usable_cores
-from ci_tasks.stages.tests.exit_codes import combined_exit_code
-from ci_tasks.stages.tests.file_split import FileSplit
-from ci_tasks.stages.tests.outputs import Outputs
-from ci_tasks.stages.tests.planning import Plan
+from ci_tasks.stages.testing import durations, flaky, junit
+from ci_tasks.stages.testing.command import Shard, autoload_disabled, pytest_command, pytest_env
+from ci_tasks.stages.testing.config import TestsConfig
+from ci_tasks.stages.testing.coverage import Measure
+from ci_tasks.stages.testing.environment import usable_cores
+from ci_tasks.stages.testing.exit_codes import combined_exit_code
+from ci_tasks.stages.testing.file_split import FileSplit
+from ci_tasks.stages.testing.outputs import Outputs
+from ci_tasks.stages.testing.planning import Plan
 
 _Record = tuple[flaky.RunResult | None, durations.PartTimes | None]
 

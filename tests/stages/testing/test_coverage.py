@@ -11,8 +11,8 @@ from ci_tasks.core.config import parse_config
 from ci_tasks.core.stage import write_stage_report
 from ci_tasks.stages.readiness import checks, evidence
 from ci_tasks.stages.readiness.model import Status
-from ci_tasks.stages.tests import coverage
-from ci_tasks.stages.tests.config import TestsConfig
+from ci_tasks.stages.testing import coverage
+from ci_tasks.stages.testing.config import TestsConfig
 
 BASE = '[project]\nname = "p"\nversion = "1"\n'
 

@@ -20,17 +20,17 @@ from ci_tasks.core.config import load_config
 from ci_tasks.core.errors import UsageError
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext, run_stage
-from ci_tasks.stages.build.archives import (
+from ci_tasks.stages.package.archives import (
     ArchiveError,
     Differences,
     differences,
     read_archive,
     unpack_sdist,
 )
-from ci_tasks.stages.build.model import Artifacts
-from ci_tasks.stages.build.reproduce import build_backend, compare_builds
-from ci_tasks.stages.build.sbom import LockError, make_sbom
-from ci_tasks.stages.build.session import (
+from ci_tasks.stages.package.model import Artifacts
+from ci_tasks.stages.package.reproduce import build_backend, compare_builds
+from ci_tasks.stages.package.sbom import LockError, make_sbom
+from ci_tasks.stages.package.session import (
     build,
     parse_posargs,
     stray_members,

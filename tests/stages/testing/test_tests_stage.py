@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from ci_tasks.stages.tests import scope as test_scope
-from ci_tasks.stages.tests.environment import usable_cores
+from ci_tasks.stages.testing import scope as test_scope
+from ci_tasks.stages.testing.environment import usable_cores
 from tests.support import github_fake as gh
 from tests.support.localserver import serve
 from tests.support.sample import TEST_TOOLS, clean_env, make_project, pyproject

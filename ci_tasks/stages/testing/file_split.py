@@ -28,8 +28,8 @@ from pathlib import Path
 
 from ci_tasks.core import own_commands
 from ci_tasks.core.coverage_evidence import pytest_addopts
-from ci_tasks.stages.tests._pytest import ci_tasks_split
-from ci_tasks.stages.tests.pytest_config import pytest_ini
+from ci_tasks.stages.testing._pytest import ci_tasks_split
+from ci_tasks.stages.testing.pytest_config import pytest_ini
 
 SLACK = 0.2
 """A split by file may leave its heaviest part this share over an even split by test,

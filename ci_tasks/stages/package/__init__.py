@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ci_tasks.core import matrix
 from ci_tasks.core.stage import StageSpec, nox_session
-from ci_tasks.stages.build.config import BuildConfig
+from ci_tasks.stages.package.config import BuildConfig
 
 if TYPE_CHECKING:
     from ci_tasks.core.config import Config
@@ -30,7 +30,7 @@ options:
 
 def build(ctx: StageContext) -> None:
     """Build sdist and wheel; twine/wheel/sdist checks; reproducibility; install test; SBOM."""
-    from ci_tasks.stages.build import session  # noqa: PLC0415 - loaded when it runs
+    from ci_tasks.stages.package import session  # noqa: PLC0415 - loaded when it runs
 
     session.build(ctx)
 

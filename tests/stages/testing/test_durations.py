@@ -12,9 +12,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ci_tasks.stages.readiness import checks, evidence
-from ci_tasks.stages.tests import durations, environment, exit_codes, flaky, junit
-from ci_tasks.stages.tests.command import PART_ENV, PLUGIN, usage_problem
-from ci_tasks.stages.tests.flaky import TestResult
+from ci_tasks.stages.testing import durations, environment, exit_codes, flaky, junit
+from ci_tasks.stages.testing.command import PART_ENV, PLUGIN, usage_problem
+from ci_tasks.stages.testing.flaky import TestResult
 
 sys.path.insert(0, str(environment.PLUGIN_DIR))
 import ci_tasks_recorder

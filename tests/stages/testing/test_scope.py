@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from ci_tasks.core.own_commands import Command, OwnCommands
-from ci_tasks.stages.tests import scope as test_scope
-from ci_tasks.stages.tests.config import TestsConfig
-from ci_tasks.stages.tests.scope import TestScope
+from ci_tasks.stages.testing import scope as test_scope
+from ci_tasks.stages.testing.config import TestsConfig
+from ci_tasks.stages.testing.scope import TestScope
 
 
 def _variables(source: str, *env: tuple[str, str], environ=None) -> test_scope.Variables:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ci_tasks.stages.tests import file_split
-from ci_tasks.stages.tests.command import Shard
-from ci_tasks.stages.tests.planning import Plan, split_parts
+from ci_tasks.stages.testing import file_split
+from ci_tasks.stages.testing.command import Shard
+from ci_tasks.stages.testing.planning import Plan, split_parts
 
 # Four recorded files of uneven weight, and a conftest every part loads.
 RECORDED = {

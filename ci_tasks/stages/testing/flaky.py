@@ -13,7 +13,7 @@ import fnmatch
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ci_tasks.stages.tests.config import QuarantineEntry
+from ci_tasks.stages.testing.config import QuarantineEntry
 
 HISTORY_SCHEMA = "ci-tasks/flaky-history"
 HISTORY_VERSION = 1

@@ -37,12 +37,12 @@ from ci_tasks.core.errors import (
 )
 from ci_tasks.core.retry import NETWORK_ERRORS
 from ci_tasks.core.stage import StageContext, write_stage_report
-from ci_tasks.stages.build.archives import ArchiveError, read_archive, sha256_file, unpack_sdist
-from ci_tasks.stages.build.config import BuildConfig
-from ci_tasks.stages.build.model import MAX_FINDINGS, Artifacts, Check
-from ci_tasks.stages.build.reproduce import build_backend, compare_builds
-from ci_tasks.stages.build.sbom import LockError, make_sbom
-from ci_tasks.stages.build.source import clean_copy
+from ci_tasks.stages.package.archives import ArchiveError, read_archive, sha256_file, unpack_sdist
+from ci_tasks.stages.package.config import BuildConfig
+from ci_tasks.stages.package.model import MAX_FINDINGS, Artifacts, Check
+from ci_tasks.stages.package.reproduce import build_backend, compare_builds
+from ci_tasks.stages.package.sbom import LockError, make_sbom
+from ci_tasks.stages.package.source import clean_copy
 
 if TYPE_CHECKING:
     from ci_tasks.core.runner import Completed
@@ -171,7 +171,7 @@ def build_once(
     """The sdist from a clean copy, then the wheel from it, into *out_dir*; a failed check if not.
 
     The sdist is built from a fresh copy of the files git would commit
-    (:func:`~ci_tasks.stages.build.source.clean_copy`), what a CI checkout holds, never
+    (:func:`~ci_tasks.stages.package.source.clean_copy`), what a CI checkout holds, never
     from the working tree with its caches. The copy and the unpacked sdist are made at
     the same folders in *workdir* for both builds: a compiler records the source path in
     what it makes (debug information), and ``uv build`` would unpack the sdist in a new
