@@ -291,3 +291,80 @@ def test_this_repositorys_bandit_scans_every_module_of_the_package() -> None:
     }
     modules = {p.relative_to(repo).as_posix() for p in PACKAGE.rglob("*.py")}
     assert modules - scanned == set()
+
+
+def _module_edges(path: Path, modules: set[str]) -> set[str]:
+    """The ci_tasks modules *path* imports (any depth): ``from pkg import mod`` is ``pkg.mod``."""
+    own = _module_name(path)
+    package = own if path.name == "__init__.py" else own.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            subs = {f"{base}.{a.name}" for a in node.names} & modules
+            found |= subs | ({base} if len(subs) < len(node.names) else set())
+    edges = set()
+    for name in found:
+        target = name
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        edges.add(target)
+    return edges - {own, ""}
+
+
+def _circles() -> list[list[str]]:
+    """Every group of ci_tasks modules that import each other round (Tarjan's SCCs > 1)."""
+    paths = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+    graph = {m: sorted(_module_edges(p, set(paths))) for m, p in paths.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while not group or group[-1] != node:
+                group.append(stack.pop())
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_modules_import_each_other_round() -> None:
+    """No circle, TYPE_CHECKING and function-level imports counted: each module has a layer."""
+    assert _circles() == []
+
+
+def test_the_circle_rule_catches_two_core_modules_importing_each_other(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A circle hidden behind TYPE_CHECKING still counts; a sibling submodule import does not."""
+    fake = tmp_path / "ci_tasks"
+    (fake / "core").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "core" / "__init__.py").write_text("")
+    (fake / "core" / "a.py").write_text("from ci_tasks.core.b import B\n")
+    (fake / "core" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ci_tasks.core.a import A\n"
+    )
+    (fake / "core" / "c.py").write_text("from ci_tasks.core import a\n")
+    monkeypatch.setattr("test_layout.PACKAGE", fake)
+    assert _circles() == [["ci_tasks.core.a", "ci_tasks.core.b"]]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ci_tasks.core import masking, reports
 from ci_tasks.core.errors import ServiceUnavailable
-from ci_tasks.core.github import PER_PAGE, GitHubClient
+from ci_tasks.core.github import PER_PAGE, Artifact, GitHubClient
 
 if TYPE_CHECKING:
     import requests  # loaded on use, as in core.github: it costs 0.1 s at start-up
@@ -41,17 +41,6 @@ _ARTIFACT_NAME = re.compile(rf"^(?:{_PREFIXES})[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 class ArchiveRefused(ValueError):
     """An archive that is not used; the message is the one-line reason."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Artifact:
-    """One artifact of a workflow run, from GitHub's ``artifacts[]``."""
-
-    id: int
-    name: str
-    size: int
-    expired: bool
-    download_url: str
 
 
 @dataclasses.dataclass(frozen=True)

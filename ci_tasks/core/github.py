@@ -14,6 +14,7 @@ answer them over HTTP, every listing through the one loop of :meth:`GitHubClient
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 import urllib.parse
@@ -28,7 +29,17 @@ if TYPE_CHECKING:
     # stage, for shard durations) would pay it at nox start-up, so it is loaded on use.
     import requests
 
-    from ci_tasks.core.artifacts import Artifact
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    """One artifact of a workflow run, from GitHub's ``artifacts[]``."""
+
+    id: int
+    name: str
+    size: int
+    expired: bool
+    download_url: str
+
 
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")

@@ -15,8 +15,8 @@ import yaml
 
 from ci_tasks.adopt import init, workflows
 from ci_tasks.core import reports, stage
-from ci_tasks.core.artifacts import Artifact
 from ci_tasks.core.config import Config, ReplacedStage, load_config
+from ci_tasks.core.github import Artifact
 from ci_tasks.core.workflow_files import WORKFLOWS_DIR
 from ci_tasks.stages.testing import ci_durations
 from ci_tasks.stages.testing.config import TestsConfig

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ci_tasks.core.artifacts import ArchiveRefused, Artifact
+from ci_tasks.core.artifacts import ArchiveRefused
 from ci_tasks.core.errors import CITasksError, ConfigError
-from ci_tasks.core.github import PER_PAGE, RUN_FIELDS
+from ci_tasks.core.github import PER_PAGE, RUN_FIELDS, Artifact
 from tests.support.github_fake import REPO
 
 

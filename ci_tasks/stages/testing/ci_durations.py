@@ -105,8 +105,8 @@ def merged(files: list[artifacts.CIFile]) -> tuple[durations.Store, durations.Pr
 
 
 def session_artifacts(
-    listed: list[artifacts.Artifact], session: str, prefix: str = reports.ARTIFACT_PREFIX
-) -> list[artifacts.Artifact]:
+    listed: list[github.Artifact], session: str, prefix: str = reports.ARTIFACT_PREFIX
+) -> list[github.Artifact]:
     """*session*'s own artifacts when the run uploaded any, else every one *listed*.
 
     ``<prefix><session>-<os>`` (``ci-tasks-`` or ``durations-``): one per OS the session
@@ -132,8 +132,8 @@ def _label(name: str) -> str:
 
 
 def choose_artifacts(
-    listed: list[artifacts.Artifact], session: str | None, here: str | None
-) -> tuple[list[artifacts.Artifact], str]:
+    listed: list[github.Artifact], session: str | None, here: str | None
+) -> tuple[list[github.Artifact], str]:
     """The artifacts to read durations from, and a note when they are another OS's (pure).
 
     Tests sessions' only: their durations-only artifacts (``durations-<session>-<os>``)
@@ -161,9 +161,9 @@ class _Chosen:
     """An artifact source that lists the artifacts chosen beforehand."""
 
     source: artifacts.ArtifactSource
-    chosen: list[artifacts.Artifact]
+    chosen: list[github.Artifact]
 
-    def run_artifacts(self, run_id: int) -> list[artifacts.Artifact]:  # noqa: ARG002
+    def run_artifacts(self, run_id: int) -> list[github.Artifact]:  # noqa: ARG002
         return self.chosen
 
     def download(self, url: str, max_bytes: int) -> bytes | None:

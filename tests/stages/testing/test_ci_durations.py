@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 
 from ci_tasks.core.actions import Output
-from ci_tasks.core.artifacts import Artifact
 from ci_tasks.core.config import Config, RetryConfig
 from ci_tasks.core.errors import ConfigError
+from ci_tasks.core.github import Artifact
 from ci_tasks.core.retry import RetryPolicy
 from ci_tasks.core.runner import Runner
 from ci_tasks.core.stage import StageContext
