@@ -239,6 +239,7 @@ def build_env(
     return env
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
 class Runner:
     """Runs commands with a timeout, a retry policy and masked, live output.
 
@@ -247,32 +248,26 @@ class Runner:
     A runner may carry an overall ``deadline`` (a :func:`time.monotonic` value): every
     command's timeout is cut to what is left of it when the command starts.
     ``process_os`` is how commands are started and stopped (default: this platform's).
+    An immutable value: :meth:`with_options` gives a changed copy.
     """
 
-    def __init__(
-        self,
-        *,
-        env: Mapping[str, str] | None = None,
-        cwd: str | os.PathLike[str] | None = None,
-        output: Output | None = None,
-        timeout: float | None = None,
-        deadline: float | None = None,
-        retry: retry_mod.RetryPolicy | None = None,
-        clock: retry_mod.Clock | None = None,
-        tail_lines: int = 60,
-        kill_grace: float = KILL_GRACE_SECONDS,
-        process_os: ProcessOS = NATIVE,
-    ) -> None:
-        self.env = dict(os.environ if env is None else env)
-        self.cwd = Path(cwd) if cwd is not None else None
-        self.output = output or default_output()
-        self.timeout = timeout
-        self.deadline = deadline
-        self.retry = retry or retry_mod.RetryPolicy()
-        self.clock = clock or retry_mod.SystemClock()
-        self.tail_lines = tail_lines
-        self.kill_grace = kill_grace
-        self.process_os = process_os
+    env: dict[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
+    """The commands' environment (a copy is kept)."""
+    cwd: Path | None = None
+    """Where commands run (a ``str`` or path-like is taken as a :class:`~pathlib.Path`)."""
+    output: Output = dataclasses.field(default_factory=default_output)
+    timeout: float | None = None
+    deadline: float | None = None
+    retry: retry_mod.RetryPolicy = dataclasses.field(default_factory=retry_mod.RetryPolicy)
+    clock: retry_mod.Clock = dataclasses.field(default_factory=retry_mod.SystemClock)
+    tail_lines: int = 60
+    kill_grace: float = KILL_GRACE_SECONDS
+    process_os: ProcessOS = NATIVE
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "env", dict(self.env))
+        if self.cwd is not None:
+            object.__setattr__(self, "cwd", Path(self.cwd))
 
     @classmethod
     def for_session(cls, session: nox.Session, **kwargs: Any) -> Runner:
@@ -285,15 +280,8 @@ class Runner:
         return cls(env=env, **kwargs)
 
     def with_options(self, **changes: Any) -> Runner:
-        """A copy of this runner with some options changed."""
-        new = object.__new__(Runner)
-        new.__dict__.update(self.__dict__)
-        for key, value in changes.items():
-            if key not in new.__dict__:
-                msg = f"Runner has no option {key!r}"
-                raise TypeError(msg)
-            setattr(new, key, value)
-        return new
+        """A copy of this runner with some options changed (``TypeError`` for an unknown one)."""
+        return dataclasses.replace(self, **changes)
 
     def which(self, program: str) -> str | None:
         """Where *program* is on this runner's PATH."""

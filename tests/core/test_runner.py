@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import textwrap
@@ -411,3 +412,17 @@ def test_jobs_that_all_end_are_never_stalled(out):
 def test_timeout_message_shows_the_seconds_readably(seconds, shown):
     """A timeout reads as seconds with a decimal; a short one keeps its digits."""
     assert f"timed out after {shown} s;" in str(CommandTimedOut("x", seconds, ""))
+
+
+def test_a_runner_is_a_value_and_with_options_gives_a_changed_copy(tmp_path):
+    """Nothing changes a runner in place; a copy keeps the rest and refuses unknown options."""
+    env = {"A": "1"}
+    runner = Runner(env=env, cwd=str(tmp_path), timeout=5.0)
+    env["A"] = "2"  # the runner kept its own copy
+    assert (runner.env, runner.cwd) == ({"A": "1"}, tmp_path)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        runner.timeout = 1.0  # type: ignore[misc]
+    other = runner.with_options(timeout=1.0)
+    assert (other.timeout, other.env, other.cwd, runner.timeout) == (1.0, {"A": "1"}, tmp_path, 5.0)
+    with pytest.raises(TypeError):
+        runner.with_options(bogus=1)
