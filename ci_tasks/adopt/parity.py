@@ -100,6 +100,9 @@ class Outcome:
     """The tests that failed or errored: a comparable key, and the id as shown."""
     note: str = ""
     log: str | None = None
+    reached: frozenset[str] | None = None
+    """Where the run stopped before its end (pytest's ``--maxfail``): the keys of every test
+    it ran. A failure of the other side's that it never reached is no difference."""
 
     @property
     def verdict(self) -> str:
@@ -250,15 +253,15 @@ def _unittest_results(text: str) -> tuple[Counts | None, dict[str, str]]:
     return total, failing
 
 
-def junit_results(path: Path) -> tuple[Counts | None, dict[str, str]]:
-    """Counts and failing tests from a JUnit XML file (the session's); ``None`` if unreadable."""
+def _junit_outcomes(path: Path) -> dict[str, str] | None:
+    """Each test's last outcome in a JUnit XML file (the session's); ``None`` if unreadable."""
     # The session's own pytest wrote it, in this tree: the stdlib parser is fine here.
     import xml.etree.ElementTree as ET  # noqa: PLC0415  # nosec B405
 
     try:
         tree = ET.parse(path)  # noqa: S314  # nosec B314
     except (OSError, ET.ParseError):
-        return None, {}
+        return None
     last: dict[str, str] = {}  # a rerun test appears once per attempt: the last one counts
     for case in tree.iter("testcase"):
         tags = {child.tag: child for child in case}
@@ -270,11 +273,24 @@ def junit_results(path: Path) -> tuple[Counts | None, dict[str, str]]:
             last[key] = "xfailed" if xfail else "skipped"
         else:
             last[key] = "passed"
+    return last
+
+
+def junit_results(path: Path) -> tuple[Counts | None, dict[str, str]]:
+    """Counts and failing tests from a JUnit XML file (the session's); ``None`` if unreadable."""
+    last = _junit_outcomes(path)
+    if last is None:
+        return None, {}
     found = dict.fromkeys(_OUTCOMES, 0)
     for outcome in last.values():
         found[outcome] += 1
     failing = {k: k for k, v in last.items() if v in ("failed", "errors")}
     return Counts(**found), failing
+
+
+def junit_keys(path: Path) -> frozenset[str]:
+    """The keys of every test a JUnit XML file reports (as :func:`junit_results` keys them)."""
+    return frozenset(_junit_outcomes(path) or ())
 
 
 def differing(own: Outcome, session: Outcome) -> tuple[str, ...]:
@@ -288,9 +304,22 @@ def differing(own: Outcome, session: Outcome) -> tuple[str, ...]:
     session_failed = session.counts.failed + session.counts.errors if session.counts else 0
     if own_failed and not own.failing and own_failed == session_failed:
         return ()
-    only_own = [own.failing[k] for k in own.failing if k not in session.failing]
+    reached = session.reached
+    only_own = [
+        own.failing[k]
+        for k in own.failing
+        if k not in session.failing and (reached is None or k in reached)
+    ]
     only_session = [session.failing[k] for k in session.failing if k not in own.failing]
     return tuple(sorted(only_own) + sorted(only_session))
+
+
+_STOPPED = re.compile(r"!{3,} stopping after \d+ failures? !{3,}")
+
+
+def stopped_early(text: str) -> bool:
+    """Whether a pytest run's output says ``--maxfail`` ended it before its last test."""
+    return _STOPPED.search(text) is not None
 
 
 def _nox_skipped(text: str) -> tuple[bool, str] | None:
@@ -630,6 +659,13 @@ class _Run:
             counts, failing = junit_results(junit)
             if counts is not None:
                 outcome = dataclasses.replace(outcome, counts=counts, failing=failing)
+            if counts is not None and outcome.log and stopped_early(_read(self.root, outcome.log)):
+                # Stopped at its maxfail: the project's failures it never reached are not
+                # outcomes that differ; those it ran are still compared, both ways.
+                note = "stopped early at its maxfail: compared on the tests it ran"
+                reached = junit_keys(junit)
+                joined = f"{outcome.note}; {note}" if outcome.note else note
+                outcome = dataclasses.replace(outcome, reached=reached, note=joined)
         if pair.stage == "lint" and outcome.code not in (None, 0):
             outcome = dataclasses.replace(outcome, note=_lint_findings(self.root))
         return outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import subprocess
@@ -144,6 +145,56 @@ def test_output_without_a_pytest_summary_has_no_counts() -> None:
     )
     assert done.returncode == 127  # the shell's "not found"
     assert parity.pytest_results(done.stdout + done.stderr) == (None, {})
+
+
+def test_a_session_stopped_at_its_maxfail_is_compared_on_the_tests_it_ran(
+    real_run: tuple[str, Path], tmp_path: Path
+) -> None:
+    """The project's failures a run cut short by --maxfail never reached are no difference.
+
+    Those it did reach are still compared both ways: one it ran and passed where the
+    project's command failed is named.
+    """
+    _write(tmp_path, SUITE)
+    junit = tmp_path / "junit.xml"
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist"),
+            *("-p", "no:randomly", "--maxfail=1", f"--junitxml={junit}"),
+            "tests/test_outcomes.py",
+        ],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert parity.stopped_early(done.stdout)
+    assert not parity.stopped_early(real_run[0])
+    counts, failing = parity.junit_results(junit)
+    reached = parity.junit_keys(junit)
+    assert set(failing) == {"tests.test_outcomes.TestGroup::test_even[1]"}
+    assert "tests.test_outcomes::test_evaluates[1 - 1]" not in reached
+    own_counts, own_failing = parity.pytest_results(real_run[0])
+    own = Outcome("tox run", "tox.ini", 1, counts=own_counts, failing=own_failing)
+    session = Outcome(
+        "nox -s tests-3.11", "ci_tasks", 1, counts=counts, failing=failing, reached=reached
+    )
+    assert parity.differing(own, session) == ()
+    assert parity.Row("tests", own, session).agrees
+    unreached = dataclasses.replace(session, reached=None)  # as if it had run every test
+    assert parity.differing(own, unreached) == (
+        "tests/test_broken.py",
+        "tests/test_outcomes.py::test_evaluates[1 - 1]",
+    )
+    ran_and_passed = dataclasses.replace(
+        session, reached=reached | {"tests.test_outcomes::test_evaluates[1 - 1]"}
+    )
+    assert parity.differing(own, ran_and_passed) == (
+        "tests/test_outcomes.py::test_evaluates[1 - 1]",
+    )
 
 
 def test_junit_results_of_a_missing_or_broken_file_is_none(tmp_path: Path) -> None:
