@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ci_tasks.core import __version__
+from ci_tasks import core as _core
 from ci_tasks.core.actions import Output
 from ci_tasks.core.config import Config, load_config
 from ci_tasks.core.errors import (
@@ -51,3 +51,11 @@ __all__ = [
     "set_testing",
     "unverified",
 ]
+
+
+def __getattr__(name: str) -> str:
+    """``__version__`` when first asked for (:mod:`ci_tasks.core` reads it lazily)."""
+    if name == "__version__":
+        return str(_core.__version__)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Literal, TextIO
@@ -173,7 +172,7 @@ class Output:
         value = self.masker.mask(value)
         with Path(path).open("a", encoding="utf-8") as fh:
             if "\n" in value:
-                delimiter = f"ci_tasks_{uuid.uuid4().hex}"
+                delimiter = f"ci_tasks_{os.urandom(16).hex()}"  # unguessable, as uuid4
                 fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
             else:
                 fh.write(f"{name}={value}\n")
