@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 _DRAIN_SECONDS = 2.0
 _CHUNK = 65536
 _WRITE_LOCK = threading.Lock()
-_POLL_SECONDS = 0.02
+_WAKE_SECONDS = 0.5
+"""The longest a wait for a command's end sleeps in one go: an interrupt (Ctrl+C, which a
+lock wait does not see on Windows) is handled within it. An end wakes the wait at once."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,6 +241,45 @@ def build_env(
     return env
 
 
+class _Ends:
+    """When each of some processes ended: a thread waits on each and wakes the watcher.
+
+    The one way commands are waited for, one alone (:meth:`Runner.run`) or several side by
+    side (:meth:`Runner.run_parallel`): the watcher learns of an end the moment it happens
+    (``Popen.wait(timeout)`` polls with sleeps of up to 50 ms, so it notices ~25 ms late).
+    """
+
+    def __init__(self, processes: Sequence[subprocess.Popen[Any]]) -> None:
+        self._changed = threading.Condition()
+        self._ended: dict[int, float] = {}
+        for index, process in enumerate(processes):
+            name = f"ci-tasks-wait-{index}"
+            waiter = threading.Thread(target=self._wait, args=(index, process), name=name)
+            waiter.daemon = True
+            waiter.start()
+
+    def _wait(self, index: int, process: subprocess.Popen[Any]) -> None:
+        process.wait()
+        with self._changed:
+            self._ended[index] = time.monotonic()
+            self._changed.notify_all()
+
+    def ended(self) -> dict[int, float]:
+        """The processes that ended so far, by index, with the time each ended."""
+        with self._changed:
+            return dict(self._ended)
+
+    def wait(self, more_than: int, timeout: float | None) -> None:
+        """Until more than *more_than* processes have ended, or *timeout* seconds passed."""
+        until = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while len(self._ended) <= more_than:
+                left = _WAKE_SECONDS if until is None else until - time.monotonic()
+                if left <= 0:
+                    return
+                self._changed.wait(min(left, _WAKE_SECONDS))
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
 class Runner:
     """Runs commands with a timeout, a retry policy and masked, live output.
@@ -403,19 +444,25 @@ class Runner:
                 argv = tuple(os.fspath(part) for part in job.command)
                 spawn = _Spawn(argv, env=build_env(self.env, job.env), cwd=self.cwd)
                 started.append(self._start(spawn, sink=self.output, label=job.label))
-            while len(ended) < len(started):
+            ends = _Ends([one.process for one in started])
+            while True:
+                seen = ends.ended()
+                ended = {**seen, **ended}  # a stopped one keeps the time it was stopped
+                if len(ended) == len(started):
+                    break
                 now = time.monotonic()
-                for index, one in enumerate(started):
-                    if index not in ended and one.process.poll() is not None:
-                        ended[index] = now
-                if ended and stall_after is not None and len(ended) < len(started):
-                    allowed = stall_after(max(ended.values()) - begin)
-                    if now - begin > allowed:
+                waits = []
+                if limit is not None:
+                    waits.append(begin + limit.seconds - now)
+                if ended and stall_after is not None:
+                    waits.append(begin + stall_after(max(ended.values()) - begin) - now)
+                    if waits[-1] <= 0:
                         stalled |= self._stop_running(started, ended)
-                if limit is not None and now - begin > limit.seconds:
+                        continue
+                if limit is not None and waits[0] <= 0:
                     timed_out = True
                     break
-                time.sleep(_POLL_SECONDS)
+                ends.wait(len(seen), min(waits) if waits else None)
         finally:
             for one in started:
                 stop_tree(one.tree, self.kill_grace)
@@ -498,19 +545,10 @@ class Runner:
 
 
 def _ended_within(process: subprocess.Popen[Any], timeout: float | None) -> bool:
-    """Wait for *process* to end, at most *timeout* seconds; whether it ended.
-
-    ``Popen.wait(timeout)`` polls with sleeps of up to 50 ms, so it notices a command's end
-    ~25 ms late on average, every command of every session. A thread waiting without a
-    timeout returns the moment the process ends, and joining it wakes at once.
-    """
-    if timeout is None:
-        process.wait()
-        return True
-    waiter = threading.Thread(target=process.wait, name="ci-tasks-wait", daemon=True)
-    waiter.start()
-    waiter.join(timeout)
-    return not waiter.is_alive()
+    """Wait for *process* to end, at most *timeout* seconds; whether it ended."""
+    ends = _Ends([process])
+    ends.wait(0, timeout)
+    return bool(ends.ended())
 
 
 def run(command: Sequence[str | os.PathLike[str]], **kwargs: Any) -> Completed:
