@@ -93,9 +93,19 @@ def verdicts(report: dict[str, object], stage: str) -> str:
     for row in rows if isinstance(rows, list) else []:
         if isinstance(row, dict) and row.get("stage") == stage:
             own, session = row["own"]["verdict"], row["session"]["verdict"]
+            if "not run" in (own, session):  # parity compared nothing: never an agreement
+                return f"{own} / {session} (not compared)"
             mark = "=" if row.get("agrees") else "≠"
             return f"{own} {mark} {session}"
     return "-"
+
+
+def parity_cell(code: int, differs: str, stages: list[str]) -> str:
+    """``agrees``, ``agrees (lint not compared)``, or the exit code and first difference."""
+    if code:
+        return f"exit {code}: {differs}"
+    missing = [cell.split(":")[0] for cell in stages if cell.endswith("(not compared)")]
+    return f"agrees ({', '.join(missing)} not compared)" if missing else "agrees"
 
 
 def one(root: Path, python: str, timeout: float) -> list[str]:
@@ -114,13 +124,15 @@ def one(root: Path, python: str, timeout: float) -> list[str]:
     differs = next((line for line in lines if "parity: " in line and "running" not in line), "")
     if done.returncode == 0:
         differs = ""
+    tests, lint = verdicts(report, "tests"), verdicts(report, "lint")
+    named = [f"tests: {tests}", f"lint: {lint}"]
     return [
         root.name,
         kind(root),
         init,
-        verdicts(report, "tests"),
-        verdicts(report, "lint"),
-        f"exit {done.returncode}: {differs}" if done.returncode else "agrees",
+        tests,
+        lint,
+        parity_cell(done.returncode, differs, named),
         f"{time.monotonic() - start:.0f}s",
     ]
 
@@ -143,7 +155,9 @@ def main() -> int:
     for row in rows:
         print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     agreeing = sum(1 for row in rows if row[5] == "agrees")
-    print(f"\n{agreeing} of {len(rows)} projects agree")
+    partly = sum(1 for row in rows if row[5].startswith("agrees ("))
+    print(f"\n{agreeing} of {len(rows)} projects agree", end="")
+    print(f" (and {partly} on every stage parity could compare)" if partly else "")
     return 0
 
 

@@ -369,11 +369,13 @@ def _packaging(
 
 
 def limit(args: argparse.Namespace) -> None:
-    """The machine's limit: the session's split by file, as plain pytest processes at once.
+    """The machine's limit: the session's split, as plain pytest processes at once.
 
     The parts are those the session makes (:mod:`ci_tasks.stages.testing.file_split`, from
-    the durations its runs recorded, one part per core); no ci_tasks in them. Exits with
-    the parts' worst exit code.
+    the durations its runs recorded, one part per core), by file, or by test where files do
+    not balance (each part collects the suite and keeps its ids, as the session's do); no
+    ci_tasks in them. Exits with the
+    parts' worst exit code.
     """
     root, bin_dir = Path(args.dir).resolve(), Path(args.venv) / "bin"
     data = json.loads((root / ".ci-tasks" / durations.FILE).read_text(encoding="utf-8"))
@@ -381,18 +383,66 @@ def limit(args: argparse.Namespace) -> None:
     split = file_split.split_by_file(
         costs, file_split.suite_of(root, (), costs), environment.usable_cores()
     )
-    if not split.args:
-        raise SystemExit(f"no split by file: {split.reason}")
+    part_args = [list(part) for part in split.args]
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="tests-real-limit-") as tmp:
+        if not part_args:
+            # The session splits by test where files do not balance: every part collects
+            # the suite and keeps its own tests. The same here, with no ci_tasks: a
+            # ten-line plugin keeps the ids of this part (pytest resolving 30,000 ids
+            # given as arguments takes minutes).
+            print(f"split by test ({split.reason})", flush=True)
+            sys.path.insert(0, str(environment.PLUGIN_DIR))
+            import ci_tasks_split  # noqa: PLC0415 - the session's own split, on sys.path
+
+            folder = Path(tmp)
+            (folder / "limit_part.py").write_text(_LIMIT_PLUGIN, encoding="utf-8")
+            env["PYTHONPATH"] = os.pathsep.join([tmp, env.get("PYTHONPATH", "")])
+            cores = environment.usable_cores()
+            for index, ids in enumerate(ci_tasks_split.split(costs, costs, cores), start=1):
+                listed = folder / f"part-{index}.json"
+                listed.write_text(json.dumps(ids), encoding="utf-8")
+                part_args.append(["-p", "limit_part", f"--limit-part={listed}"])
+        codes = _limit_parts(root, bin_dir, part_args, env, coverage=args.coverage)
+    raise SystemExit(max(codes))
+
+
+_LIMIT_PLUGIN = """
+import json
+from pathlib import Path
+
+
+def pytest_addoption(parser):
+    parser.addoption("--limit-part")
+
+
+def pytest_collection_modifyitems(config, items):
+    mine = set(json.loads(Path(config.getoption("limit_part")).read_text(encoding="utf-8")))
+    kept = [item for item in items if item.nodeid in mine]
+    config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in mine])
+    items[:] = kept
+"""
+
+
+def _limit_parts(
+    root: Path,
+    bin_dir: Path,
+    part_args: list[list[str]],
+    env: dict[str, str],
+    *,
+    coverage: bool,
+) -> list[int]:
+    """Each part as a plain pytest process, all at once; their exit codes (and combine's)."""
     pytest = [str(bin_dir / "pytest"), "-p", "no:cacheprovider", "-q"]
-    if args.coverage:
+    if coverage:
         run = [str(bin_dir / "python"), "-m", "coverage", "run", "-p", "-m", "pytest"]
         pytest = [*run, *pytest[1:]]
-    parts = [subprocess.Popen([*pytest, *part], cwd=root) for part in split.args]
+    parts = [subprocess.Popen([*pytest, *part], cwd=root, env=env) for part in part_args]
     codes = [part.wait() for part in parts]
-    if args.coverage:
+    if coverage:
         combine = [str(bin_dir / "python"), "-m", "coverage", "combine", "-q"]
         codes.append(subprocess.run(combine, cwd=root, check=False).returncode)
-    raise SystemExit(max(codes))
+    return codes
 
 
 def main() -> None:
