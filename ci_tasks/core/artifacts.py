@@ -19,7 +19,7 @@ import stat
 import urllib.parse
 import zipfile
 import zlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,8 +35,9 @@ MANIFEST = "ci-run.json"
 MANIFEST_SCHEMA = "ci-tasks/ci-run-evidence"
 MAX_MEMBERS = 1000
 _FOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_PREFIXES = "|".join(map(re.escape, (reports.ARTIFACT_PREFIX, reports.DURATIONS_ARTIFACT_PREFIX)))
-_ARTIFACT_NAME = re.compile(rf"^(?:{_PREFIXES})[A-Za-z0-9][A-Za-z0-9._-]*$")
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*$"
+_ARTIFACT_NAME = re.compile(rf"^{re.escape(reports.ARTIFACT_PREFIX)}{_NAME}")
+_DURATIONS_NAME = re.compile(rf"^{re.escape(reports.DURATIONS_ARTIFACT_PREFIX)}{_NAME}")
 
 
 class ArchiveRefused(ValueError):
@@ -71,11 +72,16 @@ class RunEvidence:
 
 
 def is_ours(name: str) -> bool:
-    """Whether an artifact name is one ci_tasks' CI workflow uploads (and a safe folder name).
+    """Whether an artifact is one of the reports ci_tasks' CI workflow uploads.
 
-    Its reports (``ci-tasks-*``) or a tests session's durations (``durations-*``).
+    ``ci-tasks-<session>-<os>``, and a safe folder name.
     """
     return bool(_ARTIFACT_NAME.match(name)) and name not in {".", ".."}
+
+
+def is_durations(name: str) -> bool:
+    """Whether an artifact name is a tests job's durations alone (``durations-*``)."""
+    return bool(_DURATIONS_NAME.match(name))
 
 
 def _member_path(name: str) -> tuple[str, ...]:
@@ -288,13 +294,15 @@ def gather(
     allowed: Collection[str],
     in_folders: Collection[str] = (),
     max_bytes: int,
+    wanted: Callable[[str], bool] = is_ours,
 ) -> RunEvidence:
     """The report files CI run *run_id* uploaded (nothing is written here).
 
     The stored copy when it is of the same artifacts; else each of ci_tasks' artifacts
-    downloaded and checked, a refused one noted in :attr:`RunEvidence.refused`.
+    (those *wanted*: by default the reports, never the durations-only ones) downloaded and
+    checked, a refused one noted in :attr:`RunEvidence.refused`.
     """
-    listed = [a for a in source.run_artifacts(run_id) if is_ours(a.name)]
+    listed = [a for a in source.run_artifacts(run_id) if wanted(a.name)]
     refused = [f"{a.name}: expired" for a in listed if a.expired]
     live = [a for a in listed if not a.expired]
     stored = load(root, run_id, [a.id for a in live])

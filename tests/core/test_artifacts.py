@@ -44,6 +44,24 @@ def test_only_our_artifacts_are_downloaded_and_only_wanted_reports_kept(tmp_path
     assert not (tmp_path / ".ci-tasks").exists()
 
 
+def test_readiness_never_downloads_the_durations_only_artifacts(tmp_path):
+    """`durations-*` are the tests jobs' split input: gathered only where they are wanted."""
+    github = MemoryGitHub()
+    github.upload(1000, "ci-tasks-lint-ubuntu", zip_archive({"lint-report.json": REPORT}))
+    github.upload(1000, "durations-tests-3.11-ubuntu", zip_archive({"test-durations.json": "{}"}))
+    _gather(github, tmp_path)
+    assert not any("durations-tests" in a for a in github.asked)
+    wanted = _gather(
+        github,
+        tmp_path,
+        allowed={"test-durations.json"},
+        wanted=lambda name: artifacts.is_ours(name) or artifacts.is_durations(name),
+    )
+    assert [(f.artifact, f.name) for f in wanted.files] == [
+        ("durations-tests-3.11-ubuntu", "test-durations.json")
+    ]
+
+
 def test_expired_oversized_and_gone_artifacts_are_named_not_used(tmp_path):
     """Expired: not downloaded; over the cap: refused before download; gone since listed."""
     github = MemoryGitHub()

@@ -233,6 +233,7 @@ def from_github(
             allowed={durations.FILE},
             in_folders={durations.FILE},
             max_bytes=MAX_BYTES,
+            wanted=lambda name: artifacts.is_ours(name) or artifacts.is_durations(name),
         )
     except CITasksError as exc:
         return Found({}, f"the last CI run's durations could not be read ({exc})")
