@@ -319,7 +319,9 @@ def install_locked(
     Not with nox's ``-R`` / ``--no-install`` on a reused venv, as nox skips its own installs.
 
     Nor into a session venv whose stamp says nothing uv reads changed since its last sync
-    (:mod:`~ci_tasks.core.sync_stamp`); any doubt means sync.
+    (:mod:`~ci_tasks.core.sync_stamp`); any doubt means sync. A file the project's build
+    writes into the tree (hatch-vcs' ``version-file``), gone since, is a change uv does not
+    see: the sync then rebuilds the project (``--reinstall-package``) and says so.
 
     ``uv sync --locked`` refuses a stale lock instead of silently re-resolving it, so a
     session tests exactly what ``uv.lock`` pins. Network failures are retried. With
@@ -336,8 +338,14 @@ def install_locked(
         command += ["--group", group]
     command += ["--all-extras"] if all_extras else [f"--extra={e}" for e in extras]
     command += ["--no-install-project"] if wheel is not None else []
+    gone = None if wheel is not None else sync_stamp.missing_build_output(ctx.root)
+    rebuild = [] if gone is None else ["--reinstall-package", gone[1]]
+    if gone is not None:
+        ctx.output.line(
+            f"sync: {gone[0]} is gone (the project's build writes it): {gone[1]} is built again"
+        )
     if ctx.venv is None:
-        ctx.runner.run(command, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+        ctx.runner.run([*command, *rebuild], cwd=ctx.root, retry_on=NETWORK_ERRORS)
         _install_wheel(ctx, wheel)
         return
     venv = Path(ctx.venv)
@@ -351,14 +359,14 @@ def install_locked(
         )
     )
     now = {**before, **sync_stamp.venv_state(venv)} if before is not None else None
-    change = sync_stamp.changed(sync_stamp.read(venv), now)
+    change = None if gone is not None else sync_stamp.changed(sync_stamp.read(venv), now)
     if change == "nothing":
         ctx.output.line("sync: skipped (nothing uv reads changed since the last sync)")
         return
     if change is not None:
         ctx.output.line(f"sync: {change} changed since the last sync")
     sync_stamp.forget(venv)
-    ctx.runner.run(command, env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
+    ctx.runner.run([*command, *rebuild], env=env, cwd=ctx.root, retry_on=NETWORK_ERRORS)
     _install_wheel(ctx, wheel)
     if before is not None:
         sync_stamp.write(venv, {**before, **sync_stamp.venv_state(venv)})

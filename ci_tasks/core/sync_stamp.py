@@ -191,3 +191,31 @@ def write(venv: Path, parts: Mapping[str, str]) -> None:
     """Write the stamp into *venv* (atomically)."""
     document = {"version": VERSION, "parts": dict(parts)}
     reports.atomic_write(venv / FILE, json.dumps(document, indent=1, sort_keys=True))
+
+
+def missing_build_output(root: Path) -> tuple[str, str] | None:
+    """A file the project's build writes into its tree, gone; and the project's name.
+
+    hatch-vcs' ``version-file`` and setuptools-scm's ``version_file`` (or ``write_to``)
+    are written when the project is built. uv keeps the editable build it made and
+    installs it again while ``pyproject.toml`` is unchanged, without building: a file
+    deleted since (``git clean -fdx``, a tool that tidied the tree) stays gone, and the
+    package fails to import where the project's own tox, which builds every run, passes.
+    ``None`` when the project declares no such file, or it is there.
+    """
+    import tomllib  # noqa: PLC0415 - read only for a sync, once per session
+
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    tool = data.get("tool", {})
+    name = data.get("project", {}).get("name")
+    hook = tool.get("hatch", {}).get("build", {}).get("hooks", {}).get("vcs", {})
+    scm = tool.get("setuptools_scm", {})
+    written = [hook.get("version-file"), scm.get("version_file"), scm.get("write_to")]
+    for relative in written:
+        if isinstance(relative, str) and relative and isinstance(name, str):  # noqa: SIM102
+            if not (root / relative).is_file():
+                return relative, name
+    return None

@@ -345,6 +345,63 @@ def test_tests_group_is_synced(tmp_path):
     assert "Resolved " in indexed.stdout
 
 
+VERSION_FILE_PYPROJECT = """\
+[build-system]
+requires = ["hatchling", "hatch-vcs"]
+build-backend = "hatchling.build"
+
+[project]
+name = "sample"
+dynamic = ["version"]
+requires-python = ">=3.11"
+
+[dependency-groups]
+dev = [{tools}]
+
+[tool.hatch.version]
+source = "vcs"
+
+[tool.hatch.build.hooks.vcs]
+version-file = "sample/_version.py"
+"""
+
+
+def test_a_version_file_the_build_writes_is_built_again_when_it_is_gone(tmp_path):
+    """hatch-vcs' version file deleted since the last sync: the stamp does not skip it.
+
+    uv would install its kept editable build again without building (pyproject.toml is
+    unchanged), so the file stays gone and the package fails to import; tox, which
+    builds every run, passes. The session rebuilds the project and says why.
+    """
+    tools = ", ".join(f'"{t}"' for t in DEV)
+    files = {
+        "pyproject.toml": VERSION_FILE_PYPROJECT.format(tools=tools),
+        ".gitignore": ".nox/\nsample/_version.py\n",
+        "sample/__init__.py": "from sample._version import __version__\n\n\n"
+        "def add(a, b):\n    return a + b\n",
+    }
+    sample = make_project(tmp_path, lock=False, files=files)
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "start"], ["tag", "v1.2.3"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+            cwd=tmp_path, check=True, env=clean_env(),
+        )  # fmt: skip
+    sample.lock()
+    first = sample.nox("-s", "tests")
+    assert first.returncode == 0, first.stdout
+    version_file = tmp_path / "sample" / "_version.py"
+    assert version_file.is_file()
+    version_file.unlink()  # as `git clean -fdX` would
+    again = sample.nox("-r", "-s", "tests")
+    assert again.returncode == 0, again.stdout
+    assert "sync: sample/_version.py is gone (the project's build writes it): sample is built" in (
+        again.stdout
+    )
+    assert version_file.is_file()
+    stamped = sample.nox("-r", "-s", "tests")  # the file is back: the stamp holds again
+    assert "sync: skipped (nothing uv reads changed since the last sync)" in stamped.stdout
+
+
 PARTS = """\
 import os
 
