@@ -75,8 +75,12 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        # PYTEST_XDIST_*: this repository's own xdist worker must not leak into a sample's.
-        if not k.startswith(("GITHUB_", "NOX_", "CI_TASKS_", "PYTEST_XDIST_"))
+        # PYTEST_XDIST_*: this repository's own xdist worker must not leak into a sample's;
+        # COVERAGE_* / COV_CORE_*: nor its own coverage data file, where its tests session
+        # measures coverage (a sample's `pytest --cov` would write there).
+        if not k.startswith(
+            ("GITHUB_", "NOX_", "CI_TASKS_", "PYTEST_XDIST_", "COVERAGE_", "COV_CORE_")
+        )
         and k not in {"CI", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
     }
     env["UV_PYTHON_DOWNLOADS"] = "never"
