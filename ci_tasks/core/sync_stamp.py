@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -203,8 +204,6 @@ def missing_build_output(root: Path) -> tuple[str, str] | None:
     package fails to import where the project's own tox, which builds every run, passes.
     ``None`` when the project declares no such file, or it is there.
     """
-    import tomllib  # noqa: PLC0415 - read only for a sync, once per session
-
     try:
         data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
