@@ -6,14 +6,13 @@ Also reports, HTTP, git and the Slack client. Every stage uses it; it knows no s
 from __future__ import annotations
 
 import functools
+from importlib.metadata import PackageNotFoundError, version
 
 __all__ = ["__version__"]
 
 
 @functools.cache
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
-
     try:
         return version("ci-tasks")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
