@@ -100,11 +100,11 @@ def verdicts(report: dict[str, object], stage: str) -> str:
     return "-"
 
 
-def parity_cell(code: int, differs: str, stages: list[str]) -> str:
+def parity_cell(code: int, differs: str, stages: dict[str, str]) -> str:
     """``agrees``, ``agrees (lint not compared)``, or the exit code and first difference."""
     if code:
         return f"exit {code}: {differs}"
-    missing = [cell.split(":")[0] for cell in stages if cell.endswith("(not compared)")]
+    missing = [stage for stage, cell in stages.items() if cell.endswith("(not compared)")]
     return f"agrees ({', '.join(missing)} not compared)" if missing else "agrees"
 
 
@@ -125,14 +125,13 @@ def one(root: Path, python: str, timeout: float) -> list[str]:
     if done.returncode == 0:
         differs = ""
     tests, lint = verdicts(report, "tests"), verdicts(report, "lint")
-    named = [f"tests: {tests}", f"lint: {lint}"]
     return [
         root.name,
         kind(root),
         init,
         tests,
         lint,
-        parity_cell(done.returncode, differs, named),
+        parity_cell(done.returncode, differs, {"tests": tests, "lint": lint}),
         f"{time.monotonic() - start:.0f}s",
     ]
 

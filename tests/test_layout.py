@@ -7,6 +7,7 @@ import importlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,21 +32,30 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path) -> set[str]:
-    """Every ci_tasks module *path* imports, at any depth (TYPE_CHECKING blocks too)."""
+def _statements(path: Path) -> Iterator[tuple[str, tuple[str, ...] | None]]:
+    """Each import in *path*, at any depth (TYPE_CHECKING blocks too), relative ones resolved.
+
+    ``import a.b`` gives ``("a.b", None)``; ``from a import b, c`` gives ``("a", ("b", "c"))``.
+    """
     own = _module_name(path)
     package = own if path.name == "__init__.py" else own.rpartition(".")[0]
-    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            yield from ((alias.name, None) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
                 base = f"{anchor}.{base}" if base else anchor
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+            yield base, tuple(alias.name for alias in node.names)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every ci_tasks module *path* imports, at any depth (TYPE_CHECKING blocks too)."""
+    found: set[str] = set()
+    for base, names in _statements(path):
+        found.add(base)
+        found.update(f"{base}.{name}" for name in names or ())
     return {name for name in found if name == "ci_tasks" or name.startswith("ci_tasks.")}
 
 
@@ -295,26 +305,17 @@ def test_this_repositorys_bandit_scans_every_module_of_the_package() -> None:
 
 def _module_edges(path: Path, modules: set[str]) -> set[str]:
     """The ci_tasks modules *path* imports (any depth): ``from pkg import mod`` is ``pkg.mod``."""
-    own = _module_name(path)
-    package = own if path.name == "__init__.py" else own.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                base = f"{anchor}.{base}" if base else anchor
-            subs = {f"{base}.{a.name}" for a in node.names} & modules
-            found |= subs | ({base} if len(subs) < len(node.names) else set())
+    for base, names in _statements(path):
+        subs = {f"{base}.{name}" for name in names or ()} & modules
+        found |= subs | ({base} if names is None or len(subs) < len(names) else set())
     edges = set()
     for name in found:
         target = name
         while target and target not in modules:
             target = target.rpartition(".")[0]
         edges.add(target)
-    return edges - {own, ""}
+    return edges - {_module_name(path), ""}
 
 
 def _circles() -> list[list[str]]:

@@ -651,7 +651,8 @@ class _Run:
         )
         argv = [*start, "-s", pair.session, "--envdir", f"{WORK}/nox"]
         outcome = self.command(argv, f"nox -s {pair.session}", "ci_tasks", _plain_env())
-        if outcome.log and "Sessions not found" in _read(self.root, outcome.log):
+        text = _read(self.root, outcome.log) if outcome.log else ""
+        if "Sessions not found" in text:
             why = f"not run: the noxfile has no session {pair.session!r} (see `nox -l`)"
             return dataclasses.replace(outcome, code=None, note=why)
         if pair.stage == "tests" and outcome.code is not None:
@@ -659,7 +660,7 @@ class _Run:
             counts, failing = junit_results(junit)
             if counts is not None:
                 outcome = dataclasses.replace(outcome, counts=counts, failing=failing)
-            if counts is not None and outcome.log and stopped_early(_read(self.root, outcome.log)):
+            if counts is not None and stopped_early(text):
                 # Stopped at its maxfail: the project's failures it never reached are not
                 # outcomes that differ; those it ran are still compared, both ways.
                 note = "stopped early at its maxfail: compared on the tests it ran"

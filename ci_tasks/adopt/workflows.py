@@ -162,7 +162,8 @@ _KEEP_REPORTS = """\
           retention-days: 7
 """
 
-_COVERAGE_STEPS = """\
+# The steps only a tests session takes (its durations, its coverage report), by condition.
+_TESTS_SESSION_STEPS = """\
       - name: Keep the recorded test durations for the next run's split
         # Their own small artifact: the next run's tests jobs download only these.
         if: ${{ !cancelled() && startsWith(matrix.session, 'tests') }}
@@ -339,7 +340,7 @@ jobs:
 <<durations_env>>\
         run: <<nox>> -s "$SESSION" -- --wheel <<wheel_dir>>/
 <<keep_reports>>\
-<<coverage_steps>>\
+<<tests_session_steps>>\
 
   session:
     name: ${{ matrix.session }} (${{ matrix.os }})
@@ -357,7 +358,7 @@ jobs:
 <<durations_env>>\
         run: <<nox>> -s "$SESSION"
 <<keep_reports>>\
-<<coverage_steps>>\
+<<tests_session_steps>>\
 
   readiness:
     name: Readiness gate
@@ -548,7 +549,7 @@ def _values(spec: WorkflowSpec) -> dict[str, str | int]:
     return {
         "setup": setup,
         "keep_reports": _fill(_KEEP_REPORTS, steps),
-        "coverage_steps": _fill(_COVERAGE_STEPS, steps),
+        "tests_session_steps": _fill(_TESTS_SESSION_STEPS, steps),
         **{
             f"fan_out_{out}": _fill(_FAN_OUT, {"list": out}) for out in ("build", "tests", "matrix")
         },

@@ -23,11 +23,10 @@ import hashlib
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ci_tasks.core import reports
+from ci_tasks.core import own_commands, reports
 
 FILE = ".ci-tasks-sync-stamp.json"
 """The stamp, in the session venv (removed with it)."""
@@ -204,10 +203,7 @@ def missing_build_output(root: Path) -> tuple[str, str] | None:
     package fails to import where the project's own tox, which builds every run, passes.
     ``None`` when the project declares no such file, or it is there.
     """
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
+    data = own_commands.toml(root, "pyproject.toml")  # parsed once per start, shared
     tool = data.get("tool", {})
     name = data.get("project", {}).get("name")
     hook = tool.get("hatch", {}).get("build", {}).get("hooks", {}).get("vcs", {})

@@ -12,6 +12,7 @@ import pytest
 
 from ci_tasks.core import own_commands, workflow_files
 from ci_tasks.core.own_commands import Command, Hook
+from tests.support.gitsupport import git
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -565,14 +566,9 @@ def test_a_kept_read_never_shows_in_git_where_the_project_commits_its_ci_tasks_f
     """A committed .ci-tasks/ without its .gitignore: the copy is ignored, the tree stays clean."""
     files = {k: v for k, v in _KEPT_PROJECT.items() if k != ".ci-tasks/.gitignore"}
     _write(tmp_path, {**files, ".ci-tasks/old-report.json": "{}\n"})
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
-    subprocess.run([*git, "commit", "-qm", "init"], cwd=tmp_path, check=True)
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "init")
     _read_in_a_new_process(tmp_path)
     assert (tmp_path / ".ci-tasks/cache/own-commands.json").is_file()
-    status = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert status.stdout == ""
+    assert git(tmp_path, "status", "--porcelain", "--untracked-files=all") == ""

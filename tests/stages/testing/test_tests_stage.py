@@ -13,6 +13,7 @@ import pytest
 from ci_tasks.stages.testing import scope as test_scope
 from ci_tasks.stages.testing.environment import usable_cores
 from tests.support import github_fake as gh
+from tests.support.gitsupport import git
 from tests.support.localserver import serve
 from tests.support.sample import TEST_TOOLS, clean_env, make_project, pyproject
 
@@ -382,10 +383,7 @@ def test_a_version_file_the_build_writes_is_built_again_when_it_is_gone(tmp_path
     }
     sample = make_project(tmp_path, lock=False, files=files)
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "start"], ["tag", "v1.2.3"]):
-        subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-            cwd=tmp_path, check=True, env=clean_env(),
-        )  # fmt: skip
+        git(tmp_path, *args)
     sample.lock()
     first = sample.nox("-s", "tests")
     assert first.returncode == 0, first.stdout
